@@ -1,0 +1,83 @@
+"""A conversation as a Markdown document (to read and share) or JSON (to keep and re-import elsewhere)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+from app.store import Conversation, Message
+
+JSON_FORMAT = "gossamer.conversation"
+JSON_VERSION = 1
+
+_HEADINGS = {"user": "You", "assistant": "Assistant", "system": "System", "developer": "Instructions",
+             "tool": "Tool"}
+
+
+def _iso(timestamp: float | None) -> str | None:
+    if timestamp is None:
+        return None
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")
+
+
+def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
+    lines = [f"# {conversation.title or 'Conversation'}", ""]
+    lines += [f"*Exported from Gossamer on {_iso(conversation.updated_at)} · "
+              f"reasoning effort: {conversation.effort}*", ""]
+    for message in messages:
+        heading = _HEADINGS.get(message.role, message.role.title())
+        if message.role == "tool" and message.name:
+            heading += f" ({message.name})"
+        lines += [f"## {heading}", ""]
+        if message.reasoning:
+            summary = "Thinking"
+            if message.thinking_s:
+                summary += f" ({message.thinking_s:.0f} s)"
+            lines += ["<details>", f"<summary>{summary}</summary>", "", _quote(message.reasoning), "",
+                      "</details>", ""]
+        if message.content:
+            lines += [message.content.rstrip(), ""]
+        for call in message.tool_calls or []:
+            function = call.get("function", {})
+            lines += [f"Tool call `{function.get('name', '?')}`:", "", "```json",
+                      str(function.get("arguments", "")), "```", ""]
+        if not message.complete:
+            lines += ["*(interrupted)*", ""]
+        elif message.finish_reason in ("cancelled", "length", "error"):
+            note = {"cancelled": "stopped", "length": "cut off at the token limit", "error": "failed"}
+            lines += [f"*({note[message.finish_reason]})*", ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _quote(text: str) -> str:
+    return "\n".join("> " + line if line else ">" for line in text.rstrip().splitlines())
+
+
+def to_json(conversation: Conversation, messages: list[Message]) -> str:
+    document = {
+        "format": JSON_FORMAT,
+        "version": JSON_VERSION,
+        "title": conversation.title,
+        "created_at": _iso(conversation.created_at),
+        "updated_at": _iso(conversation.updated_at),
+        "settings": conversation.settings,
+        "messages": [_message_json(message) for message in messages],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _message_json(message: Message) -> dict:
+    entry = message.to_chat()
+    entry = {key: value for key, value in entry.items() if value is not None}
+    entry["created_at"] = _iso(message.created_at)
+    if message.role == "assistant":
+        entry["complete"] = message.complete
+        if message.finish_reason:
+            entry["finish_reason"] = message.finish_reason
+        if message.usage:
+            entry["usage"] = message.usage
+        if message.thinking_s is not None:
+            entry["thinking_s"] = round(message.thinking_s, 2)
+        if message.error:
+            entry["error"] = message.error
+    return entry

@@ -1,0 +1,122 @@
+"""Every QSettings key the app uses, their defaults, and typed access to them.
+
+QSettings writes an INI file under ``user_config_dir()`` on every platform (``configure()``), so tests
+and portable installs redirect it with ``GOSSAMER_CONFIG_DIR`` like the rest of the app's files.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QCoreApplication, QSettings
+
+from engine.paths import APP_NAME, user_config_dir
+
+ORGANIZATION = APP_NAME
+APPLICATION = APP_NAME
+
+# Engine
+DEVICE = "engine/device"  # "auto" | "cuda" | "cpu"
+VRAM_BUDGET_GB = "engine/vram_budget_gb"  # 0 means automatic
+CONTEXT_LENGTH = "engine/context_length"  # tokens
+# Generation
+TEMPERATURE = "generation/temperature"
+TOP_P = "generation/top_p"
+MAX_TOKENS = "generation/max_tokens"
+SYSTEM_INSTRUCTIONS = "generation/system_instructions"
+DEFAULT_EFFORT = "generation/default_effort"
+# Appearance
+THEME = "appearance/theme"  # "system" | "light" | "dark"
+LANGUAGE = "appearance/language"  # "system" | "en" | "ko"
+# Models
+MODEL_PATH = "models/last_path"
+MODELS_ROOT = "models/root"  # "" means the default, user_data_dir()/models
+# Window
+GEOMETRY = "window/geometry"
+SPLITTER = "window/splitter"
+LAST_CONVERSATION = "chat/last_conversation"
+
+DEVICES = ("auto", "cuda", "cpu")
+THEMES = ("system", "light", "dark")
+LANGUAGES = ("system", "en", "ko")
+EFFORTS = ("low", "medium", "high")
+CONTEXT_LENGTHS = (4096, 8192, 16384, 32768, 65536, 131072)
+
+DEFAULTS: dict[str, object] = {
+    DEVICE: "auto",
+    VRAM_BUDGET_GB: 0.0,
+    CONTEXT_LENGTH: 16384,
+    TEMPERATURE: 1.0,  # gpt-oss's recommended sampling
+    TOP_P: 1.0,
+    MAX_TOKENS: 4096,
+    SYSTEM_INSTRUCTIONS: "",
+    DEFAULT_EFFORT: "medium",
+    THEME: "system",
+    LANGUAGE: "system",
+    MODEL_PATH: "",
+    MODELS_ROOT: "",
+    LAST_CONVERSATION: 0,
+}
+
+_CHOICES: dict[str, tuple] = {
+    DEVICE: DEVICES,
+    THEME: THEMES,
+    LANGUAGE: LANGUAGES,
+    DEFAULT_EFFORT: EFFORTS,
+}
+
+
+def configure() -> None:
+    """Set the organization and application names and put the INI file in ``user_config_dir()``.
+
+    Called once, by ``app.__main__.main`` (and by the test fixtures that build windows without it).
+    """
+    QCoreApplication.setOrganizationName(ORGANIZATION)
+    QCoreApplication.setApplicationName(APPLICATION)
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(user_config_dir()))
+
+
+class Settings:
+    """Typed, validated reads and writes of the keys above; an invalid stored value reads as the default."""
+
+    def __init__(self, qsettings: QSettings | None = None) -> None:
+        self.qsettings = qsettings or QSettings()
+
+    def get(self, key: str):
+        default = DEFAULTS[key]
+        raw = self.qsettings.value(key, default)
+        try:
+            value = type(default)(raw) if not isinstance(default, bool) else str(raw).lower() == "true"
+        except (TypeError, ValueError):
+            return default
+        if key in _CHOICES and value not in _CHOICES[key]:
+            return default
+        return value
+
+    def set(self, key: str, value) -> None:
+        default = DEFAULTS[key]
+        value = type(default)(value)
+        if key in _CHOICES and value not in _CHOICES[key]:
+            raise ValueError(f"{key} must be one of {_CHOICES[key]}, got {value!r}")
+        self.qsettings.setValue(key, value)
+
+    def sync(self) -> None:
+        self.qsettings.sync()
+
+    # Values that are not plain scalars
+    def geometry(self) -> QByteArray | None:
+        value = self.qsettings.value(GEOMETRY)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_geometry(self, data: QByteArray) -> None:
+        self.qsettings.setValue(GEOMETRY, data)
+
+    def splitter(self) -> QByteArray | None:
+        value = self.qsettings.value(SPLITTER)
+        return value if isinstance(value, QByteArray) and not value.isEmpty() else None
+
+    def set_splitter(self, data: QByteArray) -> None:
+        self.qsettings.setValue(SPLITTER, data)
+
+    def vram_budget_bytes(self) -> int | None:
+        gigabytes = self.get(VRAM_BUDGET_GB)
+        return int(gigabytes * 1024**3) if gigabytes > 0 else None

@@ -1,0 +1,173 @@
+"""The conversation store: schema and migrations, WAL, search, streaming saves and crash safety."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from app import store as store_module
+from app.recorder import AnswerRecorder
+from app.store import SCHEMA_VERSION, Store, StoreError, chat_messages
+
+
+@pytest.fixture
+def store(tmp_path):
+    db = Store(tmp_path / "chats.sqlite")
+    yield db
+    db.close()
+
+
+def test_new_file_is_wal_at_current_schema(store):
+    """A new file uses WAL journaling and records the schema version."""
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert store.schema_version == SCHEMA_VERSION
+
+
+def test_default_location_is_user_data_dir(monkeypatch, tmp_path):
+    """Without a path the store lives at user_data_dir()/chats.sqlite."""
+    monkeypatch.setenv("GOSSAMER_DATA_DIR", str(tmp_path / "data"))
+    db = Store()
+    assert db.path == tmp_path / "data" / "chats.sqlite"
+    db.close()
+
+
+def test_migrations_run_in_order_and_once(monkeypatch, tmp_path):
+    """Opening an old file applies the missing steps; reopening applies nothing."""
+    path = tmp_path / "chats.sqlite"
+    Store(path).close()
+    extra = "ALTER TABLE conversations ADD COLUMN pinned INTEGER NOT NULL DEFAULT 0"
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*store_module.MIGRATIONS, extra])
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", len(store_module.MIGRATIONS))
+    db = Store(path)
+    assert db.schema_version == SCHEMA_VERSION + 1
+    columns = [row[1] for row in db.db.execute("PRAGMA table_info(conversations)")]
+    assert "pinned" in columns
+    db.close()
+    Store(path).close()  # a second open must not re-run the ALTER (it would fail)
+
+
+def test_newer_schema_is_refused_with_advice(tmp_path):
+    """A file from a newer app version is not touched, and the message says to update."""
+    path = tmp_path / "chats.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 5}")
+    with pytest.raises(StoreError, match="newer version"):
+        Store(path)
+
+
+def test_not_a_database_is_refused_with_advice(tmp_path):
+    """A garbage file gives a StoreError that says what to do, not a raw sqlite error."""
+    path = tmp_path / "chats.sqlite"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="Move it aside"):
+        Store(path)
+
+
+def test_messages_keep_channels_apart(store):
+    """Final text, analysis and tool calls are stored in their own fields and read back as chat dicts."""
+    conversation = store.create_conversation(settings={"effort": "high"})
+    store.add_message(conversation.id, "user", "What is 2+2?")
+    calls = [{"id": "c1", "type": "function", "function": {"name": "calc", "arguments": "{\"x\": 1}"}}]
+    answer = store.add_message(conversation.id, "assistant", "4", reasoning="Add them.", tool_calls=calls)
+    loaded = store.messages(conversation.id)
+    assert [m.position for m in loaded] == [0, 1]
+    assert loaded[1].reasoning == "Add them." and loaded[1].content == "4"
+    assert loaded[1].tool_calls == calls and loaded[1].id == answer.id
+    assert chat_messages(loaded) == [
+        {"role": "user", "content": "What is 2+2?"},
+        {"role": "assistant", "content": "4", "reasoning": "Add them.", "tool_calls": calls},
+    ]
+    assert store.conversation(conversation.id).effort == "high"
+
+
+def test_streaming_message_is_incomplete_until_finished(store):
+    """An answer saved while streaming reads back incomplete; finishing records reason and usage."""
+    conversation = store.create_conversation()
+    answer = store.add_message(conversation.id, "assistant", complete=False)
+    store.update_message(answer.id, content="Hel", reasoning="thinking")
+    partial = store.message(answer.id)
+    assert (partial.content, partial.complete, partial.finish_reason) == ("Hel", False, None)
+    assert store.incomplete_messages()[0].id == answer.id
+    store.finish_message(answer.id, finish_reason="return", content="Hello", usage={"completion_tokens": 3})
+    done = store.message(answer.id)
+    assert (done.content, done.reasoning, done.complete) == ("Hello", "thinking", True)
+    assert done.usage == {"completion_tokens": 3}
+    assert store.incomplete_messages() == []
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("", {"Pasta", "Rust", "빈 대화"}), ("pasta", {"Pasta"}), ("borrow", {"Rust"}), ("50%", {"Rust"}),
+     ("김치", {"빈 대화"}), ("nothing-like-this", set())],
+)
+def test_search_matches_titles_and_message_text(store, query, expected):
+    """Search finds conversations by title or by any user/assistant text, Korean included."""
+    pasta = store.create_conversation("Pasta")
+    store.add_message(pasta.id, "user", "How long to boil?")
+    rust = store.create_conversation("Rust")
+    store.add_message(rust.id, "assistant", "The borrow checker is 50% of the fun.")
+    korean = store.create_conversation("빈 대화")
+    store.add_message(korean.id, "user", "김치찌개 만드는 법")
+    assert {c.title for c in store.conversations(query)} == expected
+
+
+def test_delete_hides_restore_returns_purge_removes(store):
+    """Deleting is undoable until purged; purging removes the messages too."""
+    conversation = store.create_conversation("Keep me")
+    store.add_message(conversation.id, "user", "hi")
+    store.delete_conversation(conversation.id)
+    assert store.conversations() == []
+    store.restore_conversation(conversation.id)
+    assert [c.title for c in store.conversations()] == ["Keep me"]
+    store.delete_conversation(conversation.id)
+    assert store.purge_deleted() == 1
+    assert store.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
+
+
+def test_newest_conversation_first(tmp_path):
+    """Conversations list by last activity, newest first."""
+    ticks = iter(range(100))
+    db = Store(tmp_path / "chats.sqlite", clock=lambda: float(next(ticks)))
+    first = db.create_conversation("first")
+    db.create_conversation("second")
+    db.add_message(first.id, "user", "bump")
+    assert [c.title for c in db.conversations()] == ["first", "second"]
+    db.close()
+
+
+def test_rename_and_truncate(store):
+    """Rename marks the title as the user's; delete_messages_from cuts the tail for regenerate/edit."""
+    conversation = store.create_conversation("auto")
+    for text in ("a", "b", "c"):
+        store.add_message(conversation.id, "user", text)
+    store.rename_conversation(conversation.id, "  Mine  ")
+    renamed = store.conversation(conversation.id)
+    assert (renamed.title, renamed.title_is_auto) == ("Mine", False)
+    assert store.delete_messages_from(conversation.id, 1) == 2
+    assert [m.content for m in store.messages(conversation.id)] == ["a"]
+    assert store.add_message(conversation.id, "user", "d").position == 1
+
+
+def test_recorder_saves_at_most_every_interval(store):
+    """The recorder writes streamed text when the interval has passed, and everything on finish."""
+    now = [0.0]
+    conversation = store.create_conversation()
+    answer = store.add_message(conversation.id, "assistant", complete=False)
+    recorder = AnswerRecorder(store, answer.id, interval=0.5, clock=lambda: now[0])
+    recorder.add("analysis", "Let me think.")
+    now[0] = 1.0
+    recorder.add("final", "Hi")
+    assert recorder.flush_if_due()
+    assert store.message(answer.id).content == "Hi"
+    assert store.message(answer.id).reasoning == "Let me think."
+    now[0] = 1.2
+    recorder.add("final", " there")
+    assert not recorder.flush_if_due()
+    assert store.message(answer.id).content == "Hi"
+    now[0] = 1.6
+    assert recorder.flush_if_due()
+    assert store.message(answer.id).content == "Hi there"
+    recorder.finish("return", usage={"completion_tokens": 5})
+    done = store.message(answer.id)
+    assert done.complete and done.thinking_s == pytest.approx(1.0) and done.finish_reason == "return"
