@@ -21,12 +21,13 @@ from urllib.parse import urlsplit
 
 from engine.errors import DownloadError, EngineError
 from engine.hub.fsutil import DISK_FULL_ERRNOS, atomic_write_json, human_bytes, read_json
-from engine.hub.hashing import CHUNK_BYTES, FileHasher
+from engine.hub.hashing import FileHasher
 from engine.hub.progress import Cancelled, ProgressTracker
 
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 T = TypeVar("T")
+OFFLINE_MESSAGE = "Downloads are off because HF_HUB_OFFLINE is set; unset it to download models."
 
 
 @dataclass(frozen=True)
@@ -66,7 +67,11 @@ class HubClient:
         return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
 
     def repo_info(self, repo: str, revision: str, cancel: threading.Event | None = None) -> RemoteRepo:
-        from huggingface_hub import HfApi
+        from huggingface_hub import HfApi, constants
+
+        # huggingface_hub reads HF_HUB_OFFLINE once, at import; the environment now counts too.
+        if constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE"):
+            raise DownloadError(OFFLINE_MESSAGE)
 
         api = HfApi(endpoint=self.endpoint(), token=self.token, library_name="gossamer")
         info = self._retrying(
@@ -156,7 +161,7 @@ class HubClient:
                 part.unlink(missing_ok=True)
                 raise _Incomplete(f"asked for bytes from {offset}, got {r.headers.get('Content-Range')}")
             with open(part, "ab" if offset else "wb", buffering=0) as f:
-                for chunk in r.iter_bytes(CHUNK_BYTES):
+                for chunk in r.iter_bytes():  # as they arrive: progress, cancel and resume stay fine-grained
                     if cancel is not None and cancel.is_set():
                         raise Cancelled("Download stopped; run it again to continue where it stopped.")
                     if hasher.num_bytes + len(chunk) > size:
@@ -233,7 +238,7 @@ def _user_error(error: BaseException, repo: str, revision: str | None, path: str
     status = _status(error)
     tried = f" after {tries} tries" if tries > 1 else ""
     if isinstance(error, hf.OfflineModeIsEnabled):
-        return DownloadError("Downloads are off because HF_HUB_OFFLINE is set; unset it to download models.")
+        return DownloadError(OFFLINE_MESSAGE)
     if isinstance(error, hf.GatedRepoError) or status in (401, 403):
         return DownloadError(
             f"Hugging Face refused access to {repo} ({status}): it is gated or private. Log in on "

@@ -83,3 +83,22 @@ def store(tmp_path) -> ModelStore:
 def subprocess_env(hub, tmp_path) -> dict[str, str]:
     """Environment for `python -m engine` in a child process, talking to the fake Hub."""
     return {**os.environ, "HF_ENDPOINT": hub.endpoint, "PYTHONPATH": str(ROOT)}
+
+
+SHARD = "model-00001-of-00002.safetensors"
+
+
+def wait_for(predicate, timeout: float = 10.0, interval: float = 0.005) -> None:
+    """Poll until ``predicate()`` is true; fail the test after ``timeout`` seconds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out waiting")
+        time.sleep(interval)
+
+
+def part_size(store: ModelStore, path: str = SHARD, name: str = NAME) -> int:
+    part = store.root / name / f"{path}.part"
+    return part.stat().st_size if part.exists() else 0
