@@ -21,7 +21,7 @@ from engine.hub import in_use
 from engine.hub.catalog import CatalogEntry
 from engine.hub.download import download_model
 from engine.hub.fit import FitEstimate, estimate_fit, expert_bytes_from_config, probe_machine
-from engine.hub.fsutil import FileLock, atomic_write_json, existing_ancestor, human_bytes, read_json
+from engine.hub.fsutil import DISK_FULL_ERRNOS, FileLock, atomic_write_json, existing_ancestor, human_bytes, read_json
 from engine.hub.importer import import_model
 from engine.hub.layout import HF, read_config
 from engine.hub.manifest import read_manifest, write_manifest
@@ -124,6 +124,11 @@ class ModelStore:
                 if added:
                     self._save_entries([e for e in cat.load_user_entries(self.root) if e.name != entry.name])
                 raise
+            except OSError as error:  # writing the manifest or a folder, outside the byte stream
+                if error.errno in DISK_FULL_ERRNOS:
+                    raise DownloadError(f"The disk is full ({error.strerror}) in {folder}. Free some space and "
+                                        "download again; it continues where it stopped.") from error
+                raise DownloadError(f"Cannot write the model to {folder}: {error}") from error
         if not entry.builtin and entry.download_bytes != manifest.total_bytes:
             expert = None
             if manifest.layout == HF:

@@ -61,6 +61,13 @@ def tiny_repo(shard_bytes: int = 48_000, seed: int = 0) -> dict[str, bytes]:
     return files
 
 
+@pytest.fixture(autouse=True)
+def own_folders(monkeypatch, tmp_path):
+    """Each test its own data and config folders: in-use locks and the saved models root stay private."""
+    monkeypatch.setenv("GOSSAMER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GOSSAMER_CONFIG_DIR", str(tmp_path / "config"))
+
+
 @pytest.fixture
 def hub(monkeypatch, tmp_path):
     """A fake Hub serving the tiny gpt-oss-20b at its pinned commit; HF_ENDPOINT points at it."""
