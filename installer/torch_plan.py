@@ -301,11 +301,11 @@ def pip_find_links(environ: dict[str, str] | None = None, venv: Path | None = No
 
 
 def _pip_config_files(environ: dict[str, str], venv: Path | None) -> list[Path]:
-    # The order pip loads them in (pip/_internal/configuration.py): global, user, site; PIP_CONFIG_FILE first.
+    # pip/_internal/configuration.py: global, then user, then site, then PIP_CONFIG_FILE override each other.
     explicit = environ.get("PIP_CONFIG_FILE")
     if explicit == os.devnull:
         return []
-    files: list[Path] = [Path(explicit)] if explicit else []
+    files: list[Path] = []
     if sys.platform.startswith("win"):
         files.append(Path(environ.get("PROGRAMDATA", r"C:\ProgramData")) / "pip" / "pip.ini")
         appdata = environ.get("APPDATA")
@@ -320,6 +320,8 @@ def _pip_config_files(environ: dict[str, str], venv: Path | None) -> list[Path]:
         files.append(Path(environ.get("XDG_CONFIG_HOME", home / ".config")) / "pip" / "pip.conf")
     if venv is not None:
         files.append(venv / ("pip.ini" if sys.platform.startswith("win") else "pip.conf"))
+    if explicit:
+        files.append(Path(explicit))
     return [path for path in files if path.is_file()]
 
 

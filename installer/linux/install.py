@@ -194,7 +194,7 @@ def install(args: argparse.Namespace) -> int:
         shortcut = desktop_dir() / f"{APP_ID}.desktop"
         recorder.write(shortcut, text, executable=True)  # desktops launch only executable entries
         best_effort(["gio", "set", str(shortcut), "metadata::trusted", "true"])
-    best_effort(["update-desktop-database", "-q", str(entry.parent)])
+    # No update-desktop-database: it only indexes MimeType=, which Gossamer's entry has none of.
     manifest = {"version": 1, "prefix": str(prefix), "app_dir": str(app_dir), "linked": args.link,
                 "files": recorder.files, "created_dirs": recorder.created_dirs}
     recorder.mkdir((prefix / MANIFEST).parent)
@@ -237,7 +237,6 @@ def uninstall(args: argparse.Namespace) -> int:
             Path(name).rmdir()  # only folders the install created, and only when empty
         except OSError:
             pass
-    best_effort(["update-desktop-database", "-q", str(prefix / "share/applications")])
     log(f"removed Gossamer from {prefix}")
     handle_models(args)
     return 0

@@ -1,0 +1,193 @@
+"""The bootstrap's command line, its stamp, its dry run, and its fast path into the app or pytest."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from installer import bootstrap, stamp
+from tests.installer.conftest import DATA, REPO, run_script
+
+posix_only = pytest.mark.skipif(os.name != "posix", reason="the fake venv python is a shell script")
+
+
+def test_test_passes_unknown_options_and_everything_after_the_separator_to_pytest():
+    """Our own options are ours; pytest's, positionals, and all after "--" go through in order."""
+    args = bootstrap.parse_args(["test", "-k", "plan", "--dry-run", "tests/installer", "--", "--force", "-x"])
+    assert args.command == "test" and args.dry_run and not args.force
+    assert args.passthrough == ["-k", "plan", "tests/installer", "--force", "-x"]
+
+
+def test_run_passes_app_arguments():
+    """Arguments after "--" reach the app untouched."""
+    args = bootstrap.parse_args(["run", "--torch", "cpu", "--", "--model", "/models/gpt-oss-20b"])
+    assert (args.torch, args.passthrough) == ("cpu", ["--model", "/models/gpt-oss-20b"])
+
+
+def test_no_abbreviations_so_pytest_options_are_not_swallowed():
+    """"--fo" is not taken for "--force" (pytest options must pass through whole)."""
+    assert bootstrap.parse_args(["test", "--fo"]).passthrough == ["--fo"]
+
+
+@pytest.mark.parametrize("argv", [["setup", "-k", "x"], ["bogus"], [], ["run", "--platform", "windows"],
+                                  ["test", "--torch", "cu999"]])
+def test_bad_arguments_exit_with_usage(argv: list[str]):
+    """setup takes no extra arguments, commands are checked, and --platform needs --dry-run."""
+    with pytest.raises(SystemExit) as raised:
+        bootstrap.parse_args(argv)
+    assert raised.value.code == 2
+
+
+def test_default_venv_is_the_repositorys():
+    """The README's commands set up ./.venv in the repository."""
+    assert bootstrap.parse_args(["run"]).venv == REPO / ".venv"
+
+
+def test_venv_python_per_os(tmp_path: Path):
+    """Windows venvs keep python.exe in Scripts, the others in bin."""
+    assert bootstrap.venv_python(tmp_path, "windows") == tmp_path / "Scripts" / "python.exe"
+    assert bootstrap.venv_python(tmp_path, "linux") == tmp_path / "bin" / "python"
+
+
+# --- the stamp ------------------------------------------------------------------------------------------
+
+def _repo(tmp_path: Path, text: str = "[project]\nname = 'x'\n") -> Path:
+    (tmp_path / "pyproject.toml").write_text(text)
+    return tmp_path
+
+
+def test_stamp_round_trip_is_current(tmp_path: Path):
+    """What was written is current for the same project, extras and torch build."""
+    repo = _repo(tmp_path)
+    state = stamp.desired(repo, ["test"], "cpu")
+    stamp.write(tmp_path, state, torch="2.13.0+cpu")
+    assert stamp.outdated(stamp.read(tmp_path), state) is None
+
+
+def test_stamp_run_is_covered_by_a_test_setup(tmp_path: Path):
+    """A venv set up for the tests (with the test extra) also serves `run`, but not the other way round."""
+    repo = _repo(tmp_path)
+    with_test = stamp.desired(repo, ["test"], "cpu")
+    without = stamp.desired(repo, [], "cpu")
+    assert stamp.outdated(with_test, without) is None
+    assert "test" in stamp.outdated(without, with_test)
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    ("pyproject", "pyproject.toml changed"),
+    ("torch", "the torch build changes from cpu to cu128"),
+    ("rules", "install steps changed"),
+])
+def test_stamp_notices_changes(tmp_path: Path, change: str, expected: str):
+    """A changed pyproject.toml, torch plan or bootstrap version means setting up again."""
+    repo = _repo(tmp_path)
+    old = stamp.desired(repo, [], "cpu")
+    if change == "pyproject":
+        _repo(tmp_path, "[project]\nname = 'x'\ndependencies = ['numpy']\n")
+    new = stamp.desired(repo, [], "cu128" if change == "torch" else "cpu")
+    if change == "rules":
+        old["rules"] = stamp.RULES_VERSION - 1
+    assert expected in stamp.outdated(old, new)
+
+
+def test_missing_or_corrupt_stamp_means_not_set_up(tmp_path: Path):
+    """No stamp, or one that isn't JSON, is treated as a fresh venv."""
+    assert stamp.read(tmp_path) is None
+    (tmp_path / stamp.STAMP_NAME).write_text("{not json")
+    assert stamp.read(tmp_path) is None
+    assert stamp.outdated(None, stamp.desired(_repo(tmp_path), [], "cpu")) == "not set up yet"
+
+
+# --- dry runs (the real script, as a user runs it) ------------------------------------------------------
+
+def test_dry_run_for_an_rtx_5090_on_windows_prints_the_cu128_plan(tmp_path: Path):
+    """The plan, its reason and the exact pip commands are printed, and nothing is created."""
+    venv = tmp_path / "venv"
+    result = run_script("installer/bootstrap.py", "test", "--dry-run", "--platform", "windows",
+                        "--nvidia-smi-output", str(DATA / "rtx5090-windows-576.csv"), "--venv", str(venv),
+                        "-k", "plan")
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "torch: cu128: NVIDIA GeForce RTX 5090" in out
+    assert "pip install 'torch>=2.7' --index-url https://download.pytorch.org/whl/cu128" in out
+    assert "PIP_FIND_LINKS=' '" in out  # the local +cpu wheel must not win over the CUDA index
+    assert str(venv / "Scripts" / "python.exe") in out
+    assert "-m pytest -k plan" in out and "QT_QPA_PLATFORM=offscreen" in out
+    assert not venv.exists()
+
+
+def test_dry_run_on_this_cpu_machine_never_plans_pypis_cuda_torch_first(tmp_path: Path):
+    """Without a GPU the first choice is a +cpu build (a local wheel or PyTorch's CPU index)."""
+    result = run_script("installer/bootstrap.py", "run", "--dry-run", "--nvidia-smi", "none",
+                        "--venv", str(tmp_path / "venv"))
+    assert result.returncode == 0, result.stderr
+    first = next(line for line in result.stdout.splitlines() if "pip install" in line and "torch" in line)
+    assert "+cpu" in first or "whl/cpu" in first
+    assert "No NVIDIA GPU found" in result.stdout
+
+
+def test_dry_run_for_a_failing_driver_explains_the_cpu_choice(tmp_path: Path):
+    """The driver error is reported with what to do, and the CPU build is planned."""
+    result = run_script("installer/bootstrap.py", "setup", "--dry-run", "--venv", str(tmp_path / "v"),
+                        env={"GOSSAMER_NVIDIA_SMI_OUTPUT": str(DATA / "driver-failed-linux.txt")})
+    assert result.returncode == 0
+    assert "torch: cpu: nvidia-smi could not talk to the NVIDIA driver" in result.stdout
+
+
+def test_intel_mac_is_an_error_not_a_traceback(tmp_path: Path):
+    """No torch for the machine: one clear line and exit code 1."""
+    result = run_script("installer/bootstrap.py", "setup", "--dry-run", "--platform", "darwin", "--machine",
+                        "x86_64", "--venv", str(tmp_path / "v"))
+    assert result.returncode == 1 and "error: PyTorch publishes no macOS Intel builds" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+# --- the fast path: a current stamp goes straight to the app or pytest -----------------------------------
+
+def _current_venv(python: Path, extras: list[str]) -> Path:
+    venv = python.parent.parent
+    stamp.write(venv, stamp.desired(REPO, extras, "cpu"), torch="2.13.0+cpu")
+    return venv
+
+
+@posix_only
+def test_test_with_a_current_stamp_runs_pytest_offscreen_with_the_arguments(fake_python: Path):
+    """No pip, no venv creation: pytest runs at once, offscreen, and its exit code comes back."""
+    venv = _current_venv(fake_python, ["test"])
+    result = run_script("installer/bootstrap.py", "test", "--venv", str(venv), "--torch", "cpu",
+                        "-x", "--", "-k", "stamp and not slow")
+    assert result.returncode == 7, result.stdout + result.stderr  # the fake python's exit code
+    assert "set-up is current" in result.stdout and "pip install" not in result.stdout
+    called = (fake_python.parent.parent.parent / "called.txt").read_text().splitlines()
+    assert called == ["-m", "pytest", "-x", "-k", "stamp and not slow", "QT_QPA_PLATFORM=offscreen"]
+
+
+@posix_only
+def test_run_with_a_current_stamp_starts_the_app(fake_python: Path):
+    """`run` execs `python -m app` with the app's arguments."""
+    venv = _current_venv(fake_python, [])
+    result = run_script("installer/bootstrap.py", "run", "--venv", str(venv), "--torch", "cpu",
+                        "--", "--model", "/m")
+    assert result.returncode == 7
+    called = (fake_python.parent.parent.parent / "called.txt").read_text().splitlines()
+    assert called[:4] == ["-m", "app", "--model", "/m"]
+
+
+@posix_only
+def test_a_stamp_without_the_test_extra_is_not_enough_for_test(fake_python: Path):
+    """`test` after only `run` was set up installs the extra: the dry run says why."""
+    venv = _current_venv(fake_python, [])
+    result = run_script("installer/bootstrap.py", "test", "--dry-run", "--venv", str(venv), "--torch", "cpu")
+    assert "the extra test is not installed yet" in result.stdout
+    assert "pip install -e" in result.stdout and "[test]" in result.stdout
+
+
+@posix_only
+def test_a_changed_torch_plan_sets_up_again(fake_python: Path):
+    """A stamp for the CPU build does not serve a cu126 plan."""
+    venv = _current_venv(fake_python, ["test"])
+    result = run_script("installer/bootstrap.py", "test", "--dry-run", "--venv", str(venv), "--torch", "cu126")
+    assert "the torch build changes from cpu to cu126" in result.stdout
+    assert "--index-url https://download.pytorch.org/whl/cu126" in result.stdout
