@@ -13,7 +13,8 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -27,6 +28,7 @@ from engine.hub.progress import Cancelled, ProgressTracker
 RETRY_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+|\*)")
 T = TypeVar("T")
+CANCELLED_MESSAGE = "Download stopped; run it again to continue where it stopped."
 OFFLINE_MESSAGE = "Downloads are off because HF_HUB_OFFLINE is set; unset it to download models."
 
 
@@ -131,6 +133,8 @@ class HubClient:
             except EngineError:
                 raise  # ours already: cancelled, or a sentence for the user
             except Exception as error:  # noqa: BLE001 - sorted into disk full, retry, or a message
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled(CANCELLED_MESSAGE) from error  # the watcher closed the connection
                 if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
                     raise DownloadError(
                         f"The disk is full: writing {remote.path} to {part.parent} failed ({error.strerror}). "
@@ -152,7 +156,8 @@ class HubClient:
         if _origin(location) != _origin(url):
             headers.pop("authorization", None)  # a signed CDN URL: the token stays with the Hub
         timeout = httpx2.Timeout(self.timeout_s)
-        with get_session().stream("GET", location, headers=headers, timeout=timeout, follow_redirects=True) as r:
+        with get_session().stream("GET", location, headers=headers, timeout=timeout, follow_redirects=True) as r, \
+                _close_on_cancel(r, cancel):
             if r.status_code >= 400:
                 r.read()
                 hf_raise_for_status(r)
@@ -163,7 +168,7 @@ class HubClient:
             with open(part, "ab" if offset else "wb", buffering=0) as f:
                 for chunk in r.iter_bytes():  # as they arrive: progress, cancel and resume stay fine-grained
                     if cancel is not None and cancel.is_set():
-                        raise Cancelled("Download stopped; run it again to continue where it stopped.")
+                        raise Cancelled(CANCELLED_MESSAGE)
                     if hasher.num_bytes + len(chunk) > size:
                         part.unlink(missing_ok=True)
                         raise _Incomplete(f"the server sent more than {size} bytes")
@@ -190,10 +195,46 @@ class HubClient:
         delay = min(self.backoff_s * 2**tries, 30.0)
         if cancel is not None:
             if cancel.wait(delay):
-                raise Cancelled("Download stopped; run it again to continue where it stopped.")
+                raise Cancelled(CANCELLED_MESSAGE)
         else:
             time.sleep(delay)
         return tries + 1
+
+
+@contextmanager
+def _close_on_cancel(response, cancel: threading.Event | None) -> Iterator[None]:
+    """Close the response when ``cancel`` is set, so a read stuck on a stalled connection ends now."""
+    if cancel is None:
+        yield
+        return
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            if cancel.wait(0.1):
+                _shutdown(response)
+                return
+
+    watcher = threading.Thread(target=watch, name="download-cancel", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+
+
+def _shutdown(response) -> None:
+    """Shut the response's socket down: unlike close(), that wakes a thread blocked reading it (POSIX)."""
+    import socket
+
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    try:
+        if sock is not None:
+            sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
 
 
 def part_paths(dest: Path) -> tuple[Path, Path]:

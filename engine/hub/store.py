@@ -57,7 +57,7 @@ class ModelStore:
         for entry in self.catalog():
             if entry.name == name:
                 return entry
-        raise ModelFilesError(f"No model named {name!r} in the catalog; pick one of "
+        raise DownloadError(f"No model named {name!r} in the catalog; pick one of "
                               f"{', '.join(e.name for e in self.catalog())} or give a Hub repo as owner/name.")
 
     def add_repo(self, spec: str, name: str | None = None) -> CatalogEntry:
@@ -107,7 +107,7 @@ class ModelStore:
                  cancel: threading.Event | None = None) -> LocalModel:
         """Download a catalog entry (or a Hub repo given as owner/name[@rev], added on the way) until verified."""
         added = False
-        if cat.parse_repo_spec(name) is not None and "/" in name:
+        if cat.parse_repo_spec(name) is not None:
             before = {e.name for e in self.catalog()}
             entry = self.add_repo(name)
             added = entry.name not in before

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from engine.errors import DownloadError, VerificationError
+from engine.errors import DownloadError, ModelInUseError, VerificationError
 from engine.hub import CORRUPT, INCOMPLETE, Cancelled, ModelStore
 from tests.hub.conftest import NAME, SHARD, part_size, tiny_repo, wait_for
 
@@ -148,6 +148,8 @@ def test_two_downloads_of_one_model_in_threads(hub, store):
     wait_for(lambda: part_size(store) > 0)
     with pytest.raises(DownloadError, match="already being downloaded"):
         ModelStore(store.root).download(NAME)
+    with pytest.raises(ModelInUseError, match="being downloaded"):
+        store.remove(NAME)
     first.join(10)
     assert result["model"].verified
 
@@ -181,3 +183,17 @@ def test_crash_mid_download_then_resume(hub, store, subprocess_env):
     model = store.download(NAME)  # the dead process's lock went with it
     assert hub.requests("GET", _blob(SHARD))[-1].range == f"bytes={kept}-"
     assert model.verified
+
+
+def test_cancel_is_prompt_on_a_stalled_connection(hub, store):
+    """A cancel ends the download within moments even while the server sends nothing."""
+    import time
+
+    hub.delay_s[SHARD] = 30.0  # one chunk, then silence
+    cancel = threading.Event()
+    _cancel_when_part_grows(store, cancel, at_least=1)
+    started = time.monotonic()
+    with pytest.raises(Cancelled):
+        store.download(NAME, cancel=cancel)
+    assert time.monotonic() - started < 5
+    assert part_size(store) == 4096
