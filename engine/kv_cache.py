@@ -1,0 +1,150 @@
+"""Keys and values of past positions, preallocated once per conversation.
+
+Full-attention layers keep every position. Sliding-window layers keep a ring buffer of the last
+``ring_size`` positions (slot = position % ring_size): a query at position p needs only keys p-W+1..p,
+so the ring holds the window, one prefill chunk, and spare history for going back.
+
+Going back (``truncate``) is exact in both kinds of layer when the rings still hold the window before
+the new end, i.e. when we go back by at most ``ring_size - W + 1`` positions since they were written.
+Going back further cannot be repaired from the cache (those keys were overwritten, and recomputing them
+needs the hidden states of every earlier layer), so the cache marks itself stale and the model replays
+the kept token ids from position 0 before its next step: slower, never wrong. The default spare history
+(4096 positions) covers going back over a long answer while costing, for gpt-oss-20b, 12 layers x 4224
+positions x 2 KiB = 100 MiB, against 3 GiB for the full layers at 131072 positions.
+
+On CPU the buffers are float32 holding bf16-rounded values (the same numbers; torch's bf16 matmuls
+are slow on CPUs without bf16 instructions); elsewhere they are bf16.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from engine.config import ModelConfig
+
+DEFAULT_SLIDING_HISTORY = 4096  # positions a sliding layer keeps beyond its window (see above)
+
+
+class FullLayerCache:
+    def __init__(self, num_kv_heads: int, max_tokens: int, head_dim: int, device: torch.device, dtype: torch.dtype):
+        self.k = torch.empty(num_kv_heads, max_tokens, head_dim, device=device, dtype=dtype)
+        self.v = torch.empty_like(self.k)
+
+    def update(self, k: torch.Tensor, v: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        # k, v: [T, kv_heads, head_dim] for positions start..start+T-1 -> keys/values [kv_heads, S, head_dim]
+        # for positions key_start.. (here every position from 0)
+        end = start + k.shape[0]
+        self.k[:, start:end] = k.transpose(0, 1)
+        self.v[:, start:end] = v.transpose(0, 1)
+        return self.k[:, :end], self.v[:, :end], 0
+
+
+class SlidingLayerCache:
+    def __init__(self, num_kv_heads: int, ring_size: int, head_dim: int, window: int,
+                 device: torch.device, dtype: torch.dtype):
+        self.ring_size, self.window = ring_size, window
+        self.k = torch.empty(num_kv_heads, ring_size, head_dim, device=device, dtype=dtype)
+        self.v = torch.empty_like(self.k)
+
+    def _span(self, lo: int, hi: int) -> slice | torch.Tensor:
+        """Ring slots of positions lo..hi-1: a slice when they do not wrap, else an index tensor."""
+        a = lo % self.ring_size
+        if a + (hi - lo) <= self.ring_size:
+            return slice(a, a + hi - lo)
+        return torch.arange(lo, hi, device=self.k.device) % self.ring_size
+
+    def update(self, k: torch.Tensor, v: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor, int]:
+        end = start + k.shape[0]
+        lo = max(0, start - self.window + 1)  # the first key the earliest query of this step can see
+        # Writing positions start..end-1 overwrites positions start-ring..end-1-ring: none may be needed.
+        assert end - 1 - self.ring_size < lo, "a step larger than the ring allows (see KVCache.max_chunk)"
+        slots = self._span(start, end)
+        if isinstance(slots, slice):
+            self.k[:, slots] = k.transpose(0, 1)
+            self.v[:, slots] = v.transpose(0, 1)
+        else:
+            self.k.index_copy_(1, slots, k.transpose(0, 1).to(self.k.dtype))
+            self.v.index_copy_(1, slots, v.transpose(0, 1).to(self.v.dtype))
+        slots = self._span(lo, end)
+        if isinstance(slots, slice):
+            return self.k[:, slots], self.v[:, slots], lo
+        return self.k.index_select(1, slots), self.v.index_select(1, slots), lo
+
+
+class KVCache:
+    """All layers' keys and values, the token ids they came from, and how far back they can go."""
+
+    def __init__(self, cfg: ModelConfig, max_tokens: int, device: torch.device | str = "cpu",
+                 dtype: torch.dtype | None = None, sliding_history: int = DEFAULT_SLIDING_HISTORY):
+        device = torch.device(device)
+        if dtype is None:
+            dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
+        assert max_tokens > 0, max_tokens
+        self.config, self.device, self.dtype = cfg, device, dtype
+        self.max_tokens = max_tokens
+        self.window = cfg.sliding_window
+        # Enough for the window plus history; never more than the context (then it never wraps).
+        self.ring_size = min(max_tokens, self.window - 1 + max(1, sliding_history)) if self.window > 0 else 0
+        nkv, d = cfg.num_key_value_heads, cfg.head_dim
+        self.layers: list[FullLayerCache | SlidingLayerCache] = [
+            SlidingLayerCache(nkv, self.ring_size, d, self.window, device, dtype) if cfg.is_sliding(i)
+            else FullLayerCache(nkv, max_tokens, d, device, dtype)
+            for i in range(cfg.num_hidden_layers)
+        ]
+        self._has_sliding = any(cfg.is_sliding(i) for i in range(cfg.num_hidden_layers))
+        self.tokens = torch.zeros(max_tokens, dtype=torch.long, device=device)  # ids, for a replay
+        self.num_tokens = 0
+        self._ring_low = 0  # the first position whose keys the rings still hold
+        self.stale = False  # the rings lost positions still needed: replay tokens[:num_tokens] first
+
+    @property
+    def max_chunk(self) -> int:
+        """The most positions one step may add (the rings must not overwrite keys the step still reads)."""
+        if not self._has_sliding or self.ring_size >= self.max_tokens:
+            return self.max_tokens
+        return self.ring_size - self.window + 1
+
+    def reset(self) -> None:
+        self.num_tokens = 0
+        self._ring_low = 0
+        self.stale = False
+
+    def truncate(self, n: int) -> None:
+        """Keep the first ``n`` positions, e.g. a prefix shared with the next prompt."""
+        if not 0 <= n <= self.num_tokens:
+            raise ValueError(f"cannot truncate a cache of {self.num_tokens} positions to {n}")
+        if n == 0:
+            self.reset()
+            return
+        if self._has_sliding and max(0, n - self.window + 1) < self._ring_low:
+            self.stale = True
+        self.num_tokens = n
+
+    def can_truncate_cheaply(self, n: int) -> bool:
+        """Whether ``truncate(n)`` keeps the cache usable without a replay from position 0."""
+        return n == 0 or not self._has_sliding or (not self.stale and max(0, n - self.window + 1) >= self._ring_low)
+
+    def append_tokens(self, tokens: torch.Tensor) -> int:
+        """Record ids for positions num_tokens..; returns the first position. Call ``advance`` after."""
+        start = self.num_tokens
+        self.tokens[start:start + tokens.shape[0]] = tokens
+        return start
+
+    def advance(self, count: int) -> None:
+        """Positions up to num_tokens + count now hold keys and values."""
+        self.num_tokens += count
+        self.note_written(self.num_tokens)
+
+    def note_written(self, end: int) -> None:
+        """The rings were written up to position ``end``: older positions may be gone."""
+        if self._has_sliding:
+            self._ring_low = max(self._ring_low, end - self.ring_size)
+
+    def take_replay(self) -> torch.Tensor:
+        """The ids to run again after the cache went stale; empties the cache."""
+        replay = self.tokens[:self.num_tokens].clone()
+        self.reset()
+        return replay
+
+    def nbytes(self) -> int:
+        return sum(layer.k.nbytes + layer.v.nbytes for layer in self.layers)

@@ -1,0 +1,122 @@
+"""The gpt-oss transformer: embedding, blocks of (attention, MoE) with pre-norm residuals, final norm,
+unembedding. Weights arrive ready (engine/loader.py); this file only computes.
+
+Activations are bf16 like the reference; norms, softmaxes and the MoE's weighted sum are float32.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from engine.attention import Attention
+from engine.config import ModelConfig
+from engine.errors import ContextFullError
+from engine.experts import DenseCache, ExpertStore
+from engine.kv_cache import DEFAULT_SLIDING_HISTORY, KVCache
+from engine.moe import MoE
+from engine.mxfp4 import linear
+from engine.rope import Rotary
+
+DEFAULT_PREFILL_CHUNK = 512  # positions per step of a long prompt: bounds activations, not results
+
+
+def rms_norm(x: torch.Tensor, scale: torch.Tensor, eps: float) -> torch.Tensor:
+    # x: [T, H] bf16, scale: [H] float32 -> [T, H] bf16, computed in float32 like both references
+    t = x.float()
+    t = t * torch.rsqrt(t.pow(2).mean(dim=-1, keepdim=True) + eps)
+    return (t * scale).to(x.dtype)
+
+
+class Block(nn.Module):
+    def __init__(self, cfg: ModelConfig, layer: int, weights: dict[str, torch.Tensor], store: ExpertStore,
+                 dense_cache: DenseCache | None):
+        super().__init__()
+        self.eps = cfg.rms_norm_eps
+        self.register_buffer("attn_norm", weights["attn_norm"].float(), persistent=False)
+        self.register_buffer("mlp_norm", weights["mlp_norm"].float(), persistent=False)
+        self.attn = Attention(cfg, layer, weights)
+        self.mlp = MoE(cfg, weights, store, dense_cache)
+
+    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache, start: int) -> torch.Tensor:
+        x = x + self.attn(rms_norm(x, self.attn_norm, self.eps), cos, sin, cache, start)
+        return x + self.mlp(rms_norm(x, self.mlp_norm, self.eps))
+
+
+class Transformer(nn.Module):
+    def __init__(self, cfg: ModelConfig, device: torch.device, globals_: dict[str, torch.Tensor],
+                 layers: list[dict[str, torch.Tensor]], stores: list[ExpertStore], dense_cache: DenseCache | None,
+                 context_length: int | None = None, source: str = ""):
+        super().__init__()
+        self.config, self.device, self.source = cfg, device, source
+        self.context_length = min(context_length or cfg.max_position_embeddings, cfg.max_position_embeddings)
+        self.register_buffer("embedding", globals_["embedding"], persistent=False)  # [V, H]
+        self.register_buffer("norm", globals_["norm"].float(), persistent=False)
+        self.register_buffer("unembedding", globals_["unembedding"], persistent=False)  # [V, H]
+        self.blocks = nn.ModuleList(Block(cfg, n, layers[n], stores[n], dense_cache)
+                                    for n in range(cfg.num_hidden_layers))
+        self.stores, self.dense_cache = stores, dense_cache
+        self.rotary = Rotary(cfg, device)
+        self.prefill_chunk = DEFAULT_PREFILL_CHUNK
+
+    def new_cache(self, max_tokens: int | None = None, sliding_history: int = DEFAULT_SLIDING_HISTORY) -> KVCache:
+        max_tokens = self.context_length if max_tokens is None else min(max_tokens, self.context_length)
+        return KVCache(self.config, max_tokens, self.device, sliding_history=sliding_history)
+
+    @torch.inference_mode()
+    def forward(self, tokens: torch.Tensor, cache: KVCache, last_only: bool = False) -> torch.Tensor:
+        """tokens: [T] ids for positions cache.num_tokens.. -> float32 logits [T, vocab] ([1, vocab] if last_only)."""
+        tokens = torch.as_tensor(tokens).to(device=self.device, dtype=torch.long).view(-1)
+        count = tokens.shape[0]
+        if cache.num_tokens + count > cache.max_tokens:
+            raise ContextFullError(
+                f"The conversation needs {cache.num_tokens + count} tokens but the context holds "
+                f"{cache.max_tokens}. Start a new conversation or shorten it.")
+        if cache.stale:  # the sliding layers went back further than their rings remember
+            self._run(cache.take_replay(), cache, want_logits=None)
+        if count == 0:
+            return torch.empty(0, self.config.vocab_size, dtype=torch.float32, device=self.device)
+        return self._run(tokens, cache, want_logits="last" if last_only else "all")
+
+    def _run(self, tokens: torch.Tensor, cache: KVCache, want_logits: str | None) -> torch.Tensor | None:
+        step = max(1, min(self.prefill_chunk, cache.max_chunk))
+        logits = []
+        for c0 in range(0, tokens.shape[0], step):
+            hidden = self._step(tokens[c0:c0 + step], cache)  # [t, H]
+            if want_logits == "all":
+                logits.append(linear(hidden, self.unembedding).float())
+            elif want_logits == "last" and c0 + step >= tokens.shape[0]:
+                logits.append(linear(hidden[-1:], self.unembedding).float())
+        return torch.cat(logits) if logits else None
+
+    def _step(self, tokens: torch.Tensor, cache: KVCache) -> torch.Tensor:
+        # tokens: [t] -> final-normed hidden states [t, H]
+        start = cache.append_tokens(tokens)
+        try:
+            positions = torch.arange(start, start + tokens.shape[0], device=self.device)
+            cos, sin = self.rotary.cos_sin(positions, self.embedding.dtype)
+            x = F.embedding(tokens, self.embedding)
+            for block, layer_cache in zip(self.blocks, cache.layers):
+                x = block(x, cos, sin, layer_cache, start)
+        except BaseException:
+            cache.note_written(start + tokens.shape[0])  # a failed step may still have overwritten ring slots
+            raise
+        cache.advance(tokens.shape[0])
+        return rms_norm(x, self.norm, self.config.rms_norm_eps)
+
+    # Memory and description.
+    def weight_bytes(self) -> dict[str, int]:
+        experts = sum(store.nbytes() for store in self.stores)
+        dense = sum(b.nbytes for b in self.buffers())
+        return {"experts": experts, "dense": dense, "total": experts + dense}
+
+    def describe(self) -> str:
+        cfg, sizes = self.config, self.weight_bytes()
+        gib = 1024 ** 3
+        text = (f"{self.device.type.upper()} ({self.device}) · {sizes['total'] / gib:.2f} GiB of weights "
+                f"({sizes['experts'] / gib:.2f} GiB MXFP4 experts) · {cfg.num_hidden_layers} layers, "
+                f"{cfg.num_experts} experts (top {cfg.experts_per_token}), context {self.context_length}")
+        if self.dense_cache is not None and self.dense_cache.max_bytes:
+            text += f" · dequantized-expert cache {self.dense_cache.max_bytes / gib:.2f} GiB"
+        return text
