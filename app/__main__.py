@@ -1,0 +1,67 @@
+"""``python -m app [--model DIR]`` and the ``gossamer`` command: open the window.
+
+Only Qt and the app's own light modules are imported here; torch comes later, on the engine thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="gossamer", description="Chat with gpt-oss on your own computer.")
+    parser.add_argument("--model", metavar="DIR", help="load the gpt-oss model in this folder")
+    return parser.parse_known_args(argv)[0]
+
+
+def create_application(argv: list[str]):
+    """The QApplication with names, settings location, log file, language and theme set up."""
+    from PySide6.QtWidgets import QApplication
+
+    from app import i18n, logs, theme
+    from app import settings as keys
+
+    app = QApplication.instance() or QApplication(argv)
+    keys.configure()
+    logs.setup()
+    app.setApplicationDisplayName("Gossamer")
+    app.setDesktopFileName("gossamer")
+    settings = keys.Settings()
+    i18n.install(settings.get(keys.LANGUAGE))
+    theme.apply(app, settings.get(keys.THEME))
+    return app, settings
+
+
+def create_window(settings, model_path: str | None = None):
+    from PySide6.QtWidgets import QApplication
+
+    from app import theme
+    from app.main_window import MainWindow
+
+    window = MainWindow(settings=settings, model_path=model_path)
+    window.theme_change_requested.connect(lambda name: theme.apply(QApplication.instance(), name))
+    return window
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv if argv is None else argv
+    args = parse_args(argv[1:])
+    model = str(Path(args.model).expanduser().resolve()) if args.model else None
+    app, settings = create_application(argv)
+    from app.store import StoreError
+
+    try:
+        window = create_window(settings, model)
+    except StoreError as error:
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(None, "Gossamer", str(error))
+        return 1
+    window.show()
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

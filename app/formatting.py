@@ -1,0 +1,58 @@
+"""Numbers as people read them: sizes, durations, speeds, relative dates (translatable)."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import QCoreApplication, QDate, QLocale
+
+
+def tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
+    return QCoreApplication.translate("Formatting", text, disambiguation, n)
+
+
+def size(num_bytes: float) -> str:
+    """Decimal units, as disks and downloads are labelled: 13.8 GB."""
+    value = float(num_bytes)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(value) < 1000 or unit == "TB":
+            if unit == "B":
+                return f"{int(value)} B"
+            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+        value /= 1000
+    return f"{value:.1f} TB"
+
+
+def duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return tr("%n s", "seconds", seconds)
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return tr("%1 min %2 s").replace("%1", str(minutes)).replace("%2", str(seconds))
+    hours, minutes = divmod(minutes, 60)
+    return tr("%1 h %2 min").replace("%1", str(hours)).replace("%2", str(minutes))
+
+
+def speed(bytes_per_s: float) -> str:
+    return tr("%1/s").replace("%1", size(bytes_per_s))
+
+
+def count(number: int) -> str:
+    return QLocale().toString(int(number))
+
+
+def relative_date(timestamp: float, now: float | None = None) -> str:
+    now = time.time() if now is None else now
+    local_now, local = time.localtime(now), time.localtime(timestamp)
+    days = (time.mktime(local_now[:3] + (0, 0, 0, 0, 0, -1)) - time.mktime(local[:3] + (0, 0, 0, 0, 0, -1)))
+    days = round(days / 86400)
+    if days <= 0:
+        return tr("Today")
+    if days == 1:
+        return tr("Yesterday")
+    if days < 7:
+        return tr("Previous 7 days")
+    if days < 30:
+        return tr("Previous 30 days")
+    return QLocale().toString(QDate(local.tm_year, local.tm_mon, 1), "MMMM yyyy")

@@ -1,0 +1,195 @@
+"""The model manager's work off the GUI thread: list, download, verify, remove, import, move the folder.
+
+``ModelsWorker`` runs on its own QThread (downloads take hours; the engine thread stays free to chat).
+``ModelsClient`` is the GUI side: it starts the thread, queues requests and holds the cancel flag of the
+task that runs. Only ``engine.hub`` is used here, imported inside the slots.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+log = logging.getLogger(__name__)
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("ModelsWorker", text)
+
+
+@dataclass(frozen=True)
+class Listing:
+    root: str
+    local: list  # engine.hub.LocalModel
+    catalog: list  # (engine.hub.CatalogEntry, engine.hub.FitEstimate | None)
+
+
+class ModelsWorker(QObject):
+    listed = Signal(object)  # Listing
+    progressed = Signal(object)  # engine.hub.DownloadProgress
+    task_started = Signal(str, str)  # kind ("download" | "verify" | "remove" | "import" | "move"), model name
+    task_finished = Signal(str, str, object)  # kind, name, result (LocalModel or None)
+    task_failed = Signal(str, str, str, str)  # kind, name, message for people, details
+    task_cancelled = Signal(str, str)  # kind, name
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._store = None
+
+    def _models(self):
+        if self._store is None:
+            from engine.hub import ModelStore
+
+            self._store = ModelStore()
+        return self._store
+
+    @Slot(bool)
+    def refresh(self, with_fit: bool = True) -> None:
+        try:
+            store = self._models()
+            local = store.list()
+            catalog = []
+            for entry in store.catalog():
+                fit = None
+                if with_fit:
+                    try:
+                        fit = store.fit(entry)
+                    except Exception:  # an estimate is a nicety; never fail the list for it
+                        log.exception("fit estimate for %s failed", entry.name)
+                catalog.append((entry, fit))
+            self.listed.emit(Listing(str(store.root), local, catalog))
+        except Exception as error:
+            self._fail("list", "", error)
+
+    @Slot(str, object)
+    def download(self, name: str, cancel: object) -> None:
+        self._run("download", name, lambda store: store.download(name, progress=self.progressed.emit, cancel=cancel))
+
+    @Slot(str, object)
+    def verify(self, name: str, cancel: object) -> None:
+        self._run("verify", name, lambda store: store.verify(name, full=True, progress=self.progressed.emit,
+                                                             cancel=cancel))
+
+    @Slot(str)
+    def remove(self, name: str) -> None:
+        self._run("remove", name, lambda store: store.remove(name))
+
+    @Slot(str, bool, object)
+    def import_folder(self, path: str, copy: bool, cancel: object) -> None:
+        self._run("import", path, lambda store: store.import_folder(path, copy=copy, progress=self.progressed.emit,
+                                                                   cancel=cancel))
+
+    @Slot(str)
+    def move_root(self, path: str) -> None:
+        self._run("move", path, lambda store: store.move_root(path))
+
+    def _run(self, kind: str, name: str, action) -> None:
+        self.task_started.emit(kind, name)
+        try:
+            from engine.hub import Cancelled
+
+            result = action(self._models())
+        except Cancelled:
+            self.task_cancelled.emit(kind, name)
+            self.refresh(False)
+            return
+        except Exception as error:
+            self._fail(kind, name, error)
+            self.refresh(False)
+            return
+        self.task_finished.emit(kind, name, result)
+        self.refresh(True)
+
+    def _fail(self, kind: str, name: str, error: Exception) -> None:
+        from app.worker import _explain
+
+        message, details = _explain(error, tr("The model manager hit an unexpected problem."))
+        if details:
+            log.error("%s %s failed", kind, name, exc_info=error)
+        self.task_failed.emit(kind, name, message, details)
+
+
+class ModelsClient(QObject):
+    _refresh_requested = Signal(bool)
+    _download_requested = Signal(str, object)
+    _verify_requested = Signal(str, object)
+    _remove_requested = Signal(str)
+    _import_requested = Signal(str, bool, object)
+    _move_requested = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName("models")
+        self.worker = ModelsWorker()
+        self.worker.moveToThread(self.thread)
+        self.thread.finished.connect(self.worker.deleteLater)
+        self._refresh_requested.connect(self.worker.refresh)
+        self._download_requested.connect(self.worker.download)
+        self._verify_requested.connect(self.worker.verify)
+        self._remove_requested.connect(self.worker.remove)
+        self._import_requested.connect(self.worker.import_folder)
+        self._move_requested.connect(self.worker.move_root)
+        self.worker.task_started.connect(self._on_started)
+        for signal in (self.worker.task_finished, self.worker.task_failed, self.worker.task_cancelled):
+            signal.connect(self._on_ended)
+        self.worker.listed.connect(self._on_listed)
+        self.listing: Listing | None = None
+        self.task: tuple[str, str] | None = None  # (kind, name) while one runs
+        self._queued = 0
+        self._cancel: threading.Event | None = None
+        self.thread.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._queued > 0
+
+    def refresh(self, with_fit: bool = True) -> None:
+        self._refresh_requested.emit(with_fit)
+
+    def download(self, name: str) -> None:
+        self._queued += 1
+        self._cancel = threading.Event()
+        self._download_requested.emit(name, self._cancel)
+
+    def verify(self, name: str) -> None:
+        self._queued += 1
+        self._cancel = threading.Event()
+        self._verify_requested.emit(name, self._cancel)
+
+    def remove(self, name: str) -> None:
+        self._queued += 1
+        self._remove_requested.emit(name)
+
+    def import_folder(self, path: str, copy: bool = False) -> None:
+        self._queued += 1
+        self._cancel = threading.Event()
+        self._import_requested.emit(path, copy, self._cancel)
+
+    def move_root(self, path: str) -> None:
+        self._queued += 1
+        self._move_requested.emit(path)
+
+    def cancel(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+
+    def shutdown(self, wait_ms: int = 5000) -> bool:
+        self.cancel()
+        self.thread.quit()
+        return self.thread.wait(wait_ms)
+
+    def _on_started(self, kind: str, name: str) -> None:
+        self.task = (kind, name)
+
+    def _on_ended(self, kind: str, name: str, *_args) -> None:
+        if kind == "list":
+            return
+        self._queued = max(0, self._queued - 1)
+        self.task = None
+
+    def _on_listed(self, listing: Listing) -> None:
+        self.listing = listing

@@ -1,0 +1,1 @@
+"""The app's widgets, one class per module; they show models and emit what the user asked for."""

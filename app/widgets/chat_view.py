@@ -1,0 +1,172 @@
+"""The conversation: one MessageWidget per row of the chat model, in a centred column that scrolls.
+
+It follows the model's signals: rows inserted and removed add and drop widgets, a data change refreshes
+only that row's widget. While the user is at the bottom, new text keeps the view at the bottom.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from app.chat_model import ChatModel
+from app.widgets.message_widget import MessageWidget
+
+COLUMN_WIDTH = 820
+STICK_DISTANCE = 48  # pixels from the bottom that still count as "at the bottom"
+
+
+class ChatView(QScrollArea):
+    regenerate_requested = Signal(int)  # row
+    edit_submitted = Signal(int, str)  # row, new text
+
+    def __init__(self, model: ChatModel, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("ChatView")
+        self.setWidgetResizable(True)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setAccessibleName(self.tr("Conversation"))
+        self.model = model
+        self.busy = False
+
+        canvas = QWidget(self)
+        canvas.setObjectName("ChatCanvas")
+        outer = QHBoxLayout(canvas)
+        outer.setContentsMargins(24, 24, 24, 24)
+        outer.addStretch(1)
+        self.column = QWidget(canvas)
+        self.column.setObjectName("ChatColumn")
+        self.column.setMaximumWidth(COLUMN_WIDTH)
+        self.column_layout = QVBoxLayout(self.column)
+        self.column_layout.setContentsMargins(0, 0, 0, 0)
+        self.column_layout.setSpacing(22)
+        self.empty_label = QLabel(self.column)
+        self.empty_label.setObjectName("EmptyChat")
+        self.empty_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty_label.setWordWrap(True)
+        self.empty_label.setTextFormat(Qt.TextFormat.RichText)
+        self.column_layout.addWidget(self.empty_label)
+        self.column_layout.addStretch(1)
+        outer.addWidget(self.column, 100)
+        outer.addStretch(1)
+        self.setWidget(canvas)
+
+        self._widgets: list[MessageWidget] = []
+        self._stick = True
+        scrollbar = self.verticalScrollBar()
+        scrollbar.valueChanged.connect(self._on_scrolled)
+        scrollbar.rangeChanged.connect(self._on_range_changed)
+        self._clock = QTimer(self, interval=500)  # live "Thinking… 4 s" timers
+        self._clock.timeout.connect(self._tick)
+
+        model.modelReset.connect(self._rebuild)
+        model.rowsInserted.connect(self._on_rows_inserted)
+        model.rowsRemoved.connect(self._on_rows_removed)
+        model.dataChanged.connect(self._on_data_changed)
+        self.set_empty_text()
+        self._rebuild()
+
+    def set_empty_text(self, title: str | None = None, subtitle: str | None = None) -> None:
+        title = title or self.tr("What can I help with?")
+        subtitle = subtitle or self.tr("gpt-oss runs on this computer. Nothing you write leaves it.")
+        self.empty_label.setText(f"<div style='font-size:20pt; font-weight:600'>{title}</div>"
+                                 f"<div style='margin-top:8px'>{subtitle}</div>")
+
+    def message_widgets(self) -> list[MessageWidget]:
+        return list(self._widgets)
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy = busy
+        self._refresh_all()
+
+    # model signals
+    def _rebuild(self) -> None:
+        for widget in self._widgets:
+            self.column_layout.removeWidget(widget)
+            widget.deleteLater()
+        self._widgets = []
+        for row in range(self.model.rowCount()):
+            self._insert_widget(row)
+        self._refresh_all()
+        self._stick = True
+        self._update_empty()
+        QTimer.singleShot(0, self.scroll_to_bottom)
+
+    def _on_rows_inserted(self, _parent: QModelIndex, first: int, last: int) -> None:
+        for row in range(first, last + 1):
+            self._insert_widget(row)
+        self._refresh_all()
+        self._stick = True
+        self._update_empty()
+
+    def _on_rows_removed(self, _parent: QModelIndex, first: int, last: int) -> None:
+        for widget in self._widgets[first:last + 1]:
+            self.column_layout.removeWidget(widget)
+            widget.deleteLater()
+        del self._widgets[first:last + 1]
+        self._refresh_all()
+        self._update_empty()
+
+    def _on_data_changed(self, top: QModelIndex, bottom: QModelIndex, _roles=()) -> None:
+        for row in range(top.row(), bottom.row() + 1):
+            self._refresh(row)
+        self._update_clock()
+
+    # widgets
+    def _insert_widget(self, row: int) -> None:
+        message = self.model.message(row)
+        widget = MessageWidget(message.role, self.column)
+        widget.regenerate_requested.connect(lambda w=widget: self._emit_for(w, self.regenerate_requested))
+        widget.edit_submitted.connect(lambda text, w=widget: self._emit_edit(w, text))
+        self._widgets.insert(row, widget)
+        self.column_layout.insertWidget(row + 1, widget)  # after the empty-state label
+
+    def _emit_for(self, widget: MessageWidget, signal) -> None:
+        if widget in self._widgets:
+            signal.emit(self._widgets.index(widget))
+
+    def _emit_edit(self, widget: MessageWidget, text: str) -> None:
+        if widget in self._widgets:
+            self.edit_submitted.emit(self._widgets.index(widget), text)
+
+    def _refresh(self, row: int) -> None:
+        if 0 <= row < len(self._widgets):
+            last = row == len(self._widgets) - 1
+            self._widgets[row].refresh(self.model.message(row), self.model.live(row), last=last, busy=self.busy)
+
+    def _refresh_all(self) -> None:
+        for row in range(len(self._widgets)):
+            self._refresh(row)
+        self._update_clock()
+
+    def _update_empty(self) -> None:
+        self.empty_label.setVisible(not self._widgets)
+
+    def _update_clock(self) -> None:
+        streaming = any(self.model.live(row) is not None for row in range(self.model.rowCount()))
+        if streaming and not self._clock.isActive():
+            self._clock.start()
+        elif not streaming:
+            self._clock.stop()
+
+    def _tick(self) -> None:
+        for row in range(self.model.rowCount()):
+            live = self.model.live(row)
+            if live is not None and live.phase in ("waiting", "analysis"):
+                self.model.touch_live(row)
+
+    # scrolling
+    def _on_scrolled(self, value: int) -> None:
+        self._stick = value >= self.verticalScrollBar().maximum() - STICK_DISTANCE
+
+    def _on_range_changed(self, _minimum: int, maximum: int) -> None:
+        if self._stick:
+            self.verticalScrollBar().setValue(maximum)
+
+    def scroll_to_bottom(self) -> None:
+        self._stick = True
+        self.verticalScrollBar().setValue(self.verticalScrollBar().maximum())
+
+    def is_at_bottom(self) -> bool:
+        return self._stick

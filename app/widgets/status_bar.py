@@ -1,0 +1,58 @@
+"""The window's bottom line: what the engine is doing, speed, context used, and where the model runs."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+
+from app import formatting
+
+
+class StatusBar(QStatusBar):
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setObjectName("StatusBar")
+        self.setSizeGripEnabled(False)
+        self.state_label = QLabel(self)
+        self.state_label.setObjectName("StatusState")
+        self.busy = QProgressBar(self)
+        self.busy.setObjectName("StatusBusy")
+        self.busy.setRange(0, 0)
+        self.busy.setFixedWidth(90)
+        self.busy.setFixedHeight(6)
+        self.busy.setTextVisible(False)
+        self.busy.setVisible(False)
+        self.busy.setAccessibleName(self.tr("Working"))
+        self.speed_label = QLabel(self)
+        self.speed_label.setObjectName("StatusSpeed")
+        self.speed_label.setToolTip(self.tr("Decoding speed of the last answer"))
+        self.context_label = QLabel(self)
+        self.context_label.setObjectName("StatusContext")
+        self.context_label.setToolTip(self.tr("Tokens of the context window in use"))
+        self.device_label = QLabel(self)
+        self.device_label.setObjectName("StatusDevice")
+        self.device_label.setToolTip(self.tr("Where the model's weights are"))
+        self.addWidget(self.state_label)
+        self.addWidget(self.busy)
+        for label in (self.speed_label, self.context_label, self.device_label):
+            self.addPermanentWidget(label)
+        self.set_state(self.tr("No model loaded"))
+
+    def set_state(self, text: str, *, busy: bool = False) -> None:
+        self.state_label.setText(text)
+        self.busy.setVisible(busy)
+
+    def set_speed(self, tokens_per_s: float | None) -> None:
+        self.speed_label.setText(self.tr("%1 tok/s").replace("%1", f"{tokens_per_s:.1f}") if tokens_per_s else "")
+
+    def set_context(self, used: int | None, maximum: int | None) -> None:
+        if not maximum:
+            self.context_label.setText("")
+            return
+        self.context_label.setText(
+            self.tr("Context %1 / %2").replace("%1", formatting.count(used or 0))
+            .replace("%2", formatting.count(maximum))
+        )
+
+    def set_device(self, text: str) -> None:
+        self.device_label.setText(text)
+        self.device_label.setToolTip(text or self.tr("Where the model's weights are"))

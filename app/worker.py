@@ -1,0 +1,195 @@
+"""The engine on its own thread: the only module of the app that touches ``engine.loader``/``engine.session``.
+
+``EngineWorker`` is a QObject moved to a QThread (see ``app.engine_client``). Its slots run there, one at
+a time; what happens comes back as signals named for events, which Qt queues to the GUI thread. Text is
+batched: deltas are merged and sent about every ``BATCH_S`` seconds, so a fast model cannot flood the
+GUI's event loop. torch and the engine are imported inside the slots, after the window has painted.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+
+from app import logs
+
+BATCH_S = 0.03
+
+log = logging.getLogger(__name__)
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("EngineWorker", text)
+
+
+class EngineWorker(QObject):
+    model_loading = Signal(str)  # folder
+    model_loaded = Signal(object)  # dict: path, name, description, device, context_max
+    model_load_failed = Signal(str, str, str)  # folder, message for people, details ("" for EngineError)
+    model_unloaded = Signal()
+    turn_started = Signal(int, object)  # turn id, prompt token ids (what the model was shown)
+    text_streamed = Signal(int, object)  # turn id, [(channel, text, tokens)] in order
+    tool_called = Signal(int, object)  # turn id, {"id", "type", "function": {"name", "arguments"}}
+    turn_finished = Signal(int, str, object)  # turn id, reason, usage dict
+    turn_failed = Signal(int, str, str)  # turn id, message for people, details
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._model = None
+        self._session = None
+        self._hold = None
+        self._path: str | None = None
+
+    # loading
+    @Slot(str, str, object, int)
+    def load(self, path: str, device: str, vram_budget: object, context_length: int) -> None:
+        """``device``: "auto" | "cuda" | "cpu"; ``vram_budget``: bytes or None; ``context_length``: 0 = default."""
+        self.model_loading.emit(path)
+        self._release()
+        try:
+            import torch
+
+            from engine.hub import in_use
+            from engine.loader import load_model
+            from engine.session import ChatSession
+
+            if device == "auto":
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+            hold = in_use.acquire(path)
+            try:
+                model = load_model(path, device=device, vram_budget=vram_budget,
+                                   context_length=context_length or None)
+                session = ChatSession(model, context_length=context_length or None)
+            except BaseException:
+                hold.release()
+                raise
+        except Exception as error:  # shown to the user; never kills the thread
+            message, details = _explain(error, tr("The model could not be loaded."))
+            log.log(logging.INFO if not details else logging.ERROR, "load of %s failed: %s", path, message,
+                    exc_info=bool(details))
+            self.model_load_failed.emit(path, message, details)
+            return
+        self._model, self._session, self._hold, self._path = model, session, hold, path
+        info = {
+            "path": path,
+            "description": _describe(model),
+            "device": str(getattr(model, "device", device)),
+            "context_max": session.context_length,
+        }
+        log.info("loaded %s: %s", path, info["description"])
+        self.model_loaded.emit(info)
+
+    @Slot()
+    def unload(self) -> None:
+        if self._model is not None:
+            self._release()
+            self.model_unloaded.emit()
+
+    def _release(self) -> None:
+        self._session = None
+        self._model = None
+        if self._hold is not None:
+            self._hold.release()
+            self._hold = None
+        if self._path is not None:
+            self._path = None
+            try:
+                import gc
+
+                import torch
+
+                gc.collect()
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+            except ImportError:
+                pass
+
+    # generating
+    @Slot(int, object, object, object)
+    def generate(self, turn_id: int, messages: object, settings: object, cancel: object) -> None:
+        """Run one turn; ``settings`` is a dict of GenerationSettings fields, ``cancel`` a threading.Event."""
+        if self._session is None:
+            self.turn_failed.emit(turn_id, tr("No model is loaded. Choose a model in Models, then try again."), "")
+            return
+        try:
+            from engine.harmony.events import TextDelta, ToolCall, TurnEnd
+            from engine.session import GenerationSettings
+
+            generation = GenerationSettings(**settings)
+            events = self._session.generate(list(messages), generation, cancel=cancel)
+            batch: list[list] = []
+            sent = time.monotonic()
+            started = False
+            for event in events:
+                if not started:
+                    started = True
+                    self.turn_started.emit(turn_id, list(self._session.last_turn.prompt_ids))
+                if isinstance(event, TextDelta):
+                    if batch and batch[-1][0] == event.channel:
+                        batch[-1][1] += event.text
+                        batch[-1][2] += 1
+                    else:
+                        batch.append([event.channel, event.text, 1])
+                elif isinstance(event, ToolCall):
+                    self._flush(turn_id, batch)
+                    self.tool_called.emit(turn_id, {
+                        "id": event.call_id, "type": "function",
+                        "function": {"name": event.name, "arguments": event.arguments},
+                    })
+                elif isinstance(event, TurnEnd):
+                    self._flush(turn_id, batch)
+                    usage = event.usage.as_dict() if event.usage is not None else {}
+                    self.turn_finished.emit(turn_id, event.reason, usage)
+                    return
+                now = time.monotonic()
+                if batch and now - sent >= BATCH_S:
+                    self._flush(turn_id, batch)
+                    sent = now
+            self._flush(turn_id, batch)
+            self.turn_finished.emit(turn_id, "cancelled" if cancel is not None and cancel.is_set() else "return", {})
+        except Exception as error:
+            message, details = _explain(error, tr("The answer could not be generated."))
+            log.log(logging.INFO if not details else logging.ERROR, "turn %d failed: %s", turn_id, message,
+                    exc_info=bool(details))
+            self.turn_failed.emit(turn_id, message, details)
+
+    def _flush(self, turn_id: int, batch: list[list]) -> None:
+        if batch:
+            self.text_streamed.emit(turn_id, [tuple(item) for item in batch])
+            batch.clear()
+
+
+def _describe(model) -> str:
+    try:
+        return str(model.describe())
+    except Exception:  # a summary is not worth failing a load over
+        log.exception("model.describe() failed")
+        return ""
+
+
+def _explain(error: BaseException, generic: str) -> tuple[str, str]:
+    """(message, details): an EngineError speaks for itself; anything else gets a plain sentence, the
+    traceback and where the log is."""
+    from engine.errors import EngineError
+
+    if isinstance(error, EngineError):
+        return str(error), ""
+    if isinstance(error, MemoryError):
+        return tr("The computer ran out of memory. Close other programs, or choose a smaller context length "
+                  "in Settings, then try again."), _details(error)
+    message = generic + " " + tr("This looks like a bug in Gossamer. The details below and the log file "
+                                 "help to report it.")
+    return message, _details(error)
+
+
+def _details(error: BaseException) -> str:
+    text = "".join(traceback.format_exception(error)).rstrip()
+    return f"{text}\n\n{tr('Log file:')} {logs.log_file()}"
+
+
+def cancel_event() -> threading.Event:
+    return threading.Event()
