@@ -77,7 +77,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _report(model) -> int:
     if not model.verified:
-        print(f"{model.name} is {model.status}: {'; '.join(model.problems) or 'not verified'}", file=sys.stderr)
+        print(
+            f"{model.name} is {model.status}: {'; '.join(model.problems) or 'not verified'}", file=sys.stderr
+        )
         return 1
     print(f"{model.name} verified: {human_bytes(model.size_bytes)} in {model.path}")
     return 0
@@ -89,12 +91,22 @@ def _list(store, as_json: bool, with_fit: bool) -> int:
     available = [e for e in store.catalog() if e.name not in present]
     fits = {e.name: store.fit(e) if with_fit else None for e in available}
     if as_json:
-        print(json.dumps({
-            "root": str(store.root),
-            "models": [{**asdict(m), "path": str(m.path), "folder": str(m.folder), "verified": m.verified}
-                       for m in models],
-            "available": [{**asdict(e), "fit": asdict(fits[e.name]) if fits[e.name] else None} for e in available],
-        }, indent=2))
+        print(
+            json.dumps(
+                {
+                    "root": str(store.root),
+                    "models": [
+                        {**asdict(m), "path": str(m.path), "folder": str(m.folder), "verified": m.verified}
+                        for m in models
+                    ],
+                    "available": [
+                        {**asdict(e), "fit": asdict(fits[e.name]) if fits[e.name] else None}
+                        for e in available
+                    ],
+                },
+                indent=2,
+            )
+        )
         return 0
     print(f"Models in {store.root}:")
     if not models:
@@ -108,12 +120,15 @@ def _list(store, as_json: bool, with_fit: bool) -> int:
     for e in available:
         size = human_bytes(e.download_bytes) if e.download_bytes is not None else "size unknown"
         fit = fits[e.name]
-        print(f"  {e.name:<24} {size:>9}  {e.repo}@{e.revision[:12]}" + (f"  {fit.verdict}: {fit.reason}" if fit else ""))
+        print(
+            f"  {e.name:<24} {size:>9}  {e.repo}@{e.revision[:12]}"
+            + (f"  {fit.verdict}: {fit.reason}" if fit else "")
+        )
     return 0
 
 
 class TerminalProgress:
-    """A one-line progress bar on stderr: bytes, speed, time left; plain lines when stderr is not a terminal."""
+    """A progress bar on stderr (bytes, speed, time left); plain lines when stderr is not a terminal."""
 
     def __init__(self, stream=None):
         self.stream = stream or sys.stderr
@@ -130,9 +145,11 @@ class TerminalProgress:
         filled = int(width * p.fraction)
         eta = "--:--" if p.eta_s is None else _clock(p.eta_s)
         speed = f"{human_bytes(p.speed_bps)}/s" if p.speed_bps else "-"
-        line = (f"{p.phase} {p.model} [{'#' * filled}{'.' * (width - filled)}] {100 * p.fraction:5.1f}% "
-                f"{human_bytes(p.bytes_done)}/{human_bytes(p.bytes_total)} {speed} ETA {eta} "
-                f"({p.files_done}/{p.files_total}) {p.file or ''}")
+        line = (
+            f"{p.phase} {p.model} [{'#' * filled}{'.' * (width - filled)}] {100 * p.fraction:5.1f}% "
+            f"{human_bytes(p.bytes_done)}/{human_bytes(p.bytes_total)} {speed} ETA {eta} "
+            f"({p.files_done}/{p.files_total}) {p.file or ''}"
+        )
         if self.tty:
             self.stream.write("\r" + line[:200].ljust(120))
             self._dirty = True

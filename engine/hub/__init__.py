@@ -13,7 +13,17 @@ from engine.hub.status import CORRUPT, INCOMPLETE, UNVERIFIED, VERIFIED, LocalMo
 from engine.hub.store import ModelStore, default_root
 
 __all__ = [
-    "CORRUPT", "INCOMPLETE", "UNVERIFIED", "VERIFIED",
-    "Cancelled", "CatalogEntry", "DownloadProgress", "FitEstimate", "LocalModel", "ModelStore",
-    "default_root", "estimate_fit", "in_use",
+    "CORRUPT",
+    "INCOMPLETE",
+    "UNVERIFIED",
+    "VERIFIED",
+    "Cancelled",
+    "CatalogEntry",
+    "DownloadProgress",
+    "FitEstimate",
+    "LocalModel",
+    "ModelStore",
+    "default_root",
+    "estimate_fit",
+    "in_use",
 ]

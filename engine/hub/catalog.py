@@ -21,11 +21,11 @@ _COMMIT = re.compile(r"[0-9a-f]{40}")
 
 @dataclass(frozen=True)
 class CatalogEntry:
-    name: str                       # folder name under the models folder, and what commands take
-    repo: str                       # "openai/gpt-oss-20b"
-    revision: str                   # a commit (pinned) or a branch/tag (resolved to a commit at download)
-    download_bytes: int | None      # the weights to fetch in the chosen layout; None until known
-    expert_bytes: int | None = None     # MXFP4 experts (can live in RAM); None until known
+    name: str  # folder name under the models folder, and what commands take
+    repo: str  # "openai/gpt-oss-20b"
+    revision: str  # a commit (pinned) or a branch/tag (resolved to a commit at download)
+    download_bytes: int | None  # the weights to fetch in the chosen layout; None until known
+    expert_bytes: int | None = None  # MXFP4 experts (can live in RAM); None until known
     builtin: bool = False
     description: str = ""
 
@@ -43,12 +43,24 @@ class CatalogEntry:
 # Sizes: the shards of the Hugging Face layout at these commits (gpt-oss facts sheet); expert bytes from
 # the configs: layers x experts x 13,236,480 bytes (MXFP4 blocks and scales plus bf16 biases).
 BUILTIN: tuple[CatalogEntry, ...] = (
-    CatalogEntry("gpt-oss-20b", "openai/gpt-oss-20b", "6cee5e81ee83917806bbde320786a8fb61efebee",
-                 13_761_316_904, 10_165_616_640, True,
-                 "21B parameters, 3.6B active; runs on a 16 GB GPU, or with experts in RAM on less"),
-    CatalogEntry("gpt-oss-120b", "openai/gpt-oss-120b", "b5c939de8f754692c1647ca79fbf85e8c1e70f8a",
-                 65_248_893_184, 60_993_699_840, True,
-                 "117B parameters, 5.1B active; needs an 80 GB GPU, or experts in a lot of RAM"),
+    CatalogEntry(
+        "gpt-oss-20b",
+        "openai/gpt-oss-20b",
+        "6cee5e81ee83917806bbde320786a8fb61efebee",
+        13_761_316_904,
+        10_165_616_640,
+        True,
+        "21B parameters, 3.6B active; runs on a 16 GB GPU, or with experts in RAM on less",
+    ),
+    CatalogEntry(
+        "gpt-oss-120b",
+        "openai/gpt-oss-120b",
+        "b5c939de8f754692c1647ca79fbf85e8c1e70f8a",
+        65_248_893_184,
+        60_993_699_840,
+        True,
+        "117B parameters, 5.1B active; needs an 80 GB GPU, or experts in a lot of RAM",
+    ),
 )
 
 
@@ -62,7 +74,9 @@ def parse_repo_spec(spec: str) -> tuple[str, str] | None:
 
 def check_name(name: str) -> str:
     if not _NAME.fullmatch(name):
-        raise DownloadError(f"{name!r} cannot name a model: use letters, digits, '.', '-' and '_' (up to 100).")
+        raise DownloadError(
+            f"{name!r} cannot name a model: use letters, digits, '.', '-' and '_' (up to 100)."
+        )
     return name
 
 

@@ -18,8 +18,13 @@ from engine.hub.remote import HubClient, RemoteFile, RemoteRepo, part_paths
 from engine.hub.status import VERIFIED, inspect, matches
 
 
-def download_model(folder: Path, entry: CatalogEntry, hub: HubClient, progress: ProgressCallback | None,
-                   cancel: threading.Event | None) -> Manifest:
+def download_model(
+    folder: Path,
+    entry: CatalogEntry,
+    hub: HubClient,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> Manifest:
     """Fetch what is missing and return the verified manifest; the caller holds the model's lock.
 
     Raises VerificationError naming the files whose bytes did not match (their bytes are deleted, so
@@ -27,11 +32,18 @@ def download_model(folder: Path, entry: CatalogEntry, hub: HubClient, progress: 
     """
     old = read_manifest(folder)
     if old is not None and old.source != "hub":
-        raise DownloadError(f"{entry.name} is a model you imported, not a download; remove it first or "
-                            "download under another name.")
+        raise DownloadError(
+            f"{entry.name} is a model you imported, not a download; remove it first or "
+            "download under another name."
+        )
     local = inspect(folder)
-    if (old is not None and local is not None and local.status == VERIFIED and old.repo == entry.repo
-            and (old.revision == entry.revision or not entry.pinned)):
+    if (
+        old is not None
+        and local is not None
+        and local.status == VERIFIED
+        and old.repo == entry.repo
+        and (old.revision == entry.revision or not entry.pinned)
+    ):
         return old  # done before; a branch is not followed up (remove and download again to update)
 
     remote = hub.repo_info(entry.repo, entry.revision, cancel)
@@ -39,13 +51,16 @@ def download_model(folder: Path, entry: CatalogEntry, hub: HubClient, progress: 
     if choice is None:
         raise UnsupportedModelError(
             f"{entry.repo} has no gpt-oss checkpoint: neither config.json with model-*.safetensors "
-            "nor original/config.json with original/model.safetensors.")
+            "nor original/config.json with original/model.safetensors."
+        )
     layout, paths = choice
     files = [remote.file(p) for p in paths]
     unhashed = [f.path for f in files if f.sha256 is None and f.git_sha1 is None]
     if unhashed:
-        raise DownloadError(f"The Hub gave no hash for {', '.join(unhashed)} in {entry.repo}, so they could "
-                            "not be verified; try again later.")
+        raise DownloadError(
+            f"The Hub gave no hash for {', '.join(unhashed)} in {entry.repo}, so they could "
+            "not be verified; try again later."
+        )
 
     manifest = _plan(folder, entry, remote, layout, files, old)
     _check_disk(folder, entry.name, manifest, files)
@@ -54,7 +69,7 @@ def download_model(folder: Path, entry: CatalogEntry, hub: HubClient, progress: 
 
     tracker = ProgressTracker(entry.name, "download", manifest.total_bytes, len(files), progress)
     bad = []
-    for record, remote_file in zip(manifest.files, files):
+    for record, remote_file in zip(manifest.files, files, strict=True):
         tracker.start_file(record.path)
         if record.verified:
             tracker.skip(record.size)
@@ -72,22 +87,34 @@ def download_model(folder: Path, entry: CatalogEntry, hub: HubClient, progress: 
         write_manifest(folder, manifest)
         raise VerificationError(
             f"{entry.name}: {', '.join(bad)} did not match the sha256 the Hub published, so the bytes were "
-            "thrown away. Download again to fetch them anew; if it keeps happening, check the disk and memory.")
+            "thrown away. Download again to fetch them anew; if it keeps happening, check the disk and RAM."
+        )
     manifest.mark_verified()
     write_manifest(folder, manifest)
     return manifest
 
 
-def _plan(folder: Path, entry: CatalogEntry, remote: RemoteRepo, layout: str, files: list[RemoteFile],
-          old: Manifest | None) -> Manifest:
+def _plan(
+    folder: Path,
+    entry: CatalogEntry,
+    remote: RemoteRepo,
+    layout: str,
+    files: list[RemoteFile],
+    old: Manifest | None,
+) -> Manifest:
     """The new manifest: files verified last time with the same expected bytes stay verified."""
     records = []
     for f in files:
         record = FileRecord(f.path, f.size, f.sha256, f.git_sha1)
         before = old.file(f.path) if old is not None else None
-        if (before is not None and before.verified and before.size == f.size
-                and (f.sha256 is None or before.sha256 == f.sha256) and before.git_sha1 == f.git_sha1
-                and _size(folder / f.path) == f.size):
+        if (
+            before is not None
+            and before.verified
+            and before.size == f.size
+            and (f.sha256 is None or before.sha256 == f.sha256)
+            and before.git_sha1 == f.git_sha1
+            and _size(folder / f.path) == f.size
+        ):
             record.sha256, record.verified = before.sha256, True
         records.append(record)
     if old is not None:  # files of another revision or layout that this one does not have
@@ -100,7 +127,7 @@ def _plan(folder: Path, entry: CatalogEntry, remote: RemoteRepo, layout: str, fi
 
 def _check_disk(folder: Path, name: str, manifest: Manifest, files: list[RemoteFile]) -> None:
     need = 0
-    for record, f in zip(manifest.files, files):
+    for record, f in zip(manifest.files, files, strict=True):
         if record.verified:
             continue
         part, sidecar = part_paths(folder / f.path)
@@ -115,11 +142,19 @@ def _check_disk(folder: Path, name: str, manifest: Manifest, files: list[RemoteF
         raise DownloadError(
             f"Not enough disk space to download {name}: it needs {human_bytes(need)} more and {where} has "
             f"{human_bytes(free)} free. Free {human_bytes(need - free)} or move the models folder to a "
-            "bigger disk, then download again.")
+            "bigger disk, then download again."
+        )
 
 
-def _fetch(folder: Path, remote: RemoteRepo, f: RemoteFile, record: FileRecord, hub: HubClient,
-           tracker: ProgressTracker, cancel: threading.Event | None) -> bool:
+def _fetch(
+    folder: Path,
+    remote: RemoteRepo,
+    f: RemoteFile,
+    record: FileRecord,
+    hub: HubClient,
+    tracker: ProgressTracker,
+    cancel: threading.Event | None,
+) -> bool:
     """Bring one file into place; True when its bytes matched. Wrong bytes are deleted."""
     dest = folder / f.path
     dest.parent.mkdir(parents=True, exist_ok=True)

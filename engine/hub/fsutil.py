@@ -42,7 +42,7 @@ def fsync_dir(path: Path) -> None:
 
 
 def read_json(path: Path) -> Any | None:
-    """The parsed file, or None when it is missing or not valid JSON (a crash can leave neither, but a user can)."""
+    """The parsed file, or None when it is missing or not valid JSON (a user may have edited it)."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:

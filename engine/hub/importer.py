@@ -1,4 +1,4 @@
-"""Bring a model folder from disk into the store: checked like a download, copied (or used in place), hashed."""
+"""Bring a model folder from disk into the store: checked like a download, copied or used in place."""
 
 from __future__ import annotations
 
@@ -16,8 +16,14 @@ from engine.hub.manifest import FileRecord, Manifest, write_manifest
 from engine.hub.progress import Cancelled, ProgressCallback, ProgressTracker
 
 
-def import_model(src: Path, folder: Path, name: str, copy: bool, progress: ProgressCallback | None,
-                 cancel: threading.Event | None) -> Manifest:
+def import_model(
+    src: Path,
+    folder: Path,
+    name: str,
+    copy: bool,
+    progress: ProgressCallback | None,
+    cancel: threading.Event | None,
+) -> Manifest:
     """Copy (or register in place) the gpt-oss model in ``src`` as ``folder``; returns its verified manifest.
 
     A copy is staged in a hidden sibling folder and renamed into place at the end, so a cancel, a full
@@ -44,8 +50,10 @@ def import_model(src: Path, folder: Path, name: str, copy: bool, progress: Progr
 
     free = shutil.disk_usage(existing_ancestor(folder.parent)).free
     if total > free:
-        raise DownloadError(f"Not enough disk space to copy {src}: it needs {human_bytes(total)} and "
-                            f"{human_bytes(free)} is free. Free some space, or import it in place.")
+        raise DownloadError(
+            f"Not enough disk space to copy {src}: it needs {human_bytes(total)} and "
+            f"{human_bytes(free)} is free. Free some space, or import it in place."
+        )
     staging = folder.parent / f".import-{name}-{uuid.uuid4().hex[:8]}"
     try:
         for path in files:
@@ -60,8 +68,10 @@ def import_model(src: Path, folder: Path, name: str, copy: bool, progress: Progr
         fsync_dir(folder.parent)
     except OSError as error:
         if error.errno in DISK_FULL_ERRNOS:
-            raise DownloadError(f"The disk filled up while copying {src} ({error.strerror}); nothing was "
-                                "kept. Free some space and import again.") from error
+            raise DownloadError(
+                f"The disk filled up while copying {src} ({error.strerror}); nothing was "
+                "kept. Free some space and import again."
+            ) from error
         raise DownloadError(f"Copying {src} failed: {error}") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)

@@ -100,7 +100,7 @@ def is_in_use(path: Path | str) -> bool:
 
 @contextmanager
 def exclusive(paths: list[Path], what: str) -> Iterator[None]:
-    """Keep every folder in ``paths`` from being loaded while the body runs; ModelInUseError if one is loaded."""
+    """Keep the folders in ``paths`` from being loaded during the body; ModelInUseError if one is loaded."""
     taken: list[FileLock] = []
     try:
         for path in paths:
@@ -109,8 +109,10 @@ def exclusive(paths: list[Path], what: str) -> Iterator[None]:
             with _registry_lock:
                 busy = bool(_registry.get(key))
             if busy or not lock.acquire(exclusive=True, blocking=False):
-                raise ModelInUseError(f"{what}: the model at {path} is loaded. Unload it (or close the app "
-                                      "window that uses it) and try again.")
+                raise ModelInUseError(
+                    f"{what}: the model at {path} is loaded. Unload it (or close the app "
+                    "window that uses it) and try again."
+                )
             taken.append(lock)
         yield
     finally:

@@ -17,7 +17,13 @@ HF = "hf"
 ORIGINAL = "original"
 
 # Small files kept with the weights: generation defaults and the licence the weights come under.
-_HF_EXTRAS = ("config.json", "generation_config.json", "model.safetensors.index.json", "LICENSE", "USAGE_POLICY")
+_HF_EXTRAS = (
+    "config.json",
+    "generation_config.json",
+    "model.safetensors.index.json",
+    "LICENSE",
+    "USAGE_POLICY",
+)
 _HF_WEIGHTS = re.compile(r"model(-\d+-of-\d+)?\.safetensors")
 _ORIGINAL_FILES = re.compile(r"original/(config\.json|model[^/]*\.safetensors(\.index\.json)?)")
 _ORIGINAL_CONFIG_KEYS = ("num_hidden_layers", "num_experts", "experts_per_token", "hidden_size")
@@ -25,7 +31,7 @@ _MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit on the JSON header
 
 
 def select_files(paths: list[str]) -> tuple[str, list[str]] | None:
-    """(layout, files to fetch: small ones first) for a repo's file list, or None if it holds neither layout."""
+    """(layout, files to fetch, small ones first) for a repo's file list; None if it has neither layout."""
     hf_weights = sorted(p for p in paths if _HF_WEIGHTS.fullmatch(p))
     if "config.json" in paths and hf_weights:
         return HF, [p for p in _HF_EXTRAS if p in paths] + [p for p in hf_weights if p not in _HF_EXTRAS]
@@ -45,7 +51,9 @@ def config_path(files: list[str]) -> str:
 def check_config(config: object, layout: str, where: str) -> None:
     """Raise UnsupportedModelError unless ``config`` (parsed config.json) describes a gpt-oss model."""
     if not isinstance(config, dict):
-        raise UnsupportedModelError(f"{where} has a config.json that is not a JSON object, so it is not gpt-oss.")
+        raise UnsupportedModelError(
+            f"{where} has a config.json that is not a JSON object, so it is not gpt-oss."
+        )
     if layout == HF and config.get("model_type") != "gpt_oss":
         raise UnsupportedModelError(
             f"{where} is not a gpt-oss model (its config.json says model_type {config.get('model_type')!r}); "
@@ -92,7 +100,11 @@ def detect_local(folder: Path) -> tuple[str, list[str]]:
 
 def _is_original_config(path: Path) -> bool:
     config = read_config(path)
-    return isinstance(config, dict) and "model_type" not in config and all(k in config for k in _ORIGINAL_CONFIG_KEYS)
+    return (
+        isinstance(config, dict)
+        and "model_type" not in config
+        and all(k in config for k in _ORIGINAL_CONFIG_KEYS)
+    )
 
 
 def check_weights(folder: Path, files: list[str]) -> None:

@@ -18,22 +18,22 @@ FORMAT = 1
 
 @dataclass
 class FileRecord:
-    path: str                     # relative to the model's folder, "/"-separated, as in the repo
+    path: str  # relative to the model's folder, "/"-separated, as in the repo
     size: int
-    sha256: str | None = None     # the Hub's lfs.sha256, or what we computed (small files, imports)
-    git_sha1: str | None = None   # the Hub's git blob id, for small files kept in git rather than LFS
-    verified: bool = False        # these bytes were hashed and matched
+    sha256: str | None = None  # the Hub's lfs.sha256, or what we computed (small files, imports)
+    git_sha1: str | None = None  # the Hub's git blob id, for small files kept in git rather than LFS
+    verified: bool = False  # these bytes were hashed and matched
 
 
 @dataclass
 class Manifest:
     name: str
-    source: str                   # "hub" (downloaded) | "import" (copied in) | "in_place" (registered folder)
-    layout: str                   # "hf" | "original"
+    source: str  # "hub" (downloaded) | "import" (copied in) | "in_place" (registered folder)
+    layout: str  # "hf" | "original"
     files: list[FileRecord]
-    repo: str | None = None       # "openai/gpt-oss-20b"
-    revision: str | None = None   # the commit the files came from
-    location: str | None = None   # absolute folder of an in-place model; None: the entry's own folder
+    repo: str | None = None  # "openai/gpt-oss-20b"
+    revision: str | None = None  # the commit the files came from
+    location: str | None = None  # absolute folder of an in-place model; None: the entry's own folder
     verified_at: str | None = None  # UTC time of the last verification that found every file right
     corrupt: list[str] = field(default_factory=list)  # files whose bytes did not match, last time checked
     format: int = FORMAT

@@ -20,12 +20,12 @@ class Cancelled(EngineError):
 @dataclass(frozen=True)
 class DownloadProgress:
     model: str
-    phase: str            # "download" | "verify" | "copy"
-    file: str | None      # the file being worked on (repo-relative path)
-    bytes_done: int       # of bytes_total, counting bytes already on disk from an earlier run
+    phase: str  # "download" | "verify" | "copy"
+    file: str | None  # the file being worked on (repo-relative path)
+    bytes_done: int  # of bytes_total, counting bytes already on disk from an earlier run
     bytes_total: int
-    speed_bps: float      # bytes per second over the last few seconds of this run; 0.0 until known
-    eta_s: float | None   # seconds left at that speed; None while unknown
+    speed_bps: float  # bytes per second over the last few seconds of this run; 0.0 until known
+    eta_s: float | None  # seconds left at that speed; None while unknown
     files_done: int
     files_total: int
 
@@ -40,8 +40,15 @@ ProgressCallback = Callable[[DownloadProgress], None]
 class ProgressTracker:
     """Counts bytes for one operation and calls the callback, throttled, with a ``DownloadProgress``."""
 
-    def __init__(self, model: str, phase: str, bytes_total: int, files_total: int,
-                 callback: ProgressCallback | None, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        model: str,
+        phase: str,
+        bytes_total: int,
+        files_total: int,
+        callback: ProgressCallback | None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.model = model
         self.phase = phase
         self.bytes_total = bytes_total
@@ -89,8 +96,17 @@ class ProgressTracker:
         speed = (b1 - b0) / (t1 - t0) if t1 - t0 >= 0.2 else 0.0
         left = max(self.bytes_total - self.bytes_done, 0)
         eta = left / speed if speed > 0 else (0.0 if left == 0 else None)
-        return DownloadProgress(self.model, self.phase, self.file, self.bytes_done, self.bytes_total,
-                                speed, eta, self.files_done, self.files_total)
+        return DownloadProgress(
+            self.model,
+            self.phase,
+            self.file,
+            self.bytes_done,
+            self.bytes_total,
+            speed,
+            eta,
+            self.files_done,
+            self.files_total,
+        )
 
     def report(self, force: bool = False) -> None:
         if self._callback is None:

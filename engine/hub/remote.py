@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
@@ -36,8 +36,8 @@ OFFLINE_MESSAGE = "Downloads are off because HF_HUB_OFFLINE is set; unset it to 
 class RemoteFile:
     path: str
     size: int
-    sha256: str | None     # lfs.sha256: the whole file's sha256 (large files)
-    git_sha1: str | None   # the git blob id (small files kept in git): sha1(b"blob <size>\0" + data)
+    sha256: str | None  # lfs.sha256: the whole file's sha256 (large files)
+    git_sha1: str | None  # the git blob id (small files kept in git): sha1(b"blob <size>\0" + data)
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,10 @@ class _Incomplete(Exception):
 
 @dataclass
 class HubClient:
-    token: str | bool | None = None   # None: HF_TOKEN or the saved login, as huggingface_hub does
-    retries: int = 5                  # tries after the first, per request; any bytes received reset the count
-    backoff_s: float = 1.0            # first wait; doubles each try up to 30 s
-    timeout_s: float = 30.0           # connect and per-read timeout
+    token: str | bool | None = None  # None: HF_TOKEN or the saved login, as huggingface_hub does
+    retries: int = 5  # tries after the first, per request; any bytes received reset the count
+    backoff_s: float = 1.0  # first wait; doubles each try up to 30 s
+    timeout_s: float = 30.0  # connect and per-read timeout
 
     @staticmethod
     def endpoint() -> str:
@@ -72,24 +72,40 @@ class HubClient:
         from huggingface_hub import HfApi, constants
 
         # huggingface_hub reads HF_HUB_OFFLINE once, at import; the environment now counts too.
-        if constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE"):
+        if constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in (
+            "1",
+            "ON",
+            "YES",
+            "TRUE",
+        ):
             raise DownloadError(OFFLINE_MESSAGE)
 
         api = HfApi(endpoint=self.endpoint(), token=self.token, library_name="gossamer")
         info = self._retrying(
             lambda: api.model_info(repo, revision=revision, files_metadata=True, timeout=self.timeout_s),
-            f"the file list of {repo}@{revision}", repo, cancel)
+            f"the file list of {repo}@{revision}",
+            repo,
+            cancel,
+        )
         files = []
         for s in info.siblings or []:
             size = s.lfs.size if s.lfs else s.size
             if size is None:
                 raise DownloadError(f"The Hub gave no size for {s.rfilename} in {repo}; try again later.")
-            files.append(RemoteFile(s.rfilename, size, s.lfs.sha256 if s.lfs else None,
-                                    None if s.lfs else s.blob_id))
+            files.append(
+                RemoteFile(s.rfilename, size, s.lfs.sha256 if s.lfs else None, None if s.lfs else s.blob_id)
+            )
         return RemoteRepo(repo, info.sha, tuple(files))
 
-    def fetch_file(self, repo: str, commit: str, remote: RemoteFile, dest: Path, tracker: ProgressTracker,
-                   cancel: threading.Event | None = None) -> FileHasher:
+    def fetch_file(
+        self,
+        repo: str,
+        commit: str,
+        remote: RemoteFile,
+        dest: Path,
+        tracker: ProgressTracker,
+        cancel: threading.Event | None = None,
+    ) -> FileHasher:
         """Download ``remote`` to ``dest.part`` (continuing what is there) and return its hashes.
 
         The caller checks the hashes and renames the part into place; the part stays on any error.
@@ -99,7 +115,7 @@ class HubClient:
         part, sidecar = part_paths(dest)
         url = hf_hub_url(repo, remote.path, revision=commit, endpoint=self.endpoint())
         hasher: FileHasher | None = None  # kept across retries while it matches the part on disk
-        counted = 0                       # bytes of this file the tracker holds
+        counted = 0  # bytes of this file the tracker holds
         tries = 0
         while True:
             try:
@@ -107,9 +123,15 @@ class HubClient:
                 if meta.size is not None and meta.size != remote.size:
                     raise DownloadError(
                         f"The Hub lists {remote.path} in {repo} at {human_bytes(remote.size)} but serves "
-                        f"{human_bytes(meta.size)}; the repo is changing. Try again in a few minutes.")
-                expected = {"size": remote.size, "sha256": remote.sha256, "git_sha1": remote.git_sha1,
-                            "etag": meta.etag, "revision": commit}
+                        f"{human_bytes(meta.size)}; the repo is changing. Try again in a few minutes."
+                    )
+                expected = {
+                    "size": remote.size,
+                    "sha256": remote.sha256,
+                    "git_sha1": remote.git_sha1,
+                    "etag": meta.etag,
+                    "revision": commit,
+                }
                 offset = part.stat().st_size if part.exists() else 0
                 if read_json(sidecar) != expected or offset > remote.size:
                     # Another version of the file (its etag changed), or no record of what the part holds.
@@ -137,14 +159,23 @@ class HubClient:
                     raise Cancelled(CANCELLED_MESSAGE) from error  # the watcher closed the connection
                 if isinstance(error, OSError) and error.errno in DISK_FULL_ERRNOS:
                     raise DownloadError(
-                        f"The disk is full: writing {remote.path} to {part.parent} failed ({error.strerror}). "
-                        "Free some space and download again; it continues where it stopped.") from error
+                        f"The disk is full: writing {remote.path} in {part.parent} failed "
+                        f"({error.strerror}). Free some space and download again: it resumes."
+                    ) from error
                 if not _is_retryable(error):
                     raise _user_error(error, repo, commit, remote.path) from error
                 tries = self._wait(tries, error, f"{remote.path} of {repo}", repo, cancel)
 
-    def _get(self, location: str, url: str, part: Path, offset: int, size: int, hasher: FileHasher,
-             cancel: threading.Event | None):
+    def _get(
+        self,
+        location: str,
+        url: str,
+        part: Path,
+        offset: int,
+        size: int,
+        hasher: FileHasher,
+        cancel: threading.Event | None,
+    ):
         """GET from ``offset``, append to ``part``, hash; yields the bytes written per chunk."""
         import httpx2
         from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
@@ -156,8 +187,12 @@ class HubClient:
         if _origin(location) != _origin(url):
             headers.pop("authorization", None)  # a signed CDN URL: the token stays with the Hub
         timeout = httpx2.Timeout(self.timeout_s)
-        with get_session().stream("GET", location, headers=headers, timeout=timeout, follow_redirects=True) as r, \
-                _close_on_cancel(r, cancel):
+        with (
+            get_session().stream(
+                "GET", location, headers=headers, timeout=timeout, follow_redirects=True
+            ) as r,
+            _close_on_cancel(r, cancel),
+        ):
             if r.status_code >= 400:
                 r.read()
                 hf_raise_for_status(r)
@@ -189,7 +224,9 @@ class HubClient:
                     raise _user_error(error, repo, None, None) from error
                 tries = self._wait(tries, error, what, repo, cancel)
 
-    def _wait(self, tries: int, error: Exception, what: str, repo: str, cancel: threading.Event | None) -> int:
+    def _wait(
+        self, tries: int, error: Exception, what: str, repo: str, cancel: threading.Event | None
+    ) -> int:
         if tries >= self.retries:
             raise _user_error(error, repo, None, None, what=what, tries=tries + 1) from error
         delay = min(self.backoff_s * 2**tries, 30.0)
@@ -268,8 +305,15 @@ def _is_retryable(error: BaseException) -> bool:
     return _status(error) in RETRY_STATUS
 
 
-def _user_error(error: BaseException, repo: str, revision: str | None, path: str | None, *,
-                what: str | None = None, tries: int = 1) -> DownloadError:
+def _user_error(
+    error: BaseException,
+    repo: str,
+    revision: str | None,
+    path: str | None,
+    *,
+    what: str | None = None,
+    tries: int = 1,
+) -> DownloadError:
     """A sentence a person can act on, for anything that went wrong talking to the Hub."""
     import httpx2
     from huggingface_hub import errors as hf
@@ -284,19 +328,25 @@ def _user_error(error: BaseException, repo: str, revision: str | None, path: str
         return DownloadError(
             f"Hugging Face refused access to {repo} ({status}): it is gated or private. Log in on "
             f"huggingface.co, accept the license on {page}, then set HF_TOKEN to an access token "
-            "(or run `hf auth login`) and download again.")
+            "(or run `hf auth login`) and download again."
+        )
     if isinstance(error, hf.RevisionNotFoundError):
-        return DownloadError(f"{repo} has no revision {revision or 'like that'} on {endpoint}; check the name.")
+        return DownloadError(
+            f"{repo} has no revision {revision or 'like that'} on {endpoint}; check the name."
+        )
     if isinstance(error, hf.RemoteEntryNotFoundError):
         return DownloadError(f"{repo} has no file {path} at that revision on {endpoint}.")
     if isinstance(error, hf.RepositoryNotFoundError) or status == 404:
         return DownloadError(f"There is no model {repo} on {endpoint}; check the name (owner/name).")
     if status is not None:
         return DownloadError(
-            f"Hugging Face answered {status} for {what or path or repo}{tried}; the server is having trouble. "
-            "Try again later: the download continues where it stopped.")
+            f"Hugging Face answered {status} for {what or path or repo}{tried}: the server has trouble. "
+            "Try again later: the download continues where it stopped."
+        )
     if isinstance(error, (httpx2.TransportError, _Incomplete)):
         return DownloadError(
-            f"Could not download {what or path or repo} from {endpoint}{tried} ({error or type(error).__name__}). "
-            "Check the network connection and download again: it continues where it stopped.")
+            f"Could not download {what or path or repo} from {endpoint}{tried} "
+            f"({error or type(error).__name__}). "
+            "Check the network connection and download again: it continues where it stopped."
+        )
     return DownloadError(f"Downloading {what or path or repo} failed: {error}")

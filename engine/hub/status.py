@@ -11,22 +11,22 @@ from engine.hub.layout import config_path
 from engine.hub.manifest import MANIFEST_NAME, FileRecord, Manifest, read_manifest
 from engine.hub.progress import ProgressTracker
 
-VERIFIED = "verified"      # every file hashed and matched, and still the right size
+VERIFIED = "verified"  # every file hashed and matched, and still the right size
 INCOMPLETE = "incomplete"  # a download that has not finished (or files gone missing)
-CORRUPT = "corrupt"        # a file failed its hash, or changed size since it was verified
+CORRUPT = "corrupt"  # a file failed its hash, or changed size since it was verified
 UNVERIFIED = "unverified"  # all files there, not yet hashed (e.g. a crash just before the last check)
 
 
 @dataclass(frozen=True)
 class LocalModel:
     name: str
-    path: Path                  # the folder to load: it holds config.json
-    folder: Path                # the model's own folder under the models folder (holds manifest.json)
-    layout: str | None          # "hf" | "original"; None while unknown
-    size_bytes: int             # on disk now, partial downloads included
-    total_bytes: int | None     # the complete model, when known
-    status: str                 # VERIFIED | INCOMPLETE | CORRUPT | UNVERIFIED
-    source: str                 # "hub" | "import" | "in_place"
+    path: Path  # the folder to load: it holds config.json
+    folder: Path  # the model's own folder under the models folder (holds manifest.json)
+    layout: str | None  # "hf" | "original"; None while unknown
+    size_bytes: int  # on disk now, partial downloads included
+    total_bytes: int | None  # the complete model, when known
+    status: str  # VERIFIED | INCOMPLETE | CORRUPT | UNVERIFIED
+    source: str  # "hub" | "import" | "in_place"
     repo: str | None
     revision: str | None
     problems: tuple[str, ...] = ()  # one line per file that is missing, the wrong size or corrupt
@@ -47,8 +47,19 @@ def inspect(folder: Path) -> LocalModel | None:
     if manifest is None:
         if on_disk == 0:
             return None
-        return LocalModel(folder.name, folder, folder, None, on_disk, None, INCOMPLETE, "hub", None, None,
-                          (f"no readable {MANIFEST_NAME}",))
+        return LocalModel(
+            folder.name,
+            folder,
+            folder,
+            None,
+            on_disk,
+            None,
+            INCOMPLETE,
+            "hub",
+            None,
+            None,
+            (f"no readable {MANIFEST_NAME}",),
+        )
     base = files_base(folder, manifest)
     problems, missing, wrong = [], False, False
     for record in manifest.files:
@@ -72,12 +83,28 @@ def inspect(folder: Path) -> LocalModel | None:
     if manifest.location:
         on_disk = sum(_size(base / r.path) or 0 for r in manifest.files)
     path = base / PurePosixPath(config_path([r.path for r in manifest.files])).parent
-    return LocalModel(manifest.name, path, folder, manifest.layout, on_disk, manifest.total_bytes, status,
-                      manifest.source, manifest.repo, manifest.revision, tuple(problems))
+    return LocalModel(
+        manifest.name,
+        path,
+        folder,
+        manifest.layout,
+        on_disk,
+        manifest.total_bytes,
+        status,
+        manifest.source,
+        manifest.repo,
+        manifest.revision,
+        tuple(problems),
+    )
 
 
-def check_files(manifest: Manifest, base: Path, full: bool, tracker: ProgressTracker,
-                cancel: threading.Event | None = None) -> list[str]:
+def check_files(
+    manifest: Manifest,
+    base: Path,
+    full: bool,
+    tracker: ProgressTracker,
+    cancel: threading.Event | None = None,
+) -> list[str]:
     """The files that are missing, the wrong size or (``full``) fail their hash; marks the rest verified."""
     bad = []
     for record in manifest.files:

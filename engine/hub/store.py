@@ -11,17 +11,30 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from engine.errors import DownloadError, EngineError, ModelFilesError, ModelInUseError, UnsupportedModelError
-from engine.errors import VerificationError
+from engine.errors import (
+    DownloadError,
+    EngineError,
+    ModelFilesError,
+    ModelInUseError,
+    UnsupportedModelError,
+    VerificationError,
+)
 from engine.hub import catalog as cat
 from engine.hub import in_use
 from engine.hub.catalog import CatalogEntry
 from engine.hub.download import download_model
 from engine.hub.fit import FitEstimate, estimate_fit, expert_bytes_from_config, probe_machine
-from engine.hub.fsutil import DISK_FULL_ERRNOS, FileLock, atomic_write_json, existing_ancestor, human_bytes, read_json
+from engine.hub.fsutil import (
+    DISK_FULL_ERRNOS,
+    FileLock,
+    atomic_write_json,
+    existing_ancestor,
+    human_bytes,
+    read_json,
+)
 from engine.hub.importer import import_model
 from engine.hub.layout import HF, read_config
 from engine.hub.manifest import read_manifest, write_manifest
@@ -43,8 +56,15 @@ def default_root() -> Path:
 
 
 class ModelStore:
-    def __init__(self, root: Path | str | None = None, *, token: str | bool | None = None,
-                 retries: int = 5, backoff_s: float = 1.0, timeout_s: float = 30.0):
+    def __init__(
+        self,
+        root: Path | str | None = None,
+        *,
+        token: str | bool | None = None,
+        retries: int = 5,
+        backoff_s: float = 1.0,
+        timeout_s: float = 30.0,
+    ):
         self.root = Path(root) if root is not None else default_root()
         self.hub = HubClient(token=token, retries=retries, backoff_s=backoff_s, timeout_s=timeout_s)
 
@@ -57,8 +77,10 @@ class ModelStore:
         for entry in self.catalog():
             if entry.name == name:
                 return entry
-        raise DownloadError(f"No model named {name!r} in the catalog; pick one of "
-                              f"{', '.join(e.name for e in self.catalog())} or give a Hub repo as owner/name.")
+        raise DownloadError(
+            f"No model named {name!r} in the catalog; pick one of "
+            f"{', '.join(e.name for e in self.catalog())} or give a Hub repo as owner/name."
+        )
 
     def add_repo(self, spec: str, name: str | None = None) -> CatalogEntry:
         """Add a Hub repo ('owner/name[@revision]') to the catalog; no network until it is downloaded."""
@@ -78,14 +100,20 @@ class ModelStore:
         return entry
 
     def fit(self, entry: CatalogEntry) -> FitEstimate | None:
-        """Whether ``entry`` fits this machine (imports torch to ask about the GPU); None if its size is unknown."""
+        """Whether ``entry`` fits this machine (imports torch to ask about the GPU); None if size unknown."""
         if entry.download_bytes is None:
             return None
         machine = probe_machine(self.root)
         local = inspect(self.root / entry.name) if (self.root / entry.name).is_dir() else None
         expert = entry.expert_bytes if entry.expert_bytes is not None else entry.download_bytes * 3 // 4
-        return estimate_fit(entry.download_bytes, expert, entry.download_bytes - expert,
-                            machine.free_disk + (local.size_bytes if local else 0), machine.ram, machine.vram)
+        return estimate_fit(
+            entry.download_bytes,
+            expert,
+            entry.download_bytes - expert,
+            machine.free_disk + (local.size_bytes if local else 0),
+            machine.ram,
+            machine.vram,
+        )
 
     # ---- local models --------------------------------------------------------------------------------
     def list(self) -> list[LocalModel]:
@@ -95,7 +123,9 @@ class ModelStore:
     def get(self, name: str) -> LocalModel:
         model = inspect(self.root / name) if (self.root / name).is_dir() else None
         if model is None:
-            raise ModelFilesError(f"There is no model named {name} in {self.root}; download or import it first.")
+            raise ModelFilesError(
+                f"There is no model named {name} in {self.root}; download or import it first."
+            )
         return model
 
     def open_folder(self, name: str) -> Path:
@@ -103,9 +133,10 @@ class ModelStore:
         model = self.get(name)
         return model.path if model.source == "in_place" else model.folder
 
-    def download(self, name: str, progress: ProgressCallback | None = None,
-                 cancel: threading.Event | None = None) -> LocalModel:
-        """Download a catalog entry (or a Hub repo given as owner/name[@rev], added on the way) until verified."""
+    def download(
+        self, name: str, progress: ProgressCallback | None = None, cancel: threading.Event | None = None
+    ) -> LocalModel:
+        """Download a catalog entry, or a Hub repo as owner/name[@rev] (added on the way), until verified."""
         added = False
         if cat.parse_repo_spec(name) is not None:
             before = {e.name for e in self.catalog()}
@@ -114,9 +145,13 @@ class ModelStore:
         else:
             entry = self.entry(name)
         folder = self.root / entry.name
-        with self._model_lock(entry.name, busy=DownloadError(
+        with self._model_lock(
+            entry.name,
+            busy=DownloadError(
                 f"{entry.name} is already being downloaded (or checked) by another window or process; "
-                "wait for it to finish.")):
+                "wait for it to finish."
+            ),
+        ):
             try:
                 manifest = download_model(folder, entry, self.hub, progress, cancel)
             except UnsupportedModelError:
@@ -126,36 +161,55 @@ class ModelStore:
                 raise
             except OSError as error:  # writing the manifest or a folder, outside the byte stream
                 if error.errno in DISK_FULL_ERRNOS:
-                    raise DownloadError(f"The disk is full ({error.strerror}) in {folder}. Free some space and "
-                                        "download again; it continues where it stopped.") from error
+                    raise DownloadError(
+                        f"The disk is full ({error.strerror}) in {folder}. Free some space and "
+                        "download again; it continues where it stopped."
+                    ) from error
                 raise DownloadError(f"Cannot write the model to {folder}: {error}") from error
         if not entry.builtin and entry.download_bytes != manifest.total_bytes:
             expert = None
             if manifest.layout == HF:
                 config = read_config(folder / "config.json")
                 expert = expert_bytes_from_config(config) if isinstance(config, dict) else None
-            self._save_entries([cat.with_sizes(e, manifest.total_bytes, expert) if e.name == entry.name else e
-                                for e in cat.load_user_entries(self.root)])
+            self._save_entries(
+                [
+                    cat.with_sizes(e, manifest.total_bytes, expert) if e.name == entry.name else e
+                    for e in cat.load_user_entries(self.root)
+                ]
+            )
         return self.get(entry.name)
 
-    def verify(self, name: str, full: bool = True, progress: ProgressCallback | None = None,
-               cancel: threading.Event | None = None) -> LocalModel:
+    def verify(
+        self,
+        name: str,
+        full: bool = True,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> LocalModel:
         """Hash every file again (``full``) or check sizes; VerificationError names the files that fail.
 
         Failing files of a download are deleted so the next download fetches them again; files of an
         import are left alone (there is nowhere to fetch them from).
         """
         folder = self.root / name
-        with self._model_lock(name, busy=ModelInUseError(
-                f"{name} is being downloaded (or checked) by another window or process; wait for it to finish.")):
+        with self._model_lock(
+            name,
+            busy=ModelInUseError(
+                f"{name} is being downloaded (or checked) by another window or process; wait for it to end."
+            ),
+        ):
             manifest = read_manifest(folder)
             if manifest is None:
-                raise ModelFilesError(f"There is no model named {name} in {self.root}; download or import it.")
+                raise ModelFilesError(
+                    f"There is no model named {name} in {self.root}; download or import it."
+                )
             base = files_base(folder, manifest)
             missing = [r.path for r in manifest.files if not (base / r.path).is_file()]
             if missing and manifest.source == "hub" and manifest.verified_at is None:
-                raise ModelFilesError(f"{name} is not completely downloaded ({len(missing)} files to go); "
-                                      f"run `python -m engine models download {name}` to finish it.")
+                raise ModelFilesError(
+                    f"{name} is not completely downloaded ({len(missing)} files to go); "
+                    f"run `python -m engine models download {name}` to finish it."
+                )
             tracker = ProgressTracker(name, "verify", manifest.total_bytes, len(manifest.files), progress)
             bad = check_files(manifest, base, full, tracker, cancel)
             if bad:
@@ -165,11 +219,16 @@ class ModelStore:
                     if record.path in bad and manifest.source == "hub":
                         (base / record.path).unlink(missing_ok=True)
                 write_manifest(folder, manifest)
-                then = (f"They were deleted: run `python -m engine models download {name}` to fetch them again."
-                        if manifest.source == "hub" else "Import the model again from a good copy.")
-                raise VerificationError(f"{name}: {', '.join(bad)} "
-                                        f"{'do' if len(bad) > 1 else 'does'} not match the recorded "
-                                        f"{'sha256' if full else 'size'}. {then}")
+                then = (
+                    f"They were deleted: run `python -m engine models download {name}` to fetch them again."
+                    if manifest.source == "hub"
+                    else "Import the model again from a good copy."
+                )
+                raise VerificationError(
+                    f"{name}: {', '.join(bad)} "
+                    f"{'do' if len(bad) > 1 else 'does'} not match the recorded "
+                    f"{'sha256' if full else 'size'}. {then}"
+                )
             if full or manifest.verified:
                 manifest.mark_verified()
                 write_manifest(folder, manifest)
@@ -178,16 +237,27 @@ class ModelStore:
     def remove(self, name: str) -> None:
         """Delete a model and free its space; an in-place model is only forgotten (its folder stays)."""
         model = self.get(name)
-        with self._model_lock(name, busy=ModelInUseError(
-                f"{name} is being downloaded (or checked); stop that first, then remove it.")), \
-                in_use.exclusive(_held_paths(model), f"Cannot remove {name}"):
+        with (
+            self._model_lock(
+                name,
+                busy=ModelInUseError(
+                    f"{name} is being downloaded (or checked); stop that first, then remove it."
+                ),
+            ),
+            in_use.exclusive(_held_paths(model), f"Cannot remove {name}"),
+        ):
             trash = self.root / f".trash-{name}-{uuid.uuid4().hex[:8]}"
             os.replace(model.folder, trash)  # gone from list() at once, even if deleting takes a while
             shutil.rmtree(trash, ignore_errors=True)
 
-    def import_folder(self, path: Path | str, name: str | None = None, copy: bool = True,
-                      progress: ProgressCallback | None = None,
-                      cancel: threading.Event | None = None) -> LocalModel:
+    def import_folder(
+        self,
+        path: Path | str,
+        name: str | None = None,
+        copy: bool = True,
+        progress: ProgressCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> LocalModel:
         """Import a gpt-oss model folder: checked like a download, copied (default) or registered in place."""
         src = Path(path).expanduser()
         taken = {e.name for e in self.catalog()} | {p.name for p in self._folders()}
@@ -216,10 +286,20 @@ class ModelStore:
         models = self.list()
         with ExitStack() as stack:
             for model in models:
-                stack.enter_context(self._model_lock(model.name, busy=ModelInUseError(
-                    f"{model.name} is being downloaded or checked; wait for it, then move the models.")))
-            stack.enter_context(in_use.exclusive(
-                [p for m in models if m.source != "in_place" for p in _held_paths(m)], "Cannot move the models"))
+                stack.enter_context(
+                    self._model_lock(
+                        model.name,
+                        busy=ModelInUseError(
+                            f"{model.name} is being downloaded or checked; wait for it, then move the models."
+                        ),
+                    )
+                )
+            stack.enter_context(
+                in_use.exclusive(
+                    [p for m in models if m.source != "in_place" for p in _held_paths(m)],
+                    "Cannot move the models",
+                )
+            )
             if old_root.exists():
                 _move_tree(old_root, new_root)
             else:

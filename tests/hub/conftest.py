@@ -18,9 +18,14 @@ REPO = "openai/gpt-oss-20b"
 COMMIT = BUILTIN[0].revision  # the pinned commit of gpt-oss-20b, so the real catalog entry is exercised
 NAME = "gpt-oss-20b"
 ROOT = Path(__file__).resolve().parents[2]
-HF_FILES = ["config.json", "generation_config.json", "model.safetensors.index.json",
-            "model-00000-of-00002.safetensors", "model-00001-of-00002.safetensors",
-            "model-00002-of-00002.safetensors"]
+HF_FILES = [
+    "config.json",
+    "generation_config.json",
+    "model.safetensors.index.json",
+    "model-00000-of-00002.safetensors",
+    "model-00001-of-00002.safetensors",
+    "model-00002-of-00002.safetensors",
+]
 
 
 def safetensors_bytes(tensors: dict[str, int], seed: int) -> bytes:
@@ -36,23 +41,35 @@ def safetensors_bytes(tensors: dict[str, int], seed: int) -> bytes:
 
 
 def hf_config(**extra) -> dict:
-    return {"architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss", "num_hidden_layers": 2,
-            "num_local_experts": 4, "hidden_size": 64, "intermediate_size": 64,
-            "quantization_config": {"quant_method": "mxfp4"}, **extra}
+    return {
+        "architectures": ["GptOssForCausalLM"],
+        "model_type": "gpt_oss",
+        "num_hidden_layers": 2,
+        "num_local_experts": 4,
+        "hidden_size": 64,
+        "intermediate_size": 64,
+        "quantization_config": {"quant_method": "mxfp4"},
+        **extra,
+    }
 
 
 def tiny_repo(shard_bytes: int = 48_000, seed: int = 0) -> dict[str, bytes]:
     """gpt-oss-20b in miniature: both layouts, plus files a download must skip (metal/, tokenizer, README)."""
-    shards = {f"model-0000{i}-of-00002.safetensors": {f"model.layers.{i}.mlp.experts.down_proj_blocks": shard_bytes,
-                                                     f"model.layers.{i}.input_layernorm.weight": 128}
-              for i in range(3)}
+    shards = {
+        f"model-0000{i}-of-00002.safetensors": {
+            f"model.layers.{i}.mlp.experts.down_proj_blocks": shard_bytes,
+            f"model.layers.{i}.input_layernorm.weight": 128,
+        }
+        for i in range(3)
+    }
     files = {name: safetensors_bytes(tensors, seed + i) for i, (name, tensors) in enumerate(shards.items())}
     weight_map = {t: name for name, tensors in shards.items() for t in tensors}
     files["model.safetensors.index.json"] = json.dumps({"metadata": {}, "weight_map": weight_map}).encode()
     files["config.json"] = json.dumps(hf_config(seed=seed)).encode()
     files["generation_config.json"] = b'{"eos_token_id": [200002, 199999, 200012]}'
-    files["original/config.json"] = json.dumps({"num_hidden_layers": 2, "num_experts": 4, "experts_per_token": 2,
-                                                "hidden_size": 64}).encode()
+    files["original/config.json"] = json.dumps(
+        {"num_hidden_layers": 2, "num_experts": 4, "experts_per_token": 2, "hidden_size": 64}
+    ).encode()
     files["original/model.safetensors"] = safetensors_bytes({"embedding.weight": 4 * shard_bytes}, seed + 7)
     files["metal/model.bin"] = bytes(5 * shard_bytes)
     files["tokenizer.json"] = b"{}"

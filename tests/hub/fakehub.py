@@ -38,7 +38,7 @@ def lfs_pointer(data: bytes) -> bytes:
 
 @dataclass
 class Logged:
-    server: str               # "hub" | "cdn"
+    server: str  # "hub" | "cdn"
     method: str
     path: str
     range: str | None
@@ -63,7 +63,9 @@ class FakeHub:
         self.delay_s: dict[str, float] = {}
         self.ignore_range = False
         self._lock = threading.Lock()
-        self._servers = [ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, name)) for name in ("hub", "cdn")]
+        self._servers = [
+            ThreadingHTTPServer(("127.0.0.1", 0), _handler(self, name)) for name in ("hub", "cdn")
+        ]
         for server in self._servers:
             server.daemon_threads = True
 
@@ -86,9 +88,10 @@ class FakeHub:
             server.shutdown()
             server.server_close()
 
-    def add_repo(self, repo_id: str, files: dict[str, bytes], commit: str | None = None,
-                 token: str | None = None) -> str:
-        repo = self.repos.setdefault(repo_id, Repo(token=token))
+    def add_repo(
+        self, repo_id: str, files: dict[str, bytes], commit: str | None = None, token: str | None = None
+    ) -> str:
+        self.repos.setdefault(repo_id, Repo(token=token))
         return self.commit(repo_id, files, commit)
 
     def commit(self, repo_id: str, files: dict[str, bytes], commit: str | None = None) -> str:
@@ -141,8 +144,15 @@ def _handler(hub: FakeHub, server_name: str) -> type[BaseHTTPRequestHandler]:
         def _serve(self, body: bool) -> None:
             url = urlsplit(self.path)
             path = unquote(url.path)
-            hub._record(Logged(server_name, self.command, path, self.headers.get("Range"),
-                               self.headers.get("Authorization")))
+            hub._record(
+                Logged(
+                    server_name,
+                    self.command,
+                    path,
+                    self.headers.get("Range"),
+                    self.headers.get("Authorization"),
+                )
+            )
             if server_name == "cdn":
                 return self._cdn(path, body)
             if m := _API.fullmatch(path):
@@ -176,14 +186,29 @@ def _handler(hub: FakeHub, server_name: str) -> type[BaseHTTPRequestHandler]:
                 if blobs:
                     if is_lfs(path):
                         pointer = lfs_pointer(data)
-                        sibling.update(size=len(data), blobId=git_blob_sha1(pointer), lfs={
-                            "size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
-                            "pointerSize": len(pointer)})
+                        sibling.update(
+                            size=len(data),
+                            blobId=git_blob_sha1(pointer),
+                            lfs={
+                                "size": len(data),
+                                "sha256": hashlib.sha256(data).hexdigest(),
+                                "pointerSize": len(pointer),
+                            },
+                        )
                     else:
                         sibling.update(size=len(data), blobId=git_blob_sha1(data))
                 siblings.append(sibling)
-            payload = json.dumps({"_id": "x", "id": repo_id, "modelId": repo_id, "sha": commit, "private": False,
-                                  "gated": "manual" if repo.token else False, "siblings": siblings}).encode()
+            payload = json.dumps(
+                {
+                    "_id": "x",
+                    "id": repo_id,
+                    "modelId": repo_id,
+                    "sha": commit,
+                    "private": False,
+                    "gated": "manual" if repo.token else False,
+                    "siblings": siblings,
+                }
+            ).encode()
             self._send(200, {"Content-Type": "application/json"}, payload, True)
 
         def _resolve(self, repo_id: str, rev: str, path: str, body: bool) -> None:
@@ -192,8 +217,13 @@ def _handler(hub: FakeHub, server_name: str) -> type[BaseHTTPRequestHandler]:
                 return
             repo, commit = found
             if repo.token and self.headers.get("Authorization") != f"Bearer {repo.token}":
-                return self._error(401, "GatedRepo", f"Access to model {repo_id} is restricted. You must have "
-                                   "access to it and be authenticated to access it. Please log in.", commit)
+                return self._error(
+                    401,
+                    "GatedRepo",
+                    f"Access to model {repo_id} is restricted. You must have "
+                    "access to it and be authenticated to access it. Please log in.",
+                    commit,
+                )
             if status := hub._next_status(path):
                 return self._error(status, None, "server trouble", commit)
             data = repo.commits[commit].get(path)
@@ -201,9 +231,13 @@ def _handler(hub: FakeHub, server_name: str) -> type[BaseHTTPRequestHandler]:
                 return self._error(404, "EntryNotFound", f"{path} does not exist", commit)
             if is_lfs(path):
                 sha = hashlib.sha256(data).hexdigest()
-                headers = {"Location": f"{hub.cdn}/cdn/{sha}?X-Amz-Signature=fake", "X-Repo-Commit": commit,
-                           "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data)),
-                           "ETag": f'"{git_blob_sha1(lfs_pointer(data))}"'}
+                headers = {
+                    "Location": f"{hub.cdn}/cdn/{sha}?X-Amz-Signature=fake",
+                    "X-Repo-Commit": commit,
+                    "X-Linked-Etag": f'"{sha}"',
+                    "X-Linked-Size": str(len(data)),
+                    "ETag": f'"{git_blob_sha1(lfs_pointer(data))}"',
+                }
                 return self._send(302, headers, b"", body)
             headers = {"X-Repo-Commit": commit, "ETag": f'"{git_blob_sha1(data)}"'}
             self._bytes(path, data, headers, body)
@@ -231,7 +265,7 @@ def _handler(hub: FakeHub, server_name: str) -> type[BaseHTTPRequestHandler]:
                 if start >= len(data):
                     return self._error(416, None, "range not satisfiable")
                 headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-                data, status = data[start:end + 1], 206
+                data, status = data[start : end + 1], 206
             self._send(status, headers, data, body, name)
 
         def _send(self, status: int, headers: dict, data: bytes, body: bool, name: str | None = None) -> None:
@@ -247,9 +281,9 @@ def _handler(hub: FakeHub, server_name: str) -> type[BaseHTTPRequestHandler]:
             delay = hub.delay_s.get(name, 0.0) if name else 0.0
             sent = 0
             while sent < len(data):
-                piece = data[sent:sent + CHUNK]
+                piece = data[sent : sent + CHUNK]
                 if drop is not None and sent + len(piece) >= drop:
-                    self.wfile.write(piece[:drop - sent])
+                    self.wfile.write(piece[: drop - sent])
                     self.close_connection = True  # the connection drops mid-file
                     return
                 self.wfile.write(piece)

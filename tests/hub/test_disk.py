@@ -25,8 +25,9 @@ def small_disk(tmp_path):
     def mount(size_bytes: int) -> Path:
         where = tmp_path / f"disk{len(mounts)}"
         where.mkdir()
-        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(where)],
-                              capture_output=True)
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_bytes}", "tmpfs", str(where)], capture_output=True
+        )
         if done.returncode != 0:
             pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
         mounts.append(where)
@@ -47,7 +48,7 @@ def test_not_enough_space_is_refused_before_downloading(hub, small_disk):
 
 
 def test_disk_filling_up_mid_file(hub, small_disk):
-    """The disk fills up while a shard downloads: a clear error, not verified; after freeing space it resumes."""
+    """The disk fills up mid-shard: a clear error, not verified; once space is freed it resumes."""
     disk = small_disk(400 * 1024)
     store = ModelStore(disk / "models", retries=1, backoff_s=0.01)
     hub.delay_s[SHARD] = 0.01
@@ -80,9 +81,14 @@ def _limit_file_size():
 
 def test_file_size_limit_in_the_cli(hub, store, subprocess_env):
     """`models download` under a 30 kB file-size limit exits 1 naming the problem; a later run resumes."""
-    done = subprocess.run([sys.executable, "-m", "engine", "models", "--root", str(store.root), "download", NAME],
-                          env=subprocess_env, capture_output=True, text=True, timeout=60,
-                          preexec_fn=_limit_file_size)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "models", "--root", str(store.root), "download", NAME],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        preexec_fn=_limit_file_size,
+    )
     assert done.returncode == 1
     assert "disk is full" in done.stderr and "File too large" in done.stderr
     first = "model-00000-of-00002.safetensors"

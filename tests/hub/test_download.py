@@ -53,8 +53,9 @@ def test_original_layout_only_repo(hub, store):
     assert model.verified and model.layout == "original" and model.name == "gpt-oss-orig"
     assert model.path == model.folder / "original" and (model.path / "model.safetensors").is_file()
     entry = store.entry("gpt-oss-orig")
-    assert entry.revision == "main" and entry.download_bytes == sum(len(v) for k, v in files.items()
-                                                                   if k.startswith("original/"))
+    assert entry.revision == "main" and entry.download_bytes == sum(
+        len(v) for k, v in files.items() if k.startswith("original/")
+    )
 
 
 def test_user_added_repos_persist_in_the_models_folder(hub, tmp_path):

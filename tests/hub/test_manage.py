@@ -25,7 +25,9 @@ def _write_model(folder, files: dict[str, bytes]):
 def local_model(tmp_path):
     """A gpt-oss folder on disk in the Hugging Face layout (with original/ beside it, which import skips)."""
     files = tiny_repo(shard_bytes=4000)
-    return _write_model(tmp_path / "my-gpt-oss", {k: v for k, v in files.items() if not k.startswith("metal/")})
+    return _write_model(
+        tmp_path / "my-gpt-oss", {k: v for k, v in files.items() if not k.startswith("metal/")}
+    )
 
 
 def test_import_copies_one_layout_and_verifies(store, local_model):
@@ -53,18 +55,26 @@ def test_import_in_place_registers_without_copying_and_remove_only_forgets(store
 def test_import_flat_original_layout(store, tmp_path):
     """An original-layout folder without original/ (config.json + model.safetensors) imports as original."""
     files = tiny_repo(shard_bytes=2000)
-    folder = _write_model(tmp_path / "orig", {"config.json": files["original/config.json"],
-                                              "model.safetensors": files["original/model.safetensors"]})
+    folder = _write_model(
+        tmp_path / "orig",
+        {
+            "config.json": files["original/config.json"],
+            "model.safetensors": files["original/model.safetensors"],
+        },
+    )
     model = store.import_folder(folder)
     assert model.verified and model.layout == "original" and model.path == model.folder
 
 
-@pytest.mark.parametrize("damage, error, words", [
-    ("llama", UnsupportedModelError, "not a gpt-oss model"),
-    ("missing-shard", ModelFilesError, "model-00002-of-00002.safetensors"),
-    ("truncated", ModelFilesError, "truncated"),
-    ("empty", ModelFilesError, "no gpt-oss checkpoint"),
-])
+@pytest.mark.parametrize(
+    "damage, error, words",
+    [
+        ("llama", UnsupportedModelError, "not a gpt-oss model"),
+        ("missing-shard", ModelFilesError, "model-00002-of-00002.safetensors"),
+        ("truncated", ModelFilesError, "truncated"),
+        ("empty", ModelFilesError, "no gpt-oss checkpoint"),
+    ],
+)
 def test_import_refuses_a_bad_folder(store, local_model, damage, error, words):
     """Import checks the config is gpt-oss, every indexed shard is there, and safetensors headers fit."""
     if damage == "llama":
@@ -98,9 +108,17 @@ def test_remove_refuses_while_the_model_is_loaded(store, local_model):
             store.remove(model.name)
     assert not in_use.is_in_use(model.path)
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from engine.hub import in_use; h = in_use.acquire(sys.argv[1]);"
-         " print('held', flush=True); time.sleep(60)", str(model.path)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from engine.hub import in_use; h = in_use.acquire(sys.argv[1]);"
+            " print('held', flush=True); time.sleep(60)",
+            str(model.path),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         assert in_use.is_in_use(model.path)

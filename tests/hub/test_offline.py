@@ -35,14 +35,27 @@ def test_offline_commands_do_not_load_the_network_stack(hub, store, subprocess_e
     code = (
         "import sys; from engine.hub import ModelStore; s = ModelStore(sys.argv[1]);"
         f" assert s.list()[0].verified; s.verify({NAME!r});"
-        " bad = [m for m in sys.modules if m.split('.')[0] in ('huggingface_hub', 'httpx2', 'torch', 'PySide6')];"
+        " heavy = ('huggingface_hub', 'httpx2', 'torch', 'PySide6');"
+        " bad = [m for m in sys.modules if m.split('.')[0] in heavy];"
         " assert not bad, bad"
     )
-    done = subprocess.run([sys.executable, "-c", code, str(store.root)], env={**subprocess_env, "HF_HUB_OFFLINE": "1"},
-                          capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(store.root)],
+        env={**subprocess_env, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert done.returncode == 0, done.stderr
-    done = subprocess.run([sys.executable, "-m", "engine", "models", "--root", str(store.root), "list", "--no-fit"],
-                          env=subprocess_env, capture_output=True, text=True, timeout=60, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "engine", "models", "--root", str(store.root), "list", "--no-fit"],
+        env=subprocess_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
     assert done.returncode == 0 and NAME in done.stdout and "verified" in done.stdout
     assert hub.log == []
     assert (store.root / NAME / SHARD).exists()

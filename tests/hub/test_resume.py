@@ -62,8 +62,10 @@ def test_changed_file_on_the_server_starts_over(hub, store):
     cancel = threading.Event()
     store.add_repo("someone/gpt-oss-20b-tuned", name=NAME + "-tuned")
     part = store.root / (NAME + "-tuned") / f"{SHARD}.part"
-    threading.Thread(target=lambda: (wait_for(lambda: part.exists() and part.stat().st_size > 8000),
-                                     cancel.set()), daemon=True).start()
+    threading.Thread(
+        target=lambda: (wait_for(lambda: part.exists() and part.stat().st_size > 8000), cancel.set()),
+        daemon=True,
+    ).start()
     with pytest.raises(Cancelled):
         store.download(NAME + "-tuned", cancel=cancel)
     new_files = tiny_repo(seed=5)
@@ -85,7 +87,7 @@ def test_server_ignoring_range_still_ends_right(hub, store):
 
 
 def test_wrong_bytes_are_named_not_verified_and_fetched_again(hub, store):
-    """Bytes of the right size that fail the sha256: named, not verified, deleted, fetched by the next download."""
+    """Right size, wrong bytes: named, not verified, deleted, and fetched by the next download."""
     hub.corrupt.add(SHARD)
     with pytest.raises(VerificationError, match=SHARD):
         store.download(NAME)
@@ -155,8 +157,14 @@ def test_two_downloads_of_one_model_in_threads(hub, store):
 
 
 def _cli(env, *args, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "engine", "models", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine", "models", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kwargs,
+    )
 
 
 def test_two_downloads_of_one_model_in_processes(hub, store, subprocess_env):

@@ -14,23 +14,33 @@ GB = 1_000_000_000
 TWENTY = BUILTIN[0]
 
 
-@pytest.mark.parametrize("free_disk, ram, vram, verdict", [
-    (100 * GB, 64 * GB, 24 * GB, GPU),
-    (100 * GB, 64 * GB, 8 * GB, PARTIAL),
-    (100 * GB, 32 * GB, None, CPU),
-    (100 * GB, 8 * GB, None, NONE),
-    (5 * GB, 64 * GB, 24 * GB, NONE),
-])
+@pytest.mark.parametrize(
+    "free_disk, ram, vram, verdict",
+    [
+        (100 * GB, 64 * GB, 24 * GB, GPU),
+        (100 * GB, 64 * GB, 8 * GB, PARTIAL),
+        (100 * GB, 32 * GB, None, CPU),
+        (100 * GB, 8 * GB, None, NONE),
+        (5 * GB, 64 * GB, 24 * GB, NONE),
+    ],
+)
 def test_fit_estimate_for_gpt_oss_20b(free_disk, ram, vram, verdict):
     """gpt-oss-20b: on a 24 GB GPU, partly on 8 GB, CPU-only with RAM, nowhere with 8 GB RAM or 5 GB disk."""
-    fit = estimate_fit(TWENTY.download_bytes, TWENTY.expert_bytes, TWENTY.non_expert_bytes, free_disk, ram, vram)
+    fit = estimate_fit(
+        TWENTY.download_bytes, TWENTY.expert_bytes, TWENTY.non_expert_bytes, free_disk, ram, vram
+    )
     assert fit.verdict == verdict and fit.reason
     assert fit.disk_ok == (free_disk >= TWENTY.download_bytes)
 
 
 def test_expert_bytes_match_the_published_sizes():
     """Experts from the 20b config plus the bf16 parameters give the published shard total, headers aside."""
-    config = {"num_hidden_layers": 24, "num_local_experts": 32, "hidden_size": 2880, "intermediate_size": 2880}
+    config = {
+        "num_hidden_layers": 24,
+        "num_local_experts": 32,
+        "hidden_size": 2880,
+        "intermediate_size": 2880,
+    }
     experts = expert_bytes_from_config(config)
     assert experts == TWENTY.expert_bytes
     bf16_bytes = 2 * 1_804_459_584 - 24 * 32 * (5760 + 2880) * 2  # expert biases are counted with experts
@@ -47,16 +57,21 @@ def test_progress_speed_and_eta():
         now[0] += 1.0
         tracker.advance(100)
     last = seen[-1]
-    assert last.bytes_done == 900 and last.speed_bps == pytest.approx(100.0) and last.eta_s == pytest.approx(1.0)
+    assert (
+        last.bytes_done == 900 and last.speed_bps == pytest.approx(100.0) and last.eta_s == pytest.approx(1.0)
+    )
     assert last.fraction == pytest.approx(0.9)
 
 
-@pytest.mark.parametrize("spec, parsed", [
-    ("openai/gpt-oss-20b", ("openai/gpt-oss-20b", "main")),
-    ("me/gpt-oss-ft@v1.2", ("me/gpt-oss-ft", "v1.2")),
-    ("gpt-oss-20b", None),
-    ("a/b/c", None),
-])
+@pytest.mark.parametrize(
+    "spec, parsed",
+    [
+        ("openai/gpt-oss-20b", ("openai/gpt-oss-20b", "main")),
+        ("me/gpt-oss-ft@v1.2", ("me/gpt-oss-ft", "v1.2")),
+        ("gpt-oss-20b", None),
+        ("a/b/c", None),
+    ],
+)
 def test_repo_specs(spec, parsed):
     """owner/name[@revision], revision main by default."""
     assert parse_repo_spec(spec) == parsed
@@ -73,15 +88,36 @@ def test_git_blob_sha1_runs_alongside_sha256():
 
 def test_select_files_never_takes_two_layouts():
     """The real 20b repo's files: the HF layout and small files only, never original/ or metal/."""
-    repo = [".gitattributes", "LICENSE", "README.md", "USAGE_POLICY", "chat_template.jinja", "config.json",
-            "generation_config.json", "metal/model.bin", "model-00000-of-00002.safetensors",
-            "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "model.safetensors.index.json",
-            "original/config.json", "original/dtypes.json", "original/model.safetensors",
-            "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"]
+    repo = [
+        ".gitattributes",
+        "LICENSE",
+        "README.md",
+        "USAGE_POLICY",
+        "chat_template.jinja",
+        "config.json",
+        "generation_config.json",
+        "metal/model.bin",
+        "model-00000-of-00002.safetensors",
+        "model-00001-of-00002.safetensors",
+        "model-00002-of-00002.safetensors",
+        "model.safetensors.index.json",
+        "original/config.json",
+        "original/dtypes.json",
+        "original/model.safetensors",
+        "special_tokens_map.json",
+        "tokenizer.json",
+        "tokenizer_config.json",
+    ]
     layout, files = select_files(repo)
     assert layout == HF and files[0] == "config.json"
-    assert set(files) == {"config.json", "generation_config.json", "model.safetensors.index.json", "LICENSE",
-                          "USAGE_POLICY", *(f"model-0000{i}-of-00002.safetensors" for i in range(3))}
+    assert set(files) == {
+        "config.json",
+        "generation_config.json",
+        "model.safetensors.index.json",
+        "LICENSE",
+        "USAGE_POLICY",
+        *(f"model-0000{i}-of-00002.safetensors" for i in range(3)),
+    }
     only_original = [p for p in repo if not p.startswith("model") and p != "config.json"]
     assert select_files(only_original) == (ORIGINAL, ["original/config.json", "original/model.safetensors"])
     assert select_files(["README.md", "config.json"]) is None

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from engine.errors import ModelFilesError, VerificationError
+from engine.errors import DownloadError, ModelFilesError, VerificationError
 from engine.hub import CORRUPT, INCOMPLETE, UNVERIFIED, VERIFIED
 from tests.hub.conftest import NAME, SHARD
 
@@ -20,7 +20,7 @@ def _flip_a_byte(path) -> None:
 
 
 def test_full_verify_names_a_corrupt_file_and_the_next_download_refetches_it(hub, store):
-    """A byte flipped on disk passes the size check but not the hash; the file is named, deleted, refetched."""
+    """A flipped byte passes the size check but not the hash; the file is named, deleted, refetched."""
     model = store.download(NAME)
     _flip_a_byte(model.folder / SHARD)
     assert store.get(NAME).status == VERIFIED  # sizes alone cannot see it
@@ -47,7 +47,7 @@ def test_quick_check_sees_a_truncated_file(hub, store):
 def test_verify_of_an_unfinished_download_says_to_finish_it(hub, store):
     """Verifying a download that never finished says so instead of listing every missing file as bad."""
     hub.statuses[SHARD] = [503] * 10
-    with pytest.raises(Exception):
+    with pytest.raises(DownloadError):
         store.download(NAME)
     assert store.get(NAME).status == INCOMPLETE
     with pytest.raises(ModelFilesError, match="not completely downloaded"):
@@ -67,8 +67,13 @@ def test_unverified_model_becomes_verified_by_a_full_check(hub, store):
 
 
 def _cli(env, root, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "engine", "models", "--root", str(root), *args], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "engine", "models", "--root", str(root), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_cli_exit_codes_follow_the_outcome(hub, store, subprocess_env):
