@@ -82,7 +82,7 @@ def check_name(name: str) -> str:
 
 def default_name(repo: str, taken: set[str]) -> str:
     """'someone/gpt-oss-20b-fine' -> 'gpt-oss-20b-fine', or 'someone--gpt-oss-20b-fine' if that is taken."""
-    owner, name = repo.split("/")
+    owner, name = (re.sub(r"[^A-Za-z0-9._-]+", "-", part).strip("-.") or "model" for part in repo.split("/"))
     for candidate in (name, f"{owner}--{name}"):
         if candidate not in taken:
             return check_name(candidate)

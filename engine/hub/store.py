@@ -225,7 +225,7 @@ class ModelStore:
                     else "Import the model again from a good copy."
                 )
                 raise VerificationError(
-                    f"{name}: {', '.join(bad)} "
+                    f"{name}: {', '.join(bad)} {'are' if len(bad) > 1 else 'is'} missing or "
                     f"{'do' if len(bad) > 1 else 'does'} not match the recorded "
                     f"{'sha256' if full else 'size'}. {then}"
                 )

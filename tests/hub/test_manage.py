@@ -52,6 +52,14 @@ def test_import_in_place_registers_without_copying_and_remove_only_forgets(store
     assert (local_model / "config.json").exists() and store.list() == []
 
 
+def test_import_names_the_model_after_its_folder(store, tmp_path):
+    """A folder name with spaces becomes a usable model name; a second import of it gets another name."""
+    files = {k: v for k, v in tiny_repo(shard_bytes=1000).items() if k in HF_FILES}
+    folder = _write_model(tmp_path / "My GPT oss!", files)
+    assert store.import_folder(folder, copy=False).name == "My-GPT-oss"
+    assert store.import_folder(folder, copy=False).name == "local--My-GPT-oss"
+
+
 def test_import_flat_original_layout(store, tmp_path):
     """An original-layout folder without original/ (config.json + model.safetensors) imports as original."""
     files = tiny_repo(shard_bytes=2000)
