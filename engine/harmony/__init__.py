@@ -1,0 +1,25 @@
+"""The harmony chat format of gpt-oss: render conversations into prompts, parse the model's output.
+
+Rendering matches openai-harmony (the reference library) token for token; parsing agrees with it on
+well-formed output and, unlike it, shows malformed output instead of raising.
+"""
+
+from __future__ import annotations
+
+from engine.harmony.events import Event, MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
+from engine.harmony.messages import ConversationError
+from engine.harmony.parser import StreamParser
+from engine.harmony.render import STOP_TOKENS, render_prompt
+
+__all__ = [
+    "STOP_TOKENS",
+    "ConversationError",
+    "Event",
+    "MessageEnd",
+    "MessageStart",
+    "StreamParser",
+    "TextDelta",
+    "ToolCall",
+    "TurnEnd",
+    "render_prompt",
+]
