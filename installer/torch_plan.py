@@ -56,6 +56,8 @@ CUDA_BUILDS: tuple[CudaBuild, ...] = (
               (3, 13)),
 )
 BUILDS_BY_TAG = {build.tag: build for build in CUDA_BUILDS}
+# CUDA 12.x minor version compatibility: any 12.x runtime on these drivers (Linux, Windows), minus PTX JIT.
+MINOR_COMPAT_12X = {"linux": "525.60.13", "windows": "528.33"}
 OLDEST_SUPPORTED_CC = (5, 0)  # Maxwell; Kepler's last driver (R470) is older than any build needs anyway
 VARIANTS = ("auto", "cpu", *BUILDS_BY_TAG)
 _OS_NAMES = {"linux": "Linux", "windows": "Windows", "darwin": "macOS"}
@@ -212,6 +214,11 @@ def _choose_cuda(system: System, gpu: Gpu) -> TorchPlan:
             plan.notes.append("Newer builds skipped: " + "; ".join(skipped) + ".")
         if any("needs driver" in text for text in skipped):
             plan.notes.append("Update the NVIDIA driver and run the set-up again for a newer torch.")
+        if build.cuda.startswith("11.") and _version_tuple(gpu.driver) >= _version_tuple(
+                MINOR_COMPAT_12X.get(system.os, "999")) and has_kernels(BUILDS_BY_TAG["cu126"],
+                                                                         gpu.compute_cap, system.machine):
+            plan.notes.append("CUDA 12.x builds may also run on this driver through CUDA minor version "
+                              "compatibility: --torch cu126 to try one.")
         return plan
     why = "; ".join(skipped) or f"no CUDA builds for {system.machine}"
     return TorchPlan("cpu", f"{what}: no PyTorch CUDA build fits ({why}); CPU build. Update the NVIDIA driver "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from installer import gpu, torch_plan
 from installer.torch_plan import System
-from tests.installer.conftest import DATA
+from tests.installer.conftest import DATA, REPO
 
 LINUX = System("linux", "x86_64", (3, 11))
 WINDOWS = System("windows", "x86_64", (3, 11))
@@ -200,3 +201,17 @@ def test_unreachable_probe_is_false_quickly():
 def test_installed_torch_is_kept_only_when_it_serves_the_plan(variant: str, installed: str | None, ok: bool):
     """Any torch runs on the CPU; a CUDA plan needs exactly its build."""
     assert torch_plan.installed_matches(variant, installed) is ok
+
+
+def test_an_old_build_mentions_minor_version_compatibility():
+    """A 535 driver gets cu118 by the table, and the hint that a CUDA 12.x build may run too."""
+    plan = plan_for("rtx4080-linux-535.csv", LINUX)
+    assert any("--torch cu126" in note for note in plan.notes)
+
+
+def test_the_readme_table_is_the_code_table():
+    """installer/README.md's table shows exactly CUDA_BUILDS' tags and driver minimums, in order."""
+    readme = (REPO / "installer" / "README.md").read_text()
+    rows = [line.split("|")[1:4] for line in readme.splitlines() if re.match(r"\| cu\d+ \|", line)]
+    expected = [[build.tag, build.min_driver_linux, build.min_driver_windows] for build in torch_plan.CUDA_BUILDS]
+    assert [[cell.strip() for cell in row] for row in rows] == expected
