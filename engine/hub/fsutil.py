@@ -62,10 +62,6 @@ class FileLock:
         self.path = path
         self._fd: int | None = None
 
-    @property
-    def held(self) -> bool:
-        return self._fd is not None
-
     def acquire(self, *, exclusive: bool = True, blocking: bool = False) -> bool:
         """True when taken; False when someone else holds it and ``blocking`` is False."""
         assert self._fd is None, f"{self.path} is already held by this object"
