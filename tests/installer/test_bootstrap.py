@@ -191,3 +191,57 @@ def test_a_changed_torch_plan_sets_up_again(fake_python: Path):
     result = run_script("installer/bootstrap.py", "test", "--dry-run", "--venv", str(venv), "--torch", "cu126")
     assert "the torch build changes from cpu to cu126" in result.stdout
     assert "--index-url https://download.pytorch.org/whl/cu126" in result.stdout
+
+
+# --- the Linux libraries Qt needs ----------------------------------------------------------------------
+
+@pytest.fixture
+def missing_egl(monkeypatch: pytest.MonkeyPatch):
+    """Pretend libEGL is missing and desktop-file-validate too, on Linux."""
+    monkeypatch.setattr(bootstrap.sys, "platform", "linux")
+    monkeypatch.setattr(bootstrap.system_deps, "needed_packages", lambda purpose: (["libegl1"],
+                                                                                  ["desktop-file-utils"]))
+
+
+def test_not_root_prints_the_exact_apt_command_and_stops(missing_egl, monkeypatch: pytest.MonkeyPatch):
+    """Without root (or apt-get) the set-up stops before any download, with the line to run."""
+    monkeypatch.setattr(bootstrap.system_deps, "can_install", lambda: False)
+    with pytest.raises(bootstrap.SetupError) as raised:
+        bootstrap.check_system_libraries("test", None, dry_run=False)
+    assert ("sudo apt-get install -y -q --no-install-recommends libegl1 desktop-file-utils"
+            in str(raised.value))
+
+
+def test_root_installs_the_missing_packages(missing_egl, monkeypatch: pytest.MonkeyPatch):
+    """As root with apt-get, the missing packages are installed in one go."""
+    installed: list[list[str]] = []
+    monkeypatch.setattr(bootstrap.system_deps, "can_install", lambda: True)
+    monkeypatch.setattr(bootstrap.system_deps, "apt_install",
+                        lambda packages, log=print: installed.append(packages) or True)
+    bootstrap.check_system_libraries("test", None, dry_run=False)
+    assert installed == [["libegl1", "desktop-file-utils"]]
+
+
+def test_only_optional_tools_missing_is_a_note_not_a_stop(monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture):
+    """desktop-file-utils alone missing, without root: the tests still run (that one skips)."""
+    monkeypatch.setattr(bootstrap.sys, "platform", "linux")
+    monkeypatch.setattr(bootstrap.system_deps, "needed_packages", lambda purpose: ([], ["desktop-file-utils"]))
+    monkeypatch.setattr(bootstrap.system_deps, "can_install", lambda: False)
+    bootstrap.check_system_libraries("test", None, dry_run=False)
+    assert "desktop-file-utils" in capsys.readouterr().out
+
+
+def test_installed_qt_is_checked_with_ldd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """After the set-up, ldd's missing sonames in the venv's PySide6 map to packages to install."""
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    plugin = site / "PySide6" / "Qt" / "plugins" / "platforms" / "libqoffscreen.so"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_bytes(b"")
+    monkeypatch.setattr(bootstrap.sys, "platform", "linux")
+    monkeypatch.setattr(bootstrap.system_deps, "ldd_missing",
+                        lambda files: ["libxkbcommon.so.0"] if plugin in files else [])
+    monkeypatch.setattr(bootstrap.system_deps, "missing_tools", lambda tools: [])
+    monkeypatch.setattr(bootstrap.system_deps, "can_install", lambda: False)
+    with pytest.raises(bootstrap.SetupError, match="libxkbcommon0"):
+        bootstrap.check_system_libraries("test", tmp_path, dry_run=False)
