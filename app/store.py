@@ -27,7 +27,7 @@ class StoreError(Exception):
 
 _SCHEMA_V1 = """
 CREATE TABLE conversations (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     title TEXT NOT NULL DEFAULT '',
     title_is_auto INTEGER NOT NULL DEFAULT 1,
     settings TEXT NOT NULL DEFAULT '{}',
@@ -36,7 +36,7 @@ CREATE TABLE conversations (
     deleted_at REAL
 );
 CREATE TABLE messages (
-    id INTEGER PRIMARY KEY,
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     role TEXT NOT NULL,

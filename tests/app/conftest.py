@@ -1,0 +1,93 @@
+"""Fixtures for the app's tests: private folders per test, a tiny real checkpoint, real windows.
+
+The engine is real everywhere: windows load a tiny random gpt-oss checkpoint written by engine.synthetic
+(the real vocabulary, so the real tokenizer and harmony parser run) and generate with it on the CPU.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from app import settings as keys
+from app import theme
+
+LOAD_TIMEOUT_MS = 120_000
+TURN_TIMEOUT_MS = 180_000
+
+# Random weights write text in every script; fontconfig's complaints about rare scripts are noise here.
+os.environ.setdefault("QT_LOGGING_RULES", "qt.text.font.db=false")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """A tiny gpt-oss checkpoint (Hugging Face layout) with random weights, written once per run."""
+    from engine.synthetic import tiny_config, write_checkpoint
+
+    return write_checkpoint(tmp_path_factory.mktemp("models") / "gpt-oss-tiny", tiny_config())
+
+
+@pytest.fixture
+def app_dirs(tmp_path, monkeypatch):
+    """This test's own data and config folders; QSettings is pointed at the config folder."""
+    monkeypatch.setenv("GOSSAMER_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("GOSSAMER_CONFIG_DIR", str(tmp_path / "config"))
+    keys.configure()
+    return tmp_path
+
+
+@pytest.fixture
+def settings(app_dirs, qapp):
+    """Settings for fast turns on the tiny model; tests change what they need."""
+    theme.apply(qapp, "light")
+    values = keys.Settings()
+    values.set(keys.MAX_TOKENS, 24)
+    values.set(keys.CONTEXT_LENGTH, 4096)
+    values.set(keys.DEVICE, "cpu")
+    return values
+
+
+@pytest.fixture
+def make_window(qtbot, settings):
+    """Build shown MainWindows on this test's folders; all are closed (threads stopped) at the end."""
+    from app.main_window import MainWindow
+
+    windows = []
+
+    def make(model=None, **kwargs):
+        window = MainWindow(settings=keys.Settings(), model_path=str(model) if model else None, **kwargs)
+        window.resize(1100, 760)
+        window.show()
+        windows.append(window)
+        return window
+
+    yield make
+    for window in windows:
+        window.close()
+        window.deleteLater()
+
+
+@pytest.fixture
+def loaded_window(make_window, qtbot, tiny_model_dir):
+    """A window with the tiny model loaded and ready."""
+    window = make_window(tiny_model_dir)
+    wait_loaded(qtbot, window)
+    return window
+
+
+def wait_loaded(qtbot, window) -> None:
+    qtbot.waitUntil(lambda: window.engine.model is not None, timeout=LOAD_TIMEOUT_MS)
+
+
+def wait_idle(qtbot, window) -> None:
+    qtbot.waitUntil(lambda: not window.controller.busy, timeout=TURN_TIMEOUT_MS)
+
+
+def send(qtbot, window, text: str) -> None:
+    """Type into the composer and press Enter, as a user does."""
+    from PySide6.QtCore import Qt
+
+    window.composer.edit.setFocus()
+    window.composer.set_text(text)
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)

@@ -1,0 +1,183 @@
+"""The chat window on the real engine (tiny random checkpoint): stream, persist, stop, regenerate, edit, effort."""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtCore import Qt, QTimer
+
+from app import settings as keys
+from app.chat_model import ContentRole
+from app.store import Store
+from engine.tokenizer import load_tokenizer
+from tests.app.conftest import send, wait_idle, wait_loaded
+
+
+def test_send_streams_and_persists(loaded_window, qtbot, settings):
+    """An answer arrives in several batches while the user's message is already on disk; then all is saved."""
+    window = loaded_window
+    settings.set(keys.MAX_TOKENS, 72)  # random weights spend up to 32 tokens on a "header" before text shows
+    lengths: list[int] = []
+    model = window.controller.chat_model
+
+    def on_changed(top, _bottom, roles):
+        if ContentRole in roles:
+            lengths.append(len(model.message(top.row()).content))
+
+    model.dataChanged.connect(on_changed)
+    send(qtbot, window, "Tell me about spiders.")
+    assert window.controller.busy
+    assert window.composer.text() == ""
+    assert window.composer.send_button.text() == "Stop"
+    conversation = window.controller.conversation
+    on_disk = Store(window.store.path)
+    committed = on_disk.messages(conversation.id)
+    assert [(m.role, m.content) for m in committed] == [("user", "Tell me about spiders."), ("assistant", "")]
+    assert committed[1].complete is False  # the answer is marked incomplete until the turn ends
+
+    wait_idle(qtbot, window)
+    assert len(lengths) >= 2 and lengths == sorted(lengths)  # it grew batch by batch
+    answer = model.message(1)
+    saved = on_disk.message(answer.id)
+    assert saved.complete and saved.finish_reason in ("return", "length")
+    assert saved.content == answer.content and saved.content
+    assert saved.usage["completion_tokens"] <= 72 and saved.usage["context_max"] == 4096
+    widget = window.chat_view.message_widgets()[1]
+    assert widget.answer.text() == saved.content
+    assert window.composer.send_button.text() == "Send"
+    assert "tok/s" in window.status.speed_label.text()
+    assert conversation.title == "Tell me about spiders."  # auto-titled from the first message
+    assert window.sidebar.model.conversation(0).title == "Tell me about spiders."
+    on_disk.close()
+
+
+def test_escape_stops_mid_answer(loaded_window, qtbot, settings):
+    """Esc during an answer stops it: the partial text is kept and marked stopped; Regenerate is offered."""
+    window = loaded_window
+    settings.set(keys.MAX_TOKENS, 4000)
+    send(qtbot, window, "Count to a thousand.")
+    model = window.controller.chat_model
+    qtbot.waitUntil(lambda: model.rowCount() == 2 and len(model.message(1).content) > 0, timeout=120_000)
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
+    wait_idle(qtbot, window)
+    answer = window.store.message(model.message(1).id)
+    assert answer.finish_reason == "cancelled" and answer.complete
+    assert 0 < answer.usage["completion_tokens"] < 4000
+    assert answer.content == model.message(1).content
+    widget = window.chat_view.message_widgets()[1]
+    assert widget.status_label.isVisible() and widget.status_label.text() == "Stopped."
+    assert widget.regenerate_button.isVisible()
+
+
+def test_regenerate_replaces_the_answer(loaded_window, qtbot):
+    """Regenerate deletes the last answer and writes a new one after the same user message."""
+    window = loaded_window
+    send(qtbot, window, "Name a colour.")
+    wait_idle(qtbot, window)
+    first = window.controller.chat_model.message(1)
+    widget = window.chat_view.message_widgets()[1]
+    assert widget.regenerate_button.isVisible()
+    qtbot.mouseClick(widget.regenerate_button, Qt.MouseButton.LeftButton)
+    assert window.controller.busy
+    wait_idle(qtbot, window)
+    messages = window.store.messages(window.controller.conversation.id)
+    assert [m.role for m in messages] == ["user", "assistant"]
+    assert messages[1].id != first.id and messages[1].complete
+    assert window.store.message(first.id) is None
+
+
+def test_edit_and_resend(loaded_window, qtbot):
+    """Editing a sent message replaces it, drops the old answer, and answers the new text."""
+    window = loaded_window
+    send(qtbot, window, "What is 2+2?")
+    wait_idle(qtbot, window)
+    user_widget = window.chat_view.message_widgets()[0]
+    qtbot.mouseClick(user_widget.edit_button, Qt.MouseButton.LeftButton)
+    assert user_widget.editing
+    user_widget.editor.setPlainText("What is 3+3?")
+    qtbot.mouseClick(user_widget.send_edit_button, Qt.MouseButton.LeftButton)
+    assert not user_widget.editing
+    wait_idle(qtbot, window)
+    messages = window.store.messages(window.controller.conversation.id)
+    assert [(m.role, m.content) for m in messages][0] == ("user", "What is 3+3?")
+    assert len(messages) == 2 and messages[1].complete
+    assert window.chat_view.message_widgets()[0].text.toPlainText() == "What is 3+3?"
+
+
+def test_effort_reaches_the_system_message(loaded_window, qtbot, settings):
+    """The effort chosen in the composer is saved with the chat and rendered as "Reasoning: high"."""
+    window = loaded_window
+    settings.set(keys.MAX_TOKENS, 1)
+    box = window.composer.effort
+    box.setCurrentIndex(box.findData("high"))
+    with qtbot.waitSignal(window.controller.prompt_rendered, timeout=60_000) as rendered:
+        send(qtbot, window, "Think hard: why is the sky blue?")
+    wait_idle(qtbot, window)
+    prompt = load_tokenizer().decode(rendered.args[0])
+    system = prompt.split("<|end|>")[0]
+    assert system.startswith("<|start|>system<|message|>") and "Reasoning: high" in system
+    conversation_id = window.controller.conversation.id
+    assert window.store.conversation(conversation_id).settings["effort"] == "high"
+
+    box.setCurrentIndex(box.findData("low"))  # changing it later is saved too, and used next turn
+    assert window.store.conversation(conversation_id).settings["effort"] == "low"
+    with qtbot.waitSignal(window.controller.prompt_rendered, timeout=60_000) as rendered:
+        send(qtbot, window, "And now quickly?")
+    wait_idle(qtbot, window)
+    assert "Reasoning: low" in load_tokenizer().decode(rendered.args[0]).split("<|end|>")[0]
+
+    window.controller.new_conversation()
+    assert window.composer.current_effort() == "medium"  # the default for new chats
+    window.controller.open_conversation(conversation_id)
+    assert window.composer.current_effort() == "low"
+
+
+def test_system_instructions_go_in_the_prompt(loaded_window, qtbot, settings):
+    """System instructions from Settings become the developer message's instructions."""
+    window = loaded_window
+    settings.set(keys.MAX_TOKENS, 1)
+    settings.set(keys.SYSTEM_INSTRUCTIONS, "Answer like a pirate.")
+    with qtbot.waitSignal(window.controller.prompt_rendered, timeout=60_000) as rendered:
+        send(qtbot, window, "Hello")
+    wait_idle(qtbot, window)
+    prompt = load_tokenizer().decode(rendered.args[0])
+    assert "<|start|>developer<|message|># Instructions\n\nAnswer like a pirate." in prompt
+
+
+def test_history_survives_a_restart(make_window, qtbot, tiny_model_dir):
+    """A new window on the same data folder shows the conversation, its messages and its effort."""
+    window = make_window(tiny_model_dir)
+    wait_loaded(qtbot, window)
+    window.composer.effort.setCurrentIndex(window.composer.effort.findData("high"))
+    send(qtbot, window, "Remember this: 안녕하세요")
+    wait_idle(qtbot, window)
+    answer = window.controller.chat_model.message(1).content
+    window.close()
+
+    again = make_window(tiny_model_dir)
+    assert again.controller.conversation is not None  # the last conversation reopens before any model load
+    assert again.title_label.text() == "Remember this: 안녕하세요"
+    widgets = again.chat_view.message_widgets()
+    assert widgets[0].text.toPlainText() == "Remember this: 안녕하세요"
+    assert widgets[1].answer.text() == answer
+    assert again.composer.current_effort() == "high"
+    assert again.sidebar.model.rowCount() == 1
+    wait_loaded(qtbot, again)
+
+
+def test_gui_keeps_painting_while_streaming(loaded_window, qtbot, settings):
+    """A long answer streams without freezing the window: the event loop never stalls for long."""
+    window = loaded_window
+    settings.set(keys.MAX_TOKENS, 160)
+    ticks: list[float] = []
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    send(qtbot, window, "Write a long story.")
+    wait_idle(qtbot, window)
+    timer.stop()
+    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    assert max(gaps) < 0.5, f"the GUI thread stalled for {max(gaps):.2f} s"
+    answer = window.chat_view.message_widgets()[1].answer
+    # Each batch re-rendered one block at most, never the whole answer from scratch.
+    assert answer.renders <= len(window.controller.chat_model.message(1).content) // 2 + 5
