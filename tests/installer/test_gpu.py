@@ -19,6 +19,8 @@ from tests.installer.conftest import DATA
     ("rtx5090-windows-576-table.txt", "NVIDIA GeForce RTX 5090", "576.02", (12, 0), 32607),
     ("gtx1080-windows-581.csv", "NVIDIA GeForce GTX 1080", "581.57", (6, 1), 8192),
     ("laptop-rtx4070-windows-566.csv", "NVIDIA GeForce RTX 4070 Laptop GPU", "566.36", (8, 9), 8188),
+    ("h100-linux-580-real.csv", "NVIDIA H100 80GB HBM3", "580.159.04", (9, 0), 81559),
+    ("h100-linux-580-real-table.txt", "NVIDIA H100 80GB HBM3", "580.159.04", (9, 0), 81559),
 ])
 def test_one_gpu_recordings_parse(recording: str, name: str, driver: str, cc: tuple[int, int], memory: int):
     """Each recording of one GPU gives its name, driver, compute capability and memory."""

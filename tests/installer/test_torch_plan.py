@@ -40,6 +40,9 @@ def plan_for(recording: str, system: System) -> torch_plan.TorchPlan:
     ("gtx1080-linux-550.csv", LINUX, "cu124"),
     ("gtx1080-linux-470-table.txt", LINUX, "cpu"),
     ("two-gpus-linux-575.csv", LINUX, "cu128"),
+    # Recorded on a real H100 machine whose own torch is 2.11.0+cu130 and sees compute capability (9, 0).
+    ("h100-linux-580-real.csv", LINUX, "cu130"),
+    ("h100-linux-580-real-table.txt", LINUX, "cu130"),
     ("no-gpu-linux.txt", LINUX, "cpu"),
     ("driver-failed-linux.txt", LINUX, "cpu"),
 ])
