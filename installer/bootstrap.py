@@ -205,6 +205,18 @@ def check_system_libraries(purpose: str, venv: Path | None, dry_run: bool) -> No
     log(f"optional test tools are missing (their tests will be skipped); to add them: sudo {show(command)}")
 
 
+def hint_display_libraries(venv: Path) -> None:
+    """Linux with X11: name the packages Qt's xcb plugin lacks (libxcb-cursor0, often), before Qt fails."""
+    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+        return
+    plugins = sorted(venv.glob("lib/python*/site-packages/PySide6/Qt/plugins/platforms/libqxcb.so"))
+    missing = system_deps.ldd_missing(plugins[:1])
+    if missing:
+        packages = sorted({system_deps.package_for(name) for name in missing})
+        log("Qt's X11 plugin lacks " + ", ".join(missing) + "; if the window does not open, run:\n"
+            f"    sudo {show(system_deps.apt_command(packages))}")
+
+
 # --- the set-up ----------------------------------------------------------------------------------------
 
 def plan_for(args: argparse.Namespace) -> tuple[torch_plan.System, torch_plan.TorchPlan]:
@@ -290,6 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         log("$ " + show(command, env))
         return subprocess.run(command, cwd=REPO, env={**os.environ, **env}).returncode
     command = [str(python), "-m", "app", *args.passthrough]
+    if not args.dry_run and not args.skip_system_deps:
+        hint_display_libraries(args.venv)
     if args.dry_run:
         log("would run: " + show(command))
         return 0

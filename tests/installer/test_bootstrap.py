@@ -245,3 +245,17 @@ def test_installed_qt_is_checked_with_ldd(tmp_path: Path, monkeypatch: pytest.Mo
     monkeypatch.setattr(bootstrap.system_deps, "can_install", lambda: False)
     with pytest.raises(bootstrap.SetupError, match="libxkbcommon0"):
         bootstrap.check_system_libraries("test", tmp_path, dry_run=False)
+
+
+def test_run_names_missing_x11_libraries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                         capsys: pytest.CaptureFixture):
+    """On X11, `run` says which packages Qt's xcb plugin lacks (it does not stop: Wayland may still work)."""
+    plugin = tmp_path / "lib/python3.11/site-packages/PySide6/Qt/plugins/platforms/libqxcb.so"
+    plugin.parent.mkdir(parents=True)
+    plugin.write_bytes(b"")
+    monkeypatch.setattr(bootstrap.sys, "platform", "linux")
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr(bootstrap.system_deps, "ldd_missing", lambda files: ["libxcb-cursor.so.0"])
+    bootstrap.hint_display_libraries(tmp_path)
+    assert "sudo apt-get install -y -q --no-install-recommends libxcb-cursor0" in capsys.readouterr().out
