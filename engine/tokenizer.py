@@ -40,7 +40,7 @@ class Special(IntEnum):
 
 
 # o200k_base's pattern, unchanged in o200k_harmony.
-PATTERN = "|".join(
+PATTERN = "|".join(  # noqa: FLY002  (one alternative a line, as tiktoken writes it)
     [
         r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
         r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",

@@ -19,11 +19,21 @@ class InputFileError(EngineError):
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--messages", required=True, metavar="FILE.json",
-                        help='JSON list of chat messages, e.g. [{"role": "user", "content": "Hi"}]')
-    parser.add_argument("--effort", choices=("low", "medium", "high"), default="medium",
-                        help="reasoning effort (default: medium)")
-    parser.add_argument("--date", metavar="YYYY-MM-DD", help="the system message's current date (default: today)")
+    parser.add_argument(
+        "--messages",
+        required=True,
+        metavar="FILE.json",
+        help='JSON list of chat messages, e.g. [{"role": "user", "content": "Hi"}]',
+    )
+    parser.add_argument(
+        "--effort",
+        choices=("low", "medium", "high"),
+        default="medium",
+        help="reasoning effort (default: medium)",
+    )
+    parser.add_argument(
+        "--date", metavar="YYYY-MM-DD", help="the system message's current date (default: today)"
+    )
     parser.add_argument("--tools", metavar="FILE.json", help="JSON list of function tools (OpenAI shape)")
 
 

@@ -56,7 +56,9 @@ def conversation(messages: list[dict[str, Any]]) -> list[HarmonyMessage]:
         role = _role(message, index)
         where = f"message {index} ({role})"
         if role == "user":
-            out.append(HarmonyMessage("user", _text(message.get("content"), f"{where} content", required=True)))
+            out.append(
+                HarmonyMessage("user", _text(message.get("content"), f"{where} content", required=True))
+            )
         elif role == "assistant":
             out += _assistant(message, where, call_names)
         elif role == "tool":
@@ -88,7 +90,10 @@ def _assistant(message: dict[str, Any], where: str, call_names: dict[str, str]) 
             call_names[call_id] = name
         out.append(
             HarmonyMessage(
-                "assistant", arguments, channel="commentary", recipient=recipient(name),
+                "assistant",
+                arguments,
+                channel="commentary",
+                recipient=recipient(name),
                 content_type=CONSTRAINED_JSON,
             )
         )
@@ -138,7 +143,7 @@ def recipient(name: str) -> str:
     return name if name.startswith(NAMESPACE + ".") else f"{NAMESPACE}.{name}"
 
 
-def drop_analysis(messages: list[HarmonyMessage], mode: str) -> list[HarmonyMessage]:
+def drop_old_analysis(messages: list[HarmonyMessage], mode: str) -> list[HarmonyMessage]:
     """Leave out reasoning that the model should no longer see.
 
     "harmony": what openai-harmony 0.0.8 does by default (``auto_drop_analysis``): when the last
@@ -161,7 +166,9 @@ def drop_analysis(messages: list[HarmonyMessage], mode: str) -> list[HarmonyMess
     elif mode == "answered":
         cut = finals[-1]
     else:
-        raise ConversationError(f"drop_analysis must be one of {', '.join(DROP_ANALYSIS_MODES)}, not {mode!r}.")
+        raise ConversationError(
+            f"drop_analysis must be one of {', '.join(DROP_ANALYSIS_MODES)}, not {mode!r}."
+        )
     return [m for index, m in enumerate(messages) if not (index < cut and m.channel == "analysis")]
 
 
@@ -170,12 +177,14 @@ def function_tools(tools: list[dict[str, Any]] | None) -> list[FunctionTool]:
     if tools is None:
         return []
     if not isinstance(tools, list):
-        raise ConversationError("tools must be a list of {\"type\": \"function\", \"function\": {...}} objects.")
+        raise ConversationError('tools must be a list of {"type": "function", "function": {...}} objects.')
     out: list[FunctionTool] = []
     for index, tool in enumerate(tools):
         where = f"tools[{index}]"
         if not isinstance(tool, dict) or not isinstance(tool.get("function"), dict):
-            raise ConversationError(f'{where} must look like {{"type": "function", "function": {{"name": ...}}}}.')
+            raise ConversationError(
+                f'{where} must look like {{"type": "function", "function": {{"name": ...}}}}.'
+            )
         if tool.get("type", "function") != "function":
             raise ConversationError(f"{where}: only function tools are supported, not {tool.get('type')!r}.")
         function = tool["function"]
@@ -220,13 +229,15 @@ def _check_json(value: Any, where: str) -> None:
 
 def _check_list(messages: Any) -> list[dict[str, Any]]:
     if not isinstance(messages, list):
-        raise ConversationError("messages must be a list of {\"role\": ..., \"content\": ...} objects.")
+        raise ConversationError('messages must be a list of {"role": ..., "content": ...} objects.')
     return messages
 
 
 def _role(message: Any, index: int) -> str:
     if not isinstance(message, dict):
-        raise ConversationError(f"message {index} must be an object with a role, not {type(message).__name__}.")
+        raise ConversationError(
+            f"message {index} must be an object with a role, not {type(message).__name__}."
+        )
     role = message.get("role")
     if role not in ("system", "developer", "user", "assistant", "tool"):
         raise ConversationError(
@@ -246,7 +257,9 @@ def _text(content: Any, where: str, required: bool = False) -> str | None:
     if isinstance(content, list):
         texts = []
         for part in content:
-            if not (isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)):
+            if not (
+                isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+            ):
                 raise ConversationError(f"{where}: only text parts are supported, not {part!r:.60}.")
             texts.append(part["text"])
         return "".join(texts)

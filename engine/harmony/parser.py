@@ -241,7 +241,9 @@ class StreamParser:
                 channel, i = following, i + 2
             elif lexeme == Special.CONSTRAIN and content_type is None and following is not None:
                 content_type, i = "<|constrain|>" + following, i + 2
-            elif isinstance(lexeme, str) and lexeme.startswith("to=") and len(lexeme) > 3 and recipient is None:
+            elif (
+                isinstance(lexeme, str) and lexeme.startswith("to=") and len(lexeme) > 3 and recipient is None
+            ):
                 recipient, i = lexeme[3:], i + 1
             elif isinstance(lexeme, str) and strict and content_type is None and skip_space(i + 1) == count:
                 content_type, i = lexeme, i + 1

@@ -18,7 +18,7 @@ from engine.harmony.messages import (
     ConversationError,
     HarmonyMessage,
     conversation,
-    drop_analysis as drop_analysis_messages,
+    drop_old_analysis,
     function_tools,
     instructions,
 )
@@ -64,11 +64,13 @@ def render_prompt(
     date = _date_text(date)
     functions = function_tools(tools)
     developer_instructions = instructions(messages)
-    turns = drop_analysis_messages(conversation(messages), drop_analysis)
+    turns = drop_old_analysis(conversation(messages), drop_analysis)
 
     tok = tokenizer or load_tokenizer()
     ids: list[int] = []
-    ids += _message(tok, "system", system_text(effort, date, bool(functions), knowledge_cutoff, model_identity))
+    ids += _message(
+        tok, "system", system_text(effort, date, bool(functions), knowledge_cutoff, model_identity)
+    )
     developer = developer_text(developer_instructions, functions)
     if developer is not None:
         ids += _message(tok, "developer", developer)

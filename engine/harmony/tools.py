@@ -42,7 +42,7 @@ def rust_lines(text: str) -> list[str]:
     # without "\n" is kept whole. (Python's splitlines also splits at \x0b, \u2028 and others.)
     lines = text.split("\n")
     last = lines.pop()
-    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    lines = [line.removesuffix("\r") for line in lines]
     return lines + [last] if last else lines
 
 
@@ -62,7 +62,9 @@ def typescript_type(schema: Any, indent: str) -> str:
         return _object(schema, indent)
     if kind == "string":
         values = schema.get("enum")
-        literals = [f'"{value}"' for value in values if isinstance(value, str)] if isinstance(values, list) else []
+        literals = (
+            [f'"{value}"' for value in values if isinstance(value, str)] if isinstance(values, list) else []
+        )
         return " | ".join(literals) if literals else "string"
     if kind in ("number", "integer"):
         return "number"
@@ -100,7 +102,9 @@ def _object(schema: dict[str, Any], indent: str) -> str:
     properties = schema.get("properties")
     if isinstance(properties, dict):
         required = schema.get("required")
-        required = {name for name in required if isinstance(name, str)} if isinstance(required, list) else set()
+        required = (
+            {name for name in required if isinstance(name, str)} if isinstance(required, list) else set()
+        )
         for key, value in properties.items():
             out += _property(key, value, key in required, indent)
     return out + f"{indent}}}"
@@ -139,9 +143,9 @@ def _union_property(key: str, fields: dict[str, Any], mark: str, indent: str) ->
         out += f"{indent} | " + _nullable(variant, typescript_type(variant, indent + "   "))
         comments = []
         variant_description = _get(variant, "description")
-        if not (index == 0 and described_above) and isinstance(variant_description, str):
-            if variant_description != description:
-                comments.append(variant_description)
+        shown_above = index == 0 and described_above
+        if not shown_above and isinstance(variant_description, str) and variant_description != description:
+            comments.append(variant_description)
         if "default" in _fields(variant):
             comments.append(f"default: {_default_text(variant)}")
         if comments:

@@ -27,7 +27,10 @@ def test_render_command_matches_harmony(tmp_path, capsys):
     """The printed ids are render_prompt's, which are openai-harmony's."""
     messages = write(tmp_path / "m.json", TOOL_CHAIN)
     tools = write(tmp_path / "t.json", [WEATHER])
-    assert main(["render", "--messages", messages, "--tools", tools, "--effort", "high", "--date", "2025-06-28"]) == 0
+    assert (
+        main(["render", "--messages", messages, "--tools", tools, "--effort", "high", "--date", "2025-06-28"])
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
     assert printed == render_prompt(TOOL_CHAIN, effort="high", date="2025-06-28", tools=[WEATHER])
     assert printed == oracle_render(TOOL_CHAIN, effort="high", date="2025-06-28", tools=[WEATHER])
@@ -37,7 +40,9 @@ def test_request_body_form(tmp_path, capsys):
     """A file holding {"messages": ..., "tools": ...} works like the two files."""
     body = write(tmp_path / "body.json", {"messages": TOOL_CHAIN, "tools": [WEATHER]})
     assert main(["render", "--messages", body, "--date", "2025-06-28"]) == 0
-    assert json.loads(capsys.readouterr().out) == render_prompt(TOOL_CHAIN, date="2025-06-28", tools=[WEATHER])
+    assert json.loads(capsys.readouterr().out) == render_prompt(
+        TOOL_CHAIN, date="2025-06-28", tools=[WEATHER]
+    )
 
 
 @pytest.mark.parametrize(
@@ -68,7 +73,14 @@ def test_subprocess_does_not_import_torch(tmp_path):
     )
     result = subprocess.run(
         [sys.executable, "-c", code, "render", "--messages", messages, "--date", "2025-06-28"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
     )
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == render_prompt([{"role": "user", "content": "안녕"}], date="2025-06-28")
+    assert json.loads(result.stdout) == render_prompt(
+        [{"role": "user", "content": "안녕"}], date="2025-06-28"
+    )

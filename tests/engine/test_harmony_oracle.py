@@ -10,7 +10,7 @@ import pytest
 
 openai_harmony = pytest.importorskip("openai_harmony")
 
-from openai_harmony import (  # noqa: E402
+from openai_harmony import (
     Author,
     Conversation,
     DeveloperContent,
@@ -46,7 +46,9 @@ def oracle_messages(messages, effort="medium", date="2025-06-28", tools=None, dr
             developer = developer.with_function_tools(
                 [
                     ToolDescription.new(
-                        t["function"]["name"], t["function"].get("description") or "", t["function"].get("parameters")
+                        t["function"]["name"],
+                        t["function"].get("description") or "",
+                        t["function"].get("parameters"),
                     )
                     for t in tools
                 ]
@@ -61,11 +63,15 @@ def oracle_messages(messages, effort="medium", date="2025-06-28", tools=None, dr
             turns.append(Message.from_role_and_content(Role.USER, m["content"]))
         elif m["role"] == "assistant":
             if m.get("reasoning"):
-                turns.append(Message.from_role_and_content(Role.ASSISTANT, m["reasoning"]).with_channel("analysis"))
+                turns.append(
+                    Message.from_role_and_content(Role.ASSISTANT, m["reasoning"]).with_channel("analysis")
+                )
             calls = m.get("tool_calls") or []
             if calls:
                 if m.get("content"):
-                    turns.append(Message.from_role_and_content(Role.ASSISTANT, m["content"]).with_channel("commentary"))
+                    turns.append(
+                        Message.from_role_and_content(Role.ASSISTANT, m["content"]).with_channel("commentary")
+                    )
                 for call in calls:
                     names[call["id"]] = call["function"]["name"]
                     turns.append(
@@ -75,12 +81,16 @@ def oracle_messages(messages, effort="medium", date="2025-06-28", tools=None, dr
                         .with_content_type("<|constrain|>json")
                     )
             elif m.get("content") is not None:
-                turns.append(Message.from_role_and_content(Role.ASSISTANT, m["content"]).with_channel("final"))
+                turns.append(
+                    Message.from_role_and_content(Role.ASSISTANT, m["content"]).with_channel("final")
+                )
         elif m["role"] == "tool":
             name = m.get("name") or names[m["tool_call_id"]]
             author = Author.new(Role.TOOL, "functions." + name)
             turns.append(
-                Message.from_author_and_content(author, m["content"]).with_channel("commentary").with_recipient("assistant")
+                Message.from_author_and_content(author, m["content"])
+                .with_channel("commentary")
+                .with_recipient("assistant")
             )
     if drop == "answered":  # every analysis message that a final answer follows
         finals = [i for i, t in enumerate(turns) if t.channel == "final"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 import pytest
@@ -64,39 +65,121 @@ def fold(events):
 
 WELL_FORMED = {
     "analysis_then_final": (
-        S.CHANNEL, "analysis", S.MESSAGE, "User asks 2+2. Simple.", S.END,
-        S.START, "assistant", S.CHANNEL, "final", S.MESSAGE, "2 + 2 = 4.", S.RETURN,
+        S.CHANNEL,
+        "analysis",
+        S.MESSAGE,
+        "User asks 2+2. Simple.",
+        S.END,
+        S.START,
+        "assistant",
+        S.CHANNEL,
+        "final",
+        S.MESSAGE,
+        "2 + 2 = 4.",
+        S.RETURN,
     ),
     "final_only": (S.CHANNEL, "final", S.MESSAGE, "Hello there!", S.RETURN),
     "tool_call_recipient_after_channel": (
-        S.CHANNEL, "analysis", S.MESSAGE, "Need weather.", S.END,
-        S.START, "assistant", S.CHANNEL, "commentary to=functions.get_weather ", S.CONSTRAIN, "json",
-        S.MESSAGE, '{"location":"Seoul"}', S.CALL,
+        S.CHANNEL,
+        "analysis",
+        S.MESSAGE,
+        "Need weather.",
+        S.END,
+        S.START,
+        "assistant",
+        S.CHANNEL,
+        "commentary to=functions.get_weather ",
+        S.CONSTRAIN,
+        "json",
+        S.MESSAGE,
+        '{"location":"Seoul"}',
+        S.CALL,
     ),
     "tool_call_recipient_before_channel": (
-        " to=functions.get_weather", S.CHANNEL, "commentary", " ", S.CONSTRAIN, "json",
-        S.MESSAGE, '{"location": "SF"}', S.CALL,
+        " to=functions.get_weather",
+        S.CHANNEL,
+        "commentary",
+        " ",
+        S.CONSTRAIN,
+        "json",
+        S.MESSAGE,
+        '{"location": "SF"}',
+        S.CALL,
     ),
     "constrain_adjacent": (
-        S.CHANNEL, "commentary to=functions.lookup", S.CONSTRAIN, "json", S.MESSAGE, "{}", S.CALL,
+        S.CHANNEL,
+        "commentary to=functions.lookup",
+        S.CONSTRAIN,
+        "json",
+        S.MESSAGE,
+        "{}",
+        S.CALL,
     ),
     "plain_content_type": (S.CHANNEL, "commentary to=functions.run json", S.MESSAGE, '{"a": [1, 2]}', S.CALL),
     "preamble_then_call": (
-        S.CHANNEL, "analysis", S.MESSAGE, "Plan.", S.END,
-        S.START, "assistant", S.CHANNEL, "commentary", S.MESSAGE, "**Plan**: 1. look up\n2. answer", S.END,
-        S.START, "assistant", S.CHANNEL, "commentary to=functions.f ", S.CONSTRAIN, "json", S.MESSAGE, "{}", S.CALL,
+        S.CHANNEL,
+        "analysis",
+        S.MESSAGE,
+        "Plan.",
+        S.END,
+        S.START,
+        "assistant",
+        S.CHANNEL,
+        "commentary",
+        S.MESSAGE,
+        "**Plan**: 1. look up\n2. answer",
+        S.END,
+        S.START,
+        "assistant",
+        S.CHANNEL,
+        "commentary to=functions.f ",
+        S.CONSTRAIN,
+        "json",
+        S.MESSAGE,
+        "{}",
+        S.CALL,
     ),
     "korean_emoji_code": (
-        S.CHANNEL, "analysis", S.MESSAGE, "사용자가 인사합니다 👋🏽", S.END,
-        S.START, "assistant", S.CHANNEL, "final", S.MESSAGE, "```py\n\tprint('안녕')\n```\n  🇰🇷  ", S.RETURN,
+        S.CHANNEL,
+        "analysis",
+        S.MESSAGE,
+        "사용자가 인사합니다 👋🏽",
+        S.END,
+        S.START,
+        "assistant",
+        S.CHANNEL,
+        "final",
+        S.MESSAGE,
+        "```py\n\tprint('안녕')\n```\n  🇰🇷  ",
+        S.RETURN,
     ),
     "several_analysis_messages": (
-        S.CHANNEL, "analysis", S.MESSAGE, "one", S.END,
-        S.START, "assistant", S.CHANNEL, "analysis", S.MESSAGE, "two", S.END,
-        S.START, "assistant", S.CHANNEL, "final", S.MESSAGE, "three", S.RETURN,
+        S.CHANNEL,
+        "analysis",
+        S.MESSAGE,
+        "one",
+        S.END,
+        S.START,
+        "assistant",
+        S.CHANNEL,
+        "analysis",
+        S.MESSAGE,
+        "two",
+        S.END,
+        S.START,
+        "assistant",
+        S.CHANNEL,
+        "final",
+        S.MESSAGE,
+        "three",
+        S.RETURN,
     ),
     "lookalike_specials_in_text": (
-        S.CHANNEL, "final", S.MESSAGE, "type <|end|> or <|call|> literally", S.RETURN,
+        S.CHANNEL,
+        "final",
+        S.MESSAGE,
+        "type <|end|> or <|call|> literally",
+        S.RETURN,
     ),
     "empty_content": (S.CHANNEL, "final", S.MESSAGE, S.RETURN),
 }
@@ -132,7 +215,10 @@ def test_tool_call_event():
     assert not any(isinstance(e, TextDelta) and e.channel == "commentary" for e in events)
     starts = [e for e in events if isinstance(e, MessageStart)]
     assert starts[-1] == MessageStart(
-        "assistant", "commentary", "functions.get_weather", "<|constrain|>json",
+        "assistant",
+        "commentary",
+        "functions.get_weather",
+        "<|constrain|>json",
         "assistant<|channel|>commentary to=functions.get_weather <|constrain|>json",
     )
 
@@ -140,8 +226,8 @@ def test_tool_call_event():
 def test_call_ids_are_unique():
     """Default call ids differ from call to call."""
     ids = tokens(*WELL_FORMED["constrain_adjacent"])
-    first = [e for e in run(ids) if isinstance(e, ToolCall)][0]
-    second = [e for e in run(ids) if isinstance(e, ToolCall)][0]
+    first = next(e for e in run(ids) if isinstance(e, ToolCall))
+    second = next(e for e in run(ids) if isinstance(e, ToolCall))
     assert first.call_id != second.call_id and first.call_id.startswith("call_")
 
 
@@ -165,7 +251,6 @@ def test_utf8_split_across_tokens():
     tok = load_tokenizer()
     text = "🇰🇷👩‍👩‍👧‍👦 漢字 ğ"
     # Byte-level tokens: one token per byte forces every multi-byte character to be split.
-    byte_ids = [tok.encode(bytes([b]).decode("latin-1"))[0] for b in b""]  # placeholder, replaced below
     byte_ids = [token for b in text.encode() for token in _byte_token(tok, b)]
     ids = tokens(S.CHANNEL, "final", S.MESSAGE) + byte_ids + [int(S.RETURN)]
     deltas = [e.text for e in run(ids) if isinstance(e, TextDelta)]
@@ -174,16 +259,21 @@ def test_utf8_split_across_tokens():
 
 
 def _byte_token(tok, byte):
-    # The ordinary token whose bytes are exactly this one byte.
-    cache = _byte_token.__dict__.setdefault("cache", {})
-    if not cache:
-        for token in range(NUM_ORDINARY_TOKENS):
-            raw = tok.token_bytes(token)
-            if len(raw) == 1:
-                cache[raw[0]] = token
-            if len(cache) == 256:
-                break
-    return [cache[byte]]
+    """[the ordinary token whose bytes are exactly this one byte]."""
+    return [_single_byte_tokens()[byte]]
+
+
+@functools.cache
+def _single_byte_tokens():
+    tok = load_tokenizer()
+    found = {}
+    for token in range(NUM_ORDINARY_TOKENS):
+        raw = tok.token_bytes(token)
+        if len(raw) == 1:
+            found[raw[0]] = token
+            if len(found) == 256:
+                return found
+    raise AssertionError("o200k has a token for every byte")
 
 
 def test_invalid_utf8_becomes_replacement_characters():
@@ -202,87 +292,133 @@ def test_invalid_utf8_becomes_replacement_characters():
 MALFORMED = {
     "missing_channel": (
         (S.MESSAGE, "Hi!", S.RETURN),
-        [("assistant", "final", None, None, "Hi!")], ["return"],
+        [("assistant", "final", None, None, "Hi!")],
+        ["return"],
     ),
     "unknown_channel": (
-        (S.CHANNEL, "thoughts", S.MESSAGE, "hmm", S.END, S.START, "assistant", S.CHANNEL, "final", S.MESSAGE, "ok", S.RETURN),
-        [("assistant", "final", None, None, "hmm"), ("assistant", "final", None, None, "ok")], ["return"],
+        (
+            S.CHANNEL,
+            "thoughts",
+            S.MESSAGE,
+            "hmm",
+            S.END,
+            S.START,
+            "assistant",
+            S.CHANNEL,
+            "final",
+            S.MESSAGE,
+            "ok",
+            S.RETURN,
+        ),
+        [("assistant", "final", None, None, "hmm"), ("assistant", "final", None, None, "ok")],
+        ["return"],
     ),
     "text_instead_of_header": (
         ("The answer is 4.", S.RETURN),
-        [("assistant", "final", None, None, "The answer is 4.")], ["return"],
+        [("assistant", "final", None, None, "The answer is 4.")],
+        ["return"],
     ),
     "header_without_message_token": (
         (S.CHANNEL, "analysis", " We need to add the numbers", S.END),
-        [("assistant", "analysis", None, None, "We need to add the numbers")], [],
+        [("assistant", "analysis", None, None, "We need to add the numbers")],
+        [],
     ),
     "long_text_where_header_belongs": (
         (S.CHANNEL, "analysis ", "word " * (MAX_HEADER_TOKENS + 5), S.END),
-        [("assistant", "analysis", None, None, "word " * (MAX_HEADER_TOKENS + 5))], [],
+        [("assistant", "analysis", None, None, "word " * (MAX_HEADER_TOKENS + 5))],
+        [],
     ),
     "line_break_in_header": (
         (S.CHANNEL, "final", " first line\nsecond line", S.RETURN),
-        [("assistant", "final", None, None, "first line\nsecond line")], ["return"],
+        [("assistant", "final", None, None, "first line\nsecond line")],
+        ["return"],
     ),
     "stray_specials_in_content": (
         (S.CHANNEL, "final", S.MESSAGE, "a", S.CONSTRAIN, "b", S.MESSAGE, "c", 200123, S.ENDOFTEXT, S.RETURN),
-        [("assistant", "final", None, None, "a<|constrain|>b<|message|>c<|reserved_200123|><|endoftext|>")], ["return"],
+        [("assistant", "final", None, None, "a<|constrain|>b<|message|>c<|reserved_200123|><|endoftext|>")],
+        ["return"],
     ),
     "channel_inside_content": (
         (S.CHANNEL, "analysis", S.MESSAGE, "think", S.CHANNEL, "final", S.MESSAGE, "answer", S.RETURN),
-        [("assistant", "analysis", None, None, "think"), ("assistant", "final", None, None, "answer")], ["return"],
+        [("assistant", "analysis", None, None, "think"), ("assistant", "final", None, None, "answer")],
+        ["return"],
     ),
     "start_without_end": (
-        (S.CHANNEL, "analysis", S.MESSAGE, "think", S.START, "assistant", S.CHANNEL, "final", S.MESSAGE, "x", S.RETURN),
-        [("assistant", "analysis", None, None, "think"), ("assistant", "final", None, None, "x")], ["return"],
+        (
+            S.CHANNEL,
+            "analysis",
+            S.MESSAGE,
+            "think",
+            S.START,
+            "assistant",
+            S.CHANNEL,
+            "final",
+            S.MESSAGE,
+            "x",
+            S.RETURN,
+        ),
+        [("assistant", "analysis", None, None, "think"), ("assistant", "final", None, None, "x")],
+        ["return"],
     ),
     "missing_start_after_end": (
         (S.CHANNEL, "analysis", S.MESSAGE, "t", S.END, S.CHANNEL, "final", S.MESSAGE, "f", S.RETURN),
-        [("assistant", "analysis", None, None, "t"), ("assistant", "final", None, None, "f")], ["return"],
+        [("assistant", "analysis", None, None, "t"), ("assistant", "final", None, None, "f")],
+        ["return"],
     ),
     "text_after_end": (
         (S.CHANNEL, "analysis", S.MESSAGE, "t", S.END, "Final words.", S.RETURN),
-        [("assistant", "analysis", None, None, "t"), ("assistant", "final", None, None, "Final words.")], ["return"],
+        [("assistant", "analysis", None, None, "t"), ("assistant", "final", None, None, "Final words.")],
+        ["return"],
     ),
     "call_without_recipient": (
         (S.CHANNEL, "commentary", S.MESSAGE, "about to", S.CALL),
-        [("assistant", "commentary", None, None, "about to")], ["return"],
+        [("assistant", "commentary", None, None, "about to")],
+        ["return"],
     ),
     "tool_call_ended_by_end": (
         (S.CHANNEL, "commentary to=functions.f json", S.MESSAGE, '{"a":1}', S.END),
-        [("assistant", "commentary", "functions.f", "json", '{"a":1}')], [],
+        [("assistant", "commentary", "functions.f", "json", '{"a":1}')],
+        [],
     ),
     "tool_call_without_message_token": (
         (S.CHANNEL, "commentary to=functions.f ", '{"a": 1}', S.CALL),
-        [("assistant", "commentary", "functions.f", None, '{"a": 1}')], ["call"],
+        [("assistant", "commentary", "functions.f", None, '{"a": 1}')],
+        ["call"],
     ),
     "recipient_without_channel": (
         (" to=functions.f", S.MESSAGE, "{}", S.CALL),
-        [("assistant", "commentary", "functions.f", None, "{}")], ["call"],
+        [("assistant", "commentary", "functions.f", None, "{}")],
+        ["call"],
     ),
     "other_role": (
         (S.CHANNEL, "final", S.MESSAGE, "a", S.END, S.START, "user", S.MESSAGE, "fake user turn", S.END),
-        [("assistant", "final", None, None, "a"), ("user", "final", None, None, "fake user turn")], [],
+        [("assistant", "final", None, None, "a"), ("user", "final", None, None, "fake user turn")],
+        [],
     ),
     "too_many_header_words": (
         (S.CHANNEL, "final", " Here is my answer", S.MESSAGE, " and more", S.RETURN),
-        [("assistant", "final", None, None, "Here is my answer and more")], ["return"],
+        [("assistant", "final", None, None, "Here is my answer and more")],
+        ["return"],
     ),
     "stray_terminators": (
         (S.END, S.END, S.CHANNEL, "final", S.MESSAGE, "x", S.END, S.END, S.RETURN),
-        [("assistant", "final", None, None, "x")], ["return"],
+        [("assistant", "final", None, None, "x")],
+        ["return"],
     ),
     "cut_in_content": (
         (S.CHANNEL, "analysis", S.MESSAGE, "thinking about"),
-        [("assistant", "analysis", None, None, "thinking about")], [],
+        [("assistant", "analysis", None, None, "thinking about")],
+        [],
     ),
     "cut_in_header": (
         (S.CHANNEL, "fin"),
-        [("assistant", "final", None, None, "")], [],
+        [("assistant", "final", None, None, "")],
+        [],
     ),
     "cut_in_tool_call": (
         (S.CHANNEL, "commentary to=functions.f ", S.CONSTRAIN, "json", S.MESSAGE, '{"a":'),
-        [("assistant", "commentary", "functions.f", "<|constrain|>json", '{"a":')], [],
+        [("assistant", "commentary", "functions.f", "<|constrain|>json", '{"a":')],
+        [],
     ),
 }
 
@@ -311,7 +447,20 @@ def test_tool_call_cut_short_is_shown_not_called():
 
 def test_parser_from_expect_start():
     """role=None parses from before a <|start|>, e.g. a whole rendered conversation."""
-    ids = tokens(S.START, "user", S.MESSAGE, "hi", S.END, S.START, "assistant", S.CHANNEL, "final", S.MESSAGE, "yo", S.END)
+    ids = tokens(
+        S.START,
+        "user",
+        S.MESSAGE,
+        "hi",
+        S.END,
+        S.START,
+        "assistant",
+        S.CHANNEL,
+        "final",
+        S.MESSAGE,
+        "yo",
+        S.END,
+    )
     messages, _ = fold(run(ids, role=None))
     assert messages == [("user", "final", None, None, "hi"), ("assistant", "final", None, None, "yo")]
 
@@ -325,16 +474,13 @@ def test_out_of_range_ids_do_not_raise():
 # -- properties ----------------------------------------------------------------------------------------
 
 SPECIALS = [int(s) for s in Special] + [200000, 200013, 201087]
-_NO_ANGLE = None
 
 
+@functools.cache
 def ordinary_ids():
     """Ordinary tokens whose bytes have no '<', so special names in the output are unambiguous."""
-    global _NO_ANGLE
-    if _NO_ANGLE is None:
-        tok = load_tokenizer()
-        _NO_ANGLE = [t for t in range(0, NUM_ORDINARY_TOKENS, 7) if b"<" not in tok.token_bytes(t)]
-    return _NO_ANGLE
+    tok = load_tokenizer()
+    return [t for t in range(0, NUM_ORDINARY_TOKENS, 7) if b"<" not in tok.token_bytes(t)]
 
 
 def texty_ids(draw):
@@ -343,8 +489,26 @@ def texty_ids(draw):
     if choice == 0:
         return [draw(st.sampled_from(ordinary_ids()))]
     if choice == 1:
-        return tok.encode(draw(st.sampled_from(["analysis", "final", "commentary", "assistant", " to=functions.f",
-                                                " json", " ", "\n", "한국", "🙂", "{\"a\": 1}", "x y z"])))
+        return tok.encode(
+            draw(
+                st.sampled_from(
+                    [
+                        "analysis",
+                        "final",
+                        "commentary",
+                        "assistant",
+                        " to=functions.f",
+                        " json",
+                        " ",
+                        "\n",
+                        "한국",
+                        "🙂",
+                        '{"a": 1}',
+                        "x y z",
+                    ]
+                )
+            )
+        )
     return [t for b in draw(st.binary(min_size=1, max_size=3)) for t in _byte_token(tok, b)]
 
 
@@ -410,7 +574,9 @@ def test_random_streams_never_raise_and_lose_no_text(ids, finish):
 channel_names = st.sampled_from(["analysis", "commentary", "final"])
 content_texts = st.lists(
     st.text(st.characters(codec="utf-8"), max_size=5)
-    | st.sampled_from(["<|end|>", " ", "\n\n", "\t", "한국어 ", "🙂", '{"k": [1, 2]}', "to=x", "<|channel|>"]),
+    | st.sampled_from(
+        ["<|end|>", " ", "\n\n", "\t", "한국어 ", "🙂", '{"k": [1, 2]}', "to=x", "<|channel|>"]
+    ),
     max_size=6,
 ).map("".join)
 
@@ -422,9 +588,11 @@ def well_formed_turns(draw):
     for index in range(count):
         last = index == count - 1
         channel = draw(channel_names)
-        recipient = draw(st.from_regex(r"functions\.[a-z_]{1,8}", fullmatch=True)) if (
-            last and channel != "final" and draw(st.booleans())
-        ) else None
+        recipient = (
+            draw(st.from_regex(r"functions\.[a-z_]{1,8}", fullmatch=True))
+            if (last and channel != "final" and draw(st.booleans()))
+            else None
+        )
         if index > 0:
             parts += [S.START, "assistant"]
         if recipient and draw(st.booleans()):

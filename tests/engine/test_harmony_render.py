@@ -92,7 +92,10 @@ CONVERSATIONS = {
         {"role": "user", "content": "hello?"},
     ],
     "content_parts": [
-        {"role": "user", "content": [{"type": "text", "text": "part one, "}, {"type": "text", "text": "part two"}]}
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "part one, "}, {"type": "text", "text": "part two"}],
+        }
     ],
 }
 
@@ -128,7 +131,12 @@ TOOL_CHAIN = [
         "content": None,
         "tool_calls": [call("call_1", "get_weather", '{"location":"San Francisco, CA"}')],
     },
-    {"role": "tool", "tool_call_id": "call_1", "name": "get_weather", "content": '{"temp": 20, "sky": "sunny"}'},
+    {
+        "role": "tool",
+        "tool_call_id": "call_1",
+        "name": "get_weather",
+        "content": '{"temp": 20, "sky": "sunny"}',
+    },
     {
         "role": "assistant",
         "reasoning": "Now Seoul.",
@@ -161,8 +169,11 @@ def test_tool_chain_answered_then_next_turn(drop):
         {"role": "tool", "tool_call_id": "call_4", "content": "snow"},
     ]
     assert_same(messages, tools=[WEATHER], drop=drop)
-    assert_same(messages + [{"role": "assistant", "content": "Rain, then snow."}, {"role": "user", "content": "ok"}],
-                tools=[WEATHER], drop=drop)
+    assert_same(
+        messages + [{"role": "assistant", "content": "Rain, then snow."}, {"role": "user", "content": "ok"}],
+        tools=[WEATHER],
+        drop=drop,
+    )
 
 
 def test_harmony_rule_keeps_later_analysis_answered_rule_drops_it():
@@ -216,7 +227,11 @@ def test_prompt_ends_with_start_assistant_and_date_defaults_to_today():
         ([], {"tools": [function("f"), function("f")]}, "already a tool named"),
         ([], {"tools": [{"type": "function", "function": {"name": "f", "description": 3}}]}, "description"),
         ([], {"tools": [{"type": "function", "function": {"name": "f", "parameters": []}}]}, "JSON schema"),
-        ([], {"tools": [function("f", "", {"type": "object", "default": float("nan")})]}, "not a JSON number"),
+        (
+            [],
+            {"tools": [function("f", "", {"type": "object", "default": float("nan")})]},
+            "not a JSON number",
+        ),
     ],
 )
 def test_bad_input_is_a_clear_error(messages, kwargs, match):
@@ -245,7 +260,7 @@ def test_accepted_variants():
 # -- hypothesis: random conversations --------------------------------------------------------------
 
 pieces = st.text(st.characters(codec="utf-8"), max_size=6) | st.sampled_from(
-    ["<|end|>", "<|start|>", "<|channel|>", " ", "  ", "\n", "\n\n", "\t", "한국어", "🙂", "{\"a\": 1}"]
+    ["<|end|>", "<|start|>", "<|channel|>", " ", "  ", "\n", "\n\n", "\t", "한국어", "🙂", '{"a": 1}']
 )
 texts = st.lists(pieces, max_size=6).map("".join)
 names = st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True)
@@ -266,8 +281,12 @@ def conversations(draw):
                 counter += 1
                 calls.append(call(f"call_{counter}", draw(st.sampled_from(tool_names)), draw(texts)))
             messages.append(
-                {"role": "assistant", "reasoning": draw(st.none() | texts), "content": draw(st.none() | texts),
-                 "tool_calls": calls}
+                {
+                    "role": "assistant",
+                    "reasoning": draw(st.none() | texts),
+                    "content": draw(st.none() | texts),
+                    "tool_calls": calls,
+                }
             )
             for c in calls:
                 result = {"role": "tool", "tool_call_id": c["id"], "content": draw(texts)}
@@ -275,13 +294,19 @@ def conversations(draw):
                     result["name"] = c["function"]["name"]
                 messages.append(result)
         if draw(st.booleans()):
-            messages.append({"role": "assistant", "reasoning": draw(st.none() | texts), "content": draw(texts)})
+            messages.append(
+                {"role": "assistant", "reasoning": draw(st.none() | texts), "content": draw(texts)}
+            )
     tools = [function(name, draw(texts)) for name in tool_names] or None
     return messages, tools
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(conversations(), st.sampled_from(["low", "medium", "high"]), st.sampled_from(["harmony", "answered", "none"]))
+@given(
+    conversations(),
+    st.sampled_from(["low", "medium", "high"]),
+    st.sampled_from(["harmony", "answered", "none"]),
+)
 def test_random_conversations(conversation, effort, drop):
     """Generated conversations (tool chains, reasoning, odd text) render exactly as openai-harmony's."""
     messages, tools = conversation

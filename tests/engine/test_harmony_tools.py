@@ -22,8 +22,14 @@ SCHEMAS = {
     "empty_object": {"type": "object", "properties": {}},
     "object_without_properties": {"type": "object"},
     "scalars": obj(
-        {"s": {"type": "string"}, "n": {"type": "number"}, "i": {"type": "integer"}, "b": {"type": "boolean"},
-         "z": {"type": "null"}, "u": {}},
+        {
+            "s": {"type": "string"},
+            "n": {"type": "number"},
+            "i": {"type": "integer"},
+            "b": {"type": "boolean"},
+            "z": {"type": "null"},
+            "u": {},
+        },
         required=["s", "i"],
     ),
     "enums": obj(
@@ -83,7 +89,9 @@ SCHEMAS = {
             "null_items": {"type": "array", "items": None},
             "rows": {
                 "type": "array",
-                "items": obj({"id": {"type": "integer"}, "label": {"type": "string", "enum": ["x", "y"]}}, ["id"]),
+                "items": obj(
+                    {"id": {"type": "integer"}, "label": {"type": "string", "enum": ["x", "y"]}}, ["id"]
+                ),
             },
         }
     ),
@@ -112,13 +120,21 @@ SCHEMAS = {
             },
             "same_description": {
                 "description": "Shared",
-                "oneOf": [{"type": "string", "description": "Shared"}, {"type": "integer", "description": "Other"}],
+                "oneOf": [
+                    {"type": "string", "description": "Shared"},
+                    {"type": "integer", "description": "Other"},
+                ],
             },
             "no_description": {"oneOf": [{"type": "string", "description": "first"}, {"type": "null"}]},
             "string_default": {"default": "d", "oneOf": [{"type": "string"}]},
             "enum_default": {"enum": ["p", "q"], "default": "p", "oneOf": [{"type": "string"}]},
             "empty": {"oneOf": []},
-            "not_a_list": {"oneOf": {"type": "string"}, "type": "string", "description": "ignored", "default": "z"},
+            "not_a_list": {
+                "oneOf": {"type": "string"},
+                "type": "string",
+                "description": "ignored",
+                "default": "z",
+            },
         },
         required=["value"],
     ),
@@ -132,7 +148,10 @@ SCHEMAS = {
     },
     "any_of_all_of_ref": obj(
         {
-            "any": {"anyOf": [{"type": "string"}, {"type": "number"}], "description": "anyOf is not rendered"},
+            "any": {
+                "anyOf": [{"type": "string"}, {"type": "number"}],
+                "description": "anyOf is not rendered",
+            },
             "all": {"allOf": [{"type": "string"}]},
             "ref": {"$ref": "#/definitions/x"},
             "const": {"const": "fixed"},
@@ -141,7 +160,12 @@ SCHEMAS = {
     ),
     "titles_and_examples": obj(
         {
-            "q": {"type": "string", "title": "Query", "description": "What to search", "examples": ["cats", 3, "dogs"]},
+            "q": {
+                "type": "string",
+                "title": "Query",
+                "description": "What to search",
+                "examples": ["cats", 3, "dogs"],
+            },
             "e": {"type": "string", "examples": []},
             "t": {"type": "string", "title": "Only a title"},
         }
@@ -155,7 +179,9 @@ SCHEMAS = {
         },
         description="multi\nline object",
     ),
-    "odd_properties": obj({"weird key": {"type": "string"}, "yes": True, "list": [1], "num": 3}, required=["yes", 7]),
+    "odd_properties": obj(
+        {"weird key": {"type": "string"}, "yes": True, "list": [1], "num": 3}, required=["yes", 7]
+    ),
     "required_not_a_list": {"type": "object", "properties": {"a": {"type": "string"}}, "required": "a"},
     "properties_not_a_dict": {"type": "object", "properties": ["a"]},
 }
@@ -173,8 +199,21 @@ def test_all_schemas_together():
     assert_same(USER, tools=tools)
 
 
-DESCRIPTIONS = ["", "one line", "two\nlines", "crlf\r\nlines", "trailing newline\n", "\n", "a\n\nb",
-                "ends in cr\r", "bare\rcr", "vertical\x0btab", "line\u2028separator", "  padded  ", "\n\nlead"]
+DESCRIPTIONS = [
+    "",
+    "one line",
+    "two\nlines",
+    "crlf\r\nlines",
+    "trailing newline\n",
+    "\n",
+    "a\n\nb",
+    "ends in cr\r",
+    "bare\rcr",
+    "vertical\x0btab",
+    "line\u2028separator",
+    "  padded  ",
+    "\n\nlead",
+]
 
 
 @pytest.mark.parametrize("description", DESCRIPTIONS)
@@ -195,9 +234,20 @@ def test_rust_lines():
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.5, "0.5"), (1e21, "1e21"), (1e16, "1e16"), (1e15, "1000000000000000.0"), (1e-5, "0.00001"), (1e-6, "1e-6"), (3.7971741034945116e68, "3.797174103494512e68"),
-     (1e-4, "0.0001"), (-0.0, "-0.0"), (2**70, "1.1805916207174113e21"), ({"a": [None, True]}, '{"a":[null,true]}'),
-     ("é\n", '"é\\n"')],
+    [
+        (0.5, "0.5"),
+        (1e21, "1e21"),
+        (1e16, "1e16"),
+        (1e15, "1000000000000000.0"),
+        (1e-5, "0.00001"),
+        (1e-6, "1e-6"),
+        (3.7971741034945116e68, "3.797174103494512e68"),
+        (1e-4, "0.0001"),
+        (-0.0, "-0.0"),
+        (2**70, "1.1805916207174113e21"),
+        ({"a": [None, True]}, '{"a":[null,true]}'),
+        ("é\n", '"é\\n"'),
+    ],
 )
 def test_json_text(value, text):
     """Defaults print as serde_json reads and prints them (ryu float layout, compact, non-ASCII kept)."""
@@ -207,16 +257,34 @@ def test_json_text(value, text):
 # -- hypothesis: random schemas -----------------------------------------------------------------------
 
 json_scalars = (
-    st.none() | st.booleans() | st.integers(-(2**80), 2**80)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=8)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**80), 2**80)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=8)
 )
 json_values = st.recursive(
-    json_scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
     max_leaves=6,
 )
 words = st.text(st.characters(codec="utf-8", exclude_characters="\r"), max_size=12)
-keys = st.sampled_from(["type", "description", "default", "enum", "nullable", "title", "examples", "items",
-                        "properties", "required", "oneOf", "anyOf"])
+keys = st.sampled_from(
+    [
+        "type",
+        "description",
+        "default",
+        "enum",
+        "nullable",
+        "title",
+        "examples",
+        "items",
+        "properties",
+        "required",
+        "oneOf",
+        "anyOf",
+    ]
+)
 
 
 def schema_strategy():
@@ -233,14 +301,19 @@ def schema_strategy():
                 "nullable": st.booleans(),
                 "examples": st.lists(words | st.integers(), max_size=3),
                 "items": inner,
-                "properties": st.dictionaries(st.from_regex(r"[a-z_]{1,6}", fullmatch=True), inner, max_size=4),
+                "properties": st.dictionaries(
+                    st.from_regex(r"[a-z_]{1,6}", fullmatch=True), inner, max_size=4
+                ),
                 "required": st.lists(st.sampled_from(["a", "b", "x", "y_z", "name"]), max_size=3),
                 "oneOf": st.lists(inner, max_size=3),
             },
         )
 
-    return st.recursive(st.fixed_dictionaries({"type": st.sampled_from(["string", "number", "boolean"])}), extend,
-                        max_leaves=10)
+    return st.recursive(
+        st.fixed_dictionaries({"type": st.sampled_from(["string", "number", "boolean"])}),
+        extend,
+        max_leaves=10,
+    )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -56,7 +56,7 @@ def reference():
     """tiktoken's own o200k_harmony encoding, built offline from the same ranks file."""
     import tiktoken
     import tiktoken.load
-    import tiktoken_ext.openai_public as openai_public
+    from tiktoken_ext import openai_public
 
     original = tiktoken.load.load_tiktoken_bpe
     with pytest.MonkeyPatch.context() as patch:
