@@ -40,7 +40,7 @@ def make_title(text: str) -> str:
     if len(line) <= TITLE_LENGTH:
         return line
     cut = line[:TITLE_LENGTH]
-    if " " in cut[TITLE_LENGTH // 2:]:
+    if " " in cut[TITLE_LENGTH // 2 :]:
         cut = cut[: cut.rindex(" ")]
     return cut.rstrip(" ,.;:") + "…"
 
@@ -228,7 +228,9 @@ class ChatController(QObject):
         assert self.conversation is not None
         messages = self.engine_messages()
         generation = self.generation_settings()
-        answer = self.store.add_message(self.conversation.id, "assistant", complete=False, settings=generation)
+        answer = self.store.add_message(
+            self.conversation.id, "assistant", complete=False, settings=generation
+        )
         live = LiveState()
         self.chat_model.append(answer, live)
         turn_id = self.engine.generate(messages, generation)

@@ -66,7 +66,12 @@ class ChatModel(QAbstractListModel):
         return None
 
     def roleNames(self) -> dict:  # noqa: N802
-        return {MessageRole: b"message", LiveRole: b"live", ContentRole: b"content", ReasoningRole: b"reasoning"}
+        return {
+            MessageRole: b"message",
+            LiveRole: b"live",
+            ContentRole: b"content",
+            ReasoningRole: b"reasoning",
+        }
 
     # reading
     def message(self, row: int) -> Message:

@@ -31,7 +31,8 @@ class ConversationListModel(QAbstractListModel):
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return conversation.title or self.tr("New chat")
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{conversation.title or self.tr('New chat')}\n{formatting.relative_date(conversation.updated_at)}"
+            title = conversation.title or self.tr("New chat")
+            return f"{title}\n{formatting.relative_date(conversation.updated_at)}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return conversation.title or self.tr("New chat")
         if role == ConversationRole:

@@ -58,7 +58,9 @@ class EngineClient(QObject):
         return self._pending_loads > 0
 
     # requests
-    def load(self, path: str, device: str = "auto", vram_budget: int | None = None, context_length: int = 0) -> None:
+    def load(
+        self, path: str, device: str = "auto", vram_budget: int | None = None, context_length: int = 0
+    ) -> None:
         self.stop()
         self._pending_loads += 1
         self.loading_path = path

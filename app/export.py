@@ -3,27 +3,35 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from app.store import Conversation, Message
 
 JSON_FORMAT = "gossamer.conversation"
 JSON_VERSION = 1
 
-_HEADINGS = {"user": "You", "assistant": "Assistant", "system": "System", "developer": "Instructions",
-             "tool": "Tool"}
+_HEADINGS = {
+    "user": "You",
+    "assistant": "Assistant",
+    "system": "System",
+    "developer": "Instructions",
+    "tool": "Tool",
+}
 
 
 def _iso(timestamp: float | None) -> str | None:
     if timestamp is None:
         return None
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds")
 
 
 def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
     lines = [f"# {conversation.title or 'Conversation'}", ""]
-    lines += [f"*Exported from Gossamer on {_iso(conversation.updated_at)} · "
-              f"reasoning effort: {conversation.effort}*", ""]
+    lines += [
+        f"*Exported from Gossamer on {_iso(conversation.updated_at)} · "
+        f"reasoning effort: {conversation.effort}*",
+        "",
+    ]
     for message in messages:
         heading = _HEADINGS.get(message.role, message.role.title())
         if message.role == "tool" and message.name:
@@ -33,14 +41,27 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
             summary = "Thinking"
             if message.thinking_s:
                 summary += f" ({message.thinking_s:.0f} s)"
-            lines += ["<details>", f"<summary>{summary}</summary>", "", _quote(message.reasoning), "",
-                      "</details>", ""]
+            lines += [
+                "<details>",
+                f"<summary>{summary}</summary>",
+                "",
+                _quote(message.reasoning),
+                "",
+                "</details>",
+                "",
+            ]
         if message.content:
             lines += [message.content.rstrip(), ""]
         for call in message.tool_calls or []:
             function = call.get("function", {})
-            lines += [f"Tool call `{function.get('name', '?')}`:", "", "```json",
-                      str(function.get("arguments", "")), "```", ""]
+            lines += [
+                f"Tool call `{function.get('name', '?')}`:",
+                "",
+                "```json",
+                str(function.get("arguments", "")),
+                "```",
+                "",
+            ]
         if not message.complete:
             lines += ["*(interrupted)*", ""]
         elif message.finish_reason in ("cancelled", "length", "error"):

@@ -6,9 +6,7 @@ import time
 
 from PySide6.QtCore import QCoreApplication, QDate, QLocale
 
-
-def tr(text: str, disambiguation: str | None = None, n: int = -1) -> str:
-    return QCoreApplication.translate("Formatting", text, disambiguation, n)
+translate = QCoreApplication.translate
 
 
 def size(num_bytes: float) -> str:
@@ -26,16 +24,16 @@ def size(num_bytes: float) -> str:
 def duration(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     if seconds < 60:
-        return tr("%n s", "seconds", seconds)
+        return translate("Formatting", "%n s", "seconds", seconds)
     minutes, seconds = divmod(seconds, 60)
     if minutes < 60:
-        return tr("%1 min %2 s").replace("%1", str(minutes)).replace("%2", str(seconds))
+        return translate("Formatting", "%1 min %2 s").replace("%1", str(minutes)).replace("%2", str(seconds))
     hours, minutes = divmod(minutes, 60)
-    return tr("%1 h %2 min").replace("%1", str(hours)).replace("%2", str(minutes))
+    return translate("Formatting", "%1 h %2 min").replace("%1", str(hours)).replace("%2", str(minutes))
 
 
 def speed(bytes_per_s: float) -> str:
-    return tr("%1/s").replace("%1", size(bytes_per_s))
+    return translate("Formatting", "%1/s").replace("%1", size(bytes_per_s))
 
 
 def count(number: int) -> str:
@@ -45,14 +43,14 @@ def count(number: int) -> str:
 def relative_date(timestamp: float, now: float | None = None) -> str:
     now = time.time() if now is None else now
     local_now, local = time.localtime(now), time.localtime(timestamp)
-    days = (time.mktime(local_now[:3] + (0, 0, 0, 0, 0, -1)) - time.mktime(local[:3] + (0, 0, 0, 0, 0, -1)))
+    days = time.mktime(local_now[:3] + (0, 0, 0, 0, 0, -1)) - time.mktime(local[:3] + (0, 0, 0, 0, 0, -1))
     days = round(days / 86400)
     if days <= 0:
-        return tr("Today")
+        return translate("Formatting", "Today")
     if days == 1:
-        return tr("Yesterday")
+        return translate("Formatting", "Yesterday")
     if days < 7:
-        return tr("Previous 7 days")
+        return translate("Formatting", "Previous 7 days")
     if days < 30:
-        return tr("Previous 30 days")
+        return translate("Formatting", "Previous 30 days")
     return QLocale().toString(QDate(local.tm_year, local.tm_mon, 1), "MMMM yyyy")

@@ -17,7 +17,7 @@ _installed: list[QTranslator] = []
 
 
 def choose(setting: str, system: QLocale | None = None) -> str:
-    """"en" or "ko" for a setting of "system" | "en" | "ko"."""
+    """ "en" or "ko" for a setting of "system" | "en" | "ko"."""
     if setting in SUPPORTED:
         return setting
     system = system or QLocale.system()
@@ -31,8 +31,11 @@ def install(setting: str) -> str:
         app.removeTranslator(translator)
     _installed.clear()
     language = choose(setting)
-    QLocale.setDefault(QLocale(QLocale.Language.Korean, QLocale.Country.SouthKorea) if language == "ko"
-                       else QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
+    QLocale.setDefault(
+        QLocale(QLocale.Language.Korean, QLocale.Country.SouthKorea)
+        if language == "ko"
+        else QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
+    )
     if language == "en":
         return language
     ours = QTranslator(app)

@@ -12,8 +12,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QFrame, QHBoxLayout, QLabel, QMainWindow, QMenu, QSplitter,
-                               QStackedWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QSplitter,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import export
 from app import settings as keys
@@ -39,8 +50,9 @@ class MainWindow(QMainWindow):
     first_painted = Signal(float)  # time.monotonic() of the first paint
     theme_change_requested = Signal(str)
 
-    def __init__(self, *, store: Store | None = None, settings: Settings | None = None,
-                 model_path: str | None = None) -> None:
+    def __init__(
+        self, *, store: Store | None = None, settings: Settings | None = None, model_path: str | None = None
+    ) -> None:
         super().__init__()
         self.setObjectName("MainWindow")
         self.setWindowTitle("Gossamer")
@@ -159,11 +171,16 @@ class MainWindow(QMainWindow):
         self.search_action = action(self.tr("Search chats"), "Ctrl+F", self.sidebar.focus_search)
         self.settings_action = action(self.tr("Settings…"), "Ctrl+,", self.open_settings)
         self.models_action = action(self.tr("Models…"), "Ctrl+Shift+M", self.open_model_manager)
-        self.regenerate_action = action(self.tr("Regenerate"), "Ctrl+Shift+R", lambda: self.controller.regenerate())
+        self.regenerate_action = action(
+            self.tr("Regenerate"), "Ctrl+Shift+R", lambda: self.controller.regenerate()
+        )
         self.rename_action = action(self.tr("Rename…"), None, self._rename_current)
-        self.export_md_action = action(self.tr("Export as Markdown…"), None,
-                                       lambda: self._export_current("markdown"))
-        self.export_json_action = action(self.tr("Export as JSON…"), None, lambda: self._export_current("json"))
+        self.export_md_action = action(
+            self.tr("Export as Markdown…"), None, lambda: self._export_current("markdown")
+        )
+        self.export_json_action = action(
+            self.tr("Export as JSON…"), None, lambda: self._export_current("json")
+        )
         self.delete_action = action(self.tr("Delete"), None, self._delete_current)
         self.quit_action = action(self.tr("Quit"), QKeySequence.StandardKey.Quit, self.close)
         for item in (self.rename_action, self.export_md_action, self.export_json_action):
@@ -286,7 +303,9 @@ class MainWindow(QMainWindow):
         self.show_chat()
         self.notice.show_notice(
             self.tr("Could not load %1. %2").replace("%1", Path(path).name).replace("%2", message),
-            kind="error", details=details, actions=[("models", self.tr("Choose a model…"))],
+            kind="error",
+            details=details,
+            actions=[("models", self.tr("Choose a model…"))],
         )
 
     def _on_model_unloaded(self) -> None:
@@ -304,7 +323,12 @@ class MainWindow(QMainWindow):
         self.model_button.setText(text + "  ▾")
 
     def _on_models_task_finished(self, kind: str, _name: str, result) -> None:
-        if kind == "download" and self.engine.model is None and not self.engine.loading and result is not None:
+        if (
+            kind == "download"
+            and self.engine.model is None
+            and not self.engine.loading
+            and result is not None
+        ):
             self.load_model(str(result.path))
 
     # chat
@@ -346,8 +370,11 @@ class MainWindow(QMainWindow):
             self.notice.show_notice(message, kind="error", details=details)
 
     def _on_no_model(self) -> None:
-        self.notice.show_notice(self.tr("No model is loaded yet. Download one or choose a folder, then send."),
-                                kind="warning", actions=[("models", self.tr("Open Models"))])
+        self.notice.show_notice(
+            self.tr("No model is loaded yet. Download one or choose a folder, then send."),
+            kind="warning",
+            actions=[("models", self.tr("Open Models"))],
+        )
 
     def _on_notice_action(self, key: str) -> None:
         if key == "models":
@@ -369,8 +396,12 @@ class MainWindow(QMainWindow):
             return
         self.controller.delete(conversation_id)
         title = conversation.title or self.tr("New chat")
-        self.notice.show_notice(self.tr("Deleted “%1”.").replace("%1", title), kind="info",
-                                actions=[(f"undo:{conversation_id}", self.tr("Undo"))], timeout_ms=UNDO_MS)
+        self.notice.show_notice(
+            self.tr("Deleted “%1”.").replace("%1", title),
+            kind="info",
+            actions=[(f"undo:{conversation_id}", self.tr("Undo"))],
+            timeout_ms=UNDO_MS,
+        )
 
     def _delete_current(self) -> None:
         if self.controller.conversation is not None:
@@ -390,20 +421,27 @@ class MainWindow(QMainWindow):
             return None
         suffix = ".md" if kind == "markdown" else ".json"
         if path is None:
-            safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in conversation.title or "conversation")
+            safe = "".join(
+                c if c.isalnum() or c in " -_" else "_" for c in conversation.title or "conversation"
+            )
             filters = self.tr("Markdown (*.md)") if kind == "markdown" else self.tr("JSON (*.json)")
-            path, _ = QFileDialog.getSaveFileName(self, self.tr("Export conversation"),
-                                                  str(Path.home() / (safe.strip() + suffix)), filters)
+            path, _ = QFileDialog.getSaveFileName(
+                self, self.tr("Export conversation"), str(Path.home() / (safe.strip() + suffix)), filters
+            )
             if not path:
                 return None
         messages = self.store.messages(conversation_id)
-        text = export.to_markdown(conversation, messages) if kind == "markdown" else export.to_json(
-            conversation, messages)
+        text = (
+            export.to_markdown(conversation, messages)
+            if kind == "markdown"
+            else export.to_json(conversation, messages)
+        )
         try:
             Path(path).write_text(text, encoding="utf-8")
         except OSError as error:
-            self.notice.show_notice(self.tr("Could not write %1: %2").replace("%1", path).replace("%2", str(error)),
-                                    kind="error")
+            self.notice.show_notice(
+                self.tr("Could not write %1: %2").replace("%1", path).replace("%2", str(error)), kind="error"
+            )
             return None
         self.notice.show_notice(self.tr("Exported to %1").replace("%1", path), kind="info", timeout_ms=6000)
         return path

@@ -52,8 +52,10 @@ def split(text: str, offset: int = 0) -> list[Segment]:
             while i < len(lines):
                 inner = lines[i]
                 stripped = inner.strip()
-                if stripped.startswith(fence[0] * len(fence)) and set(stripped) == {fence[0]} and (
-                    inner.endswith("\n") or i == len(lines) - 1
+                if (
+                    stripped.startswith(fence[0] * len(fence))
+                    and set(stripped) == {fence[0]}
+                    and (inner.endswith("\n") or i == len(lines) - 1)
                 ):
                     closed = True
                     position += len(inner)

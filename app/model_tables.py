@@ -2,36 +2,32 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
 
 from app import formatting
+
+translate = QCoreApplication.translate
 
 ObjectRole = Qt.ItemDataRole.UserRole + 1
 
 
-def tr(text: str) -> str:
-    from PySide6.QtCore import QCoreApplication
-
-    return QCoreApplication.translate("ModelTables", text)
-
-
 def status_text(status: str) -> str:
     return {
-        "verified": tr("Verified"),
-        "incomplete": tr("Incomplete"),
-        "corrupt": tr("Corrupt"),
-        "unverified": tr("Not verified"),
+        "verified": translate("ModelTables", "Verified"),
+        "incomplete": translate("ModelTables", "Incomplete"),
+        "corrupt": translate("ModelTables", "Corrupt"),
+        "unverified": translate("ModelTables", "Not verified"),
     }.get(status, status)
 
 
 def fit_text(fit) -> str:
     if fit is None:
-        return tr("Unknown")
+        return translate("ModelTables", "Unknown")
     return {
-        "gpu": tr("Fits the GPU"),
-        "partial": tr("GPU + RAM"),
-        "cpu": tr("CPU only"),
-        "none": tr("Does not fit"),
+        "gpu": translate("ModelTables", "Fits the GPU"),
+        "partial": translate("ModelTables", "GPU + RAM"),
+        "cpu": translate("ModelTables", "CPU only"),
+        "none": translate("ModelTables", "Does not fit"),
     }.get(fit.verdict, fit.verdict)
 
 
@@ -51,7 +47,12 @@ class LocalModelsModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (tr("Name"), tr("Size"), tr("Status"), tr("Source"))[section]
+            return (
+                translate("ModelTables", "Name"),
+                translate("ModelTables", "Size"),
+                translate("ModelTables", "Status"),
+                translate("ModelTables", "Source"),
+            )[section]
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -64,7 +65,7 @@ class LocalModelsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             if column == "name":
                 loaded = self.loaded_path is not None and str(model.path) == self.loaded_path
-                return model.name + ("  " + tr("(loaded)") if loaded else "")
+                return model.name + ("  " + translate("ModelTables", "(loaded)") if loaded else "")
             if column == "size":
                 if model.total_bytes and model.size_bytes < model.total_bytes:
                     return f"{formatting.size(model.size_bytes)} / {formatting.size(model.total_bytes)}"
@@ -72,8 +73,11 @@ class LocalModelsModel(QAbstractTableModel):
             if column == "status":
                 return status_text(model.status)
             if column == "source":
-                return {"hub": tr("Downloaded"), "import": tr("Imported"), "in_place": tr("Folder")}.get(
-                    model.source, model.source)
+                return {
+                    "hub": translate("ModelTables", "Downloaded"),
+                    "import": translate("ModelTables", "Imported"),
+                    "in_place": translate("ModelTables", "Folder"),
+                }.get(model.source, model.source)
         if role == Qt.ItemDataRole.ToolTipRole:
             lines = [str(model.path)]
             if model.repo:
@@ -81,8 +85,9 @@ class LocalModelsModel(QAbstractTableModel):
             lines += list(model.problems)
             return "\n".join(lines)
         if role == Qt.ItemDataRole.ForegroundRole and column == "status" and model.status in ("corrupt",):
-            from app import theme
             from PySide6.QtGui import QColor
+
+            from app import theme
 
             return QColor(theme.current().danger)
         return None
@@ -115,7 +120,12 @@ class CatalogModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (tr("Model"), tr("Download"), tr("On this computer"), tr("About"))[section]
+            return (
+                translate("ModelTables", "Model"),
+                translate("ModelTables", "Download"),
+                translate("ModelTables", "On this computer"),
+                translate("ModelTables", "About"),
+            )[section]
         return None
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -129,7 +139,11 @@ class CatalogModel(QAbstractTableModel):
             if column == "name":
                 return entry.name
             if column == "size":
-                return formatting.size(entry.download_bytes) if entry.download_bytes else tr("Unknown")
+                return (
+                    formatting.size(entry.download_bytes)
+                    if entry.download_bytes
+                    else translate("ModelTables", "Unknown")
+                )
             if column == "fit":
                 return fit_text(fit)
             if column == "description":

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 
+translate = QCoreApplication.translate
+
 log = logging.getLogger(__name__)
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("ModelsWorker", text)
 
 
 @dataclass(frozen=True)
@@ -66,12 +64,17 @@ class ModelsWorker(QObject):
 
     @Slot(str, object)
     def download(self, name: str, cancel: object) -> None:
-        self._run("download", name, lambda store: store.download(name, progress=self.progressed.emit, cancel=cancel))
+        self._run(
+            "download", name, lambda store: store.download(name, progress=self.progressed.emit, cancel=cancel)
+        )
 
     @Slot(str, object)
     def verify(self, name: str, cancel: object) -> None:
-        self._run("verify", name, lambda store: store.verify(name, full=True, progress=self.progressed.emit,
-                                                             cancel=cancel))
+        self._run(
+            "verify",
+            name,
+            lambda store: store.verify(name, full=True, progress=self.progressed.emit, cancel=cancel),
+        )
 
     @Slot(str)
     def remove(self, name: str) -> None:
@@ -79,8 +82,11 @@ class ModelsWorker(QObject):
 
     @Slot(str, bool, object)
     def import_folder(self, path: str, copy: bool, cancel: object) -> None:
-        self._run("import", path, lambda store: store.import_folder(path, copy=copy, progress=self.progressed.emit,
-                                                                   cancel=cancel))
+        self._run(
+            "import",
+            path,
+            lambda store: store.import_folder(path, copy=copy, progress=self.progressed.emit, cancel=cancel),
+        )
 
     @Slot(str)
     def move_root(self, path: str) -> None:
@@ -106,7 +112,9 @@ class ModelsWorker(QObject):
     def _fail(self, kind: str, name: str, error: Exception) -> None:
         from app.worker import _explain
 
-        message, details = _explain(error, tr("The model manager hit an unexpected problem."))
+        message, details = _explain(
+            error, translate("ModelsWorker", "The model manager hit an unexpected problem.")
+        )
         if details:
             log.error("%s %s failed", kind, name, exc_info=error)
         self.task_failed.emit(kind, name, message, details)

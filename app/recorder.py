@@ -60,8 +60,11 @@ class AnswerRecorder:
     def add_tool_call(self, name: str, arguments: str, call_id: str | None) -> None:
         self._end_thinking()
         self.tool_calls.append(
-            {"id": call_id or f"call_{len(self.tool_calls)}", "type": "function",
-             "function": {"name": name, "arguments": arguments}}
+            {
+                "id": call_id or f"call_{len(self.tool_calls)}",
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }
         )
         self._dirty = True
 

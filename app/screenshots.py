@@ -46,8 +46,13 @@ for chunk in pd.read_csv("big.csv", chunksize=100_000):
 
 Either way memory stays flat however big the file is. Pass `usecols=` to skip columns you don't need.
 """
-OTHER_TITLES = ("Trip plan for Jeju Island", "Explain attention sinks", "김치찌개 레시피",
-                "Rust lifetimes, simply", "SQL window functions")
+OTHER_TITLES = (
+    "Trip plan for Jeju Island",
+    "Explain attention sinks",
+    "김치찌개 레시피",
+    "Rust lifetimes, simply",
+    "SQL window functions",
+)
 
 
 def populate(store) -> int:
@@ -56,15 +61,28 @@ def populate(store) -> int:
     for offset, title in enumerate(OTHER_TITLES):
         conversation = store.create_conversation(title, settings={"effort": "medium"})
         store.add_message(conversation.id, "user", title)
-        store.db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?",
-                         (now - 3600 * 26 * (offset + 1), conversation.id))
+        store.db.execute(
+            "UPDATE conversations SET updated_at = ? WHERE id = ?",
+            (now - 3600 * 26 * (offset + 1), conversation.id),
+        )
     conversation = store.create_conversation("Reading a huge CSV in Python", settings={"effort": "high"})
     store.add_message(conversation.id, "user", SAMPLE_QUESTION)
     answer = store.add_message(conversation.id, "assistant", complete=False)
     store.finish_message(
-        answer.id, finish_reason="return", content=SAMPLE_ANSWER, reasoning=SAMPLE_REASONING, thinking_s=4.2,
-        usage={"completion_tokens": 231, "reasoning_tokens": 58, "decode_tok_s": 41.3, "ttft_s": 0.38,
-               "context_used": 412, "context_max": 16384, "prompt_tokens": 98},
+        answer.id,
+        finish_reason="return",
+        content=SAMPLE_ANSWER,
+        reasoning=SAMPLE_REASONING,
+        thinking_s=4.2,
+        usage={
+            "completion_tokens": 231,
+            "reasoning_tokens": 58,
+            "decode_tok_s": 41.3,
+            "ttft_s": 0.38,
+            "context_used": 412,
+            "context_max": 16384,
+            "prompt_tokens": 98,
+        },
     )
     return conversation.id
 
@@ -91,9 +109,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from PySide6.QtCore import QEventLoop, QTimer
 
+    from app import settings as keys
     from app import theme
     from app.__main__ import create_application, create_window
-    from app import settings as keys
     from app.store import Store
 
     app, settings = create_application([sys.argv[0]])
@@ -121,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         window = create_window(settings, model)
         window.resize(1200, 900)
         window.show()
-        wait_for(lambda: window._started and (window.engine.model is not None or not window.engine.loading))
+        wait_for(lambda w=window: w._started and (w.engine.model is not None or not w.engine.loading))
         answer = window.chat_view.message_widgets()[-1]
         answer.thinking.set_expanded(True, by_user=True)
         wait(300)
@@ -131,9 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         answer.thinking.grab().save(str(out / f"thinking-{name}.png"))
 
         window.models.refresh()
-        wait_for(lambda: window.models.listing is not None)
+        wait_for(lambda w=window: w.models.listing is not None)
         manager = window.open_model_manager()
-        wait_for(lambda: manager.catalog_model.rowCount() > 0)
+        wait_for(lambda m=manager: m.catalog_model.rowCount() > 0)
         wait(300)
         manager.grab().save(str(out / f"model-manager-{name}.png"))
         manager.close()
@@ -150,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         window = create_window(keys.Settings())
         window.resize(1200, 780)
         window.show()
-        wait_for(lambda: window.stack.currentWidget() is window.welcome and window.models.listing is not None)
+        wait_for(lambda w=window: w.stack.currentWidget() is w.welcome and w.models.listing is not None)
         wait(300)
         window.grab().save(str(out / f"welcome-{name}.png"))
         window.close()

@@ -260,9 +260,18 @@ class Store:
                 " tool_call_id, name, complete, settings, created_at, updated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    conversation_id, position, role, content, reasoning,
-                    json.dumps(tool_calls) if tool_calls else None, tool_call_id, name,
-                    int(complete), json.dumps(settings) if settings else None, now, now,
+                    conversation_id,
+                    position,
+                    role,
+                    content,
+                    reasoning,
+                    json.dumps(tool_calls) if tool_calls else None,
+                    tool_call_id,
+                    name,
+                    int(complete),
+                    json.dumps(settings) if settings else None,
+                    now,
+                    now,
                 ),
             )
             self._touch(conversation_id, now)
@@ -299,7 +308,8 @@ class Store:
         """Replace a message's text (edit-and-resend of a user message)."""
         with self._transaction():
             self.db.execute(
-                "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?", (content, self._clock(), message_id)
+                "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
+                (content, self._clock(), message_id),
             )
 
     def finish_message(
@@ -325,7 +335,9 @@ class Store:
                 " WHERE id = ?",
                 (finish_reason, json.dumps(usage or {}), error, now, message_id),
             )
-            row = self.db.execute("SELECT conversation_id FROM messages WHERE id = ?", (message_id,)).fetchone()
+            row = self.db.execute(
+                "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
+            ).fetchone()
             if row is not None:
                 self._touch(row[0], now)
 
@@ -333,7 +345,8 @@ class Store:
         """Delete the messages at ``position`` and after it (regenerate, edit-and-resend)."""
         with self._transaction():
             cursor = self.db.execute(
-                "DELETE FROM messages WHERE conversation_id = ? AND position >= ?", (conversation_id, position)
+                "DELETE FROM messages WHERE conversation_id = ? AND position >= ?",
+                (conversation_id, position),
             )
             self._touch(conversation_id, self._clock())
         return cursor.rowcount

@@ -18,12 +18,39 @@ from engine.paths import RESOURCES_DIR
 STYLESHEET = RESOURCES_DIR / "styles" / "app.qss"
 
 # First installed family wins; CJK families follow as fallbacks so Korean never shows as boxes.
-UI_FAMILIES = ("Inter", "Segoe UI Variable Text", "Segoe UI", "SF Pro Text", "Helvetica Neue", "Noto Sans",
-               "Cantarell", "Ubuntu", "DejaVu Sans")
-MONO_FAMILIES = ("JetBrains Mono", "Cascadia Mono", "Cascadia Code", "Consolas", "SF Mono", "Menlo",
-                 "Noto Sans Mono", "DejaVu Sans Mono", "Liberation Mono")
-KOREAN_FAMILIES = ("Noto Sans CJK KR", "Noto Sans KR", "Malgun Gothic", "Apple SD Gothic Neo", "NanumGothic",
-                   "Source Han Sans K", "Source Han Sans KR", "UnDotum", "Baekmuk Gulim")
+UI_FAMILIES = (
+    "Inter",
+    "Segoe UI Variable Text",
+    "Segoe UI",
+    "SF Pro Text",
+    "Helvetica Neue",
+    "Noto Sans",
+    "Cantarell",
+    "Ubuntu",
+    "DejaVu Sans",
+)
+MONO_FAMILIES = (
+    "JetBrains Mono",
+    "Cascadia Mono",
+    "Cascadia Code",
+    "Consolas",
+    "SF Mono",
+    "Menlo",
+    "Noto Sans Mono",
+    "DejaVu Sans Mono",
+    "Liberation Mono",
+)
+KOREAN_FAMILIES = (
+    "Noto Sans CJK KR",
+    "Noto Sans KR",
+    "Malgun Gothic",
+    "Apple SD Gothic Neo",
+    "NanumGothic",
+    "Source Han Sans K",
+    "Source Han Sans KR",
+    "UnDotum",
+    "Baekmuk Gulim",
+)
 
 
 @dataclass(frozen=True)
@@ -55,18 +82,56 @@ class Palette:
 
 
 LIGHT = Palette(
-    name="light", window="#ffffff", sidebar="#f6f6f8", surface="#ffffff", raised="#ffffff", hover="#ececf1",
-    selected="#e4e4ec", border="#e2e2e8", text="#1b1c1f", muted="#6b6f7a", faint="#9a9ea8",
-    accent="#5046e5", accent_hover="#4338ca", accent_text="#ffffff", user_bubble="#f1f1f5",
-    code_bg="#f6f7f9", code_header="#eceef2", thinking_bg="#f8f8fa", danger="#c62828", danger_bg="#fdecec",
-    warning_bg="#fff7e0", success="#16803c", link="#4338ca", selection="#dcdcfb",
+    name="light",
+    window="#ffffff",
+    sidebar="#f6f6f8",
+    surface="#ffffff",
+    raised="#ffffff",
+    hover="#ececf1",
+    selected="#e4e4ec",
+    border="#e2e2e8",
+    text="#1b1c1f",
+    muted="#6b6f7a",
+    faint="#9a9ea8",
+    accent="#5046e5",
+    accent_hover="#4338ca",
+    accent_text="#ffffff",
+    user_bubble="#f1f1f5",
+    code_bg="#f6f7f9",
+    code_header="#eceef2",
+    thinking_bg="#f8f8fa",
+    danger="#c62828",
+    danger_bg="#fdecec",
+    warning_bg="#fff7e0",
+    success="#16803c",
+    link="#4338ca",
+    selection="#dcdcfb",
 )
 DARK = Palette(
-    name="dark", window="#1d1e21", sidebar="#161719", surface="#26272b", raised="#2b2c31", hover="#2f3035",
-    selected="#393a41", border="#35363c", text="#e8e8ec", muted="#a0a3ad", faint="#74777f",
-    accent="#7c74ff", accent_hover="#918aff", accent_text="#ffffff", user_bubble="#2c2d33",
-    code_bg="#141517", code_header="#202125", thinking_bg="#222327", danger="#ff6b6b", danger_bg="#3a2224",
-    warning_bg="#3a3322", success="#4ade80", link="#a5a0ff", selection="#3f3c7a",
+    name="dark",
+    window="#1d1e21",
+    sidebar="#161719",
+    surface="#26272b",
+    raised="#2b2c31",
+    hover="#2f3035",
+    selected="#393a41",
+    border="#35363c",
+    text="#e8e8ec",
+    muted="#a0a3ad",
+    faint="#74777f",
+    accent="#7c74ff",
+    accent_hover="#918aff",
+    accent_text="#ffffff",
+    user_bubble="#2c2d33",
+    code_bg="#141517",
+    code_header="#202125",
+    thinking_bg="#222327",
+    danger="#ff6b6b",
+    danger_bg="#3a2224",
+    warning_bg="#3a3322",
+    success="#4ade80",
+    link="#a5a0ff",
+    selection="#3f3c7a",
 )
 
 _current: Palette = LIGHT
@@ -121,13 +186,25 @@ def qpalette(palette: Palette) -> QPalette:
     result = QPalette()
     roles = QPalette.ColorRole
     for role, color in (
-        (roles.Window, palette.window), (roles.WindowText, palette.text), (roles.Base, palette.surface),
-        (roles.AlternateBase, palette.sidebar), (roles.Text, palette.text), (roles.Button, palette.raised),
-        (roles.ButtonText, palette.text), (roles.Highlight, palette.selection),
-        (roles.HighlightedText, palette.text), (roles.ToolTipBase, palette.raised),
-        (roles.ToolTipText, palette.text), (roles.PlaceholderText, palette.faint), (roles.Link, palette.link),
-        (roles.LinkVisited, palette.link), (roles.BrightText, palette.danger), (roles.Mid, palette.border),
-        (roles.Midlight, palette.hover), (roles.Dark, palette.border), (roles.Light, palette.raised),
+        (roles.Window, palette.window),
+        (roles.WindowText, palette.text),
+        (roles.Base, palette.surface),
+        (roles.AlternateBase, palette.sidebar),
+        (roles.Text, palette.text),
+        (roles.Button, palette.raised),
+        (roles.ButtonText, palette.text),
+        (roles.Highlight, palette.selection),
+        (roles.HighlightedText, palette.text),
+        (roles.ToolTipBase, palette.raised),
+        (roles.ToolTipText, palette.text),
+        (roles.PlaceholderText, palette.faint),
+        (roles.Link, palette.link),
+        (roles.LinkVisited, palette.link),
+        (roles.BrightText, palette.danger),
+        (roles.Mid, palette.border),
+        (roles.Midlight, palette.hover),
+        (roles.Dark, palette.border),
+        (roles.Light, palette.raised),
         (roles.Shadow, palette.border),
     ):
         result.setColor(role, QColor(color))

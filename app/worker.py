@@ -17,13 +17,11 @@ from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from app import logs
 
+translate = QCoreApplication.translate
+
 BATCH_S = 0.03
 
 log = logging.getLogger(__name__)
-
-
-def tr(text: str) -> str:
-    return QCoreApplication.translate("EngineWorker", text)
 
 
 class EngineWorker(QObject):
@@ -47,7 +45,7 @@ class EngineWorker(QObject):
     # loading
     @Slot(str, str, object, int)
     def load(self, path: str, device: str, vram_budget: object, context_length: int) -> None:
-        """``device``: "auto" | "cuda" | "cpu"; ``vram_budget``: bytes or None; ``context_length``: 0 = default."""
+        """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = default."""
         self.model_loading.emit(path)
         self._release()
         try:
@@ -61,16 +59,22 @@ class EngineWorker(QObject):
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             hold = in_use.acquire(path)
             try:
-                model = load_model(path, device=device, vram_budget=vram_budget,
-                                   context_length=context_length or None)
+                model = load_model(
+                    path, device=device, vram_budget=vram_budget, context_length=context_length or None
+                )
                 session = ChatSession(model, context_length=context_length or None)
             except BaseException:
                 hold.release()
                 raise
         except Exception as error:  # shown to the user; never kills the thread
-            message, details = _explain(error, tr("The model could not be loaded."))
-            log.log(logging.INFO if not details else logging.ERROR, "load of %s failed: %s", path, message,
-                    exc_info=bool(details))
+            message, details = _explain(error, translate("EngineWorker", "The model could not be loaded."))
+            log.log(
+                logging.INFO if not details else logging.ERROR,
+                "load of %s failed: %s",
+                path,
+                message,
+                exc_info=bool(details),
+            )
             self.model_load_failed.emit(path, message, details)
             return
         self._model, self._session, self._hold, self._path = model, session, hold, path
@@ -113,7 +117,11 @@ class EngineWorker(QObject):
     def generate(self, turn_id: int, messages: object, settings: object, cancel: object) -> None:
         """Run one turn; ``settings`` is a dict of GenerationSettings fields, ``cancel`` a threading.Event."""
         if self._session is None:
-            self.turn_failed.emit(turn_id, tr("No model is loaded. Choose a model in Models, then try again."), "")
+            self.turn_failed.emit(
+                turn_id,
+                translate("EngineWorker", "No model is loaded. Choose a model in Models, then try again."),
+                "",
+            )
             return
         try:
             from engine.harmony.events import TextDelta, ToolCall, TurnEnd
@@ -136,10 +144,14 @@ class EngineWorker(QObject):
                         batch.append([event.channel, event.text, 1])
                 elif isinstance(event, ToolCall):
                     self._flush(turn_id, batch)
-                    self.tool_called.emit(turn_id, {
-                        "id": event.call_id, "type": "function",
-                        "function": {"name": event.name, "arguments": event.arguments},
-                    })
+                    self.tool_called.emit(
+                        turn_id,
+                        {
+                            "id": event.call_id,
+                            "type": "function",
+                            "function": {"name": event.name, "arguments": event.arguments},
+                        },
+                    )
                 elif isinstance(event, TurnEnd):
                     self._flush(turn_id, batch)
                     usage = event.usage.as_dict() if event.usage is not None else {}
@@ -150,11 +162,20 @@ class EngineWorker(QObject):
                     self._flush(turn_id, batch)
                     sent = now
             self._flush(turn_id, batch)
-            self.turn_finished.emit(turn_id, "cancelled" if cancel is not None and cancel.is_set() else "return", {})
+            self.turn_finished.emit(
+                turn_id, "cancelled" if cancel is not None and cancel.is_set() else "return", {}
+            )
         except Exception as error:
-            message, details = _explain(error, tr("The answer could not be generated."))
-            log.log(logging.INFO if not details else logging.ERROR, "turn %d failed: %s", turn_id, message,
-                    exc_info=bool(details))
+            message, details = _explain(
+                error, translate("EngineWorker", "The answer could not be generated.")
+            )
+            log.log(
+                logging.INFO if not details else logging.ERROR,
+                "turn %d failed: %s",
+                turn_id,
+                message,
+                exc_info=bool(details),
+            )
             self.turn_failed.emit(turn_id, message, details)
 
     def _flush(self, turn_id: int, batch: list[list]) -> None:
@@ -179,16 +200,25 @@ def _explain(error: BaseException, generic: str) -> tuple[str, str]:
     if isinstance(error, EngineError):
         return str(error), ""
     if isinstance(error, MemoryError):
-        return tr("The computer ran out of memory. Close other programs, or choose a smaller context length "
-                  "in Settings, then try again."), _details(error)
-    message = generic + " " + tr("This looks like a bug in Gossamer. The details below and the log file "
-                                 "help to report it.")
+        return translate(
+            "EngineWorker",
+            "The computer ran out of memory. Close other programs, or choose a smaller context length "
+            "in Settings, then try again.",
+        ), _details(error)
+    message = (
+        generic
+        + " "
+        + translate(
+            "EngineWorker",
+            "This looks like a bug in Gossamer. The details below and the log file help to report it.",
+        )
+    )
     return message, _details(error)
 
 
 def _details(error: BaseException) -> str:
     text = "".join(traceback.format_exception(error)).rstrip()
-    return f"{text}\n\n{tr('Log file:')} {logs.log_file()}"
+    return f"{text}\n\n{translate('EngineWorker', 'Log file:')} {logs.log_file()}"
 
 
 def cancel_event() -> threading.Event:

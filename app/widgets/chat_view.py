@@ -70,8 +70,10 @@ class ChatView(QScrollArea):
     def set_empty_text(self, title: str | None = None, subtitle: str | None = None) -> None:
         title = title or self.tr("What can I help with?")
         subtitle = subtitle or self.tr("gpt-oss runs on this computer. Nothing you write leaves it.")
-        self.empty_label.setText(f"<div style='font-size:20pt; font-weight:600'>{title}</div>"
-                                 f"<div style='margin-top:8px'>{subtitle}</div>")
+        self.empty_label.setText(
+            f"<div style='font-size:20pt; font-weight:600'>{title}</div>"
+            f"<div style='margin-top:8px'>{subtitle}</div>"
+        )
 
     def message_widgets(self) -> list[MessageWidget]:
         return list(self._widgets)
@@ -101,10 +103,10 @@ class ChatView(QScrollArea):
         self._update_empty()
 
     def _on_rows_removed(self, _parent: QModelIndex, first: int, last: int) -> None:
-        for widget in self._widgets[first:last + 1]:
+        for widget in self._widgets[first : last + 1]:
             self.column_layout.removeWidget(widget)
             widget.deleteLater()
-        del self._widgets[first:last + 1]
+        del self._widgets[first : last + 1]
         self._refresh_all()
         self._update_empty()
 
@@ -133,7 +135,9 @@ class ChatView(QScrollArea):
     def _refresh(self, row: int) -> None:
         if 0 <= row < len(self._widgets):
             last = row == len(self._widgets) - 1
-            self._widgets[row].refresh(self.model.message(row), self.model.live(row), last=last, busy=self.busy)
+            self._widgets[row].refresh(
+                self.model.message(row), self.model.live(row), last=last, busy=self.busy
+            )
 
     def _refresh_all(self) -> None:
         for row in range(len(self._widgets)):

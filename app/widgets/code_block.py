@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QTextCursor
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QSizePolicy, QToolButton,
-                               QVBoxLayout)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+)
 
 from app import theme
 from app.widgets.code_highlighter import CodeHighlighter
@@ -70,7 +77,7 @@ class CodeBlock(QFrame):
         if code.startswith(self._code) and self._code:
             cursor = QTextCursor(self.editor.document())
             cursor.movePosition(QTextCursor.MoveOperation.End)
-            cursor.insertText(code[len(self._code):])  # streaming: append only what is new
+            cursor.insertText(code[len(self._code) :])  # streaming: append only what is new
         else:
             self.editor.setPlainText(code)
         self._code = code
@@ -85,11 +92,19 @@ class CodeBlock(QFrame):
         blocks = self.editor.document().blockCount()
         lines = max(1, min(blocks, MAX_VISIBLE_LINES))
         self.editor.setVerticalScrollBarPolicy(
-            Qt.ScrollBarPolicy.ScrollBarAsNeeded if blocks > MAX_VISIBLE_LINES else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+            Qt.ScrollBarPolicy.ScrollBarAsNeeded
+            if blocks > MAX_VISIBLE_LINES
+            else Qt.ScrollBarPolicy.ScrollBarAlwaysOff
         )
         margins = self.editor.contentsMargins()
-        height = (lines * self.editor.fontMetrics().lineSpacing() + 2 * int(self.editor.document().documentMargin())
-                  + margins.top() + margins.bottom() + 2 * self.editor.frameWidth() + 2)
+        height = (
+            lines * self.editor.fontMetrics().lineSpacing()
+            + 2 * int(self.editor.document().documentMargin())
+            + margins.top()
+            + margins.bottom()
+            + 2 * self.editor.frameWidth()
+            + 2
+        )
         if self.editor.horizontalScrollBar().maximum() > 0:
             height += self.editor.horizontalScrollBar().sizeHint().height()
         self.editor.setFixedHeight(height)

@@ -26,8 +26,28 @@ _RULES = [
 ]
 _LIGHT = {"keyword": "#7c3aed", "number": "#b45309", "string": "#15803d", "comment": "#8a8f98"}
 _DARK = {"keyword": "#c4a7ff", "number": "#fbbf77", "string": "#86efac", "comment": "#7d828c"}
-_NO_HASH_COMMENTS = {"c", "cpp", "c++", "java", "javascript", "js", "ts", "typescript", "rust", "go", "swift",
-                     "kotlin", "css", "json", "jsx", "tsx", "csharp", "cs", "dart", "scala"}
+_NO_HASH_COMMENTS = {
+    "c",
+    "cpp",
+    "c++",
+    "java",
+    "javascript",
+    "js",
+    "ts",
+    "typescript",
+    "rust",
+    "go",
+    "swift",
+    "kotlin",
+    "css",
+    "json",
+    "jsx",
+    "tsx",
+    "csharp",
+    "cs",
+    "dart",
+    "scala",
+}
 
 
 class CodeHighlighter(QSyntaxHighlighter):

@@ -1,4 +1,4 @@
-"""Where the user writes: the text box, the reasoning effort, and Send (which becomes Stop while answering)."""
+"""Where the user writes: the text box, the reasoning effort, and Send (Stop while an answer streams)."""
 
 from __future__ import annotations
 
@@ -36,8 +36,9 @@ class Composer(QFrame):
         self.effort = QComboBox(self)
         self.effort.setObjectName("EffortBox")
         self.effort.setAccessibleName(self.tr("Reasoning effort"))
-        self.effort.setToolTip(self.tr("How long the model thinks before it answers. "
-                                       "Saved with this conversation."))
+        self.effort.setToolTip(
+            self.tr("How long the model thinks before it answers. Saved with this conversation.")
+        )
         names = {"low": self.tr("Low"), "medium": self.tr("Medium"), "high": self.tr("High")}
         for effort in EFFORTS:
             self.effort.addItem(names[effort], effort)

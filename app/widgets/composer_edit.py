@@ -43,8 +43,13 @@ class ComposerEdit(QPlainTextEdit):
             block = block.next()
         lines = max(1, min(lines, MAX_LINES))
         margins = self.contentsMargins()
-        height = (lines * self.fontMetrics().lineSpacing() + 2 * int(self.document().documentMargin())
-                  + margins.top() + margins.bottom() + 2)
+        height = (
+            lines * self.fontMetrics().lineSpacing()
+            + 2 * int(self.document().documentMargin())
+            + margins.top()
+            + margins.bottom()
+            + 2
+        )
         self.setFixedHeight(height)
 
     def resizeEvent(self, event) -> None:  # noqa: N802

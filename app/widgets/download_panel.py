@@ -48,21 +48,29 @@ class DownloadPanel(QFrame):
 
     def update_progress(self, progress) -> None:
         """``progress``: engine.hub.DownloadProgress."""
-        phase = {"download": self.tr("Downloading"), "verify": self.tr("Verifying"),
-                 "copy": self.tr("Copying")}.get(progress.phase, progress.phase)
+        phase = {
+            "download": self.tr("Downloading"),
+            "verify": self.tr("Verifying"),
+            "copy": self.tr("Copying"),
+        }.get(progress.phase, progress.phase)
         self.title.setText(f"{phase} {progress.model}")
         if progress.bytes_total:
             self.bar.setRange(0, 1000)
             self.bar.setValue(int(1000 * progress.fraction))
-        parts = [f"{formatting.size(progress.bytes_done)} / {formatting.size(progress.bytes_total)}"
-                 f" ({progress.fraction:.0%})"]
+        parts = [
+            f"{formatting.size(progress.bytes_done)} / {formatting.size(progress.bytes_total)}"
+            f" ({progress.fraction:.0%})"
+        ]
         if progress.speed_bps > 0:
             parts.append(formatting.speed(progress.speed_bps))
         if progress.eta_s is not None and progress.bytes_done < progress.bytes_total:
             parts.append(self.tr("%1 left").replace("%1", formatting.duration(progress.eta_s)))
         if progress.files_total > 1:
-            parts.append(self.tr("file %1 of %2").replace("%1", str(min(progress.files_done + 1, progress.files_total)))
-                         .replace("%2", str(progress.files_total)))
+            parts.append(
+                self.tr("file %1 of %2")
+                .replace("%1", str(min(progress.files_done + 1, progress.files_total)))
+                .replace("%2", str(progress.files_total))
+            )
         self.detail.setText(" · ".join(parts))
 
     def finish(self) -> None:

@@ -51,10 +51,10 @@ class MarkdownView(QWidget):
             if position < len(self._segments) and self._segments[position] == segment:
                 continue
             self._show(position, segment)
-        for widget in self._widgets[keep + len(fresh):]:
+        for widget in self._widgets[keep + len(fresh) :]:
             self._layout.removeWidget(widget)
             widget.deleteLater()
-        del self._widgets[keep + len(fresh):]
+        del self._widgets[keep + len(fresh) :]
         self._segments = self._segments[:keep] + fresh
 
     def _show(self, position: int, segment: Segment) -> None:
@@ -93,7 +93,7 @@ class MarkdownView(QWidget):
 
     def changeEvent(self, event) -> None:  # noqa: N802
         if event.type() == QEvent.Type.PaletteChange:
-            for widget, segment in zip(self._widgets, self._segments):
+            for widget, segment in zip(self._widgets, self._segments, strict=True):
                 if segment.kind == "prose":
                     self._render_prose(widget, segment.text)
         super().changeEvent(event)

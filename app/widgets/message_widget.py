@@ -8,8 +8,16 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetricsF, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QSizePolicy,
-                               QToolButton, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+)
 
 from app import theme
 from app.chat_model import LiveState
@@ -176,13 +184,22 @@ class MessageWidget(QFrame):
         elif message.finish_reason == "error":
             text, kind = message.error or self.tr("The answer failed."), "error"
         elif not message.complete:
-            text, kind = self.tr("Interrupted: Gossamer closed before this answer finished. "
-                                 "Regenerate to answer again."), "warning"
+            text, kind = (
+                self.tr(
+                    "Interrupted: Gossamer closed before this answer finished. Regenerate to answer again."
+                ),
+                "warning",
+            )
         elif message.finish_reason == "cancelled":
             text, kind = self.tr("Stopped."), "note"
         elif message.finish_reason == "length":
-            text, kind = self.tr("Cut off at the token limit. Raise “Max tokens” in Settings for longer "
-                                 "answers, then Regenerate."), "note"
+            text, kind = (
+                self.tr(
+                    "Cut off at the token limit. Raise “Max tokens” in Settings for longer "
+                    "answers, then Regenerate."
+                ),
+                "note",
+            )
         elif message.finish_reason == "call" and message.tool_calls:
             names = ", ".join(call.get("function", {}).get("name", "?") for call in message.tool_calls)
             text, kind = self.tr("Asked to use a tool: %1").replace("%1", names), "note"

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QUrl, Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout,
-                               QHeaderView, QLabel, QMessageBox, QPushButton, QTableView, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+)
 
 from app import formatting
 from app.model_tables import CatalogModel, LocalModelsModel
@@ -177,11 +188,16 @@ class ModelManager(QDialog):
         busy = self.models.busy
         model = self._selected_local()
         loaded = model is not None and self.loaded_path is not None and str(model.path) == self.loaded_path
-        self.load_button.setEnabled(model is not None and model.status in ("verified", "unverified") and not loaded)
+        self.load_button.setEnabled(
+            model is not None and model.status in ("verified", "unverified") and not loaded
+        )
         self.verify_button.setEnabled(model is not None and not busy and model.status != "incomplete")
         self.delete_button.setEnabled(model is not None and not busy and not loaded)
-        self.delete_button.setToolTip(self.tr("Unload it first: a loaded model cannot be deleted") if loaded
-                                      else self.tr("Delete this model's files"))
+        self.delete_button.setToolTip(
+            self.tr("Unload it first: a loaded model cannot be deleted")
+            if loaded
+            else self.tr("Delete this model's files")
+        )
         self.import_button.setEnabled(not busy)
         self.change_folder_button.setEnabled(not busy)
         entry, fit = self._selected_entry()
@@ -223,12 +239,22 @@ class ModelManager(QDialog):
         if model is None:
             return
         if self.loaded_path is not None and str(model.path) == self.loaded_path:
-            self.notice.show_notice(self.tr("%1 is loaded. Load another model first, then delete this one.")
-                                    .replace("%1", model.name), kind="warning")
+            self.notice.show_notice(
+                self.tr("%1 is loaded. Load another model first, then delete this one.").replace(
+                    "%1", model.name
+                ),
+                kind="warning",
+            )
             return
-        what = (self.tr("Forget %1? Its folder stays where it is.") if model.source == "in_place"
-                else self.tr("Delete %1 and free %2 of disk space?")).replace("%1", model.name).replace(
-                    "%2", formatting.size(model.size_bytes))
+        what = (
+            (
+                self.tr("Forget %1? Its folder stays where it is.")
+                if model.source == "in_place"
+                else self.tr("Delete %1 and free %2 of disk space?")
+            )
+            .replace("%1", model.name)
+            .replace("%2", formatting.size(model.size_bytes))
+        )
         if self.confirm(self, self.tr("Delete model"), what):
             self.models.remove(model.name)
             self._update_buttons()
@@ -256,9 +282,13 @@ class ModelManager(QDialog):
 
     # the worker's events
     def _on_task_started(self, kind: str, name: str) -> None:
-        titles = {"download": self.tr("Downloading %1"), "verify": self.tr("Verifying %1"),
-                  "import": self.tr("Importing %1"), "remove": self.tr("Deleting %1"),
-                  "move": self.tr("Moving the models to %1")}
+        titles = {
+            "download": self.tr("Downloading %1"),
+            "verify": self.tr("Verifying %1"),
+            "import": self.tr("Importing %1"),
+            "remove": self.tr("Deleting %1"),
+            "move": self.tr("Moving the models to %1"),
+        }
         if kind in titles:
             self.progress.start(titles[kind].replace("%1", name))
             self.progress.cancel_button.setVisible(kind in ("download", "verify", "import"))
@@ -266,10 +296,13 @@ class ModelManager(QDialog):
 
     def _on_task_finished(self, kind: str, name: str, _result) -> None:
         self.progress.finish()
-        messages = {"download": self.tr("%1 is downloaded and verified."),
-                    "verify": self.tr("%1 is verified: every file matches."),
-                    "import": self.tr("%1 was imported."), "remove": self.tr("%1 was deleted."),
-                    "move": self.tr("The models are now in %1.")}
+        messages = {
+            "download": self.tr("%1 is downloaded and verified."),
+            "verify": self.tr("%1 is verified: every file matches."),
+            "import": self.tr("%1 was imported."),
+            "remove": self.tr("%1 was deleted."),
+            "move": self.tr("The models are now in %1."),
+        }
         if kind in messages:
             shown = getattr(_result, "name", name) if kind == "import" else name
             self.notice.show_notice(messages[kind].replace("%1", shown), kind="info", timeout_ms=8000)
@@ -282,14 +315,21 @@ class ModelManager(QDialog):
 
     def _on_task_cancelled(self, kind: str, name: str) -> None:
         self.progress.finish()
-        text = (self.tr("Download of %1 paused. Resume continues where it stopped.") if kind == "download"
-                else self.tr("Stopped."))
+        text = (
+            self.tr("Download of %1 paused. Resume continues where it stopped.")
+            if kind == "download"
+            else self.tr("Stopped.")
+        )
         self.notice.show_notice(text.replace("%1", name), kind="info", timeout_ms=8000)
         self._update_buttons()
 
 
 def _ask(parent, title: str, text: str) -> bool:
-    answer = QMessageBox.question(parent, title, text,
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
-                                  QMessageBox.StandardButton.Cancel)
+    answer = QMessageBox.question(
+        parent,
+        title,
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Cancel,
+        QMessageBox.StandardButton.Cancel,
+    )
     return answer == QMessageBox.StandardButton.Yes

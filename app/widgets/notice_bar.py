@@ -7,7 +7,15 @@ expander with the traceback, and where the log file is.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QToolButton, QVBoxLayout
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+)
 
 
 class NoticeBar(QFrame):
@@ -66,7 +74,7 @@ class NoticeBar(QFrame):
         details: str = "",
         timeout_ms: int = 0,
     ) -> None:
-        """``kind``: "info" | "error" | "warning"; ``actions``: (key, label) buttons that emit ``action_triggered``."""
+        """``kind``: "info", "error" or "warning"; ``actions``: (key, label) buttons; a click emits key."""
         self.kind = kind
         self.setProperty("kind", kind)
         self.style().unpolish(self)

@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout, QLabel,
-                               QPlainTextEdit, QSpinBox, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QLabel,
+    QPlainTextEdit,
+    QSpinBox,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app import settings as keys
 from app.settings import Settings
@@ -27,8 +38,11 @@ class SettingsDialog(QDialog):
         engine = QWidget(tabs)
         form = self._form(engine)
         self.device = QComboBox(engine)
-        for value, label in (("auto", self.tr("Automatic (GPU when there is one)")), ("cuda", self.tr("GPU (CUDA)")),
-                             ("cpu", self.tr("CPU only"))):
+        for value, label in (
+            ("auto", self.tr("Automatic (GPU when there is one)")),
+            ("cuda", self.tr("GPU (CUDA)")),
+            ("cpu", self.tr("CPU only")),
+        ):
             self.device.addItem(label, value)
         form.addRow(self.tr("&Device:"), self.device)
         self.vram = QDoubleSpinBox(engine)
@@ -37,12 +51,16 @@ class SettingsDialog(QDialog):
         self.vram.setSingleStep(0.5)
         self.vram.setSuffix(" GB")
         self.vram.setSpecialValueText(self.tr("Automatic"))
-        self.vram.setToolTip(self.tr("How much GPU memory Gossamer may use. Experts that do not fit stay in RAM."))
+        self.vram.setToolTip(
+            self.tr("How much GPU memory Gossamer may use. Experts that do not fit stay in RAM.")
+        )
         form.addRow(self.tr("&VRAM budget:"), self.vram)
         self.context = QComboBox(engine)
         for length in keys.CONTEXT_LENGTHS:
             self.context.addItem(self.tr("%1 tokens").replace("%1", f"{length:,}"), length)
-        self.context.setToolTip(self.tr("Longer context remembers more of the conversation and uses more memory."))
+        self.context.setToolTip(
+            self.tr("Longer context remembers more of the conversation and uses more memory.")
+        )
         form.addRow(self.tr("&Context length:"), self.context)
         note = QLabel(self.tr("Changes here reload the model."), engine)
         note.setObjectName("MutedLabel")
@@ -69,7 +87,11 @@ class SettingsDialog(QDialog):
         self.max_tokens.setToolTip(self.tr("The longest answer, thinking included, in tokens."))
         form.addRow(self.tr("&Max tokens:"), self.max_tokens)
         self.default_effort = QComboBox(answers)
-        for value, label in (("low", self.tr("Low")), ("medium", self.tr("Medium")), ("high", self.tr("High"))):
+        for value, label in (
+            ("low", self.tr("Low")),
+            ("medium", self.tr("Medium")),
+            ("high", self.tr("High")),
+        ):
             self.default_effort.addItem(label, value)
         form.addRow(self.tr("Reasoning for &new chats:"), self.default_effort)
         self.instructions = QPlainTextEdit(answers)
@@ -83,8 +105,11 @@ class SettingsDialog(QDialog):
         look = QWidget(tabs)
         form = self._form(look)
         self.theme = QComboBox(look)
-        for value, label in (("system", self.tr("Same as the system")), ("light", self.tr("Light")),
-                             ("dark", self.tr("Dark"))):
+        for value, label in (
+            ("system", self.tr("Same as the system")),
+            ("light", self.tr("Light")),
+            ("dark", self.tr("Dark")),
+        ):
             self.theme.addItem(label, value)
         form.addRow(self.tr("T&heme:"), self.theme)
         self.language = QComboBox(look)
@@ -96,8 +121,9 @@ class SettingsDialog(QDialog):
         form.addRow("", language_note)
         tabs.addTab(look, self.tr("Appearance"))
 
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel,
-                                   self)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)

@@ -4,8 +4,17 @@ from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QAbstractItemView, QFrame, QHBoxLayout, QLabel, QLineEdit, QListView, QMenu,
-                               QPushButton, QVBoxLayout)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from app.conversation_model import ConversationListModel, IdRole
 
@@ -143,8 +152,12 @@ class Sidebar(QFrame):
         conversation_id = index.data(IdRole)
         menu = QMenu(self)
         menu.addAction(self.tr("Rename"), lambda: self.list.edit(index))
-        menu.addAction(self.tr("Export as Markdown…"), lambda: self.export_requested.emit(conversation_id, "markdown"))
-        menu.addAction(self.tr("Export as JSON…"), lambda: self.export_requested.emit(conversation_id, "json"))
+        menu.addAction(
+            self.tr("Export as Markdown…"), lambda: self.export_requested.emit(conversation_id, "markdown")
+        )
+        menu.addAction(
+            self.tr("Export as JSON…"), lambda: self.export_requested.emit(conversation_id, "json")
+        )
         menu.addSeparator()
         menu.addAction(self.tr("Delete"), lambda: self.delete_requested.emit(conversation_id))
         menu.exec(self.list.viewport().mapToGlobal(position))

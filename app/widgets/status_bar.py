@@ -42,14 +42,17 @@ class StatusBar(QStatusBar):
         self.busy.setVisible(busy)
 
     def set_speed(self, tokens_per_s: float | None) -> None:
-        self.speed_label.setText(self.tr("%1 tok/s").replace("%1", f"{tokens_per_s:.1f}") if tokens_per_s else "")
+        self.speed_label.setText(
+            self.tr("%1 tok/s").replace("%1", f"{tokens_per_s:.1f}") if tokens_per_s else ""
+        )
 
     def set_context(self, used: int | None, maximum: int | None) -> None:
         if not maximum:
             self.context_label.setText("")
             return
         self.context_label.setText(
-            self.tr("Context %1 / %2").replace("%1", formatting.count(used or 0))
+            self.tr("Context %1 / %2")
+            .replace("%1", formatting.count(used or 0))
             .replace("%2", formatting.count(maximum))
         )
 

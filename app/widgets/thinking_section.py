@@ -69,7 +69,7 @@ class ThinkingSection(QFrame):
         if self._text and text.startswith(self._text):
             cursor = QTextCursor(self.body.document())
             cursor.movePosition(QTextCursor.MoveOperation.End)
-            cursor.insertText(text[len(self._text):])  # streaming: append only what is new
+            cursor.insertText(text[len(self._text) :])  # streaming: append only what is new
         else:
             self.body.setPlainText(text)
         self._text = text

@@ -34,8 +34,13 @@ class WelcomeScreen(QWidget):
         title.setObjectName("WelcomeTitle")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         layout.addWidget(title)
-        subtitle = QLabel(self.tr("Chat with OpenAI's gpt-oss on your own computer. It works offline, "
-                                  "and nothing you write leaves this machine."), column)
+        subtitle = QLabel(
+            self.tr(
+                "Chat with OpenAI's gpt-oss on your own computer. It works offline, "
+                "and nothing you write leaves this machine."
+            ),
+            column,
+        )
         subtitle.setObjectName("WelcomeSubtitle")
         subtitle.setAlignment(Qt.AlignmentFlag.AlignCenter)
         subtitle.setWordWrap(True)
@@ -113,8 +118,9 @@ class WelcomeScreen(QWidget):
             self.show_listing(models.listing)
 
     def show_listing(self, listing: Listing) -> None:
-        self.root_label.setText(self.tr("Models are saved in %1. You can move them in Models.")
-                                .replace("%1", listing.root))
+        self.root_label.setText(
+            self.tr("Models are saved in %1. You can move them in Models.").replace("%1", listing.root)
+        )
         for entry, fit in listing.catalog:
             if entry.name != RECOMMENDED:
                 continue
@@ -125,10 +131,15 @@ class WelcomeScreen(QWidget):
             self.fit_label.setProperty("verdict", fit.verdict if fit is not None else "")
             self.fit_label.style().unpolish(self.fit_label)
             self.fit_label.style().polish(self.fit_label)
-            partial = next((m for m in listing.local if m.name == RECOMMENDED and m.status == "incomplete"), None)
+            partial = next(
+                (m for m in listing.local if m.name == RECOMMENDED and m.status == "incomplete"), None
+            )
             if partial is not None and not self.models.busy:
-                self.download_button.setText(self.tr("Resume download (%1 of %2 done)")
-                                             .replace("%1", formatting.size(partial.size_bytes)).replace("%2", size))
+                self.download_button.setText(
+                    self.tr("Resume download (%1 of %2 done)")
+                    .replace("%1", formatting.size(partial.size_bytes))
+                    .replace("%2", size)
+                )
 
     def _download(self) -> None:
         self.notice.dismiss()
@@ -160,4 +171,6 @@ class WelcomeScreen(QWidget):
         if kind == "download":
             self.progress.finish()
             self.download_button.setEnabled(True)
-            self.notice.show_notice(self.tr("Download paused. Resume continues where it stopped."), kind="info")
+            self.notice.show_notice(
+                self.tr("Download paused. Resume continues where it stopped."), kind="info"
+            )

@@ -16,9 +16,14 @@ def conversation(tmp_path):
     chat = store.create_conversation("Sorting in Python", settings={"effort": "high"})
     store.add_message(chat.id, "user", "How do I sort a list of 한국어 words?")
     answer = store.add_message(chat.id, "assistant", complete=False)
-    store.finish_message(answer.id, finish_reason="return", content="Use `sorted`:\n\n```python\nsorted(words)\n```",
-                         reasoning="They want sorting.\n\nShow sorted().", usage={"completion_tokens": 12},
-                         thinking_s=3.2)
+    store.finish_message(
+        answer.id,
+        finish_reason="return",
+        content="Use `sorted`:\n\n```python\nsorted(words)\n```",
+        reasoning="They want sorting.\n\nShow sorted().",
+        usage={"completion_tokens": 12},
+        thinking_s=3.2,
+    )
     cut = store.add_message(chat.id, "assistant", "Partial", complete=False)
     yield store.conversation(chat.id), store.messages(chat.id)
     store.close()
@@ -45,8 +50,11 @@ def test_json_keeps_channels_usage_and_unicode(conversation):
     assert document["format"] == JSON_FORMAT and document["version"] == 1
     assert document["settings"] == {"effort": "high"}
     user, answer, cut = document["messages"]
-    assert user == {"role": "user", "content": "How do I sort a list of 한국어 words?",
-                    "created_at": user["created_at"]}
+    assert user == {
+        "role": "user",
+        "content": "How do I sort a list of 한국어 words?",
+        "created_at": user["created_at"],
+    }
     assert answer["reasoning"].startswith("They want sorting.")
     assert answer["usage"] == {"completion_tokens": 12} and answer["complete"] is True
     assert answer["finish_reason"] == "return" and answer["thinking_s"] == 3.2

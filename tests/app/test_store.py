@@ -68,7 +68,7 @@ def test_messages_keep_channels_apart(store):
     """Final text, analysis and tool calls are stored in their own fields and read back as chat dicts."""
     conversation = store.create_conversation(settings={"effort": "high"})
     store.add_message(conversation.id, "user", "What is 2+2?")
-    calls = [{"id": "c1", "type": "function", "function": {"name": "calc", "arguments": "{\"x\": 1}"}}]
+    calls = [{"id": "c1", "type": "function", "function": {"name": "calc", "arguments": '{"x": 1}'}}]
     answer = store.add_message(conversation.id, "assistant", "4", reasoning="Add them.", tool_calls=calls)
     loaded = store.messages(conversation.id)
     assert [m.position for m in loaded] == [0, 1]
@@ -98,8 +98,14 @@ def test_streaming_message_is_incomplete_until_finished(store):
 
 @pytest.mark.parametrize(
     ("query", "expected"),
-    [("", {"Pasta", "Rust", "빈 대화"}), ("pasta", {"Pasta"}), ("borrow", {"Rust"}), ("50%", {"Rust"}),
-     ("김치", {"빈 대화"}), ("nothing-like-this", set())],
+    [
+        ("", {"Pasta", "Rust", "빈 대화"}),
+        ("pasta", {"Pasta"}),
+        ("borrow", {"Rust"}),
+        ("50%", {"Rust"}),
+        ("김치", {"빈 대화"}),
+        ("nothing-like-this", set()),
+    ],
 )
 def test_search_matches_titles_and_message_text(store, query, expected):
     """Search finds conversations by title or by any user/assistant text, Korean included."""
