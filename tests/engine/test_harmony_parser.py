@@ -539,6 +539,7 @@ def expected_text(ids):
 SPECIAL_NAME = re.compile(r"<\|[a-z_0-9]+\|>")
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(streams(), st.booleans())
 def test_random_streams_never_raise_and_lose_no_text(ids, finish):

@@ -186,6 +186,32 @@ def test_harmony_rule_keeps_later_analysis_answered_rule_drops_it():
     assert "Simple arithmetic." not in answered and "Again simple." not in answered
 
 
+def test_identity_and_cutoff_pass_through():
+    """model_identity and knowledge_cutoff change the system message as openai-harmony's fields do."""
+    from openai_harmony import Conversation, Message, Role, SystemContent
+
+    from tests.engine.test_harmony_oracle import encoding
+
+    system = (
+        SystemContent.new()
+        .with_model_identity("You are Gossamer.")
+        .with_knowledge_cutoff("2025-01")
+        .with_conversation_start_date(DATE)
+    )
+    conversation = Conversation.from_messages(
+        [Message.from_role_and_content(Role.SYSTEM, system), Message.from_role_and_content(Role.USER, "hi")]
+    )
+    theirs = encoding().render_conversation_for_completion(conversation, Role.ASSISTANT)
+    ours = render_prompt(
+        [{"role": "user", "content": "hi"}],
+        date=DATE,
+        model_identity="You are Gossamer.",
+        knowledge_cutoff="2025-01",
+        tokenizer=load_tokenizer(),
+    )
+    assert ours == theirs
+
+
 def test_stop_tokens_match_harmony():
     """STOP_TOKENS are openai-harmony's stop tokens for assistant actions: <|return|> and <|call|>."""
     assert set(STOP_TOKENS) == set(encoding().stop_tokens_for_assistant_actions()) == {200002, 200012}
@@ -301,6 +327,7 @@ def conversations(draw):
     return messages, tools
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     conversations(),

@@ -316,6 +316,7 @@ def schema_strategy():
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(schema_strategy(), min_size=1, max_size=3), words)
 def test_random_schemas(schemas, description):
