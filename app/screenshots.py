@@ -92,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "screenshots"))
     parser.add_argument("--model", help="a gpt-oss model folder to load (default: a tiny random one)")
     parser.add_argument("--themes", default="light,dark")
+    parser.add_argument("--language", default="en", choices=("en", "ko"))
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -115,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     from app.store import Store
 
     app, settings = create_application([sys.argv[0]])
+    from app import i18n
+
+    i18n.install(args.language)
+    suffix = "" if args.language == "en" else f"-{args.language}"
     from engine.hub import ModelStore
 
     if args.model is None:  # register the tiny model in place, so the model manager lists it
@@ -145,15 +150,15 @@ def main(argv: list[str] | None = None) -> int:
         wait(300)
         window.chat_view.scroll_to_bottom()
         wait(200)
-        window.grab().save(str(out / f"main-{name}.png"))
-        answer.thinking.grab().save(str(out / f"thinking-{name}.png"))
+        window.grab().save(str(out / f"main{suffix}-{name}.png"))
+        answer.thinking.grab().save(str(out / f"thinking{suffix}-{name}.png"))
 
         window.models.refresh()
         wait_for(lambda w=window: w.models.listing is not None)
         manager = window.open_model_manager()
         wait_for(lambda m=manager: m.catalog_model.rowCount() > 0)
         wait(300)
-        manager.grab().save(str(out / f"model-manager-{name}.png"))
+        manager.grab().save(str(out / f"model-manager{suffix}-{name}.png"))
         manager.close()
         window.close()
         window.deleteLater()
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         wait_for(lambda w=window: w.stack.currentWidget() is w.welcome and w.models.listing is not None)
         wait(300)
-        window.grab().save(str(out / f"welcome-{name}.png"))
+        window.grab().save(str(out / f"welcome{suffix}-{name}.png"))
         window.close()
         window.deleteLater()
         wait(100)

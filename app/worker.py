@@ -218,7 +218,8 @@ def _explain(error: BaseException, generic: str) -> tuple[str, str]:
 
 def _details(error: BaseException) -> str:
     text = "".join(traceback.format_exception(error)).rstrip()
-    return f"{text}\n\n{translate('EngineWorker', 'Log file:')} {logs.log_file()}"
+    label = translate("EngineWorker", "Log file:")
+    return f"{text}\n\n{label} {logs.log_file()}"
 
 
 def cancel_event() -> threading.Event:

@@ -1,0 +1,1325 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="ko_KR">
+<context>
+    <name>ChatView</name>
+    <message>
+        <location filename="../../app/widgets/chat_view.py" line="29"/>
+        <source>Conversation</source>
+        <translation>대화</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/chat_view.py" line="71"/>
+        <source>What can I help with?</source>
+        <translation>무엇을 도와드릴까요?</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/chat_view.py" line="72"/>
+        <source>gpt-oss runs on this computer. Nothing you write leaves it.</source>
+        <translation>gpt-oss가 이 컴퓨터에서 실행됩니다. 입력한 내용은 밖으로 나가지 않습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>CodeBlock</name>
+    <message>
+        <location filename="../../app/widgets/code_block.py" line="36"/>
+        <location filename="../../app/widgets/code_block.py" line="74"/>
+        <source>code</source>
+        <translation>코드</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/code_block.py" line="40"/>
+        <location filename="../../app/widgets/code_block.py" line="63"/>
+        <source>Copy</source>
+        <translation>복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/code_block.py" line="41"/>
+        <location filename="../../app/widgets/code_block.py" line="42"/>
+        <source>Copy code</source>
+        <translation>코드 복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/code_block.py" line="57"/>
+        <source>Code</source>
+        <translation>코드</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/code_block.py" line="88"/>
+        <source>Copied</source>
+        <translation>복사됨</translation>
+    </message>
+</context>
+<context>
+    <name>Composer</name>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="26"/>
+        <source>Message gpt-oss…  (Enter to send, Shift+Enter for a new line)</source>
+        <translation>gpt-oss에게 메시지 보내기…  (Enter로 전송, Shift+Enter로 줄바꿈)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="27"/>
+        <source>Message</source>
+        <translation>메시지</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="34"/>
+        <source>Reasoning</source>
+        <translation>추론</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="38"/>
+        <source>Reasoning effort</source>
+        <translation>추론 강도</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="40"/>
+        <source>How long the model thinks before it answers. Saved with this conversation.</source>
+        <translation>모델이 답하기 전에 얼마나 오래 생각할지 정합니다. 이 대화에 함께 저장됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="42"/>
+        <source>Low</source>
+        <translation>낮음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="42"/>
+        <source>Medium</source>
+        <translation>보통</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="42"/>
+        <source>High</source>
+        <translation>높음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="53"/>
+        <location filename="../../app/widgets/composer.py" line="117"/>
+        <source>Send</source>
+        <translation>보내기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="57"/>
+        <location filename="../../app/widgets/composer.py" line="119"/>
+        <source>Send message</source>
+        <translation>메시지 보내기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="111"/>
+        <source>Stop</source>
+        <translation>중지</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="112"/>
+        <source>Stop the answer (Esc)</source>
+        <translation>답변 중지 (Esc)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="113"/>
+        <source>Stop answering</source>
+        <translation>답변 중지</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="118"/>
+        <source>Send (Enter)</source>
+        <translation>보내기 (Enter)</translation>
+    </message>
+</context>
+<context>
+    <name>ConversationListModel</name>
+    <message>
+        <location filename="../../app/conversation_model.py" line="32"/>
+        <location filename="../../app/conversation_model.py" line="34"/>
+        <location filename="../../app/conversation_model.py" line="37"/>
+        <source>New chat</source>
+        <translation>새 대화</translation>
+    </message>
+</context>
+<context>
+    <name>DownloadPanel</name>
+    <message>
+        <location filename="../../app/widgets/download_panel.py" line="24"/>
+        <source>Cancel</source>
+        <translation>취소</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/download_panel.py" line="25"/>
+        <source>Stop; what has been downloaded is kept, and Resume continues</source>
+        <translation>중지합니다. 받은 부분은 남아 있으며 이어받기로 계속할 수 있습니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/download_panel.py" line="34"/>
+        <source>Progress</source>
+        <translation>진행률</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/download_panel.py" line="45"/>
+        <source>Starting…</source>
+        <translation>시작하는 중…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/download_panel.py" line="52"/>
+        <source>Downloading</source>
+        <translation>다운로드 중:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/download_panel.py" line="53"/>
+        <source>Verifying</source>
+        <translation>검증 중:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/download_panel.py" line="54"/>
+        <source>Copying</source>
+        <translation>복사 중:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/download_panel.py" line="67"/>
+        <source>%1 left</source>
+        <translation>%1 남음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/download_panel.py" line="70"/>
+        <source>file %1 of %2</source>
+        <translation>파일 %1/%2</translation>
+    </message>
+</context>
+<context>
+    <name>EngineWorker</name>
+    <message>
+        <location filename="../../app/worker.py" line="70"/>
+        <source>The model could not be loaded.</source>
+        <translation>모델을 불러오지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/worker.py" line="122"/>
+        <source>No model is loaded. Choose a model in Models, then try again.</source>
+        <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/worker.py" line="170"/>
+        <source>The answer could not be generated.</source>
+        <translation>답변을 생성하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/worker.py" line="203"/>
+        <source>The computer ran out of memory. Close other programs, or choose a smaller context length in Settings, then try again.</source>
+        <translation>컴퓨터의 메모리가 부족합니다. 다른 프로그램을 닫거나 설정에서 컨텍스트 길이를 줄인 뒤 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/worker.py" line="211"/>
+        <source>This looks like a bug in Gossamer. The details below and the log file help to report it.</source>
+        <translation>Gossamer의 버그로 보입니다. 아래 세부 정보와 로그 파일을 함께 알려 주시면 도움이 됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/worker.py" line="221"/>
+        <source>Log file:</source>
+        <translation>로그 파일:</translation>
+    </message>
+</context>
+<context>
+    <name>Formatting</name>
+    <message numerus="yes">
+        <location filename="../../app/formatting.py" line="27"/>
+        <source>%n s</source>
+        <comment>seconds</comment>
+        <translation>
+            <numerusform>%n초</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/formatting.py" line="30"/>
+        <source>%1 min %2 s</source>
+        <translation>%1분 %2초</translation>
+    </message>
+    <message>
+        <location filename="../../app/formatting.py" line="32"/>
+        <source>%1 h %2 min</source>
+        <translation>%1시간 %2분</translation>
+    </message>
+    <message>
+        <location filename="../../app/formatting.py" line="36"/>
+        <source>%1/s</source>
+        <translation>%1/초</translation>
+    </message>
+    <message>
+        <location filename="../../app/formatting.py" line="49"/>
+        <source>Today</source>
+        <translation>오늘</translation>
+    </message>
+    <message>
+        <location filename="../../app/formatting.py" line="51"/>
+        <source>Yesterday</source>
+        <translation>어제</translation>
+    </message>
+    <message>
+        <location filename="../../app/formatting.py" line="53"/>
+        <source>Previous 7 days</source>
+        <translation>지난 7일</translation>
+    </message>
+    <message>
+        <location filename="../../app/formatting.py" line="55"/>
+        <source>Previous 30 days</source>
+        <translation>지난 30일</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
+        <location filename="../../app/main_window.py" line="144"/>
+        <source>Models: download, verify, choose</source>
+        <translation>모델: 다운로드, 검증, 선택</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="145"/>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="152"/>
+        <location filename="../../app/main_window.py" line="153"/>
+        <source>Conversation actions</source>
+        <translation>대화 메뉴</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="170"/>
+        <location filename="../../app/main_window.py" line="346"/>
+        <location filename="../../app/main_window.py" line="398"/>
+        <source>New chat</source>
+        <translation>새 대화</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="171"/>
+        <source>Search chats</source>
+        <translation>대화 검색</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="172"/>
+        <source>Settings…</source>
+        <translation>설정…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="173"/>
+        <source>Models…</source>
+        <translation>모델…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="175"/>
+        <source>Regenerate</source>
+        <translation>다시 생성</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="177"/>
+        <source>Rename…</source>
+        <translation>이름 바꾸기…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="179"/>
+        <source>Export as Markdown…</source>
+        <translation>Markdown으로 내보내기…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="182"/>
+        <source>Export as JSON…</source>
+        <translation>JSON으로 내보내기…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="184"/>
+        <source>Delete</source>
+        <translation>삭제</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="185"/>
+        <source>Quit</source>
+        <translation>종료</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="257"/>
+        <source>Looking for models…</source>
+        <translation>모델을 찾는 중…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="268"/>
+        <location filename="../../app/main_window.py" line="300"/>
+        <location filename="../../app/main_window.py" line="312"/>
+        <source>No model loaded</source>
+        <translation>불러온 모델 없음</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="286"/>
+        <location filename="../../app/main_window.py" line="320"/>
+        <source>Loading %1…</source>
+        <translation>%1 불러오는 중…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="292"/>
+        <location filename="../../app/main_window.py" line="361"/>
+        <source>Ready</source>
+        <translation>준비됨</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="305"/>
+        <source>Could not load %1. %2</source>
+        <translation>%1을(를) 불러오지 못했습니다. %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="308"/>
+        <source>Choose a model…</source>
+        <translation>모델 선택…</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="322"/>
+        <source>No model</source>
+        <translation>모델 없음</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="359"/>
+        <source>Answering…  (Esc to stop)</source>
+        <translation>답변하는 중…  (Esc로 중지)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="374"/>
+        <source>No model is loaded yet. Download one or choose a folder, then send.</source>
+        <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="376"/>
+        <source>Open Models</source>
+        <translation>모델 관리 열기</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="400"/>
+        <source>Deleted “%1”.</source>
+        <translation>“%1” 대화를 삭제했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="402"/>
+        <source>Undo</source>
+        <translation>실행 취소</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="427"/>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown (*.md)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="427"/>
+        <source>JSON (*.json)</source>
+        <translation>JSON (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="429"/>
+        <source>Export conversation</source>
+        <translation>대화 내보내기</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="443"/>
+        <source>Could not write %1: %2</source>
+        <translation>%1에 쓰지 못했습니다: %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="446"/>
+        <source>Exported to %1</source>
+        <translation>%1(으)로 내보냈습니다</translation>
+    </message>
+</context>
+<context>
+    <name>MessageWidget</name>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="51"/>
+        <location filename="../../app/widgets/message_widget.py" line="96"/>
+        <location filename="../../app/widgets/message_widget.py" line="123"/>
+        <source>Copy</source>
+        <translation>복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="65"/>
+        <source>Your message</source>
+        <translation>내 메시지</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="69"/>
+        <source>Edit your message</source>
+        <translation>메시지 편집</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="74"/>
+        <source>Cancel</source>
+        <translation>취소</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="75"/>
+        <source>Send</source>
+        <translation>보내기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="96"/>
+        <source>Copy message</source>
+        <translation>메시지 복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="97"/>
+        <source>Edit</source>
+        <translation>편집</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="97"/>
+        <source>Edit and resend</source>
+        <translation>편집해서 다시 보내기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="106"/>
+        <source>Reading the conversation…</source>
+        <translation>대화를 읽는 중…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="111"/>
+        <source>Answer</source>
+        <translation>답변</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="123"/>
+        <source>Copy answer</source>
+        <translation>답변 복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="125"/>
+        <source>Regenerate</source>
+        <translation>다시 생성</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="125"/>
+        <source>Answer again</source>
+        <translation>다시 답변하기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="185"/>
+        <source>The answer failed.</source>
+        <translation>답변에 실패했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="189"/>
+        <source>Interrupted: Gossamer closed before this answer finished. Regenerate to answer again.</source>
+        <translation>중단됨: 답변이 끝나기 전에 Gossamer가 종료되었습니다. 다시 생성을 눌러 새로 답변받으세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="194"/>
+        <source>Stopped.</source>
+        <translation>중지했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="198"/>
+        <source>Cut off at the token limit. Raise “Max tokens” in Settings for longer answers, then Regenerate.</source>
+        <translation>토큰 한도에서 잘렸습니다. 더 긴 답변을 원하면 설정에서 “최대 토큰”을 늘린 뒤 다시 생성하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="205"/>
+        <source>Asked to use a tool: %1</source>
+        <translation>도구 사용 요청: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="218"/>
+        <source>%1 tok/s</source>
+        <translation>%1 토큰/초</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/widgets/message_widget.py" line="220"/>
+        <source>%n tokens</source>
+        <translation>
+            <numerusform>%n토큰</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="222"/>
+        <source>%1 s to first token</source>
+        <translation>첫 토큰까지 %1초</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="230"/>
+        <source>Copied</source>
+        <translation>복사됨</translation>
+    </message>
+</context>
+<context>
+    <name>ModelManager</name>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="34"/>
+        <source>Models</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="45"/>
+        <source>Models folder:</source>
+        <translation>모델 폴더:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="50"/>
+        <source>Open</source>
+        <translation>열기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="51"/>
+        <source>Show the models folder in the file manager</source>
+        <translation>파일 관리자에서 모델 폴더 보기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="53"/>
+        <source>Change…</source>
+        <translation>변경…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="54"/>
+        <source>Move the models to another folder or disk</source>
+        <translation>모델을 다른 폴더나 디스크로 옮기기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="65"/>
+        <source>On this computer</source>
+        <translation>이 컴퓨터에 있는 모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="69"/>
+        <source>Models on this computer</source>
+        <translation>이 컴퓨터에 있는 모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="71"/>
+        <source>No models yet. Download one below, or import a folder.</source>
+        <translation>아직 모델이 없습니다. 아래에서 다운로드하거나 폴더를 가져오세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="76"/>
+        <source>Load</source>
+        <translation>불러오기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="78"/>
+        <source>Chat with this model</source>
+        <translation>이 모델과 대화하기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="79"/>
+        <source>Verify</source>
+        <translation>검증</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="80"/>
+        <source>Check every file against its sha256</source>
+        <translation>모든 파일을 sha256으로 확인합니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="81"/>
+        <source>Delete</source>
+        <translation>삭제</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="83"/>
+        <source>Import folder…</source>
+        <translation>폴더 가져오기…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="84"/>
+        <source>Use a gpt-oss model folder you already have</source>
+        <translation>이미 가지고 있는 gpt-oss 모델 폴더 사용하기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="95"/>
+        <location filename="../../app/widgets/model_manager.py" line="102"/>
+        <location filename="../../app/widgets/model_manager.py" line="211"/>
+        <source>Download</source>
+        <translation>다운로드</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="99"/>
+        <source>Models to download</source>
+        <translation>다운로드할 수 있는 모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="197"/>
+        <source>Unload it first: a loaded model cannot be deleted</source>
+        <translation>불러온 모델은 삭제할 수 없습니다. 먼저 다른 모델을 불러오세요</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="199"/>
+        <source>Delete this model&apos;s files</source>
+        <translation>이 모델의 파일 삭제</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="207"/>
+        <source>Resume download</source>
+        <translation>이어받기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="209"/>
+        <source>Repair download</source>
+        <translation>다시 받아 복구</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="217"/>
+        <source>Already downloaded and verified.</source>
+        <translation>이미 다운로드하고 검증했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="219"/>
+        <source>unknown size</source>
+        <translation>크기 알 수 없음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="220"/>
+        <source>%1 to download.</source>
+        <translation>다운로드 크기 %1.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="243"/>
+        <source>%1 is loaded. Load another model first, then delete this one.</source>
+        <translation>%1 모델을 사용 중입니다. 다른 모델을 먼저 불러온 뒤 삭제하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="251"/>
+        <source>Forget %1? Its folder stays where it is.</source>
+        <translation>%1 모델을 목록에서 지울까요? 폴더는 그대로 남습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="253"/>
+        <source>Delete %1 and free %2 of disk space?</source>
+        <translation>%1 모델을 삭제하고 디스크 공간 %2을(를) 확보할까요?</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="258"/>
+        <source>Delete model</source>
+        <translation>모델 삭제</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="263"/>
+        <source>Choose a gpt-oss model folder</source>
+        <translation>gpt-oss 모델 폴더 선택</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="278"/>
+        <source>Choose a new, empty folder for the models</source>
+        <translation>모델을 둘 새 빈 폴더 선택</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="286"/>
+        <source>Downloading %1</source>
+        <translation>%1 다운로드 중</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="287"/>
+        <source>Verifying %1</source>
+        <translation>%1 검증 중</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="288"/>
+        <source>Importing %1</source>
+        <translation>%1 가져오는 중</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="289"/>
+        <source>Deleting %1</source>
+        <translation>%1 삭제 중</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="290"/>
+        <source>Moving the models to %1</source>
+        <translation>모델을 %1(으)로 옮기는 중</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="300"/>
+        <source>%1 is downloaded and verified.</source>
+        <translation>%1 다운로드와 검증을 마쳤습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="301"/>
+        <source>%1 is verified: every file matches.</source>
+        <translation>%1 검증 완료: 모든 파일이 일치합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="302"/>
+        <source>%1 was imported.</source>
+        <translation>%1 모델을 가져왔습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="303"/>
+        <source>%1 was deleted.</source>
+        <translation>%1 모델을 삭제했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="304"/>
+        <source>The models are now in %1.</source>
+        <translation>이제 모델이 %1에 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="319"/>
+        <source>Download of %1 paused. Resume continues where it stopped.</source>
+        <translation>%1 다운로드를 멈췄습니다. 이어받기로 멈춘 곳부터 계속합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="321"/>
+        <source>Stopped.</source>
+        <translation>중지했습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>ModelTables</name>
+    <message>
+        <location filename="../../app/model_tables.py" line="16"/>
+        <source>Verified</source>
+        <translation>검증됨</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="17"/>
+        <source>Incomplete</source>
+        <translation>미완료</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="18"/>
+        <source>Corrupt</source>
+        <translation>손상됨</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="19"/>
+        <source>Not verified</source>
+        <translation>검증 안 됨</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="25"/>
+        <location filename="../../app/model_tables.py" line="145"/>
+        <source>Unknown</source>
+        <translation>알 수 없음</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="27"/>
+        <source>Fits the GPU</source>
+        <translation>GPU에 들어감</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="28"/>
+        <source>GPU + RAM</source>
+        <translation>GPU + RAM</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="29"/>
+        <source>CPU only</source>
+        <translation>CPU 전용</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="30"/>
+        <source>Does not fit</source>
+        <translation>들어가지 않음</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="51"/>
+        <source>Name</source>
+        <translation>이름</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="52"/>
+        <source>Size</source>
+        <translation>크기</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="53"/>
+        <source>Status</source>
+        <translation>상태</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="54"/>
+        <source>Source</source>
+        <translation>출처</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="68"/>
+        <source>(loaded)</source>
+        <translation>(사용 중)</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="77"/>
+        <source>Downloaded</source>
+        <translation>다운로드</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="78"/>
+        <source>Imported</source>
+        <translation>가져옴</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="79"/>
+        <source>Folder</source>
+        <translation>폴더</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="124"/>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="125"/>
+        <source>Download</source>
+        <translation>다운로드</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="126"/>
+        <source>On this computer</source>
+        <translation>이 컴퓨터에서</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="127"/>
+        <source>About</source>
+        <translation>설명</translation>
+    </message>
+</context>
+<context>
+    <name>ModelsWorker</name>
+    <message>
+        <location filename="../../app/models_worker.py" line="116"/>
+        <source>The model manager hit an unexpected problem.</source>
+        <translation>모델 관리자에서 예상하지 못한 문제가 생겼습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>NoticeBar</name>
+    <message>
+        <location filename="../../app/widgets/notice_bar.py" line="28"/>
+        <source>Notice</source>
+        <translation>알림</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/notice_bar.py" line="44"/>
+        <source>Details</source>
+        <translation>세부 정보</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/notice_bar.py" line="51"/>
+        <source>Dismiss</source>
+        <translation>닫기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/notice_bar.py" line="52"/>
+        <source>Dismiss notice</source>
+        <translation>알림 닫기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/notice_bar.py" line="60"/>
+        <source>Error details</source>
+        <translation>오류 세부 정보</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="29"/>
+        <source>Settings</source>
+        <translation>설정</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="42"/>
+        <source>Automatic (GPU when there is one)</source>
+        <translation>자동 (GPU가 있으면 GPU)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="43"/>
+        <source>GPU (CUDA)</source>
+        <translation>GPU (CUDA)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="44"/>
+        <source>CPU only</source>
+        <translation>CPU만 사용</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="47"/>
+        <source>&amp;Device:</source>
+        <translation>장치(&amp;D):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="53"/>
+        <source>Automatic</source>
+        <translation>자동</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="55"/>
+        <source>How much GPU memory Gossamer may use. Experts that do not fit stay in RAM.</source>
+        <translation>Gossamer가 쓸 수 있는 GPU 메모리입니다. 들어가지 않는 전문가(expert)는 RAM에 둡니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="57"/>
+        <source>&amp;VRAM budget:</source>
+        <translation>VRAM 한도(&amp;V):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="60"/>
+        <source>%1 tokens</source>
+        <translation>%1 토큰</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="62"/>
+        <source>Longer context remembers more of the conversation and uses more memory.</source>
+        <translation>컨텍스트가 길수록 대화를 더 많이 기억하지만 메모리를 더 씁니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="64"/>
+        <source>&amp;Context length:</source>
+        <translation>컨텍스트 길이(&amp;C):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="65"/>
+        <source>Changes here reload the model.</source>
+        <translation>여기를 바꾸면 모델을 다시 불러옵니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="68"/>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="77"/>
+        <source>0 always picks the likeliest word; gpt-oss is tuned for 1.0.</source>
+        <translation>0이면 항상 가장 그럴듯한 단어를 고릅니다. gpt-oss는 1.0에 맞춰져 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="78"/>
+        <source>&amp;Temperature:</source>
+        <translation>온도(&amp;T):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="83"/>
+        <source>Top-&amp;p:</source>
+        <translation>Top-&amp;p:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="87"/>
+        <source>The longest answer, thinking included, in tokens.</source>
+        <translation>생각을 포함한 답변의 최대 길이(토큰)입니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="88"/>
+        <source>&amp;Max tokens:</source>
+        <translation>최대 토큰(&amp;M):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="91"/>
+        <source>Low</source>
+        <translation>낮음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="92"/>
+        <source>Medium</source>
+        <translation>보통</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="93"/>
+        <source>High</source>
+        <translation>높음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="96"/>
+        <source>Reasoning for &amp;new chats:</source>
+        <translation>새 대화의 추론 강도(&amp;N):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="98"/>
+        <source>For example: Answer briefly. Use metric units.</source>
+        <translation>예: 짧게 답하세요. 미터법 단위를 쓰세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="100"/>
+        <source>System instructions</source>
+        <translation>시스템 지시문</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="101"/>
+        <source>&amp;System instructions:</source>
+        <translation>시스템 지시문(&amp;S):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="102"/>
+        <source>Answers</source>
+        <translation>답변</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="109"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="116"/>
+        <source>Same as the system</source>
+        <translation>시스템 설정 따르기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="110"/>
+        <source>Light</source>
+        <translation>밝게</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="111"/>
+        <source>Dark</source>
+        <translation>어둡게</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="114"/>
+        <source>T&amp;heme:</source>
+        <translation>테마(&amp;H):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="118"/>
+        <source>&amp;Language:</source>
+        <translation>언어(&amp;L):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="119"/>
+        <source>A new language shows after Gossamer restarts.</source>
+        <translation>바꾼 언어는 Gossamer를 다시 시작하면 적용됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="122"/>
+        <source>Appearance</source>
+        <translation>모양</translation>
+    </message>
+</context>
+<context>
+    <name>Sidebar</name>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="44"/>
+        <location filename="../../app/widgets/sidebar.py" line="47"/>
+        <source>New chat</source>
+        <translation>새 대화</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="46"/>
+        <source>Start a new conversation (Ctrl+N)</source>
+        <translation>새 대화 시작 (Ctrl+N)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="54"/>
+        <source>Search chats</source>
+        <translation>대화 검색</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="55"/>
+        <source>Search conversations</source>
+        <translation>대화 검색</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="56"/>
+        <source>Search titles and messages (Ctrl+F)</source>
+        <translation>제목과 메시지 검색 (Ctrl+F)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="65"/>
+        <source>Conversations</source>
+        <translation>대화 목록</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="78"/>
+        <source>No conversations match.</source>
+        <translation>일치하는 대화가 없습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="83"/>
+        <location filename="../../app/widgets/sidebar.py" line="162"/>
+        <source>Delete</source>
+        <translation>삭제</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="91"/>
+        <source>Models</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="93"/>
+        <source>Download, verify and choose models</source>
+        <translation>모델 다운로드, 검증, 선택</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="95"/>
+        <source>Settings</source>
+        <translation>설정</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="97"/>
+        <source>Settings (Ctrl+,)</source>
+        <translation>설정 (Ctrl+,)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="154"/>
+        <source>Rename</source>
+        <translation>이름 바꾸기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="156"/>
+        <source>Export as Markdown…</source>
+        <translation>Markdown으로 내보내기…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/sidebar.py" line="159"/>
+        <source>Export as JSON…</source>
+        <translation>JSON으로 내보내기…</translation>
+    </message>
+</context>
+<context>
+    <name>StatusBar</name>
+    <message>
+        <location filename="../../app/widgets/status_bar.py" line="24"/>
+        <source>Working</source>
+        <translation>작업 중</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/status_bar.py" line="27"/>
+        <source>Decoding speed of the last answer</source>
+        <translation>마지막 답변의 생성 속도</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/status_bar.py" line="30"/>
+        <source>Tokens of the context window in use</source>
+        <translation>사용 중인 컨텍스트 토큰</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/status_bar.py" line="33"/>
+        <location filename="../../app/widgets/status_bar.py" line="61"/>
+        <source>Where the model&apos;s weights are</source>
+        <translation>모델 가중치가 있는 곳</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/status_bar.py" line="38"/>
+        <source>No model loaded</source>
+        <translation>불러온 모델 없음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/status_bar.py" line="46"/>
+        <source>%1 tok/s</source>
+        <translation>%1 토큰/초</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/status_bar.py" line="54"/>
+        <source>Context %1 / %2</source>
+        <translation>컨텍스트 %1 / %2</translation>
+    </message>
+</context>
+<context>
+    <name>ThinkingSection</name>
+    <message>
+        <location filename="../../app/widgets/thinking_section.py" line="33"/>
+        <source>Thinking</source>
+        <translation>생각</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/thinking_section.py" line="34"/>
+        <source>Show or hide the model&apos;s reasoning</source>
+        <translation>모델의 추론 과정을 보이거나 숨깁니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/thinking_section.py" line="41"/>
+        <source>Reasoning</source>
+        <translation>추론 과정</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/widgets/thinking_section.py" line="95"/>
+        <source>%n tokens</source>
+        <translation>
+            <numerusform>%n토큰</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/widgets/thinking_section.py" line="97"/>
+        <source>%n words</source>
+        <translation>
+            <numerusform>%n단어</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/thinking_section.py" line="99"/>
+        <source>Thinking…</source>
+        <translation>생각하는 중…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/thinking_section.py" line="103"/>
+        <source>Thought for %1</source>
+        <translation>%1 동안 생각함</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/thinking_section.py" line="105"/>
+        <source>Thoughts</source>
+        <translation>생각</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/thinking_section.py" line="107"/>
+        <source>Click to show or hide the model&apos;s reasoning</source>
+        <translation>눌러서 모델의 추론 과정을 보이거나 숨기기</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomeScreen</name>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="33"/>
+        <source>Welcome to Gossamer</source>
+        <translation>Gossamer에 오신 것을 환영합니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="39"/>
+        <source>Chat with OpenAI&apos;s gpt-oss on your own computer. It works offline, and nothing you write leaves this machine.</source>
+        <translation>OpenAI의 gpt-oss와 내 컴퓨터에서 대화하세요. 인터넷 없이 작동하며, 입력한 내용은 이 컴퓨터 밖으로 나가지 않습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="67"/>
+        <source>Download</source>
+        <translation>다운로드</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="84"/>
+        <source>Already have the model files?</source>
+        <translation>모델 파일이 이미 있나요?</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="86"/>
+        <source>Choose a folder…</source>
+        <translation>폴더 선택…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="88"/>
+        <source>A folder with config.json and the .safetensors files</source>
+        <translation>config.json과 .safetensors 파일이 있는 폴더</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="90"/>
+        <source>All models…</source>
+        <translation>모든 모델…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="116"/>
+        <source>Looking at this computer…</source>
+        <translation>이 컴퓨터를 살펴보는 중…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="122"/>
+        <source>Models are saved in %1. You can move them in Models.</source>
+        <translation>모델은 %1에 저장됩니다. 모델 관리에서 옮길 수 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="127"/>
+        <source>unknown size</source>
+        <translation>크기 알 수 없음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="128"/>
+        <source>Download gpt-oss-20b (%1)</source>
+        <translation>gpt-oss-20b 다운로드 (%1)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="139"/>
+        <source>Resume download (%1 of %2 done)</source>
+        <translation>이어받기 (%2 중 %1 완료)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="149"/>
+        <source>Choose a gpt-oss model folder</source>
+        <translation>gpt-oss 모델 폴더 선택</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="155"/>
+        <source>Downloading %1</source>
+        <translation>%1 다운로드 중</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/welcome_screen.py" line="175"/>
+        <source>Download paused. Resume continues where it stopped.</source>
+        <translation>다운로드를 멈췄습니다. 이어받기로 멈춘 곳부터 계속합니다.</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,115 @@
+"""Korean: the translation loads and is complete, the window speaks it, Korean text is typed, kept and shown."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QLocale
+from PySide6.QtGui import QFontDatabase, QInputMethodEvent, QTextLayout
+
+from app import i18n
+from app import settings as keys
+from tests.app.conftest import send, wait_idle
+
+TS = i18n.TRANSLATIONS_DIR / "gossamer_ko.ts"
+QM = i18n.TRANSLATIONS_DIR / "gossamer_ko.qm"
+APP_DIR = Path(__file__).resolve().parents[2] / "app"
+
+
+@pytest.fixture
+def korean(qapp):
+    """The Korean translators installed for one test, English again afterwards."""
+    i18n.install("ko")
+    yield
+    i18n.install("en")
+
+
+@pytest.mark.parametrize(
+    ("setting", "system", "expected"),
+    [("system", QLocale.Language.Korean, "ko"), ("system", QLocale.Language.English, "en"),
+     ("system", QLocale.Language.German, "en"), ("ko", QLocale.Language.English, "ko"),
+     ("en", QLocale.Language.Korean, "en")],
+)
+def test_language_follows_setting_then_system(setting, system, expected):
+    """An explicit setting wins; "system" picks Korean on a Korean desktop and English otherwise."""
+    assert i18n.choose(setting, QLocale(system)) == expected
+
+
+def test_translation_loads_and_translates(korean):
+    """The compiled .qm loads and turns the interface's English into Korean, plural forms included."""
+    assert QCoreApplication.translate("Composer", "Send") == "보내기"
+    assert QCoreApplication.translate("ThinkingSection", "%n tokens", "", 42) == "42토큰"
+    assert QCoreApplication.translate("Formatting", "%n s", "seconds", 12) == "12초"
+    i18n.install("en")
+    assert QCoreApplication.translate("Composer", "Send") == "Send"
+
+
+def test_every_string_is_translated_and_compiled(tmp_path):
+    """lupdate finds no string in app/ missing from the .ts, none is unfinished, and the .qm matches it."""
+    lupdate, lrelease = shutil.which("pyside6-lupdate"), shutil.which("pyside6-lrelease")
+    if lupdate is None or lrelease is None:
+        pytest.skip("the Qt Linguist tools of the PySide6 wheels are not on PATH")
+    fresh = tmp_path / "gossamer_ko.ts"
+    shutil.copy(TS, fresh)
+    sources = sorted(str(p) for p in APP_DIR.rglob("*.py"))
+    subprocess.run([lupdate, *sources, "-ts", str(fresh), "-no-obsolete"], check=True, capture_output=True)
+    text = fresh.read_text(encoding="utf-8")
+    assert 'type="unfinished"' not in text, "run pyside6-lupdate and translate the new strings"
+    compiled = tmp_path / "gossamer_ko.qm"
+    subprocess.run([lrelease, str(TS), "-qm", str(compiled)], check=True, capture_output=True)
+    assert compiled.read_bytes() == QM.read_bytes(), "run pyside6-lrelease: the .qm is older than the .ts"
+
+
+def test_window_in_korean(make_window, korean, qtbot):
+    """With Korean chosen, the window's own words are Korean."""
+    window = make_window()
+    assert window.composer.send_button.text() == "보내기"
+    assert window.sidebar.new_button.text() == "새 대화"
+    assert window.welcome.findChild(type(window.title_label), "WelcomeTitle").text() == \
+        "Gossamer에 오신 것을 환영합니다"
+    assert window.composer.effort.itemText(2) == "높음"
+
+
+def type_with_input_method(widget, text: str) -> None:
+    """Type as a Korean IME does: each syllable is composed (pre-edit), then committed."""
+    widget.setFocus()
+    for syllable in text:
+        QCoreApplication.sendEvent(widget, QInputMethodEvent(syllable, []))
+        commit = QInputMethodEvent()
+        commit.setCommitString(syllable)
+        QCoreApplication.sendEvent(widget, commit)
+
+
+def _glyphs_missing(text: str, font) -> int:
+    layout = QTextLayout(text, font)
+    layout.beginLayout()
+    layout.createLine()
+    layout.endLayout()
+    return sum(index == 0 for run in layout.glyphRuns() for index in run.glyphIndexes())
+
+
+def test_korean_is_typed_sent_stored_and_shown(loaded_window, qtbot, settings):
+    """Korean typed into the composer is sent, saved as typed, and drawn with a font that has Hangul."""
+    window = loaded_window
+    settings.set(keys.MAX_TOKENS, 4)
+    type_with_input_method(window.composer.edit, "안녕하세요, 김치찌개 만드는 법")
+    assert window.composer.text() == "안녕하세요, 김치찌개 만드는 법"
+    send(qtbot, window, window.composer.text())
+    wait_idle(qtbot, window)
+    conversation = window.controller.conversation
+    stored = window.store.messages(conversation.id)[0]
+    assert stored.content == "안녕하세요, 김치찌개 만드는 법"
+    assert window.store.conversation(conversation.id).title == "안녕하세요, 김치찌개 만드는 법"
+    bubble = window.chat_view.message_widgets()[0].text
+    assert bubble.toPlainText() == "안녕하세요, 김치찌개 만드는 법"
+    assert [c.title for c in window.store.conversations("김치")] == ["안녕하세요, 김치찌개 만드는 법"]
+    korean_families = [f for f in QFontDatabase.families()
+                       if QFontDatabase.WritingSystem.Korean in QFontDatabase.writingSystems(f)]
+    if not korean_families:
+        pytest.skip("no font with Hangul is installed (Debian: fonts-noto-cjk)")
+    for font in (window.composer.edit.font(), bubble.document().defaultFont()):
+        assert any(f in korean_families for f in font.families())
+        assert _glyphs_missing("안녕하세요 김치찌개", font) == 0
