@@ -236,8 +236,10 @@ def plan_for(args: argparse.Namespace) -> tuple[torch_plan.System, torch_plan.To
 def setup(args: argparse.Namespace, extras: list[str]) -> None:
     system, plan = plan_for(args)
     venv, python = args.venv, venv_python(args.venv)
-    state = stamp.desired(REPO, extras, plan.variant)
     previous = stamp.read(venv) if python.exists() else None
+    if previous:  # keep what an earlier set-up installed (`run` after `test` keeps pytest up to date)
+        extras = sorted(set(extras) | set(previous.get("extras", [])))
+    state = stamp.desired(REPO, extras, plan.variant)
     why = "--force" if args.force else stamp.outdated(previous, state)
     if why is None:
         log(f"set-up is current ({venv}); nothing to install")
@@ -246,7 +248,7 @@ def setup(args: argparse.Namespace, extras: list[str]) -> None:
         dry_run(args, system, plan, extras, why)
         return
     log(f"setting up {venv}: {why}")
-    if "test" in extras and not args.skip_system_deps:
+    if args.command == "test" and not args.skip_system_deps:
         check_system_libraries("test", None, dry_run=False)  # before the long downloads, not after
     if not python.exists():
         create_venv(venv)
@@ -261,7 +263,7 @@ def dry_run(args: argparse.Namespace, system: torch_plan.System, plan: torch_pla
             extras: list[str], why: str) -> None:
     venv, python = args.venv, venv_python(args.venv, system.os)
     log(f"dry run: would set up {venv} ({why}); nothing is changed")
-    if "test" in extras and not args.skip_system_deps and system.os == "linux" and not args.platform:
+    if args.command == "test" and not args.skip_system_deps and system.os == "linux" and not args.platform:
         check_system_libraries("test", None, dry_run=True)
     if not python.exists():
         log("would run: " + show([sys.executable, "-m", "venv", str(venv)]))

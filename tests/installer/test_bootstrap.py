@@ -259,3 +259,13 @@ def test_run_names_missing_x11_libraries(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(bootstrap.system_deps, "ldd_missing", lambda files: ["libxcb-cursor.so.0"])
     bootstrap.hint_display_libraries(tmp_path)
     assert "sudo apt-get install -y -q --no-install-recommends libxcb-cursor0" in capsys.readouterr().out
+
+
+@posix_only
+def test_run_after_test_keeps_the_test_extra(fake_python: Path):
+    """Setting up for `run` in a venv set up for `test` installs (and stamps) the test extra too."""
+    venv = _current_venv(fake_python, ["test"])
+    (venv / stamp.STAMP_NAME).write_text((venv / stamp.STAMP_NAME).read_text().replace('"cpu"', '"cu126"'))
+    result = run_script("installer/bootstrap.py", "run", "--dry-run", "--venv", str(venv), "--torch", "cpu")
+    assert "the torch build changes from cu126 to cpu" in result.stdout
+    assert "[test]" in result.stdout
