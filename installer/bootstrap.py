@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         command.add_argument("--dry-run", action="store_true",
                              help="print what would be installed and run, and why; change nothing")
         command.add_argument("--force", action="store_true", help="set up again even if the stamp is current")
-        command.add_argument("--venv", type=Path, default=REPO / ".venv", help="the venv (default: .venv)")
+        command.add_argument("--venv", type=lambda text: Path(text).absolute(), default=REPO / ".venv",
+                             help="the venv (default: .venv in the repository)")
         command.add_argument("--torch", choices=torch_plan.VARIANTS, default=os.environ.get(TORCH_ENV, "auto"),
                              help=f"torch build; auto picks by GPU and driver (env {TORCH_ENV})")
         command.add_argument("--nvidia-smi", metavar="PATH",

@@ -41,8 +41,9 @@ def test_bad_arguments_exit_with_usage(argv: list[str]):
 
 
 def test_default_venv_is_the_repositorys():
-    """The README's commands set up ./.venv in the repository."""
+    """The README's commands set up ./.venv in the repository; a relative --venv is made absolute."""
     assert bootstrap.parse_args(["run"]).venv == REPO / ".venv"
+    assert bootstrap.parse_args(["run", "--venv", "v2"]).venv == Path.cwd() / "v2"
 
 
 def test_venv_python_per_os(tmp_path: Path):
