@@ -1,0 +1,51 @@
+"""Arguments shared by the commands that load a model (generate, chat)."""
+
+from __future__ import annotations
+
+import argparse
+
+DEFAULT_CONTEXT = 16384
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model folder (either layout)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument("--context", type=int, default=DEFAULT_CONTEXT,
+                        help=f"context length in tokens (default: {DEFAULT_CONTEXT}, capped by the model)")
+    parser.add_argument("--vram", default=None, help="GPU memory budget, e.g. 12GiB (default: what is free)")
+
+
+def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--effort", choices=("low", "medium", "high"), default="medium",
+                        help="reasoning effort (default: medium)")
+    parser.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (default: 1.0)")
+    parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (default: 1.0)")
+    parser.add_argument("--max-tokens", type=int, default=4096, help="most tokens to generate (default: 4096)")
+    parser.add_argument("--seed", type=int, default=None, help="seed for reproducible sampling")
+    parser.add_argument("--system", default=None, help="instructions for the model (a developer message)")
+
+
+def load_session(args: argparse.Namespace):
+    """Load the model named by ``args`` and wrap it in a ChatSession."""
+    from engine.loader import load_model
+    from engine.session import ChatSession
+
+    kwargs = {"device": args.device, "context_length": args.context}
+    if args.vram is not None:
+        from engine.memory import parse_size
+
+        kwargs["vram_budget"] = parse_size(args.vram)
+    model = load_model(args.model, **kwargs)
+    return ChatSession(model, context_length=min(args.context, model.context_length))
+
+
+def settings_from(args: argparse.Namespace):
+    from engine.session import GenerationSettings
+
+    try:
+        return GenerationSettings(effort=args.effort, temperature=args.temperature, top_p=args.top_p,
+                                  max_tokens=args.max_tokens, seed=args.seed)
+    except ValueError as error:
+        from engine.errors import EngineError
+
+        raise EngineError(f"{error}.") from None

@@ -1,0 +1,88 @@
+"""``python -m engine chat``: an interactive chat in the terminal, streaming, with the reasoning dimmed.
+
+Ctrl+C stops the answer being written (the part written so far stays in the conversation); Ctrl+D or
+/exit leaves. /effort low|medium|high changes the reasoning effort, /new starts over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import threading
+
+from engine.cli._model_args import add_model_arguments, add_sampling_arguments, load_session, settings_from
+
+DIM, RESET = "\x1b[2m", "\x1b[0m"
+HELP = "commands: /effort low|medium|high, /new, /exit (Ctrl+C stops an answer, Ctrl+D leaves)"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_model_arguments(parser)
+    add_sampling_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    print("loading the model...", file=sys.stderr)
+    session = load_session(args)
+    print(f"{session.model.describe()}\n{HELP}", file=sys.stderr)
+    color = sys.stdout.isatty()
+    system = [{"role": "developer", "content": args.system}] if args.system else []
+    history: list[dict] = []
+    while True:
+        try:
+            line = input(f"\n[{settings.effort}] you> ")
+        except EOFError:
+            print()
+            return 0
+        text = line.strip()
+        if not text:
+            continue
+        if text in ("/exit", "/quit"):
+            return 0
+        if text == "/new":
+            history.clear()
+            print("(new conversation)")
+            continue
+        if text.startswith("/effort"):
+            level = text.split()[-1]
+            if level in ("low", "medium", "high"):
+                settings = dataclasses.replace(settings, effort=level)
+            print(f"(reasoning effort: {settings.effort})")
+            continue
+        if text.startswith("/"):
+            print(HELP)
+            continue
+        history.append({"role": "user", "content": text})
+        history.append(_answer(session, system + history, settings, color))
+
+
+def _answer(session, messages: list[dict], settings, color: bool) -> dict:
+    from engine.harmony import TextDelta, TurnEnd
+
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    parts = {"analysis": [], "commentary": [], "final": []}
+    channel = None
+    try:
+        for event in session.generate(messages, settings, cancel=cancel):
+            if isinstance(event, TextDelta):
+                if event.channel != channel:
+                    channel = event.channel
+                    sys.stdout.write("\n" + ("thinking: " if channel == "analysis" else "gpt-oss: "))
+                parts[event.channel].append(event.text)
+                text = event.text
+                if color and channel == "analysis":
+                    text = f"{DIM}{text}{RESET}"
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            elif isinstance(event, TurnEnd):
+                usage = event.usage
+                note = {"cancelled": " (stopped)", "length": " (hit the token limit)"}.get(event.reason, "")
+                print(f"\n{DIM if color else ''}[{usage.completion_tokens} tokens, {usage.decode_tok_s:.1f} tok/s, "
+                      f"context {usage.context_used}/{usage.context_max}]{note}{RESET if color else ''}")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return {"role": "assistant", "content": "".join(parts["final"]), "reasoning": "".join(parts["analysis"]) or None}

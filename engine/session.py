@@ -1,0 +1,191 @@
+"""A conversation-level API: one turn of chat as a stream of events, reusing the KV cache between turns.
+
+One turn: render the conversation with harmony -> keep the longest prefix already in the KV cache ->
+prefill only the rest -> decode token by token -> parse -> events. The GUI, the CLI and a future
+local API server all drive the engine through this class.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import torch
+
+from engine.errors import ContextFullError, EngineError
+from engine.harmony import STOP_TOKENS, StreamParser, render_prompt
+from engine.harmony.events import Event, TextDelta, TurnEnd
+from engine.sampling import SamplingParams, make_generator, sample
+from engine.tokenizer import load_tokenizer
+
+EFFORTS = ("low", "medium", "high")
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    effort: str = "medium"
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 4096  # completion tokens, analysis included
+    seed: int | None = None
+    date: str | None = None  # the system message's current date; today when None
+
+    def __post_init__(self) -> None:
+        if self.effort not in EFFORTS:
+            raise ValueError(f"effort must be one of {EFFORTS}, got {self.effort!r}")
+        if self.max_tokens < 1:
+            raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
+        SamplingParams(self.temperature, self.top_p)  # validates
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens whose KV was reused from the previous turn
+    completion_tokens: int = 0
+    reasoning_tokens: int = 0  # completion tokens spent in the analysis channel
+    ttft_s: float = 0.0  # from the call to the first generated token
+    prefill_s: float = 0.0
+    decode_s: float = 0.0
+    context_used: int = 0
+    context_max: int = 0
+
+    @property
+    def decode_tok_s(self) -> float:
+        # The first token comes from prefill; the rest are decode steps.
+        steps = self.completion_tokens - 1
+        return steps / self.decode_s if steps > 0 and self.decode_s > 0 else 0.0
+
+    def as_dict(self) -> dict:
+        return {
+            "prompt_tokens": self.prompt_tokens,
+            "cached_tokens": self.cached_tokens,
+            "completion_tokens": self.completion_tokens,
+            "reasoning_tokens": self.reasoning_tokens,
+            "ttft_s": round(self.ttft_s, 4),
+            "prefill_s": round(self.prefill_s, 4),
+            "decode_s": round(self.decode_s, 4),
+            "decode_tok_s": round(self.decode_tok_s, 2),
+            "context_used": self.context_used,
+            "context_max": self.context_max,
+        }
+
+
+@dataclass
+class TurnRecord:
+    """What the last turn did, for callers that inspect it (tests, the GUI's prompt view)."""
+
+    prompt_ids: list[int] = field(default_factory=list)
+    completion_ids: list[int] = field(default_factory=list)
+
+
+class ChatSession:
+    """Holds a loaded model and its KV cache; not thread-safe: one turn at a time, from one thread."""
+
+    def __init__(self, model, tokenizer=None, context_length: int | None = None) -> None:
+        self.model = model
+        self.tokenizer = tokenizer or load_tokenizer()
+        self.context_length = int(context_length or model.context_length)
+        self.cache = model.new_cache(self.context_length)
+        self._cached_ids: list[int] = []  # the tokens whose keys and values the cache holds, in order
+        self.last_usage = Usage(context_max=self.context_length)
+        self.last_turn = TurnRecord()
+        self._stop_ids = set(STOP_TOKENS)
+
+    def reset(self) -> None:
+        self.cache.reset()
+        self._cached_ids = []
+
+    def render(self, messages: list[dict], settings: GenerationSettings, tools: list[dict] | None = None):
+        return render_prompt(messages, effort=settings.effort, date=settings.date, tools=tools)
+
+    def generate(
+        self,
+        messages: list[dict],
+        settings: GenerationSettings | None = None,
+        tools: list[dict] | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[Event]:
+        """Yield harmony events as tokens arrive; the last event is always a TurnEnd carrying the usage."""
+        settings = settings or GenerationSettings()
+        started = time.perf_counter()
+        prompt = self.render(messages, settings, tools)
+        if len(prompt) >= self.context_length:
+            raise ContextFullError(
+                f"The conversation is {len(prompt):,} tokens long but the context holds {self.context_length:,}. "
+                "Start a new conversation, delete earlier messages, or raise the context length in Settings."
+            )
+        max_new = min(settings.max_tokens, self.context_length - len(prompt))
+        usage = Usage(prompt_tokens=len(prompt), context_max=self.context_length)
+        record = TurnRecord(prompt_ids=list(prompt))
+        self.last_usage, self.last_turn = usage, record
+
+        reused = self._reuse_prefix(prompt)
+        usage.cached_tokens = reused
+        params = SamplingParams(settings.temperature, settings.top_p)
+        generator = make_generator(settings.seed)
+        parser = StreamParser()
+        reason = "length"
+        try:
+            logits = self._forward(prompt[reused:])
+            usage.prefill_s = time.perf_counter() - started
+            decode_started = time.perf_counter()
+            for step in range(max_new):
+                if cancel is not None and cancel.is_set():
+                    reason = "cancelled"
+                    break
+                token = sample(logits, params, generator)
+                if step == 0:
+                    usage.ttft_s = time.perf_counter() - started
+                    decode_started = time.perf_counter()
+                record.completion_ids.append(token)
+                usage.completion_tokens += 1
+                if parser.current_channel == "analysis":
+                    usage.reasoning_tokens += 1
+                turn_end = None
+                for event in parser.feed(token):
+                    if isinstance(event, TurnEnd):
+                        turn_end = event
+                    else:
+                        yield event
+                if turn_end is not None or token in self._stop_ids:
+                    reason = turn_end.reason if turn_end is not None else "return"
+                    break
+                if step + 1 < max_new:
+                    logits = self._forward([token])
+                usage.decode_s = time.perf_counter() - decode_started
+            usage.decode_s = time.perf_counter() - decode_started
+        except torch.cuda.OutOfMemoryError as error:
+            self.reset()
+            raise EngineError(
+                "The GPU ran out of memory while generating. Lower the context length or the VRAM budget "
+                "in Settings, or close other programs that use the GPU."
+            ) from error
+        except Exception:
+            # A forward pass may have stopped half-way through the cache: start the next turn clean.
+            self.reset()
+            raise
+        finally:
+            usage.context_used = self.cache.num_tokens
+        for event in parser.finish():
+            if not isinstance(event, TurnEnd):
+                yield event
+        yield TurnEnd(reason=reason, usage=usage)
+
+    def _reuse_prefix(self, prompt: list[int]) -> int:
+        """Truncate the cache to the longest prefix it shares with ``prompt``; return its length."""
+        shared = 0
+        limit = min(len(self._cached_ids), len(prompt) - 1)  # prefill needs at least one new token
+        while shared < limit and self._cached_ids[shared] == prompt[shared]:
+            shared += 1
+        self.cache.truncate(shared)
+        del self._cached_ids[shared:]
+        return shared
+
+    def _forward(self, ids: list[int]) -> torch.Tensor:
+        tokens = torch.tensor(ids, dtype=torch.long, device=self.model.device)
+        logits = self.model.forward(tokens, self.cache, last_only=True)
+        self._cached_ids.extend(ids)
+        return logits[-1]
