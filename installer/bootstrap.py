@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import sys
 
-if sys.version_info < (3, 11):  # before anything that newer Pythons alone can parse
+if sys.version_info < (3, 11):  # noqa: UP036  (the system Python may be older: say so plainly)
     sys.exit(f"Gossamer needs Python 3.11 or newer; this is {sys.version.split()[0]} ({sys.executable}).")
 
 import argparse
@@ -25,7 +25,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from installer import gpu, stamp, system_deps, torch_plan  # noqa: E402  (needs REPO on sys.path)
+from installer import gpu, stamp, system_deps, torch_plan  # (after REPO joined sys.path)
 
 WINDOWS = sys.platform.startswith("win")
 TORCH_ENV = "GOSSAMER_TORCH"  # the same as --torch
@@ -51,37 +51,62 @@ def venv_python(venv: Path, os_name: str | None = None) -> Path:
 
 # --- arguments -----------------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python3 installer/bootstrap.py", allow_abbrev=False,
-                                     description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python3 installer/bootstrap.py", allow_abbrev=False, description=__doc__.splitlines()[0]
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    helps = {"run": "set up, then start the app (extra arguments go to the app)",
-             "test": "set up with the test extra, then run pytest (extra arguments go to pytest)",
-             "setup": "set up only (installers call this)"}
+    helps = {
+        "run": "set up, then start the app (extra arguments go to the app)",
+        "test": "set up with the test extra, then run pytest (extra arguments go to pytest)",
+        "setup": "set up only (installers call this)",
+    }
     for name, help_text in helps.items():
         command = sub.add_parser(name, help=help_text, allow_abbrev=False, description=help_text)
-        command.add_argument("--dry-run", action="store_true",
-                             help="print what would be installed and run, and why; change nothing")
+        command.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="print what would be installed and run, and why; change nothing",
+        )
         command.add_argument("--force", action="store_true", help="set up again even if the stamp is current")
-        command.add_argument("--venv", type=lambda text: Path(text).absolute(), default=REPO / ".venv",
-                             help="the venv (default: .venv in the repository)")
-        command.add_argument("--torch", choices=torch_plan.VARIANTS, default=os.environ.get(TORCH_ENV, "auto"),
-                             help=f"torch build; auto picks by GPU and driver (env {TORCH_ENV})")
-        command.add_argument("--nvidia-smi", metavar="PATH",
-                             help=f"the nvidia-smi to ask, 'none' for none (env {gpu.NVIDIA_SMI_ENV})")
-        command.add_argument("--nvidia-smi-output", metavar="FILE", help="read a recorded nvidia-smi output "
-                             f"instead of running it (env {gpu.NVIDIA_SMI_OUTPUT_ENV})")
-        command.add_argument("--platform", choices=("linux", "windows", "darwin"),
-                             help="plan for another OS (with --dry-run only)")
+        command.add_argument(
+            "--venv",
+            type=lambda text: Path(text).absolute(),
+            default=REPO / ".venv",
+            help="the venv (default: .venv in the repository)",
+        )
+        command.add_argument(
+            "--torch",
+            choices=torch_plan.VARIANTS,
+            default=os.environ.get(TORCH_ENV, "auto"),
+            help=f"torch build; auto picks by GPU and driver (env {TORCH_ENV})",
+        )
+        command.add_argument(
+            "--nvidia-smi",
+            metavar="PATH",
+            help=f"the nvidia-smi to ask, 'none' for none (env {gpu.NVIDIA_SMI_ENV})",
+        )
+        command.add_argument(
+            "--nvidia-smi-output",
+            metavar="FILE",
+            help=f"read a recorded nvidia-smi output instead of running it (env {gpu.NVIDIA_SMI_OUTPUT_ENV})",
+        )
+        command.add_argument(
+            "--platform",
+            choices=("linux", "windows", "darwin"),
+            help="plan for another OS (with --dry-run only)",
+        )
         command.add_argument("--machine", help="plan for another CPU, e.g. aarch64 (with --dry-run only)")
-        command.add_argument("--skip-system-deps", action="store_true",
-                             help="don't check the Linux libraries Qt needs")
+        command.add_argument(
+            "--skip-system-deps", action="store_true", help="don't check the Linux libraries Qt needs"
+        )
     return parser
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
     """Our options; for run/test everything else (and all after ``--``) goes on to the app or pytest."""
-    head, tail = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
+    head, tail = (argv[: argv.index("--")], argv[argv.index("--") + 1 :]) if "--" in argv else (argv, [])
     parser = build_parser()
     args, unknown = parser.parse_known_args(head)
     if unknown and args.command == "setup":
@@ -94,10 +119,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 # --- steps ---------------------------------------------------------------------------------------------
 
+
 def _run(command: list[str], env_extra: dict[str, str] | None = None, check: bool = True) -> int:
     log("$ " + show(command, env_extra))
     env = {**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1", **(env_extra or {})}
-    code = subprocess.run(command, env=env).returncode
+    code = subprocess.run(command, check=False, env=env).returncode
     if code and check:
         raise SetupError(f"this command failed (exit code {code}): {show(command)}")
     return code
@@ -106,7 +132,7 @@ def _run(command: list[str], env_extra: dict[str, str] | None = None, check: boo
 def create_venv(venv: Path) -> None:
     command = [sys.executable, "-m", "venv", *(["--clear"] if venv.exists() else []), str(venv)]
     log("$ " + show(command))
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, check=False, capture_output=True, text=True)
     if result.returncode == 0:
         return
     output = result.stdout + result.stderr
@@ -115,19 +141,28 @@ def create_venv(venv: Path) -> None:
         if system_deps.can_install() and system_deps.apt_install([package], log=log):
             _run(command)
             return
-        raise SetupError(f"Python's venv module is missing its pip; install it with:\n"
-                         f"    sudo apt-get install {package}\nthen run this again.")
+        raise SetupError(
+            f"Python's venv module is missing its pip; install it with:\n"
+            f"    sudo apt-get install {package}\nthen run this again."
+        )
     raise SetupError(f"could not create the venv at {venv}:\n{output.strip()}")
 
 
 def installed_torch(python: Path) -> str | None:
-    code = "import importlib.metadata as m\ntry: print(m.version('torch'))\nexcept m.PackageNotFoundError: pass"
-    result = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
+    code = (
+        "import importlib.metadata as m\ntry: print(m.version('torch'))\nexcept m.PackageNotFoundError: pass"
+    )
+    result = subprocess.run([str(python), "-c", code], check=False, capture_output=True, text=True)
     return result.stdout.strip() or None
 
 
-def install_torch(python: Path, plan: torch_plan.TorchPlan, system: torch_plan.System, venv: Path,
-                  previous_variant: str | None) -> None:
+def install_torch(
+    python: Path,
+    plan: torch_plan.TorchPlan,
+    system: torch_plan.System,
+    venv: Path,
+    previous_variant: str | None,
+) -> None:
     current = installed_torch(python)
     if current and previous_variant not in (None, plan.variant):
         _run([str(python), "-m", "pip", "uninstall", "-y", "torch"])
@@ -140,7 +175,8 @@ def install_torch(python: Path, plan: torch_plan.TorchPlan, system: torch_plan.S
     candidates = torch_plan.sources(plan, system, torch_plan.pip_find_links(venv=venv))
     for number, source in enumerate(candidates, start=1):
         if source.probe and not torch_plan.reachable(source.probe):
-            log(f"{source.probe} did not answer within {torch_plan.PROBE_TIMEOUT_S:.0f} s; skipping {source.note}")
+            timeout = f"{torch_plan.PROBE_TIMEOUT_S:.0f} s"
+            log(f"{source.probe} did not answer within {timeout}; skipping {source.note}")
             continue
         log(f"torch from {source.note}")
         if source is candidates[-1] and len(candidates) > 1:
@@ -169,16 +205,21 @@ def project_spec(extras: list[str]) -> str:
 
 
 def report_torch(python: Path) -> str:
-    code = ("import torch\nif torch.version.cuda is None: print(torch.__version__, '(no CUDA)')\n"
-            "elif torch.cuda.is_available(): print(torch.__version__, 'on', torch.cuda.get_device_name(0))\n"
-            "else: print(torch.__version__, 'but torch.cuda.is_available() is False: check the driver')")
-    result = subprocess.run([str(python), "-c", code], capture_output=True, text=True)
-    return result.stdout.strip() or ("torch does not import: " + result.stderr.strip().splitlines()[-1]
-                                     if result.stderr.strip() else "torch does not import")
+    code = (
+        "import torch\nif torch.version.cuda is None: print(torch.__version__, '(no CUDA)')\n"
+        "elif torch.cuda.is_available(): print(torch.__version__, 'on', torch.cuda.get_device_name(0))\n"
+        "else: print(torch.__version__, 'but torch.cuda.is_available() is False: check the driver')"
+    )
+    result = subprocess.run([str(python), "-c", code], check=False, capture_output=True, text=True)
+    return result.stdout.strip() or (
+        "torch does not import: " + result.stderr.strip().splitlines()[-1]
+        if result.stderr.strip()
+        else "torch does not import"
+    )
 
 
 def check_system_libraries(purpose: str, venv: Path | None, dry_run: bool) -> None:
-    """Linux: the libraries Qt needs (and, for tests, desktop-file-validate): install as root, else explain."""
+    """Linux: the libraries Qt needs (for tests also desktop-file-validate); install as root, else explain."""
     if not sys.platform.startswith("linux"):
         return
     if venv is None:
@@ -201,24 +242,33 @@ def check_system_libraries(purpose: str, venv: Path | None, dry_run: bool) -> No
             return
         raise SetupError("apt-get could not install what Qt needs: " + " ".join(required))
     if required:
-        raise SetupError("Qt needs libraries this system lacks; install them, then run this again:\n"
-                         f"    sudo {show(command)}")
+        raise SetupError(
+            "Qt needs libraries this system lacks; install them, then run this again:\n"
+            f"    sudo {show(command)}"
+        )
     log(f"optional test tools are missing (their tests will be skipped); to add them: sudo {show(command)}")
 
 
 def hint_display_libraries(venv: Path) -> None:
     """Linux with X11: name the packages Qt's xcb plugin lacks (libxcb-cursor0, often), before Qt fails."""
-    if not sys.platform.startswith("linux") or not os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"):
+    if (
+        not sys.platform.startswith("linux")
+        or not os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+    ):
         return
     plugins = sorted(venv.glob("lib/python*/site-packages/PySide6/Qt/plugins/platforms/libqxcb.so"))
     missing = system_deps.ldd_missing(plugins[:1])
     if missing:
         packages = sorted({system_deps.package_for(name) for name in missing})
-        log("Qt's X11 plugin lacks " + ", ".join(missing) + "; if the window does not open, run:\n"
-            f"    sudo {show(system_deps.apt_command(packages))}")
+        log(
+            "Qt's X11 plugin lacks " + ", ".join(missing) + "; if the window does not open, run:\n"
+            f"    sudo {show(system_deps.apt_command(packages))}"
+        )
 
 
 # --- the set-up ----------------------------------------------------------------------------------------
+
 
 def plan_for(args: argparse.Namespace) -> tuple[torch_plan.System, torch_plan.TorchPlan]:
     system = torch_plan.current_system(args.platform, args.machine)
@@ -260,8 +310,13 @@ def setup(args: argparse.Namespace, extras: list[str]) -> None:
     stamp.write(venv, state, torch=torch_report, python=sys.version.split()[0])
 
 
-def dry_run(args: argparse.Namespace, system: torch_plan.System, plan: torch_plan.TorchPlan,
-            extras: list[str], why: str) -> None:
+def dry_run(
+    args: argparse.Namespace,
+    system: torch_plan.System,
+    plan: torch_plan.TorchPlan,
+    extras: list[str],
+    why: str,
+) -> None:
     venv, python = args.venv, venv_python(args.venv, system.os)
     log(f"dry run: would set up {venv} ({why}); nothing is changed")
     if args.command == "test" and not args.skip_system_deps and system.os == "linux" and not args.platform:
@@ -270,7 +325,9 @@ def dry_run(args: argparse.Namespace, system: torch_plan.System, plan: torch_pla
         log("would run: " + show([sys.executable, "-m", "venv", str(venv)]))
     candidates = torch_plan.sources(plan, system, torch_plan.pip_find_links(venv=venv))
     for number, source in enumerate(candidates):
-        condition = f" (if {source.probe} answers within {torch_plan.PROBE_TIMEOUT_S:.0f} s)" if source.probe else ""
+        condition = (
+            f" (if {source.probe} answers within {torch_plan.PROBE_TIMEOUT_S:.0f} s)" if source.probe else ""
+        )
         verb = "would run" if number == 0 else "else would run"
         log(f"{verb}{condition}: " + show(pip_torch_command(python, source), _isolation(source)))
         log(f"    torch from {source.note}")
@@ -303,7 +360,7 @@ def main(argv: list[str] | None = None) -> int:
             log("would run: " + show(command, env))
             return 0
         log("$ " + show(command, env))
-        return subprocess.run(command, cwd=REPO, env={**os.environ, **env}).returncode
+        return subprocess.run(command, check=False, cwd=REPO, env={**os.environ, **env}).returncode
     command = [str(python), "-m", "app", *args.passthrough]
     if not args.dry_run and not args.skip_system_deps:
         hint_display_libraries(args.venv)
@@ -312,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     log("$ " + show(command))
     if WINDOWS:  # Windows has no exec: the child's exit code becomes ours
-        return subprocess.run(command).returncode
+        return subprocess.run(command, check=False).returncode
     os.execv(str(python), command)
     return 0  # not reached
 

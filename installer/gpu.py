@@ -52,15 +52,18 @@ class Gpu:
     memory_mib: int | None
 
     def describe(self) -> str:
-        cc = f"compute capability {self.compute_cap[0]}.{self.compute_cap[1]}" if self.compute_cap else (
-            "compute capability unknown")
+        cc = (
+            f"compute capability {self.compute_cap[0]}.{self.compute_cap[1]}"
+            if self.compute_cap
+            else ("compute capability unknown")
+        )
         memory = f", {self.memory_mib / 1024:.0f} GiB" if self.memory_mib else ""
         return f"{self.name} ({cc}{memory}, driver {self.driver})"
 
 
 @dataclass
 class Detection:
-    """What nvidia-smi said. status: "ok", "absent" (no nvidia-smi), "no-devices", "driver-error", "unreadable"."""
+    """What nvidia-smi said; status: "ok", "absent", "no-devices", "driver-error" or "unreadable"."""
 
     status: str
     gpus: list[Gpu] = field(default_factory=list)
@@ -150,7 +153,9 @@ def find_nvidia_smi(explicit: str | None = None) -> str | None:
 
 def _run(command: list[str]) -> tuple[int, str]:
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT_S, errors="replace")
+        result = subprocess.run(
+            command, check=False, capture_output=True, text=True, timeout=TIMEOUT_S, errors="replace"
+        )
     except (OSError, subprocess.TimeoutExpired) as error:
         return 1, f"NVIDIA-SMI has failed: {error}"
     return result.returncode, (result.stdout or "") + (result.stderr or "")
@@ -166,10 +171,10 @@ def detect(nvidia_smi: str | None = None, recorded_output: str | Path | None = N
     if executable is None:
         return Detection("absent", message="nvidia-smi was not found (no NVIDIA driver installed)")
     command = [executable, *QUERY_ARGS]
-    code, output = _run(command)
+    _, output = _run(command)
     detection = classify(output, source=" ".join(command))
     if detection.status in ("ok", "driver-error", "no-devices"):
         return detection
     # Drivers before R510 reject the compute_cap field: fall back to the plain table.
-    code, output = _run([executable])
+    _, output = _run([executable])
     return classify(output, source=executable)

@@ -32,9 +32,14 @@ OFFSCREEN_LIBRARIES = {
 # What the tests use beyond Qt: the desktop entry is checked with desktop-file-validate.
 TEST_TOOLS = {"desktop-file-validate": "desktop-file-utils"}
 # Sonames whose package name does not follow Debian's library naming rule (see package_for).
-_EXCEPTIONS = {"libz.so.1": "zlib1g", "libGLX.so.0": "libglx0", "libGLdispatch.so.0": "libglvnd0",
-               "libbrotlidec.so.1": "libbrotli1", "libbrotlicommon.so.1": "libbrotli1",
-               **OFFSCREEN_LIBRARIES}
+_EXCEPTIONS = {
+    "libz.so.1": "zlib1g",
+    "libGLX.so.0": "libglx0",
+    "libGLdispatch.so.0": "libglvnd0",
+    "libbrotlidec.so.1": "libbrotli1",
+    "libbrotlicommon.so.1": "libbrotli1",
+    **OFFSCREEN_LIBRARIES,
+}
 
 
 def package_for(soname: str) -> str:
@@ -50,7 +55,8 @@ def package_for(soname: str) -> str:
 
 def _ldconfig() -> str | None:
     return shutil.which("ldconfig") or next(
-        (path for path in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if Path(path).exists()), None)
+        (path for path in ("/sbin/ldconfig", "/usr/sbin/ldconfig") if Path(path).exists()), None
+    )
 
 
 def known_libraries() -> set[str] | None:
@@ -58,7 +64,7 @@ def known_libraries() -> set[str] | None:
     ldconfig = _ldconfig()
     if ldconfig is None:
         return None
-    result = subprocess.run([ldconfig, "-p"], capture_output=True, text=True, errors="replace")
+    result = subprocess.run([ldconfig, "-p"], check=False, capture_output=True, text=True, errors="replace")
     return {line.split()[0] for line in result.stdout.splitlines()[1:] if line.strip()}
 
 
@@ -78,7 +84,9 @@ def ldd_missing(files: list[Path]) -> list[str]:
         return []
     missing: set[str] = set()
     for path in files:
-        result = subprocess.run([ldd, str(path)], capture_output=True, text=True, errors="replace")
+        result = subprocess.run(
+            [ldd, str(path)], check=False, capture_output=True, text=True, errors="replace"
+        )
         missing.update(re.findall(r"^\s*(\S+)\s+=>\s+not found", result.stdout, flags=re.MULTILINE))
     return sorted(missing)
 
@@ -86,9 +94,14 @@ def ldd_missing(files: list[Path]) -> list[str]:
 def pyside_files(site_packages: Path) -> list[Path]:
     """The PySide6 files that the tests load: the offscreen plugin, Qt's core libraries, their bindings."""
     root = site_packages / "PySide6"
-    names = [f"Qt/plugins/platforms/libqoffscreen.so"] + [f"Qt/lib/libQt6{module}.so.6" for module in (
-        "Core", "Gui", "Widgets", "Test", "Svg", "Network", "DBus")] + [f"Qt{module}.abi3.so" for module in (
-        "Core", "Gui", "Widgets", "Test", "Svg")]
+    names = (
+        ["Qt/plugins/platforms/libqoffscreen.so"]
+        + [
+            f"Qt/lib/libQt6{module}.so.6"
+            for module in ("Core", "Gui", "Widgets", "Test", "Svg", "Network", "DBus")
+        ]
+        + [f"Qt{module}.abi3.so" for module in ("Core", "Gui", "Widgets", "Test", "Svg")]
+    )
     return [root / name for name in names if (root / name).exists()]
 
 
@@ -101,19 +114,25 @@ def apt_command(packages: list[str]) -> list[str]:
 
 
 def can_install() -> bool:
-    return sys.platform.startswith("linux") and hasattr(os, "geteuid") and os.geteuid() == 0 and bool(
-        shutil.which("apt-get"))
+    return (
+        sys.platform.startswith("linux")
+        and hasattr(os, "geteuid")
+        and os.geteuid() == 0
+        and bool(shutil.which("apt-get"))
+    )
 
 
 def apt_install(packages: list[str], log=print) -> bool:
     """Install with apt-get as root; ``apt-get update`` only when the package lists don't know a name."""
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     log("$ " + " ".join(apt_command(packages)))
-    if subprocess.run(apt_command(packages), env=env, stdout=subprocess.DEVNULL).returncode == 0:
+    if subprocess.run(apt_command(packages), check=False, env=env, stdout=subprocess.DEVNULL).returncode == 0:
         return True
     log("$ apt-get update -q")
-    subprocess.run(["apt-get", "update", "-q"], env=env, stdout=subprocess.DEVNULL)
-    return subprocess.run(apt_command(packages), env=env, stdout=subprocess.DEVNULL).returncode == 0
+    subprocess.run(["apt-get", "update", "-q"], check=False, env=env, stdout=subprocess.DEVNULL)
+    return (
+        subprocess.run(apt_command(packages), check=False, env=env, stdout=subprocess.DEVNULL).returncode == 0
+    )
 
 
 def needed_packages(purpose: str) -> tuple[list[str], list[str]]:

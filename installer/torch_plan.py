@@ -28,7 +28,7 @@ _TURING_TO_BLACKWELL = ((7, 5), (8, 0), (8, 6), (9, 0), (10, 0), (12, 0))
 
 @dataclass(frozen=True)
 class CudaBuild:
-    """One PyTorch CUDA index. ``sass``: the kernels its wheels carry (a kernel for X.y also runs on X.z, z>=y)."""
+    """One PyTorch CUDA index. ``sass``: its wheels' kernels (one for X.y also runs on X.z, z >= y)."""
 
     tag: str
     cuda: str
@@ -45,15 +45,33 @@ class CudaBuild:
 # Python wins. Sources: PyTorch's release support matrices (RELEASE.md; RFCs pytorch#157517, #172663,
 # #190355): 2.8 removed Maxwell/Pascal from cu128, 2.11 removed Volta; 2.12 stopped publishing cu128.
 CUDA_BUILDS: tuple[CudaBuild, ...] = (
-    CudaBuild("cu130", "13.0", "580.65.06", "580.88", _TURING_TO_BLACKWELL,
-              ((8, 0), (9, 0), (10, 0), (11, 0), (12, 0)), "2.9", "2.14"),
-    CudaBuild("cu128", "12.8", "570.26", "570.65", _TURING_TO_BLACKWELL,
-              ((8, 0), (9, 0), (10, 0), (12, 0)), "2.7", "2.11"),
+    CudaBuild(
+        "cu130",
+        "13.0",
+        "580.65.06",
+        "580.88",
+        _TURING_TO_BLACKWELL,
+        ((8, 0), (9, 0), (10, 0), (11, 0), (12, 0)),
+        "2.9",
+        "2.14",
+    ),
+    CudaBuild(
+        "cu128",
+        "12.8",
+        "570.26",
+        "570.65",
+        _TURING_TO_BLACKWELL,
+        ((8, 0), (9, 0), (10, 0), (12, 0)),
+        "2.7",
+        "2.11",
+    ),
     CudaBuild("cu126", "12.6", "560.28.03", "560.76", _MAXWELL_TO_HOPPER, ((8, 0), (9, 0)), "2.6", "2.14"),
-    CudaBuild("cu124", "12.4", "550.54.14", "551.61", _MAXWELL_TO_HOPPER, (), PROJECT_TORCH_FLOOR, "2.6.0",
-              (3, 13)),
-    CudaBuild("cu118", "11.8", "520.61.05", "520.06", _MAXWELL_TO_HOPPER, (), PROJECT_TORCH_FLOOR, "2.7.1",
-              (3, 13)),
+    CudaBuild(
+        "cu124", "12.4", "550.54.14", "551.61", _MAXWELL_TO_HOPPER, (), PROJECT_TORCH_FLOOR, "2.6.0", (3, 13)
+    ),
+    CudaBuild(
+        "cu118", "11.8", "520.61.05", "520.06", _MAXWELL_TO_HOPPER, (), PROJECT_TORCH_FLOOR, "2.7.1", (3, 13)
+    ),
 )
 BUILDS_BY_TAG = {build.tag: build for build in CUDA_BUILDS}
 # CUDA 12.x minor version compatibility: any 12.x runtime on these drivers (Linux, Windows), minus PTX JIT.
@@ -153,9 +171,13 @@ def choose(system: System, detection: Detection, forced: str = "auto") -> TorchP
     """Decide the torch variant. Raises PlanError where no torch build exists for the machine."""
     if system.os == "darwin":
         if system.machine != "arm64":
-            raise PlanError("PyTorch publishes no macOS Intel builds after torch 2.2, and Gossamer needs torch "
-                            f">= {PROJECT_TORCH_FLOOR}: use a Mac with Apple silicon, Linux or Windows.")
-        return TorchPlan("mps", "macOS on Apple silicon: PyPI's torch, which uses the GPU through Metal (MPS).")
+            raise PlanError(
+                "PyTorch publishes no macOS Intel builds after torch 2.2, and Gossamer needs torch "
+                f">= {PROJECT_TORCH_FLOOR}: use a Mac with Apple silicon, Linux or Windows."
+            )
+        return TorchPlan(
+            "mps", "macOS on Apple silicon: PyPI's torch, which uses the GPU through Metal (MPS)."
+        )
     if forced != "auto":
         if forced not in VARIANTS:
             raise PlanError(f"unknown torch variant {forced!r}: choose one of {', '.join(VARIANTS)}")
@@ -164,10 +186,12 @@ def choose(system: System, detection: Detection, forced: str = "auto") -> TorchP
         reasons = {
             "absent": "No NVIDIA GPU found (no nvidia-smi): CPU build.",
             "no-devices": "nvidia-smi found no NVIDIA GPU: CPU build.",
-            "driver-error": (f"nvidia-smi could not talk to the NVIDIA driver ({detection.message}): CPU build "
-                             "for now. Fix the driver (after installing or updating it, reboot; on Linux check "
-                             "that its kernel module loaded, e.g. with Secure Boot), then run the set-up again "
-                             "to get a CUDA build."),
+            "driver-error": (
+                f"nvidia-smi could not talk to the NVIDIA driver ({detection.message}): CPU build "
+                "for now. Fix the driver (after installing or updating it, reboot; on Linux check "
+                "that its kernel module loaded, e.g. with Secure Boot), then run the set-up again "
+                "to get a CUDA build."
+            ),
             "unreadable": f"{detection.message}: CPU build.",
         }
         return TorchPlan("cpu", reasons[detection.status])
@@ -176,8 +200,10 @@ def choose(system: System, detection: Detection, forced: str = "auto") -> TorchP
     others = [other for other in detection.gpus if other is not gpu]
     for other in others:
         if plan.build is not None and not has_kernels(plan.build, other.compute_cap, system.machine):
-            plan.notes.append(f"{other.name} (compute capability {_cc_text(other.compute_cap)}) has no kernels "
-                              f"in the {plan.variant} build and will not be used.")
+            plan.notes.append(
+                f"{other.name} (compute capability {_cc_text(other.compute_cap)}) has no kernels "
+                f"in the {plan.variant} build and will not be used."
+            )
         elif plan.build is not None:
             plan.notes.append(f"Also found {other.describe()}.")
     return plan
@@ -186,14 +212,23 @@ def choose(system: System, detection: Detection, forced: str = "auto") -> TorchP
 def _choose_cuda(system: System, gpu: Gpu) -> TorchPlan:
     what = gpu.describe()
     if system.tegra:
-        return TorchPlan("cpu", f"{what} on NVIDIA Jetson: PyTorch's CUDA wheels do not run on Jetson; CPU build. "
-                         "Install NVIDIA's JetPack torch wheel into the venv to use the GPU.", gpu=gpu)
+        return TorchPlan(
+            "cpu",
+            f"{what} on NVIDIA Jetson: PyTorch's CUDA wheels do not run on Jetson; CPU build. "
+            "Install NVIDIA's JetPack torch wheel into the venv to use the GPU.",
+            gpu=gpu,
+        )
     if system.os == "windows" and system.machine != "x86_64":
-        return TorchPlan("cpu", f"{what}: PyTorch has no CUDA builds for Windows on {system.machine}; CPU build.",
-                         gpu=gpu)
+        return TorchPlan(
+            "cpu", f"{what}: PyTorch has no CUDA builds for Windows on {system.machine}; CPU build.", gpu=gpu
+        )
     if gpu.compute_cap is not None and gpu.compute_cap < OLDEST_SUPPORTED_CC:
-        return TorchPlan("cpu", f"{what}: current PyTorch CUDA builds need compute capability "
-                         f"{_cc_text(OLDEST_SUPPORTED_CC)} or newer; CPU build.", gpu=gpu)
+        return TorchPlan(
+            "cpu",
+            f"{what}: current PyTorch CUDA builds need compute capability "
+            f"{_cc_text(OLDEST_SUPPORTED_CC)} or newer; CPU build.",
+            gpu=gpu,
+        )
     skipped: list[str] = []
     for build in CUDA_BUILDS:
         if system.machine == "aarch64" and not build.sass_aarch64:
@@ -205,27 +240,42 @@ def _choose_cuda(system: System, gpu: Gpu) -> TorchPlan:
             skipped.append(f"{build.tag} has no kernels for compute capability {_cc_text(gpu.compute_cap)}")
             continue
         if not driver_ok(build, gpu.driver, system.os):
-            skipped.append(f"{build.tag} (CUDA {build.cuda}) needs driver {min_driver(build, system.os)} or newer")
+            skipped.append(
+                f"{build.tag} (CUDA {build.cuda}) needs driver {min_driver(build, system.os)} or newer"
+            )
             continue
-        plan = TorchPlan(build.tag, f"{what}: CUDA {build.cuda} build ({build.tag}), the newest PyTorch CUDA "
-                         f"build that driver {gpu.driver} runs (it needs {min_driver(build, system.os)}+ on "
-                         f"{_OS_NAMES.get(system.os, system.os)}) with kernels for this GPU.", gpu=gpu)
+        plan = TorchPlan(
+            build.tag,
+            f"{what}: CUDA {build.cuda} build ({build.tag}), the newest PyTorch CUDA "
+            f"build that driver {gpu.driver} runs (it needs {min_driver(build, system.os)}+ on "
+            f"{_OS_NAMES.get(system.os, system.os)}) with kernels for this GPU.",
+            gpu=gpu,
+        )
         if skipped:
             plan.notes.append("Newer builds skipped: " + "; ".join(skipped) + ".")
         if any("needs driver" in text for text in skipped):
             plan.notes.append("Update the NVIDIA driver and run the set-up again for a newer torch.")
-        if build.cuda.startswith("11.") and _version_tuple(gpu.driver) >= _version_tuple(
-                MINOR_COMPAT_12X.get(system.os, "999")) and has_kernels(BUILDS_BY_TAG["cu126"],
-                                                                         gpu.compute_cap, system.machine):
-            plan.notes.append("CUDA 12.x builds may also run on this driver through CUDA minor version "
-                              "compatibility: --torch cu126 to try one.")
+        if (
+            build.cuda.startswith("11.")
+            and _version_tuple(gpu.driver) >= _version_tuple(MINOR_COMPAT_12X.get(system.os, "999"))
+            and has_kernels(BUILDS_BY_TAG["cu126"], gpu.compute_cap, system.machine)
+        ):
+            plan.notes.append(
+                "CUDA 12.x builds may also run on this driver through CUDA minor version "
+                "compatibility: --torch cu126 to try one."
+            )
         return plan
     why = "; ".join(skipped) or f"no CUDA builds for {system.machine}"
-    return TorchPlan("cpu", f"{what}: no PyTorch CUDA build fits ({why}); CPU build. Update the NVIDIA driver "
-                     "(570 or newer), then run the set-up again.", gpu=gpu)
+    return TorchPlan(
+        "cpu",
+        f"{what}: no PyTorch CUDA build fits ({why}); CPU build. Update the NVIDIA driver "
+        "(570 or newer), then run the set-up again.",
+        gpu=gpu,
+    )
 
 
 # --- where the chosen build comes from -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TorchSource:
@@ -242,8 +292,14 @@ def sources(plan: TorchPlan, system: System, find_links: list[str]) -> list[Torc
     """Where to get the plan's build, best first; the installer uses the first whose probe passes."""
     if plan.build is not None:
         build = plan.build
-        return [TorchSource(f"torch>={build.torch_floor}", f"{PYTORCH_INDEX}/{build.tag}", isolated=True,
-                            note=f"PyTorch's {build.tag} index (newest release there: {build.newest_torch})")]
+        return [
+            TorchSource(
+                f"torch>={build.torch_floor}",
+                f"{PYTORCH_INDEX}/{build.tag}",
+                isolated=True,
+                note=f"PyTorch's {build.tag} index (newest release there: {build.newest_torch})",
+            )
+        ]
     floor = f"torch>={PROJECT_TORCH_FLOOR}"
     if plan.variant == "mps" or not (system.os == "linux" and system.machine == "x86_64"):
         # PyPI's torch is the CPU build on Windows and Linux aarch64, and the Metal build on macOS.
@@ -252,13 +308,27 @@ def sources(plan: TorchPlan, system: System, find_links: list[str]) -> list[Torc
     found: list[TorchSource] = []
     if local:
         version, path = local[0]
-        found.append(TorchSource(f"torch=={version}", note=f"the CPU build pip's find-links provide ({path})"))
+        found.append(
+            TorchSource(f"torch=={version}", note=f"the CPU build pip's find-links provide ({path})")
+        )
     cpu_index = f"{PYTORCH_INDEX}/cpu"
-    found.append(TorchSource(floor, cpu_index, isolated=True, probe=f"{cpu_index}/torch/",
-                             note="PyTorch's CPU index (about 200 MB)"))
-    found.append(TorchSource(floor, note="PyPI's default torch: on Linux x86_64 it bundles CUDA libraries "
-                             "(several GB) but runs on the CPU too; used only when PyTorch's CPU index can't "
-                             "be reached"))
+    found.append(
+        TorchSource(
+            floor,
+            cpu_index,
+            isolated=True,
+            probe=f"{cpu_index}/torch/",
+            note="PyTorch's CPU index (about 200 MB)",
+        )
+    )
+    found.append(
+        TorchSource(
+            floor,
+            note="PyPI's default torch: on Linux x86_64 it bundles CUDA libraries "
+            "(several GB) but runs on the CPU too; used only when PyTorch's CPU index can't "
+            "be reached",
+        )
+    )
     return found
 
 
@@ -272,8 +342,7 @@ def local_cpu_wheels(find_links: list[str], system: System) -> list[tuple[str, P
     machine = {"x86_64": ("x86_64", "amd64")}.get(system.machine, (system.machine,))
     found = []
     for entry in find_links:
-        if entry.startswith("file://"):
-            entry = entry[len("file://"):]
+        entry = entry.removeprefix("file://")
         if "://" in entry:
             continue
         path = Path(entry)
@@ -283,9 +352,9 @@ def local_cpu_wheels(find_links: list[str], system: System) -> list[tuple[str, P
             if not match or python_tag not in match["py"].split("."):
                 continue
             plat = match["plat"]
-            if platform_words in plat and plat.endswith(machine):
-                if _version_tuple(match["version"]) >= _version_tuple(PROJECT_TORCH_FLOOR):
-                    found.append((match["version"], wheel))
+            new_enough = _version_tuple(match["version"]) >= _version_tuple(PROJECT_TORCH_FLOOR)
+            if platform_words in plat and plat.endswith(machine) and new_enough:
+                found.append((match["version"], wheel))
     return sorted(found, key=lambda item: _version_tuple(item[0]), reverse=True)
 
 
@@ -333,14 +402,14 @@ def _pip_config_files(environ: dict[str, str], venv: Path | None) -> list[Path]:
 
 
 def reachable(url: str, timeout: float = PROBE_TIMEOUT_S) -> bool:
-    """Whether ``url`` answers within ``timeout`` seconds; a thread bounds DNS look-ups, which ignore timeouts."""
+    """Whether ``url`` answers within ``timeout`` s; a thread also bounds DNS look-ups (no timeout there)."""
     answer: list[bool] = []
 
     def probe() -> None:
         try:
             with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout) as reply:
                 answer.append(reply.status < 400)
-        except Exception:  # any failure means "not reachable"; the caller moves on to the next source
+        except Exception:  # noqa: BLE001  (any failure means "not reachable": the caller tries the next source)
             answer.append(False)
 
     thread = threading.Thread(target=probe, daemon=True)

@@ -58,7 +58,7 @@ def desktop_dir() -> Path:
 
 # --- desktop entry ---------------------------------------------------------------------------------------
 
-_RESERVED = set(' \t\n"\'\\><~|&;$*?#()`')
+_RESERVED = set(" \t\n\"'\\><~|&;$*?#()`")
 
 
 def exec_quote(argument: str) -> str:
@@ -76,17 +76,22 @@ def string_escape(value: str) -> str:
 def icon_value(prefix: Path, svg: Path) -> str:
     """The theme name where the desktop looks for icons by itself; a full path for other prefixes."""
     data_home = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    searched = [data_home, *(Path(p) for p in os.environ.get("XDG_DATA_DIRS", "").split(":") if p),
-                *STANDARD_DATA_DIRS]
+    searched = [
+        data_home,
+        *(Path(p) for p in os.environ.get("XDG_DATA_DIRS", "").split(":") if p),
+        *STANDARD_DATA_DIRS,
+    ]
     share = (prefix / "share").resolve()
     return APP_ID if any(share == folder.resolve() for folder in searched) else str(svg)
 
 
 def desktop_entry(launcher: Path, icon: str) -> str:
     template = (REPO / "installer" / "linux" / "gossamer.desktop.in").read_text(encoding="utf-8")
-    return (template.replace("@EXEC@", exec_quote(str(launcher)))
-            .replace("@TRYEXEC@", string_escape(str(launcher)))
-            .replace("@ICON@", string_escape(icon)))
+    return (
+        template.replace("@EXEC@", exec_quote(str(launcher)))
+        .replace("@TRYEXEC@", string_escape(str(launcher)))
+        .replace("@ICON@", string_escape(icon))
+    )
 
 
 def launcher_script(app_dir: Path) -> str:
@@ -103,7 +108,10 @@ exec python3 "$app_dir/installer/bootstrap.py" run -- "$@"
 
 
 def uninstaller_script(app_dir: Path, prefix: Path) -> str:
-    script, prefix_q = shlex.quote(str(app_dir / "installer" / "linux" / "install.py")), shlex.quote(str(prefix))
+    script, prefix_q = (
+        shlex.quote(str(app_dir / "installer" / "linux" / "install.py")),
+        shlex.quote(str(prefix)),
+    )
     return f"""#!/bin/sh
 # Removes what installer/linux/install.py installed; downloaded models stay unless you ask.
 exec python3 {script} --uninstall --prefix {prefix_q} "$@"
@@ -111,6 +119,7 @@ exec python3 {script} --uninstall --prefix {prefix_q} "$@"
 
 
 # --- install ---------------------------------------------------------------------------------------------
+
 
 class Recorder:
     """Writes files and folders under the prefix and remembers them for the manifest."""
@@ -180,11 +189,13 @@ def install(args: argparse.Namespace) -> int:
     place_app(app_dir, args.link, recorder)
     if not args.no_venv:
         log("setting up its venv (the first time this downloads torch: minutes)")
-        code = subprocess.run(bootstrap_command(app_dir, args)).returncode
+        code = subprocess.run(bootstrap_command(app_dir, args), check=False).returncode
         if code:
             log(f"the set-up failed (exit code {code}); the launcher will try again at first start")
     recorder.write(launcher, launcher_script(app_dir), executable=True)
-    recorder.write(prefix / "bin" / f"{APP_ID}-uninstall", uninstaller_script(app_dir, prefix), executable=True)
+    recorder.write(
+        prefix / "bin" / f"{APP_ID}-uninstall", uninstaller_script(app_dir, prefix), executable=True
+    )
     icons = REPO / "resources" / "icons"
     recorder.copy(icons / "gossamer.svg", svg)
     recorder.copy(icons / "gossamer.png", png)
@@ -195,8 +206,14 @@ def install(args: argparse.Namespace) -> int:
         recorder.write(shortcut, text, executable=True)  # desktops launch only executable entries
         best_effort(["gio", "set", str(shortcut), "metadata::trusted", "true"])
     # No update-desktop-database: it only indexes MimeType=, which Gossamer's entry has none of.
-    manifest = {"version": 1, "prefix": str(prefix), "app_dir": str(app_dir), "linked": args.link,
-                "files": recorder.files, "created_dirs": recorder.created_dirs}
+    manifest = {
+        "version": 1,
+        "prefix": str(prefix),
+        "app_dir": str(app_dir),
+        "linked": args.link,
+        "files": recorder.files,
+        "created_dirs": recorder.created_dirs,
+    }
     recorder.mkdir((prefix / MANIFEST).parent)
     (prefix / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     log(f"installed; start Gossamer from the applications menu or with {launcher}")
@@ -212,10 +229,11 @@ def bootstrap_command(app_dir: Path, args: argparse.Namespace) -> list[str]:
 
 def best_effort(command: list[str]) -> None:
     if shutil.which(command[0]):
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 # --- uninstall -------------------------------------------------------------------------------------------
+
 
 def uninstall(args: argparse.Namespace) -> int:
     prefix = args.prefix.expanduser().absolute()
@@ -262,16 +280,31 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--prefix", type=Path, default=default_prefix(), help="where to install (~/.local)")
     parser.add_argument("--uninstall", action="store_true", help="remove what an install put under --prefix")
     parser.add_argument("--link", action="store_true", help="link PREFIX/lib/gossamer to this checkout")
-    parser.add_argument("--no-venv", action="store_true",
-                        help="don't set up the venv now (the launcher does it at first start)")
-    parser.add_argument("--torch", default="auto", help="torch build for the set-up (see bootstrap.py --help)")
+    parser.add_argument(
+        "--no-venv",
+        action="store_true",
+        help="don't set up the venv now (the launcher does it at first start)",
+    )
+    parser.add_argument(
+        "--torch", default="auto", help="torch build for the set-up (see bootstrap.py --help)"
+    )
     parser.add_argument("--desktop-shortcut", action="store_true", help="also put a shortcut on the desktop")
     parser.add_argument("--dry-run", action="store_true", help="say what would be installed; change nothing")
     models = parser.add_mutually_exclusive_group()
-    models.add_argument("--remove-models", dest="models", action="store_const", const="remove",
-                        help="with --uninstall: also delete the downloaded models")
-    models.add_argument("--keep-models", dest="models", action="store_const", const="keep",
-                        help="with --uninstall: keep them without asking (the default when not on a terminal)")
+    models.add_argument(
+        "--remove-models",
+        dest="models",
+        action="store_const",
+        const="remove",
+        help="with --uninstall: also delete the downloaded models",
+    )
+    models.add_argument(
+        "--keep-models",
+        dest="models",
+        action="store_const",
+        const="keep",
+        help="with --uninstall: keep them without asking (the default when not on a terminal)",
+    )
     args = parser.parse_args(argv)
     if not sys.platform.startswith("linux"):
         log("this installer is for Linux; on Windows use installer/windows/gossamer.iss")

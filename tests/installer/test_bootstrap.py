@@ -27,12 +27,14 @@ def test_run_passes_app_arguments():
 
 
 def test_no_abbreviations_so_pytest_options_are_not_swallowed():
-    """"--fo" is not taken for "--force" (pytest options must pass through whole)."""
+    """ "--fo" is not taken for "--force" (pytest options must pass through whole)."""
     assert bootstrap.parse_args(["test", "--fo"]).passthrough == ["--fo"]
 
 
-@pytest.mark.parametrize("argv", [["setup", "-k", "x"], ["bogus"], [], ["run", "--platform", "windows"],
-                                  ["test", "--torch", "cu999"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["setup", "-k", "x"], ["bogus"], [], ["run", "--platform", "windows"], ["test", "--torch", "cu999"]],
+)
 def test_bad_arguments_exit_with_usage(argv: list[str]):
     """setup takes no extra arguments, commands are checked, and --platform needs --dry-run."""
     with pytest.raises(SystemExit) as raised:
@@ -53,6 +55,7 @@ def test_venv_python_per_os(tmp_path: Path):
 
 
 # --- the stamp ------------------------------------------------------------------------------------------
+
 
 def _repo(tmp_path: Path, text: str = "[project]\nname = 'x'\n") -> Path:
     (tmp_path / "pyproject.toml").write_text(text)
@@ -76,11 +79,14 @@ def test_stamp_run_is_covered_by_a_test_setup(tmp_path: Path):
     assert "test" in stamp.outdated(without, with_test)
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    ("pyproject", "pyproject.toml changed"),
-    ("torch", "the torch build changes from cpu to cu128"),
-    ("rules", "install steps changed"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ("pyproject", "pyproject.toml changed"),
+        ("torch", "the torch build changes from cpu to cu128"),
+        ("rules", "install steps changed"),
+    ],
+)
 def test_stamp_notices_changes(tmp_path: Path, change: str, expected: str):
     """A changed pyproject.toml, torch plan or bootstrap version means setting up again."""
     repo = _repo(tmp_path)
@@ -103,12 +109,23 @@ def test_missing_or_corrupt_stamp_means_not_set_up(tmp_path: Path):
 
 # --- dry runs (the real script, as a user runs it) ------------------------------------------------------
 
+
 def test_dry_run_for_an_rtx_5090_on_windows_prints_the_cu128_plan(tmp_path: Path):
     """The plan, its reason and the exact pip commands are printed, and nothing is created."""
     venv = tmp_path / "venv"
-    result = run_script("installer/bootstrap.py", "test", "--dry-run", "--platform", "windows",
-                        "--nvidia-smi-output", str(DATA / "rtx5090-windows-576.csv"), "--venv", str(venv),
-                        "-k", "plan")
+    result = run_script(
+        "installer/bootstrap.py",
+        "test",
+        "--dry-run",
+        "--platform",
+        "windows",
+        "--nvidia-smi-output",
+        str(DATA / "rtx5090-windows-576.csv"),
+        "--venv",
+        str(venv),
+        "-k",
+        "plan",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "torch: cu128: NVIDIA GeForce RTX 5090" in out
@@ -121,8 +138,9 @@ def test_dry_run_for_an_rtx_5090_on_windows_prints_the_cu128_plan(tmp_path: Path
 
 def test_dry_run_on_this_cpu_machine_never_plans_pypis_cuda_torch_first(tmp_path: Path):
     """Without a GPU the first choice is a +cpu build (a local wheel or PyTorch's CPU index)."""
-    result = run_script("installer/bootstrap.py", "run", "--dry-run", "--nvidia-smi", "none",
-                        "--venv", str(tmp_path / "venv"))
+    result = run_script(
+        "installer/bootstrap.py", "run", "--dry-run", "--nvidia-smi", "none", "--venv", str(tmp_path / "venv")
+    )
     assert result.returncode == 0, result.stderr
     first = next(line for line in result.stdout.splitlines() if "pip install" in line and "torch" in line)
     assert "+cpu" in first or "whl/cpu" in first
@@ -131,21 +149,37 @@ def test_dry_run_on_this_cpu_machine_never_plans_pypis_cuda_torch_first(tmp_path
 
 def test_dry_run_for_a_failing_driver_explains_the_cpu_choice(tmp_path: Path):
     """The driver error is reported with what to do, and the CPU build is planned."""
-    result = run_script("installer/bootstrap.py", "setup", "--dry-run", "--venv", str(tmp_path / "v"),
-                        env={"GOSSAMER_NVIDIA_SMI_OUTPUT": str(DATA / "driver-failed-linux.txt")})
+    result = run_script(
+        "installer/bootstrap.py",
+        "setup",
+        "--dry-run",
+        "--venv",
+        str(tmp_path / "v"),
+        env={"GOSSAMER_NVIDIA_SMI_OUTPUT": str(DATA / "driver-failed-linux.txt")},
+    )
     assert result.returncode == 0
     assert "torch: cpu: nvidia-smi could not talk to the NVIDIA driver" in result.stdout
 
 
 def test_intel_mac_is_an_error_not_a_traceback(tmp_path: Path):
     """No torch for the machine: one clear line and exit code 1."""
-    result = run_script("installer/bootstrap.py", "setup", "--dry-run", "--platform", "darwin", "--machine",
-                        "x86_64", "--venv", str(tmp_path / "v"))
+    result = run_script(
+        "installer/bootstrap.py",
+        "setup",
+        "--dry-run",
+        "--platform",
+        "darwin",
+        "--machine",
+        "x86_64",
+        "--venv",
+        str(tmp_path / "v"),
+    )
     assert result.returncode == 1 and "error: PyTorch publishes no macOS Intel builds" in result.stdout
     assert "Traceback" not in result.stderr
 
 
 # --- the fast path: a current stamp goes straight to the app or pytest -----------------------------------
+
 
 def _current_venv(python: Path, extras: list[str]) -> Path:
     venv = python.parent.parent
@@ -157,8 +191,18 @@ def _current_venv(python: Path, extras: list[str]) -> Path:
 def test_test_with_a_current_stamp_runs_pytest_offscreen_with_the_arguments(fake_python: Path):
     """No pip, no venv creation: pytest runs at once, offscreen, and its exit code comes back."""
     venv = _current_venv(fake_python, ["test"])
-    result = run_script("installer/bootstrap.py", "test", "--venv", str(venv), "--torch", "cpu",
-                        "-x", "--", "-k", "stamp and not slow")
+    result = run_script(
+        "installer/bootstrap.py",
+        "test",
+        "--venv",
+        str(venv),
+        "--torch",
+        "cpu",
+        "-x",
+        "--",
+        "-k",
+        "stamp and not slow",
+    )
     assert result.returncode == 7, result.stdout + result.stderr  # the fake python's exit code
     assert "set-up is current" in result.stdout and "pip install" not in result.stdout
     called = (fake_python.parent.parent.parent / "called.txt").read_text().splitlines()
@@ -169,8 +213,9 @@ def test_test_with_a_current_stamp_runs_pytest_offscreen_with_the_arguments(fake
 def test_run_with_a_current_stamp_starts_the_app(fake_python: Path):
     """`run` execs `python -m app` with the app's arguments."""
     venv = _current_venv(fake_python, [])
-    result = run_script("installer/bootstrap.py", "run", "--venv", str(venv), "--torch", "cpu",
-                        "--", "--model", "/m")
+    result = run_script(
+        "installer/bootstrap.py", "run", "--venv", str(venv), "--torch", "cpu", "--", "--model", "/m"
+    )
     assert result.returncode == 7
     called = (fake_python.parent.parent.parent / "called.txt").read_text().splitlines()
     assert called[:4] == ["-m", "app", "--model", "/m"]
@@ -189,19 +234,23 @@ def test_a_stamp_without_the_test_extra_is_not_enough_for_test(fake_python: Path
 def test_a_changed_torch_plan_sets_up_again(fake_python: Path):
     """A stamp for the CPU build does not serve a cu126 plan."""
     venv = _current_venv(fake_python, ["test"])
-    result = run_script("installer/bootstrap.py", "test", "--dry-run", "--venv", str(venv), "--torch", "cu126")
+    result = run_script(
+        "installer/bootstrap.py", "test", "--dry-run", "--venv", str(venv), "--torch", "cu126"
+    )
     assert "the torch build changes from cpu to cu126" in result.stdout
     assert "--index-url https://download.pytorch.org/whl/cu126" in result.stdout
 
 
 # --- the Linux libraries Qt needs ----------------------------------------------------------------------
 
+
 @pytest.fixture
 def missing_egl(monkeypatch: pytest.MonkeyPatch):
     """Pretend libEGL is missing and desktop-file-validate too, on Linux."""
     monkeypatch.setattr(bootstrap.sys, "platform", "linux")
-    monkeypatch.setattr(bootstrap.system_deps, "needed_packages", lambda purpose: (["libegl1"],
-                                                                                  ["desktop-file-utils"]))
+    monkeypatch.setattr(
+        bootstrap.system_deps, "needed_packages", lambda purpose: (["libegl1"], ["desktop-file-utils"])
+    )
 
 
 def test_not_root_prints_the_exact_apt_command_and_stops(missing_egl, monkeypatch: pytest.MonkeyPatch):
@@ -209,25 +258,30 @@ def test_not_root_prints_the_exact_apt_command_and_stops(missing_egl, monkeypatc
     monkeypatch.setattr(bootstrap.system_deps, "can_install", lambda: False)
     with pytest.raises(bootstrap.SetupError) as raised:
         bootstrap.check_system_libraries("test", None, dry_run=False)
-    assert ("sudo apt-get install -y -q --no-install-recommends libegl1 desktop-file-utils"
-            in str(raised.value))
+    assert "sudo apt-get install -y -q --no-install-recommends libegl1 desktop-file-utils" in str(
+        raised.value
+    )
 
 
 def test_root_installs_the_missing_packages(missing_egl, monkeypatch: pytest.MonkeyPatch):
     """As root with apt-get, the missing packages are installed in one go."""
     installed: list[list[str]] = []
     monkeypatch.setattr(bootstrap.system_deps, "can_install", lambda: True)
-    monkeypatch.setattr(bootstrap.system_deps, "apt_install",
-                        lambda packages, log=print: installed.append(packages) or True)
+    monkeypatch.setattr(
+        bootstrap.system_deps, "apt_install", lambda packages, log=print: installed.append(packages) or True
+    )
     bootstrap.check_system_libraries("test", None, dry_run=False)
     assert installed == [["libegl1", "desktop-file-utils"]]
 
 
-def test_only_optional_tools_missing_is_a_note_not_a_stop(monkeypatch: pytest.MonkeyPatch,
-                                                          capsys: pytest.CaptureFixture):
+def test_only_optional_tools_missing_is_a_note_not_a_stop(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
     """desktop-file-utils alone missing, without root: the tests still run (that one skips)."""
     monkeypatch.setattr(bootstrap.sys, "platform", "linux")
-    monkeypatch.setattr(bootstrap.system_deps, "needed_packages", lambda purpose: ([], ["desktop-file-utils"]))
+    monkeypatch.setattr(
+        bootstrap.system_deps, "needed_packages", lambda purpose: ([], ["desktop-file-utils"])
+    )
     monkeypatch.setattr(bootstrap.system_deps, "can_install", lambda: False)
     bootstrap.check_system_libraries("test", None, dry_run=False)
     assert "desktop-file-utils" in capsys.readouterr().out
@@ -240,16 +294,18 @@ def test_installed_qt_is_checked_with_ldd(tmp_path: Path, monkeypatch: pytest.Mo
     plugin.parent.mkdir(parents=True)
     plugin.write_bytes(b"")
     monkeypatch.setattr(bootstrap.sys, "platform", "linux")
-    monkeypatch.setattr(bootstrap.system_deps, "ldd_missing",
-                        lambda files: ["libxkbcommon.so.0"] if plugin in files else [])
+    monkeypatch.setattr(
+        bootstrap.system_deps, "ldd_missing", lambda files: ["libxkbcommon.so.0"] if plugin in files else []
+    )
     monkeypatch.setattr(bootstrap.system_deps, "missing_tools", lambda tools: [])
     monkeypatch.setattr(bootstrap.system_deps, "can_install", lambda: False)
     with pytest.raises(bootstrap.SetupError, match="libxkbcommon0"):
         bootstrap.check_system_libraries("test", tmp_path, dry_run=False)
 
 
-def test_run_names_missing_x11_libraries(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                         capsys: pytest.CaptureFixture):
+def test_run_names_missing_x11_libraries(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
     """On X11, `run` says which packages Qt's xcb plugin lacks (it does not stop: Wayland may still work)."""
     plugin = tmp_path / "lib/python3.11/site-packages/PySide6/Qt/plugins/platforms/libqxcb.so"
     plugin.parent.mkdir(parents=True)

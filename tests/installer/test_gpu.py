@@ -11,17 +11,20 @@ from installer import gpu
 from tests.installer.conftest import DATA
 
 
-@pytest.mark.parametrize(("recording", "name", "driver", "cc", "memory"), [
-    ("rtx5090-windows-576.csv", "NVIDIA GeForce RTX 5090", "576.02", (12, 0), 32607),
-    ("rtx5070ti-linux-570.csv", "NVIDIA GeForce RTX 5070 Ti", "570.86.16", (12, 0), 16303),
-    ("rtx4080-linux-535.csv", "NVIDIA GeForce RTX 4080", "535.183.01", (8, 9), 16376),
-    ("rtx4080-linux-535-table.txt", "NVIDIA GeForce RTX 4080", "535.183.01", (8, 9), 16376),
-    ("rtx5090-windows-576-table.txt", "NVIDIA GeForce RTX 5090", "576.02", (12, 0), 32607),
-    ("gtx1080-windows-581.csv", "NVIDIA GeForce GTX 1080", "581.57", (6, 1), 8192),
-    ("laptop-rtx4070-windows-566.csv", "NVIDIA GeForce RTX 4070 Laptop GPU", "566.36", (8, 9), 8188),
-    ("h100-linux-580-real.csv", "NVIDIA H100 80GB HBM3", "580.159.04", (9, 0), 81559),
-    ("h100-linux-580-real-table.txt", "NVIDIA H100 80GB HBM3", "580.159.04", (9, 0), 81559),
-])
+@pytest.mark.parametrize(
+    ("recording", "name", "driver", "cc", "memory"),
+    [
+        ("rtx5090-windows-576.csv", "NVIDIA GeForce RTX 5090", "576.02", (12, 0), 32607),
+        ("rtx5070ti-linux-570.csv", "NVIDIA GeForce RTX 5070 Ti", "570.86.16", (12, 0), 16303),
+        ("rtx4080-linux-535.csv", "NVIDIA GeForce RTX 4080", "535.183.01", (8, 9), 16376),
+        ("rtx4080-linux-535-table.txt", "NVIDIA GeForce RTX 4080", "535.183.01", (8, 9), 16376),
+        ("rtx5090-windows-576-table.txt", "NVIDIA GeForce RTX 5090", "576.02", (12, 0), 32607),
+        ("gtx1080-windows-581.csv", "NVIDIA GeForce GTX 1080", "581.57", (6, 1), 8192),
+        ("laptop-rtx4070-windows-566.csv", "NVIDIA GeForce RTX 4070 Laptop GPU", "566.36", (8, 9), 8188),
+        ("h100-linux-580-real.csv", "NVIDIA H100 80GB HBM3", "580.159.04", (9, 0), 81559),
+        ("h100-linux-580-real-table.txt", "NVIDIA H100 80GB HBM3", "580.159.04", (9, 0), 81559),
+    ],
+)
 def test_one_gpu_recordings_parse(recording: str, name: str, driver: str, cc: tuple[int, int], memory: int):
     """Each recording of one GPU gives its name, driver, compute capability and memory."""
     detection = gpu.classify((DATA / recording).read_text())
@@ -43,23 +46,36 @@ def test_two_gpus_are_both_listed():
     assert [card.name for card in detection.gpus] == ["NVIDIA GeForce RTX 5090", "NVIDIA GeForce GTX 1080 Ti"]
 
 
-@pytest.mark.parametrize(("recording", "status"), [
-    ("driver-failed-linux.txt", "driver-error"),
-    ("no-gpu-linux.txt", "no-devices"),
-    ("gtx1080-linux-470-query.txt", "unreadable"),
-])
+@pytest.mark.parametrize(
+    ("recording", "status"),
+    [
+        ("driver-failed-linux.txt", "driver-error"),
+        ("no-gpu-linux.txt", "no-devices"),
+        ("gtx1080-linux-470-query.txt", "unreadable"),
+    ],
+)
 def test_failures_are_classified(recording: str, status: str):
     """The driver failing, no GPU, and an unanswerable query each get their own status."""
     assert gpu.classify((DATA / recording).read_text()).status == status
 
 
-@pytest.mark.parametrize(("name", "cc"), [
-    ("NVIDIA GeForce RTX 5060 Ti", (12, 0)), ("NVIDIA GeForce RTX 4090", (8, 9)),
-    ("NVIDIA GeForce RTX 3060", (8, 6)), ("NVIDIA GeForce GTX 1660 SUPER", (7, 5)),
-    ("NVIDIA GeForce GTX 1080 Ti", (6, 1)), ("NVIDIA GeForce GTX 950M", (5, 0)),
-    ("NVIDIA GeForce GTX 970", (5, 2)), ("Tesla K80", (3, 5)), ("NVIDIA H100 80GB HBM3", (9, 0)),
-    ("NVIDIA A100-SXM4-80GB", (8, 0)), ("NVIDIA RTX A6000", (8, 6)), ("Some Future GPU", None),
-])
+@pytest.mark.parametrize(
+    ("name", "cc"),
+    [
+        ("NVIDIA GeForce RTX 5060 Ti", (12, 0)),
+        ("NVIDIA GeForce RTX 4090", (8, 9)),
+        ("NVIDIA GeForce RTX 3060", (8, 6)),
+        ("NVIDIA GeForce GTX 1660 SUPER", (7, 5)),
+        ("NVIDIA GeForce GTX 1080 Ti", (6, 1)),
+        ("NVIDIA GeForce GTX 950M", (5, 0)),
+        ("NVIDIA GeForce GTX 970", (5, 2)),
+        ("Tesla K80", (3, 5)),
+        ("NVIDIA H100 80GB HBM3", (9, 0)),
+        ("NVIDIA A100-SXM4-80GB", (8, 0)),
+        ("NVIDIA RTX A6000", (8, 6)),
+        ("Some Future GPU", None),
+    ],
+)
 def test_compute_capability_from_the_name(name: str, cc: tuple[int, int] | None):
     """Old drivers can't report compute_cap; the product name gives it for known families."""
     assert gpu.compute_cap_from_name(name) == cc
@@ -82,9 +98,11 @@ def _fake_nvidia_smi(tmp_path: Path, query_output: str, table_output: str, query
     script = tmp_path / "nvidia-smi"
     (tmp_path / "query.txt").write_text(query_output)
     (tmp_path / "table.txt").write_text(table_output)
-    script.write_text("#!/bin/sh\n"
-                      f'if [ $# -gt 0 ]; then cat "{tmp_path}/query.txt"; exit {query_code}; fi\n'
-                      f'cat "{tmp_path}/table.txt"\n')
+    script.write_text(
+        "#!/bin/sh\n"
+        f'if [ $# -gt 0 ]; then cat "{tmp_path}/query.txt"; exit {query_code}; fi\n'
+        f'cat "{tmp_path}/table.txt"\n'
+    )
     script.chmod(0o755)
     return script
 
@@ -93,8 +111,12 @@ def _fake_nvidia_smi(tmp_path: Path, query_output: str, table_output: str, query
 def test_old_driver_falls_back_from_the_query_to_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A driver that rejects compute_cap (exit 2) is asked again without arguments, and its table read."""
     monkeypatch.delenv(gpu.NVIDIA_SMI_OUTPUT_ENV, raising=False)
-    fake = _fake_nvidia_smi(tmp_path, (DATA / "gtx1080-linux-470-query.txt").read_text(),
-                            (DATA / "gtx1080-linux-470-table.txt").read_text(), query_code=2)
+    fake = _fake_nvidia_smi(
+        tmp_path,
+        (DATA / "gtx1080-linux-470-query.txt").read_text(),
+        (DATA / "gtx1080-linux-470-table.txt").read_text(),
+        query_code=2,
+    )
     detection = gpu.detect(nvidia_smi=str(fake))
     assert detection.status == "ok"
     assert detection.gpus[0].driver == "470.256.02"

@@ -6,7 +6,7 @@ import os
 import shutil
 import struct
 import subprocess
-import xml.etree.ElementTree as ElementTree
+from xml.etree import ElementTree
 
 import pytest
 
@@ -41,29 +41,42 @@ def test_ico_holds_every_size_windows_asks_for():
     assert (reserved, kind) == (0, 1)
     sizes = []
     for index in range(count):
-        side, _, _, _, _, _, length, offset = struct.unpack("<BBBBHHII", data[6 + 16 * index:22 + 16 * index])
-        image = data[offset:offset + length]
+        side, _, _, _, _, _, length, offset = struct.unpack(
+            "<BBBBHHII", data[6 + 16 * index : 22 + 16 * index]
+        )
+        image = data[offset : offset + length]
         assert image[:8] == b"\x89PNG\r\n\x1a\n"
         assert struct.unpack(">I", image[16:20])[0] == (side or 256)
         sizes.append(side or 256)
     assert {16, 32, 48, 256} <= set(sizes)
 
 
-@pytest.mark.skipif(shutil.which("rsvg-convert") is None, reason="rsvg-convert (librsvg2-bin) renders the SVG")
+@pytest.mark.skipif(
+    shutil.which("rsvg-convert") is None, reason="rsvg-convert (librsvg2-bin) renders the SVG"
+)
 def test_png_is_the_render_of_the_svg(tmp_path):
     """The committed PNG is what installer/render_icons.py makes from the SVG now (re-run it after edits)."""
     out = tmp_path / "icon.png"
-    subprocess.run(["rsvg-convert", "-w", "256", "-h", "256", str(ICONS / "gossamer.svg"), "-o", str(out)],
-                   check=True)
+    subprocess.run(
+        ["rsvg-convert", "-w", "256", "-h", "256", str(ICONS / "gossamer.svg"), "-o", str(out)], check=True
+    )
     assert out.read_bytes() == (ICONS / "gossamer.png").read_bytes()
 
 
-@pytest.mark.parametrize(("soname", "package"), [
-    ("libEGL.so.1", "libegl1"), ("libxkbcommon.so.0", "libxkbcommon0"), ("libdbus-1.so.3", "libdbus-1-3"),
-    ("libglib-2.0.so.0", "libglib2.0-0"), ("libxcb-cursor.so.0", "libxcb-cursor0"),
-    ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"), ("libX11-xcb.so.1", "libx11-xcb1"),
-    ("libgssapi_krb5.so.2", "libgssapi-krb5-2"), ("libz.so.1", "zlib1g"),
-])
+@pytest.mark.parametrize(
+    ("soname", "package"),
+    [
+        ("libEGL.so.1", "libegl1"),
+        ("libxkbcommon.so.0", "libxkbcommon0"),
+        ("libdbus-1.so.3", "libdbus-1-3"),
+        ("libglib-2.0.so.0", "libglib2.0-0"),
+        ("libxcb-cursor.so.0", "libxcb-cursor0"),
+        ("libxkbcommon-x11.so.0", "libxkbcommon-x11-0"),
+        ("libX11-xcb.so.1", "libx11-xcb1"),
+        ("libgssapi_krb5.so.2", "libgssapi-krb5-2"),
+        ("libz.so.1", "zlib1g"),
+    ],
+)
 def test_library_to_debian_package(soname: str, package: str):
     """Sonames map to Debian packages by table or by the library naming policy."""
     assert system_deps.package_for(soname) == package
@@ -82,8 +95,20 @@ def test_ldd_reports_missing_libraries(tmp_path):
     (tmp_path / "stub.c").write_text("int gossamer_stub(void) { return 0; }\n")
     stub, library = tmp_path / "libgossamerstub.so", tmp_path / "libgossamerneeds.so"
     subprocess.run(["cc", "-shared", "-fPIC", "-o", str(stub), str(tmp_path / "stub.c")], check=True)
-    subprocess.run(["cc", "-shared", "-fPIC", "-o", str(library), str(tmp_path / "stub.c"),
-                    "-Wl,--no-as-needed", f"-L{tmp_path}", "-lgossamerstub"], check=True)
+    subprocess.run(
+        [
+            "cc",
+            "-shared",
+            "-fPIC",
+            "-o",
+            str(library),
+            str(tmp_path / "stub.c"),
+            "-Wl,--no-as-needed",
+            f"-L{tmp_path}",
+            "-lgossamerstub",
+        ],
+        check=True,
+    )
     stub.unlink()
     assert system_deps.ldd_missing([library]) == ["libgossamerstub.so"]
 
@@ -97,7 +122,7 @@ def test_ci_script_runs_exactly_the_readme_command():
     assert f"{README_TEST_COMMAND} 2>&1 | tee" in text and "installer/system_deps.py --install" in text
     assert '"$code" -eq 5' in text and "PIPESTATUS[0]" in text
     if shutil.which("bash"):
-        assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
+        assert subprocess.run(["bash", "-n", str(script)], check=False).returncode == 0
 
 
 def test_readme_has_the_two_commands():

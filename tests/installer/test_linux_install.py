@@ -26,8 +26,13 @@ def home(tmp_path: Path) -> dict[str, str]:
     """A home of our own, so the default prefix (~/.local) and the data folder are the test's."""
     folder = tmp_path / "home"
     folder.mkdir()
-    return {"HOME": str(folder), "XDG_DATA_HOME": "", "XDG_CONFIG_HOME": "", "XDG_DATA_DIRS": "",
-            "GOSSAMER_DATA_DIR": str(tmp_path / "data")}
+    return {
+        "HOME": str(folder),
+        "XDG_DATA_HOME": "",
+        "XDG_CONFIG_HOME": "",
+        "XDG_DATA_DIRS": "",
+        "GOSSAMER_DATA_DIR": str(tmp_path / "data"),
+    }
 
 
 def install_into(prefix: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess:
@@ -41,13 +46,19 @@ def test_install_writes_app_launcher_entry_icons_and_manifest(tmp_path: Path, ho
     prefix = tmp_path / "my prefix"  # a space, as in real home folders
     install_into(prefix, home)
     app_dir = prefix / "lib" / "gossamer"
-    for part in ("engine/paths.py", "installer/bootstrap.py", "resources/o200k_base.tiktoken", "pyproject.toml"):
+    for part in (
+        "engine/paths.py",
+        "installer/bootstrap.py",
+        "resources/o200k_base.tiktoken",
+        "pyproject.toml",
+    ):
         assert (app_dir / part).is_file(), part
     assert not list(app_dir.rglob("__pycache__")) and not (app_dir / ".venv").exists()
     launcher = prefix / "bin" / "gossamer"
     assert os.access(launcher, os.X_OK) and os.access(prefix / "bin" / "gossamer-uninstall", os.X_OK)
     assert (prefix / "share/icons/hicolor/scalable/apps/gossamer.svg").read_bytes() == (
-        REPO / "resources/icons/gossamer.svg").read_bytes()
+        REPO / "resources/icons/gossamer.svg"
+    ).read_bytes()
     png = (prefix / "share/icons/hicolor/256x256/apps/gossamer.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(png[16:20], "big") == 256
     manifest = json.loads((prefix / "share/gossamer/install-manifest.json").read_text())
@@ -70,7 +81,11 @@ def test_desktop_entry_fields(tmp_path: Path, home: dict[str, str]):
     assert entry["TryExec"] == f"{prefix}/bin/gossamer"
     assert entry["Icon"] == f"{prefix}/share/icons/hicolor/scalable/apps/gossamer.svg"
     assert (entry["Type"], entry["Name"], entry["StartupWMClass"], entry["Terminal"]) == (
-        "Application", "Gossamer", "Gossamer", "false")
+        "Application",
+        "Gossamer",
+        "Gossamer",
+        "false",
+    )
     assert entry["Categories"].endswith(";")
 
 
@@ -87,28 +102,38 @@ def test_default_prefix_is_local_and_uses_the_theme_icon_name(home: dict[str, st
 def validator() -> str:
     found = shutil.which("desktop-file-validate")
     if found is None:
-        pytest.skip("desktop-file-validate is missing (Debian: apt-get install desktop-file-utils; "
-                    "`bootstrap.py test` and .ci/run install it when run as root)")
+        pytest.skip(
+            "desktop-file-validate is missing (Debian: apt-get install desktop-file-utils; "
+            "`bootstrap.py test` and .ci/run install it when run as root)"
+        )
     return found
 
 
 @pytest.mark.parametrize("prefix_name", ["plain", "with space", "odd$name%50"])
-def test_desktop_entry_passes_desktop_file_validate(tmp_path: Path, home: dict[str, str], validator: str,
-                                                     prefix_name: str):
+def test_desktop_entry_passes_desktop_file_validate(
+    tmp_path: Path, home: dict[str, str], validator: str, prefix_name: str
+):
     """freedesktop's own checker accepts the entry, also for prefixes that need quoting and escapes."""
     prefix = tmp_path / prefix_name
     install_into(prefix, home)
-    result = subprocess.run([validator, str(prefix / "share/applications/gossamer.desktop")],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [validator, str(prefix / "share/applications/gossamer.desktop")],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
 
 
-@pytest.mark.parametrize(("path", "quoted"), [
-    ("/opt/gossamer/bin/gossamer", "/opt/gossamer/bin/gossamer"),
-    ("/home/a b/bin/gossamer", '"/home/a b/bin/gossamer"'),
-    ("/x/$HOME`/g", '"/x/\\\\$HOME\\\\`/g"'),
-    ("/x/100%/g", "/x/100%%/g"),
-])
+@pytest.mark.parametrize(
+    ("path", "quoted"),
+    [
+        ("/opt/gossamer/bin/gossamer", "/opt/gossamer/bin/gossamer"),
+        ("/home/a b/bin/gossamer", '"/home/a b/bin/gossamer"'),
+        ("/x/$HOME`/g", '"/x/\\\\$HOME\\\\`/g"'),
+        ("/x/100%/g", "/x/100%%/g"),
+    ],
+)
 def test_exec_quoting_follows_the_spec(path: str, quoted: str):
     """Reserved characters: double quotes, backslash-escaped $ and `, then string escaping doubles them."""
     assert install.exec_quote(path) == quoted
@@ -121,7 +146,7 @@ def test_launcher_starts_the_venvs_python(tmp_path: Path, home: dict[str, str], 
     venv = prefix / "lib" / "gossamer" / ".venv"
     shutil.copytree(fake_python.parent.parent, venv)
     launcher = str(prefix / "bin" / "gossamer")
-    code = subprocess.run([launcher, "--model", "/m x"], env={**os.environ, **home}).returncode
+    code = subprocess.run([launcher, "--model", "/m x"], check=False, env={**os.environ, **home}).returncode
     assert code == 7  # the fake python's exit code came back through exec
     called = (fake_python.parent.parent.parent / "called.txt").read_text().splitlines()
     assert called[:4] == ["-m", "app", "--model", "/m x"]
@@ -132,8 +157,8 @@ def test_without_venv_the_launcher_falls_back_to_the_bootstrap(tmp_path: Path, h
     prefix = tmp_path / "p"
     install_into(prefix, home)
     script = (prefix / "bin" / "gossamer").read_text()
-    assert f"app_dir={prefix}/lib/gossamer\n" in script and "installer/bootstrap.py\" run --" in script
-    assert subprocess.run(["sh", "-n", str(prefix / "bin" / "gossamer")]).returncode == 0
+    assert f"app_dir={prefix}/lib/gossamer\n" in script and 'installer/bootstrap.py" run --' in script
+    assert subprocess.run(["sh", "-n", str(prefix / "bin" / "gossamer")], check=False).returncode == 0
 
 
 def _models(home: dict[str, str]) -> Path:
@@ -159,12 +184,18 @@ def test_uninstall_removes_what_it_installed_and_keeps_models(tmp_path: Path, ho
 
 
 def test_uninstall_script_with_remove_models_deletes_them(tmp_path: Path, home: dict[str, str]):
-    """PREFIX/bin/gossamer-uninstall --remove-models also deletes the models folder, and the prefix it made."""
+    """gossamer-uninstall --remove-models also deletes the models folder, and the prefix it made."""
     prefix = tmp_path / "prefix"
     models = _models(home)
     install_into(prefix, home)
-    result = subprocess.run([str(prefix / "bin" / "gossamer-uninstall"), "--remove-models"],
-                            capture_output=True, text=True, stdin=subprocess.DEVNULL, env={**os.environ, **home})
+    result = subprocess.run(
+        [str(prefix / "bin" / "gossamer-uninstall"), "--remove-models"],
+        check=False,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env={**os.environ, **home},
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert not models.exists() and not prefix.exists()
 

@@ -19,33 +19,36 @@ def plan_for(recording: str, system: System) -> torch_plan.TorchPlan:
     return torch_plan.choose(system, gpu.classify((DATA / recording).read_text()))
 
 
-@pytest.mark.parametrize(("recording", "system", "variant"), [
-    # RTX 50 (Blackwell, sm_120) needs CUDA 12.8+: cu128 on 570-579 drivers, cu130 from 580.
-    ("rtx5090-windows-576.csv", WINDOWS, "cu128"),
-    ("rtx5090-windows-576-table.txt", WINDOWS, "cu128"),
-    ("rtx5090-linux-575.csv", LINUX, "cu128"),
-    ("rtx5080-windows-572.csv", WINDOWS, "cu128"),
-    ("rtx5080-linux-570.csv", LINUX, "cu128"),
-    ("rtx5070ti-windows-581.csv", WINDOWS, "cu130"),
-    ("rtx5070ti-linux-570.csv", LINUX, "cu128"),
-    ("rtx5060ti-windows-576.csv", WINDOWS, "cu128"),
-    ("rtx5060ti-linux-580.csv", LINUX, "cu130"),
-    # Older drivers get the newest build they run.
-    ("rtx4080-linux-535.csv", LINUX, "cu118"),
-    ("rtx4080-linux-535-table.txt", LINUX, "cu118"),
-    ("rtx4080-windows-537.csv", WINDOWS, "cu118"),
-    ("laptop-rtx4070-windows-566.csv", WINDOWS, "cu126"),
-    # Pascal left cu128/cu130: cu126 is its newest build.
-    ("gtx1080-windows-581.csv", WINDOWS, "cu126"),
-    ("gtx1080-linux-550.csv", LINUX, "cu124"),
-    ("gtx1080-linux-470-table.txt", LINUX, "cpu"),
-    ("two-gpus-linux-575.csv", LINUX, "cu128"),
-    # Recorded on a real H100 machine whose own torch is 2.11.0+cu130 and sees compute capability (9, 0).
-    ("h100-linux-580-real.csv", LINUX, "cu130"),
-    ("h100-linux-580-real-table.txt", LINUX, "cu130"),
-    ("no-gpu-linux.txt", LINUX, "cpu"),
-    ("driver-failed-linux.txt", LINUX, "cpu"),
-])
+@pytest.mark.parametrize(
+    ("recording", "system", "variant"),
+    [
+        # RTX 50 (Blackwell, sm_120) needs CUDA 12.8+: cu128 on 570-579 drivers, cu130 from 580.
+        ("rtx5090-windows-576.csv", WINDOWS, "cu128"),
+        ("rtx5090-windows-576-table.txt", WINDOWS, "cu128"),
+        ("rtx5090-linux-575.csv", LINUX, "cu128"),
+        ("rtx5080-windows-572.csv", WINDOWS, "cu128"),
+        ("rtx5080-linux-570.csv", LINUX, "cu128"),
+        ("rtx5070ti-windows-581.csv", WINDOWS, "cu130"),
+        ("rtx5070ti-linux-570.csv", LINUX, "cu128"),
+        ("rtx5060ti-windows-576.csv", WINDOWS, "cu128"),
+        ("rtx5060ti-linux-580.csv", LINUX, "cu130"),
+        # Older drivers get the newest build they run.
+        ("rtx4080-linux-535.csv", LINUX, "cu118"),
+        ("rtx4080-linux-535-table.txt", LINUX, "cu118"),
+        ("rtx4080-windows-537.csv", WINDOWS, "cu118"),
+        ("laptop-rtx4070-windows-566.csv", WINDOWS, "cu126"),
+        # Pascal left cu128/cu130: cu126 is its newest build.
+        ("gtx1080-windows-581.csv", WINDOWS, "cu126"),
+        ("gtx1080-linux-550.csv", LINUX, "cu124"),
+        ("gtx1080-linux-470-table.txt", LINUX, "cpu"),
+        ("two-gpus-linux-575.csv", LINUX, "cu128"),
+        # Recorded on a real H100 machine whose own torch is 2.11.0+cu130 and sees compute capability (9, 0).
+        ("h100-linux-580-real.csv", LINUX, "cu130"),
+        ("h100-linux-580-real-table.txt", LINUX, "cu130"),
+        ("no-gpu-linux.txt", LINUX, "cpu"),
+        ("driver-failed-linux.txt", LINUX, "cpu"),
+    ],
+)
 def test_recorded_machines_get_the_right_build(recording: str, system: System, variant: str):
     """Each recorded nvidia-smi output, on its OS, picks the build in the README's table."""
     plan = plan_for(recording, system)
@@ -54,7 +57,7 @@ def test_recorded_machines_get_the_right_build(recording: str, system: System, v
 
 
 def test_the_same_driver_number_means_different_things_on_windows_and_linux():
-    """Driver minimums differ per OS: 570.50 runs CUDA 12.8 on Linux (570.26+) but not on Windows (570.65+)."""
+    """Minimums differ per OS: 570.50 runs CUDA 12.8 on Linux (570.26+), not on Windows (570.65+)."""
     card = gpu.Detection("ok", [gpu.Gpu("NVIDIA GeForce RTX 5090", "570.50", (12, 0), 32607)])
     assert torch_plan.choose(LINUX, card).variant == "cu128"
     assert torch_plan.choose(WINDOWS, card).variant == "cpu"
@@ -65,7 +68,9 @@ def test_blackwell_with_a_pre_570_driver_gets_cpu_and_is_told_to_update():
     card = gpu.Detection("ok", [gpu.Gpu("NVIDIA GeForce RTX 5090", "566.36", (12, 0), 32607)])
     plan = torch_plan.choose(WINDOWS, card)
     assert plan.variant == "cpu"
-    assert "Update the NVIDIA driver" in plan.reason and "cu128 (CUDA 12.8) needs driver 570.65" in plan.reason
+    assert (
+        "Update the NVIDIA driver" in plan.reason and "cu128 (CUDA 12.8) needs driver 570.65" in plan.reason
+    )
 
 
 def test_the_reason_names_the_gpu_driver_and_build():
@@ -159,10 +164,13 @@ def _wheel_dir(tmp_path: Path, *names: str) -> Path:
 
 def test_cpu_on_linux_prefers_a_local_cpu_wheel(tmp_path: Path):
     """With a +cpu wheel on find-links it is pinned exactly, so pip can't take PyPI's CUDA build instead."""
-    folder = _wheel_dir(tmp_path, "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl",
-                        "torch-2.12.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl",
-                        "torch-2.14.0+cpu-cp312-cp312-manylinux_2_28_x86_64.whl",
-                        "torch-2.14.0+cpu-cp311-cp311-manylinux_2_28_aarch64.whl")
+    folder = _wheel_dir(
+        tmp_path,
+        "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "torch-2.12.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl",
+        "torch-2.14.0+cpu-cp312-cp312-manylinux_2_28_x86_64.whl",
+        "torch-2.14.0+cpu-cp311-cp311-manylinux_2_28_aarch64.whl",
+    )
     plan = torch_plan.choose(LINUX, gpu.Detection("absent"))
     sources = torch_plan.sources(plan, LINUX, [f"file://{folder}"])
     assert sources[0].requirement == "torch==2.13.0+cpu" and sources[0].index_url is None
@@ -180,7 +188,9 @@ def test_cpu_on_linux_without_local_wheel_tries_the_cpu_index_first(tmp_path: Pa
 def test_cpu_on_windows_is_plain_pypi():
     """PyPI's Windows torch is the CPU build already."""
     plan = torch_plan.choose(WINDOWS, gpu.Detection("absent"))
-    assert [(s.requirement, s.index_url) for s in torch_plan.sources(plan, WINDOWS, [])] == [("torch>=2.4", None)]
+    assert [(s.requirement, s.index_url) for s in torch_plan.sources(plan, WINDOWS, [])] == [
+        ("torch>=2.4", None)
+    ]
 
 
 def test_pip_find_links_follows_pips_precedence(tmp_path: Path):
@@ -197,10 +207,18 @@ def test_unreachable_probe_is_false_quickly():
     assert torch_plan.reachable("http://127.0.0.1:9/torch/", timeout=2.0) is False
 
 
-@pytest.mark.parametrize(("variant", "installed", "ok"), [
-    ("cpu", "2.13.0+cpu", True), ("cpu", "2.9.1", True), ("cpu", None, False), ("cpu", "2.3.1", False),
-    ("cu128", "2.11.0+cu128", True), ("cu128", "2.13.0+cpu", False), ("cu130", "2.11.0+cu128", False),
-])
+@pytest.mark.parametrize(
+    ("variant", "installed", "ok"),
+    [
+        ("cpu", "2.13.0+cpu", True),
+        ("cpu", "2.9.1", True),
+        ("cpu", None, False),
+        ("cpu", "2.3.1", False),
+        ("cu128", "2.11.0+cu128", True),
+        ("cu128", "2.13.0+cpu", False),
+        ("cu130", "2.11.0+cu128", False),
+    ],
+)
 def test_installed_torch_is_kept_only_when_it_serves_the_plan(variant: str, installed: str | None, ok: bool):
     """Any torch runs on the CPU; a CUDA plan needs exactly its build."""
     assert torch_plan.installed_matches(variant, installed) is ok
@@ -216,5 +234,7 @@ def test_the_readme_table_is_the_code_table():
     """installer/README.md's table shows exactly CUDA_BUILDS' tags and driver minimums, in order."""
     readme = (REPO / "installer" / "README.md").read_text()
     rows = [line.split("|")[1:4] for line in readme.splitlines() if re.match(r"\| cu\d+ \|", line)]
-    expected = [[build.tag, build.min_driver_linux, build.min_driver_windows] for build in torch_plan.CUDA_BUILDS]
+    expected = [
+        [build.tag, build.min_driver_linux, build.min_driver_windows] for build in torch_plan.CUDA_BUILDS
+    ]
     assert [[cell.strip() for cell in row] for row in rows] == expected

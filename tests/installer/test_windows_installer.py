@@ -79,7 +79,14 @@ def test_every_source_file_exists(iss: dict[str, list[str]]):
 def test_everything_the_bootstrap_needs_is_shipped(iss: dict[str, list[str]]):
     """pip install -e . needs pyproject.toml and the readme it names; the bootstrap needs installer/."""
     destinations = {entry(line)["Source"] for line in iss["Files"]}
-    assert {r"app\*", r"engine\*", r"installer\*", r"resources\*", "pyproject.toml", "README.md"} <= destinations
+    assert {
+        r"app\*",
+        r"engine\*",
+        r"installer\*",
+        r"resources\*",
+        "pyproject.toml",
+        "README.md",
+    } <= destinations
 
 
 def test_shortcuts_start_the_venv_and_the_desktop_one_is_optional(iss: dict[str, list[str]]):
@@ -104,18 +111,20 @@ def test_uninstall_removes_the_venv_and_asks_about_models(iss: dict[str, list[st
     code = "\n".join(iss["Code"])
     assert r"ExpandConstant('{localappdata}\Gossamer\Gossamer')" in code
     assert "GetEnv('GOSSAMER_DATA_DIR')" in code and "'models'" in code
-    ask = code[code.index("procedure CurUninstallStepChanged"):]
+    ask = code[code.index("procedure CurUninstallStepChanged") :]
     assert ask.index("UninstallSilent()") < ask.index("MsgBox(") < ask.index("DelTree(")
     assert "MB_DEFBUTTON2" in ask  # "No" (keep the models) is the default button
 
 
 def test_models_path_matches_platformdirs_on_windows(monkeypatch: pytest.MonkeyPatch):
-    """engine.paths uses platformdirs.user_data_dir("Gossamer", "Gossamer"): LOCALAPPDATA\\Gossamer\\Gossamer."""
+    """engine.paths' platformdirs.user_data_dir("Gossamer", "Gossamer"): LOCALAPPDATA\\Gossamer\\Gossamer."""
     windows = pytest.importorskip("platformdirs.windows")
     monkeypatch.setenv("LOCALAPPDATA", r"C:\Users\ada\AppData\Local")
     monkeypatch.setattr(windows, "get_win_folder", lambda csidl: r"C:\Users\ada\AppData\Local", raising=False)
     folder = windows.Windows(appname="Gossamer", appauthor="Gossamer").user_data_dir
-    assert PureWindowsPath(folder.replace("/", "\\")) == PureWindowsPath(r"C:\Users\ada\AppData\Local\Gossamer\Gossamer")
+    assert PureWindowsPath(folder.replace("/", "\\")) == PureWindowsPath(
+        r"C:\Users\ada\AppData\Local\Gossamer\Gossamer"
+    )
 
 
 def test_code_runs_the_bootstrap_and_checks_python():
@@ -126,7 +135,8 @@ def test_code_runs_the_bootstrap_and_checks_python():
     assert "ssPostInstall" in code and "python.org" in code
     begins = len(re.findall(r"\bbegin\b", code))
     assert begins == len(re.findall(r"\bend;", code)) + len(re.findall(r"\bend\b(?!;)", code)) - len(
-        re.findall(r"\bend\.", code))  # every begin has its end (the compiler checks the rest)
+        re.findall(r"\bend\.", code)
+    )  # every begin has its end (the compiler checks the rest)
 
 
 def test_bundled_python_is_optional():
