@@ -218,7 +218,8 @@ class ModelConfig:
             "architectures": ["GptOssForCausalLM"],
             "attention_bias": True,
             "attention_dropout": 0.0,
-            "eos_token_id": HF_EOS_TOKEN_ID,
+            # small test vocabularies have no such ids
+            "eos_token_id": HF_EOS_TOKEN_ID if HF_EOS_TOKEN_ID < self.vocab_size else None,
             "experts_per_token": self.experts_per_token,
             "head_dim": self.head_dim,
             "hidden_act": "silu",
@@ -235,7 +236,7 @@ class ModelConfig:
             "num_key_value_heads": self.num_key_value_heads,
             "num_local_experts": self.num_experts,
             "output_router_logits": False,
-            "pad_token_id": HF_PAD_TOKEN_ID,
+            "pad_token_id": HF_PAD_TOKEN_ID if HF_PAD_TOKEN_ID < self.vocab_size else None,
             "quantization_config": {
                 "modules_to_not_convert": ["model.layers.*.self_attn", "model.layers.*.mlp.router",
                                            "model.embed_tokens", "lm_head"],

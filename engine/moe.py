@@ -28,12 +28,18 @@ class MoE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: [T, H] (normed) -> [T, H]
-        logits = linear(x, self.gate_weight, self.gate_bias)  # [T, E]
-        top = torch.topk(logits, self.top_k, dim=-1, sorted=True)
-        # [T, k]: softmax over the selected logits only, rounded to bf16 like the reference's
-        weights = torch.softmax(top.values.float(), dim=-1).to(x.dtype)
-        packed, rows = self.store.fetch(top.indices)
+        expert_ids, weights = self.route(x)
+        packed, rows = self.store.fetch(expert_ids)
         return expert_mlp(x, rows, weights, packed, self.limit, self.alpha, self.dense_cache)
+
+    def router_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return linear(x, self.gate_weight, self.gate_bias)  # [T, E] bf16
+
+    def route(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Expert ids [T, k] (int64) and their weights [T, k]: softmax over the k selected logits only,
+        rounded to bf16 like the reference's."""
+        top = torch.topk(self.router_logits(x), self.top_k, dim=-1, sorted=True)
+        return top.indices, torch.softmax(top.values.float(), dim=-1).to(x.dtype)
 
 
 def swiglu(h: torch.Tensor, limit: float, alpha: float) -> torch.Tensor:

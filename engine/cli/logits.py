@@ -1,0 +1,59 @@
+"""``python -m engine logits``: the float32 logits of every position of a token sequence, as .npy.
+
+For checks against other implementations: ``--mode prefill`` runs the sequence in one call (chunked
+internally), ``--mode decode`` feeds it one token at a time through the KV cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from engine.errors import EngineError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model folder (either layout)")
+    parser.add_argument("--ids", required=True, help="token ids, comma-separated: 1,2,3")
+    parser.add_argument("--out", required=True, help="where to write the [T, vocab] float32 .npy")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
+    parser.add_argument("--mode", choices=("prefill", "decode"), default="prefill")
+    parser.add_argument("--chunk", type=int, default=None, help="prefill chunk size (positions per step)")
+
+
+def parse_ids(text: str, vocab_size: int | None = None) -> list[int]:
+    try:
+        ids = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise EngineError(f"--ids must be comma-separated integers, not {text!r}.") from None
+    if not ids:
+        raise EngineError("--ids is empty; give at least one token id.")
+    if vocab_size is not None and any(not 0 <= i < vocab_size for i in ids):
+        bad = next(i for i in ids if not 0 <= i < vocab_size)
+        raise EngineError(f"token id {bad} is outside the model's vocabulary (0..{vocab_size - 1}).")
+    return ids
+
+
+def run(args: argparse.Namespace) -> int:
+    import torch
+
+    from engine.loader import load_model
+    from engine.npy import write_npy
+
+    ids = parse_ids(args.ids)
+    model = load_model(args.model, device=args.device, context_length=None)
+    parse_ids(args.ids, model.config.vocab_size)
+    if args.chunk:
+        model.prefill_chunk = args.chunk
+    tokens = torch.tensor(ids, dtype=torch.long)
+    cache = model.new_cache(len(ids))
+    started = time.perf_counter()
+    if args.mode == "prefill":
+        logits = model.forward(tokens, cache)
+    else:
+        logits = torch.cat([model.forward(tokens[i:i + 1], cache) for i in range(len(ids))])
+    write_npy(args.out, logits)
+    print(f"wrote {args.out}: {list(logits.shape)} float32 logits ({args.mode}, "
+          f"{time.perf_counter() - started:.2f} s on {model.device})", file=sys.stderr)
+    return 0
