@@ -31,11 +31,10 @@ def install(setting: str) -> str:
         app.removeTranslator(translator)
     _installed.clear()
     language = choose(setting)
-    QLocale.setDefault(
-        QLocale(QLocale.Language.Korean, QLocale.Country.SouthKorea)
-        if language == "ko"
-        else QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
-    )
+    # Numbers and dates: Korean with the Korean interface, else the user's own regional formats.
+    system = QLocale.system()
+    korean = language == "ko" and system.language() != QLocale.Language.Korean
+    QLocale.setDefault(QLocale(QLocale.Language.Korean, QLocale.Country.SouthKorea) if korean else system)
     if language == "en":
         return language
     ours = QTranslator(app)

@@ -55,10 +55,13 @@ def make_window(qtbot, settings):
 
     windows = []
 
-    def make(model=None, **kwargs):
-        window = MainWindow(settings=keys.Settings(), model_path=str(model) if model else None, **kwargs)
-        window.resize(1100, 760)
+    def make(model=None, size=(1100, 760)):
+        window = MainWindow(settings=keys.Settings(), model_path=str(model) if model else None)
+        if size is not None:
+            window.resize(*size)
         window.show()
+        window.activateWindow()  # shortcuts and focus need the active window
+        qtbot.waitUntil(window.isActiveWindow, timeout=5000)
         windows.append(window)
         return window
 
