@@ -173,19 +173,21 @@ def install_torch(
     if current:  # a torch of another build (a CUDA one when the plan changed): replace it
         _run([str(python), "-m", "pip", "uninstall", "-y", "torch"])
     candidates = torch_plan.sources(plan, system, torch_plan.pip_find_links(venv=venv))
-    for number, source in enumerate(candidates, start=1):
+    tried = False
+    for source in candidates:
+        if source.last_resort and tried:
+            break
         if source.probe and not torch_plan.reachable(source.probe):
             timeout = f"{torch_plan.PROBE_TIMEOUT_S:.0f} s"
             log(f"{source.probe} did not answer within {timeout}; skipping {source.note}")
             continue
         log(f"torch from {source.note}")
-        if source is candidates[-1] and len(candidates) > 1:
+        if source.last_resort:
             log("warning: " + source.note)
-        code = _run(pip_torch_command(python, source), _isolation(source), check=False)
-        if code == 0:
+        tried = True
+        if _run(pip_torch_command(python, source), _isolation(source), check=False) == 0:
             return
-        if number < len(candidates):
-            log("that failed; trying the next source")
+        log("that failed")
     raise SetupError("could not install torch (see pip's messages above)")
 
 

@@ -286,6 +286,9 @@ class TorchSource:
     isolated: bool = False  # ignore find-links and extra indexes from pip's config for this install
     note: str = ""
     probe: str | None = None  # install from here only if this URL answers within PROBE_TIMEOUT_S
+    # Only when nothing before it was tried: after a real pip failure (say, no network for torch's
+    # dependencies) a several-GB download is the wrong answer.
+    last_resort: bool = False
 
 
 def sources(plan: TorchPlan, system: System, find_links: list[str]) -> list[TorchSource]:
@@ -326,7 +329,8 @@ def sources(plan: TorchPlan, system: System, find_links: list[str]) -> list[Torc
             floor,
             note="PyPI's default torch: on Linux x86_64 it bundles CUDA libraries "
             "(several GB) but runs on the CPU too; used only when PyTorch's CPU index can't "
-            "be reached",
+            "be reached and nothing else was tried",
+            last_resort=True,
         )
     )
     return found

@@ -326,3 +326,37 @@ def test_run_after_test_keeps_the_test_extra(fake_python: Path):
     result = run_script("installer/bootstrap.py", "run", "--dry-run", "--venv", str(venv), "--torch", "cpu")
     assert "the torch build changes from cu126 to cpu" in result.stdout
     assert "[test]" in result.stdout
+
+
+def test_a_failed_local_wheel_never_falls_through_to_pypis_cuda_torch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """The local +cpu install failing (no network for its dependencies, say) is an error, not a 3 GB download."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    (wheels / "torch-2.13.0+cpu-cp311-cp311-manylinux_2_28_x86_64.whl").write_bytes(b"")
+    system = bootstrap.torch_plan.System("linux", "x86_64", (3, 11))
+    plan = bootstrap.torch_plan.TorchPlan("cpu", "test")
+    ran: list[list[str]] = []
+    monkeypatch.setattr(bootstrap, "installed_torch", lambda python: None)
+    monkeypatch.setattr(bootstrap.torch_plan, "pip_find_links", lambda venv=None: [str(wheels)])
+    monkeypatch.setattr(bootstrap.torch_plan, "reachable", lambda url, timeout=5.0: False)
+    monkeypatch.setattr(bootstrap, "_run", lambda command, env=None, check=True: ran.append(command) or 1)
+    with pytest.raises(bootstrap.SetupError):
+        bootstrap.install_torch(tmp_path / "python", plan, system, tmp_path, None)
+    assert [command[-1] for command in ran] == ["torch==2.13.0+cpu"]
+
+
+def test_pypi_torch_is_the_last_resort_when_nothing_else_could_be_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """No local wheel and PyTorch's CPU index unreachable: PyPI's torch is installed, with a warning."""
+    system = bootstrap.torch_plan.System("linux", "x86_64", (3, 11))
+    plan = bootstrap.torch_plan.TorchPlan("cpu", "test")
+    ran: list[list[str]] = []
+    monkeypatch.setattr(bootstrap, "installed_torch", lambda python: None)
+    monkeypatch.setattr(bootstrap.torch_plan, "pip_find_links", lambda venv=None: [])
+    monkeypatch.setattr(bootstrap.torch_plan, "reachable", lambda url, timeout=5.0: False)
+    monkeypatch.setattr(bootstrap, "_run", lambda command, env=None, check=True: ran.append(command) or 0)
+    bootstrap.install_torch(tmp_path / "python", plan, system, tmp_path, None)
+    assert [command[-1] for command in ran] == ["torch>=2.4"]
