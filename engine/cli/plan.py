@@ -1,0 +1,84 @@
+"""``python -m engine plan``: where the weights go for a VRAM budget and a context length.
+
+The model comes from a folder (``--model``, either layout), a config.json (``--config``), or a built-in
+shape (``--preset gpt-oss-20b``), so a plan can be made before downloading. ``--vram`` takes bytes or
+units (12GiB, 12GB, 12000MB, 8G) or "auto" (this machine's free GPU memory less a reserve; needs CUDA).
+Exit status 0 when the plan fits, 1 when it does not (the text says what would).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from engine.errors import EngineError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from engine.plan import PRESETS
+
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model", help="model folder (either layout)")
+    source.add_argument("--config", help="a gpt-oss config.json (either layout)")
+    source.add_argument("--preset", choices=sorted(PRESETS), help="a built-in model shape")
+    parser.add_argument("--vram", default=None,
+                        help="GPU memory budget: bytes, 12GiB, 12GB, 12000MB, 8G, or auto (default: no limit)")
+    parser.add_argument("--context", type=int, default=None, help="context length in tokens (default: the model's)")
+    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
+                        help="plan for a GPU, or for the CPU with a simulated budget (default: cuda)")
+    parser.add_argument("--prefill-chunk", type=int, default=None, help="positions per prefill step")
+    parser.add_argument("--all-logits", action="store_true", help="working memory for logits of every position")
+    parser.add_argument("--fused-kernels", action="store_true", help="assume the Triton MXFP4 kernels")
+    parser.add_argument("--offload-order", choices=("spread", "last"), default="spread")
+    parser.add_argument("--json", action="store_true", help="print the plan as one JSON object")
+
+
+def _config(args):
+    from engine.config import ModelConfig
+    from engine.plan import PRESETS
+
+    if args.preset:
+        return PRESETS[args.preset], args.preset
+    if args.config:
+        return ModelConfig.from_json_file(Path(args.config)), Path(args.config).resolve().parent.name
+    return ModelConfig.from_model_dir(args.model), Path(args.model).resolve().name
+
+
+def resolve_budget(setting: str | int | None, device: str = "cuda") -> tuple[int | None, str]:
+    """A --vram / settings value -> (bytes or None, source). Raises EngineError with what to write instead."""
+    from engine.memory import parse_size
+    from engine.plan import auto_budget
+
+    if setting is None or setting == "":
+        return None, "none"
+    if isinstance(setting, str) and setting.strip().lower() == "auto":
+        import torch
+
+        if device != "cuda" or not torch.cuda.is_available():
+            raise EngineError("--vram auto needs a CUDA GPU; give a size such as 12GiB to plan for one.")
+        return auto_budget()[0], "auto"
+    try:
+        return parse_size(setting), "user"
+    except ValueError as error:
+        raise EngineError(f"--vram: {error}.") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.plan import PlanOptions, make_plan
+
+    cfg, name = _config(args)
+    if args.context is not None and args.context < 1:
+        raise EngineError("--context must be at least 1.")
+    if args.prefill_chunk is not None and args.prefill_chunk < 1:
+        raise EngineError("--prefill-chunk must be at least 1.")
+    budget, source = resolve_budget(args.vram, args.device)
+    options = PlanOptions(device=args.device, prefill_chunk=args.prefill_chunk, all_logits=args.all_logits,
+                          fused_kernels=args.fused_kernels, offload_order=args.offload_order)
+    plan = make_plan(cfg, budget, args.context, options=options, budget_source=source, model=name)
+    if args.json:
+        print(json.dumps(plan.to_dict()))
+    else:
+        print(plan.summary())
+        print(plan.describe())
+    return 0 if plan.fits else 1

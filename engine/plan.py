@@ -1,0 +1,405 @@
+"""Where the weights go for a VRAM budget and a context length: a plain, printable ``Plan``.
+
+Decided once at load (and again after an out-of-memory, ``replan_after_oom``): attention, norms, routers
+and the unembedding, the KV cache for the chosen context and the working memory of a prefill chunk
+first; then a pool of expert cache slots (so any token's routed experts fit, with room to prefetch the
+next layer's); then whole layers of experts while the budget lasts; what is left becomes more slots.
+Experts of the other layers stay packed (MXFP4) in pinned host memory and are copied into slots on
+demand (engine/offload.py). The embedding is a row lookup per token, so it stays in host memory unless
+everything else fits.
+
+Nothing here imports torch (``auto_budget`` does, lazily): ``python -m engine plan --preset`` is instant.
+Constants that mirror the model's code are checked equal to it by tests/offload/test_plan.py.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field, replace
+
+from engine.config import ModelConfig
+from engine.errors import OutOfMemoryError
+from engine.memory import GiB, MiB, format_size
+
+# Mirrors of the engine's own numbers (see the module docstring).
+DEFAULT_PREFILL_CHUNK = 512  # engine.model
+SCORE_BUDGET_BYTES = 256 * MiB  # engine.attention: the attention score matrix is computed in pieces this big
+DEFAULT_SLIDING_HISTORY = 4096  # engine.kv_cache: positions a sliding layer keeps beyond its window
+GATHER_MAX_ROUTES = 16  # engine.moe: decode dequantizes up to this many routed experts at once
+
+OFFLOAD_PREFILL_CHUNK = 2048  # with offloaded experts, larger chunks copy each expert fewer times
+SLOTS_PER_ROUTE_MIN = 2  # slots >= 2 x experts_per_token: one layer's experts + the next one's prefetch
+SLOTS_PER_ROUTE_WANTED = 4  # and 4x when the budget allows: prefill streams in double-buffered groups
+AUTO_RESERVE_MIN = GiB // 2  # left to the desktop and other programs when the budget is automatic
+AUTO_RESERVE_FRACTION = 0.05
+SLACK_MIN = 128 * MiB  # allocator rounding and fragmentation
+SLACK_FRACTION = 0.02
+
+PRESETS = {
+    "gpt-oss-20b": ModelConfig(),
+    "gpt-oss-120b": ModelConfig(num_hidden_layers=36, num_experts=128),
+}
+
+
+@dataclass(frozen=True)
+class PlanOptions:
+    device: str = "cuda"  # "cuda" or "cpu" (on the CPU the budget is simulated: the same code, counted bytes)
+    prefill_chunk: int | None = None  # None: DEFAULT_PREFILL_CHUNK, or OFFLOAD_PREFILL_CHUNK when offloading
+    host_embedding: bool = True  # the embedding may stay in host memory (needs the model's host lookup)
+    all_logits: bool = False  # prefill returns logits for every position (python -m engine logits), not the last
+    fused_kernels: bool = False  # Triton MXFP4 kernels: no dequantized-expert scratch
+    min_slots: int | None = None  # None: 2 x experts_per_token
+    offload_order: str = "spread"  # "spread": offloaded layers evenly apart (each prefetch overlaps a resident
+    #                                layer's compute); "last": the last layers
+    sliding_history: int = DEFAULT_SLIDING_HISTORY
+
+
+@dataclass(frozen=True)
+class LayerPlacement:
+    layer: int
+    resident: tuple[int, ...]  # experts kept on the device; the others live in host memory
+    num_experts: int
+
+    @property
+    def offloaded(self) -> tuple[int, ...]:
+        kept = set(self.resident)
+        return tuple(e for e in range(self.num_experts) if e not in kept)
+
+    @property
+    def fully_resident(self) -> bool:
+        return len(self.resident) == self.num_experts
+
+
+@dataclass(frozen=True)
+class Plan:
+    model: str
+    config: ModelConfig = field(repr=False, compare=False)
+    budget_bytes: int | None  # None: no budget (everything on the device)
+    budget_source: str  # "user" | "auto" | "none"
+    context_length: int
+    prefill_chunk: int
+    device_bytes: dict[str, int]  # attention, norms_routers, unembedding, embedding, experts, expert_slots,
+    #                               kv_cache, workspace
+    host_bytes: dict[str, int]  # embedding, experts (pinned)
+    layers: tuple[LayerPlacement, ...]
+    num_slots: int  # device cache slots for host experts, shared by all layers
+    expert_bytes: int  # one expert, packed
+    fits: bool
+    problem: str  # why it does not fit ("" when it does)
+    max_context: int  # the longest context a working plan has at this budget (0: none)
+    min_budget_bytes: int  # the smallest budget that works at this context
+    full_budget_bytes: int  # the budget that puts everything on the device
+    options: PlanOptions = field(default_factory=PlanOptions)
+
+    # Derived views.
+    @property
+    def device(self) -> str:
+        return self.options.device
+
+    @property
+    def total_device_bytes(self) -> int:
+        return sum(self.device_bytes.values())
+
+    @property
+    def total_host_bytes(self) -> int:
+        return sum(self.host_bytes.values())
+
+    @property
+    def embedding_on_device(self) -> bool:
+        return self.device_bytes["embedding"] > 0
+
+    @property
+    def offloaded_layers(self) -> tuple[int, ...]:
+        return tuple(p.layer for p in self.layers if not p.fully_resident)
+
+    @property
+    def num_resident_experts(self) -> int:
+        return sum(len(p.resident) for p in self.layers)
+
+    @property
+    def offloads(self) -> bool:
+        return bool(self.offloaded_layers)
+
+    def resident(self, layer: int) -> tuple[int, ...]:
+        return self.layers[layer].resident
+
+    # Words.
+    def summary(self) -> str:
+        """One line for a status bar: "GPU 11.6 GiB · experts of 5 of 24 layers in RAM (32 cache slots)"."""
+        where = "GPU" if self.device == "cuda" else "GPU (simulated)" if self.budget_bytes is not None else "CPU"
+        if not self.fits:
+            return (f"Does not fit: {format_size(self.min_budget_bytes)} of GPU memory needed for "
+                    f"{self.context_length} tokens of context, {format_size(self.budget_bytes or 0)} available")
+        text = f"{where} {format_size(self.total_device_bytes)}"
+        off = self.offloaded_layers
+        if where == "CPU":
+            return text
+        if not off:
+            return text + (" · everything on the GPU" if self.embedding_on_device
+                           else " · all experts on the GPU, the embedding in RAM")
+        text += f" · experts of {len(off)} of {len(self.layers)} layers in RAM ({self.num_slots} cache slots)"
+        return text
+
+    def describe(self) -> str:
+        """Several lines: the budget, every category's bytes, which layers live where."""
+        cfg, d = self.config, self.device_bytes
+        budget = "none" if self.budget_bytes is None else f"{_size2(self.budget_bytes)} ({self.budget_source})"
+        lines = [f"{self.model} on {self.device}: budget {budget}, context {self.context_length} tokens, "
+                 f"prefill chunk {self.prefill_chunk}"]
+        if not self.fits:
+            lines.append(self.problem)
+        res_layers = [p.layer for p in self.layers if p.fully_resident]
+        lines += [
+            f"device memory {_size2(self.total_device_bytes)}"
+            + (f" of {_size2(self.budget_bytes)}" if self.budget_bytes is not None else ""),
+            f"  attention          {_size2(d['attention'])}",
+            f"  norms, routers     {_size2(d['norms_routers'])}",
+            f"  unembedding        {_size2(d['unembedding'])}",
+            f"  embedding          {_size2(d['embedding'])}" + ("" if d["embedding"] else "  (in host memory)"),
+            f"  experts            {_size2(d['experts'])}  ({self.num_resident_experts} experts: "
+            f"{len(res_layers)} of {cfg.num_hidden_layers} layers whole)",
+            f"  expert cache       {_size2(d['expert_slots'])}  ({self.num_slots} slots of "
+            f"{_size2(self.expert_bytes)})",
+            f"  KV cache           {_size2(d['kv_cache'])}  ({self.context_length} tokens)",
+            f"  working memory     {_size2(d['workspace'])}",
+            f"host memory {_size2(self.total_host_bytes)}",
+            f"  embedding          {_size2(self.host_bytes['embedding'])}",
+            f"  experts (pinned)   {_size2(self.host_bytes['experts'])}",
+            f"layers with experts on the device: {_ranges(res_layers) or 'none'}",
+            f"layers with experts in host memory: {_ranges(self.offloaded_layers) or 'none'}",
+            f"at this budget: context up to {self.max_context} tokens; this context needs at least "
+            f"{_size2(self.min_budget_bytes)}, everything on the device {_size2(self.full_budget_bytes)}",
+        ]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("config")
+        data["layers"] = [{"layer": p.layer, "resident": list(p.resident)} for p in self.layers]
+        data["summary"] = self.summary()
+        data["total_device_bytes"], data["total_host_bytes"] = self.total_device_bytes, self.total_host_bytes
+        return data
+
+    def with_changes(self, **changes) -> Plan:
+        """The plan again with other inputs: budget_bytes, context_length, or PlanOptions fields."""
+        inputs = {"budget": self.budget_bytes, "context_length": self.context_length,
+                  "budget_source": self.budget_source, "model": self.model}
+        option_changes = {k: v for k, v in changes.items() if k in PlanOptions.__dataclass_fields__}
+        inputs.update({("budget" if k == "budget_bytes" else k): v for k, v in changes.items()
+                       if k not in option_changes})
+        return make_plan(self.config, options=replace(self.options, **option_changes), **inputs)
+
+
+def _size2(nbytes: int) -> str:
+    return format_size(nbytes, digits=2)
+
+
+def _ranges(layers) -> str:
+    """[0, 1, 2, 5] -> "0-2, 5"."""
+    out, layers = [], list(layers)
+    i = 0
+    while i < len(layers):
+        j = i
+        while j + 1 < len(layers) and layers[j + 1] == layers[j] + 1:
+            j += 1
+        out.append(str(layers[i]) if i == j else f"{layers[i]}-{layers[j]}")
+        i = j + 1
+    return ", ".join(out)
+
+
+# ---- Sizes ---------------------------------------------------------------------------------------------------
+
+def weight_bytes(cfg: ModelConfig, device: str = "cuda") -> dict[str, int]:
+    """Bytes of the non-expert weights by category, as the model holds them (norms and sinks in float32)."""
+    from engine.checkpoint import tensor_specs  # no torch: header arithmetic only
+
+    out = {"attention": 0, "norms_routers": 0, "unembedding": 0, "embedding": 0}
+    for name, (shape, dtype) in tensor_specs(cfg).items():
+        kind = name.split(".")[-1]
+        size = math.prod(shape) * (1 if dtype == "U8" else 2)
+        if kind.startswith(("mlp1_", "mlp2_")):
+            continue
+        if kind in ("embedding", "unembedding"):
+            out[kind] += size
+        elif kind in ("attn_norm", "mlp_norm", "norm", "gate_weight", "gate_bias"):
+            out["norms_routers"] += size * (2 if kind.endswith("norm") else 1)
+        else:
+            out["attention"] += size * (2 if kind == "sinks" else 1)
+    # offloading adds, per layer, a float32 ratio of norm scales to predict the next layer's routing
+    out["norms_routers"] += cfg.num_hidden_layers * cfg.hidden_size * 4
+    return out
+
+
+def kv_cache_bytes(cfg: ModelConfig, context: int, device: str = "cuda",
+                   sliding_history: int = DEFAULT_SLIDING_HISTORY) -> int:
+    """engine.kv_cache.KVCache: full layers hold the context, sliding ones a ring of window + history."""
+    itemsize = 4 if device == "cpu" else 2  # the CPU cache is float32 holding bf16 values
+    per_position = 2 * cfg.num_key_value_heads * cfg.head_dim * itemsize
+    ring = min(context, cfg.sliding_window - 1 + max(1, sliding_history)) if cfg.sliding_window > 0 else 0
+    positions = sum(ring if cfg.is_sliding(n) else context for n in range(cfg.num_hidden_layers))
+    return positions * per_position + 8 * context  # + the int64 token ids kept for replays
+
+
+def workspace_bytes(cfg: ModelConfig, context: int, chunk: int, device: str = "cuda", all_logits: bool = False,
+                    fused_kernels: bool = False) -> int:
+    """Working memory of the largest step: a prefill chunk at the end of the context, or a decode step."""
+    h, two_i, v = cfg.hidden_size, 2 * cfg.intermediate_size, cfg.vocab_size
+    q, kv = cfg.num_attention_heads * cfg.head_dim, cfg.num_key_value_heads * cfg.head_dim
+    act = 4 if device == "cpu" else 2
+    # scores (float32 pieces), probabilities, and their bf16 roundings: about 2.5 pieces alive at once
+    keys = min(context, chunk + context)
+    scores = 2.5 * min(SCORE_BUDGET_BYTES, 4 * cfg.num_attention_heads * min(chunk, context) * keys)
+    activations = chunk * act * (12 * h + 4 * q + 2 * kv + 3 * two_i + cfg.num_experts)
+    logits = (chunk if all_logits else 1) * v * (4 + act)  # float32 logits and the matmul's output
+    scratch = 0
+    if not fused_kernels:
+        # the torch path dequantizes experts: k at once in decode (gathered), one at a time in prefill; with
+        # the byte->int32 index and the unscaled values, about three copies are alive at the peak
+        routes = min(cfg.experts_per_token, GATHER_MAX_ROUTES)
+        scratch = 3 * max(routes * two_i * h, (two_i + cfg.intermediate_size) * h) * 2
+    # attention, the experts and the unembedding run one after another: only the largest counts
+    return int(activations + max(scores, logits, scratch))
+
+
+# ---- The plan ------------------------------------------------------------------------------------------------
+
+def make_plan(cfg: ModelConfig, budget: int | None, context_length: int | None = None, *,
+              options: PlanOptions | None = None, budget_source: str | None = None, model: str = "gpt-oss") -> Plan:
+    """Place ``cfg``'s weights for ``budget`` bytes of device memory (None: no limit) and a context."""
+    opts = options or PlanOptions()
+    context = min(context_length or cfg.max_position_embeddings, cfg.max_position_embeddings)
+    if context < 1:
+        raise ValueError(f"context_length must be positive, not {context_length}")
+    if budget is not None and budget < 0:
+        raise ValueError(f"the budget cannot be negative ({budget})")
+    source = budget_source or ("none" if budget is None else "user")
+    eb, num_e, num_l, k = cfg.expert_bytes(), cfg.num_experts, cfg.num_hidden_layers, cfg.experts_per_token
+    min_slots = max(opts.min_slots or SLOTS_PER_ROUTE_MIN * k, k)
+    weights = weight_bytes(cfg, opts.device)
+
+    def base(ctx: int, chunk: int, embedding_on_device: bool) -> dict[str, int]:
+        fixed = {key: weights[key] for key in ("attention", "norms_routers", "unembedding")}
+        fixed["embedding"] = weights["embedding"] if embedding_on_device else 0
+        fixed["kv_cache"] = kv_cache_bytes(cfg, ctx, opts.device, opts.sliding_history)
+        fixed["workspace"] = workspace_bytes(cfg, ctx, min(chunk, ctx), opts.device, opts.all_logits,
+                                             opts.fused_kernels)
+        return fixed
+
+    def slack(nbytes: int) -> int:
+        return max(SLACK_MIN, int(SLACK_FRACTION * nbytes)) if opts.device == "cuda" else 0
+
+    def total(parts: dict[str, int]) -> int:
+        return sum(parts.values()) + slack(sum(parts.values()))
+
+    resident_chunk = opts.prefill_chunk or DEFAULT_PREFILL_CHUNK
+    offload_chunk = opts.prefill_chunk or OFFLOAD_PREFILL_CHUNK
+    full = base(context, resident_chunk, True) | {"experts": num_l * num_e * eb, "expert_slots": 0}
+    full_budget = total(full)
+
+    def minimal(ctx: int) -> int:
+        return total(base(ctx, offload_chunk, not opts.host_embedding) | {"expert_slots": min_slots * eb})
+
+    min_budget = min(minimal(context), full_budget)
+    if budget is None:
+        max_context = cfg.max_position_embeddings
+    else:
+        lo, hi = 0, cfg.max_position_embeddings  # the largest context whose minimal plan fits
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if min(minimal(mid), total(base(mid, resident_chunk, True) | {"experts": num_l * num_e * eb})) <= budget:
+                lo = mid
+            else:
+                hi = mid - 1
+        max_context = lo
+
+    common = dict(model=model, config=cfg, budget_bytes=budget, budget_source=source, context_length=context,
+                  expert_bytes=eb, max_context=max_context, min_budget_bytes=min_budget,
+                  full_budget_bytes=full_budget, options=opts)
+    host = {"embedding": 0, "experts": 0}
+    if budget is None or full_budget <= budget:  # everything on the device
+        layers = tuple(LayerPlacement(n, tuple(range(num_e)), num_e) for n in range(num_l))
+        return Plan(prefill_chunk=resident_chunk, device_bytes=full, host_bytes=host, layers=layers, num_slots=0,
+                    fits=True, problem="", **common)
+
+    # All experts on the device with the embedding in host memory?
+    parts = base(context, resident_chunk, False) | {"experts": num_l * num_e * eb, "expert_slots": 0}
+    if opts.host_embedding and total(parts) <= budget:
+        layers = tuple(LayerPlacement(n, tuple(range(num_e)), num_e) for n in range(num_l))
+        return Plan(prefill_chunk=resident_chunk, device_bytes=parts, host_bytes=host | {"embedding": weights[
+            "embedding"]}, layers=layers, num_slots=0, fits=True, problem="", **common)
+
+    parts = base(context, offload_chunk, not opts.host_embedding)
+    host["embedding"] = 0 if not opts.host_embedding else weights["embedding"]
+    free = budget - total(parts | {"expert_slots": 0})  # bytes for experts and slots
+    fits = free >= min_slots * eb
+    if not fits:
+        layers = tuple(LayerPlacement(n, (), num_e) for n in range(num_l))
+        host["experts"] = num_l * num_e * eb
+        return Plan(prefill_chunk=offload_chunk, device_bytes=parts | {"experts": 0, "expert_slots": 0},
+                    host_bytes=host, layers=layers, num_slots=0, fits=False,
+                    problem=_problem(cfg, budget, context, parts, min_budget, max_context), **common)
+    wanted = max(min_slots, SLOTS_PER_ROUTE_WANTED * k)
+    pool = wanted if free >= wanted * eb else min_slots
+    whole = min(num_l - 1, (free - pool * eb) // (num_e * eb))  # all layers would have fit above
+    num_off = num_l - whole
+    slots = min(num_off * num_e, (free - whole * num_e * eb) // eb)  # what is left becomes slots
+    off = _offloaded_layers(num_l, num_off, opts.offload_order)
+    layers = tuple(LayerPlacement(n, () if n in off else tuple(range(num_e)), num_e) for n in range(num_l))
+    host["experts"] = num_off * num_e * eb
+    parts |= {"experts": whole * num_e * eb, "expert_slots": slots * eb}
+    return Plan(prefill_chunk=offload_chunk, device_bytes=parts, host_bytes=host, layers=layers, num_slots=slots,
+                fits=True, problem="", **common)
+
+
+def _offloaded_layers(num_layers: int, count: int, order: str) -> set[int]:
+    if order == "last":
+        return set(range(num_layers - count, num_layers))
+    if order != "spread":
+        raise ValueError(f"offload_order must be 'spread' or 'last', not {order!r}")
+    # evenly apart, centred: 5 of 24 -> 2, 7, 12, 16, 21
+    return {min(num_layers - 1, int((i + 0.5) * num_layers / count)) for i in range(count)}
+
+
+def _problem(cfg: ModelConfig, budget: int, context: int, parts: dict[str, int], min_budget: int,
+             max_context: int) -> str:
+    weights = parts["attention"] + parts["norms_routers"] + parts["unembedding"] + parts["embedding"]
+    text = (f"A budget of {format_size(budget)} cannot hold the attention, router and unembedding weights "
+            f"({format_size(weights)}), the KV cache for {context} tokens ({format_size(parts['kv_cache'])}), the "
+            f"working memory ({format_size(parts['workspace'])}) and {SLOTS_PER_ROUTE_MIN * cfg.experts_per_token} "
+            f"expert cache slots: this context needs at least {format_size(min_budget)} of GPU memory.")
+    if max_context > 0:
+        return text + f" At this budget the context can be at most {max_context} tokens."
+    return text + " No context fits at this budget: free GPU memory, or run on the CPU."
+
+
+# ---- Budgets -------------------------------------------------------------------------------------------------
+
+def auto_budget(device=None) -> tuple[int, int]:
+    """(budget, total) for a CUDA device: its free memory less a reserve for the desktop and other programs.
+
+    ``torch.cuda.mem_get_info`` counts our own CUDA context as used already; memory our allocator caches
+    but does not use counts as used too, so callers empty the cache first (``torch.cuda.empty_cache``).
+    """
+    import torch
+
+    free, total = torch.cuda.mem_get_info(device)
+    reserve = max(AUTO_RESERVE_MIN, int(AUTO_RESERVE_FRACTION * total))
+    return max(0, free - reserve), total
+
+
+def replan_after_oom(plan: Plan, shortfall: int = 0) -> tuple[Plan, str]:
+    """After a CUDA out-of-memory: a plan with more experts in host memory (or, when that is not enough,
+    a shorter context), and the sentence to show the user. Raises OutOfMemoryError when nothing fits."""
+    used = plan.total_device_bytes if plan.budget_bytes is None else min(plan.budget_bytes, plan.total_device_bytes)
+    step = max(512 * MiB, int(0.1 * used), shortfall)
+    budget = max(0, used - step)
+    new = plan.with_changes(budget_bytes=budget, budget_source="after out-of-memory")
+    if new.fits:
+        return new, (f"The GPU ran out of memory, so Gossamer now uses at most {format_size(budget)} of it: "
+                     f"{new.summary()}. Generation may be slower.")
+    if new.max_context >= min(plan.context_length, 1024):
+        shorter = new.with_changes(context_length=new.max_context)
+        return shorter, (f"The GPU ran out of memory, so Gossamer now uses at most {format_size(budget)} of it "
+                         f"and the context is shortened to {shorter.context_length} tokens: {shorter.summary()}.")
+    raise OutOfMemoryError(f"The GPU ran out of memory and even {format_size(budget)} is not available for the "
+                           "model: close other programs that use the GPU, or run on the CPU.")
