@@ -391,7 +391,7 @@ def replan_after_oom(plan: Plan, shortfall: int = 0) -> tuple[Plan, str]:
     """After a CUDA out-of-memory: a plan with more experts in host memory (or, when that is not enough,
     a shorter context), and the sentence to show the user. Raises OutOfMemoryError when nothing fits."""
     used = plan.total_device_bytes if plan.budget_bytes is None else min(plan.budget_bytes, plan.total_device_bytes)
-    step = max(512 * MiB, int(0.1 * used), shortfall)
+    step = max(int(0.1 * used), shortfall, 1)  # a tenth: 1.2 GiB of a 12 GiB plan
     budget = max(0, used - step)
     new = plan.with_changes(budget_bytes=budget, budget_source="after out-of-memory")
     if new.fits:

@@ -1,0 +1,215 @@
+"""From a ``Plan`` to a model: expert stores for each layer, the wrapping of MoE layers, loading a checkpoint.
+
+- ``build_stores(plan, host_layers, device)``: resident layers get an ``engine.experts.ExpertStore`` on the
+  device, offloaded ones an ``OffloadedExperts`` over one shared ``ExpertPool`` (host copies pinned).
+- ``attach(model, plan, stores, pool)``: puts them into a built ``Transformer`` (``OffloadMoE`` where a
+  layer is offloaded or precedes one) and sets its prefill chunk; ``apply_plan`` does both, and again
+  after a re-plan, freeing the previous placement first.
+- ``load_planned(path, device, plan)``: ``engine.loader.load_model`` with placement by a plan (what the
+  loader calls once the wiring lands); ``load_with_replan`` retries with ``replan_after_oom``.
+- ``placed_device_bytes(model)``: what the model holds in the device pool, by category (tests check it
+  against the budget; on the CPU the same count is the simulated budget).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from engine.experts import DenseCache, ExpertStore, PackedExperts
+from engine.offload import FIELDS, ExpertPool, OffloadedExperts
+from engine.offload_moe import NextRouter, OffloadMoE
+from engine.plan import Plan, replan_after_oom
+
+
+def pinned(packed: PackedExperts) -> PackedExperts:
+    """A copy in page-locked host memory, which asynchronous copies need; the same tensors if pinning fails
+    (then copies are synchronous: slower, still right)."""
+    try:
+        return PackedExperts(**{f: getattr(packed, f).pin_memory() for f in FIELDS}, keys=packed.keys)
+    except RuntimeError:  # no CUDA, or the OS refused to lock that much memory
+        return packed
+
+
+def host_layers_of(checkpoint) -> list[PackedExperts]:
+    """Every layer's experts as CPU views of a checkpoint's memory maps (nothing read yet)."""
+    return [PackedExperts(**{f: checkpoint.get(f"{n}.{f}") for f in FIELDS})
+            for n in range(checkpoint.config.num_hidden_layers)]
+
+
+def build_stores(plan: Plan, host_layers: list[PackedExperts], device: torch.device | str, *,
+                 pin: bool | None = None, policy: str = "slru",
+                 release: Callable[[int], None] | None = None) -> tuple[list, ExpertPool | None]:
+    """Stores per layer for ``plan``; ``host_layers`` are CPU tensors ([E, ...] per field), left unchanged.
+
+    release(layer): called once a layer's experts were copied (the loader drops their mapped pages).
+    """
+    device = torch.device(device)
+    pin = device.type == "cuda" if pin is None else pin
+    stores: list = [None] * len(plan.layers)
+    host, partial = {}, {}
+    for placement in plan.layers:
+        n, src = placement.layer, host_layers[placement.layer]
+        if placement.fully_resident:
+            stores[n] = ExpertStore(n, PackedExperts(**{f: getattr(src, f).to(device) for f in FIELDS}))
+        else:
+            host[n] = pinned(src) if pin else src
+            if placement.resident:
+                partial[n] = placement.resident
+        if release is not None and (device.type != "cpu" and (placement.fully_resident or host[n] is not src)):
+            release(n)
+    pool = ExpertPool(host, plan.num_slots, device, partial, policy) if host else None
+    for n in host:
+        stores[n] = OffloadedExperts(n, pool)
+    return stores, pool
+
+
+def _unwrap(mlp):
+    return mlp.base if isinstance(mlp, OffloadMoE) else mlp
+
+
+def attach(model, plan: Plan, stores: list, pool: ExpertPool | None) -> None:
+    """Give ``model`` (an engine.model.Transformer) these stores; offloaded layers and the layers before them
+    get an ``OffloadMoE`` (group streaming, prediction and prefetch), the others stay plain ``MoE``."""
+    blocks = model.blocks
+    for n, block in enumerate(blocks):
+        base = _unwrap(block.mlp)
+        base.store = stores[n]
+        following = stores[n + 1] if n + 1 < len(blocks) else None
+        next_router = None
+        if isinstance(following, OffloadedExperts):
+            nxt = blocks[n + 1]
+            nbase = _unwrap(nxt.mlp)
+            next_router = NextRouter(n + 1, nbase.gate_weight, nbase.gate_bias, block.mlp_norm, nxt.mlp_norm,
+                                     base.top_k)
+        if pool is not None and (isinstance(stores[n], OffloadedExperts) or next_router is not None):
+            block.mlp = OffloadMoE(base, stores[n], pool, next_router)
+        else:
+            block.mlp = base
+    model.stores = stores
+    model.offload_pool = pool
+    model.plan = plan
+    model.prefill_chunk = plan.prefill_chunk
+
+
+def detach(model) -> None:
+    """Drop the model's expert stores and pool (to free device memory before another placement)."""
+    for block in model.blocks:
+        block.mlp = _unwrap(block.mlp)
+        block.mlp.store = None
+    model.stores = []
+    model.offload_pool = None
+    gc.collect()
+    if model.device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
+def apply_plan(model, plan: Plan, host_layers: list[PackedExperts], *, pin: bool | None = None,
+               policy: str = "slru") -> ExpertPool | None:
+    """Place ``model``'s experts as ``plan`` says (replacing any earlier placement); returns the pool."""
+    detach(model)
+    stores, pool = build_stores(plan, host_layers, model.device, pin=pin, policy=policy)
+    attach(model, plan, stores, pool)
+    return pool
+
+
+def supports_host_embedding(model_class=None) -> bool:
+    """Whether the model looks tokens up in a host-memory embedding (engine.model wiring of issue #4)."""
+    if model_class is None:
+        from engine.model import Transformer as model_class
+    return bool(getattr(model_class, "supports_host_embedding", False))
+
+
+def load_planned(path: str | Path, device: str | torch.device | None, plan: Plan, *,
+                 dense_cache_bytes: int | None = None, pin: bool | None = None, policy: str = "slru",
+                 checkpoint=None):
+    """``engine.loader.load_model`` with every weight placed as ``plan`` says. model.plan is the plan used: the
+    same, or on CUDA, re-planned with the embedding on the device while the model cannot look it up in host
+    memory (engine.model wiring of issue #4)."""
+    from engine.checkpoint import LAYER_TENSORS, Checkpoint
+    from engine.loader import DEFAULT_DENSE_CACHE_BYTES, resolve_device
+    from engine.model import Transformer
+
+    device = resolve_device(device)
+    if device.type == "cuda" and not plan.embedding_on_device and not supports_host_embedding(Transformer):
+        plan = plan.with_changes(host_embedding=False)  # (on the CPU, host memory is where it is anyway)
+    checkpoint = checkpoint or Checkpoint.open(path)
+    cfg = checkpoint.config
+
+    def take(name: str) -> torch.Tensor:
+        tensor = checkpoint.get(name)
+        if device.type != "cpu":
+            tensor = tensor.to(device)
+            checkpoint.release(name)
+        return tensor
+
+    globals_ = {name: take(name) for name in ("norm", "unembedding")}
+    globals_["embedding"] = take("embedding") if plan.embedding_on_device else checkpoint.get("embedding")
+    layers = [{name: take(f"{n}.{name}") for name in LAYER_TENSORS if name not in FIELDS}
+              for n in range(cfg.num_hidden_layers)]
+
+    def release(n: int) -> None:
+        for f in FIELDS:
+            checkpoint.release(f"{n}.{f}")
+
+    stores, pool = build_stores(plan, host_layers_of(checkpoint), device, pin=pin, policy=policy, release=release)
+    if dense_cache_bytes is None:
+        dense_cache_bytes = DEFAULT_DENSE_CACHE_BYTES.get(device.type, 0)
+    source = f"{checkpoint.layout.directory} ({checkpoint.layout.kind} layout)"
+    model = Transformer(cfg, device, globals_, layers, stores, DenseCache(dense_cache_bytes), plan.context_length,
+                        source)
+    attach(model, plan, stores, pool)
+    model.checkpoint = checkpoint  # CPU views (and unpinned host experts) need the mappings alive
+    return model
+
+
+def load_with_replan(path: str | Path, device, plan: Plan, *, max_tries: int = 3,
+                     notify: Callable[[str], None] | None = None, **kwargs):
+    """``load_planned``; after a CUDA out-of-memory, free what was allocated, re-plan with more offload (or a
+    shorter context), tell ``notify`` why, and try again. Raises engine.errors.OutOfMemoryError at the end."""
+    from engine.errors import OutOfMemoryError
+
+    for attempt in range(max_tries + 1):
+        try:
+            return load_planned(path, device, plan, **kwargs)
+        except torch.OutOfMemoryError:
+            gc.collect()
+            torch.cuda.empty_cache()
+            if attempt == max_tries:
+                raise OutOfMemoryError(f"The GPU ran out of memory {max_tries + 1} times loading the model. Close "
+                                       "other programs using the GPU, lower the memory setting, or use the CPU.") \
+                    from None
+            plan, message = replan_after_oom(plan)
+            if notify is not None:
+                notify(message)
+    raise AssertionError("unreachable")
+
+
+def placed_device_bytes(model) -> dict[str, int]:
+    """Bytes the model keeps in the device pool: weights (buffers; the embedding when the plan puts it there),
+    experts (resident stores and permanent rows), slots. Shared tensors count once."""
+    plan = getattr(model, "plan", None)
+    seen: set[tuple[int, int]] = set()
+
+    def count(tensor: torch.Tensor) -> int:
+        key = (tensor.data_ptr(), tensor.nbytes)
+        if key in seen or tensor.device.type != model.device.type:
+            return 0
+        seen.add(key)
+        return tensor.nbytes
+
+    weights = sum(count(b) for name, b in model.named_buffers()
+                  if not (name == "embedding" and plan is not None and not plan.embedding_on_device))
+    experts = slots = 0
+    for store in model.stores:
+        if isinstance(store, ExpertStore):
+            experts += sum(count(getattr(store.packed, f)) for f in FIELDS)
+        else:
+            experts += store.nbytes()
+    pool = getattr(model, "offload_pool", None)
+    if pool is not None:
+        slots = pool.nbytes() - pool.num_permanent * pool.expert_bytes
+    return {"weights": weights, "experts": experts, "expert_slots": slots, "total": weights + experts + slots}

@@ -1,0 +1,187 @@
+"""The planner: bytes per category, placement by budget, what fits and what would, re-planning after OOM."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from engine.errors import OutOfMemoryError
+from engine.memory import GiB, MiB, parse_size
+from engine.plan import PRESETS, PlanOptions, kv_cache_bytes, make_plan, replan_after_oom, weight_bytes
+from engine.synthetic import tiny_config
+
+CFG = PRESETS["gpt-oss-20b"]
+EXPERT = 13_236_480  # one gpt-oss-20b expert: MXFP4 mlp1 + mlp2 with scales, bf16 biases
+
+
+def test_constants_mirror_the_model_code():
+    """plan.py copies a few numbers to stay torch-free; they must equal the model code's."""
+    import engine.attention
+    import engine.kv_cache
+    import engine.model
+    import engine.moe
+    import engine.plan as plan
+
+    assert plan.SCORE_BUDGET_BYTES == engine.attention.SCORE_BUDGET_BYTES
+    assert plan.DEFAULT_SLIDING_HISTORY == engine.kv_cache.DEFAULT_SLIDING_HISTORY
+    assert plan.DEFAULT_PREFILL_CHUNK == engine.model.DEFAULT_PREFILL_CHUNK
+    assert plan.GATHER_MAX_ROUTES == engine.moe.GATHER_MAX_ROUTES
+
+
+def test_plan_module_does_not_import_torch():
+    """python -m engine plan --preset is instant: planning needs no torch."""
+    code = "import sys, engine.plan, engine.cli.plan; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_sizes_of_gpt_oss_20b():
+    """Weights and KV cache bytes match the published shapes."""
+    assert CFG.expert_bytes() == EXPERT
+    w = weight_bytes(CFG)
+    assert w["embedding"] == w["unembedding"] == 201088 * 2880 * 2
+    per_layer = ((4096 + 512 + 512) * 2880 + 4096 + 512 + 512 + 2880 * 4096 + 2880) * 2 + 64 * 4
+    assert w["attention"] == 24 * per_layer
+    # 12 full layers x 2 KiB per token, 12 sliding layers x (128 - 1 + 4096) positions, token ids
+    assert kv_cache_bytes(CFG, 32768) == 12 * 2048 * 32768 + 12 * 2048 * 4223 + 8 * 32768
+    assert kv_cache_bytes(CFG, 100) == 24 * 2048 * 100 + 800  # shorter than a ring: rings hold the context
+    assert kv_cache_bytes(CFG, 100, device="cpu") == 24 * 4096 * 100 + 800  # float32 on the CPU
+
+
+@pytest.mark.parametrize("budget", ["4.5GiB", "6GiB", "8GiB", "10GiB", "12GiB", "14GiB", "16GiB", "64GiB"])
+@pytest.mark.parametrize("context", [4096, 32768])
+def test_plan_stays_within_budget(budget, context):
+    """Every category adds up, stays under the budget, and layers are either whole on the device or in RAM."""
+    budget = parse_size(budget)
+    plan = make_plan(CFG, budget, context)
+    assert plan.fits, plan.problem
+    assert plan.total_device_bytes <= budget
+    d = plan.device_bytes
+    assert d["experts"] == plan.num_resident_experts * EXPERT
+    assert d["expert_slots"] == plan.num_slots * EXPERT
+    assert d["kv_cache"] == kv_cache_bytes(CFG, context)
+    n_off = len(plan.offloaded_layers)
+    assert plan.host_bytes["experts"] == n_off * 32 * EXPERT
+    assert plan.num_resident_experts + n_off * 32 == 24 * 32
+    if n_off:
+        assert 2 * 4 <= plan.num_slots <= n_off * 32
+        assert not plan.embedding_on_device  # the embedding leaves before any expert does
+        assert plan.prefill_chunk == 2048
+    else:
+        assert plan.num_slots == 0
+
+
+def test_more_budget_never_offloads_more():
+    """Placement is monotonic in the budget."""
+    offloaded = [len(make_plan(CFG, b * GiB // 4, 32768).offloaded_layers) for b in range(18, 64)]
+    assert offloaded == sorted(offloaded, reverse=True)
+    assert offloaded[0] == 24 and offloaded[-1] == 0
+
+
+def test_examples_from_the_issue():
+    """12 GiB / 32k keeps most layers on a 16 GB card's budget; 8 GiB / 4k offloads more than half."""
+    p12 = make_plan(CFG, 12 * GiB, 32768, model="gpt-oss-20b")
+    assert 3 <= len(p12.offloaded_layers) <= 8
+    assert p12.summary().startswith("GPU 11.") and "of 24 layers in RAM" in p12.summary()
+    p8 = make_plan(CFG, 8 * GiB, 4096)
+    assert 12 <= len(p8.offloaded_layers) <= 16
+    everything = make_plan(CFG, 16 * GiB, 32768)
+    assert not everything.offloads and everything.embedding_on_device
+    assert everything.summary().endswith("everything on the GPU")
+
+
+def test_offloaded_layers_spread_or_last():
+    """'spread' puts offloaded layers evenly apart (each prefetch overlaps a resident layer); 'last' at the end."""
+    spread = make_plan(CFG, 12 * GiB, 32768)
+    gaps = {b - a for a, b in zip(spread.offloaded_layers, spread.offloaded_layers[1:])}
+    assert max(gaps) - min(gaps) <= 1 and min(gaps) > 1
+    last = make_plan(CFG, 12 * GiB, 32768, options=PlanOptions(offload_order="last"))
+    n = len(last.offloaded_layers)
+    assert last.offloaded_layers == tuple(range(24 - n, 24)) and n == len(spread.offloaded_layers)
+
+
+def test_too_small_budget_says_what_would_fit():
+    """A budget below the non-expert weights + KV + slots is refused with the budget needed and the context
+    that fits; those numbers are exact (the next byte or token no longer fits)."""
+    plan = make_plan(CFG, 4 * GiB, 32768)
+    assert not plan.fits and plan.summary().startswith("Does not fit")
+    assert "at least" in plan.problem and f"at most {plan.max_context} tokens" in plan.problem
+    assert make_plan(CFG, plan.min_budget_bytes, 32768).fits
+    assert not make_plan(CFG, plan.min_budget_bytes - 1, 32768).fits
+    assert make_plan(CFG, 4 * GiB, plan.max_context).fits
+    assert not make_plan(CFG, 4 * GiB, plan.max_context + 1).fits
+    nothing = make_plan(CFG, 1 * GiB, 4096)
+    assert nothing.max_context == 0 and "No context fits" in nothing.problem
+
+
+def test_no_budget_puts_everything_on_the_device():
+    """Without a budget nothing is offloaded and the context defaults to the model's."""
+    plan = make_plan(CFG, None)
+    assert plan.fits and not plan.offloads and plan.context_length == 131072 and plan.budget_source == "none"
+    assert plan.total_device_bytes == plan.full_budget_bytes - max(128 * MiB, int(0.02 * plan.total_device_bytes))
+
+
+def test_embedding_may_be_the_only_thing_in_ram():
+    """Between 'everything' and 'everything but the embedding' only the embedding moves."""
+    full = make_plan(CFG, None, 8192)
+    plan = make_plan(CFG, full.full_budget_bytes - 1, 8192)
+    assert plan.fits and not plan.offloads and not plan.embedding_on_device
+    assert "embedding in RAM" in plan.summary()
+    pinned = make_plan(CFG, full.full_budget_bytes - 1, 8192, options=PlanOptions(host_embedding=False))
+    assert pinned.embedding_on_device and pinned.offloads
+
+
+def test_describe_and_json():
+    """describe() names every category and the layers; to_dict() is JSON with the same numbers."""
+    plan = make_plan(CFG, 8 * GiB, 4096, model="gpt-oss-20b")
+    text = plan.describe()
+    for word in ("attention", "unembedding", "embedding", "experts", "expert cache", "KV cache", "working memory",
+                 "host memory", "layers with experts in host memory"):
+        assert word in text
+    data = json.loads(json.dumps(plan.to_dict()))
+    assert data["num_slots"] == plan.num_slots and data["summary"] == plan.summary()
+    assert len(data["layers"]) == 24 and data["total_device_bytes"] == plan.total_device_bytes
+
+
+def test_gpt_oss_120b_preset():
+    """The 120b shape plans too (36 layers, 128 experts)."""
+    plan = make_plan(PRESETS["gpt-oss-120b"], 24 * GiB, 32768)
+    assert plan.fits and len(plan.layers) == 36 and len(plan.layers[0].resident) in (0, 128)
+    assert plan.host_bytes["experts"] > 35 * GiB
+
+
+def test_simulated_cpu_budget_has_no_slack():
+    """On the CPU the budget is counted exactly (no allocator slack), KV in float32."""
+    cfg = tiny_config(num_hidden_layers=4, num_experts=8)
+    full = make_plan(cfg, None, 256, options=PlanOptions(device="cpu"))
+    assert full.total_device_bytes == full.full_budget_bytes
+    plan = make_plan(cfg, full.full_budget_bytes - cfg.expert_bytes(), 256, options=PlanOptions(device="cpu"))
+    assert plan.fits and plan.total_device_bytes <= full.full_budget_bytes - cfg.expert_bytes()
+
+
+def test_replan_after_oom_offloads_more_then_shortens_the_context():
+    """Each out-of-memory lowers the budget; when nothing fits the context shrinks; at the end it raises."""
+    plan = make_plan(CFG, 16 * GiB, 32768)
+    seen = []
+    for _ in range(30):
+        try:
+            plan, message = replan_after_oom(plan)
+        except OutOfMemoryError as error:
+            assert "run on the CPU" in str(error)
+            break
+        assert plan.fits and "ran out of memory" in message
+        seen.append((len(plan.offloaded_layers), plan.context_length))
+    else:
+        pytest.fail("replan_after_oom never gave up")
+    assert [n for n, _ in seen] == sorted(n for n, _ in seen)
+    assert any(ctx < 32768 for _, ctx in seen) and seen[0] == (seen[0][0], 32768)
+
+
+@pytest.mark.parametrize("budget, context", [(-1, 16), (GiB, -1)])
+def test_bad_inputs(budget, context):
+    """Negative budgets and contexts are programming errors."""
+    with pytest.raises(ValueError):
+        make_plan(CFG, budget, context)
