@@ -170,15 +170,29 @@ def moe_mlp2(h: torch.Tensor, expert_ids: torch.Tensor, weights: torch.Tensor, b
 def moe_experts(x: torch.Tensor, expert_ids: torch.Tensor, weights: torch.Tensor,
                 mlp1_blocks: torch.Tensor, mlp1_scales: torch.Tensor, mlp1_bias: torch.Tensor,
                 mlp2_blocks: torch.Tensor, mlp2_scales: torch.Tensor, mlp2_bias: torch.Tensor, *,
-                limit: float = 7.0, expert_to_slot: torch.Tensor | None = None) -> torch.Tensor:
+                limit: float = 7.0, alpha: float = SWIGLU_ALPHA,
+                expert_to_slot: torch.Tensor | None = None) -> torch.Tensor:
     """One MoE layer's experts: x [T, H] -> [T, H]; prefill shares one schedule between both matmuls."""
     schedule = None
     if not decode_path(x.shape[0]):
         schedule = plan(expert_ids, mlp1_blocks.shape[0], expert_to_slot=expert_to_slot)
-    h = moe_mlp1(x, expert_ids, mlp1_blocks, mlp1_scales, mlp1_bias, limit=limit,
+    h = moe_mlp1(x, expert_ids, mlp1_blocks, mlp1_scales, mlp1_bias, limit=limit, alpha=alpha,
                  expert_to_slot=expert_to_slot, schedule=schedule)
     return moe_mlp2(h, expert_ids, weights, mlp2_blocks, mlp2_scales, mlp2_bias,
                     expert_to_slot=expert_to_slot, schedule=schedule)
+
+
+def dequantize(blocks: torch.Tensor, scales: torch.Tensor, dtype: torch.dtype = torch.bfloat16) -> torch.Tensor:
+    """blocks [..., G, 16] uint8, scales [..., G] uint8 -> [..., G*32] (exact for scale bytes <= 240)."""
+    assert blocks.shape[:-1] == scales.shape and blocks.shape[-1] == 16, (blocks.shape, scales.shape)
+    *lead, G, _ = blocks.shape
+    rows = blocks.reshape(-1, G, 16).contiguous()
+    out = torch.empty(rows.shape[0], G * 32, dtype=dtype, device=blocks.device)
+    bn, bg = 32, 8
+    grid = (triton_cdiv(rows.shape[0], bn), triton_cdiv(G, bg))
+    K.dequant_kernel[grid](rows.view(torch.int32), scales.reshape(-1, G).contiguous(), out, rows.shape[0],
+                           G=G, BN=bn, BG=bg, ASM=_use_asm(blocks), num_warps=4)
+    return out.view(*lead, G * 32)
 
 
 def _interpreted(t: torch.Tensor) -> bool:

@@ -222,3 +222,19 @@ def mlp2_grouped_kernel(h_ptr, pairs_ptr, tile_row_ptr, tile_start_ptr, tile_end
     acc *= tl.load(rw_ptr + pair, mask=m_mask, other=0.0).to(tl.float32)[:, None]
     ptrs = out_ptr + pair[:, None] * N + n[None, :]
     tl.store(ptrs, acc.to(out_ptr.dtype.element_ty), mask=m_mask[:, None] & n_mask[None, :])
+
+
+@triton.jit
+def dequant_kernel(w_ptr, s_ptr, out_ptr, R, G: tl.constexpr, BN: tl.constexpr, BG: tl.constexpr,
+                   ASM: tl.constexpr):
+    # grid (cdiv(R, BN), cdiv(G, BG)): rows of blocks [R, G, 16] -> out [R, G*32] in natural order
+    n = tl.program_id(0) * BN + tl.arange(0, BN)
+    n_mask = n < R
+    w0 = tl.program_id(1) * BG * 4
+    wq, sc = _load_words(w_ptr, s_ptr, n.to(tl.int64), n_mask, w0, G, BN, BG)
+    w = tl.reshape(_dequant_tile(wq, sc, BN, BG, ASM), (BN, BG * 4, 8))
+    p = tl.arange(0, 8)
+    e = (p >> 2) + 2 * ((p >> 1) & 1) + 4 * (p & 1)  # PERM: element held at position p
+    k = (w0 + tl.arange(0, BG * 4))[:, None] * 8 + e[None, :]
+    ptrs = out_ptr + n.to(tl.int64)[:, None, None] * (G * 32) + k[None, :, :]
+    tl.store(ptrs, w.to(out_ptr.dtype.element_ty), mask=n_mask[:, None, None] & (k < G * 32)[None, :, :])

@@ -66,9 +66,9 @@ def moe_mlp2_torch(h, expert_ids, weights, blocks, scales, bias, *, expert_to_sl
 
 
 def moe_experts_torch(x, expert_ids, weights, mlp1_blocks, mlp1_scales, mlp1_bias,
-                      mlp2_blocks, mlp2_scales, mlp2_bias, *, limit=7.0, expert_to_slot=None):
+                      mlp2_blocks, mlp2_scales, mlp2_bias, *, limit=7.0, alpha=SWIGLU_ALPHA, expert_to_slot=None):
     """Both expert matmuls of one MoE layer: x [T, H] -> [T, H]."""
-    h = moe_mlp1_torch(x, expert_ids, mlp1_blocks, mlp1_scales, mlp1_bias, limit=limit,
+    h = moe_mlp1_torch(x, expert_ids, mlp1_blocks, mlp1_scales, mlp1_bias, limit=limit, alpha=alpha,
                        expert_to_slot=expert_to_slot)
     return moe_mlp2_torch(h, expert_ids, weights, mlp2_blocks, mlp2_scales, mlp2_bias,
                           expert_to_slot=expert_to_slot)
