@@ -33,8 +33,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def peak_rss_bytes() -> int:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
+    """Peak resident memory of this process. On Linux VmHWM, which (unlike ru_maxrss) does not inherit
+    the peak of the process that started us."""
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 
 
 def _sync(device) -> None:
@@ -165,17 +171,23 @@ def run(args: argparse.Namespace) -> int:
 
     if args.prompt_tokens < 1 or args.gen_tokens < 0:
         raise EngineError("--prompt-tokens must be at least 1 and --gen-tokens at least 0.")
+    from engine.config import ModelConfig
+
+    vocab = min(ModelConfig.from_model_dir(args.model).vocab_size, 199998)  # ordinary tokens only
+    prompt = torch.randint(0, vocab, (args.prompt_tokens,), generator=torch.Generator().manual_seed(args.seed))
+    threads = torch.get_num_threads()
     if args.threads:
         torch.set_num_threads(args.threads)
-    generator = torch.Generator().manual_seed(args.seed)
-    ours, model = bench_ours(args, torch.randint(0, 199998, (args.prompt_tokens,), generator=generator))
-    if args.compare_transformers:
-        device = model.device
-        del model
-        prompt = torch.randint(0, 199998, (args.prompt_tokens,), generator=torch.Generator().manual_seed(args.seed))
-        theirs = bench_transformers(args, prompt, device)
-        ours["transformers"] = theirs
-        if theirs.get("decode_tok_s") and ours.get("decode_tok_s"):
-            ours["decode_speedup_vs_transformers"] = round(ours["decode_tok_s"] / theirs["decode_tok_s"], 3)
+    try:
+        ours, model = bench_ours(args, prompt)
+        if args.compare_transformers:
+            device = model.device
+            del model
+            theirs = bench_transformers(args, prompt, device)
+            ours["transformers"] = theirs
+            if theirs.get("decode_tok_s") and ours.get("decode_tok_s"):
+                ours["decode_speedup_vs_transformers"] = round(ours["decode_tok_s"] / theirs["decode_tok_s"], 3)
+    finally:
+        torch.set_num_threads(threads)
     print(json.dumps(ours))
     return 0

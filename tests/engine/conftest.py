@@ -19,3 +19,15 @@ def make_checkpoint(tmp_path_factory):
         return made[key]
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_torch_thread():
+    """Engine tests run their tiny models on one thread: on a small shared machine, torch's worker
+    threads wait on each other far longer than these small matrices take (measured 5-50x)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

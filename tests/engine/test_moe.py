@@ -1,0 +1,107 @@
+"""The mixture of experts: routing, the clamped SwiGLU, both compute strategies, the dequantized cache."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from engine.experts import DenseCache, ExpertStore, PackedExperts
+from engine.moe import expert_mlp, swiglu
+from engine.mxfp4 import dequantize
+
+H, I, E = 64, 96, 5
+
+
+def packed_layer(seed: int = 0) -> PackedExperts:
+    g = torch.Generator().manual_seed(seed)
+    return PackedExperts(
+        mlp1_blocks=torch.randint(0, 256, (E, 2 * I, H // 32, 16), generator=g, dtype=torch.uint8),
+        mlp1_scales=torch.randint(121, 124, (E, 2 * I, H // 32), generator=g, dtype=torch.uint8),
+        mlp1_bias=(torch.randn(E, 2 * I, generator=g) * 0.5).bfloat16(),
+        mlp2_blocks=torch.randint(0, 256, (E, H, I // 32, 16), generator=g, dtype=torch.uint8),
+        mlp2_scales=torch.randint(121, 124, (E, H, I // 32), generator=g, dtype=torch.uint8),
+        mlp2_bias=(torch.randn(E, H, generator=g) * 0.5).bfloat16(),
+    )
+
+
+def routes(t: int, k: int, seed: int = 1) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(t, H, generator=g).bfloat16()
+    ids = torch.stack([torch.randperm(E, generator=g)[:k] for _ in range(t)])
+    weights = torch.softmax(torch.randn(t, k, generator=g), -1).bfloat16()
+    return x, ids, weights
+
+
+def naive(x, ids, weights, packed, limit=7.0, alpha=1.702) -> torch.Tensor:
+    """Token by token, expert by expert, in float64 from the dequantized weights."""
+    out = torch.zeros(x.shape[0], H, dtype=torch.float64)
+    for t in range(x.shape[0]):
+        for j in range(ids.shape[1]):
+            e = int(ids[t, j])
+            w1 = dequantize(packed.mlp1_blocks[e], packed.mlp1_scales[e]).double()
+            w2 = dequantize(packed.mlp2_blocks[e], packed.mlp2_scales[e]).double()
+            h = w1 @ x[t].double() + packed.mlp1_bias[e].double()
+            gate, up = h[0::2].clamp(max=limit), h[1::2].clamp(-limit, limit)
+            y = w2 @ (gate * torch.sigmoid(alpha * gate) * (up + 1)) + packed.mlp2_bias[e].double()
+            out[t] += float(weights[t, j]) * y
+    return out
+
+
+def test_swiglu_clamps_and_interleaves():
+    h = torch.tensor([[10.0, 10.0, -20.0, -20.0, 1.0, -1.0]])
+    out = swiglu(h, limit=7.0, alpha=1.702)
+    gate = torch.tensor([7.0, -20.0, 1.0])
+    up = torch.tensor([7.0, -7.0, -1.0])
+    assert torch.allclose(out[0], gate * torch.sigmoid(1.702 * gate) * (up + 1))
+
+
+def test_swiglu_matches_reference():
+    reference = pytest.importorskip("gpt_oss.torch.model", reason="the gpt-oss reference is not installed")
+    h = (torch.randn(8, 64) * 6).bfloat16()
+    assert torch.equal(swiglu(h, 7.0, 1.702), reference.swiglu(h, limit=7.0))
+
+
+@pytest.mark.parametrize("t, k", [(1, 2), (3, 4), (17, 3), (6, 1)])
+def test_strategies_match_naive(t, k):
+    """Grouped (per expert) and gathered (per route) computation both give the naive result."""
+    packed = packed_layer()
+    x, ids, weights = routes(t, k)
+    expected = naive(x, ids, weights, packed)
+    for strategy in ("grouped", "gathered"):
+        got = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy=strategy)
+        assert got.dtype == torch.bfloat16 and got.shape == (t, H)
+        cos = torch.nn.functional.cosine_similarity(got.double(), expected, dim=-1)
+        assert cos.min() > 0.9995, (strategy, cos.min())
+
+
+def test_dense_cache_is_bounded_and_reused():
+    packed = packed_layer()
+    store = ExpertStore(3, packed)
+    one_expert = 2 * I * H * 2 + H * I * 2  # bf16 bytes of mlp1 + mlp2
+    cache = DenseCache(max_bytes=2 * one_expert)
+    x, ids, weights = routes(4, 2)
+    fetched, rows = store.fetch(ids)
+    assert fetched is packed and rows is ids and packed.keys[0] == (3, 0)
+    first = expert_mlp(x, rows, weights, fetched, 7.0, 1.702, dense_cache=cache)
+    assert cache.nbytes <= cache.max_bytes and cache.misses > 0
+    big = DenseCache(max_bytes=E * one_expert)
+    assert torch.equal(expert_mlp(x, rows, weights, fetched, 7.0, 1.702, dense_cache=big), first)
+    again = expert_mlp(x[:1], rows[:1], weights[:1], fetched, 7.0, 1.702, dense_cache=big)
+    assert torch.equal(again, first[:1]) and big.hits == 4 and big.nbytes <= big.max_bytes
+    cache.clear()
+    assert cache.nbytes == 0
+    off = DenseCache(0)
+    assert torch.equal(expert_mlp(x, rows, weights, fetched, 7.0, 1.702, dense_cache=off), first)
+    assert off.nbytes == 0
+
+
+def test_router_softmax_over_selected_only(tiny_model):
+    """Routing weights are the softmax of the k selected logits (they sum to 1), experts by rank."""
+    moe = tiny_model.blocks[0].mlp
+    x = torch.randn(5, tiny_model.config.hidden_size).bfloat16()
+    ids, weights = moe.route(x)
+    logits = moe.router_logits(x).float()
+    assert ids.shape == weights.shape == (5, tiny_model.config.experts_per_token)
+    assert torch.equal(ids, logits.topk(ids.shape[1], -1).indices)
+    assert torch.allclose(weights.float().sum(-1), torch.ones(5), atol=1e-2)
+    assert torch.allclose(weights.float(), torch.softmax(logits.gather(1, ids), -1), atol=4e-3)
