@@ -19,8 +19,13 @@ def seed(path, titles_and_text):
         conversation = store.create_conversation(title, settings={"effort": "medium"})
         store.add_message(conversation.id, "user", text)
         answer = store.add_message(conversation.id, "assistant", complete=False)
-        store.finish_message(answer.id, finish_reason="return", content=f"About {text}: here is some `code`.",
-                             reasoning="Think first.", usage={"completion_tokens": 9, "reasoning_tokens": 2})
+        store.finish_message(
+            answer.id,
+            finish_reason="return",
+            content=f"About {text}: here is some `code`.",
+            reasoning="Think first.",
+            usage={"completion_tokens": 9, "reasoning_tokens": 2},
+        )
         ids.append(conversation.id)
     store.close()
     return ids
@@ -28,11 +33,17 @@ def seed(path, titles_and_text):
 
 def test_sidebar_lists_opens_and_searches(make_window, qtbot, app_dirs):
     """Conversations are listed newest first; clicking one opens it; search matches titles and text."""
-    seed(app_dirs / "data" / "chats.sqlite", [("Pasta", "how long to boil"), ("Rust", "borrow checker"),
-                                               ("여행", "제주도 일정")])
+    seed(
+        app_dirs / "data" / "chats.sqlite",
+        [("Pasta", "how long to boil"), ("Rust", "borrow checker"), ("여행", "제주도 일정")],
+    )
     window = make_window()
     sidebar = window.sidebar
-    assert [sidebar.model.conversation(r).title for r in range(sidebar.model.rowCount())] == ["여행", "Rust", "Pasta"]
+    assert [sidebar.model.conversation(r).title for r in range(sidebar.model.rowCount())] == [
+        "여행",
+        "Rust",
+        "Pasta",
+    ]
     index = sidebar.model.index(2, 0)
     rect = sidebar.list.visualRect(index)
     qtbot.mouseClick(sidebar.list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
@@ -48,8 +59,9 @@ def test_sidebar_lists_opens_and_searches(make_window, qtbot, app_dirs):
     qtbot.waitUntil(lambda: sidebar.model.rowCount() == 1, timeout=3000)
     assert sidebar.model.conversation(0).title == "Rust"
     sidebar.search.setText("제주")
-    qtbot.waitUntil(lambda: sidebar.model.rowCount() == 1 and sidebar.model.conversation(0).title == "여행",
-                    timeout=3000)
+    qtbot.waitUntil(
+        lambda: sidebar.model.rowCount() == 1 and sidebar.model.conversation(0).title == "여행", timeout=3000
+    )
     sidebar.search.setText("nothing like this")
     qtbot.waitUntil(lambda: sidebar.model.rowCount() == 0, timeout=3000)
     assert sidebar.no_results.isVisibleTo(sidebar)

@@ -1,4 +1,4 @@
-"""Korean: the translation loads and is complete, the window speaks it, Korean text is typed, kept and shown."""
+"""Korean: the translation is complete and loads, the window speaks it, Korean text is typed, kept, shown."""
 
 from __future__ import annotations
 
@@ -29,9 +29,13 @@ def korean(qapp):
 
 @pytest.mark.parametrize(
     ("setting", "system", "expected"),
-    [("system", QLocale.Language.Korean, "ko"), ("system", QLocale.Language.English, "en"),
-     ("system", QLocale.Language.German, "en"), ("ko", QLocale.Language.English, "ko"),
-     ("en", QLocale.Language.Korean, "en")],
+    [
+        ("system", QLocale.Language.Korean, "ko"),
+        ("system", QLocale.Language.English, "en"),
+        ("system", QLocale.Language.German, "en"),
+        ("ko", QLocale.Language.English, "ko"),
+        ("en", QLocale.Language.Korean, "en"),
+    ],
 )
 def test_language_follows_setting_then_system(setting, system, expected):
     """An explicit setting wins; "system" picks Korean on a Korean desktop and English otherwise."""
@@ -68,8 +72,10 @@ def test_window_in_korean(make_window, korean, qtbot):
     window = make_window()
     assert window.composer.send_button.text() == "보내기"
     assert window.sidebar.new_button.text() == "새 대화"
-    assert window.welcome.findChild(type(window.title_label), "WelcomeTitle").text() == \
-        "Gossamer에 오신 것을 환영합니다"
+    assert (
+        window.welcome.findChild(type(window.title_label), "WelcomeTitle").text()
+        == "Gossamer에 오신 것을 환영합니다"
+    )
     assert window.composer.effort.itemText(2) == "높음"
 
 
@@ -106,8 +112,11 @@ def test_korean_is_typed_sent_stored_and_shown(loaded_window, qtbot, settings):
     bubble = window.chat_view.message_widgets()[0].text
     assert bubble.toPlainText() == "안녕하세요, 김치찌개 만드는 법"
     assert [c.title for c in window.store.conversations("김치")] == ["안녕하세요, 김치찌개 만드는 법"]
-    korean_families = [f for f in QFontDatabase.families()
-                       if QFontDatabase.WritingSystem.Korean in QFontDatabase.writingSystems(f)]
+    korean_families = [
+        f
+        for f in QFontDatabase.families()
+        if QFontDatabase.WritingSystem.Korean in QFontDatabase.writingSystems(f)
+    ]
     if not korean_families:
         pytest.skip("no font with Hangul is installed (Debian: fonts-noto-cjk)")
     for font in (window.composer.edit.font(), bubble.document().defaultFont()):

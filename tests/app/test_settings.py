@@ -6,9 +6,8 @@ import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication
 
-from app import formatting
+from app import formatting, theme
 from app import settings as keys
-from app import theme
 from app.widgets.settings_dialog import SettingsDialog
 
 
@@ -23,16 +22,27 @@ def test_file_lives_in_user_config_dir(app_dirs):
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [(keys.DEVICE, "cuda"), (keys.VRAM_BUDGET_GB, 7.5), (keys.CONTEXT_LENGTH, 32768), (keys.TEMPERATURE, 0.7),
-     (keys.TOP_P, 0.9), (keys.MAX_TOKENS, 2048), (keys.SYSTEM_INSTRUCTIONS, "Be brief.\n한국어로 답하세요."),
-     (keys.DEFAULT_EFFORT, "high"), (keys.THEME, "light"), (keys.LANGUAGE, "ko"), (keys.MODEL_PATH, "/m/20b")],
+    [
+        (keys.DEVICE, "cuda"),
+        (keys.VRAM_BUDGET_GB, 7.5),
+        (keys.CONTEXT_LENGTH, 32768),
+        (keys.TEMPERATURE, 0.7),
+        (keys.TOP_P, 0.9),
+        (keys.MAX_TOKENS, 2048),
+        (keys.SYSTEM_INSTRUCTIONS, "Be brief.\n한국어로 답하세요."),
+        (keys.DEFAULT_EFFORT, "high"),
+        (keys.THEME, "light"),
+        (keys.LANGUAGE, "ko"),
+        (keys.MODEL_PATH, "/m/20b"),
+    ],
 )
 def test_round_trip_through_the_file(app_dirs, key, value):
     """Each value written comes back, with its type, from a fresh QSettings reading the file."""
     keys.Settings().set(key, value)
     keys.Settings().sync()
-    fresh = keys.Settings(QSettings(str(app_dirs / "config" / "Gossamer" / "Gossamer.ini"),
-                                    QSettings.Format.IniFormat))
+    fresh = keys.Settings(
+        QSettings(str(app_dirs / "config" / "Gossamer" / "Gossamer.ini"), QSettings.Format.IniFormat)
+    )
     assert fresh.get(key) == value and type(fresh.get(key)) is type(value)
 
 
@@ -61,7 +71,10 @@ def test_dialog_shows_and_saves_settings(qtbot, settings):
     dialog.instructions.setPlainText("  Use metric units.  ")
     changed = dialog.save()
     assert changed == {keys.THEME, keys.MAX_TOKENS, keys.SYSTEM_INSTRUCTIONS}
-    assert settings.get(keys.MAX_TOKENS) == 1000 and settings.get(keys.SYSTEM_INSTRUCTIONS) == "Use metric units."
+    assert (
+        settings.get(keys.MAX_TOKENS) == 1000
+        and settings.get(keys.SYSTEM_INSTRUCTIONS) == "Use metric units."
+    )
 
 
 def test_theme_applies_to_the_running_app(make_window, qtbot, qapp):
@@ -87,8 +100,10 @@ def test_engine_settings_reload_the_model(loaded_window, qtbot):
     dialog = window.open_settings()
     dialog.context.setCurrentIndex(dialog.context.findData(8192))
     dialog.accept()
-    qtbot.waitUntil(lambda: window.engine.model is not None and window.engine.model["context_max"] == 8192,
-                    timeout=120_000)
+    qtbot.waitUntil(
+        lambda: window.engine.model is not None and window.engine.model["context_max"] == 8192,
+        timeout=120_000,
+    )
     assert formatting.count(8192) in window.status.context_label.text()
 
 
@@ -106,7 +121,7 @@ def test_geometry_is_saved_when_the_window_closes(make_window, qtbot):
 
 
 def test_system_theme_follows_the_desktop(qapp, monkeypatch):
-    """"system" picks dark on a dark desktop, light otherwise."""
+    """ "system" picks dark on a dark desktop, light otherwise."""
     monkeypatch.setattr(theme, "system_is_dark", lambda: True)
     assert theme.resolve("system") is theme.DARK
     monkeypatch.setattr(theme, "system_is_dark", lambda: False)
