@@ -56,7 +56,7 @@ GROUPED = {
     16: GemmConfig(bm=16, bn=64, bg=4, num_warps=4, num_stages=3),
     32: GemmConfig(bm=32, bn=128, bg=4, num_warps=4, num_stages=3),
     64: GemmConfig(bm=64, bn=128, bg=1, num_warps=4, num_stages=3),
-    128: GemmConfig(bm=128, bn=128, bg=1, num_warps=8, num_stages=3),
+    128: GemmConfig(bm=128, bn=64, bg=1, num_warps=4, num_stages=3),  # BN 128 spills in mlp2
 }
 
 
@@ -87,10 +87,9 @@ def _check_weights(blocks: torch.Tensor, scales: torch.Tensor, bias: torch.Tenso
     assert blocks.is_contiguous() and scales.is_contiguous() and bias.is_contiguous()
 
 
-def _slot_map(expert_to_slot: torch.Tensor | None, device: torch.device) -> torch.Tensor:
-    if expert_to_slot is None:
-        return torch.zeros(1, dtype=torch.int32, device=device)  # unused (HAS_MAP=False)
-    return expert_to_slot.contiguous()
+def _slot_map(expert_to_slot: torch.Tensor | None, expert_ids: torch.Tensor) -> torch.Tensor:
+    # without a map the kernel never reads the pointer (HAS_MAP=False): pass any tensor, allocate nothing
+    return expert_ids if expert_to_slot is None else expert_to_slot.contiguous()
 
 
 def plan(expert_ids: torch.Tensor, num_rows: int, *, expert_to_slot: torch.Tensor | None = None,
@@ -116,7 +115,7 @@ def moe_mlp1(x: torch.Tensor, expert_ids: torch.Tensor, blocks: torch.Tensor, sc
         cfg = config or MLP1_GEMV
         grid = (T * k, triton_cdiv(N, cfg.bn))
         K.mlp1_gemv_kernel[grid](
-            x, expert_ids.contiguous(), _slot_map(expert_to_slot, x.device), words, scales, bias, out,
+            x, expert_ids.contiguous(), _slot_map(expert_to_slot, expert_ids), words, scales, bias, out,
             N, float(limit), float(alpha), G=G, TOPK=k, HAS_MAP=expert_to_slot is not None,
             BN=cfg.bn, BG=cfg.bg, ASM=_use_asm(x), num_warps=cfg.num_warps)
         return out
@@ -149,7 +148,7 @@ def moe_mlp2(h: torch.Tensor, expert_ids: torch.Tensor, weights: torch.Tensor, b
         out = torch.empty(T, N, dtype=h.dtype, device=h.device)
         grid = (T, triton_cdiv(N, cfg.bn))
         K.mlp2_gemv_kernel[grid](
-            h, expert_ids.contiguous(), _slot_map(expert_to_slot, h.device), weights.contiguous(),
+            h, expert_ids.contiguous(), _slot_map(expert_to_slot, expert_ids), weights.contiguous(),
             words, scales, bias, out, N, G=G, TOPK=k, HAS_MAP=expert_to_slot is not None,
             BN=cfg.bn, BG=cfg.bg, ASM=_use_asm(h), num_warps=cfg.num_warps)
         return out

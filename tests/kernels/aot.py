@@ -110,16 +110,36 @@ def moe_variants(hidden: int = 2880, intermediate: int = 2880, top_k: int = 4):
     return out
 
 
+INT8_SIG = dict(x_ptr="*bf16", w_ptr="*i32", s_ptr="*bf16", b_ptr="*bf16", out_ptr="*bf16", N="i32",
+                stride_x="i32", stride_out="i32")
+
+
+def int8_variants():
+    """The int8 GEMV for gpt-oss-20b's projections and unembedding, with the launcher's tiles."""
+    from engine.kernels import int8_gemv as I
+
+    out = []
+    for n, k in ((5120, 2880), (4096, 2880), (512, 2880), (2880, 4096), (201088, 2880)):
+        cfg = I.int8_config(n, k)
+        const = dict(K=k, HAS_BIAS=True, BN=cfg.bn, BW=cfg.bw, ASM=True)
+        out.append((I.int8_gemv_kernel, INT8_SIG, const, cfg.num_warps, 1))
+    return out
+
+
+def all_variants():
+    return moe_variants() + int8_variants()
+
+
 def main() -> None:
     import sys
     archs = [int(a) for a in sys.argv[1:]] or [90, 120, 86]
-    for fn, sig, const, warps, stages in moe_variants():
-        aligned = tuple(n for n, t in sig.items() if t.startswith("*"))
+    for fn, sig, const, warps, stages in all_variants():
+        aligned = tuple(n for n, t in sig.items() if t.startswith("*") or n.startswith("stride"))
         for arch in archs:
             c = compile_kernel(fn, sig, const, arch=arch, num_warps=warps, num_stages=stages, aligned=aligned)
-            tiles = {k: v for k, v in const.items() if k in ("BM", "BN", "BG")}
+            tiles = {k: v for k, v in const.items() if k in ("BM", "BN", "BG", "BW", "K")}
             print(f"sm_{arch:<4} {fn.__name__:22s} {tiles} warps={warps} regs={c.registers} "
-                  f"spill={c.spill_bytes} smem={c.shared}")
+                  f"spill={c.spill_bytes} smem={c.shared}", flush=True)
 
 
 if __name__ == "__main__":
