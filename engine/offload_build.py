@@ -25,13 +25,47 @@ from engine.offload_moe import NextRouter, OffloadMoE
 from engine.plan import Plan, replan_after_oom
 
 
+class _Registered:
+    """A host buffer page-locked with cudaHostRegister; unlocked when the last PackedExperts using it goes.
+
+    Not ``Tensor.pin_memory()``: PyTorch's pinned allocator rounds every block up to a power of two, which
+    would lock up to twice the 10 GB of experts.
+    """
+
+    def __init__(self, buffer: torch.Tensor):
+        self.buffer, self.ptr = buffer, buffer.data_ptr()
+
+    def __del__(self):
+        try:
+            torch.cuda.cudart().cudaHostUnregister(self.ptr)
+        except Exception:  # noqa: BLE001 - interpreter shutdown: the process is going anyway
+            pass
+
+
 def pinned(packed: PackedExperts) -> PackedExperts:
-    """A copy in page-locked host memory, which asynchronous copies need; the same tensors if pinning fails
-    (then copies are synchronous: slower, still right)."""
+    """A copy in one page-locked host buffer, which asynchronous copies need; the same tensors when pinning is
+    impossible (no CUDA, or the OS refuses): copies are then synchronous, slower and still right."""
+    sizes = [getattr(packed, f).nbytes for f in FIELDS]
+    offsets = [0]
+    for size in sizes:
+        offsets.append(offsets[-1] + (size + 255) // 256 * 256)  # every field 256-byte aligned
     try:
-        return PackedExperts(**{f: getattr(packed, f).pin_memory() for f in FIELDS}, keys=packed.keys)
-    except RuntimeError:  # no CUDA, or the OS refused to lock that much memory
+        buffer = torch.empty(offsets[-1], dtype=torch.uint8)
+        error = torch.cuda.cudart().cudaHostRegister(buffer.data_ptr(), buffer.nbytes, 0)
+        if int(getattr(error, "value", error)) != 0:
+            return packed
+    except (AssertionError, RuntimeError, AttributeError):  # a CPU-only torch, or CUDA not usable
         return packed
+    owner = _Registered(buffer)
+    out = {}
+    for f, start, size in zip(FIELDS, offsets, sizes):
+        src = getattr(packed, f)
+        view = buffer[start:start + size].view(src.dtype).view(src.shape)
+        view.copy_(src)
+        out[f] = view
+    result = PackedExperts(**out, keys=packed.keys)
+    result.pinned_owner = owner  # keeps the registration as long as these tensors are used through it
+    return result
 
 
 def host_layers_of(checkpoint) -> list[PackedExperts]:
@@ -93,6 +127,7 @@ def attach(model, plan: Plan, stores: list, pool: ExpertPool | None) -> None:
     model.offload_pool = pool
     model.plan = plan
     model.prefill_chunk = plan.prefill_chunk
+    model.context_length = min(plan.context_length, model.config.max_position_embeddings)
 
 
 def detach(model) -> None:
@@ -125,10 +160,11 @@ def supports_host_embedding(model_class=None) -> bool:
 
 def load_planned(path: str | Path, device: str | torch.device | None, plan: Plan, *,
                  dense_cache_bytes: int | None = None, pin: bool | None = None, policy: str = "slru",
-                 checkpoint=None):
+                 checkpoint=None, host_layers: list[PackedExperts] | None = None):
     """``engine.loader.load_model`` with every weight placed as ``plan`` says. model.plan is the plan used: the
     same, or on CUDA, re-planned with the embedding on the device while the model cannot look it up in host
-    memory (engine.model wiring of issue #4)."""
+    memory (engine.model wiring of issue #4). ``host_layers``: experts already in host memory (pinned once,
+    for several plans in turn) instead of the checkpoint's mappings."""
     from engine.checkpoint import LAYER_TENSORS, Checkpoint
     from engine.loader import DEFAULT_DENSE_CACHE_BYTES, resolve_device
     from engine.model import Transformer
@@ -155,7 +191,9 @@ def load_planned(path: str | Path, device: str | torch.device | None, plan: Plan
         for f in FIELDS:
             checkpoint.release(f"{n}.{f}")
 
-    stores, pool = build_stores(plan, host_layers_of(checkpoint), device, pin=pin, policy=policy, release=release)
+    if host_layers is None:
+        host_layers = host_layers_of(checkpoint)
+    stores, pool = build_stores(plan, host_layers, device, pin=pin, policy=policy, release=release)
     if dense_cache_bytes is None:
         dense_cache_bytes = DEFAULT_DENSE_CACHE_BYTES.get(device.type, 0)
     source = f"{checkpoint.layout.directory} ({checkpoint.layout.kind} layout)"

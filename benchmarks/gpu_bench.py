@@ -1,0 +1,343 @@
+#!/usr/bin/env python3
+"""Decode and prefill speed of gpt-oss-20b at several VRAM budgets, experts offloaded by the planner (issue #4).
+
+One short run on a lent GPU, well under 10 minutes with everything included:
+1. write a full-size random gpt-oss-20b checkpoint (the real shapes; values generated on the GPU) to
+   ``--checkpoint-dir`` (reused when a complete one of the same shape is there);
+2. load it once: non-expert weights on the GPU, every layer's experts in page-locked host memory;
+3. per case (budget x context): plan, place the experts by the plan (``apply_plan``, no reload), cap the
+   process with ``torch.cuda.set_per_process_memory_fraction``, prefill, decode, and print one JSON line.
+
+Context: "context = C" means C positions are in the KV cache while decoding. The first
+``--prefill-tokens`` (4096) are a real, timed prefill; the positions after it are filled with random keys
+and values (documented in each line as ``kv_filled``), which costs nothing and reads the same bytes per
+decoded token as real ones. Decoding feeds fixed random ids (teacher forcing), so every case computes
+the same thing, and the first ``--check-tokens`` logits are compared with the no-offload case's.
+
+Routing on random weights is roughly uniform: the worst case for an expert cache (no expert is hotter than
+another, consecutive tokens share nothing). ``--skewed`` adds cases with a synthetic popularity skew
+(router bias -log(rank + 1) over a random order of each layer's experts), clearly labelled; neither is
+the real model's routing.
+
+``--tiny --device cpu`` runs the same code on a tiny model (tests/offload/test_gpu_bench.py), so the one GPU
+call cannot fail on a silly bug. Needs torch and safetensors-free engine code only (no platformdirs, no Qt).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import math
+import shutil
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import torch  # noqa: E402
+
+from engine.config import ModelConfig  # noqa: E402
+from engine.memory import format_size, parse_size  # noqa: E402
+from engine.offload import OffloadStats  # noqa: E402
+from engine.offload_build import (apply_plan, host_layers_of, load_planned, pinned,  # noqa: E402
+                                  supports_host_embedding)
+from engine.plan import PlanOptions, make_plan, replan_after_oom  # noqa: E402
+
+UNIFORM = "random weights (routing roughly uniform: worst case for an expert cache)"
+SKEWED = "synthetic skew (router bias -log(rank+1), random expert order per layer; not real routing)"
+MARKER = "bench-checkpoint.json"
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--device", default="cuda")
+    p.add_argument("--tiny", action="store_true", help="a tiny model (4 layers, 8 experts) for a CPU dry run")
+    p.add_argument("--checkpoint-dir", default=None, help="default /tmp/gpt-oss-20b-random (tiny: -tiny)")
+    p.add_argument("--budgets", default=None, help="comma list: all, sizes (16GiB), min, min+SIZE")
+    p.add_argument("--contexts", default=None, help="comma list of context lengths (default 4096,32768)")
+    p.add_argument("--prefill-tokens", type=int, default=4096, help="real prefill length, at most")
+    p.add_argument("--decode-tokens", type=int, default=None, help="timed decode steps (default 64; tiny 8)")
+    p.add_argument("--check-tokens", type=int, default=2, help="untimed decode steps compared across cases")
+    p.add_argument("--deadline", type=float, default=480.0, help="seconds for everything, checkpoint included")
+    p.add_argument("--case-timeout", type=float, default=60.0, help="seconds a case may decode for")
+    p.add_argument("--skewed", action="store_true", help="also run the offloaded budgets with skewed routing")
+    p.add_argument("--out", default=None, help="also append the JSON lines to this file")
+    args = p.parse_args(argv)
+    tiny = args.tiny
+    args.budgets = (args.budgets or ("all,min+128KiB,min" if tiny else "all,16GiB,12GiB,8GiB")).split(",")
+    args.contexts = [int(c) for c in (args.contexts or ("64,256" if tiny else "4096,32768")).split(",")]
+    args.decode_tokens = args.decode_tokens or (8 if tiny else 64)
+    args.checkpoint_dir = Path(args.checkpoint_dir or ("/tmp/gpt-oss-tiny-random" if tiny else "/tmp/gpt-oss-20b-random"))
+    return args
+
+
+class Reporter:
+    def __init__(self, out: str | None):
+        self.out = Path(out) if out else None
+
+    def __call__(self, record: dict) -> None:
+        line = json.dumps(record)
+        print(line, flush=True)
+        if self.out is not None:
+            with open(self.out, "a") as f:
+                f.write(line + "\n")
+
+
+def model_config(tiny: bool) -> ModelConfig:
+    if tiny:
+        from engine.synthetic import tiny_config
+
+        return tiny_config(num_hidden_layers=4, num_experts=8, experts_per_token=2)
+    return ModelConfig()
+
+
+def ensure_checkpoint(directory: Path, cfg: ModelConfig, device: torch.device) -> tuple[float, bool]:
+    """Write the random checkpoint unless a complete one of this shape is there; (seconds, written)."""
+    from engine.synthetic import write_checkpoint
+
+    marker = directory / MARKER
+    want = cfg.to_hf_json()
+    if marker.is_file() and json.loads(marker.read_text()) == want:
+        return 0.0, False
+    started = time.perf_counter()
+    shutil.rmtree(directory, ignore_errors=True)
+    write_checkpoint(directory, cfg, layout="hf", seed=0, device=device)
+    marker.write_text(json.dumps(want))
+    return time.perf_counter() - started, True
+
+
+def budget_of(spec: str, cfg: ModelConfig, context: int, options: PlanOptions) -> int | None:
+    if spec == "all":
+        return None
+    if spec.startswith("min"):
+        base = make_plan(cfg, None, context, options=options).min_budget_bytes
+        return base + (parse_size(spec[4:]) if spec.startswith("min+") else 0)
+    return parse_size(spec)
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def fill_random_kv(cache, count: int, device: torch.device, seed: int) -> None:
+    """Positions num_tokens .. +count hold random keys and values (bf16 normal): decoding after them reads
+    what it would read after a real prefill of that length."""
+    from engine.kv_cache import FullLayerCache
+
+    g = torch.Generator(device).manual_seed(seed)
+    start = cache.num_tokens
+    cache.append_tokens(torch.randint(0, 199998, (count,), device=device, generator=g))
+    for layer in cache.layers:
+        if isinstance(layer, FullLayerCache):
+            for t in (layer.k, layer.v):
+                view = t[:, start:start + count]
+                view.copy_(torch.randn(view.shape, generator=g, device=device, dtype=torch.float32))
+        else:  # a ring: all of it is "recent history" now
+            for t in (layer.k, layer.v):
+                t.copy_(torch.randn(t.shape, generator=g, device=device, dtype=torch.float32))
+    cache.advance(count)
+
+
+def skew_routers(model, seed: int = 0) -> list[torch.Tensor]:
+    """Bias every router toward a random order of its experts (new tensors: on the CPU the old ones are
+    read-only views of the checkpoint; call before apply_plan, whose predictors read them); returns the old."""
+    g = torch.Generator().manual_seed(seed)
+    saved = []
+    for block in model.blocks:
+        moe = getattr(block.mlp, "base", block.mlp)
+        e = moe.gate_bias.shape[0]
+        order = torch.randperm(e, generator=g)
+        bias = torch.empty(e)
+        bias[order] = -torch.log(torch.arange(1, e + 1, dtype=torch.float32))
+        saved.append(moe.gate_bias)
+        moe.gate_bias = moe.gate_bias + bias.to(moe.gate_bias.device, moe.gate_bias.dtype)
+    return saved
+
+
+def restore_routers(model, saved: list[torch.Tensor]) -> None:
+    for block, bias in zip(model.blocks, saved):
+        getattr(block.mlp, "base", block.mlp).gate_bias = bias
+
+
+def run_case(model, args, context: int, device: torch.device, started_case: float) -> dict:
+    """Prefill, random fill, check steps, timed decode; the numbers of one case."""
+    decode, check = args.decode_tokens, args.check_tokens
+    prompt = max(1, min(args.prefill_tokens, context - decode - check - 1))
+    fill = context - prompt - decode - check
+    gen = torch.Generator().manual_seed(context)
+    ids = torch.randint(0, 199998, (prompt + check + decode,), generator=gen).to(device)
+    pool = getattr(model, "offload_pool", None)
+
+    warm = model.new_cache(16)  # kernels, cuBLAS handles, allocator: not part of the timings
+    model.forward(ids[:8], warm, last_only=True)
+    model.forward(ids[8:9], warm, last_only=True)
+    del warm
+    if pool is not None:
+        pool.stats = OffloadStats()
+    cache = model.new_cache(context)
+    sync(device)
+    t = time.perf_counter()
+    model.forward(ids[:prompt], cache, last_only=True)
+    sync(device)
+    prefill_s = time.perf_counter() - t
+    prefill_stats = pool.stats.as_dict() if pool is not None else None
+    if fill > 0:
+        fill_random_kv(cache, fill, device, seed=context)
+    checks = [model.forward(ids[prompt + i:prompt + i + 1], cache, last_only=True).float().cpu()
+              for i in range(check)]
+    if pool is not None:
+        pool.stats = OffloadStats()
+    steps = 0
+    sync(device)
+    t = time.perf_counter()
+    for i in range(decode):
+        if time.perf_counter() - started_case > args.case_timeout:
+            break
+        j = prompt + check + i
+        model.forward(ids[j:j + 1], cache, last_only=True)
+        steps += 1
+    sync(device)
+    decode_s = time.perf_counter() - t
+    stats = pool.stats if pool is not None else OffloadStats()
+    return {
+        "prefill_tokens": prompt, "prefill_s": round(prefill_s, 4), "prefill_tok_s": round(prompt / prefill_s, 1),
+        "prefill_h2d_bytes": prefill_stats["h2d_bytes"] if prefill_stats else 0,
+        "kv_filled": max(0, fill), "decode_tokens": steps, "decode_s": round(decode_s, 4),
+        "decode_tok_s": round(steps / decode_s, 2) if steps else None,
+        "expert_hit_rate": round(stats.expert_hit_rate, 4),
+        "h2d_bytes_per_token": round(stats.h2d_bytes / steps) if steps else 0,
+        "prefetched_per_token": round(stats.prefetched / steps, 2) if steps else 0,
+        "prefetch_hits_per_token": round(stats.prefetch_hits / steps, 2) if steps else 0,
+        "misses_per_token": round(stats.misses / steps, 2) if steps else 0,
+        "_checks": checks,
+    }
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    report = Reporter(args.out)
+    t0 = time.perf_counter()
+    deadline = t0 + args.deadline
+    device = torch.device(args.device)
+    cfg = model_config(args.tiny)
+    cuda = device.type == "cuda"
+    total_mem = torch.cuda.get_device_properties(device).total_memory if cuda else None
+    report({"event": "start", "torch": torch.__version__, "device": str(device),
+            "device_name": torch.cuda.get_device_name(device) if cuda else "cpu", "total_memory": total_mem,
+            "model": "tiny" if args.tiny else "gpt-oss-20b (random weights)", "budgets": args.budgets,
+            "contexts": args.contexts, "host_embedding": supports_host_embedding()})
+
+    write_s, written = ensure_checkpoint(args.checkpoint_dir, cfg, device)
+    from engine.checkpoint import Checkpoint
+
+    t = time.perf_counter()
+    checkpoint = Checkpoint.open(args.checkpoint_dir)
+    host = [pinned(p) for p in host_layers_of(checkpoint)] if cuda else host_layers_of(checkpoint)
+    pin_s = time.perf_counter() - t
+    options = PlanOptions(device=device.type, host_embedding=supports_host_embedding())
+    first = make_plan(cfg, budget_of(args.budgets[-1], cfg, args.contexts[0], options), args.contexts[0],
+                      options=options)
+    model = load_planned(args.checkpoint_dir, device, first, checkpoint=checkpoint, host_layers=host, pin=False)
+    if cuda:  # the bus every miss crosses: one layer's experts, pinned host -> device
+        layer = host[0].mlp1_blocks
+        target = torch.empty_like(layer, device=device)
+        target.copy_(layer, non_blocking=True)
+        sync(device)
+        t1 = time.perf_counter()
+        target.copy_(layer, non_blocking=True)
+        sync(device)
+        report({"event": "h2d_bandwidth", "bytes": layer.nbytes,
+                "gb_per_s": round(layer.nbytes / (time.perf_counter() - t1) / 1e9, 1)})
+        del target
+    report({"event": "loaded", "checkpoint_written": written, "write_s": round(write_s, 1),
+            "pin_s": round(pin_s, 1), "load_s": round(time.perf_counter() - t, 1),
+            "pinned": bool(cuda and host[0].mlp1_blocks.is_pinned()),
+            "elapsed_s": round(time.perf_counter() - t0, 1)})
+
+    cases = [(spec, ctx, UNIFORM) for ctx in args.contexts for spec in args.budgets]
+    if args.skewed:
+        cases += [(spec, ctx, SKEWED) for ctx in args.contexts[:1] for spec in args.budgets]
+    results, references, longest = [], {}, 0.0
+    saved_bias = None
+    for spec, context, routing in cases:
+        left = deadline - time.perf_counter()
+        if left < max(10.0, 1.3 * longest):
+            report({"case": f"{spec}@{context}", "routing": routing, "skipped": f"{left:.0f} s left of the deadline"})
+            continue
+        if routing == SKEWED and saved_bias is None:
+            saved_bias = skew_routers(model)
+        started = time.perf_counter()
+        record = {"case": f"{spec}@{context}", "budget": spec, "context": context, "routing": routing}
+        budget = budget_of(spec, cfg, context, options)
+        plan = make_plan(cfg, budget, context, options=options, model=record["case"])
+        message = None
+        for attempt in range(2):
+            if not plan.fits:
+                break
+            try:
+                if cuda:
+                    torch.cuda.set_per_process_memory_fraction(1.0 if budget is None else min(1.0, budget / total_mem))
+                apply_plan(model, plan, host, pin=False)
+                if cuda:
+                    torch.cuda.reset_peak_memory_stats(device)
+                numbers = run_case(model, args, context, device, started)
+                break
+            except torch.OutOfMemoryError as error:
+                gc.collect()
+                torch.cuda.empty_cache()
+                record["oom"] = str(error).splitlines()[0][:200]
+                if attempt:
+                    plan = None
+                    break
+                plan, message = replan_after_oom(plan)
+        if plan is None or not plan.fits:
+            record["skipped"] = plan.problem if plan is not None else "out of memory twice"
+            report(record)
+            continue
+        checks = numbers.pop("_checks")
+        key = (context, routing)
+        if spec == "all":
+            references[key] = checks
+        elif key in references and checks:
+            diff = max((a - b).abs().max().item() for a, b in zip(checks, references[key]))
+            agree = sum(int(a.argmax() == b.argmax()) for a, b in zip(checks, references[key]))
+            numbers["check_max_abs_diff"] = round(diff, 5)
+            numbers["check_argmax_agree"] = f"{agree}/{len(checks)}"
+        record.update(numbers)
+        record.update({"plan": plan.summary(), "replanned": message, "budget_bytes": plan.budget_bytes,
+                       "offloaded_layers": len(plan.offloaded_layers), "num_slots": plan.num_slots,
+                       "planned_device_bytes": plan.total_device_bytes, "prefill_chunk": plan.prefill_chunk})
+        if cuda:
+            peak = torch.cuda.max_memory_allocated(device)
+            record["peak_vram_bytes"] = peak
+            record["peak_vram"] = format_size(peak, 2)
+            record["within_budget"] = budget is None or peak <= budget
+        record["seconds"] = round(time.perf_counter() - started, 1)
+        longest = max(longest, time.perf_counter() - started)
+        report(record)
+        results.append(record)
+    if saved_bias is not None:
+        restore_routers(model, saved_bias)
+    report(summary(results, args, time.perf_counter() - t0))
+    return 0
+
+
+def summary(results: list[dict], args, total_s: float) -> dict:
+    """Ratios against the targets of issue #4 (12 GiB: half the no-offload decode speed; 8 GiB: 36 tok/s on an
+    RTX-class card; the H100 numbers are only indicative for that one)."""
+    out = {"event": "summary", "total_s": round(total_s, 1), "cases": len(results), "routing_note": UNIFORM}
+    by = {(r["budget"], r["context"], r["routing"]): r for r in results}
+    for context in args.contexts:
+        base = by.get(("all", context, UNIFORM), {}).get("decode_tok_s")
+        for spec in args.budgets:
+            r = by.get((spec, context, UNIFORM))
+            if spec != "all" and r and base and r.get("decode_tok_s"):
+                out[f"decode_ratio_{spec}@{context}"] = round(r["decode_tok_s"] / base, 3)
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())

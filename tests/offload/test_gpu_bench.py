@@ -1,0 +1,54 @@
+"""benchmarks/gpu_bench.py runs end to end on the CPU with a tiny model, so its one GPU run cannot fail on a
+silly bug: every case prints one JSON line with the plan and the offload numbers, then a summary."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_bench.py"
+
+
+@pytest.mark.slow
+def test_gpu_bench_dry_run_on_cpu(tmp_path):
+    """Tiny model, two contexts, three budgets plus the skewed-routing cases: all run, offloaded ones copy
+    experts, every offloaded case's logits match the no-offload case's, the JSON file holds the same lines."""
+    out = tmp_path / "bench.jsonl"
+    args = [sys.executable, str(SCRIPT), "--tiny", "--device", "cpu", "--checkpoint-dir", str(tmp_path / "ckpt"),
+            "--contexts", "40,72", "--prefill-tokens", "20", "--decode-tokens", "3", "--skewed",
+            "--deadline", "300", "--out", str(out)]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert lines == [json.loads(line) for line in out.read_text().splitlines()]
+    assert lines[0]["event"] == "start" and lines[1]["event"] == "loaded" and lines[-1]["event"] == "summary"
+    cases = [r for r in lines if "case" in r]
+    assert len(cases) == 9 and not any("skipped" in r for r in cases)
+    for r in cases:
+        assert r["decode_tokens"] == 3 and r["decode_tok_s"] > 0 and r["prefill_tok_s"] > 0
+        assert r["kv_filled"] == r["context"] - 20 - 3 - 2
+        assert {"plan", "expert_hit_rate", "h2d_bytes_per_token", "num_slots", "offloaded_layers"} <= set(r)
+        if r["budget"] == "all":
+            assert r["offloaded_layers"] == 0 and r["h2d_bytes_per_token"] == 0
+        else:
+            assert r["offloaded_layers"] > 0 and r["prefill_h2d_bytes"] > 0
+            assert r["check_max_abs_diff"] == 0.0 and r["check_argmax_agree"] == "2/2"
+            assert "layers in RAM" in r["plan"]
+    assert sum("synthetic skew" in r["routing"] for r in cases) == 3
+    assert "decode_ratio_min@40" in lines[-1]
+
+
+def test_gpu_bench_skips_cases_past_the_deadline(tmp_path):
+    """With no time left every case is skipped, each with a line saying so, and the summary still comes."""
+    args = [sys.executable, str(SCRIPT), "--tiny", "--device", "cpu", "--checkpoint-dir", str(tmp_path / "ckpt"),
+            "--contexts", "40", "--budgets", "all,min", "--deadline", "0"]
+    run = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r.get("skipped", "")[-12:] for r in lines if "case" in r] == ["the deadline"] * 2
+    assert lines[-1] == {"event": "summary", "total_s": lines[-1]["total_s"], "cases": 0,
+                         "routing_note": lines[-1]["routing_note"]}
