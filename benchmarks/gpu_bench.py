@@ -28,10 +28,10 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import math
 import shutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -293,6 +293,14 @@ def main(argv=None) -> int:
                     plan = None
                     break
                 plan, message = replan_after_oom(plan)
+            except Exception as error:  # noqa: BLE001 - one GPU run: report the case and go on
+                traceback.print_exc()
+                record["error"] = repr(error)[:500]
+                plan = None
+                break
+        if "error" in record:
+            report(record)
+            continue
         if plan is None or not plan.fits:
             record["skipped"] = plan.problem if plan is not None else "out of memory twice"
             report(record)
