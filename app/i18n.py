@@ -1,4 +1,4 @@
-"""The interface language: English in the source, Korean from resources/translations/gossamer_ko.qm.
+"""The interface language: English in the source (plurals in gossamer_en.qm), Korean in gossamer_ko.qm.
 
 The language is the setting when it names one, else the system's; Qt's own strings (standard buttons,
 file dialogs) come from Qt's translations shipped with PySide6.
@@ -35,12 +35,12 @@ def install(setting: str) -> str:
     system = QLocale.system()
     korean = language == "ko" and system.language() != QLocale.Language.Korean
     QLocale.setDefault(QLocale(QLocale.Language.Korean, QLocale.Country.SouthKorea) if korean else system)
-    if language == "en":
-        return language
-    ours = QTranslator(app)
+    ours = QTranslator(app)  # for English: only the plural forms ("1 token", "2 tokens")
     if ours.load(str(TRANSLATIONS_DIR / f"gossamer_{language}.qm")):
         app.installTranslator(ours)
         _installed.append(ours)
+    if language == "en":
+        return language
     qt = QTranslator(app)
     if qt.load(f"qtbase_{language}", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)):
         app.installTranslator(qt)

@@ -25,6 +25,18 @@ class Segment:
     closed: bool = True  # code: the closing fence has arrived
 
 
+def restart_index(segments: list[Segment], text: str, offset: int = 0) -> int:
+    """How many leading segments of ``split(text)`` stay the same however ``text`` grows.
+
+    The last one may still change; so may the one before it when the last is code whose fence line is
+    not complete yet ("```" might still become "```Hello```", which is prose).
+    """
+    keep = len(segments) - 1
+    if keep > 0 and segments[-1].kind == "code" and "\n" not in text[segments[-1].start - offset :]:
+        keep -= 1
+    return max(keep, 0)
+
+
 def split(text: str, offset: int = 0) -> list[Segment]:
     segments: list[Segment] = []
     lines = text.splitlines(keepends=True)

@@ -40,8 +40,8 @@ class MarkdownView(QWidget):
         if text == self._text:
             return
         if self._segments and text.startswith(self._text):
-            keep = len(self._segments) - 1
-            start = self._segments[-1].start
+            keep = markdown_split.restart_index(self._segments, self._text)
+            start = self._segments[keep].start
             fresh = markdown_split.split(text[start:], offset=start)
         else:
             keep, fresh = 0, markdown_split.split(text)

@@ -20,6 +20,14 @@ TURN_TIMEOUT_MS = 180_000
 os.environ.setdefault("QT_LOGGING_RULES", "qt.text.font.db=false")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def english(qapp):
+    """The app's English translator (plural forms) is installed, as main() does."""
+    from app import i18n
+
+    i18n.install("en")
+
+
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """A tiny gpt-oss checkpoint (Hugging Face layout) with random weights, written once per run."""

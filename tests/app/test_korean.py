@@ -14,8 +14,6 @@ from app import i18n
 from app import settings as keys
 from tests.app.conftest import send, wait_idle
 
-TS = i18n.TRANSLATIONS_DIR / "gossamer_ko.ts"
-QM = i18n.TRANSLATIONS_DIR / "gossamer_ko.qm"
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 
 
@@ -51,20 +49,34 @@ def test_translation_loads_and_translates(korean):
     assert QCoreApplication.translate("Composer", "Send") == "Send"
 
 
-def test_every_string_is_translated_and_compiled(tmp_path):
-    """lupdate finds no string in app/ missing from the .ts, none is unfinished, and the .qm matches it."""
+@pytest.mark.parametrize("language", ["ko", "en"])
+def test_every_string_is_translated_and_compiled(tmp_path, language):
+    """lupdate finds no string in app/ missing from the .ts (English: plurals only), none is unfinished, and
+    the committed .qm is what lrelease makes of the .ts."""
     lupdate, lrelease = shutil.which("pyside6-lupdate"), shutil.which("pyside6-lrelease")
     if lupdate is None or lrelease is None:
         pytest.skip("the Qt Linguist tools of the PySide6 wheels are not on PATH")
-    fresh = tmp_path / "gossamer_ko.ts"
-    shutil.copy(TS, fresh)
+    ts = i18n.TRANSLATIONS_DIR / f"gossamer_{language}.ts"
+    qm = ts.with_suffix(".qm")
+    fresh = tmp_path / ts.name
+    shutil.copy(ts, fresh)
     sources = sorted(str(p) for p in APP_DIR.rglob("*.py"))
-    subprocess.run([lupdate, *sources, "-ts", str(fresh), "-no-obsolete"], check=True, capture_output=True)
+    options = ["-no-obsolete"] + (["-pluralonly"] if language == "en" else [])
+    subprocess.run([lupdate, *options, *sources, "-ts", str(fresh)], check=True, capture_output=True)
     text = fresh.read_text(encoding="utf-8")
-    assert 'type="unfinished"' not in text, "run pyside6-lupdate and translate the new strings"
-    compiled = tmp_path / "gossamer_ko.qm"
-    subprocess.run([lrelease, str(TS), "-qm", str(compiled)], check=True, capture_output=True)
-    assert compiled.read_bytes() == QM.read_bytes(), "run pyside6-lrelease: the .qm is older than the .ts"
+    assert 'type="unfinished"' not in text, f"run pyside6-lupdate and translate the new strings in {ts.name}"
+    compiled = tmp_path / qm.name
+    subprocess.run([lrelease, str(ts), "-qm", str(compiled)], check=True, capture_output=True)
+    assert compiled.read_bytes() == qm.read_bytes(), (
+        f"run pyside6-lrelease: {qm.name} is older than {ts.name}"
+    )
+
+
+def test_english_plurals(qapp):
+    """English counts read naturally: 1 token, 2 tokens."""
+    i18n.install("en")
+    assert QCoreApplication.translate("ThinkingSection", "%n tokens", "", 1) == "1 token"
+    assert QCoreApplication.translate("ThinkingSection", "%n tokens", "", 2) == "2 tokens"
 
 
 def test_window_in_korean(make_window, korean, qtbot):
