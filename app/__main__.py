@@ -6,6 +6,7 @@ Only Qt and the app's own light modules are imported here; torch comes later, on
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -28,6 +29,11 @@ def create_application(argv: list[str]):
     logs.setup()
     app.setApplicationDisplayName("Gossamer")
     app.setDesktopFileName("gossamer")
+    from PySide6.QtGui import QIcon
+
+    from engine.paths import RESOURCES_DIR
+
+    app.setWindowIcon(QIcon(str(RESOURCES_DIR / "icons" / "gossamer.png")))
     settings = keys.Settings()
     i18n.install(settings.get(keys.LANGUAGE))
     theme.apply(app, settings.get(keys.THEME))
@@ -60,7 +66,13 @@ def main(argv: list[str] | None = None) -> int:
         QMessageBox.critical(None, "Gossamer", str(error))
         return 1
     window.show()
-    return app.exec()
+    code = app.exec()
+    window.shutdown()
+    if window.engine.thread.isRunning() or window.models.thread.isRunning():
+        # A long prefill or load cannot be interrupted; everything is saved, so leave without waiting for it.
+        sys.stdout.flush()
+        os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

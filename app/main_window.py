@@ -338,6 +338,13 @@ class MainWindow(QMainWindow):
         self.composer.edit.setFocus()
 
     def _send(self, text: str) -> None:
+        if self.controller.busy:
+            self.notice.show_notice(
+                self.tr("An answer is still being written. Wait for it, or press Stop (Esc)."),
+                kind="info",
+                timeout_ms=5000,
+            )
+            return
         if self.controller.send(text):
             self.composer.clear_text()
             self.chat_view.scroll_to_bottom()

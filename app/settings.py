@@ -27,8 +27,7 @@ DEFAULT_EFFORT = "generation/default_effort"
 THEME = "appearance/theme"  # "system" | "light" | "dark"
 LANGUAGE = "appearance/language"  # "system" | "en" | "ko"
 # Models
-MODEL_PATH = "models/last_path"
-MODELS_ROOT = "models/root"  # "" means the default, user_data_dir()/models
+MODEL_PATH = "models/last_path"  # the models folder itself is the hub's (engine.hub.default_root)
 # Window
 GEOMETRY = "window/geometry"
 SPLITTER = "window/splitter"
@@ -52,7 +51,6 @@ DEFAULTS: dict[str, object] = {
     THEME: "system",
     LANGUAGE: "system",
     MODEL_PATH: "",
-    MODELS_ROOT: "",
     LAST_CONVERSATION: 0,
 }
 

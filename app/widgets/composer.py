@@ -91,8 +91,7 @@ class Composer(QFrame):
 
     # actions
     def _on_submit(self) -> None:
-        if not self._busy:
-            self._send()
+        self._send()  # while busy the window says to wait (the button is Stop then)
 
     def _on_button(self) -> None:
         if self._busy:

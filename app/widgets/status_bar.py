@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from app import formatting
+
+DEVICE_SHARE = 0.55  # of the bar's width, at most, for the model's description
 
 
 class StatusBar(QStatusBar):
@@ -31,6 +34,7 @@ class StatusBar(QStatusBar):
         self.device_label = QLabel(self)
         self.device_label.setObjectName("StatusDevice")
         self.device_label.setToolTip(self.tr("Where the model's weights are"))
+        self._device_text = ""
         self.addWidget(self.state_label)
         self.addWidget(self.busy)
         for label in (self.speed_label, self.context_label, self.device_label):
@@ -57,5 +61,19 @@ class StatusBar(QStatusBar):
         )
 
     def set_device(self, text: str) -> None:
-        self.device_label.setText(text)
+        """model.describe(): shown whole in the tooltip, elided on the bar when it is long."""
+        self._device_text = text
         self.device_label.setToolTip(text or self.tr("Where the model's weights are"))
+        self._elide_device()
+
+    def device_text(self) -> str:
+        return self._device_text
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide_device()
+
+    def _elide_device(self) -> None:
+        room = max(160, int(self.width() * DEVICE_SHARE))
+        metrics = self.device_label.fontMetrics()
+        self.device_label.setText(metrics.elidedText(self._device_text, Qt.TextElideMode.ElideRight, room))

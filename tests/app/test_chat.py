@@ -181,3 +181,22 @@ def test_gui_keeps_painting_while_streaming(loaded_window, qtbot, settings):
     answer = window.chat_view.message_widgets()[1].answer
     # Each batch re-rendered one block at most, never the whole answer from scratch.
     assert answer.renders <= len(window.controller.chat_model.message(1).content) // 2 + 5
+
+
+def test_status_bar_shows_device_and_speed(loaded_window, qtbot):
+    """After loading, the status bar describes where the model runs (model.describe()); after a turn, speed
+    and context use."""
+    window = loaded_window
+    description = window.engine.model["description"]
+    assert description.startswith("CPU") and window.status.device_text() == description
+    assert window.status.device_label.toolTip() == description
+    assert (
+        window.status.context_label.text().endswith("4096") or "4,096" in window.status.context_label.text()
+    )
+    send(qtbot, window, "Hi")
+    assert window.status.state_label.text().startswith("Answering")
+    send(qtbot, window, "And another")  # while busy: refused with a word, the text kept
+    assert "still being written" in window.notice.text() and window.composer.text() == "And another"
+    wait_idle(qtbot, window)
+    assert window.status.state_label.text() == "Ready"
+    assert "tok/s" in window.status.speed_label.text()

@@ -178,3 +178,32 @@ def test_auto_title():
     long = "Please explain how the attention sinks in gpt-oss change the softmax denominator"
     title = make_title(long)
     assert title.endswith("…") and len(title) <= 49 and long.startswith(title[:-1])
+
+
+def test_keyboard(make_window, qtbot):
+    """Shift+Enter adds a line, Enter sends; Ctrl+, opens Settings; every control a screen reader meets is named."""
+    from app.widgets.settings_dialog import SettingsDialog
+
+    window = make_window()
+    edit = window.composer.edit
+    edit.setFocus()
+    qtbot.keyClicks(edit, "first line")
+    qtbot.keyClick(edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    qtbot.keyClicks(edit, "second line")
+    assert window.composer.text() == "first line\nsecond line"
+    assert window.composer.send_button.isEnabled()
+    qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    dialogs = [w for w in QApplication.topLevelWidgets() if isinstance(w, SettingsDialog) and w.isVisible()]
+    assert len(dialogs) == 1
+    dialogs[0].reject()
+    for widget in (
+        edit,
+        window.composer.effort,
+        window.composer.send_button,
+        window.sidebar.search,
+        window.sidebar.list,
+        window.sidebar.new_button,
+        window.model_button,
+        window.chat_view,
+    ):
+        assert widget.accessibleName(), widget.objectName()

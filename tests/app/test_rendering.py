@@ -1,4 +1,4 @@
-"""Rendering a streaming answer: Markdown split into stable blocks, cheap re-renders, the live Thinking section."""
+"""Rendering a streaming answer: stable Markdown blocks, cheap re-renders, the live Thinking section."""
 
 from __future__ import annotations
 
