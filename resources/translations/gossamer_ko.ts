@@ -94,33 +94,33 @@
     </message>
     <message>
         <location filename="../../app/widgets/composer.py" line="53"/>
-        <location filename="../../app/widgets/composer.py" line="117"/>
+        <location filename="../../app/widgets/composer.py" line="116"/>
         <source>Send</source>
         <translation>보내기</translation>
     </message>
     <message>
         <location filename="../../app/widgets/composer.py" line="57"/>
-        <location filename="../../app/widgets/composer.py" line="119"/>
+        <location filename="../../app/widgets/composer.py" line="118"/>
         <source>Send message</source>
         <translation>메시지 보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="111"/>
+        <location filename="../../app/widgets/composer.py" line="110"/>
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="112"/>
+        <location filename="../../app/widgets/composer.py" line="111"/>
         <source>Stop the answer (Esc)</source>
         <translation>답변 중지 (Esc)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="113"/>
+        <location filename="../../app/widgets/composer.py" line="112"/>
         <source>Stop answering</source>
         <translation>답변 중지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="118"/>
+        <location filename="../../app/widgets/composer.py" line="117"/>
         <source>Send (Enter)</source>
         <translation>보내기 (Enter)</translation>
     </message>
@@ -282,8 +282,8 @@
     </message>
     <message>
         <location filename="../../app/main_window.py" line="170"/>
-        <location filename="../../app/main_window.py" line="346"/>
-        <location filename="../../app/main_window.py" line="398"/>
+        <location filename="../../app/main_window.py" line="353"/>
+        <location filename="../../app/main_window.py" line="405"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
@@ -352,7 +352,7 @@
     </message>
     <message>
         <location filename="../../app/main_window.py" line="292"/>
-        <location filename="../../app/main_window.py" line="361"/>
+        <location filename="../../app/main_window.py" line="368"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
@@ -372,52 +372,57 @@
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="359"/>
+        <location filename="../../app/main_window.py" line="343"/>
+        <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
+        <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="366"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="374"/>
+        <location filename="../../app/main_window.py" line="381"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="376"/>
+        <location filename="../../app/main_window.py" line="383"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="400"/>
+        <location filename="../../app/main_window.py" line="407"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="402"/>
+        <location filename="../../app/main_window.py" line="409"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="427"/>
+        <location filename="../../app/main_window.py" line="434"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="427"/>
+        <location filename="../../app/main_window.py" line="434"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="429"/>
+        <location filename="../../app/main_window.py" line="436"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="443"/>
+        <location filename="../../app/main_window.py" line="450"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="446"/>
+        <location filename="../../app/main_window.py" line="453"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -1156,38 +1161,38 @@
 <context>
     <name>StatusBar</name>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="24"/>
+        <location filename="../../app/widgets/status_bar.py" line="27"/>
         <source>Working</source>
         <translation>작업 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="27"/>
+        <location filename="../../app/widgets/status_bar.py" line="30"/>
         <source>Decoding speed of the last answer</source>
         <translation>마지막 답변의 생성 속도</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="30"/>
+        <location filename="../../app/widgets/status_bar.py" line="33"/>
         <source>Tokens of the context window in use</source>
         <translation>사용 중인 컨텍스트 토큰</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="33"/>
-        <location filename="../../app/widgets/status_bar.py" line="61"/>
+        <location filename="../../app/widgets/status_bar.py" line="36"/>
+        <location filename="../../app/widgets/status_bar.py" line="66"/>
         <source>Where the model&apos;s weights are</source>
         <translation>모델 가중치가 있는 곳</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="38"/>
+        <location filename="../../app/widgets/status_bar.py" line="42"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="46"/>
+        <location filename="../../app/widgets/status_bar.py" line="50"/>
         <source>%1 tok/s</source>
         <translation>%1 토큰/초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="54"/>
+        <location filename="../../app/widgets/status_bar.py" line="58"/>
         <source>Context %1 / %2</source>
         <translation>컨텍스트 %1 / %2</translation>
     </message>

@@ -181,7 +181,7 @@ def test_auto_title():
 
 
 def test_keyboard(make_window, qtbot):
-    """Shift+Enter adds a line, Enter sends; Ctrl+, opens Settings; every control a screen reader meets is named."""
+    """Shift+Enter adds a line; Ctrl+, opens Settings; every control a screen reader meets has a name."""
     from app.widgets.settings_dialog import SettingsDialog
 
     window = make_window()
