@@ -44,14 +44,19 @@ def int8_linear(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor, bias: tor
     """x [..., K] -> [..., N] = x @ (q * scale)^T + bias, in x's dtype with float32 accumulation."""
     lead = x.shape[:-1]
     x2 = x.reshape(-1, x.shape[-1])
-    if use_triton is None:
-        use_triton = x.is_cuda and _triton_ok(x2, q)
-    if use_triton:
-        from engine.kernels.int8_gemv import int8_gemv
-        y = int8_gemv(x2, q, scale, bias)
+    if use_triton is None:  # the GEMV when it applies, and the torch path if Triton fails on this GPU
+        from engine import kernels
+        backend = None if x.is_cuda and _triton_ok(x2, q) else "torch"
+        y = kernels.run_with_fallback(backend, x.device, lambda: _gemv(x2, q, scale, bias),
+                                      lambda: _chunked(x2, q, scale, bias))
     else:
-        y = _chunked(x2, q, scale, bias)
+        y = _gemv(x2, q, scale, bias) if use_triton else _chunked(x2, q, scale, bias)
     return y.reshape(*lead, q.shape[0])
+
+
+def _gemv(x2, q, scale, bias):
+    from engine.kernels.int8_gemv import int8_gemv
+    return int8_gemv(x2, q, scale, bias)
 
 
 def _triton_ok(x2: torch.Tensor, q: torch.Tensor) -> bool:

@@ -15,11 +15,15 @@ GOSSAMER_KERNELS=torch turns the Triton path off everywhere (a user's escape hat
 from __future__ import annotations
 
 import functools
+import logging
 import os
 
 import torch
 
 MIN_CAPABILITY = (8, 0)  # bf16 tensor cores and conversions: Ampere (RTX 30) and newer
+
+log = logging.getLogger(__name__)
+_disabled: str | None = None  # why Triton was turned off after a failure in this process
 
 
 @functools.cache
@@ -34,7 +38,7 @@ def _triton_importable() -> bool:
 
 def available(device: torch.device | str | None = None) -> bool:
     """True if the Triton kernels can run on ``device`` (default: the current CUDA device)."""
-    if os.environ.get("GOSSAMER_KERNELS", "").lower() == "torch":
+    if os.environ.get("GOSSAMER_KERNELS", "").lower() == "torch" or _disabled:
         return False
     device = torch.device("cuda") if device is None else torch.device(device)
     if device.type != "cuda" or not torch.cuda.is_available():
@@ -51,37 +55,53 @@ def _use_triton(backend: str | None, device: torch.device) -> bool:
     return backend == "triton"
 
 
+def run_with_fallback(backend: str | None, device: torch.device, triton_fn, torch_fn):
+    """Triton if chosen; if it fails to compile or launch (an old driver, an untested GPU), say so once,
+    turn Triton off for the process and answer with the torch path. Asserts (wrong inputs) propagate."""
+    global _disabled
+    if not _use_triton(backend, device):
+        return torch_fn()
+    try:
+        return triton_fn()
+    except AssertionError:
+        raise
+    except Exception as e:
+        if backend == "triton":
+            raise
+        _disabled = f"{type(e).__name__}: {e}"
+        log.warning("Triton kernels failed, using the PyTorch path from now on: %s", _disabled)
+        return torch_fn()
+
+
 def moe_mlp1(x, expert_ids, blocks, scales, bias, *, limit=7.0, alpha=1.702, expert_to_slot=None, backend=None):
     """x [T, H] bf16, expert_ids [T, k] -> [T, k, I] = swiglu(x @ W1[row]^T + b1[row]) (see moe_mxfp4)."""
-    if _use_triton(backend, x.device):
-        from . import moe_mxfp4
-        return moe_mxfp4.moe_mlp1(x, expert_ids, blocks, scales, bias, limit=limit, alpha=alpha,
-                                  expert_to_slot=expert_to_slot)
-    from .torch_ref import moe_mlp1_torch
-    return moe_mlp1_torch(x, expert_ids, blocks, scales, bias, limit=limit, alpha=alpha,
-                          expert_to_slot=expert_to_slot)
+    from . import torch_ref
+    args = (x, expert_ids, blocks, scales, bias)
+    kw = dict(limit=limit, alpha=alpha, expert_to_slot=expert_to_slot)
+    return run_with_fallback(backend, x.device, lambda: _moe().moe_mlp1(*args, **kw), lambda: torch_ref.moe_mlp1_torch(*args, **kw))
 
 
 def moe_mlp2(h, expert_ids, weights, blocks, scales, bias, *, expert_to_slot=None, backend=None):
     """h [T, k, I] bf16, routing weights [T, k] -> [T, H] = sum_j weights[:, j] * (h[:, j] @ W2^T + b2)."""
-    if _use_triton(backend, h.device):
-        from . import moe_mxfp4
-        return moe_mxfp4.moe_mlp2(h, expert_ids, weights, blocks, scales, bias, expert_to_slot=expert_to_slot)
-    from .torch_ref import moe_mlp2_torch
-    return moe_mlp2_torch(h, expert_ids, weights, blocks, scales, bias, expert_to_slot=expert_to_slot)
+    from . import torch_ref
+    args = (h, expert_ids, weights, blocks, scales, bias)
+    kw = dict(expert_to_slot=expert_to_slot)
+    return run_with_fallback(backend, h.device, lambda: _moe().moe_mlp2(*args, **kw), lambda: torch_ref.moe_mlp2_torch(*args, **kw))
 
 
 def moe_experts(x, expert_ids, weights, mlp1_blocks, mlp1_scales, mlp1_bias, mlp2_blocks, mlp2_scales,
                 mlp2_bias, *, limit=7.0, alpha=1.702, expert_to_slot=None, backend=None):
     """Both expert matmuls of one MoE layer: x [T, H] bf16 -> [T, H] bf16."""
-    if _use_triton(backend, x.device):
-        from . import moe_mxfp4
-        return moe_mxfp4.moe_experts(x, expert_ids, weights, mlp1_blocks, mlp1_scales, mlp1_bias, mlp2_blocks,
-                                     mlp2_scales, mlp2_bias, limit=limit, alpha=alpha,
-                                     expert_to_slot=expert_to_slot)
-    from .torch_ref import moe_experts_torch
-    return moe_experts_torch(x, expert_ids, weights, mlp1_blocks, mlp1_scales, mlp1_bias, mlp2_blocks,
-                             mlp2_scales, mlp2_bias, limit=limit, alpha=alpha, expert_to_slot=expert_to_slot)
+    from . import torch_ref
+    args = (x, expert_ids, weights, mlp1_blocks, mlp1_scales, mlp1_bias, mlp2_blocks, mlp2_scales, mlp2_bias)
+    kw = dict(limit=limit, alpha=alpha, expert_to_slot=expert_to_slot)
+    return run_with_fallback(backend, x.device, lambda: _moe().moe_experts(*args, **kw),
+                lambda: torch_ref.moe_experts_torch(*args, **kw))
+
+
+def _moe():
+    from . import moe_mxfp4
+    return moe_mxfp4
 
 
 def expert_mlp(x, rows, weights, packed, limit=7.0, alpha=1.702, *, backend=None):

@@ -218,8 +218,8 @@ def moe_decode_tiles(ex, gen):
     x = torch.randn(1, H, device=DEV, generator=gen).to(torch.bfloat16)
     h = M.moe_mlp1(x, sets[0][0], *ex[:3])
     it = cycle(range(len(sets)))
-    variants = [("mlp1", M.GemvConfig(16, 32, 4)), ("mlp1", M.GemvConfig(64, 16, 4)),
-                ("mlp2", M.GemvConfig(16, 32, 4)), ("mlp2", M.GemvConfig(4, 64, 2)), ("mlp1", "noasm"),
+    variants = [("mlp1", M.GemvConfig(32, 16, 4)), ("mlp1", M.GemvConfig(8, 32, 2)),
+                ("mlp2", M.GemvConfig(4, 64, 2)), ("mlp2", M.GemvConfig(16, 32, 4)), ("mlp1", "noasm"),
                 ("mlp2", "noasm")]
     for which, cfg in variants:
         if time.monotonic() - START > DEADLINE * 0.8:

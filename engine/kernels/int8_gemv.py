@@ -34,6 +34,15 @@ def _unpack_i8x4(w, ASM: tl.constexpr):
 
 
 @triton.jit
+def _load_step(w_ptr, x_row, rows, n_mask, w0, K: tl.constexpr, BW: tl.constexpr):
+    w = w0 + tl.arange(0, BW)
+    i = tl.arange(0, 4)
+    wq = tl.load(w_ptr + (rows[:, None] + w[None, :]), mask=n_mask[:, None] & (w < K // 4)[None, :], other=0)
+    xv = tl.load(x_row + (w[:, None] * 4 + i[None, :]), mask=(w < K // 4)[:, None], other=0.0)
+    return wq, xv
+
+
+@triton.jit
 def int8_gemv_kernel(x_ptr, w_ptr, s_ptr, b_ptr, out_ptr, N, stride_x, stride_out,
                      K: tl.constexpr, HAS_BIAS: tl.constexpr, BN: tl.constexpr, BW: tl.constexpr,
                      ASM: tl.constexpr):
@@ -44,13 +53,12 @@ def int8_gemv_kernel(x_ptr, w_ptr, s_ptr, b_ptr, out_ptr, N, stride_x, stride_ou
     n_mask = n < N
     rows = n.to(tl.int64) * (K // 4)
     x_row = x_ptr + m.to(tl.int64) * stride_x
-    i = tl.arange(0, 4)
     acc = tl.zeros([BN, BW], dtype=tl.float32)
-    for w0 in range(0, K // 4, BW):
-        w = w0 + tl.arange(0, BW)
-        wq = tl.load(w_ptr + (rows[:, None] + w[None, :]), mask=n_mask[:, None] & (w < K // 4)[None, :], other=0)
-        xv = tl.load(x_row + (w[:, None] * 4 + i[None, :]), mask=(w < K // 4)[:, None], other=0.0)
+    wq, xv = _load_step(w_ptr, x_row, rows, n_mask, 0, K, BW)
+    for w0 in range(BW, K // 4 + BW, BW):  # software pipelined: load step i+1, then compute step i
+        nq, nxv = _load_step(w_ptr, x_row, rows, n_mask, w0, K, BW)
         acc += tl.sum(_unpack_i8x4(wq.to(tl.uint32, bitcast=True), ASM) * xv.to(tl.float32)[None, :, :], axis=2)
+        wq, xv = nq, nxv
     y = tl.sum(acc, axis=1) * tl.load(s_ptr + n, mask=n_mask, other=0.0).to(tl.float32)
     if HAS_BIAS:
         y += tl.load(b_ptr + n, mask=n_mask, other=0.0).to(tl.float32)
@@ -65,13 +73,13 @@ class Int8Config:
 
 
 def int8_config(out_features: int, in_features: int) -> Int8Config:
-    """Rows per program so that even the 512-row k/v projections give a few dozen programs."""
+    """Rows per program: the projections (512..5120 rows) need small tiles to give every SM work."""
     bw = 128 if in_features >= 2048 else 64
-    if out_features >= 65536:  # the unembedding: plenty of programs either way, fewer launches of work
+    if out_features >= 65536:  # the unembedding: plenty of programs, bigger tiles reuse x more
         return Int8Config(bn=32, bw=bw, num_warps=4)
     if out_features >= 2048:
-        return Int8Config(bn=16, bw=bw, num_warps=4)
-    return Int8Config(bn=8, bw=bw, num_warps=2)
+        return Int8Config(bn=8, bw=bw, num_warps=2)
+    return Int8Config(bn=4, bw=bw, num_warps=1)
 
 
 def supported(x: torch.Tensor, q: torch.Tensor) -> bool:

@@ -44,9 +44,10 @@ class GemmConfig:
     num_stages: int
 
 
-# Decode: mlp1 has 2I = 5760 rows per pair, so 32-row programs already give 720 of them for 4 experts;
-# mlp2 has H = 2880 rows per token, so 8-row programs (360) with long K steps keep bytes in flight.
-MLP1_GEMV = GemvConfig(bn=32, bg=32, num_warps=4)
+# Decode (both loops prefetch one K step ahead): mlp1 has 2I = 5760 rows per pair, 16-row programs give
+# 1440 for 4 experts; mlp2 has H = 2880 rows per token, 8-row programs (360) with long K steps keep
+# ~40 KB in flight per SM. 164-166 registers: 3 programs of 4 warps per SM on sm_90.
+MLP1_GEMV = GemvConfig(bn=16, bg=32, num_warps=4)
 MLP2_GEMV = GemvConfig(bn=8, bg=64, num_warps=4)
 
 

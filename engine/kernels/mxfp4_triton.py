@@ -95,19 +95,23 @@ def _perm8(x, ROWS: tl.constexpr, COLS: tl.constexpr):
 
 
 @triton.jit
-def _mxfp4_gemv(x_row, w_ptr, s_ptr, rows, n_mask, G: tl.constexpr, BN: tl.constexpr, BG: tl.constexpr,
-                ASM: tl.constexpr):
-    # sum_k W[rows, k] * x_row[k] for BN rows -> float32 [BN]; x_row: pointer to G*32 activations
-    acc = tl.zeros([BN, BG, 4], dtype=tl.float32)  # per word, so that scales move to it (not it to them)
+def _gemv_load(w_ptr, s_ptr, x_row, rows, n_mask, w0, G: tl.constexpr, BN: tl.constexpr, BG: tl.constexpr):
+    # one K step of a GEMV: words w0 .. w0 + 4*BG of BN rows, their scales, the 32*BG activations
+    # (w0 >= 4*G: everything masked, nothing read: the prefetch past the last step)
+    wq, sc = _load_words(w_ptr, s_ptr, rows, n_mask, w0, G, BN, BG)
+    w = w0 + tl.arange(0, 4 * BG)
     i = tl.arange(0, 8)
-    for w0 in range(0, G * 4, BG * 4):
-        wq, sc = _load_words(w_ptr, s_ptr, rows, n_mask, w0, G, BN, BG)
-        w = w0 + tl.arange(0, 4 * BG)
-        xv = tl.load(x_row + (w[:, None] * 8 + i[None, :]), mask=(w < G * 4)[:, None], other=0.0)
-        xv = tl.reshape(_perm8(tl.reshape(xv, (1, BG * 32)), 1, BG * 32), (BG * 4, 8))
-        part = tl.sum(_unpack8(wq, ASM) * xv.to(tl.float32)[None, :, :], axis=2)  # [BN, 4*BG]
-        acc += tl.reshape(part, (BN, BG, 4)) * _scale(sc)[:, :, None]
-    return tl.sum(tl.sum(acc, axis=2), axis=1)
+    xv = tl.load(x_row + (w[:, None] * 8 + i[None, :]), mask=(w < G * 4)[:, None], other=0.0)
+    return wq, sc, xv
+
+
+@triton.jit
+def _gemv_step(wq, sc, xv, factor, BN: tl.constexpr, BG: tl.constexpr, ASM: tl.constexpr):
+    # -> float32 [BN, BG, 4]: per-word partial sums times scale * factor. Kept per word so that the
+    # scales move to the accumulator's layout (1 KB), not the accumulator to theirs.
+    xv = tl.reshape(_perm8(tl.reshape(xv, (1, BG * 32)), 1, BG * 32), (BG * 4, 8)).to(tl.float32)
+    part = tl.sum(_unpack8(wq, ASM) * xv[None, :, :], axis=2)  # [BN, 4*BG]
+    return tl.reshape(part, (BN, BG, 4)) * (_scale(sc) * factor)[:, :, None]
 
 
 @triton.jit
@@ -146,9 +150,15 @@ def mlp1_gemv_kernel(x_ptr, ids_ptr, map_ptr, w_ptr, s_ptr, b_ptr, out_ptr, N, l
     row = _weight_row(ids_ptr, map_ptr, pair, HAS_MAP)
     n = pid_n * BN + tl.arange(0, BN)
     n_mask = n < N
+    rows = row * N + n
     x_row = x_ptr + (pair // TOPK).to(tl.int64) * (G * 32)
-    y = _mxfp4_gemv(x_row, w_ptr, s_ptr, row * N + n, n_mask, G, BN, BG, ASM)
-    y += tl.load(b_ptr + row * N + n, mask=n_mask, other=0.0).to(tl.float32)
+    acc = tl.zeros([BN, BG, 4], dtype=tl.float32)
+    wq, sc, xv = _gemv_load(w_ptr, s_ptr, x_row, rows, n_mask, 0, G, BN, BG)
+    for w0 in range(BG * 4, G * 4 + BG * 4, BG * 4):  # software pipelined: load step i+1, then compute i
+        nq, nsc, nxv = _gemv_load(w_ptr, s_ptr, x_row, rows, n_mask, w0, G, BN, BG)
+        acc += _gemv_step(wq, sc, xv, 1.0, BN, BG, ASM)
+        wq, sc, xv = nq, nsc, nxv
+    y = tl.sum(tl.sum(acc, axis=2), axis=1) + tl.load(b_ptr + rows, mask=n_mask, other=0.0).to(tl.float32)
     gate, up = tl.split(tl.reshape(y, (BN // 2, 2)))  # interleaved rows: gate even, up odd
     h = _swiglu(gate, up, limit, alpha)
     o = pid_n * (BN // 2) + tl.arange(0, BN // 2)
@@ -159,19 +169,33 @@ def mlp1_gemv_kernel(x_ptr, ids_ptr, map_ptr, w_ptr, s_ptr, b_ptr, out_ptr, N, l
 def mlp2_gemv_kernel(h_ptr, ids_ptr, map_ptr, rw_ptr, w_ptr, s_ptr, b_ptr, out_ptr, N,
                      G: tl.constexpr, TOPK: tl.constexpr, HAS_MAP: tl.constexpr, BN: tl.constexpr, BG: tl.constexpr,
                      ASM: tl.constexpr):
-    # grid (T, cdiv(H, BN)): BN output rows of one token, summed over its k experts in a fixed order
+    # grid (T, cdiv(H, BN)): BN output rows of one token, summed over its k experts. The k experts' K
+    # steps run as one pipelined loop (the prefetch crosses from one expert to the next), the routing
+    # weight folded into the per-group scale; the sum's order is fixed (deterministic, no atomics).
     tok = tl.program_id(0)
     pid_n = tl.program_id(1)
     n = pid_n * BN + tl.arange(0, BN)
     n_mask = n < N
-    y = tl.zeros([BN], dtype=tl.float32)
+    ITERS: tl.constexpr = (G * 4 + BG * 4 - 1) // (BG * 4)
+    pair = tok * TOPK
+    rows = _weight_row(ids_ptr, map_ptr, pair, HAS_MAP) * N + n
+    wq, sc, xv = _gemv_load(w_ptr, s_ptr, h_ptr + pair.to(tl.int64) * (G * 32), rows, n_mask, 0, G, BN, BG)
+    f = tl.load(rw_ptr + pair).to(tl.float32)
+    acc = tl.zeros([BN, BG, 4], dtype=tl.float32)
+    for step in range(1, TOPK * ITERS + 1):
+        j = tl.minimum(step // ITERS, TOPK - 1)
+        w0 = tl.where(step < TOPK * ITERS, (step % ITERS) * (BG * 4), G * 4)
+        pair = tok * TOPK + j
+        rows = _weight_row(ids_ptr, map_ptr, pair, HAS_MAP) * N + n
+        nq, nsc, nxv = _gemv_load(w_ptr, s_ptr, h_ptr + pair.to(tl.int64) * (G * 32), rows, n_mask, w0, G, BN, BG)
+        nf = tl.load(rw_ptr + pair).to(tl.float32)
+        acc += _gemv_step(wq, sc, xv, f, BN, BG, ASM)
+        wq, sc, xv, f = nq, nsc, nxv, nf
+    y = tl.sum(tl.sum(acc, axis=2), axis=1)
     for j in range(TOPK):
         pair = tok * TOPK + j
-        row = _weight_row(ids_ptr, map_ptr, pair, HAS_MAP)
-        h_row = h_ptr + pair.to(tl.int64) * (G * 32)
-        acc = _mxfp4_gemv(h_row, w_ptr, s_ptr, row * N + n, n_mask, G, BN, BG, ASM)
-        acc += tl.load(b_ptr + row * N + n, mask=n_mask, other=0.0).to(tl.float32)
-        y += tl.load(rw_ptr + pair).to(tl.float32) * acc
+        rows = _weight_row(ids_ptr, map_ptr, pair, HAS_MAP) * N + n
+        y += tl.load(rw_ptr + pair).to(tl.float32) * tl.load(b_ptr + rows, mask=n_mask, other=0.0).to(tl.float32)
     tl.store(out_ptr + tok.to(tl.int64) * N + n, y.to(out_ptr.dtype.element_ty), mask=n_mask)
 
 

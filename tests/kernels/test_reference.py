@@ -61,6 +61,20 @@ def test_dispatch_falls_back_to_torch_on_cpu():
     assert rel_err(got, want) < 1e-5
 
 
+def test_failing_triton_falls_back_once(monkeypatch):
+    """If the Triton path raises (here: compiled kernels handed CPU tensors), the dispatcher answers with
+    the torch path and turns Triton off for the process; backend="triton" still raises."""
+    monkeypatch.setattr(kernels, "available", lambda device=None: kernels._disabled is None)
+    monkeypatch.setattr(kernels, "_disabled", None)
+    ex = random_experts(3, 32, 32, seed=4)
+    x, ids, w = torch.randn(1, 32), torch.tensor([[0, 2]]), torch.tensor([[0.5, 0.5]])
+    got = kernels.moe_experts(x, ids, w, *vars(ex).values())
+    assert kernels._disabled is not None
+    assert rel_err(got, mlp2_ref(mlp1_ref(x, ids, ex).float(), ids, w, ex)) < 1e-5
+    with pytest.raises(Exception):
+        kernels.moe_experts(x, ids, w, *vars(ex).values(), backend="triton")
+
+
 def test_kernels_import_is_light():
     """Importing engine.kernels (and asking available()) on a CPU machine never needs Triton."""
     code = ("import sys, engine.kernels as k; k.available(); import engine.quant8; "
