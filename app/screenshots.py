@@ -54,24 +54,62 @@ OTHER_TITLES = (
     "SQL window functions",
 )
 
+SAMPLE_KO = {
+    "title": "큰 CSV 파일 읽기",
+    "question": "파이썬에서 메모리가 부족하지 않게 아주 큰 CSV 파일을 읽으려면 어떻게 하나요?",
+    "answer": """파일을 **한 번에 다 읽지 말고 조금씩** 읽으면 됩니다. 쉬운 방법 두 가지:
 
-def populate(store) -> int:
+1. **표준 라이브러리**는 한 줄씩 읽습니다:
+
+```python
+import csv
+
+with open("big.csv", newline="") as f:
+    for row in csv.DictReader(f):
+        process(row)  # 메모리에는 이 줄만 있습니다
+```
+
+2. **pandas**는 정해진 크기만큼 나눠 줍니다:
+
+```python
+import pandas as pd
+
+total = 0
+for chunk in pd.read_csv("big.csv", chunksize=100_000):
+    total += chunk["amount"].sum()
+```
+
+어느 쪽이든 파일이 아무리 커도 메모리 사용량은 일정합니다. 필요 없는 열은 `usecols=`로 건너뛰세요.
+""",
+    "others": (
+        "제주도 여행 계획",
+        "어텐션 싱크 설명",
+        "김치찌개 레시피",
+        "Rust 수명 쉽게 이해하기",
+        "SQL 윈도 함수",
+    ),
+}
+
+
+def populate(store, language: str = "en") -> int:
     """Sample conversations; returns the id of the one to show."""
+    korean = language == "ko"
     now = time.time()
-    for offset, title in enumerate(OTHER_TITLES):
+    for offset, title in enumerate(SAMPLE_KO["others"] if korean else OTHER_TITLES):
         conversation = store.create_conversation(title, settings={"effort": "medium"})
         store.add_message(conversation.id, "user", title)
         store.db.execute(
             "UPDATE conversations SET updated_at = ? WHERE id = ?",
             (now - 3600 * 26 * (offset + 1), conversation.id),
         )
-    conversation = store.create_conversation("Reading a huge CSV in Python", settings={"effort": "high"})
-    store.add_message(conversation.id, "user", SAMPLE_QUESTION)
+    title = SAMPLE_KO["title"] if korean else "Reading a huge CSV in Python"
+    conversation = store.create_conversation(title, settings={"effort": "high"})
+    store.add_message(conversation.id, "user", SAMPLE_KO["question"] if korean else SAMPLE_QUESTION)
     answer = store.add_message(conversation.id, "assistant", complete=False)
     store.finish_message(
         answer.id,
         finish_reason="return",
-        content=SAMPLE_ANSWER,
+        content=SAMPLE_KO["answer"] if korean else SAMPLE_ANSWER,
         reasoning=SAMPLE_REASONING,
         thinking_s=4.2,
         usage={
@@ -100,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["GOSSAMER_DATA_DIR"] = str(scratch / "data")
     os.environ["GOSSAMER_CONFIG_DIR"] = str(scratch / "config")
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    os.environ["LANG"] = "ko_KR.UTF-8" if args.language == "ko" else "en_US.UTF-8"  # number formats
     os.environ.setdefault("QT_LOGGING_RULES", "qt.text.font.db=false")
 
     model = args.model
@@ -125,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.model is None:  # register the tiny model in place, so the model manager lists it
         model = str(ModelStore().import_folder(model, copy=False).path)
     store = Store()
-    shown = populate(store)
+    shown = populate(store, args.language)
     store.close()
     settings.set(keys.LAST_CONVERSATION, shown)
 

@@ -100,6 +100,7 @@ class MessageWidget(QFrame):
         layout.addLayout(actions)
 
     def _build_assistant(self, layout: QVBoxLayout) -> None:
+        layout.setSpacing(10)
         self.thinking = ThinkingSection(self)
         self.thinking.setVisible(False)
         layout.addWidget(self.thinking)

@@ -29,7 +29,8 @@ class TextBlock(QTextBrowser):
 
     def _fit(self, *_args) -> None:
         self.document().setTextWidth(self.viewport().width())
-        height = int(self.document().size().height() + 0.999) + self.frameWidth() * 2
+        chrome = self.height() - self.viewport().height()  # frame, border and padding from the stylesheet
+        height = int(self.document().size().height() + 0.999) + max(chrome, 0)
         if height != self._height:
             self._height = height
             self.setFixedHeight(max(height, 1))
