@@ -12,7 +12,9 @@ Context: "context = C" means C positions are in the KV cache while decoding. The
 ``--prefill-tokens`` (4096) are a real, timed prefill; the positions after it are filled with random keys
 and values (documented in each line as ``kv_filled``), which costs nothing and reads the same bytes per
 decoded token as real ones. Decoding feeds fixed random ids (teacher forcing), so every case computes
-the same thing, and the first ``--check-tokens`` logits are compared with the no-offload case's.
+the same thing. Exactness check: ``--check-tokens`` decode steps after 64 random positions (no prefill, whose
+float32 sums over a token's experts run in another order with slots) must equal the no-offload case's bits.
+Every case uses the same prefill chunk (``--prefill-chunk``), so prefill speeds compare.
 
 Routing on random weights is roughly uniform: the worst case for an expert cache (no expert is hotter than
 another, consecutive tokens share nothing). ``--skewed`` adds cases with a synthetic popularity skew
@@ -28,6 +30,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import shutil
 import sys
 import time
@@ -35,15 +38,17 @@ import traceback
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Fewer, growable segments: reserved memory stays close to allocated memory, which the budget counts
+# (without it, fragmentation pushed 12 GiB plans over the cap on the first H200 run).
+os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
 
-import torch  # noqa: E402
+import torch
 
-from engine.config import ModelConfig  # noqa: E402
-from engine.memory import format_size, parse_size  # noqa: E402
-from engine.offload import OffloadStats  # noqa: E402
-from engine.offload_build import (apply_plan, host_layers_of, load_planned, pinned,  # noqa: E402
-                                  supports_host_embedding)
-from engine.plan import PlanOptions, make_plan, replan_after_oom  # noqa: E402
+from engine.config import ModelConfig
+from engine.memory import format_size, parse_size
+from engine.offload import OffloadStats
+from engine.offload_build import apply_plan, host_layers_of, load_planned, pinned, supports_host_embedding
+from engine.plan import PlanOptions, make_plan, replan_after_oom
 
 UNIFORM = "random weights (routing roughly uniform: worst case for an expert cache)"
 SKEWED = "synthetic skew (router bias -log(rank+1), random expert order per layer; not real routing)"
@@ -59,8 +64,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--contexts", default=None, help="comma list of context lengths (default 4096,32768)")
     p.add_argument("--prefill-tokens", type=int, default=4096, help="real prefill length, at most")
     p.add_argument("--decode-tokens", type=int, default=None, help="timed decode steps (default 64; tiny 8)")
-    p.add_argument("--check-tokens", type=int, default=2, help="untimed decode steps compared across cases")
-    p.add_argument("--deadline", type=float, default=480.0, help="seconds for everything, checkpoint included")
+    p.add_argument("--check-tokens", type=int, default=3, help="decode steps compared across cases (untimed)")
+    p.add_argument(
+        "--prefill-chunk", type=int, default=2048, help="the same for every case, for comparable numbers"
+    )
+    p.add_argument(
+        "--deadline", type=float, default=480.0, help="seconds for everything, checkpoint included"
+    )
     p.add_argument("--case-timeout", type=float, default=60.0, help="seconds a case may decode for")
     p.add_argument("--skewed", action="store_true", help="also run the offloaded budgets with skewed routing")
     p.add_argument("--out", default=None, help="also append the JSON lines to this file")
@@ -69,7 +79,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     args.budgets = (args.budgets or ("all,min+128KiB,min" if tiny else "all,16GiB,12GiB,8GiB")).split(",")
     args.contexts = [int(c) for c in (args.contexts or ("64,256" if tiny else "4096,32768")).split(",")]
     args.decode_tokens = args.decode_tokens or (8 if tiny else 64)
-    args.checkpoint_dir = Path(args.checkpoint_dir or ("/tmp/gpt-oss-tiny-random" if tiny else "/tmp/gpt-oss-20b-random"))
+    args.checkpoint_dir = Path(
+        args.checkpoint_dir or ("/tmp/gpt-oss-tiny-random" if tiny else "/tmp/gpt-oss-20b-random")
+    )
     return args
 
 
@@ -133,7 +145,7 @@ def fill_random_kv(cache, count: int, device: torch.device, seed: int) -> None:
     for layer in cache.layers:
         if isinstance(layer, FullLayerCache):
             for t in (layer.k, layer.v):
-                view = t[:, start:start + count]
+                view = t[:, start : start + count]
                 view.copy_(torch.randn(view.shape, generator=g, device=device, dtype=torch.float32))
         else:  # a ring: all of it is "recent history" now
             for t in (layer.k, layer.v):
@@ -186,8 +198,8 @@ def run_case(model, args, context: int, device: torch.device, started_case: floa
     prefill_stats = pool.stats.as_dict() if pool is not None else None
     if fill > 0:
         fill_random_kv(cache, fill, device, seed=context)
-    checks = [model.forward(ids[prompt + i:prompt + i + 1], cache, last_only=True).float().cpu()
-              for i in range(check)]
+    for i in range(check):  # untimed: the decode path settles (first misses) before the timed steps
+        model.forward(ids[prompt + i : prompt + i + 1], cache, last_only=True)
     if pool is not None:
         pool.stats = OffloadStats()
     steps = 0
@@ -197,15 +209,27 @@ def run_case(model, args, context: int, device: torch.device, started_case: floa
         if time.perf_counter() - started_case > args.case_timeout:
             break
         j = prompt + check + i
-        model.forward(ids[j:j + 1], cache, last_only=True)
+        model.forward(ids[j : j + 1], cache, last_only=True)
         steps += 1
     sync(device)
     decode_s = time.perf_counter() - t
     stats = pool.stats if pool is not None else OffloadStats()
+    # Exactness: decode steps after random keys/values only (no prefill, whose float32 sums over a token's
+    # experts run in row order, slots vs expert ids): every placement must give the same bits.
+    del cache
+    positions = max(1, min(64, context - check - 1))
+    probe = model.new_cache(positions + check)
+    fill_random_kv(probe, positions, device, seed=7)
+    checks = [model.forward(ids[i : i + 1], probe, last_only=True).float().cpu() for i in range(check)]
+    del probe
     return {
-        "prefill_tokens": prompt, "prefill_s": round(prefill_s, 4), "prefill_tok_s": round(prompt / prefill_s, 1),
+        "prefill_tokens": prompt,
+        "prefill_s": round(prefill_s, 4),
+        "prefill_tok_s": round(prompt / prefill_s, 1),
         "prefill_h2d_bytes": prefill_stats["h2d_bytes"] if prefill_stats else 0,
-        "kv_filled": max(0, fill), "decode_tokens": steps, "decode_s": round(decode_s, 4),
+        "kv_filled": max(0, fill),
+        "decode_tokens": steps,
+        "decode_s": round(decode_s, 4),
         "decode_tok_s": round(steps / decode_s, 2) if steps else None,
         "expert_hit_rate": round(stats.expert_hit_rate, 4),
         "h2d_bytes_per_token": round(stats.h2d_bytes / steps) if steps else 0,
@@ -225,22 +249,38 @@ def main(argv=None) -> int:
     cfg = model_config(args.tiny)
     cuda = device.type == "cuda"
     total_mem = torch.cuda.get_device_properties(device).total_memory if cuda else None
-    report({"event": "start", "torch": torch.__version__, "device": str(device),
-            "device_name": torch.cuda.get_device_name(device) if cuda else "cpu", "total_memory": total_mem,
-            "model": "tiny" if args.tiny else "gpt-oss-20b (random weights)", "budgets": args.budgets,
-            "contexts": args.contexts, "host_embedding": supports_host_embedding()})
+    report(
+        {
+            "event": "start",
+            "torch": torch.__version__,
+            "device": str(device),
+            "device_name": torch.cuda.get_device_name(device) if cuda else "cpu",
+            "total_memory": total_mem,
+            "model": "tiny" if args.tiny else "gpt-oss-20b (random weights)",
+            "budgets": args.budgets,
+            "contexts": args.contexts,
+            "host_embedding": supports_host_embedding(),
+            "alloc_conf": os.environ.get("PYTORCH_CUDA_ALLOC_CONF"),
+        }
+    )
 
     write_s, written = ensure_checkpoint(args.checkpoint_dir, cfg, device)
     from engine.checkpoint import Checkpoint
 
     t = time.perf_counter()
+    bandwidth = None
     checkpoint = Checkpoint.open(args.checkpoint_dir)
     host = [pinned(p) for p in host_layers_of(checkpoint)] if cuda else host_layers_of(checkpoint)
     pin_s = time.perf_counter() - t
-    options = PlanOptions(device=device.type, host_embedding=supports_host_embedding())
-    first = make_plan(cfg, budget_of(args.budgets[-1], cfg, args.contexts[0], options), args.contexts[0],
-                      options=options)
-    model = load_planned(args.checkpoint_dir, device, first, checkpoint=checkpoint, host_layers=host, pin=False)
+    options = PlanOptions(
+        device=device.type, host_embedding=supports_host_embedding(), prefill_chunk=args.prefill_chunk
+    )
+    first = make_plan(
+        cfg, budget_of(args.budgets[-1], cfg, args.contexts[0], options), args.contexts[0], options=options
+    )
+    model = load_planned(
+        args.checkpoint_dir, device, first, checkpoint=checkpoint, host_layers=host, pin=False
+    )
     if cuda:  # the bus every miss crosses: one layer's experts, pinned host -> device
         layer = host[0].mlp1_blocks
         target = torch.empty_like(layer, device=device)
@@ -249,13 +289,20 @@ def main(argv=None) -> int:
         t1 = time.perf_counter()
         target.copy_(layer, non_blocking=True)
         sync(device)
-        report({"event": "h2d_bandwidth", "bytes": layer.nbytes,
-                "gb_per_s": round(layer.nbytes / (time.perf_counter() - t1) / 1e9, 1)})
+        bandwidth = layer.nbytes / (time.perf_counter() - t1)
+        report({"event": "h2d_bandwidth", "bytes": layer.nbytes, "gb_per_s": round(bandwidth / 1e9, 1)})
         del target
-    report({"event": "loaded", "checkpoint_written": written, "write_s": round(write_s, 1),
-            "pin_s": round(pin_s, 1), "load_s": round(time.perf_counter() - t, 1),
+    report(
+        {
+            "event": "loaded",
+            "checkpoint_written": written,
+            "write_s": round(write_s, 1),
+            "pin_s": round(pin_s, 1),
+            "load_s": round(time.perf_counter() - t, 1),
             "pinned": bool(cuda and host[0].mlp1_blocks.is_pinned()),
-            "elapsed_s": round(time.perf_counter() - t0, 1)})
+            "elapsed_s": round(time.perf_counter() - t0, 1),
+        }
+    )
 
     cases = [(spec, ctx, UNIFORM) for ctx in args.contexts for spec in args.budgets]
     if args.skewed:
@@ -265,7 +312,13 @@ def main(argv=None) -> int:
     for spec, context, routing in cases:
         left = deadline - time.perf_counter()
         if left < max(10.0, 1.3 * longest):
-            report({"case": f"{spec}@{context}", "routing": routing, "skipped": f"{left:.0f} s left of the deadline"})
+            report(
+                {
+                    "case": f"{spec}@{context}",
+                    "routing": routing,
+                    "skipped": f"{left:.0f} s left of the deadline",
+                }
+            )
             continue
         if routing == SKEWED and saved_bias is None:
             saved_bias = skew_routers(model)
@@ -279,7 +332,9 @@ def main(argv=None) -> int:
                 break
             try:
                 if cuda:
-                    torch.cuda.set_per_process_memory_fraction(1.0 if budget is None else min(1.0, budget / total_mem))
+                    torch.cuda.set_per_process_memory_fraction(
+                        1.0 if budget is None else min(1.0, budget / total_mem)
+                    )
                 apply_plan(model, plan, host, pin=False)
                 if cuda:
                     torch.cuda.reset_peak_memory_stats(device)
@@ -315,14 +370,25 @@ def main(argv=None) -> int:
             numbers["check_max_abs_diff"] = round(diff, 5)
             numbers["check_argmax_agree"] = f"{agree}/{len(checks)}"
         record.update(numbers)
-        record.update({"plan": plan.summary(), "replanned": message, "budget_bytes": plan.budget_bytes,
-                       "offloaded_layers": len(plan.offloaded_layers), "num_slots": plan.num_slots,
-                       "planned_device_bytes": plan.total_device_bytes, "prefill_chunk": plan.prefill_chunk})
+        record.update(
+            {
+                "plan": plan.summary(),
+                "replanned": message,
+                "budget_bytes": plan.budget_bytes,
+                "offloaded_layers": len(plan.offloaded_layers),
+                "num_slots": plan.num_slots,
+                "planned_device_bytes": plan.total_device_bytes,
+                "prefill_chunk": plan.prefill_chunk,
+            }
+        )
         if cuda:
             peak = torch.cuda.max_memory_allocated(device)
             record["peak_vram_bytes"] = peak
             record["peak_vram"] = format_size(peak, 2)
             record["within_budget"] = budget is None or peak <= budget
+            record["peak_reserved"] = format_size(torch.cuda.max_memory_reserved(device), 2)
+            if record.get("h2d_bytes_per_token"):  # decode speed if copies were all that mattered
+                record["bus_bound_tok_s"] = round(bandwidth / record["h2d_bytes_per_token"], 1)
         record["seconds"] = round(time.perf_counter() - started, 1)
         longest = max(longest, time.perf_counter() - started)
         report(record)

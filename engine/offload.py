@@ -116,19 +116,33 @@ class ExpertPool:
     resident: layer -> experts of that layer kept on the device for good (rows before the slots).
     """
 
-    def __init__(self, host: dict[int, PackedExperts], num_slots: int, device: torch.device | str,
-                 resident: dict[int, Iterable[int]] | None = None, policy: str = "slru"):
+    def __init__(
+        self,
+        host: dict[int, PackedExperts],
+        num_slots: int,
+        device: torch.device | str,
+        resident: dict[int, Iterable[int]] | None = None,
+        policy: str = "slru",
+    ):
         self.device = torch.device(device)
         self.host = host
         assert host, "an expert pool needs at least one offloaded layer"
         sample = next(iter(host.values()))
         self.num_experts = sample.num_rows
         self.expert_bytes = sum(getattr(sample, f)[0].nbytes for f in FIELDS)
-        permanent = [(layer, e) for layer, experts in sorted((resident or {}).items()) for e in sorted(experts)]
+        permanent = [
+            (layer, e) for layer, experts in sorted((resident or {}).items()) for e in sorted(experts)
+        ]
         self.num_permanent, self.num_slots = len(permanent), num_slots
         rows = self.num_permanent + num_slots
-        self.arena = PackedExperts(**{f: torch.empty((rows, *getattr(sample, f).shape[1:]), dtype=getattr(sample, f).dtype,
-                                                     device=self.device) for f in FIELDS})
+        self.arena = PackedExperts(
+            **{
+                f: torch.empty(
+                    (rows, *getattr(sample, f).shape[1:]), dtype=getattr(sample, f).dtype, device=self.device
+                )
+                for f in FIELDS
+            }
+        )
         self.keys: list = [None] * rows  # what each row holds, (layer, expert); the DenseCache keys
         self.arena.keys = self.keys
         self.where: dict[tuple[int, int], int] = {}
@@ -185,8 +199,11 @@ class ExpertPool:
 
     def num_free(self) -> int:
         """Slots a fetch may still fill now (not locked by this epoch or a prefetch for the next)."""
-        return sum(1 for r in range(self.num_permanent, self.num_permanent + self.num_slots)
-                   if self.locked.get(r, -1) < self.epoch)
+        return sum(
+            1
+            for r in range(self.num_permanent, self.num_permanent + self.num_slots)
+            if self.locked.get(r, -1) < self.epoch
+        )
 
     # ---- acquiring rows -----------------------------------------------------------------------------------
     def acquire(self, layer: int, experts: Iterable[int], until: int, prefetch: bool = False) -> list[int]:
@@ -196,13 +213,12 @@ class ExpertPool:
             for e in experts:
                 row = self.where.get((layer, e))
                 if row is not None:
-                    if row >= self.num_permanent:
-                        if not prefetch:
-                            self.stats.hits += 1
-                            if row in self.prefetched_rows:
-                                self.stats.prefetch_hits += 1
-                                self.prefetched_rows.discard(row)
-                            self.policy.used(row)
+                    if row >= self.num_permanent and not prefetch:  # a slot hit (permanent rows do not count)
+                        self.stats.hits += 1
+                        if row in self.prefetched_rows:
+                            self.stats.prefetch_hits += 1
+                            self.prefetched_rows.discard(row)
+                        self.policy.used(row)
                 else:
                     row = self._victim()
                     self.policy.removed(row)
@@ -256,7 +272,7 @@ class ExpertPool:
             return 0
         before = self.stats.prefetched
         try:
-            for e in sorted(set(int(e) for e in experts)):
+            for e in sorted({int(e) for e in experts}):
                 self.acquire(layer, [e], self.epoch + 1, prefetch=True)
         except NoFreeSlot:
             pass  # the current fetch holds every slot: the next fetch copies what it needs itself
@@ -282,8 +298,9 @@ class ExpertPool:
             event.synchronize()
         return self.prefetch(layer, ids.tolist())
 
-    def groups(self, layer: int, expert_ids: torch.Tensor, prefetch: tuple[int, torch.Tensor] | None = None
-               ) -> Iterator[tuple[PackedExperts, torch.Tensor, torch.Tensor | None]]:
+    def groups(
+        self, layer: int, expert_ids: torch.Tensor, prefetch: tuple[int, torch.Tensor] | None = None
+    ) -> Iterator[tuple[PackedExperts, torch.Tensor, torch.Tensor | None]]:
         """Rows for the routes of ``expert_ids`` [T, k] of ``layer``, in as few groups as the slots allow.
 
         Yields (arena, rows [T, k] on the device, mask [T, k] bool of the routes this group serves, or None
@@ -295,8 +312,8 @@ class ExpertPool:
         if prefetch is not None:
             flat = torch.cat((flat, prefetch[1].reshape(-1).to(flat.device, flat.dtype)))
         both = flat.cpu().long()  # the one host synchronization of an offloaded layer
-        ids_cpu = both[:expert_ids.numel()].view(expert_ids.shape)
-        predicted = both[expert_ids.numel():].tolist()
+        ids_cpu = both[: expert_ids.numel()].view(expert_ids.shape)
+        predicted = both[expert_ids.numel() :].tolist()
         needed = torch.unique(ids_cpu).tolist()
         if layer == self.first_layer:
             self.stats.tokens += expert_ids.shape[0]
@@ -306,8 +323,11 @@ class ExpertPool:
         missing = [e for e in needed if (layer, e) not in self.where]
         free = self._free_for(layer, present)
         if len(missing) > free:  # prefetched guesses for other layers are only hints: let them go
-            self.locked = {r: u for r, u in self.locked.items()
-                           if r not in self.prefetched_rows or self.keys[r][0] == layer}
+            self.locked = {
+                r: u
+                for r, u in self.locked.items()
+                if r not in self.prefetched_rows or self.keys[r][0] == layer
+            }
             free = self._free_for(layer, present)
         if len(missing) <= free:
             rows = self.acquire(layer, needed, epoch)
@@ -320,7 +340,7 @@ class ExpertPool:
         # then the rest in groups of half the slots, so one group's copy overlaps the compute of the one
         # before (the policy evicts the older group's slots first).
         self.stats.groups += 1
-        group, rest = present + missing[:free // 2], missing[free // 2:]
+        group, rest = present + missing[: free // 2], missing[free // 2 :]
         while True:
             rows = self.acquire(layer, group, epoch)
             self.wait_ready(rows)
@@ -337,7 +357,9 @@ class ExpertPool:
     def _free_for(self, layer: int, present: list[int]) -> int:
         """Slots free for the missing experts once the present ones of ``layer`` are locked."""
         rows = (self.where[(layer, e)] for e in present)
-        return self.num_free() - sum(1 for r in rows if r >= self.num_permanent and self.locked.get(r, -1) < self.epoch)
+        return self.num_free() - sum(
+            1 for r in rows if r >= self.num_permanent and self.locked.get(r, -1) < self.epoch
+        )
 
     def _rows(self, layer: int, ids_cpu: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
         rows = self.lut[layer][ids_cpu]
@@ -361,8 +383,10 @@ class OffloadedExperts:
         packed, rows, mask = next(groups)
         if mask is not None:
             groups.close()
-            raise NoFreeSlot(f"layer {self.layer}: the routed experts do not fit in the {self.pool.num_slots} "
-                             "cache slots at once; use fetch_groups (OffloadMoE does)")
+            raise NoFreeSlot(
+                f"layer {self.layer}: the routed experts do not fit in the {self.pool.num_slots} "
+                "cache slots at once; use fetch_groups (OffloadMoE does)"
+            )
         groups.close()
         return packed, rows
 
@@ -375,7 +399,7 @@ class OffloadedExperts:
 
     def nbytes(self) -> int:
         """Device bytes of this layer's experts kept on the device for good (the pool's slots are the pool's)."""
-        permanent = self.pool.keys[:self.pool.num_permanent]
+        permanent = self.pool.keys[: self.pool.num_permanent]
         return sum(self.pool.expert_bytes for (n, _) in permanent if n == self.layer)
 
     def devices(self) -> set[torch.device]:

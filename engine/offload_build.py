@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 from collections.abc import Callable
 from pathlib import Path
@@ -36,10 +37,8 @@ class _Registered:
         self.buffer, self.ptr = buffer, buffer.data_ptr()
 
     def __del__(self):
-        try:
+        with contextlib.suppress(Exception):  # at interpreter shutdown CUDA may be gone with the process
             torch.cuda.cudart().cudaHostUnregister(self.ptr)
-        except Exception:  # noqa: BLE001 - interpreter shutdown: the process is going anyway
-            pass
 
 
 def pinned(packed: PackedExperts) -> PackedExperts:
@@ -60,7 +59,7 @@ def pinned(packed: PackedExperts) -> PackedExperts:
     out = {}
     for f, start, size in zip(FIELDS, offsets, sizes):
         src = getattr(packed, f)
-        view = buffer[start:start + size].view(src.dtype).view(src.shape)
+        view = buffer[start : start + size].view(src.dtype).view(src.shape)
         view.copy_(src)
         out[f] = view
     result = PackedExperts(**out, keys=packed.keys)
@@ -70,13 +69,21 @@ def pinned(packed: PackedExperts) -> PackedExperts:
 
 def host_layers_of(checkpoint) -> list[PackedExperts]:
     """Every layer's experts as CPU views of a checkpoint's memory maps (nothing read yet)."""
-    return [PackedExperts(**{f: checkpoint.get(f"{n}.{f}") for f in FIELDS})
-            for n in range(checkpoint.config.num_hidden_layers)]
+    return [
+        PackedExperts(**{f: checkpoint.get(f"{n}.{f}") for f in FIELDS})
+        for n in range(checkpoint.config.num_hidden_layers)
+    ]
 
 
-def build_stores(plan: Plan, host_layers: list[PackedExperts], device: torch.device | str, *,
-                 pin: bool | None = None, policy: str = "slru",
-                 release: Callable[[int], None] | None = None) -> tuple[list, ExpertPool | None]:
+def build_stores(
+    plan: Plan,
+    host_layers: list[PackedExperts],
+    device: torch.device | str,
+    *,
+    pin: bool | None = None,
+    policy: str = "slru",
+    release: Callable[[int], None] | None = None,
+) -> tuple[list, ExpertPool | None]:
     """Stores per layer for ``plan``; ``host_layers`` are CPU tensors ([E, ...] per field), left unchanged.
 
     release(layer): called once a layer's experts were copied (the loader drops their mapped pages).
@@ -93,7 +100,9 @@ def build_stores(plan: Plan, host_layers: list[PackedExperts], device: torch.dev
             host[n] = pinned(src) if pin else src
             if placement.resident:
                 partial[n] = placement.resident
-        if release is not None and (device.type != "cpu" and (placement.fully_resident or host[n] is not src)):
+        if release is not None and (
+            device.type != "cpu" and (placement.fully_resident or host[n] is not src)
+        ):
             release(n)
     pool = ExpertPool(host, plan.num_slots, device, partial, policy) if host else None
     for n in host:
@@ -117,8 +126,9 @@ def attach(model, plan: Plan, stores: list, pool: ExpertPool | None) -> None:
         if isinstance(following, OffloadedExperts):
             nxt = blocks[n + 1]
             nbase = _unwrap(nxt.mlp)
-            next_router = NextRouter(n + 1, nbase.gate_weight, nbase.gate_bias, block.mlp_norm, nxt.mlp_norm,
-                                     base.top_k)
+            next_router = NextRouter(
+                n + 1, nbase.gate_weight, nbase.gate_bias, block.mlp_norm, nxt.mlp_norm, base.top_k
+            )
         if pool is not None and (isinstance(stores[n], OffloadedExperts) or next_router is not None):
             block.mlp = OffloadMoE(base, stores[n], pool, next_router)
         else:
@@ -142,8 +152,9 @@ def detach(model) -> None:
         torch.cuda.empty_cache()
 
 
-def apply_plan(model, plan: Plan, host_layers: list[PackedExperts], *, pin: bool | None = None,
-               policy: str = "slru") -> ExpertPool | None:
+def apply_plan(
+    model, plan: Plan, host_layers: list[PackedExperts], *, pin: bool | None = None, policy: str = "slru"
+) -> ExpertPool | None:
     """Place ``model``'s experts as ``plan`` says (replacing any earlier placement); returns the pool."""
     detach(model)
     stores, pool = build_stores(plan, host_layers, model.device, pin=pin, policy=policy)
@@ -158,9 +169,17 @@ def supports_host_embedding(model_class=None) -> bool:
     return bool(getattr(model_class, "supports_host_embedding", False))
 
 
-def load_planned(path: str | Path, device: str | torch.device | None, plan: Plan, *,
-                 dense_cache_bytes: int | None = None, pin: bool | None = None, policy: str = "slru",
-                 checkpoint=None, host_layers: list[PackedExperts] | None = None):
+def load_planned(
+    path: str | Path,
+    device: str | torch.device | None,
+    plan: Plan,
+    *,
+    dense_cache_bytes: int | None = None,
+    pin: bool | None = None,
+    policy: str = "slru",
+    checkpoint=None,
+    host_layers: list[PackedExperts] | None = None,
+):
     """``engine.loader.load_model`` with every weight placed as ``plan`` says. model.plan is the plan used: the
     same, or on CUDA, re-planned with the embedding on the device while the model cannot look it up in host
     memory (engine.model wiring of issue #4). ``host_layers``: experts already in host memory (pinned once,
@@ -184,8 +203,10 @@ def load_planned(path: str | Path, device: str | torch.device | None, plan: Plan
 
     globals_ = {name: take(name) for name in ("norm", "unembedding")}
     globals_["embedding"] = take("embedding") if plan.embedding_on_device else checkpoint.get("embedding")
-    layers = [{name: take(f"{n}.{name}") for name in LAYER_TENSORS if name not in FIELDS}
-              for n in range(cfg.num_hidden_layers)]
+    layers = [
+        {name: take(f"{n}.{name}") for name in LAYER_TENSORS if name not in FIELDS}
+        for n in range(cfg.num_hidden_layers)
+    ]
 
     def release(n: int) -> None:
         for f in FIELDS:
@@ -197,15 +218,23 @@ def load_planned(path: str | Path, device: str | torch.device | None, plan: Plan
     if dense_cache_bytes is None:
         dense_cache_bytes = DEFAULT_DENSE_CACHE_BYTES.get(device.type, 0)
     source = f"{checkpoint.layout.directory} ({checkpoint.layout.kind} layout)"
-    model = Transformer(cfg, device, globals_, layers, stores, DenseCache(dense_cache_bytes), plan.context_length,
-                        source)
+    model = Transformer(
+        cfg, device, globals_, layers, stores, DenseCache(dense_cache_bytes), plan.context_length, source
+    )
     attach(model, plan, stores, pool)
     model.checkpoint = checkpoint  # CPU views (and unpinned host experts) need the mappings alive
     return model
 
 
-def load_with_replan(path: str | Path, device, plan: Plan, *, max_tries: int = 3,
-                     notify: Callable[[str], None] | None = None, **kwargs):
+def load_with_replan(
+    path: str | Path,
+    device,
+    plan: Plan,
+    *,
+    max_tries: int = 3,
+    notify: Callable[[str], None] | None = None,
+    **kwargs,
+):
     """``load_planned``; after a CUDA out-of-memory, free what was allocated, re-plan with more offload (or a
     shorter context), tell ``notify`` why, and try again. Raises engine.errors.OutOfMemoryError at the end."""
     from engine.errors import OutOfMemoryError
@@ -217,9 +246,10 @@ def load_with_replan(path: str | Path, device, plan: Plan, *, max_tries: int = 3
             gc.collect()
             torch.cuda.empty_cache()
             if attempt == max_tries:
-                raise OutOfMemoryError(f"The GPU ran out of memory {max_tries + 1} times loading the model. Close "
-                                       "other programs using the GPU, lower the memory setting, or use the CPU.") \
-                    from None
+                raise OutOfMemoryError(
+                    f"The GPU ran out of memory {max_tries + 1} times loading the model. Close "
+                    "other programs using the GPU, lower the memory setting, or use the CPU."
+                ) from None
             plan, message = replan_after_oom(plan)
             if notify is not None:
                 notify(message)
@@ -239,8 +269,11 @@ def placed_device_bytes(model) -> dict[str, int]:
         seen.add(key)
         return tensor.nbytes
 
-    weights = sum(count(b) for name, b in model.named_buffers()
-                  if not (name == "embedding" and plan is not None and not plan.embedding_on_device))
+    weights = sum(
+        count(b)
+        for name, b in model.named_buffers()
+        if not (name == "embedding" and plan is not None and not plan.embedding_on_device)
+    )
     experts = slots = 0
     for store in model.stores:
         if isinstance(store, ExpertStore):

@@ -25,14 +25,23 @@ from engine.moe import MoE, expert_mlp, swiglu
 from engine.mxfp4 import dequantize, linear
 from engine.offload import ExpertPool, OffloadedExperts
 
-PREDICT_MAX_TOKENS = 4  # predict and prefetch for decode-sized steps; a prefill chunk needs every expert anyway
+PREDICT_MAX_TOKENS = (
+    4  # predict and prefetch for decode-sized steps; a prefill chunk needs every expert anyway
+)
 
 
 class NextRouter(nn.Module):
     """The following layer's router, to predict its experts from this layer's MoE input."""
 
-    def __init__(self, layer: int, gate_weight: torch.Tensor, gate_bias: torch.Tensor, this_norm: torch.Tensor,
-                 next_norm: torch.Tensor, top_k: int):
+    def __init__(
+        self,
+        layer: int,
+        gate_weight: torch.Tensor,
+        gate_bias: torch.Tensor,
+        this_norm: torch.Tensor,
+        next_norm: torch.Tensor,
+        top_k: int,
+    ):
         super().__init__()
         self.layer, self.top_k = layer, top_k
         self.register_buffer("gate_weight", gate_weight, persistent=False)
@@ -48,8 +57,13 @@ class NextRouter(nn.Module):
 
 
 class OffloadMoE(nn.Module):
-    def __init__(self, moe: MoE, store: ExpertStore | OffloadedExperts, pool: ExpertPool | None,
-                 next_router: NextRouter | None = None):
+    def __init__(
+        self,
+        moe: MoE,
+        store: ExpertStore | OffloadedExperts,
+        pool: ExpertPool | None,
+        next_router: NextRouter | None = None,
+    ):
         super().__init__()
         self.base = moe  # kept for its router weights and settings, and to undo the wrapping
         self.store, self.pool, self.next_router = store, pool, next_router
@@ -86,9 +100,17 @@ class OffloadMoE(nn.Module):
         return out.to(x.dtype)
 
 
-def accumulate_routes(out: torch.Tensor, x: torch.Tensor, rows: torch.Tensor, weights: torch.Tensor,
-                      mask: torch.Tensor, packed: PackedExperts, limit: float, alpha: float,
-                      dense_cache: DenseCache | None) -> None:
+def accumulate_routes(
+    out: torch.Tensor,
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    weights: torch.Tensor,
+    mask: torch.Tensor,
+    packed: PackedExperts,
+    limit: float,
+    alpha: float,
+    dense_cache: DenseCache | None,
+) -> None:
     """out [T, H] float32 += sum over routes (t, j) with mask[t, j] of weights[t, j] * expert_{rows[t, j]}(x[t]).
 
     The computation of engine.moe's grouped path (bf16 matmuls, biases after, float32 weighted sum) over a
@@ -106,17 +128,21 @@ def accumulate_routes(out: torch.Tensor, x: torch.Tensor, rows: torch.Tensor, we
     for row, count in enumerate(counts):
         if not count:
             continue
-        tokens = token_of[pos:pos + count]
+        tokens = token_of[pos : pos + count]
         h = linear(x.index_select(0, tokens), _weight(packed, row, 1, dense_cache)) + packed.mlp1_bias[row]
         y = linear(swiglu(h, limit, alpha), _weight(packed, row, 2, dense_cache)) + packed.mlp2_bias[row]
-        out.index_add_(0, tokens, y.float() * route_weight[pos:pos + count, None].float())
+        out.index_add_(0, tokens, y.float() * route_weight[pos : pos + count, None].float())
         pos += count
 
 
 def _weight(packed: PackedExperts, row: int, which: int, cache: DenseCache | None) -> torch.Tensor:
-    blocks, scales = ((packed.mlp1_blocks, packed.mlp1_scales) if which == 1
-                      else (packed.mlp2_blocks, packed.mlp2_scales))
-    make = lambda: dequantize(blocks[row], scales[row])  # noqa: E731
+    blocks, scales = (
+        (packed.mlp1_blocks, packed.mlp1_scales) if which == 1 else (packed.mlp2_blocks, packed.mlp2_scales)
+    )
+
+    def make() -> torch.Tensor:
+        return dequantize(blocks[row], scales[row])
+
     if cache is None or not cache.max_bytes or packed.keys is None:
         return make()
     return cache.get((packed.keys[row], which), make)

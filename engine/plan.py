@@ -32,8 +32,8 @@ SLOTS_PER_ROUTE_MIN = 2  # slots >= 2 x experts_per_token: one layer's experts +
 SLOTS_PER_ROUTE_WANTED = 4  # and 4x when the budget allows: prefill streams in double-buffered groups
 AUTO_RESERVE_MIN = GiB // 2  # left to the desktop and other programs when the budget is automatic
 AUTO_RESERVE_FRACTION = 0.05
-SLACK_MIN = 128 * MiB  # allocator rounding and fragmentation
-SLACK_FRACTION = 0.02
+SLACK_MIN = 256 * MiB  # allocator rounding and fragmentation (measured: see benchmarks/gpu_bench.py)
+SLACK_FRACTION = 0.03
 
 PRESETS = {
     "gpt-oss-20b": ModelConfig(),
@@ -46,10 +46,14 @@ class PlanOptions:
     device: str = "cuda"  # "cuda" or "cpu" (on the CPU the budget is simulated: the same code, counted bytes)
     prefill_chunk: int | None = None  # None: DEFAULT_PREFILL_CHUNK, or OFFLOAD_PREFILL_CHUNK when offloading
     host_embedding: bool = True  # the embedding may stay in host memory (needs the model's host lookup)
-    all_logits: bool = False  # prefill returns logits for every position (python -m engine logits), not the last
+    all_logits: bool = (
+        False  # prefill returns logits for every position (python -m engine logits), not the last
+    )
     fused_kernels: bool = False  # Triton MXFP4 kernels: no dequantized-expert scratch
     min_slots: int | None = None  # None: 2 x experts_per_token
-    offload_order: str = "spread"  # "spread": offloaded layers evenly apart (each prefetch overlaps a resident
+    offload_order: str = (
+        "spread"  # "spread": offloaded layers evenly apart (each prefetch overlaps a resident
+    )
     #                                layer's compute); "last": the last layers
     sliding_history: int = DEFAULT_SLIDING_HISTORY
 
@@ -126,26 +130,39 @@ class Plan:
     # Words.
     def summary(self) -> str:
         """One line for a status bar: "GPU 11.6 GiB · experts of 5 of 24 layers in RAM (32 cache slots)"."""
-        where = "GPU" if self.device == "cuda" else "GPU (simulated)" if self.budget_bytes is not None else "CPU"
+        where = (
+            "GPU" if self.device == "cuda" else "GPU (simulated)" if self.budget_bytes is not None else "CPU"
+        )
         if not self.fits:
-            return (f"Does not fit: {format_size(self.min_budget_bytes)} of GPU memory needed for "
-                    f"{self.context_length} tokens of context, {format_size(self.budget_bytes or 0)} available")
+            return (
+                f"Does not fit: {format_size(self.min_budget_bytes)} of GPU memory needed for "
+                f"{self.context_length} tokens of context, {format_size(self.budget_bytes or 0)} available"
+            )
         text = f"{where} {format_size(self.total_device_bytes)}"
         off = self.offloaded_layers
         if where == "CPU":
             return text
         if not off:
-            return text + (" · everything on the GPU" if self.embedding_on_device
-                           else " · all experts on the GPU, the embedding in RAM")
+            return text + (
+                " · everything on the GPU"
+                if self.embedding_on_device
+                else " · all experts on the GPU, the embedding in RAM"
+            )
         text += f" · experts of {len(off)} of {len(self.layers)} layers in RAM ({self.num_slots} cache slots)"
         return text
 
     def describe(self) -> str:
         """Several lines: the budget, every category's bytes, which layers live where."""
         cfg, d = self.config, self.device_bytes
-        budget = "none" if self.budget_bytes is None else f"{_size2(self.budget_bytes)} ({self.budget_source})"
-        lines = [f"{self.model} on {self.device}: budget {budget}, context {self.context_length} tokens, "
-                 f"prefill chunk {self.prefill_chunk}"]
+        budget = (
+            "none" if self.budget_bytes is None else f"{_size2(self.budget_bytes)} ({self.budget_source})"
+        )
+        lines = [
+            (
+                f"{self.model} on {self.device}: budget {budget}, context {self.context_length} tokens, "
+                f"prefill chunk {self.prefill_chunk}"
+            )
+        ]
         if not self.fits:
             lines.append(self.problem)
         res_layers = [p.layer for p in self.layers if p.fully_resident]
@@ -155,11 +172,16 @@ class Plan:
             f"  attention          {_size2(d['attention'])}",
             f"  norms, routers     {_size2(d['norms_routers'])}",
             f"  unembedding        {_size2(d['unembedding'])}",
-            f"  embedding          {_size2(d['embedding'])}" + ("" if d["embedding"] else "  (in host memory)"),
-            f"  experts            {_size2(d['experts'])}  ({self.num_resident_experts} experts: "
-            f"{len(res_layers)} of {cfg.num_hidden_layers} layers whole)",
-            f"  expert cache       {_size2(d['expert_slots'])}  ({self.num_slots} slots of "
-            f"{_size2(self.expert_bytes)})",
+            f"  embedding          {_size2(d['embedding'])}"
+            + ("" if d["embedding"] else "  (in host memory)"),
+            (
+                f"  experts            {_size2(d['experts'])}  ({self.num_resident_experts} experts: "
+                f"{len(res_layers)} of {cfg.num_hidden_layers} layers whole)"
+            ),
+            (
+                f"  expert cache       {_size2(d['expert_slots'])}  ({self.num_slots} slots of "
+                f"{_size2(self.expert_bytes)})"
+            ),
             f"  KV cache           {_size2(d['kv_cache'])}  ({self.context_length} tokens)",
             f"  working memory     {_size2(d['workspace'])}",
             f"host memory {_size2(self.total_host_bytes)}",
@@ -167,8 +189,10 @@ class Plan:
             f"  experts (pinned)   {_size2(self.host_bytes['experts'])}",
             f"layers with experts on the device: {_ranges(res_layers) or 'none'}",
             f"layers with experts in host memory: {_ranges(self.offloaded_layers) or 'none'}",
-            f"at this budget: context up to {self.max_context} tokens; this context needs at least "
-            f"{_size2(self.min_budget_bytes)}, everything on the device {_size2(self.full_budget_bytes)}",
+            (
+                f"at this budget: context up to {self.max_context} tokens; this context needs at least "
+                f"{_size2(self.min_budget_bytes)}, everything on the device {_size2(self.full_budget_bytes)}"
+            ),
         ]
         return "\n".join(lines)
 
@@ -182,11 +206,20 @@ class Plan:
 
     def with_changes(self, **changes) -> Plan:
         """The plan again with other inputs: budget_bytes, context_length, or PlanOptions fields."""
-        inputs = {"budget": self.budget_bytes, "context_length": self.context_length,
-                  "budget_source": self.budget_source, "model": self.model}
+        inputs = {
+            "budget": self.budget_bytes,
+            "context_length": self.context_length,
+            "budget_source": self.budget_source,
+            "model": self.model,
+        }
         option_changes = {k: v for k, v in changes.items() if k in PlanOptions.__dataclass_fields__}
-        inputs.update({("budget" if k == "budget_bytes" else k): v for k, v in changes.items()
-                       if k not in option_changes})
+        inputs.update(
+            {
+                ("budget" if k == "budget_bytes" else k): v
+                for k, v in changes.items()
+                if k not in option_changes
+            }
+        )
         return make_plan(self.config, options=replace(self.options, **option_changes), **inputs)
 
 
@@ -209,6 +242,7 @@ def _ranges(layers) -> str:
 
 # ---- Sizes ---------------------------------------------------------------------------------------------------
 
+
 def weight_bytes(cfg: ModelConfig, device: str = "cuda") -> dict[str, int]:
     """Bytes of the non-expert weights by category, as the model holds them (norms and sinks in float32)."""
     from engine.checkpoint import tensor_specs  # no torch: header arithmetic only
@@ -230,8 +264,9 @@ def weight_bytes(cfg: ModelConfig, device: str = "cuda") -> dict[str, int]:
     return out
 
 
-def kv_cache_bytes(cfg: ModelConfig, context: int, device: str = "cuda",
-                   sliding_history: int = DEFAULT_SLIDING_HISTORY) -> int:
+def kv_cache_bytes(
+    cfg: ModelConfig, context: int, device: str = "cuda", sliding_history: int = DEFAULT_SLIDING_HISTORY
+) -> int:
     """engine.kv_cache.KVCache: full layers hold the context, sliding ones a ring of window + history."""
     itemsize = 4 if device == "cpu" else 2  # the CPU cache is float32 holding bf16 values
     per_position = 2 * cfg.num_key_value_heads * cfg.head_dim * itemsize
@@ -240,8 +275,14 @@ def kv_cache_bytes(cfg: ModelConfig, context: int, device: str = "cuda",
     return positions * per_position + 8 * context  # + the int64 token ids kept for replays
 
 
-def workspace_bytes(cfg: ModelConfig, context: int, chunk: int, device: str = "cuda", all_logits: bool = False,
-                    fused_kernels: bool = False) -> int:
+def workspace_bytes(
+    cfg: ModelConfig,
+    context: int,
+    chunk: int,
+    device: str = "cuda",
+    all_logits: bool = False,
+    fused_kernels: bool = False,
+) -> int:
     """Working memory of the largest step: a prefill chunk at the end of the context, or a decode step."""
     h, two_i, v = cfg.hidden_size, 2 * cfg.intermediate_size, cfg.vocab_size
     q, kv = cfg.num_attention_heads * cfg.head_dim, cfg.num_key_value_heads * cfg.head_dim
@@ -263,8 +304,16 @@ def workspace_bytes(cfg: ModelConfig, context: int, chunk: int, device: str = "c
 
 # ---- The plan ------------------------------------------------------------------------------------------------
 
-def make_plan(cfg: ModelConfig, budget: int | None, context_length: int | None = None, *,
-              options: PlanOptions | None = None, budget_source: str | None = None, model: str = "gpt-oss") -> Plan:
+
+def make_plan(
+    cfg: ModelConfig,
+    budget: int | None,
+    context_length: int | None = None,
+    *,
+    options: PlanOptions | None = None,
+    budget_source: str | None = None,
+    model: str = "gpt-oss",
+) -> Plan:
     """Place ``cfg``'s weights for ``budget`` bytes of device memory (None: no limit) and a context."""
     opts = options or PlanOptions()
     context = min(context_length or cfg.max_position_embeddings, cfg.max_position_embeddings)
@@ -281,8 +330,9 @@ def make_plan(cfg: ModelConfig, budget: int | None, context_length: int | None =
         fixed = {key: weights[key] for key in ("attention", "norms_routers", "unembedding")}
         fixed["embedding"] = weights["embedding"] if embedding_on_device else 0
         fixed["kv_cache"] = kv_cache_bytes(cfg, ctx, opts.device, opts.sliding_history)
-        fixed["workspace"] = workspace_bytes(cfg, ctx, min(chunk, ctx), opts.device, opts.all_logits,
-                                             opts.fused_kernels)
+        fixed["workspace"] = workspace_bytes(
+            cfg, ctx, min(chunk, ctx), opts.device, opts.all_logits, opts.fused_kernels
+        )
         return fixed
 
     def slack(nbytes: int) -> int:
@@ -306,27 +356,55 @@ def make_plan(cfg: ModelConfig, budget: int | None, context_length: int | None =
         lo, hi = 0, cfg.max_position_embeddings  # the largest context whose minimal plan fits
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if min(minimal(mid), total(base(mid, resident_chunk, True) | {"experts": num_l * num_e * eb})) <= budget:
+            if (
+                min(minimal(mid), total(base(mid, resident_chunk, True) | {"experts": num_l * num_e * eb}))
+                <= budget
+            ):
                 lo = mid
             else:
                 hi = mid - 1
         max_context = lo
 
-    common = dict(model=model, config=cfg, budget_bytes=budget, budget_source=source, context_length=context,
-                  expert_bytes=eb, max_context=max_context, min_budget_bytes=min_budget,
-                  full_budget_bytes=full_budget, options=opts)
+    common = {
+        "model": model,
+        "config": cfg,
+        "budget_bytes": budget,
+        "budget_source": source,
+        "context_length": context,
+        "expert_bytes": eb,
+        "max_context": max_context,
+        "min_budget_bytes": min_budget,
+        "full_budget_bytes": full_budget,
+        "options": opts,
+    }
     host = {"embedding": 0, "experts": 0}
     if budget is None or full_budget <= budget:  # everything on the device
         layers = tuple(LayerPlacement(n, tuple(range(num_e)), num_e) for n in range(num_l))
-        return Plan(prefill_chunk=resident_chunk, device_bytes=full, host_bytes=host, layers=layers, num_slots=0,
-                    fits=True, problem="", **common)
+        return Plan(
+            prefill_chunk=resident_chunk,
+            device_bytes=full,
+            host_bytes=host,
+            layers=layers,
+            num_slots=0,
+            fits=True,
+            problem="",
+            **common,
+        )
 
     # All experts on the device with the embedding in host memory?
     parts = base(context, resident_chunk, False) | {"experts": num_l * num_e * eb, "expert_slots": 0}
     if opts.host_embedding and total(parts) <= budget:
         layers = tuple(LayerPlacement(n, tuple(range(num_e)), num_e) for n in range(num_l))
-        return Plan(prefill_chunk=resident_chunk, device_bytes=parts, host_bytes=host | {"embedding": weights[
-            "embedding"]}, layers=layers, num_slots=0, fits=True, problem="", **common)
+        return Plan(
+            prefill_chunk=resident_chunk,
+            device_bytes=parts,
+            host_bytes=host | {"embedding": weights["embedding"]},
+            layers=layers,
+            num_slots=0,
+            fits=True,
+            problem="",
+            **common,
+        )
 
     parts = base(context, offload_chunk, not opts.host_embedding)
     host["embedding"] = 0 if not opts.host_embedding else weights["embedding"]
@@ -335,9 +413,16 @@ def make_plan(cfg: ModelConfig, budget: int | None, context_length: int | None =
     if not fits:
         layers = tuple(LayerPlacement(n, (), num_e) for n in range(num_l))
         host["experts"] = num_l * num_e * eb
-        return Plan(prefill_chunk=offload_chunk, device_bytes=parts | {"experts": 0, "expert_slots": 0},
-                    host_bytes=host, layers=layers, num_slots=0, fits=False,
-                    problem=_problem(cfg, budget, context, parts, min_budget, max_context), **common)
+        return Plan(
+            prefill_chunk=offload_chunk,
+            device_bytes=parts | {"experts": 0, "expert_slots": 0},
+            host_bytes=host,
+            layers=layers,
+            num_slots=0,
+            fits=False,
+            problem=_problem(cfg, budget, context, parts, min_budget, max_context),
+            **common,
+        )
     wanted = max(min_slots, SLOTS_PER_ROUTE_WANTED * k)
     pool = wanted if free >= wanted * eb else min_slots
     whole = min(num_l - 1, (free - pool * eb) // (num_e * eb))  # all layers would have fit above
@@ -347,8 +432,16 @@ def make_plan(cfg: ModelConfig, budget: int | None, context_length: int | None =
     layers = tuple(LayerPlacement(n, () if n in off else tuple(range(num_e)), num_e) for n in range(num_l))
     host["experts"] = num_off * num_e * eb
     parts |= {"experts": whole * num_e * eb, "expert_slots": slots * eb}
-    return Plan(prefill_chunk=offload_chunk, device_bytes=parts, host_bytes=host, layers=layers, num_slots=slots,
-                fits=True, problem="", **common)
+    return Plan(
+        prefill_chunk=offload_chunk,
+        device_bytes=parts,
+        host_bytes=host,
+        layers=layers,
+        num_slots=slots,
+        fits=True,
+        problem="",
+        **common,
+    )
 
 
 def _offloaded_layers(num_layers: int, count: int, order: str) -> set[int]:
@@ -360,19 +453,23 @@ def _offloaded_layers(num_layers: int, count: int, order: str) -> set[int]:
     return {min(num_layers - 1, int((i + 0.5) * num_layers / count)) for i in range(count)}
 
 
-def _problem(cfg: ModelConfig, budget: int, context: int, parts: dict[str, int], min_budget: int,
-             max_context: int) -> str:
+def _problem(
+    cfg: ModelConfig, budget: int, context: int, parts: dict[str, int], min_budget: int, max_context: int
+) -> str:
     weights = parts["attention"] + parts["norms_routers"] + parts["unembedding"] + parts["embedding"]
-    text = (f"A budget of {format_size(budget)} cannot hold the attention, router and unembedding weights "
-            f"({format_size(weights)}), the KV cache for {context} tokens ({format_size(parts['kv_cache'])}), the "
-            f"working memory ({format_size(parts['workspace'])}) and {SLOTS_PER_ROUTE_MIN * cfg.experts_per_token} "
-            f"expert cache slots: this context needs at least {format_size(min_budget)} of GPU memory.")
+    text = (
+        f"A budget of {format_size(budget)} cannot hold the attention, router and unembedding weights "
+        f"({format_size(weights)}), the KV cache for {context} tokens ({format_size(parts['kv_cache'])}), the "
+        f"working memory ({format_size(parts['workspace'])}) and {SLOTS_PER_ROUTE_MIN * cfg.experts_per_token} "
+        f"expert cache slots: this context needs at least {format_size(min_budget)} of GPU memory."
+    )
     if max_context > 0:
         return text + f" At this budget the context can be at most {max_context} tokens."
     return text + " No context fits at this budget: free GPU memory, or run on the CPU."
 
 
 # ---- Budgets -------------------------------------------------------------------------------------------------
+
 
 def auto_budget(device=None) -> tuple[int, int]:
     """(budget, total) for a CUDA device: its free memory less a reserve for the desktop and other programs.
@@ -390,16 +487,26 @@ def auto_budget(device=None) -> tuple[int, int]:
 def replan_after_oom(plan: Plan, shortfall: int = 0) -> tuple[Plan, str]:
     """After a CUDA out-of-memory: a plan with more experts in host memory (or, when that is not enough,
     a shorter context), and the sentence to show the user. Raises OutOfMemoryError when nothing fits."""
-    used = plan.total_device_bytes if plan.budget_bytes is None else min(plan.budget_bytes, plan.total_device_bytes)
+    used = (
+        plan.total_device_bytes
+        if plan.budget_bytes is None
+        else min(plan.budget_bytes, plan.total_device_bytes)
+    )
     step = max(int(0.1 * used), shortfall, 1)  # a tenth: 1.2 GiB of a 12 GiB plan
     budget = max(0, used - step)
     new = plan.with_changes(budget_bytes=budget, budget_source="after out-of-memory")
     if new.fits:
-        return new, (f"The GPU ran out of memory, so Gossamer now uses at most {format_size(budget)} of it: "
-                     f"{new.summary()}. Generation may be slower.")
+        return new, (
+            f"The GPU ran out of memory, so Gossamer now uses at most {format_size(budget)} of it: "
+            f"{new.summary()}. Generation may be slower."
+        )
     if new.max_context >= min(plan.context_length, 1024):
         shorter = new.with_changes(context_length=new.max_context)
-        return shorter, (f"The GPU ran out of memory, so Gossamer now uses at most {format_size(budget)} of it "
-                         f"and the context is shortened to {shorter.context_length} tokens: {shorter.summary()}.")
-    raise OutOfMemoryError(f"The GPU ran out of memory and even {format_size(budget)} is not available for the "
-                           "model: close other programs that use the GPU, or run on the CPU.")
+        return shorter, (
+            f"The GPU ran out of memory, so Gossamer now uses at most {format_size(budget)} of it "
+            f"and the context is shortened to {shorter.context_length} tokens: {shorter.summary()}."
+        )
+    raise OutOfMemoryError(
+        f"The GPU ran out of memory and even {format_size(budget)} is not available for the "
+        "model: close other programs that use the GPU, or run on the CPU."
+    )

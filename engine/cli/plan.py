@@ -22,13 +22,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     source.add_argument("--model", help="model folder (either layout)")
     source.add_argument("--config", help="a gpt-oss config.json (either layout)")
     source.add_argument("--preset", choices=sorted(PRESETS), help="a built-in model shape")
-    parser.add_argument("--vram", default=None,
-                        help="GPU memory budget: bytes, 12GiB, 12GB, 12000MB, 8G, or auto (default: no limit)")
-    parser.add_argument("--context", type=int, default=None, help="context length in tokens (default: the model's)")
-    parser.add_argument("--device", choices=("cuda", "cpu"), default="cuda",
-                        help="plan for a GPU, or for the CPU with a simulated budget (default: cuda)")
+    parser.add_argument(
+        "--vram",
+        default=None,
+        help="GPU memory budget: bytes, 12GiB, 12GB, 12000MB, 8G, or auto (default: no limit)",
+    )
+    parser.add_argument(
+        "--context", type=int, default=None, help="context length in tokens (default: the model's)"
+    )
+    parser.add_argument(
+        "--device",
+        choices=("cuda", "cpu"),
+        default="cuda",
+        help="plan for a GPU, or for the CPU with a simulated budget (default: cuda)",
+    )
     parser.add_argument("--prefill-chunk", type=int, default=None, help="positions per prefill step")
-    parser.add_argument("--all-logits", action="store_true", help="working memory for logits of every position")
+    parser.add_argument(
+        "--all-logits", action="store_true", help="working memory for logits of every position"
+    )
     parser.add_argument("--fused-kernels", action="store_true", help="assume the Triton MXFP4 kernels")
     parser.add_argument("--offload-order", choices=("spread", "last"), default="spread")
     parser.add_argument("--json", action="store_true", help="print the plan as one JSON object")
@@ -73,8 +84,13 @@ def run(args: argparse.Namespace) -> int:
     if args.prefill_chunk is not None and args.prefill_chunk < 1:
         raise EngineError("--prefill-chunk must be at least 1.")
     budget, source = resolve_budget(args.vram, args.device)
-    options = PlanOptions(device=args.device, prefill_chunk=args.prefill_chunk, all_logits=args.all_logits,
-                          fused_kernels=args.fused_kernels, offload_order=args.offload_order)
+    options = PlanOptions(
+        device=args.device,
+        prefill_chunk=args.prefill_chunk,
+        all_logits=args.all_logits,
+        fused_kernels=args.fused_kernels,
+        offload_order=args.offload_order,
+    )
     plan = make_plan(cfg, budget, args.context, options=options, budget_source=source, model=name)
     if args.json:
         print(json.dumps(plan.to_dict()))

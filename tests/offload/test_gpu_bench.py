@@ -18,10 +18,29 @@ def test_gpu_bench_dry_run_on_cpu(tmp_path):
     """Tiny model, two contexts, three budgets plus the skewed-routing cases: all run, offloaded ones copy
     experts, every offloaded case's logits match the no-offload case's, the JSON file holds the same lines."""
     out = tmp_path / "bench.jsonl"
-    args = [sys.executable, str(SCRIPT), "--tiny", "--device", "cpu", "--checkpoint-dir", str(tmp_path / "ckpt"),
-            "--contexts", "40,72", "--prefill-tokens", "20", "--decode-tokens", "3", "--skewed",
-            "--deadline", "300", "--out", str(out)]
-    run = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    args = [
+        sys.executable,
+        str(SCRIPT),
+        "--tiny",
+        "--device",
+        "cpu",
+        "--checkpoint-dir",
+        str(tmp_path / "ckpt"),
+        "--contexts",
+        "40,72",
+        "--prefill-tokens",
+        "20",
+        "--decode-tokens",
+        "3",
+        "--check-tokens",
+        "2",
+        "--skewed",
+        "--deadline",
+        "300",
+        "--out",
+        str(out),
+    ]
+    run = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert lines == [json.loads(line) for line in out.read_text().splitlines()]
@@ -44,11 +63,28 @@ def test_gpu_bench_dry_run_on_cpu(tmp_path):
 
 def test_gpu_bench_skips_cases_past_the_deadline(tmp_path):
     """With no time left every case is skipped, each with a line saying so, and the summary still comes."""
-    args = [sys.executable, str(SCRIPT), "--tiny", "--device", "cpu", "--checkpoint-dir", str(tmp_path / "ckpt"),
-            "--contexts", "40", "--budgets", "all,min", "--deadline", "0"]
-    run = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    args = [
+        sys.executable,
+        str(SCRIPT),
+        "--tiny",
+        "--device",
+        "cpu",
+        "--checkpoint-dir",
+        str(tmp_path / "ckpt"),
+        "--contexts",
+        "40",
+        "--budgets",
+        "all,min",
+        "--deadline",
+        "0",
+    ]
+    run = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     lines = [json.loads(line) for line in run.stdout.splitlines()]
     assert [r.get("skipped", "")[-12:] for r in lines if "case" in r] == ["the deadline"] * 2
-    assert lines[-1] == {"event": "summary", "total_s": lines[-1]["total_s"], "cases": 0,
-                         "routing_note": lines[-1]["routing_note"]}
+    assert lines[-1] == {
+        "event": "summary",
+        "total_s": lines[-1]["total_s"],
+        "cases": 0,
+        "routing_note": lines[-1]["routing_note"],
+    }

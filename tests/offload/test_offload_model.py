@@ -11,7 +11,13 @@ import torch
 from engine.config import ModelConfig
 from engine.loader import load_model
 from engine.offload import OffloadedExperts
-from engine.offload_build import apply_plan, host_layers_of, load_planned, load_with_replan, placed_device_bytes
+from engine.offload_build import (
+    apply_plan,
+    host_layers_of,
+    load_planned,
+    load_with_replan,
+    placed_device_bytes,
+)
 from engine.offload_moe import OffloadMoE
 from engine.plan import LayerPlacement, PlanOptions, make_plan
 
@@ -24,7 +30,7 @@ def logits_of(model) -> torch.Tensor:
     ids = torch.randint(0, 199998, (PROMPT + DECODE,), generator=torch.Generator().manual_seed(1))
     cache = model.new_cache(CTX)
     out = [model.forward(ids[:PROMPT], cache)]
-    out += [model.forward(ids[i:i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
+    out += [model.forward(ids[i : i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
     return torch.cat(out)
 
 
@@ -41,7 +47,9 @@ def plans(cfg: ModelConfig) -> dict[str, object]:
         "all, fewest slots": low,
         "all, streaming through 2 slots": dataclasses.replace(low, num_slots=2),
         "all, a slot per expert": dataclasses.replace(low, num_slots=4 * e),
-        "some, last layers": make_plan(cfg, mid.budget_bytes, CTX, options=dataclasses.replace(CPU, offload_order="last")),
+        "some, last layers": make_plan(
+            cfg, mid.budget_bytes, CTX, options=dataclasses.replace(CPU, offload_order="last")
+        ),
         "a layer partly resident": dataclasses.replace(low, layers=partial, num_slots=3),
     }
 
@@ -59,8 +67,18 @@ def test_the_plans_offload_what_their_names_say(offload_model_dir):
     assert plans(cfg)["all, fewest slots"].num_slots == 2 * cfg.experts_per_token
 
 
-@pytest.mark.parametrize("name", ["none", "some", "all, fewest slots", "all, streaming through 2 slots",
-                                  "all, a slot per expert", "some, last layers", "a layer partly resident"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "none",
+        "some",
+        "all, fewest slots",
+        "all, streaming through 2 slots",
+        "all, a slot per expert",
+        "some, last layers",
+        "a layer partly resident",
+    ],
+)
 def test_logits_identical_whatever_is_offloaded(offload_model_dir, reference, name):
     """Prefill and decode logits equal the all-resident model's exactly, and counters add up."""
     cfg = ModelConfig.from_model_dir(offload_model_dir)
@@ -102,7 +120,9 @@ def test_device_pool_stays_within_the_simulated_budget(offload_model_dir):
         model = load_planned(offload_model_dir, "cpu", plan)
         placed = placed_device_bytes(model)
         d = plan.device_bytes
-        assert placed["weights"] <= d["attention"] + d["norms_routers"] + d["unembedding"] + d["embedding"], name
+        assert placed["weights"] <= d["attention"] + d["norms_routers"] + d["unembedding"] + d["embedding"], (
+            name
+        )
         assert placed["experts"] == d["experts"] and placed["expert_slots"] == d["expert_slots"], name
         kv = model.new_cache(CTX).nbytes()
         assert kv <= d["kv_cache"], name
@@ -120,7 +140,9 @@ def test_apply_plan_on_a_loaded_model(offload_model_dir, reference):
         model.prefill_chunk = 512
         assert torch.equal(logits_of(model), reference), name
         stores = [b.mlp.base.store if isinstance(b.mlp, OffloadMoE) else b.mlp.store for b in model.blocks]
-        assert [isinstance(s, OffloadedExperts) for s in stores] == [n in plan.offloaded_layers for n in range(4)]
+        assert [isinstance(s, OffloadedExperts) for s in stores] == [
+            n in plan.offloaded_layers for n in range(4)
+        ]
 
 
 def test_load_with_replan_passes_through_without_oom(offload_model_dir):

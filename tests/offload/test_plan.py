@@ -8,8 +8,9 @@ import sys
 
 import pytest
 
+import engine.plan as plan_module
 from engine.errors import OutOfMemoryError
-from engine.memory import GiB, MiB, parse_size
+from engine.memory import GiB, parse_size
 from engine.plan import PRESETS, PlanOptions, kv_cache_bytes, make_plan, replan_after_oom, weight_bytes
 from engine.synthetic import tiny_config
 
@@ -23,7 +24,7 @@ def test_constants_mirror_the_model_code():
     import engine.kv_cache
     import engine.model
     import engine.moe
-    import engine.plan as plan
+    from engine import plan
 
     assert plan.SCORE_BUDGET_BYTES == engine.attention.SCORE_BUDGET_BYTES
     assert plan.DEFAULT_SLIDING_HISTORY == engine.kv_cache.DEFAULT_SLIDING_HISTORY
@@ -121,7 +122,8 @@ def test_no_budget_puts_everything_on_the_device():
     """Without a budget nothing is offloaded and the context defaults to the model's."""
     plan = make_plan(CFG, None)
     assert plan.fits and not plan.offloads and plan.context_length == 131072 and plan.budget_source == "none"
-    assert plan.total_device_bytes == plan.full_budget_bytes - max(128 * MiB, int(0.02 * plan.total_device_bytes))
+    slack = max(plan_module.SLACK_MIN, int(plan_module.SLACK_FRACTION * plan.total_device_bytes))
+    assert plan.total_device_bytes == plan.full_budget_bytes - slack
 
 
 def test_embedding_may_be_the_only_thing_in_ram():
@@ -138,8 +140,17 @@ def test_describe_and_json():
     """describe() names every category and the layers; to_dict() is JSON with the same numbers."""
     plan = make_plan(CFG, 8 * GiB, 4096, model="gpt-oss-20b")
     text = plan.describe()
-    for word in ("attention", "unembedding", "embedding", "experts", "expert cache", "KV cache", "working memory",
-                 "host memory", "layers with experts in host memory"):
+    for word in (
+        "attention",
+        "unembedding",
+        "embedding",
+        "experts",
+        "expert cache",
+        "KV cache",
+        "working memory",
+        "host memory",
+        "layers with experts in host memory",
+    ):
         assert word in text
     data = json.loads(json.dumps(plan.to_dict()))
     assert data["num_slots"] == plan.num_slots and data["summary"] == plan.summary()

@@ -21,7 +21,8 @@ def host_layer(layer: int, num_experts: int = E) -> PackedExperts:
         mlp1_bias=tag.view(-1, 1).expand(-1, 4).to(torch.bfloat16).contiguous(),
         mlp2_blocks=tag.view(-1, 1, 1, 1).expand(-1, 2, 2, 16).contiguous(),
         mlp2_scales=tag.view(-1, 1, 1).expand(-1, 2, 2).contiguous(),
-        mlp2_bias=tag.view(-1, 1).expand(-1, 2).to(torch.bfloat16).contiguous())
+        mlp2_bias=tag.view(-1, 1).expand(-1, 2).to(torch.bfloat16).contiguous(),
+    )
 
 
 def make_pool(layers=(0,), slots=4, policy="lru", resident=None) -> ExpertPool:
@@ -32,11 +33,18 @@ def ids(*experts) -> torch.Tensor:
     return torch.tensor([list(experts)])  # one token routed to these experts: [1, k]
 
 
-def check_rows(packed: PackedExperts, layer: int, expert_ids: torch.Tensor, rows: torch.Tensor,
-               mask: torch.Tensor | None = None) -> None:
+def check_rows(
+    packed: PackedExperts,
+    layer: int,
+    expert_ids: torch.Tensor,
+    rows: torch.Tensor,
+    mask: torch.Tensor | None = None,
+) -> None:
     """Each served route's row holds that expert, in every field."""
-    for (t, j), e in zip(torch.cartesian_prod(torch.arange(rows.shape[0]), torch.arange(rows.shape[1])).tolist(),
-                         expert_ids.reshape(-1).tolist()):
+    for (t, j), e in zip(
+        torch.cartesian_prod(torch.arange(rows.shape[0]), torch.arange(rows.shape[1])).tolist(),
+        expert_ids.reshape(-1).tolist(),
+    ):
         if mask is not None and not mask[t, j]:
             continue
         for f in FIELDS:
