@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import export
+from app import export, formatting
 from app import settings as keys
 from app.chat_controller import ChatController
 from app.engine_client import EngineClient
@@ -68,6 +68,10 @@ class MainWindow(QMainWindow):
         self._started = False
         self._closed = False
         self._choosing_model = False  # at start: waiting for the models list to pick one
+        self._loading_since = 0.0
+        self._loading_name = ""
+        self._loading_timer = QTimer(self, interval=1000)
+        self._loading_timer.timeout.connect(self._show_loading)
         self._build()
         self._connect()
         self._restore()
@@ -283,9 +287,21 @@ class MainWindow(QMainWindow):
         self._update_model_button()
 
     def _on_model_loading(self, path: str) -> None:
-        self.status.set_state(self.tr("Loading %1…").replace("%1", Path(path).name), busy=True)
+        self._loading_since, self._loading_name = time.monotonic(), Path(path).name
+        self._loading_timer.start()
+        self._show_loading()
         self.status.set_device("")
         self._update_model_button()
+
+    def _show_loading(self) -> None:
+        if not self.engine.loading:
+            self._loading_timer.stop()
+            return
+        elapsed = time.monotonic() - self._loading_since
+        text = self.tr("Loading %1…").replace("%1", self._loading_name)
+        if elapsed >= 1:
+            text += " " + formatting.duration(elapsed)
+        self.status.set_state(text, busy=True)
 
     def _on_model_loaded(self, info: dict) -> None:
         self.settings.set(keys.MODEL_PATH, info["path"])

@@ -32,11 +32,12 @@ def fit_text(fit) -> str:
 
 
 class LocalModelsModel(QAbstractTableModel):
-    COLUMNS = ("name", "size", "status", "source")
+    COLUMNS = ("name", "size", "status", "fit", "source")
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list = []
+        self._fits: dict = {}
         self.loaded_path: str | None = None
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
@@ -51,6 +52,7 @@ class LocalModelsModel(QAbstractTableModel):
                 translate("ModelTables", "Name"),
                 translate("ModelTables", "Size"),
                 translate("ModelTables", "Status"),
+                translate("ModelTables", "On this computer"),
                 translate("ModelTables", "Source"),
             )[section]
         return None
@@ -72,6 +74,8 @@ class LocalModelsModel(QAbstractTableModel):
                 return formatting.size(model.size_bytes)
             if column == "status":
                 return status_text(model.status)
+            if column == "fit":
+                return fit_text(self._fits.get(model.path))
             if column == "source":
                 return {
                     "hub": translate("ModelTables", "Downloaded"),
@@ -79,6 +83,9 @@ class LocalModelsModel(QAbstractTableModel):
                     "in_place": translate("ModelTables", "Folder"),
                 }.get(model.source, model.source)
         if role == Qt.ItemDataRole.ToolTipRole:
+            fit = self._fits.get(model.path)
+            if column == "fit" and fit is not None:
+                return fit.reason
             lines = [str(model.path)]
             if model.repo:
                 lines.append(f"{model.repo} @ {(model.revision or '')[:12]}")
@@ -92,10 +99,12 @@ class LocalModelsModel(QAbstractTableModel):
             return QColor(theme.current().danger)
         return None
 
-    def set_models(self, models: list, loaded_path: str | None) -> None:
+    def set_models(self, models: list, loaded_path: str | None, fits: dict | None = None) -> None:
         self.beginResetModel()
         self._rows = list(models)
         self.loaded_path = loaded_path
+        if fits is not None:
+            self._fits = dict(fits)
         self.endResetModel()
 
     def model_at(self, row: int):

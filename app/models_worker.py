@@ -23,6 +23,7 @@ class Listing:
     root: str
     local: list  # engine.hub.LocalModel
     catalog: list  # (engine.hub.CatalogEntry, engine.hub.FitEstimate | None)
+    local_fits: dict  # LocalModel.path -> engine.hub.FitEstimate | None
 
 
 class ModelsWorker(QObject):
@@ -36,6 +37,7 @@ class ModelsWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._store = None
+        self._fits: dict = {}  # catalog name or local path -> last estimate (probing imports torch)
 
     def _models(self):
         if self._store is None:
@@ -49,18 +51,30 @@ class ModelsWorker(QObject):
         try:
             store = self._models()
             local = store.list()
-            catalog = []
-            for entry in store.catalog():
-                fit = None
-                if with_fit:
-                    try:
-                        fit = store.fit(entry)
-                    except Exception:  # an estimate is a nicety; never fail the list for it
-                        log.exception("fit estimate for %s failed", entry.name)
-                catalog.append((entry, fit))
-            self.listed.emit(Listing(str(store.root), local, catalog))
+            machine = None
+            if with_fit:
+                from engine.hub.fit import probe_machine
+
+                machine = probe_machine(store.root)
+            catalog = [
+                (entry, self._fit(entry.name, machine, lambda e=entry: store.fit(e)))
+                for entry in store.catalog()
+            ]
+            local_fits = {
+                model.path: self._fit(model.path, machine, lambda m=model: _local_fit(m, machine))
+                for model in local
+            }
+            self.listed.emit(Listing(str(store.root), local, catalog, local_fits))
         except Exception as error:
             self._fail("list", "", error)
+
+    def _fit(self, key, machine, estimate):
+        if machine is not None:
+            try:
+                self._fits[key] = estimate()
+            except Exception:  # an estimate is a nicety; never fail the list for it
+                log.exception("fit estimate for %s failed", key)
+        return self._fits.get(key)
 
     @Slot(str, object)
     def download(self, name: str, cancel: object) -> None:
@@ -118,6 +132,21 @@ class ModelsWorker(QObject):
         if details:
             log.error("%s %s failed", kind, name, exc_info=error)
         self.task_failed.emit(kind, name, message, details)
+
+
+def _local_fit(model, machine):
+    """Where a model on disk would run: its size, and its experts' share from its config when it says."""
+    from engine.hub.fit import estimate_fit, expert_bytes_from_config
+    from engine.hub.layout import read_config
+
+    size = model.total_bytes or model.size_bytes
+    expert = None
+    if model.layout == "hf":
+        config = read_config(model.path / "config.json")
+        expert = expert_bytes_from_config(config) if isinstance(config, dict) else None
+    if expert is None or expert >= size:
+        expert = size * 3 // 4
+    return estimate_fit(size, expert, size - expert, free_disk=size, ram=machine.ram, vram=machine.vram)
 
 
 class ModelsClient(QObject):

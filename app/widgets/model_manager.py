@@ -161,7 +161,7 @@ class ModelManager(QDialog):
         self.folder_path.setText(listing.root)
         self.folder_path.setToolTip(listing.root)
         selected = self._selected_local()
-        self.local_model.set_models(listing.local, self.loaded_path)
+        self.local_model.set_models(listing.local, self.loaded_path, listing.local_fits)
         self.catalog_model.set_entries(listing.catalog)
         self.empty_local.setVisible(not listing.local)
         if selected is not None:

@@ -265,164 +265,164 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="144"/>
+        <location filename="../../app/main_window.py" line="148"/>
         <source>Models: download, verify, choose</source>
         <translation>모델: 다운로드, 검증, 선택</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="145"/>
+        <location filename="../../app/main_window.py" line="149"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="152"/>
-        <location filename="../../app/main_window.py" line="153"/>
+        <location filename="../../app/main_window.py" line="156"/>
+        <location filename="../../app/main_window.py" line="157"/>
         <source>Conversation actions</source>
         <translation>대화 메뉴</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="170"/>
-        <location filename="../../app/main_window.py" line="353"/>
-        <location filename="../../app/main_window.py" line="405"/>
+        <location filename="../../app/main_window.py" line="174"/>
+        <location filename="../../app/main_window.py" line="369"/>
+        <location filename="../../app/main_window.py" line="421"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="171"/>
+        <location filename="../../app/main_window.py" line="175"/>
         <source>Search chats</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="172"/>
+        <location filename="../../app/main_window.py" line="176"/>
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="173"/>
+        <location filename="../../app/main_window.py" line="177"/>
         <source>Models…</source>
         <translation>모델…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="175"/>
+        <location filename="../../app/main_window.py" line="179"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="177"/>
+        <location filename="../../app/main_window.py" line="181"/>
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="179"/>
+        <location filename="../../app/main_window.py" line="183"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="182"/>
+        <location filename="../../app/main_window.py" line="186"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="184"/>
+        <location filename="../../app/main_window.py" line="188"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="185"/>
+        <location filename="../../app/main_window.py" line="189"/>
         <source>Quit</source>
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="257"/>
+        <location filename="../../app/main_window.py" line="261"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="268"/>
-        <location filename="../../app/main_window.py" line="300"/>
-        <location filename="../../app/main_window.py" line="312"/>
+        <location filename="../../app/main_window.py" line="272"/>
+        <location filename="../../app/main_window.py" line="316"/>
+        <location filename="../../app/main_window.py" line="328"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="286"/>
-        <location filename="../../app/main_window.py" line="320"/>
+        <location filename="../../app/main_window.py" line="301"/>
+        <location filename="../../app/main_window.py" line="336"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="292"/>
-        <location filename="../../app/main_window.py" line="368"/>
+        <location filename="../../app/main_window.py" line="308"/>
+        <location filename="../../app/main_window.py" line="384"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="305"/>
+        <location filename="../../app/main_window.py" line="321"/>
         <source>Could not load %1. %2</source>
         <translation>%1을(를) 불러오지 못했습니다. %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="308"/>
+        <location filename="../../app/main_window.py" line="324"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="322"/>
+        <location filename="../../app/main_window.py" line="338"/>
         <source>No model</source>
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="343"/>
+        <location filename="../../app/main_window.py" line="359"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="366"/>
+        <location filename="../../app/main_window.py" line="382"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="381"/>
+        <location filename="../../app/main_window.py" line="397"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="383"/>
+        <location filename="../../app/main_window.py" line="399"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="407"/>
+        <location filename="../../app/main_window.py" line="423"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="409"/>
+        <location filename="../../app/main_window.py" line="425"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="434"/>
+        <location filename="../../app/main_window.py" line="450"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="434"/>
+        <location filename="../../app/main_window.py" line="450"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="436"/>
+        <location filename="../../app/main_window.py" line="452"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="450"/>
+        <location filename="../../app/main_window.py" line="466"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="453"/>
+        <location filename="../../app/main_window.py" line="469"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -432,7 +432,7 @@
     <message>
         <location filename="../../app/widgets/message_widget.py" line="51"/>
         <location filename="../../app/widgets/message_widget.py" line="96"/>
-        <location filename="../../app/widgets/message_widget.py" line="123"/>
+        <location filename="../../app/widgets/message_widget.py" line="124"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
@@ -472,74 +472,74 @@
         <translation>편집해서 다시 보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="106"/>
+        <location filename="../../app/widgets/message_widget.py" line="107"/>
         <source>Reading the conversation…</source>
         <translation>대화를 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="111"/>
+        <location filename="../../app/widgets/message_widget.py" line="112"/>
         <source>Answer</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="123"/>
+        <location filename="../../app/widgets/message_widget.py" line="124"/>
         <source>Copy answer</source>
         <translation>답변 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="125"/>
+        <location filename="../../app/widgets/message_widget.py" line="126"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="125"/>
+        <location filename="../../app/widgets/message_widget.py" line="126"/>
         <source>Answer again</source>
         <translation>다시 답변하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="185"/>
+        <location filename="../../app/widgets/message_widget.py" line="186"/>
         <source>The answer failed.</source>
         <translation>답변에 실패했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="189"/>
+        <location filename="../../app/widgets/message_widget.py" line="190"/>
         <source>Interrupted: Gossamer closed before this answer finished. Regenerate to answer again.</source>
         <translation>중단됨: 답변이 끝나기 전에 Gossamer가 종료되었습니다. 다시 생성을 눌러 새로 답변받으세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="194"/>
+        <location filename="../../app/widgets/message_widget.py" line="195"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="198"/>
+        <location filename="../../app/widgets/message_widget.py" line="199"/>
         <source>Cut off at the token limit. Raise “Max tokens” in Settings for longer answers, then Regenerate.</source>
         <translation>토큰 한도에서 잘렸습니다. 더 긴 답변을 원하면 설정에서 “최대 토큰”을 늘린 뒤 다시 생성하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="205"/>
+        <location filename="../../app/widgets/message_widget.py" line="206"/>
         <source>Asked to use a tool: %1</source>
         <translation>도구 사용 요청: %1</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="218"/>
+        <location filename="../../app/widgets/message_widget.py" line="219"/>
         <source>%1 tok/s</source>
         <translation>%1 토큰/초</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="220"/>
+        <location filename="../../app/widgets/message_widget.py" line="221"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n토큰</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="222"/>
+        <location filename="../../app/widgets/message_widget.py" line="223"/>
         <source>%1 s to first token</source>
         <translation>첫 토큰까지 %1초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="230"/>
+        <location filename="../../app/widgets/message_widget.py" line="231"/>
         <source>Copied</source>
         <translation>복사됨</translation>
     </message>
@@ -788,7 +788,7 @@
     </message>
     <message>
         <location filename="../../app/model_tables.py" line="25"/>
-        <location filename="../../app/model_tables.py" line="145"/>
+        <location filename="../../app/model_tables.py" line="154"/>
         <source>Unknown</source>
         <translation>알 수 없음</translation>
     </message>
@@ -813,62 +813,63 @@
         <translation>들어가지 않음</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="51"/>
+        <location filename="../../app/model_tables.py" line="52"/>
         <source>Name</source>
         <translation>이름</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="52"/>
+        <location filename="../../app/model_tables.py" line="53"/>
         <source>Size</source>
         <translation>크기</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="53"/>
+        <location filename="../../app/model_tables.py" line="54"/>
         <source>Status</source>
         <translation>상태</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="54"/>
+        <location filename="../../app/model_tables.py" line="56"/>
         <source>Source</source>
         <translation>출처</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="68"/>
+        <location filename="../../app/model_tables.py" line="70"/>
         <source>(loaded)</source>
         <translation>(사용 중)</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="77"/>
+        <location filename="../../app/model_tables.py" line="81"/>
         <source>Downloaded</source>
         <translation>다운로드</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="78"/>
+        <location filename="../../app/model_tables.py" line="82"/>
         <source>Imported</source>
         <translation>가져옴</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="79"/>
+        <location filename="../../app/model_tables.py" line="83"/>
         <source>Folder</source>
         <translation>폴더</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="124"/>
+        <location filename="../../app/model_tables.py" line="133"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="125"/>
+        <location filename="../../app/model_tables.py" line="134"/>
         <source>Download</source>
         <translation>다운로드</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="126"/>
+        <location filename="../../app/model_tables.py" line="55"/>
+        <location filename="../../app/model_tables.py" line="135"/>
         <source>On this computer</source>
         <translation>이 컴퓨터에서</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="127"/>
+        <location filename="../../app/model_tables.py" line="136"/>
         <source>About</source>
         <translation>설명</translation>
     </message>
@@ -876,7 +877,7 @@
 <context>
     <name>ModelsWorker</name>
     <message>
-        <location filename="../../app/models_worker.py" line="116"/>
+        <location filename="../../app/models_worker.py" line="130"/>
         <source>The model manager hit an unexpected problem.</source>
         <translation>모델 관리자에서 예상하지 못한 문제가 생겼습니다.</translation>
     </message>

@@ -120,7 +120,12 @@ def test_model_manager_import_load_verify_delete(make_window, qtbot, tiny_model_
         )
     models = {m.name: m for m in manager.local_model.models()}
     assert {m.status for m in models.values()} == {"verified"}
-    assert manager.local_model.data(manager.local_model.index(0, 3)) == "Folder"
+    assert manager.local_model.data(manager.local_model.index(0, 4)) == "Folder"
+    assert manager.local_model.data(manager.local_model.index(0, 3)) in (
+        "Fits the GPU",
+        "GPU + RAM",
+        "CPU only",
+    )
 
     manager.local_table.selectRow(0)
     loading = manager.local_model.model_at(0)
