@@ -24,18 +24,36 @@ SCORE_BUDGET_BYTES = 256 * 1024 * 1024
 class Attention(nn.Module):
     def __init__(self, cfg: ModelConfig, layer: int, weights: dict[str, torch.Tensor]):
         super().__init__()
-        self.num_heads, self.num_kv_heads, self.head_dim = (cfg.num_attention_heads, cfg.num_key_value_heads,
-                                                            cfg.head_dim)
+        self.num_heads, self.num_kv_heads, self.head_dim = (
+            cfg.num_attention_heads,
+            cfg.num_key_value_heads,
+            cfg.head_dim,
+        )
         self.window = cfg.sliding_window if cfg.is_sliding(layer) else 0
-        self.scale = cfg.head_dim ** -0.5
-        for name in ("q_weight", "q_bias", "k_weight", "k_bias", "v_weight", "v_bias", "out_weight", "out_bias"):
+        self.scale = cfg.head_dim**-0.5
+        for name in (
+            "q_weight",
+            "q_bias",
+            "k_weight",
+            "k_bias",
+            "v_weight",
+            "v_bias",
+            "out_weight",
+            "out_bias",
+        ):
             self.register_buffer(name, weights[name], persistent=False)
         # sinks: [heads] -> [kv_heads, group, 1, 1], float32 for the softmax
         sinks = weights["sinks"].float().view(self.num_kv_heads, cfg.num_query_groups, 1, 1)
         self.register_buffer("sinks", sinks, persistent=False)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
-                cache: FullLayerCache | SlidingLayerCache, start: int) -> torch.Tensor:
+    def forward(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        cache: FullLayerCache | SlidingLayerCache,
+        start: int,
+    ) -> torch.Tensor:
         # x: [T, hidden] (normed) -> [T, hidden]
         t = x.shape[0]
         q = linear(x, self.q_weight, self.q_bias).view(t, self.num_heads, self.head_dim)
@@ -47,8 +65,16 @@ class Attention(nn.Module):
         return linear(out, self.out_weight, self.out_bias)
 
 
-def attend(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, sinks: torch.Tensor, scale: float,
-           q_start: int, key_start: int, window: int) -> torch.Tensor:
+def attend(
+    q: torch.Tensor,
+    keys: torch.Tensor,
+    values: torch.Tensor,
+    sinks: torch.Tensor,
+    scale: float,
+    q_start: int,
+    key_start: int,
+    window: int,
+) -> torch.Tensor:
     """Causal (and, with window > 0, sliding-window) attention with sinks.
 
     q: [T, heads, d] at positions q_start..; keys, values: [kv_heads, S, d] at positions key_start..;
@@ -68,7 +94,7 @@ def attend(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, sinks: tor
     key_pos = torch.arange(key_start, key_start + s, device=q.device) if t > 1 else None
     for t0 in range(0, t, piece):
         tq = min(piece, t - t0)
-        qp = q[:, :, t0:t0 + tq].reshape(num_kv, group * tq, d)
+        qp = q[:, :, t0 : t0 + tq].reshape(num_kv, group * tq, d)
         # scores are rounded to bf16 and scaled there, as the reference computes them
         scores = (torch.bmm(qp, keys_t).to(act_dtype) * scale).float().view(num_kv, group, tq, s)
         if key_pos is not None:  # one new position sees every key the cache returned: no mask needed
@@ -82,5 +108,5 @@ def attend(q: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, sinks: tor
         probs /= probs.sum(dim=-1, keepdim=True) + (sinks - top).exp()
         probs = probs.to(act_dtype).to(mm_dtype)  # bf16 probabilities, as the reference's bf16 softmax gives
         o = torch.bmm(probs.view(num_kv, group * tq, s), values)  # [kv, group*tq, d]
-        out[t0:t0 + tq] = o.view(num_kv, group, tq, d).permute(2, 0, 1, 3).reshape(tq, num_heads * d)
+        out[t0 : t0 + tq] = o.view(num_kv, group, tq, d).permute(2, 0, 1, 3).reshape(tq, num_heads * d)
     return out

@@ -52,27 +52,47 @@ class ModelConfig:
             # gpt-oss: "sliding window on every other layer", starting with layer 0.
             self.layer_types = tuple(SLIDING if i % 2 == 0 else FULL for i in range(self.num_hidden_layers))
         self.layer_types = tuple(self.layer_types)
-        for name in ("num_hidden_layers", "num_experts", "experts_per_token", "vocab_size", "hidden_size",
-                     "intermediate_size", "head_dim", "num_attention_heads", "num_key_value_heads",
-                     "initial_context_length", "max_position_embeddings"):
+        for name in (
+            "num_hidden_layers",
+            "num_experts",
+            "experts_per_token",
+            "vocab_size",
+            "hidden_size",
+            "intermediate_size",
+            "head_dim",
+            "num_attention_heads",
+            "num_key_value_heads",
+            "initial_context_length",
+            "max_position_embeddings",
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f"{name} must be a positive integer, not {value!r}")
         if self.experts_per_token > self.num_experts:
-            raise ValueError(f"experts_per_token ({self.experts_per_token}) exceeds num_experts ({self.num_experts})")
+            raise ValueError(
+                f"experts_per_token ({self.experts_per_token}) exceeds num_experts ({self.num_experts})"
+            )
         if self.num_attention_heads % self.num_key_value_heads:
-            raise ValueError(f"num_attention_heads ({self.num_attention_heads}) is not a multiple of "
-                             f"num_key_value_heads ({self.num_key_value_heads})")
+            raise ValueError(
+                f"num_attention_heads ({self.num_attention_heads}) is not a multiple of "
+                f"num_key_value_heads ({self.num_key_value_heads})"
+            )
         if self.head_dim % 2:
             raise ValueError(f"head_dim must be even for rotary embeddings, not {self.head_dim}")
         for name in ("hidden_size", "intermediate_size"):
             if getattr(self, name) % MXFP4_GROUP:
-                raise ValueError(f"{name} ({getattr(self, name)}) is not a multiple of the MXFP4 group size 32")
+                raise ValueError(
+                    f"{name} ({getattr(self, name)}) is not a multiple of the MXFP4 group size 32"
+                )
         if len(self.layer_types) != self.num_hidden_layers:
-            raise ValueError(f"layer_types lists {len(self.layer_types)} layers, the model has {self.num_hidden_layers}")
+            raise ValueError(
+                f"layer_types lists {len(self.layer_types)} layers, the model has {self.num_hidden_layers}"
+            )
         if bad := sorted(set(self.layer_types) - {SLIDING, FULL}):
             raise ValueError(f"unknown layer types {bad}")
-        if SLIDING in self.layer_types and (not isinstance(self.sliding_window, int) or self.sliding_window <= 0):
+        if SLIDING in self.layer_types and (
+            not isinstance(self.sliding_window, int) or self.sliding_window <= 0
+        ):
             raise ValueError(f"sliding layers need a positive sliding_window, not {self.sliding_window!r}")
         if not self.rope_scaling_factor >= 1.0:
             raise ValueError(f"rope scaling factor must be at least 1, not {self.rope_scaling_factor}")
@@ -106,26 +126,34 @@ class ModelConfig:
         except FileNotFoundError:
             raise ModelFilesError(f"{path} is missing. Re-download the model in the model manager.") from None
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ModelFilesError(f"{path} is not valid JSON ({error}). "
-                                  "Verify or re-download the model in the model manager.") from None
+            raise ModelFilesError(
+                f"{path} is not valid JSON ({error}). Verify or re-download the model in the model manager."
+            ) from None
         if not isinstance(data, dict):
-            raise ModelFilesError(f"{path} does not hold a JSON object. Re-download the model in the model manager.")
+            raise ModelFilesError(
+                f"{path} does not hold a JSON object. Re-download the model in the model manager."
+            )
         model_type = data.get("model_type")
         try:
             if model_type is not None:
                 if model_type != "gpt_oss":
                     raise UnsupportedModelError(
                         f"{path} describes a {model_type!r} model; Gossamer runs gpt-oss models only "
-                        "(model_type 'gpt_oss'). Choose a gpt-oss model folder.")
+                        "(model_type 'gpt_oss'). Choose a gpt-oss model folder."
+                    )
                 return cls.from_hf_json(data)
             if "num_experts" in data and "experts_per_token" in data:
                 return cls.from_original_json(data)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             reason = f"missing key {error}" if isinstance(error, KeyError) else str(error)
-            raise UnsupportedModelError(f"{path} is not a usable gpt-oss config: {reason}. "
-                                        "Verify or re-download the model in the model manager.") from None
-        raise UnsupportedModelError(f"{path} is not a gpt-oss config (no model_type 'gpt_oss' and none of the "
-                                    "original layout's keys). Choose a gpt-oss model folder.")
+            raise UnsupportedModelError(
+                f"{path} is not a usable gpt-oss config: {reason}. "
+                "Verify or re-download the model in the model manager."
+            ) from None
+        raise UnsupportedModelError(
+            f"{path} is not a gpt-oss config (no model_type 'gpt_oss' and none of the "
+            "original layout's keys). Choose a gpt-oss model folder."
+        )
 
     @classmethod
     def from_hf_json(cls, data: dict) -> ModelConfig:
@@ -136,23 +164,49 @@ class ModelConfig:
             raise ValueError("gpt-oss has attention biases and untied embeddings")
         quant = data.get("quantization_config") or {}
         if quant.get("quant_method") != "mxfp4":
-            raise ValueError("expert weights are not MXFP4 (quantization_config.quant_method is not 'mxfp4'); "
-                             "Gossamer reads the original MXFP4 release")
+            raise ValueError(
+                "expert weights are not MXFP4 (quantization_config.quant_method is not 'mxfp4'); "
+                "Gossamer reads the original MXFP4 release"
+            )
         # transformers 4.x writes rope_scaling + rope_theta, 5.x rope_parameters holding rope_theta.
         rope = dict(data.get("rope_parameters") or data.get("rope_scaling") or {})
         rope_theta = rope.get("rope_theta", data.get("rope_theta", 150000.0))
         if not rope:  # GptOssConfig's default when the file has none
-            rope = {"rope_type": "yarn", "factor": 32.0, "beta_fast": 32.0, "beta_slow": 1.0,
-                    "truncate": False, "original_max_position_embeddings": 4096}
+            rope = {
+                "rope_type": "yarn",
+                "factor": 32.0,
+                "beta_fast": 32.0,
+                "beta_slow": 1.0,
+                "truncate": False,
+                "original_max_position_embeddings": 4096,
+            }
         rope_type = rope.get("rope_type", rope.get("type", "default"))
         if rope_type not in ("yarn", "default"):
             raise ValueError(f"rope_type {rope_type!r} is not YaRN")
         yarn = rope_type == "yarn"
-        known = {"num_hidden_layers", "num_local_experts", "num_experts", "num_experts_per_tok",
-                 "experts_per_token", "vocab_size", "hidden_size", "intermediate_size", "head_dim",
-                 "num_attention_heads", "num_key_value_heads", "sliding_window", "layer_types", "rope_theta",
-                 "rope_scaling", "rope_parameters", "initial_context_length", "max_position_embeddings",
-                 "rms_norm_eps", "swiglu_limit", "swiglu_alpha"}
+        known = {
+            "num_hidden_layers",
+            "num_local_experts",
+            "num_experts",
+            "num_experts_per_tok",
+            "experts_per_token",
+            "vocab_size",
+            "hidden_size",
+            "intermediate_size",
+            "head_dim",
+            "num_attention_heads",
+            "num_key_value_heads",
+            "sliding_window",
+            "layer_types",
+            "rope_theta",
+            "rope_scaling",
+            "rope_parameters",
+            "initial_context_length",
+            "max_position_embeddings",
+            "rms_norm_eps",
+            "swiglu_limit",
+            "swiglu_alpha",
+        }
         sliding = data.get("sliding_window")
         return cls(
             num_hidden_layers=data["num_hidden_layers"],
@@ -172,8 +226,9 @@ class ModelConfig:
             rope_ntk_beta=float(rope.get("beta_fast") or 32.0),
             # transformers treats a missing "truncate" as true
             rope_truncate=bool(rope.get("truncate", True)),
-            initial_context_length=int(rope.get("original_max_position_embeddings")
-                                       or data.get("initial_context_length", 4096)),
+            initial_context_length=int(
+                rope.get("original_max_position_embeddings") or data.get("initial_context_length", 4096)
+            ),
             max_position_embeddings=data.get("max_position_embeddings", 131072),
             rms_norm_eps=float(data.get("rms_norm_eps", 1e-5)),
             swiglu_limit=float(data.get("swiglu_limit", 7.0)),
@@ -238,8 +293,12 @@ class ModelConfig:
             "output_router_logits": False,
             "pad_token_id": HF_PAD_TOKEN_ID if HF_PAD_TOKEN_ID < self.vocab_size else None,
             "quantization_config": {
-                "modules_to_not_convert": ["model.layers.*.self_attn", "model.layers.*.mlp.router",
-                                           "model.embed_tokens", "lm_head"],
+                "modules_to_not_convert": [
+                    "model.layers.*.self_attn",
+                    "model.layers.*.mlp.router",
+                    "model.embed_tokens",
+                    "lm_head",
+                ],
                 "quant_method": "mxfp4",
             },
             "rms_norm_eps": self.rms_norm_eps,

@@ -26,7 +26,9 @@ DEFAULT_SLIDING_HISTORY = 4096  # positions a sliding layer keeps beyond its win
 
 
 class FullLayerCache:
-    def __init__(self, num_kv_heads: int, max_tokens: int, head_dim: int, device: torch.device, dtype: torch.dtype):
+    def __init__(
+        self, num_kv_heads: int, max_tokens: int, head_dim: int, device: torch.device, dtype: torch.dtype
+    ):
         self.k = torch.empty(num_kv_heads, max_tokens, head_dim, device=device, dtype=dtype)
         self.v = torch.empty_like(self.k)
 
@@ -40,8 +42,15 @@ class FullLayerCache:
 
 
 class SlidingLayerCache:
-    def __init__(self, num_kv_heads: int, ring_size: int, head_dim: int, window: int,
-                 device: torch.device, dtype: torch.dtype):
+    def __init__(
+        self,
+        num_kv_heads: int,
+        ring_size: int,
+        head_dim: int,
+        window: int,
+        device: torch.device,
+        dtype: torch.dtype,
+    ):
         self.ring_size, self.window = ring_size, window
         self.k = torch.empty(num_kv_heads, ring_size, head_dim, device=device, dtype=dtype)
         self.v = torch.empty_like(self.k)
@@ -74,8 +83,14 @@ class SlidingLayerCache:
 class KVCache:
     """All layers' keys and values, the token ids they came from, and how far back they can go."""
 
-    def __init__(self, cfg: ModelConfig, max_tokens: int, device: torch.device | str = "cpu",
-                 dtype: torch.dtype | None = None, sliding_history: int = DEFAULT_SLIDING_HISTORY):
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        max_tokens: int,
+        device: torch.device | str = "cpu",
+        dtype: torch.dtype | None = None,
+        sliding_history: int = DEFAULT_SLIDING_HISTORY,
+    ):
         device = torch.device(device)
         if dtype is None:
             dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
@@ -87,7 +102,8 @@ class KVCache:
         self.ring_size = min(max_tokens, self.window - 1 + max(1, sliding_history)) if self.window > 0 else 0
         nkv, d = cfg.num_key_value_heads, cfg.head_dim
         self.layers: list[FullLayerCache | SlidingLayerCache] = [
-            SlidingLayerCache(nkv, self.ring_size, d, self.window, device, dtype) if cfg.is_sliding(i)
+            SlidingLayerCache(nkv, self.ring_size, d, self.window, device, dtype)
+            if cfg.is_sliding(i)
             else FullLayerCache(nkv, max_tokens, d, device, dtype)
             for i in range(cfg.num_hidden_layers)
         ]
@@ -122,12 +138,16 @@ class KVCache:
 
     def can_truncate_cheaply(self, n: int) -> bool:
         """Whether ``truncate(n)`` keeps the cache usable without a replay from position 0."""
-        return n == 0 or not self._has_sliding or (not self.stale and max(0, n - self.window + 1) >= self._ring_low)
+        return (
+            n == 0
+            or not self._has_sliding
+            or (not self.stale and max(0, n - self.window + 1) >= self._ring_low)
+        )
 
     def append_tokens(self, tokens: torch.Tensor) -> int:
         """Record ids for positions num_tokens..; returns the first position. Call ``advance`` after."""
         start = self.num_tokens
-        self.tokens[start:start + tokens.shape[0]] = tokens
+        self.tokens[start : start + tokens.shape[0]] = tokens
         return start
 
     def advance(self, count: int) -> None:
@@ -142,7 +162,7 @@ class KVCache:
 
     def take_replay(self) -> torch.Tensor:
         """The ids to run again after the cache went stale; empties the cache."""
-        replay = self.tokens[:self.num_tokens].clone()
+        replay = self.tokens[: self.num_tokens].clone()
         self.reset()
         return replay
 

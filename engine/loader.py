@@ -23,7 +23,7 @@ EXPERT_TENSORS = ("mlp1_blocks", "mlp1_scales", "mlp1_bias", "mlp2_blocks", "mlp
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
-    """"auto" (or None) picks CUDA when there is one; raises EngineError for a device torch cannot use."""
+    """ "auto" (or None) picks CUDA when there is one; raises EngineError for a device torch cannot use."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -32,19 +32,28 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         raise EngineError(f"{device!r} is not a device name; use cpu, cuda or cuda:N.") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise EngineError("CUDA was asked for, but this PyTorch build or machine has no usable NVIDIA GPU. "
-                              "Use the CPU, or install the CUDA build of PyTorch and a current driver.")
+            raise EngineError(
+                "CUDA was asked for, but this PyTorch build or machine has no usable NVIDIA GPU. "
+                "Use the CPU, or install the CUDA build of PyTorch and a current driver."
+            )
         if device.index is None:
             device = torch.device("cuda", torch.cuda.current_device())
         elif device.index >= torch.cuda.device_count():
-            raise EngineError(f"There is no {device}; this machine has {torch.cuda.device_count()} CUDA device(s).")
+            raise EngineError(
+                f"There is no {device}; this machine has {torch.cuda.device_count()} CUDA device(s)."
+            )
     elif device.type != "cpu":
         raise EngineError(f"Device {device} is not supported; use cpu or cuda.")
     return device
 
 
-def load_model(path: str | Path, device: str | torch.device | None = "cpu", vram_budget: int | None = None,
-               context_length: int | None = None, dense_cache_bytes: int | None = None) -> Transformer:
+def load_model(
+    path: str | Path,
+    device: str | torch.device | None = "cpu",
+    vram_budget: int | None = None,
+    context_length: int | None = None,
+    dense_cache_bytes: int | None = None,
+) -> Transformer:
     """Validate every tensor of the model folder ``path``, then build the model on ``device``."""
     device = resolve_device(device)
     checkpoint = Checkpoint.open(path)  # raises ModelFilesError / UnsupportedModelError
@@ -52,22 +61,27 @@ def load_model(path: str | Path, device: str | torch.device | None = "cpu", vram
     needed = cfg.total_bytes()
     if vram_budget is not None and device.type == "cuda" and needed > vram_budget:
         # Offloading experts to host memory arrives with issue #4; until then the weights must fit.
-        raise OutOfMemoryError(f"The model needs {needed / 2**30:.1f} GiB of GPU memory for its weights, the budget "
-                               f"is {vram_budget / 2**30:.1f} GiB. Raise the budget or use the CPU.")
+        raise OutOfMemoryError(
+            f"The model needs {needed / 2**30:.1f} GiB of GPU memory for its weights, the budget "
+            f"is {vram_budget / 2**30:.1f} GiB. Raise the budget or use the CPU."
+        )
     try:
         model = _build(checkpoint, device, context_length, dense_cache_bytes)
     except torch.OutOfMemoryError:
         checkpoint.close()
-        raise OutOfMemoryError(f"{device} ran out of memory loading {needed / 2**30:.1f} GiB of weights. Close "
-                               "other programs using the GPU, or use the CPU.") from None
+        raise OutOfMemoryError(
+            f"{device} ran out of memory loading {needed / 2**30:.1f} GiB of weights. Close "
+            "other programs using the GPU, or use the CPU."
+        ) from None
     if device.type != "cpu":
         checkpoint.close()  # every tensor was copied; the mappings can go
     model.checkpoint = checkpoint  # CPU weights are views of its mappings: keep them alive with the model
     return model
 
 
-def _build(checkpoint: Checkpoint, device: torch.device, context_length: int | None,
-           dense_cache_bytes: int | None) -> Transformer:
+def _build(
+    checkpoint: Checkpoint, device: torch.device, context_length: int | None, dense_cache_bytes: int | None
+) -> Transformer:
     cfg = checkpoint.config
 
     def take(name: str) -> torch.Tensor:
@@ -87,4 +101,6 @@ def _build(checkpoint: Checkpoint, device: torch.device, context_length: int | N
     if dense_cache_bytes is None:
         dense_cache_bytes = DEFAULT_DENSE_CACHE_BYTES.get(device.type, 0)
     source = f"{checkpoint.layout.directory} ({checkpoint.layout.kind} layout)"
-    return Transformer(cfg, device, globals_, layers, stores, DenseCache(dense_cache_bytes), context_length, source)
+    return Transformer(
+        cfg, device, globals_, layers, stores, DenseCache(dense_cache_bytes), context_length, source
+    )

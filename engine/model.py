@@ -30,8 +30,14 @@ def rms_norm(x: torch.Tensor, scale: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 class Block(nn.Module):
-    def __init__(self, cfg: ModelConfig, layer: int, weights: dict[str, torch.Tensor], store: ExpertStore,
-                 dense_cache: DenseCache | None):
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        layer: int,
+        weights: dict[str, torch.Tensor],
+        store: ExpertStore,
+        dense_cache: DenseCache | None,
+    ):
         super().__init__()
         self.eps = cfg.rms_norm_eps
         self.register_buffer("attn_norm", weights["attn_norm"].float(), persistent=False)
@@ -39,40 +45,62 @@ class Block(nn.Module):
         self.attn = Attention(cfg, layer, weights)
         self.mlp = MoE(cfg, weights, store, dense_cache)
 
-    def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache, start: int) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache, start: int
+    ) -> torch.Tensor:
         x = x + self.attn(rms_norm(x, self.attn_norm, self.eps), cos, sin, cache, start)
         return x + self.mlp(rms_norm(x, self.mlp_norm, self.eps))
 
 
 class Transformer(nn.Module):
-    def __init__(self, cfg: ModelConfig, device: torch.device, globals_: dict[str, torch.Tensor],
-                 layers: list[dict[str, torch.Tensor]], stores: list[ExpertStore], dense_cache: DenseCache | None,
-                 context_length: int | None = None, source: str = ""):
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        device: torch.device,
+        globals_: dict[str, torch.Tensor],
+        layers: list[dict[str, torch.Tensor]],
+        stores: list[ExpertStore],
+        dense_cache: DenseCache | None,
+        context_length: int | None = None,
+        source: str = "",
+    ):
         super().__init__()
         self.config, self.device, self.source = cfg, device, source
         self.context_length = min(context_length or cfg.max_position_embeddings, cfg.max_position_embeddings)
         self.register_buffer("embedding", globals_["embedding"], persistent=False)  # [V, H]
         self.register_buffer("norm", globals_["norm"].float(), persistent=False)
         self.register_buffer("unembedding", globals_["unembedding"], persistent=False)  # [V, H]
-        self.blocks = nn.ModuleList(Block(cfg, n, layers[n], stores[n], dense_cache)
-                                    for n in range(cfg.num_hidden_layers))
+        self.blocks = nn.ModuleList(
+            Block(cfg, n, layers[n], stores[n], dense_cache) for n in range(cfg.num_hidden_layers)
+        )
         self.stores, self.dense_cache = stores, dense_cache
         self.rotary = Rotary(cfg, device)
         self.prefill_chunk = DEFAULT_PREFILL_CHUNK
 
-    def new_cache(self, max_tokens: int | None = None, sliding_history: int = DEFAULT_SLIDING_HISTORY) -> KVCache:
+    def new_cache(
+        self, max_tokens: int | None = None, sliding_history: int = DEFAULT_SLIDING_HISTORY
+    ) -> KVCache:
         max_tokens = self.context_length if max_tokens is None else min(max_tokens, self.context_length)
         return KVCache(self.config, max_tokens, self.device, sliding_history=sliding_history)
 
     @torch.inference_mode()
     def forward(self, tokens: torch.Tensor, cache: KVCache, last_only: bool = False) -> torch.Tensor:
         """tokens: [T] ids for positions cache.num_tokens.. -> float32 logits [T, vocab] ([1, vocab] if last_only)."""
-        tokens = torch.as_tensor(tokens).to(device=self.device, dtype=torch.long).view(-1)
+        tokens = torch.as_tensor(tokens).view(-1)
         count = tokens.shape[0]
+        if (
+            count
+            and tokens.device.type == "cpu"
+            and not 0 <= int(tokens.min()) <= int(tokens.max()) < self.config.vocab_size
+        ):
+            # checked where it is free (ids still on the host); on a device it would cost a sync
+            raise ValueError(f"token ids must be in 0..{self.config.vocab_size - 1}")
+        tokens = tokens.to(device=self.device, dtype=torch.long)
         if cache.num_tokens + count > cache.max_tokens:
             raise ContextFullError(
                 f"The conversation needs {cache.num_tokens + count} tokens but the context holds "
-                f"{cache.max_tokens}. Start a new conversation or shorten it.")
+                f"{cache.max_tokens}. Start a new conversation or shorten it."
+            )
         if cache.stale:  # the sliding layers went back further than their rings remember
             self._run(cache.take_replay(), cache, want_logits=None)
         if count == 0:
@@ -83,7 +111,7 @@ class Transformer(nn.Module):
         step = max(1, min(self.prefill_chunk, cache.max_chunk))
         logits = []
         for c0 in range(0, tokens.shape[0], step):
-            hidden = self._step(tokens[c0:c0 + step], cache)  # [t, H]
+            hidden = self._step(tokens[c0 : c0 + step], cache)  # [t, H]
             if want_logits == "all":
                 logits.append(linear(hidden, self.unembedding).float())
             elif want_logits == "last" and c0 + step >= tokens.shape[0]:
@@ -113,10 +141,12 @@ class Transformer(nn.Module):
 
     def describe(self) -> str:
         cfg, sizes = self.config, self.weight_bytes()
-        gib = 1024 ** 3
-        text = (f"{self.device.type.upper()} ({self.device}) · {sizes['total'] / gib:.2f} GiB of weights "
-                f"({sizes['experts'] / gib:.2f} GiB MXFP4 experts) · {cfg.num_hidden_layers} layers, "
-                f"{cfg.num_experts} experts (top {cfg.experts_per_token}), context {self.context_length}")
+        gib = 1024**3
+        text = (
+            f"{self.device.type.upper()} ({self.device}) · {sizes['total'] / gib:.2f} GiB of weights "
+            f"({sizes['experts'] / gib:.2f} GiB MXFP4 experts) · {cfg.num_hidden_layers} layers, "
+            f"{cfg.num_experts} experts (top {cfg.experts_per_token}), context {self.context_length}"
+        )
         if self.dense_cache is not None and self.dense_cache.max_bytes:
             text += f" · dequantized-expert cache {self.dense_cache.max_bytes / gib:.2f} GiB"
         return text

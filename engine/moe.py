@@ -18,8 +18,13 @@ GATHER_MAX_ROUTES = 16  # on accelerators, up to this many (token, expert) pairs
 
 
 class MoE(nn.Module):
-    def __init__(self, cfg: ModelConfig, weights: dict[str, torch.Tensor], store: ExpertStore,
-                 dense_cache: DenseCache | None):
+    def __init__(
+        self,
+        cfg: ModelConfig,
+        weights: dict[str, torch.Tensor],
+        store: ExpertStore,
+        dense_cache: DenseCache | None,
+    ):
         super().__init__()
         self.register_buffer("gate_weight", weights["gate_weight"], persistent=False)  # [E, H]
         self.register_buffer("gate_bias", weights["gate_bias"], persistent=False)  # [E]
@@ -49,9 +54,16 @@ def swiglu(h: torch.Tensor, limit: float, alpha: float) -> torch.Tensor:
     return gate * torch.sigmoid(alpha * gate) * (up + 1)  # "+ 1": the reference's extra bias on up
 
 
-def expert_mlp(x: torch.Tensor, rows: torch.Tensor, weights: torch.Tensor, packed: PackedExperts,
-               limit: float, alpha: float, dense_cache: DenseCache | None = None,
-               strategy: str | None = None) -> torch.Tensor:
+def expert_mlp(
+    x: torch.Tensor,
+    rows: torch.Tensor,
+    weights: torch.Tensor,
+    packed: PackedExperts,
+    limit: float,
+    alpha: float,
+    dense_cache: DenseCache | None = None,
+    strategy: str | None = None,
+) -> torch.Tensor:
     """sum_j weights[t, j] * expert_{rows[t, j]}(x[t]) for every token t.
 
     x: [T, H] bf16; rows: [T, k] int64 rows of ``packed``; weights: [T, k]. Returns [T, H] bf16.
@@ -60,17 +72,24 @@ def expert_mlp(x: torch.Tensor, rows: torch.Tensor, weights: torch.Tensor, packe
     """
     if strategy is None:
         few = rows.numel() <= GATHER_MAX_ROUTES
-        strategy = "gathered" if few and x.device.type != "cpu" and not (dense_cache and dense_cache.max_bytes) \
+        strategy = (
+            "gathered"
+            if few and x.device.type != "cpu" and not (dense_cache and dense_cache.max_bytes)
             else "grouped"
+        )
     if strategy == "gathered":
         return _gathered(x, rows, weights, packed, limit, alpha)
     return _grouped(x, rows, weights, packed, limit, alpha, dense_cache)
 
 
 def _dense(packed: PackedExperts, row: int, which: int, cache: DenseCache | None) -> torch.Tensor:
-    blocks, scales = ((packed.mlp1_blocks, packed.mlp1_scales) if which == 1
-                      else (packed.mlp2_blocks, packed.mlp2_scales))
-    make = lambda: dequantize(blocks[row], scales[row])  # noqa: E731
+    blocks, scales = (
+        (packed.mlp1_blocks, packed.mlp1_scales) if which == 1 else (packed.mlp2_blocks, packed.mlp2_scales)
+    )
+
+    def make() -> torch.Tensor:
+        return dequantize(blocks[row], scales[row])
+
     if cache is None or not cache.max_bytes or packed.keys is None:
         return make()
     return cache.get((packed.keys[row], which), make)
@@ -78,6 +97,8 @@ def _dense(packed: PackedExperts, row: int, which: int, cache: DenseCache | None
 
 def _grouped(x, rows, weights, packed, limit, alpha, dense_cache) -> torch.Tensor:
     t, k = rows.shape
+    if t == 1:  # decoding: no grouping to do, and every op saved counts at this size
+        return _one_token(x, rows[0].tolist(), weights[0], packed, limit, alpha, dense_cache)
     flat = rows.reshape(-1)
     order = torch.argsort(flat, stable=True)  # routes grouped by expert, tokens in order within each
     counts = torch.bincount(flat, minlength=packed.num_rows).tolist()  # the host needs the group sizes
@@ -88,13 +109,23 @@ def _grouped(x, rows, weights, packed, limit, alpha, dense_cache) -> torch.Tenso
     for row, count in enumerate(counts):
         if not count:
             continue
-        tokens = token_of[pos:pos + count]
+        tokens = token_of[pos : pos + count]
         # biases are added after the bf16 matmul, a second rounding, as in both references
         h = linear(x.index_select(0, tokens), _dense(packed, row, 1, dense_cache)) + packed.mlp1_bias[row]
         y = linear(swiglu(h, limit, alpha), _dense(packed, row, 2, dense_cache)) + packed.mlp2_bias[row]
         # the weighted sum is accumulated in float32 and rounded once (the reference's einsum)
-        out.index_add_(0, tokens, y.float() * route_weight[pos:pos + count, None].float())
+        out.index_add_(0, tokens, y.float() * route_weight[pos : pos + count, None].float())
         pos += count
+    return out.to(x.dtype)
+
+
+def _one_token(x, rows: list[int], weights, packed, limit, alpha, dense_cache) -> torch.Tensor:
+    out = None
+    for row, j in sorted(zip(rows, range(len(rows)))):  # by expert, the order prefill sums in
+        h = linear(x, _dense(packed, row, 1, dense_cache)) + packed.mlp1_bias[row]
+        y = linear(swiglu(h, limit, alpha), _dense(packed, row, 2, dense_cache)) + packed.mlp2_bias[row]
+        y = y.float() * weights[j].float()
+        out = y if out is None else out + y
     return out.to(x.dtype)
 
 

@@ -15,8 +15,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-FP4_VALUES = (+0.0, +0.5, +1.0, +1.5, +2.0, +3.0, +4.0, +6.0,
-              -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0)
+FP4_VALUES = (+0.0, +0.5, +1.0, +1.5, +2.0, +3.0, +4.0, +6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0)
 SCALE_BIAS = 127  # E8M0: value = 2 ** (scale - 127)
 GROUP = 32  # weights per scale
 BYTES_PER_BLOCK = 16
@@ -39,9 +38,14 @@ def _lookup_tables(dtype: torch.dtype, device: torch.device) -> tuple[torch.Tens
     return _tables[key]
 
 
-def dequantize(blocks: torch.Tensor, scales: torch.Tensor, dtype: torch.dtype = torch.bfloat16) -> torch.Tensor:
+def dequantize(
+    blocks: torch.Tensor, scales: torch.Tensor, dtype: torch.dtype = torch.bfloat16
+) -> torch.Tensor:
     """blocks [..., G, 16] uint8, scales [..., G] uint8 -> weights [..., G*32] (rows = output features)."""
-    assert blocks.shape[:-1] == scales.shape and blocks.shape[-1] == BYTES_PER_BLOCK, (blocks.shape, scales.shape)
+    assert blocks.shape[:-1] == scales.shape and blocks.shape[-1] == BYTES_PER_BLOCK, (
+        blocks.shape,
+        scales.shape,
+    )
     pairs, powers = _lookup_tables(dtype, blocks.device)
     *lead, groups, _ = blocks.shape
     values = pairs.index_select(0, blocks.reshape(-1).to(torch.int32))  # [N*16, 2]
@@ -58,6 +62,6 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     out = torch.empty(x.shape[0], weight.shape[0], dtype=x.dtype)
     step = max(1, CPU_BLOCK_ELEMENTS // weight.shape[1])
     for r0 in range(0, weight.shape[0], step):
-        b = None if bias is None else bias[r0:r0 + step].float()
-        out[:, r0:r0 + step] = F.linear(x32, weight[r0:r0 + step].float(), b)
+        b = None if bias is None else bias[r0 : r0 + step].float()
+        out[:, r0 : r0 + step] = F.linear(x32, weight[r0 : r0 + step].float(), b)
     return out

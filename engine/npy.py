@@ -14,8 +14,16 @@ from pathlib import Path
 import torch
 
 MAGIC = b"\x93NUMPY"
-_DESCR = {torch.float32: "<f4", torch.float64: "<f8", torch.float16: "<f2", torch.int64: "<i8",
-          torch.int32: "<i4", torch.uint8: "|u1", torch.int8: "|i1", torch.bool: "|b1"}
+_DESCR = {
+    torch.float32: "<f4",
+    torch.float64: "<f8",
+    torch.float16: "<f2",
+    torch.int64: "<i8",
+    torch.int32: "<i4",
+    torch.uint8: "|u1",
+    torch.int8: "|i1",
+    torch.bool: "|b1",
+}
 _DTYPE = {v: k for k, v in _DESCR.items()}
 WRITE_CHUNK = 1 << 26  # bytes copied out of the tensor at a time
 
@@ -32,8 +40,10 @@ def write_npy(path: str | Path, tensor: torch.Tensor) -> None:
     with open(path, "wb") as f:
         f.write(MAGIC + b"\x01\x00" + len(header).to_bytes(2, "little") + header)
         base, total = tensor.data_ptr(), tensor.nbytes
-        for offset in range(0, total, WRITE_CHUNK):
-            f.write(ctypes.string_at(base + offset, min(WRITE_CHUNK, total - offset)))
+        f.writelines(
+            ctypes.string_at(base + offset, min(WRITE_CHUNK, total - offset))
+            for offset in range(0, total, WRITE_CHUNK)
+        )
 
 
 def read_npy(path: str | Path) -> torch.Tensor:
@@ -42,12 +52,12 @@ def read_npy(path: str | Path) -> torch.Tensor:
         raise ValueError(f"{path} is not a .npy file")
     major = data[6]
     size_bytes = 2 if major == 1 else 4
-    header_len = int.from_bytes(data[8:8 + size_bytes], "little")
+    header_len = int.from_bytes(data[8 : 8 + size_bytes], "little")
     start = 8 + size_bytes
-    header = ast.literal_eval(data[start:start + header_len].decode("latin1"))
+    header = ast.literal_eval(data[start : start + header_len].decode("latin1"))
     if header["fortran_order"] or header["descr"] not in _DTYPE:
         raise ValueError(f"{path}: unsupported .npy layout {header}")
-    body = bytearray(data[start + header_len:])
+    body = bytearray(data[start + header_len :])
     dtype = _DTYPE[header["descr"]]
     flat = torch.frombuffer(body, dtype=dtype) if body else torch.empty(0, dtype=dtype)
     return flat.reshape(header["shape"])

@@ -30,15 +30,30 @@ FP4_RMS = 2.93  # root mean square of the 16 FP4 values
 
 def tiny_config(**overrides) -> ModelConfig:
     """A gpt-oss-shaped model small enough for tests, with the real vocabulary (201088)."""
-    values = dict(num_hidden_layers=2, num_experts=4, experts_per_token=2, vocab_size=201088, hidden_size=64,
-                  intermediate_size=64, head_dim=16, num_attention_heads=4, num_key_value_heads=2,
-                  sliding_window=8)
+    values = {
+        "num_hidden_layers": 2,
+        "num_experts": 4,
+        "experts_per_token": 2,
+        "vocab_size": 201088,
+        "hidden_size": 64,
+        "intermediate_size": 64,
+        "head_dim": 16,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "sliding_window": 8,
+    }
     values.update(overrides)
     return ModelConfig(**values)
 
 
-def write_checkpoint(directory: str | Path, cfg: ModelConfig, layout: str = "hf", seed: int = 0,
-                     device: str | torch.device = "cpu", num_shards: int | None = None) -> Path:
+def write_checkpoint(
+    directory: str | Path,
+    cfg: ModelConfig,
+    layout: str = "hf",
+    seed: int = 0,
+    device: str | torch.device = "cpu",
+    num_shards: int | None = None,
+) -> Path:
     """Write random weights for ``cfg`` into ``directory`` in ``layout`` "hf" (sharded, with index),
     "original" (one model.safetensors), or "both" (HF in the folder, original in its ``original/``)."""
     directory = Path(directory)
@@ -63,8 +78,10 @@ def write_checkpoint(directory: str | Path, cfg: ModelConfig, layout: str = "hf"
     config = cfg.to_hf_json() if layout == "hf" else cfg.to_original_json()
     (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
     if layout == "hf":
-        index = {"metadata": {"total_size": sum(_nbytes(*specs[n]) for n in names)},
-                 "weight_map": {n: f for f, shard in files.items() for n in shard}}
+        index = {
+            "metadata": {"total_size": sum(_nbytes(*specs[n]) for n in names)},
+            "weight_map": {n: f for f, shard in files.items() for n in shard},
+        }
         (directory / INDEX_FILE).write_text(json.dumps(index, indent=2) + "\n")
     return directory
 
@@ -117,7 +134,7 @@ class _Generator:
         self.specs = tensor_specs(cfg)
 
     def chunks(self, name: str):
-        shape, dtype = self.specs[name]
+        shape, _ = self.specs[name]
         row = math.prod(shape[1:])
         rows = max(1, CHUNK_ELEMENTS // max(1, row))
         kind = name.split(".")[-1]
@@ -142,8 +159,11 @@ class _Generator:
         scale, shift = {
             "embedding": (1.0, 0.0),
             "unembedding": (3.0 / math.sqrt(h), 0.0),  # logits with a standard deviation near 3
-            "norm": (0.1, 1.0), "attn_norm": (0.1, 1.0), "mlp_norm": (0.1, 1.0),
-            "q_weight": (1 / math.sqrt(h), 0.0), "k_weight": (1 / math.sqrt(h), 0.0),
+            "norm": (0.1, 1.0),
+            "attn_norm": (0.1, 1.0),
+            "mlp_norm": (0.1, 1.0),
+            "q_weight": (1 / math.sqrt(h), 0.0),
+            "k_weight": (1 / math.sqrt(h), 0.0),
             "v_weight": (1 / math.sqrt(h), 0.0),
             "out_weight": (1 / math.sqrt(cfg.num_attention_heads * cfg.head_dim), 0.0),
             "sinks": (1.0, 0.0),

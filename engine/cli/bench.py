@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import resource
 import sys
 import time
 
@@ -25,11 +24,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--prompt-tokens", type=int, default=128)
     parser.add_argument("--gen-tokens", type=int, default=32)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--dense-cache-mib", type=int, default=None,
-                        help="dequantized-expert cache size (default: 512 on CPU, 0 on CUDA)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
-    parser.add_argument("--compare-transformers", action="store_true",
-                        help="also time transformers' GptOssForCausalLM on the same checkpoint")
+    parser.add_argument(
+        "--dense-cache-mib",
+        type=int,
+        default=None,
+        help="dequantized-expert cache size (default: 512 on CPU, 0 on CUDA)",
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
+    parser.add_argument(
+        "--compare-transformers",
+        action="store_true",
+        help="also time transformers' GptOssForCausalLM on the same checkpoint",
+    )
 
 
 def peak_rss_bytes() -> int:
@@ -39,6 +47,8 @@ def peak_rss_bytes() -> int:
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmHWM:"))
     except (OSError, StopIteration):
+        import resource  # not on Windows; neither is /proc
+
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         return peak if sys.platform == "darwin" else peak * 1024  # Linux reports KiB
 
@@ -77,10 +87,9 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
 
     started = time.perf_counter()
     warm = model.new_cache(min(n, 16) + 2)
-    logits = model.forward(prompt[:min(n, 16)], warm, last_only=True)
+    logits = model.forward(prompt[: min(n, 16)], warm, last_only=True)
     _decode_loop(lambda t: model.forward(t, warm, last_only=True), logits.argmax(-1).view(1), 2, device)
     warmup_s = time.perf_counter() - started
-    del warm
 
     cache = model.new_cache(n + g)
     _sync(device)
@@ -88,25 +97,37 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
     logits = model.forward(prompt, cache, last_only=True)
     _sync(device)
     prefill_s = time.perf_counter() - started
-    decode_s = _decode_loop(lambda t: model.forward(t, cache, last_only=True), logits.argmax(-1).view(1), g, device)
+    decode_s = _decode_loop(
+        lambda t: model.forward(t, cache, last_only=True), logits.argmax(-1).view(1), g, device
+    )
     cfg, sizes = model.config, model.weight_bytes()
     result = {
         "engine": "gossamer",
         "device": str(device),
-        "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
-        or platform.machine(),
+        "device_name": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
         "model": str(args.model),
         "source": model.source,
-        "layers": cfg.num_hidden_layers, "experts": cfg.num_experts, "top_k": cfg.experts_per_token,
-        "hidden_size": cfg.hidden_size, "heads": cfg.num_attention_heads, "kv_heads": cfg.num_key_value_heads,
+        "layers": cfg.num_hidden_layers,
+        "experts": cfg.num_experts,
+        "top_k": cfg.experts_per_token,
+        "hidden_size": cfg.hidden_size,
+        "heads": cfg.num_attention_heads,
+        "kv_heads": cfg.num_key_value_heads,
         "vocab_size": cfg.vocab_size,
-        "weights_bytes": sizes["total"], "expert_bytes": sizes["experts"],
+        "weights_bytes": sizes["total"],
+        "expert_bytes": sizes["experts"],
         "dense_cache_bytes": model.dense_cache.max_bytes if model.dense_cache else 0,
-        "prompt_tokens": n, "gen_tokens": g,
-        "load_s": round(load_s, 4), "warmup_s": round(warmup_s, 4),
-        "prefill_s": round(prefill_s, 4), "prefill_tok_s": round(n / prefill_s, 2),
-        "decode_s": round(decode_s, 4), "decode_tok_s": round(g / decode_s, 2) if g else None,
+        "prompt_tokens": n,
+        "gen_tokens": g,
+        "load_s": round(load_s, 4),
+        "warmup_s": round(warmup_s, 4),
+        "prefill_s": round(prefill_s, 4),
+        "prefill_tok_s": round(n / prefill_s, 2),
+        "decode_s": round(decode_s, 4),
+        "decode_tok_s": round(g / decode_s, 2) if g else None,
         "peak_rss_bytes": peak_rss_bytes(),
     }
     if device.type == "cuda":
@@ -131,8 +152,9 @@ def bench_transformers(args, prompt, device) -> dict:
     transformers.logging.set_verbosity_error()
     started = time.perf_counter()
     # device_map needs accelerate; without it, load on the CPU and move the dequantized model over
-    model = GptOssForCausalLM.from_pretrained(str(layout.directory), dtype=torch.bfloat16,
-                                              quantization_config=Mxfp4Config(dequantize=True))
+    model = GptOssForCausalLM.from_pretrained(
+        str(layout.directory), dtype=torch.bfloat16, quantization_config=Mxfp4Config(dequantize=True)
+    )
     model.to(device).eval()
     load_s = time.perf_counter() - started
     prompt = prompt.to(device)
@@ -145,8 +167,12 @@ def bench_transformers(args, prompt, device) -> dict:
 
     with torch.inference_mode():
         warm = {"cache": None}
-        _decode_loop(lambda t: run(t, warm), run(prompt[:min(16, prompt.shape[0])], warm).argmax(-1).view(1), 2,
-                     device)
+        _decode_loop(
+            lambda t: run(t, warm),
+            run(prompt[: min(16, prompt.shape[0])], warm).argmax(-1).view(1),
+            2,
+            device,
+        )
         state = {"cache": None}
         _sync(device)
         started = time.perf_counter()
@@ -154,9 +180,12 @@ def bench_transformers(args, prompt, device) -> dict:
         _sync(device)
         prefill_s = time.perf_counter() - started
         decode_s = _decode_loop(lambda t: run(t, state), logits.argmax(-1).view(1), args.gen_tokens, device)
-    return {"version": transformers.__version__, "load_s": round(load_s, 4),
-            "prefill_tok_s": round(prompt.shape[0] / prefill_s, 2),
-            "decode_tok_s": round(args.gen_tokens / decode_s, 2) if args.gen_tokens else None}
+    return {
+        "version": transformers.__version__,
+        "load_s": round(load_s, 4),
+        "prefill_tok_s": round(prompt.shape[0] / prefill_s, 2),
+        "decode_tok_s": round(args.gen_tokens / decode_s, 2) if args.gen_tokens else None,
+    }
 
 
 def _cache_keyword(model) -> str:
@@ -174,7 +203,9 @@ def run(args: argparse.Namespace) -> int:
     from engine.config import ModelConfig
 
     vocab = min(ModelConfig.from_model_dir(args.model).vocab_size, 199998)  # ordinary tokens only
-    prompt = torch.randint(0, vocab, (args.prompt_tokens,), generator=torch.Generator().manual_seed(args.seed))
+    prompt = torch.randint(
+        0, vocab, (args.prompt_tokens,), generator=torch.Generator().manual_seed(args.seed)
+    )
     threads = torch.get_num_threads()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -186,7 +217,9 @@ def run(args: argparse.Namespace) -> int:
             theirs = bench_transformers(args, prompt, device)
             ours["transformers"] = theirs
             if theirs.get("decode_tok_s") and ours.get("decode_tok_s"):
-                ours["decode_speedup_vs_transformers"] = round(ours["decode_tok_s"] / theirs["decode_tok_s"], 3)
+                ours["decode_speedup_vs_transformers"] = round(
+                    ours["decode_tok_s"] / theirs["decode_tok_s"], 3
+                )
     finally:
         torch.set_num_threads(threads)
     print(json.dumps(ours))

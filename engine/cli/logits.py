@@ -52,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
     if args.mode == "prefill":
         logits = model.forward(tokens, cache)
     else:
-        logits = torch.cat([model.forward(tokens[i:i + 1], cache) for i in range(len(ids))])
+        logits = torch.cat([model.forward(tokens[i : i + 1], cache) for i in range(len(ids))])
     write_npy(args.out, logits)
-    print(f"wrote {args.out}: {list(logits.shape)} float32 logits ({args.mode}, "
-          f"{time.perf_counter() - started:.2f} s on {model.device})", file=sys.stderr)
+    print(
+        f"wrote {args.out}: {list(logits.shape)} float32 logits ({args.mode}, "
+        f"{time.perf_counter() - started:.2f} s on {model.device})",
+        file=sys.stderr,
+    )
     return 0

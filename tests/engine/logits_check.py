@@ -9,8 +9,9 @@ import torch
 TIE = 0.03  # of the row's largest |logit|
 
 
-def assert_logits_close(ours: torch.Tensor, ref: torch.Tensor, min_cos: float = 0.999,
-                        max_argmax_misses: float = 0.1) -> None:
+def assert_logits_close(
+    ours: torch.Tensor, ref: torch.Tensor, min_cos: float = 0.999, max_argmax_misses: float = 0.1
+) -> None:
     """Per position: cosine similarity >= min_cos; the same argmax, except where the reference's own
     top two are near-tied (and at most ``max_argmax_misses`` of the positions)."""
     assert ours.shape == ref.shape, (ours.shape, ref.shape)
@@ -22,5 +23,9 @@ def assert_logits_close(ours: torch.Tensor, ref: torch.Tensor, min_cos: float = 
     misses = (mine != theirs).nonzero().flatten().tolist()
     for p in misses:
         gap = float(ref[p, theirs[p]] - ref[p, mine[p]])
-        assert gap <= TIE * float(ref[p].abs().max()), f"position {p}: argmax {int(mine[p])} vs {int(theirs[p])}, gap {gap}"
-    assert len(misses) <= max_argmax_misses * len(cos), f"argmax differs at {len(misses)} of {len(cos)} positions"
+        assert gap <= TIE * float(ref[p].abs().max()), (
+            f"position {p}: argmax {int(mine[p])} vs {int(theirs[p])}, gap {gap}"
+        )
+    assert len(misses) <= max_argmax_misses * len(cos), (
+        f"argmax differs at {len(misses)} of {len(cos)} positions"
+    )

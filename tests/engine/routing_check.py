@@ -46,7 +46,7 @@ class ForcedRouting:
         def route(x: torch.Tensor):
             logits = moe.router_logits(x)
             self.ours[layer].append(logits.float())
-            ids = self.choices[layer][consumed[0]:consumed[0] + x.shape[0]].to(x.device)
+            ids = self.choices[layer][consumed[0] : consumed[0] + x.shape[0]].to(x.device)
             consumed[0] += x.shape[0]
             weights = torch.softmax(logits.gather(1, ids).float(), dim=-1).to(x.dtype)
             return ids, weights
@@ -64,20 +64,23 @@ class ForcedRouting:
 def assert_same_routing(ours: list[torch.Tensor], theirs: list[torch.Tensor], k: int) -> None:
     """Per layer and token, the same set of k experts, except at the other side's near-ties."""
     for layer, (mine, ref) in enumerate(zip(ours, theirs)):
-        same = (mine.topk(k, dim=-1).indices.sort(-1).values == ref.topk(k, dim=-1).indices.sort(-1).values).all(-1)
+        same = (
+            mine.topk(k, dim=-1).indices.sort(-1).values == ref.topk(k, dim=-1).indices.sort(-1).values
+        ).all(-1)
         bad = (~same & ~near_ties(ref, k)).nonzero().flatten().tolist()
         assert not bad, f"layer {layer}: different experts at tokens {bad} without a near-tie"
         assert (~same).float().mean() <= MAX_TIE_FLIPS, f"layer {layer}: {int((~same).sum())} near-tie flips"
 
 
-def forced_logits(model, ids: torch.Tensor, their_router_logits: list[torch.Tensor], k: int,
-                  decode: bool = False) -> torch.Tensor:
+def forced_logits(
+    model, ids: torch.Tensor, their_router_logits: list[torch.Tensor], k: int, decode: bool = False
+) -> torch.Tensor:
     """Our logits with their routing; also asserts our own routing agrees with theirs."""
     choices = [logits.topk(k, dim=-1).indices for logits in their_router_logits]
     with ForcedRouting(model, choices) as forced:
         cache = model.new_cache(len(ids))
         if decode:
-            out = torch.cat([model.forward(ids[i:i + 1], cache) for i in range(len(ids))])
+            out = torch.cat([model.forward(ids[i : i + 1], cache) for i in range(len(ids))])
         else:
             out = model.forward(ids, cache)
     assert_same_routing([forced.router_logits(n) for n in range(len(choices))], their_router_logits, k)

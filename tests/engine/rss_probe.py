@@ -40,15 +40,25 @@ def main() -> None:
     after_load = peak()
     with torch.inference_mode():
         model.forward(torch.arange(args.tokens) % 199998, model.new_cache(args.tokens), last_only=True)
-        for tensor in list(model.buffers()) + [t for s in model.stores for t in vars(s.packed).values()
-                                               if isinstance(t, torch.Tensor)]:
+        for tensor in list(model.buffers()) + [
+            t for s in model.stores for t in vars(s.packed).values() if isinstance(t, torch.Tensor)
+        ]:
             flat = tensor.reshape(-1)
             flat[:: max(1, 4096 // tensor.element_size())].float().sum()  # one read per page
     weights = model.weight_bytes()["total"]
     after_use = peak()
-    print(json.dumps({"weights_bytes": weights, "peak_rss_before": before, "peak_rss_after_load": after_load,
-                      "peak_rss_after_use": after_use, "load_ratio": (after_load - before) / weights,
-                      "use_ratio": (after_use - before) / weights}))
+    print(
+        json.dumps(
+            {
+                "weights_bytes": weights,
+                "peak_rss_before": before,
+                "peak_rss_after_load": after_load,
+                "peak_rss_after_use": after_use,
+                "load_ratio": (after_load - before) / weights,
+                "use_ratio": (after_use - before) / weights,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

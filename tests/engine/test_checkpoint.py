@@ -24,7 +24,7 @@ def repo(make_checkpoint, tmp_path):
 def header_of(path):
     data = path.read_bytes()
     size = int.from_bytes(data[:8], "little")
-    return json.loads(data[8:8 + size]), data[8 + size:]
+    return json.loads(data[8 : 8 + size]), data[8 + size :]
 
 
 def rewrite_header(path, mutate) -> None:
@@ -41,6 +41,7 @@ def shard_holding(root, tensor):
 
 
 # ---- which layout --------------------------------------------------------------------------------------
+
 
 def test_root_with_both_layouts_prefers_hf(repo):
     layout = find_layout(repo)
@@ -70,6 +71,7 @@ def test_is_model_dir(repo, tmp_path):
 
 
 # ---- what is wrong, and the message says it --------------------------------------------------------------
+
 
 def expect_files_error(path, *words):
     with pytest.raises(ModelFilesError) as error:
@@ -161,16 +163,17 @@ def test_truncated_file(repo):
     expect_files_error(repo, shard.name, "truncated")
 
 
-@pytest.mark.parametrize("damage", ["garbage", "huge length", "tiny file", "offsets past end", "bad entry",
-                                    "size mismatch"])
+@pytest.mark.parametrize(
+    "damage", ["garbage", "huge length", "tiny file", "offsets past end", "bad entry", "size mismatch"]
+)
 def test_malformed_safetensors(repo, damage):
     file = repo / "original" / "model.safetensors"
     data = file.read_bytes()
     size = int.from_bytes(data[:8], "little")
     if damage == "garbage":
-        file.write_bytes(data[:8] + b"\x00\xff{" * (size // 3) + b" " * (size % 3) + data[8 + size:])
+        file.write_bytes(data[:8] + b"\x00\xff{" * (size // 3) + b" " * (size % 3) + data[8 + size :])
     elif damage == "huge length":
-        file.write_bytes((10 ** 12).to_bytes(8, "little") + data[8:])
+        file.write_bytes((10**12).to_bytes(8, "little") + data[8:])
     elif damage == "tiny file":
         file.write_bytes(data[:5])
     elif damage == "offsets past end":

@@ -15,8 +15,10 @@ from engine.__main__ import main
 from engine.synthetic import tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
-IDS = "200006,1428,200008,13225,11,1495,553,481,30,200007,200006,173781,200005,35644,200008,976,1825,382,4376,"\
-      "1148,13,3666,314,261,1994,22968"  # 26 ids, over three sliding windows of the tiny model
+IDS = (
+    "200006,1428,200008,13225,11,1495,553,481,30,200007,200006,173781,200005,35644,200008,976,1825,382,4376,"
+    "1148,13,3666,314,261,1994,22968"
+)  # 26 ids, over three sliding windows of the tiny model
 
 
 def test_decode_equals_prefill_through_the_command(tiny_model_dir, tmp_path):
@@ -24,9 +26,27 @@ def test_decode_equals_prefill_through_the_command(tiny_model_dir, tmp_path):
     outs = {}
     for mode in ("prefill", "decode"):
         outs[mode] = tmp_path / f"{mode}.npy"
-        done = subprocess.run([sys.executable, "-m", "engine", "logits", "--model", str(tiny_model_dir), "--ids", IDS,
-                               "--out", str(outs[mode]), "--mode", mode], cwd=ROOT, capture_output=True, text=True,
-                              env=dict(os.environ, OMP_NUM_THREADS="1"))  # see conftest: one thread
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "engine",
+                "logits",
+                "--model",
+                str(tiny_model_dir),
+                "--ids",
+                IDS,
+                "--out",
+                str(outs[mode]),
+                "--mode",
+                mode,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+            env=dict(os.environ, OMP_NUM_THREADS="1"),
+        )  # see conftest: one thread
         assert done.returncode == 0, done.stderr
     prefill, decode = np.load(outs["prefill"]), np.load(outs["decode"])
     assert prefill.shape == (26, 201088) and prefill.dtype == np.float32
@@ -38,18 +58,50 @@ def test_both_layouts_give_identical_logits(tiny_repo_dir, tmp_path):
     """The HF and original layouts of one seed hold the same numbers, so the logits are bit-identical."""
     a, b = tmp_path / "hf.npy", tmp_path / "original.npy"
     assert main(["logits", "--model", str(tiny_repo_dir), "--ids", IDS, "--out", str(a)]) == 0
-    assert main(["logits", "--model", str(tiny_repo_dir / "original"), "--ids", IDS, "--out", str(b),
-                 "--chunk", "7"]) == 0
-    assert main(["logits", "--model", str(tiny_repo_dir / "original"), "--ids", IDS, "--out", str(tmp_path / "c.npy")]) == 0
+    assert (
+        main(
+            [
+                "logits",
+                "--model",
+                str(tiny_repo_dir / "original"),
+                "--ids",
+                IDS,
+                "--out",
+                str(b),
+                "--chunk",
+                "7",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "logits",
+                "--model",
+                str(tiny_repo_dir / "original"),
+                "--ids",
+                IDS,
+                "--out",
+                str(tmp_path / "c.npy"),
+            ]
+        )
+        == 0
+    )
     np.testing.assert_array_equal(np.load(a), np.load(tmp_path / "c.npy"))
-    np.testing.assert_allclose(np.load(a), np.load(b), atol=0.05, rtol=0)  # other chunking: same up to sum order
+    np.testing.assert_allclose(
+        np.load(a), np.load(b), atol=0.05, rtol=0
+    )  # other chunking: same up to sum order
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--ids", "1,x"], "comma-separated"),
-    (["--ids", "1,999999"], "outside the model's vocabulary"),
-    (["--device", "cuda:7"], "CUDA"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--ids", "1,x"], "comma-separated"),
+        (["--ids", "1,999999"], "outside the model's vocabulary"),
+        (["--device", "cuda:7"], "CUDA"),
+    ],
+)
 def test_logits_errors(tiny_model_dir, tmp_path, capsys, args, words):
     base = ["logits", "--model", str(tiny_model_dir), "--ids", "1,2", "--out", str(tmp_path / "x.npy")]
     assert main(base + args) == 1
@@ -59,7 +111,15 @@ def test_logits_errors(tiny_model_dir, tmp_path, capsys, args, words):
 def test_bench_prints_one_json_object(tiny_model_dir, capsys):
     assert main(["bench", "--model", str(tiny_model_dir), "--prompt-tokens", "20", "--gen-tokens", "3"]) == 0
     result = json.loads(capsys.readouterr().out)
-    for key in ("load_s", "prefill_tok_s", "decode_tok_s", "peak_rss_bytes", "device", "weights_bytes", "layers"):
+    for key in (
+        "load_s",
+        "prefill_tok_s",
+        "decode_tok_s",
+        "peak_rss_bytes",
+        "device",
+        "weights_bytes",
+        "layers",
+    ):
         assert key in result
     assert result["device"] == "cpu" and result["decode_tok_s"] > 0 and "peak_vram_bytes" not in result
 
@@ -67,8 +127,23 @@ def test_bench_prints_one_json_object(tiny_model_dir, capsys):
 def test_bench_compares_with_transformers(make_checkpoint, capsys):
     pytest.importorskip("transformers")
     model_dir = make_checkpoint(tiny_config(vocab_size=512), layout="hf")
-    assert main(["bench", "--model", str(model_dir), "--prompt-tokens", "16", "--gen-tokens", "3",
-                 "--compare-transformers", "--threads", "1"]) == 0
+    assert (
+        main(
+            [
+                "bench",
+                "--model",
+                str(model_dir),
+                "--prompt-tokens",
+                "16",
+                "--gen-tokens",
+                "3",
+                "--compare-transformers",
+                "--threads",
+                "1",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["threads"] == 1 and result["transformers"]["decode_tok_s"] > 0
     assert result["decode_speedup_vs_transformers"] > 0

@@ -36,7 +36,7 @@ def run(model, tokens, cache, chunk=None, decode=False):
         model.prefill_chunk = chunk
     try:
         if decode:
-            return torch.cat([model.forward(tokens[i:i + 1], cache) for i in range(len(tokens))])
+            return torch.cat([model.forward(tokens[i : i + 1], cache) for i in range(len(tokens))])
         return model.forward(tokens, cache)
     finally:
         model.prefill_chunk = 512

@@ -38,8 +38,8 @@ def test_dequantize_extreme_scales_and_leading_dims():
     out = dequantize(blocks, scales, dtype=torch.float32)
     assert out.shape == (2, 2, 32)
     assert out[0, 1, :2].tolist() == [0.5, 6.0]
-    assert out[1, 0, :2].tolist() == [0.5 * 2.0 ** 73, 6.0 * 2.0 ** 73]
-    assert out[0, 0, 0].item() == 0.5 * 2.0 ** -127 and out[1, 1, 0].item() == 0.5 * 2.0 ** 127
+    assert out[1, 0, :2].tolist() == [0.5 * 2.0**73, 6.0 * 2.0**73]
+    assert out[0, 0, 0].item() == 0.5 * 2.0**-127 and out[1, 1, 0].item() == 0.5 * 2.0**127
 
 
 def test_negative_zero_and_signs():
@@ -60,5 +60,7 @@ def test_linear_is_the_same_on_every_path(rows):
     got = linear(x, w, b)
     assert got.dtype == torch.bfloat16 and got.shape == (rows, w.shape[0])
     # one rounding to bf16 (relative 2**-8), nothing more
-    assert ((got.double() - expected).abs() <= expected.abs() * 2 ** -8 + 1e-6).float().mean() > 0.999
-    assert torch.allclose(linear(x, w), torch.nn.functional.linear(x.float(), w.float()).bfloat16(), atol=0.02)
+    assert ((got.double() - expected).abs() <= expected.abs() * 2**-8 + 1e-6).float().mean() > 0.999
+    assert torch.allclose(
+        linear(x, w), torch.nn.functional.linear(x.float(), w.float()).bfloat16(), atol=0.02
+    )

@@ -34,7 +34,7 @@ def test_the_safetensors_library_reads_them(make_checkpoint):
         for shard in checkpoint.files.values():
             with safe_open(str(shard.path), framework="pt") as f:
                 assert set(f.keys()) == set(shard.tensors)
-                for name in f.keys():
+                for name in f.keys():  # noqa: SIM118 (safe_open is not iterable)
                     assert torch.equal(f.get_tensor(name), shard.tensor(name)), name
 
 
@@ -69,7 +69,9 @@ def test_values_are_sane(make_checkpoint):
     assert blocks.dtype == torch.uint8 and len(blocks.unique()) > 200
     norm = checkpoint.get("norm").float()
     assert norm.dtype == torch.float32 and abs(norm.mean() - 1) < 0.1
-    assert all(torch.isfinite(checkpoint.get(n).float()).all() for n in checkpoint.names() if "blocks" not in n)
+    assert all(
+        torch.isfinite(checkpoint.get(n).float()).all() for n in checkpoint.names() if "blocks" not in n
+    )
 
 
 def test_seeds_are_reproducible_and_distinct(tmp_path):
@@ -88,7 +90,9 @@ def test_full_size_20b_is_sharded_like_the_hub():
     cfg = ModelConfig()
     specs = file_specs("hf", cfg)
     shards = _split(list(specs), specs, 3)
-    sizes = [sum(torch.Size(specs[n][0]).numel() * (2 if specs[n][1] == "BF16" else 1) for n in s) for s in shards]
+    sizes = [
+        sum(torch.Size(specs[n][0]).numel() * (2 if specs[n][1] == "BF16" else 1) for n in s) for s in shards
+    ]
     assert len(shards) == 3 and sum(sizes) == cfg.total_bytes()
     assert max(sizes) < 1.5 * min(sizes)
 

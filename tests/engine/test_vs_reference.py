@@ -17,7 +17,8 @@ from tests.engine.shapes import REFERENCE_SHAPES
 
 reference = pytest.importorskip(
     "gpt_oss.torch.model",
-    reason="the gpt-oss reference is not installed: pip install --no-deps --ignore-requires-python gpt-oss")
+    reason="the gpt-oss reference is not installed: pip install --no-deps --ignore-requires-python gpt-oss",
+)
 
 
 def run_reference(original_dir, ids: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -36,7 +37,9 @@ def test_logits_match_reference(name, make_checkpoint):
     """Prefill logits agree with the reference model reading the original layout, from either layout."""
     cfg = REFERENCE_SHAPES[name]
     root = make_checkpoint(cfg, layout="both", seed=3)
-    ids = torch.randint(0, cfg.vocab_size, (10 * cfg.sliding_window,), generator=torch.Generator().manual_seed(11))
+    ids = torch.randint(
+        0, cfg.vocab_size, (10 * cfg.sliding_window,), generator=torch.Generator().manual_seed(11)
+    )
     theirs, their_routing = run_reference(root / "original", ids)
     for layout_dir in (root, root / "original"):
         ours = forced_logits(load_model(layout_dir), ids, their_routing, cfg.experts_per_token)

@@ -24,8 +24,9 @@ def run_transformers(model_dir, ids: torch.Tensor) -> tuple[torch.Tensor, list[t
 
     transformers.logging.set_verbosity_error()
     # On CPU transformers runs MXFP4 checkpoints dequantized to bf16 (its MXFP4 kernels need a GPU).
-    model = GptOssForCausalLM.from_pretrained(str(model_dir), dtype=torch.bfloat16,
-                                              quantization_config=Mxfp4Config(dequantize=True))
+    model = GptOssForCausalLM.from_pretrained(
+        str(model_dir), dtype=torch.bfloat16, quantization_config=Mxfp4Config(dequantize=True)
+    )
     with torch.inference_mode():
         out = model(ids[None], output_router_logits=True)
     return out.logits[0].float(), list(out.router_logits)
@@ -36,7 +37,9 @@ def test_logits_match_transformers(name, make_checkpoint):
     """Prefill logits agree with transformers over a sequence several sliding windows long."""
     cfg = SHAPES[name]
     model_dir = make_checkpoint(cfg, layout="hf", seed=1)
-    ids = torch.randint(0, cfg.vocab_size, (12 * cfg.sliding_window,), generator=torch.Generator().manual_seed(7))
+    ids = torch.randint(
+        0, cfg.vocab_size, (12 * cfg.sliding_window,), generator=torch.Generator().manual_seed(7)
+    )
     theirs, their_routing = run_transformers(model_dir, ids)
     model = load_model(model_dir)
     assert_logits_close(forced_logits(model, ids, their_routing, cfg.experts_per_token), theirs)
