@@ -97,7 +97,7 @@ def build_stores(
         if placement.fully_resident:
             stores[n] = ExpertStore(n, PackedExperts(**{f: getattr(src, f).to(device) for f in FIELDS}))
         else:
-            host[n] = pinned(src) if pin else src
+            host[n] = pinned(src) if pin and not src.mlp1_blocks.is_pinned() else src
             if placement.resident:
                 partial[n] = placement.resident
         if release is not None and (
@@ -160,6 +160,20 @@ def apply_plan(
     stores, pool = build_stores(plan, host_layers, model.device, pin=pin, policy=policy)
     attach(model, plan, stores, pool)
     return pool
+
+
+def replan_model(model, shortfall: int | None = None) -> str:
+    """After a CUDA out-of-memory during generation: place the experts again with more of them in host memory
+    (or a shorter context, then ``model.context_length`` shrinks and the caller starts a new KV cache) and
+    return the sentence for the user. Experts already pinned stay where they are; the others come from the
+    checkpoint's mappings, which ``load_planned`` keeps open. Raises OutOfMemoryError when nothing fits."""
+    plan, message = replan_after_oom(model.plan, shortfall)
+    host = host_layers_of(model.checkpoint)
+    old = getattr(model, "offload_pool", None)
+    if old is not None:
+        host = [old.host.get(n, packed) for n, packed in enumerate(host)]
+    apply_plan(model, plan, host)
+    return message
 
 
 def supports_host_embedding(model_class=None) -> bool:

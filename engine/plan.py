@@ -484,15 +484,18 @@ def auto_budget(device=None) -> tuple[int, int]:
     return max(0, free - reserve), total
 
 
-def replan_after_oom(plan: Plan, shortfall: int = 0) -> tuple[Plan, str]:
+def replan_after_oom(plan: Plan, shortfall: int | None = None) -> tuple[Plan, str]:
     """After a CUDA out-of-memory: a plan with more experts in host memory (or, when that is not enough,
-    a shorter context), and the sentence to show the user. Raises OutOfMemoryError when nothing fits."""
+    a shorter context), and the sentence to show the user. Raises OutOfMemoryError when nothing fits.
+
+    shortfall: bytes to give up; default a tenth of what the plan used (1.2 GiB of a 12 GiB plan).
+    """
     used = (
         plan.total_device_bytes
         if plan.budget_bytes is None
         else min(plan.budget_bytes, plan.total_device_bytes)
     )
-    step = max(int(0.1 * used), shortfall, 1)  # a tenth: 1.2 GiB of a 12 GiB plan
+    step = max(1, int(0.1 * used) if shortfall is None else shortfall)
     budget = max(0, used - step)
     new = plan.with_changes(budget_bytes=budget, budget_source="after out-of-memory")
     if new.fits:

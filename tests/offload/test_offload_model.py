@@ -17,6 +17,7 @@ from engine.offload_build import (
     load_planned,
     load_with_replan,
     placed_device_bytes,
+    replan_model,
 )
 from engine.offload_moe import OffloadMoE
 from engine.plan import LayerPlacement, PlanOptions, make_plan
@@ -187,3 +188,16 @@ def test_model_level_wiring(offload_model_dir, reference):
     model.prefill_chunk = 512
     assert torch.equal(logits_of(model), reference)
     assert placed_device_bytes(model)["total"] <= budget
+
+
+def test_replan_model_after_oom_in_generation(offload_model_dir, reference):
+    """An out-of-memory while generating: the model is re-placed with more offload, says so, same logits."""
+    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    before = plans(cfg)["some"]
+    model = load_planned(offload_model_dir, "cpu", before)
+    message = replan_model(model, shortfall=2 * cfg.num_experts * cfg.expert_bytes())
+    assert "ran out of memory" in message
+    assert model.plan.budget_bytes < before.budget_bytes
+    assert len(model.plan.offloaded_layers) > len(before.offloaded_layers)
+    model.prefill_chunk = 512
+    assert torch.equal(logits_of(model), reference)
