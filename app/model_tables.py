@@ -52,7 +52,7 @@ class LocalModelsModel(QAbstractTableModel):
                 translate("ModelTables", "Name"),
                 translate("ModelTables", "Size"),
                 translate("ModelTables", "Status"),
-                translate("ModelTables", "On this computer"),
+                translate("ModelTables", "Runs on"),
                 translate("ModelTables", "Source"),
             )[section]
         return None
@@ -132,7 +132,7 @@ class CatalogModel(QAbstractTableModel):
             return (
                 translate("ModelTables", "Model"),
                 translate("ModelTables", "Download"),
-                translate("ModelTables", "On this computer"),
+                translate("ModelTables", "Runs on"),
                 translate("ModelTables", "About"),
             )[section]
         return None

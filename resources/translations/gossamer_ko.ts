@@ -828,6 +828,12 @@
         <translation>상태</translation>
     </message>
     <message>
+        <location filename="../../app/model_tables.py" line="55"/>
+        <location filename="../../app/model_tables.py" line="135"/>
+        <source>Runs on</source>
+        <translation>실행 환경</translation>
+    </message>
+    <message>
         <location filename="../../app/model_tables.py" line="56"/>
         <source>Source</source>
         <translation>출처</translation>
@@ -861,12 +867,6 @@
         <location filename="../../app/model_tables.py" line="134"/>
         <source>Download</source>
         <translation>다운로드</translation>
-    </message>
-    <message>
-        <location filename="../../app/model_tables.py" line="55"/>
-        <location filename="../../app/model_tables.py" line="135"/>
-        <source>On this computer</source>
-        <translation>이 컴퓨터에서</translation>
     </message>
     <message>
         <location filename="../../app/model_tables.py" line="136"/>
