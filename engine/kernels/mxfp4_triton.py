@@ -4,11 +4,13 @@ Imported only when Triton is usable (see ``engine.kernels.available``); the laun
 
 Weights are viewed as 32-bit words: one word holds 8 FP4 codes (element i in bits 4i..4i+3, since the
 low nibble of each byte is the even element) and a row group of 32 weights is 4 words (16 bytes, one
-vector load). ``_fp4_pairs`` turns a word into four words of two fp16 bit patterns each, with 3 integer
-ops per pair (the FP4 magnitude bits land in fp16's low exponent bits and top mantissa bit, the sign in the
-sign bit): the fp16 number is exactly fp4 * 2**-14, subnormal for 0 and +-0.5, which fp16 represents
-exactly. The 2**14 goes into the E8M0 scale, built as float32 bits: ((s + 14) << 23) = 2**(s - 127 + 14).
-Half of the words' elements land in the low halves (i = 0..3) and half in the high halves (i = 4..7).
+vector load). ``_fp4_pairs`` turns a word into four words of two fp16 bit patterns each, two shifts and
+two masks per pair (the FP4 magnitude bits land in fp16's low exponent bits and top mantissa bit, the sign
+in the sign bit): the fp16 number is exactly fp4 * 2**-14, subnormal for 0 and +-0.5, which fp16 holds
+exactly. The 2**14 goes into the E8M0 scale, built as float32 bits: ((s + 14) << 23) = 2**(s - 127 + 14),
+exact for scale bytes up to 240. Pair q holds elements q (low half) and q + 4 (high half); the unpacked
+weights come out in a fixed permutation of each word (``_unpack8``), and activations are permuted to
+match inside their 16-byte vectors (``_perm8``), which costs nothing but register renaming.
 """
 
 from __future__ import annotations

@@ -112,3 +112,20 @@ def test_expert_rows_through_slot_map():
     assert torch.equal(expert_rows(ids, None), ids.int())
     m = torch.tensor([1, -1, 0, -1, -1, 2])
     assert expert_rows(ids, m).tolist() == [[2, 1], [0, 2]]
+
+
+def test_seam_matches_model_core_expert_mlp():
+    """kernels.expert_mlp takes engine/moe.py's arguments (rows, weights, PackedExperts, limit, alpha) and
+    agrees with its torch expert_mlp to bf16 rounding (the model core rounds after each matmul)."""
+    moe = pytest.importorskip("engine.moe")
+    experts = pytest.importorskip("engine.experts")
+    ex = random_experts(5, 64, 96, seed=9)
+    packed = experts.PackedExperts(**vars(ex))
+    g = torch.Generator().manual_seed(9)
+    x = torch.randn(6, 64, generator=g).to(torch.bfloat16)
+    rows = torch.stack([torch.randperm(5, generator=g)[:4] for _ in range(6)])
+    w = torch.softmax(torch.randn(6, 4, generator=g), -1).to(torch.bfloat16)
+    ours = kernels.expert_mlp(x, rows, w, packed, 7.0, 1.702, backend="torch")
+    theirs = moe.expert_mlp(x, rows, w, packed, 7.0, 1.702)
+    assert ours.shape == theirs.shape == (6, 64) and ours.dtype == torch.bfloat16
+    assert rel_err(ours, theirs) < 1e-2
