@@ -9,23 +9,27 @@ demand (engine/offload.py). The embedding is a row lookup per token, so it stays
 everything else fits.
 
 Nothing here imports torch (``auto_budget`` does, lazily): ``python -m engine plan --preset`` is instant.
-Constants that mirror the model's code are checked equal to it by tests/offload/test_plan.py.
+Sizes of the model's parts come from engine/memory.py.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, field, replace
 
 from engine.config import ModelConfig
 from engine.errors import OutOfMemoryError
-from engine.memory import GiB, MiB, format_size
-
-# Mirrors of the engine's own numbers (see the module docstring).
-DEFAULT_PREFILL_CHUNK = 512  # engine.model
-SCORE_BUDGET_BYTES = 256 * MiB  # engine.attention: the attention score matrix is computed in pieces this big
-DEFAULT_SLIDING_HISTORY = 4096  # engine.kv_cache: positions a sliding layer keeps beyond its window
-GATHER_MAX_ROUTES = 16  # engine.moe: decode dequantizes up to this many routed experts at once
+from engine.memory import (  # noqa: F401 - the mirrored constants are part of this module's interface too
+    DEFAULT_PREFILL_CHUNK,
+    DEFAULT_SLIDING_HISTORY,
+    GATHER_MAX_ROUTES,
+    SCORE_BUDGET_BYTES,
+    GiB,
+    MiB,
+    format_size,
+    kv_cache_bytes,
+    weight_bytes,
+    workspace_bytes,
+)
 
 OFFLOAD_PREFILL_CHUNK = 2048  # with offloaded experts, larger chunks copy each expert fewer times
 SLOTS_PER_ROUTE_MIN = 2  # slots >= 2 x experts_per_token: one layer's experts + the next one's prefetch
@@ -238,68 +242,6 @@ def _ranges(layers) -> str:
         out.append(str(layers[i]) if i == j else f"{layers[i]}-{layers[j]}")
         i = j + 1
     return ", ".join(out)
-
-
-# ---- Sizes ---------------------------------------------------------------------------------------------------
-
-
-def weight_bytes(cfg: ModelConfig, device: str = "cuda") -> dict[str, int]:
-    """Bytes of the non-expert weights by category, as the model holds them (norms and sinks in float32)."""
-    from engine.checkpoint import tensor_specs  # no torch: header arithmetic only
-
-    out = {"attention": 0, "norms_routers": 0, "unembedding": 0, "embedding": 0}
-    for name, (shape, dtype) in tensor_specs(cfg).items():
-        kind = name.split(".")[-1]
-        size = math.prod(shape) * (1 if dtype == "U8" else 2)
-        if kind.startswith(("mlp1_", "mlp2_")):
-            continue
-        if kind in ("embedding", "unembedding"):
-            out[kind] += size
-        elif kind in ("attn_norm", "mlp_norm", "norm", "gate_weight", "gate_bias"):
-            out["norms_routers"] += size * (2 if kind.endswith("norm") else 1)
-        else:
-            out["attention"] += size * (2 if kind == "sinks" else 1)
-    # offloading adds, per layer, a float32 ratio of norm scales to predict the next layer's routing
-    out["norms_routers"] += cfg.num_hidden_layers * cfg.hidden_size * 4
-    return out
-
-
-def kv_cache_bytes(
-    cfg: ModelConfig, context: int, device: str = "cuda", sliding_history: int = DEFAULT_SLIDING_HISTORY
-) -> int:
-    """engine.kv_cache.KVCache: full layers hold the context, sliding ones a ring of window + history."""
-    itemsize = 4 if device == "cpu" else 2  # the CPU cache is float32 holding bf16 values
-    per_position = 2 * cfg.num_key_value_heads * cfg.head_dim * itemsize
-    ring = min(context, cfg.sliding_window - 1 + max(1, sliding_history)) if cfg.sliding_window > 0 else 0
-    positions = sum(ring if cfg.is_sliding(n) else context for n in range(cfg.num_hidden_layers))
-    return positions * per_position + 8 * context  # + the int64 token ids kept for replays
-
-
-def workspace_bytes(
-    cfg: ModelConfig,
-    context: int,
-    chunk: int,
-    device: str = "cuda",
-    all_logits: bool = False,
-    fused_kernels: bool = False,
-) -> int:
-    """Working memory of the largest step: a prefill chunk at the end of the context, or a decode step."""
-    h, two_i, v = cfg.hidden_size, 2 * cfg.intermediate_size, cfg.vocab_size
-    q, kv = cfg.num_attention_heads * cfg.head_dim, cfg.num_key_value_heads * cfg.head_dim
-    act = 4 if device == "cpu" else 2
-    # scores (float32 pieces), probabilities, and their bf16 roundings: about 2.5 pieces alive at once
-    keys = min(context, chunk + context)
-    scores = 2.5 * min(SCORE_BUDGET_BYTES, 4 * cfg.num_attention_heads * min(chunk, context) * keys)
-    activations = chunk * act * (12 * h + 4 * q + 2 * kv + 3 * two_i + cfg.num_experts)
-    logits = (chunk if all_logits else 1) * v * (4 + act)  # float32 logits and the matmul's output
-    scratch = 0
-    if not fused_kernels:
-        # the torch path dequantizes experts: k at once in decode (gathered), one at a time in prefill; with
-        # the byte->int32 index and the unscaled values, about three copies are alive at the peak
-        routes = min(cfg.experts_per_token, GATHER_MAX_ROUTES)
-        scratch = 3 * max(routes * two_i * h, (two_i + cfg.intermediate_size) * h) * 2
-    # attention, the experts and the unembedding run one after another: only the largest counts
-    return int(activations + max(scores, logits, scratch))
 
 
 # ---- The plan ------------------------------------------------------------------------------------------------
