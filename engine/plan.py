@@ -47,18 +47,20 @@ PRESETS = {
 
 @dataclass(frozen=True)
 class PlanOptions:
-    device: str = "cuda"  # "cuda" or "cpu" (on the CPU the budget is simulated: the same code, counted bytes)
-    prefill_chunk: int | None = None  # None: DEFAULT_PREFILL_CHUNK, or OFFLOAD_PREFILL_CHUNK when offloading
-    host_embedding: bool = True  # the embedding may stay in host memory (needs the model's host lookup)
-    all_logits: bool = (
-        False  # prefill returns logits for every position (python -m engine logits), not the last
-    )
-    fused_kernels: bool = False  # Triton MXFP4 kernels: no dequantized-expert scratch
-    min_slots: int | None = None  # None: 2 x experts_per_token
-    offload_order: str = (
-        "spread"  # "spread": offloaded layers evenly apart (each prefetch overlaps a resident
-    )
-    #                                layer's compute); "last": the last layers
+    # "cuda", or "cpu": on the CPU the budget is simulated (the same code, counted bytes)
+    device: str = "cuda"
+    # None: DEFAULT_PREFILL_CHUNK, or OFFLOAD_PREFILL_CHUNK when offloading
+    prefill_chunk: int | None = None
+    # the embedding may stay in host memory (needs the model's host lookup)
+    host_embedding: bool = True
+    # prefill returns logits for every position (python -m engine logits), not only the last
+    all_logits: bool = False
+    # the Triton MXFP4 kernels: no dequantized-expert scratch
+    fused_kernels: bool = False
+    # None: 2 x experts_per_token
+    min_slots: int | None = None
+    # "spread": offloaded layers evenly apart (each prefetch overlaps a resident layer's compute); "last"
+    offload_order: str = "spread"
     sliding_history: int = DEFAULT_SLIDING_HISTORY
 
 
