@@ -25,9 +25,8 @@ from engine.moe import MoE, expert_mlp, swiglu
 from engine.mxfp4 import dequantize, linear
 from engine.offload import ExpertPool, OffloadedExperts
 
-PREDICT_MAX_TOKENS = (
-    4  # predict and prefetch for decode-sized steps; a prefill chunk needs every expert anyway
-)
+# predict and prefetch for decode-sized steps; a prefill chunk needs every expert anyway
+PREDICT_MAX_TOKENS = 4
 
 
 class NextRouter(nn.Module):
