@@ -65,6 +65,11 @@ class Attention(nn.Module):
         return linear(out, self.out_weight, self.out_bias)
 
 
+def matmul_dtype(device: torch.device, dtype: torch.dtype) -> torch.dtype:
+    """float32 on CPU (bf16 matmuls are slow there; same products, float32 sums either way), else bf16."""
+    return torch.float32 if device.type == "cpu" else dtype
+
+
 def attend(
     q: torch.Tensor,
     keys: torch.Tensor,
@@ -83,9 +88,8 @@ def attend(
     t, num_heads, d = q.shape
     num_kv, s, _ = keys.shape
     group = num_heads // num_kv
-    on_cpu, act_dtype = q.device.type == "cpu", q.dtype
-    # CPU: float32 matmuls (bf16 ones are slow there; same products, float32 sums either way)
-    mm_dtype = torch.float32 if on_cpu else q.dtype
+    act_dtype = q.dtype
+    mm_dtype = matmul_dtype(q.device, act_dtype)
     keys_t = keys.to(mm_dtype).transpose(1, 2)  # [kv, d, S]
     values = values.to(mm_dtype)
     q = q.view(t, num_kv, group, d).permute(1, 2, 0, 3).to(mm_dtype)  # [kv, group, T, d]

@@ -71,15 +71,16 @@ def expert_mlp(
     "gathered" (each route's expert gathered and run batched: no sync, for a few tokens on a GPU).
     """
     if strategy is None:
-        few = rows.numel() <= GATHER_MAX_ROUTES
-        strategy = (
-            "gathered"
-            if few and x.device.type != "cpu" and not (dense_cache and dense_cache.max_bytes)
-            else "grouped"
-        )
+        strategy = default_strategy(x.device, rows.numel(), dense_cache)
     if strategy == "gathered":
         return _gathered(x, rows, weights, packed, limit, alpha)
     return _grouped(x, rows, weights, packed, limit, alpha, dense_cache)
+
+
+def default_strategy(device: torch.device, routes: int, dense_cache: DenseCache | None) -> str:
+    """Gathered for a few routes on an accelerator without a dense cache (decode: no sync), else grouped."""
+    cached = dense_cache is not None and dense_cache.max_bytes > 0
+    return "gathered" if device.type != "cpu" and routes <= GATHER_MAX_ROUTES and not cached else "grouped"
 
 
 def _dense(packed: PackedExperts, row: int, which: int, cache: DenseCache | None) -> torch.Tensor:

@@ -164,3 +164,20 @@ def test_cache_arguments():
     with pytest.raises(ValueError):
         cache.truncate(1)
     assert cache.nbytes() > 0 and cache.dtype == torch.float32
+
+
+def test_accelerator_numerics_on_cpu(model, monkeypatch):
+    """The CUDA code path's numerics (bf16 cache and attention matmuls, experts gathered per route when
+    decoding) run here on the CPU and agree with the CPU path: what test_cuda.py checks on a GPU."""
+    import engine.attention
+    import engine.moe
+
+    x = ids(40, 10)
+    expected = run(model, x, model.new_cache(40))
+    monkeypatch.setattr(engine.attention, "matmul_dtype", lambda device, dtype: dtype)
+    monkeypatch.setattr(engine.moe, "default_strategy", lambda device, routes, cache: "gathered")
+    for decode in (False, True):
+        cache = KVCache(CFG, 40, "cpu", dtype=torch.bfloat16, sliding_history=5)
+        assert_logits_close(
+            run(model, x, cache, decode=decode), expected, min_cos=0.9999, max_argmax_misses=0.05
+        )
