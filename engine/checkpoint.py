@@ -47,23 +47,19 @@ def find_layout(path: str | Path) -> Layout:
             f"{root} holds no {CONFIG_FILE} (nor does {root / ORIGINAL_DIR}). "
             "Choose a gpt-oss model folder, or re-download the model in the model manager."
         )
-    problems: list[ModelFilesError] = []
+    problems: list[EngineError] = []  # a broken layout is reported only if no other one is usable
     layouts: list[Layout] = []
     for directory in candidates:
         config_path = directory / CONFIG_FILE
-        config = ModelConfig.from_json_file(config_path)
-        kind = "hf" if "model_type" in _read_keys(config_path) else "original"
         try:
+            config = ModelConfig.from_json_file(config_path)
+            kind = "hf" if "model_type" in json.loads(config_path.read_text(encoding="utf-8")) else "original"
             layouts.append(_files_of(kind, directory, config))
-        except ModelFilesError as error:
+        except EngineError as error:
             problems.append(error)
     if not layouts:
         raise problems[0]
     return min(layouts, key=lambda layout: layout.kind != "hf")
-
-
-def _read_keys(config_path: Path) -> set[str]:
-    return set(json.loads(config_path.read_text(encoding="utf-8")))
 
 
 def _files_of(kind: str, directory: Path, config: ModelConfig) -> Layout:

@@ -66,6 +66,16 @@ def test_incomplete_hf_falls_back_to_original(repo):
     load_model(repo)
 
 
+def test_a_broken_second_layout_is_ignored(repo):
+    """A damaged original/ does not stop a complete HF layout at the root (nor the other way round)."""
+    (repo / "original" / "config.json").write_text("{oops")
+    assert find_layout(repo).kind == "hf"
+    config = json.loads((repo / "config.json").read_text())
+    (repo / "config.json").write_text(json.dumps(dict(config, model_type="llama")))
+    with pytest.raises(UnsupportedModelError, match="llama"):
+        find_layout(repo)  # the root's own config wins the report when nothing loads
+
+
 def test_is_model_dir(repo, tmp_path):
     assert is_model_dir(repo) and is_model_dir(repo / "original") and not is_model_dir(tmp_path)
 
@@ -95,6 +105,7 @@ def test_not_a_folder_or_empty(tmp_path):
 
 
 def test_non_gpt_oss_config(repo):
+    shutil.rmtree(repo / "original")
     config = json.loads((repo / "config.json").read_text())
     (repo / "config.json").write_text(json.dumps(dict(config, model_type="mistral")))
     with pytest.raises(UnsupportedModelError, match="mistral"):
