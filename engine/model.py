@@ -53,6 +53,8 @@ class Block(nn.Module):
 
 
 class Transformer(nn.Module):
+    supports_host_embedding = True  # the embedding table may live in host memory (see _embed)
+
     def __init__(
         self,
         cfg: ModelConfig,
@@ -124,7 +126,7 @@ class Transformer(nn.Module):
         try:
             positions = torch.arange(start, start + tokens.shape[0], device=self.device)
             cos, sin = self.rotary.cos_sin(positions, self.embedding.dtype)
-            x = F.embedding(tokens, self.embedding)
+            x = self._embed(tokens)
             for block, layer_cache in zip(self.blocks, cache.layers):
                 x = block(x, cos, sin, layer_cache, start)
         except BaseException:
@@ -132,6 +134,14 @@ class Transformer(nn.Module):
             raise
         cache.advance(tokens.shape[0])
         return rms_norm(x, self.norm, self.config.rms_norm_eps)
+
+    def _embed(self, tokens: torch.Tensor) -> torch.Tensor:
+        # tokens: [t] -> [t, H]. The table may stay in host memory while the model runs on a GPU (offload
+        # plans, issue #4): look rows up where the table is and move only them.
+        if self.embedding.device == tokens.device:
+            return F.embedding(tokens, self.embedding)
+        rows = F.embedding(tokens.to(self.embedding.device), self.embedding)
+        return rows.to(self.device, non_blocking=True)
 
     # Memory and description.
     def weight_bytes(self) -> dict[str, int]:
