@@ -29,6 +29,7 @@ from installer import gpu, stamp, system_deps, torch_plan  # (after REPO joined 
 
 WINDOWS = sys.platform.startswith("win")
 TORCH_ENV = "GOSSAMER_TORCH"  # the same as --torch
+REFERENCE_MODEL = "gpt-oss==0.0.9"
 
 
 class SetupError(Exception):
@@ -202,6 +203,13 @@ def _isolation(source: torch_plan.TorchSource) -> dict[str, str]:
     return {"PIP_FIND_LINKS": " ", "PIP_EXTRA_INDEX_URL": " "} if source.isolated else {}
 
 
+def reference_command(python: Path) -> list[str]:
+    """OpenAI's reference gpt-oss model, a test oracle for our logits. Its package declares Python 3.12 and
+    pulls a server stack (docker, fastapi, ...) that its plain-PyTorch model does not use, so it is
+    installed alone; the model itself runs on 3.11 with the torch already here."""
+    return [str(python), "-m", "pip", "install", "--no-deps", "--ignore-requires-python", REFERENCE_MODEL]
+
+
 def project_spec(extras: list[str]) -> str:
     return f"{REPO}[{','.join(extras)}]" if extras else str(REPO)
 
@@ -307,6 +315,8 @@ def setup(args: argparse.Namespace, extras: list[str]) -> None:
         create_venv(venv)
     install_torch(python, plan, system, venv, previous.get("torch_variant") if previous else None)
     _run([str(python), "-m", "pip", "install", "-e", project_spec(extras)])
+    if "test" in extras:
+        _run(reference_command(python))
     torch_report = report_torch(python)
     log(f"installed torch: {torch_report}")
     stamp.write(venv, state, torch=torch_report, python=sys.version.split()[0])
@@ -334,6 +344,8 @@ def dry_run(
         log(f"{verb}{condition}: " + show(pip_torch_command(python, source), _isolation(source)))
         log(f"    torch from {source.note}")
     log("would run: " + show([str(python), "-m", "pip", "install", "-e", project_spec(extras)]))
+    if "test" in extras:
+        log("would run: " + show(reference_command(python)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -31,6 +31,8 @@ OFFSCREEN_LIBRARIES = {
 }
 # What the tests use beyond Qt: the desktop entry is checked with desktop-file-validate.
 TEST_TOOLS = {"desktop-file-validate": "desktop-file-utils"}
+# Fonts the tests draw with, by a language fontconfig must cover: the Korean interface needs Hangul glyphs.
+TEST_FONTS = {"ko": "fonts-noto-cjk"}
 # Sonames whose package name does not follow Debian's library naming rule (see package_for).
 _EXCEPTIONS = {
     "libz.so.1": "zlib1g",
@@ -109,6 +111,21 @@ def missing_tools(tools: dict[str, str]) -> list[str]:
     return [package for tool, package in tools.items() if shutil.which(tool) is None]
 
 
+def missing_fonts(fonts: dict[str, str]) -> list[str]:
+    """Packages of the fonts for languages no installed font covers (asks fontconfig's fc-list)."""
+    fc_list = shutil.which("fc-list")
+    missing = []
+    for language, package in fonts.items():
+        found = ""
+        if fc_list:
+            result = subprocess.run([fc_list, f":lang={language}", "family"], check=False,
+                                    capture_output=True, text=True, errors="replace")
+            found = result.stdout.strip()
+        if not found:
+            missing.append(package)
+    return missing
+
+
 def apt_command(packages: list[str]) -> list[str]:
     return ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages]
 
@@ -138,7 +155,7 @@ def apt_install(packages: list[str], log=print) -> bool:
 def needed_packages(purpose: str) -> tuple[list[str], list[str]]:
     """(packages Qt can't do without, packages of optional test tools) that are missing now."""
     required = sorted({OFFSCREEN_LIBRARIES[name] for name in missing_libraries(list(OFFSCREEN_LIBRARIES))})
-    optional = missing_tools(TEST_TOOLS) if purpose == "test" else []
+    optional = missing_tools(TEST_TOOLS) + missing_fonts(TEST_FONTS) if purpose == "test" else []
     return required, optional
 
 
