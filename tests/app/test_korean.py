@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -49,13 +50,18 @@ def test_translation_loads_and_translates(korean):
     assert QCoreApplication.translate("Composer", "Send") == "Send"
 
 
+def linguist_tool(name: str) -> str | None:
+    """A PySide6 script: beside this Python (a venv run without activating it), else on PATH."""
+    return shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+
+
 @pytest.mark.parametrize("language", ["ko", "en"])
 def test_every_string_is_translated_and_compiled(tmp_path, language):
     """lupdate finds no string in app/ missing from the .ts (English: plurals only), none is unfinished, and
     the committed .qm is what lrelease makes of the .ts."""
-    lupdate, lrelease = shutil.which("pyside6-lupdate"), shutil.which("pyside6-lrelease")
+    lupdate, lrelease = linguist_tool("pyside6-lupdate"), linguist_tool("pyside6-lrelease")
     if lupdate is None or lrelease is None:
-        pytest.skip("the Qt Linguist tools of the PySide6 wheels are not on PATH")
+        pytest.skip("the Qt Linguist tools of the PySide6 wheels are not installed")
     ts = i18n.TRANSLATIONS_DIR / f"gossamer_{language}.ts"
     qm = ts.with_suffix(".qm")
     fresh = tmp_path / ts.name
