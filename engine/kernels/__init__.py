@@ -9,7 +9,9 @@ modules (``moe_mxfp4``, ``int8_gemv``) are imported only when it says yes.
     y = kernels.expert_mlp(x, rows, weights, packed, limit, alpha, backend="torch")  # reference
 
 ``backend``: None (Triton when available, else torch), "triton" or "torch". The environment variable
-GOSSAMER_KERNELS=torch turns the Triton path off everywhere (a user's escape hatch).
+GOSSAMER_KERNELS chooses for the whole engine (``mode()``): "auto" (the default: Triton where it runs, torch
+if it fails), "torch" (never Triton: a user's escape hatch), "triton" (Triton where it runs, and a failure
+is raised instead of falling back: for benchmarks). ``python -m engine bench --kernels`` sets it.
 """
 
 from __future__ import annotations
@@ -36,14 +38,54 @@ def _triton_importable() -> bool:
     return True
 
 
+MODES = ("auto", "torch", "triton")
+ENV = "GOSSAMER_KERNELS"
+
+
+def mode() -> str:
+    """GOSSAMER_KERNELS: "auto" (default), "torch" or "triton"; anything else counts as "auto"."""
+    value = os.environ.get(ENV, "").strip().lower()
+    return value if value in MODES else "auto"
+
+
+def backend() -> str | None:
+    """The ``backend`` argument for the mode: "triton" raises on a failure, None falls back to torch."""
+    return {"torch": "torch", "triton": "triton"}.get(mode())
+
+
 def available(device: torch.device | str | None = None) -> bool:
     """True if the Triton kernels can run on ``device`` (default: the current CUDA device)."""
-    if os.environ.get("GOSSAMER_KERNELS", "").lower() == "torch" or _disabled:
+    if mode() == "torch" or _disabled:
         return False
     device = torch.device("cuda") if device is None else torch.device(device)
+    return device.type == "cuda" and _hardware_ok(device)
+
+
+def use_fused(device: torch.device) -> bool:
+    """Whether the engine's MoE layers run the Triton kernels on ``device`` now (asked per layer per step:
+    the checks are cached, and a CPU answers at once)."""
+    return device.type == "cuda" and available(device)
+
+
+def why_unavailable(device: torch.device | str | None = None) -> str | None:
+    """None if ``available(device)``, else the reason in words (for a benchmark that asked for Triton)."""
+    device = torch.device("cuda") if device is None else torch.device(device)
+    if mode() == "torch":
+        return f"{ENV}=torch turns them off"
+    if _disabled:
+        return f"they failed in this process ({_disabled})"
     if device.type != "cuda" or not torch.cuda.is_available():
-        return False
+        return f"they need a CUDA GPU, and {device} is not one"
     if torch.cuda.get_device_capability(device) < MIN_CAPABILITY:
+        return f"they need compute capability 8.0 or newer; {torch.cuda.get_device_name(device)} has less"
+    if not _triton_importable():
+        return "Triton is not installed (or does not import)"
+    return None
+
+
+@functools.cache
+def _hardware_ok(device: torch.device) -> bool:
+    if not torch.cuda.is_available() or torch.cuda.get_device_capability(device) < MIN_CAPABILITY:
         return False
     return _triton_importable()
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from engine.experts import DenseCache, ExpertStore, PackedExperts
-from engine.moe import expert_mlp, swiglu
+from engine.moe import by_expert, expert_mlp, expert_terms, swiglu, weighted_sum
 from engine.mxfp4 import dequantize
 
 H, I, E = 64, 96, 5
@@ -105,3 +105,40 @@ def test_router_softmax_over_selected_only(tiny_model):
     assert torch.equal(ids, logits.topk(ids.shape[1], -1).indices)
     assert torch.allclose(weights.float().sum(-1), torch.ones(5), atol=1e-2)
     assert torch.allclose(weights.float(), torch.softmax(logits.gather(1, ids), -1), atol=4e-3)
+
+
+def permuted(packed: PackedExperts, order: torch.Tensor) -> PackedExperts:
+    """The same experts in other rows (as cache slots hold them): row r holds expert order[r]."""
+    fields = ("mlp1_blocks", "mlp1_scales", "mlp1_bias", "mlp2_blocks", "mlp2_scales", "mlp2_bias")
+    return PackedExperts(**{f: getattr(packed, f)[order].clone() for f in fields})
+
+
+@pytest.mark.parametrize("t, k", [(1, 4), (6, 3), (9, 4)])
+@pytest.mark.parametrize("strategy", ["grouped", "gathered"])
+def test_sum_is_in_expert_order_whatever_rows_hold_them(t, k, strategy):
+    """Routes sorted by expert (by_expert) give the same bits from experts in any rows: the float32 sum
+    runs in expert order, not row order, so offloaded experts in cache slots change nothing."""
+    packed = packed_layer(seed=3)
+    x, ids, weights = routes(t, k, seed=t + k)
+    ids, weights = by_expert(ids, weights)
+    assert (ids.diff(dim=-1) > 0).all()
+    order = torch.tensor([3, 0, 4, 2, 1])  # row r holds expert order[r]
+    row_of = torch.argsort(order)
+    want = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy=strategy)
+    got = expert_mlp(x, row_of[ids], weights, permuted(packed, order), 7.0, 1.702, strategy=strategy)
+    assert torch.equal(got, want)
+
+
+def test_terms_streamed_in_groups_equal_one_call():
+    """expert_terms over masked groups of routes fills the same rows as one call; the weighted sum of
+    the streamed terms equals expert_mlp's result bit for bit (what OffloadMoE does in prefill)."""
+    packed = packed_layer(seed=4)
+    x, ids, weights = routes(7, 3, seed=9)
+    ids, weights = by_expert(ids, weights)
+    want = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped")
+    terms = torch.full((7 * 3, H), float("nan"), dtype=torch.bfloat16)
+    for group in ([0, 4], [1], [2, 3]):
+        mask = torch.isin(ids, torch.tensor(group))
+        expert_terms(terms, x, ids, packed, 7.0, 1.702, None, mask=mask)
+    assert not terms.isnan().any()
+    assert torch.equal(weighted_sum(terms.view(7, 3, H), weights), want)

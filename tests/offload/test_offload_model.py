@@ -101,8 +101,8 @@ def test_logits_identical_whatever_is_offloaded(offload_model_dir, reference, na
 
 @pytest.mark.parametrize("slots", [4, 8])
 def test_top4_routing_identical_too(offload_model_dir_k4, slots):
-    """With four routes per token the float32 sums see their terms in another order (slots vs expert ids):
-    each term is a bf16 x bf16 product, exact in float32, and their sums are exact at these magnitudes."""
+    """With four routes per token: a token's expert outputs are summed in expert order whatever slots hold
+    them (engine.moe.by_expert), so the float32 sums see the same terms in the same order."""
     reference = logits_of(load_model(offload_model_dir_k4, device="cpu"))
     cfg = ModelConfig.from_model_dir(offload_model_dir_k4)
     plan = dataclasses.replace(make_plan(cfg, 0, CTX, options=CPU), num_slots=slots, fits=True)
