@@ -1,25 +1,33 @@
-"""``load_model``: a validated checkpoint becomes a ready ``Transformer`` on the chosen device.
+"""``load_model``: a validated checkpoint becomes a ready ``Transformer`` on the chosen device, its weights
+placed by a plan (engine/plan.py) for the device's memory.
 
 Nothing is allocated twice: on CPU every weight is a view of the memory-mapped files (pages come in
 as they are first used and belong to the page cache), on CUDA each tensor is copied from its mapping
 to the device and its pages are dropped again, so host memory stays flat. Expert weights stay packed
 as MXFP4 everywhere; ``DenseCache`` keeps a bounded number of dequantized ones (512 MiB by default on
 CPU, none on CUDA where dequantizing on the fly is cheap next to the memory it would take).
+
+On CUDA the plan is made for a budget: the caller's, or what is free on the device less a reserve. Experts
+that do not fit stay in (pinned) host memory and are copied to the device when routed (engine/offload.py).
+On the CPU a budget is simulated: the same placement and copies, counted in bytes (tests, planning).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
-from engine.checkpoint import LAYER_TENSORS, Checkpoint
+from engine import kernels
+from engine.checkpoint import Checkpoint
 from engine.errors import EngineError, OutOfMemoryError
-from engine.experts import DenseCache, ExpertStore, PackedExperts
 from engine.model import Transformer
+from engine.offload_build import load_with_replan
+from engine.plan import Plan, PlanOptions, auto_budget, make_plan
 
 DEFAULT_DENSE_CACHE_BYTES = {"cpu": 512 * 1024 * 1024}  # other devices: 0
-EXPERT_TENSORS = ("mlp1_blocks", "mlp1_scales", "mlp1_bias", "mlp2_blocks", "mlp2_scales", "mlp2_bias")
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -50,57 +58,63 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 def load_model(
     path: str | Path,
     device: str | torch.device | None = "cpu",
-    vram_budget: int | None = None,
+    vram_budget: int | str | None = None,
     context_length: int | None = None,
     dense_cache_bytes: int | None = None,
+    *,
+    notify: Callable[[str], None] | None = None,
+    plan_options: PlanOptions | None = None,
 ) -> Transformer:
-    """Validate every tensor of the model folder ``path``, then build the model on ``device``."""
+    """Validate every tensor of the model folder ``path``, plan where the weights go, build the model.
+
+    vram_budget: bytes (or a size such as "12GiB") of device memory the model may use; None or "auto" on
+    CUDA: what is free now less a reserve; on the CPU, a size simulates a GPU of that budget, None places
+    everything in memory. Raises OutOfMemoryError (saying what would fit) when the weights cannot be placed.
+    notify(message): told when an out-of-memory while loading made the plan offload more.
+    plan_options: PlanOptions for the planner (its device and fused_kernels are set here).
+    """
     device = resolve_device(device)
     checkpoint = Checkpoint.open(path)  # raises ModelFilesError / UnsupportedModelError
-    cfg = checkpoint.config
-    needed = cfg.total_bytes()
-    if vram_budget is not None and device.type == "cuda" and needed > vram_budget:
-        # Offloading experts to host memory arrives with issue #4; until then the weights must fit.
-        raise OutOfMemoryError(
-            f"The model needs {needed / 2**30:.1f} GiB of GPU memory for its weights, the budget "
-            f"is {vram_budget / 2**30:.1f} GiB. Raise the budget or use the CPU."
-        )
     try:
-        model = _build(checkpoint, device, context_length, dense_cache_bytes)
-    except torch.OutOfMemoryError:
+        plan = plan_model(checkpoint, device, vram_budget, context_length, plan_options, Path(path).name)
+        if not plan.fits:
+            raise OutOfMemoryError(plan.problem)
+        # the checkpoint stays open with the model: replan_model re-reads experts from its mappings
+        return load_with_replan(
+            path, device, plan, checkpoint=checkpoint, dense_cache_bytes=dense_cache_bytes, notify=notify
+        )
+    except BaseException:
         checkpoint.close()
-        raise OutOfMemoryError(
-            f"{device} ran out of memory loading {needed / 2**30:.1f} GiB of weights. Close "
-            "other programs using the GPU, or use the CPU."
-        ) from None
-    if device.type != "cpu":
-        checkpoint.close()  # every tensor was copied; the mappings can go
-    model.checkpoint = checkpoint  # CPU weights are views of its mappings: keep them alive with the model
-    return model
+        raise
 
 
-def _build(
-    checkpoint: Checkpoint, device: torch.device, context_length: int | None, dense_cache_bytes: int | None
-) -> Transformer:
-    cfg = checkpoint.config
-
-    def take(name: str) -> torch.Tensor:
-        tensor = checkpoint.get(name)
-        if device.type != "cpu":
-            tensor = tensor.to(device)
-            checkpoint.release(name)
-        return tensor
-
-    globals_ = {name: take(name) for name in ("embedding", "norm", "unembedding")}
-    layers, stores = [], []
-    for n in range(cfg.num_hidden_layers):
-        weights = {name: take(f"{n}.{name}") for name in LAYER_TENSORS}
-        packed = PackedExperts(**{name: weights.pop(name) for name in EXPERT_TENSORS})
-        stores.append(ExpertStore(n, packed))
-        layers.append(weights)
-    if dense_cache_bytes is None:
-        dense_cache_bytes = DEFAULT_DENSE_CACHE_BYTES.get(device.type, 0)
-    source = f"{checkpoint.layout.directory} ({checkpoint.layout.kind} layout)"
-    return Transformer(
-        cfg, device, globals_, layers, stores, DenseCache(dense_cache_bytes), context_length, source
+def plan_model(
+    checkpoint: Checkpoint,
+    device: torch.device,
+    vram_budget: int | str | None,
+    context_length: int | None,
+    options: PlanOptions | None = None,
+    name: str = "gpt-oss",
+) -> Plan:
+    """The plan ``load_model`` follows (see there for the budget's forms)."""
+    budget, source = budget_bytes(vram_budget)
+    if device.type == "cuda" and budget is None:
+        torch.cuda.empty_cache()  # memory our allocator caches counts as used in mem_get_info
+        budget, _ = auto_budget(device)
+        source = "auto"
+    options = replace(options or PlanOptions(), device=device.type, fused_kernels=kernels.use_fused(device))
+    return make_plan(
+        checkpoint.config, budget, context_length, options=options, budget_source=source, model=name
     )
+
+
+def budget_bytes(vram_budget: int | str | None) -> tuple[int | None, str]:
+    """A budget as callers give it -> (bytes or None for automatic / none, source for the plan)."""
+    if vram_budget is None or (isinstance(vram_budget, str) and vram_budget.strip().lower() in ("", "auto")):
+        return None, "none"
+    from engine.memory import parse_size
+
+    try:
+        return parse_size(vram_budget), "user"
+    except ValueError as error:
+        raise EngineError(f"GPU memory budget: {error}.") from None

@@ -78,6 +78,9 @@ class Transformer(nn.Module):
         self.stores, self.dense_cache = stores, dense_cache
         self.rotary = Rotary(cfg, device)
         self.prefill_chunk = DEFAULT_PREFILL_CHUNK
+        self.plan = None  # engine.plan.Plan once placed by one (engine.offload_build.attach)
+        self.offload_pool = None  # engine.offload.ExpertPool when some experts live in host memory
+        self.checkpoint = None  # the open engine.checkpoint.Checkpoint the weights come from (loader)
 
     def new_cache(
         self, max_tokens: int | None = None, sliding_history: int = DEFAULT_SLIDING_HISTORY
@@ -145,9 +148,33 @@ class Transformer(nn.Module):
 
     # Memory and description.
     def weight_bytes(self) -> dict[str, int]:
+        """Bytes of weights by where they live: on the device ("experts": resident experts, "expert_slots":
+        the offload pool's cache slots, "dense": everything else; "total" is their sum) and in host memory
+        beside it ("host": offloaded experts and an embedding looked up there; 0 when nothing is offloaded)."""
+        pool = self.offload_pool
+        host_embedding = self.plan is not None and not self.plan.embedding_on_device
+        seen: set[int] = set()  # a tensor shared by two modules (a router and its predictor) counts once
+        dense = host = 0
+        for name, buffer in self.named_buffers():
+            if buffer.data_ptr() in seen:
+                continue
+            seen.add(buffer.data_ptr())
+            if name == "embedding" and (host_embedding or buffer.device != self.device):
+                host += buffer.nbytes
+            else:
+                dense += buffer.nbytes
         experts = sum(store.nbytes() for store in self.stores)
-        dense = sum(b.nbytes for b in self.buffers())
-        return {"experts": experts, "dense": dense, "total": experts + dense}
+        slots = 0
+        if pool is not None:
+            slots = pool.nbytes() - pool.num_permanent * pool.expert_bytes
+            host += pool.host_nbytes()
+        return {
+            "experts": experts,
+            "expert_slots": slots,
+            "dense": dense,
+            "host": host,
+            "total": experts + slots + dense,
+        }
 
     def describe(self) -> str:
         cfg, sizes = self.config, self.weight_bytes()
@@ -159,4 +186,6 @@ class Transformer(nn.Module):
         )
         if self.dense_cache is not None and self.dense_cache.max_bytes:
             text += f" · dequantized-expert cache {self.dense_cache.max_bytes / gib:.2f} GiB"
+        if self.plan is not None and self.plan.budget_bytes is not None:  # placed for a memory budget
+            text += f" · {self.plan.summary()}"
         return text

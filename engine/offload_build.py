@@ -5,8 +5,8 @@
 - ``attach(model, plan, stores, pool)``: puts them into a built ``Transformer`` (``OffloadMoE`` where a
   layer is offloaded or precedes one) and sets its prefill chunk; ``apply_plan`` does both, and again
   after a re-plan, freeing the previous placement first.
-- ``load_planned(path, device, plan)``: ``engine.loader.load_model`` with placement by a plan (what the
-  loader calls once the wiring lands); ``load_with_replan`` retries with ``replan_after_oom``.
+- ``load_planned(path, device, plan)``: builds the model with every weight placed as a plan says (what
+  ``engine.loader.load_model`` runs after planning); ``load_with_replan`` retries with ``replan_after_oom``.
 - ``placed_device_bytes(model)``: what the model holds in the device pool, by category (tests check it
   against the budget; on the CPU the same count is the simulated budget).
 """
@@ -194,7 +194,7 @@ def load_planned(
     checkpoint=None,
     host_layers: list[PackedExperts] | None = None,
 ):
-    """``engine.loader.load_model`` with every weight placed as ``plan`` says. model.plan is the plan used: the
+    """The model built with every weight placed as ``plan`` says. model.plan is the plan used: the
     same, or on CUDA, re-planned with the embedding on the device while the model cannot look it up in host
     memory (engine.model wiring of issue #4). ``host_layers``: experts already in host memory (pinned once,
     for several plans in turn) instead of the checkpoint's mappings."""
