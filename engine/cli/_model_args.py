@@ -12,7 +12,16 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--context", type=int, default=DEFAULT_CONTEXT,
                         help=f"context length in tokens (default: {DEFAULT_CONTEXT}, capped by the model)")
-    parser.add_argument("--vram", default=None, help="GPU memory budget, e.g. 12GiB (default: what is free)")
+    add_vram_argument(parser)
+
+
+def add_vram_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--vram",
+        default=None,
+        help="GPU memory budget: bytes or a size such as 12GiB, 12GB, 8G, or auto (default: on CUDA what is "
+        "free, less a reserve). On the CPU a size simulates a GPU of that budget (experts offloaded the same way)",
+    )
 
 
 def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,12 +39,9 @@ def load_session(args: argparse.Namespace):
     from engine.loader import load_model
     from engine.session import ChatSession
 
-    kwargs = {"device": args.device, "context_length": args.context}
-    if args.vram is not None:
-        from engine.memory import parse_size
-
-        kwargs["vram_budget"] = parse_size(args.vram)
-    model = load_model(args.model, **kwargs)
+    # load_model reads the budget's forms itself ("auto" measures the device it loads on); a bad one is an
+    # EngineError that says how to write it
+    model = load_model(args.model, device=args.device, vram_budget=args.vram, context_length=args.context)
     return ChatSession(model, context_length=min(args.context, model.context_length))
 
 

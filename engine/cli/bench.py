@@ -2,6 +2,9 @@
 
 Decoding is greedy from a seeded random prompt. A short warm-up on a throwaway cache runs first (on
 CPU it pages in the memory-mapped weights; on CUDA it builds kernels), and is reported on its own.
+``--vram`` places the weights for a budget (on the CPU a simulated one) and the JSON says where they went
+and what the expert cache did while decoding. ``--kernels torch,triton`` measures the expert matmuls both
+ways on the one loaded model (each a run of its own under "variants", the first also at the top level).
 ``--compare-transformers`` then loads the same checkpoint (Hugging Face layout) into transformers'
 GptOssForCausalLM (MXFP4 dequantized to bf16, as transformers runs it without Triton kernels) and
 decodes the same way in the same process, so the ratio comes from one run on one machine.
@@ -10,11 +13,14 @@ decodes the same way in the same process, so the ratio comes from one run on one
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import platform
 import sys
 import time
 
+from engine.cli._model_args import add_vram_argument
 from engine.errors import EngineError
 
 
@@ -32,6 +38,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
+    )
+    add_vram_argument(parser)
+    parser.add_argument(
+        "--kernels",
+        default="auto",
+        help="expert matmuls: auto (Triton where it runs), torch, triton, or a comma list to compare, e.g. "
+        "torch,triton (sets GOSSAMER_KERNELS for each run)",
     )
     parser.add_argument(
         "--compare-transformers",
@@ -60,12 +73,15 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _decode_loop(step, first, count: int, device) -> float:
-    """Time ``count`` greedy steps; ``step(ids) -> logits [1, V]``. Returns seconds."""
+def _decode_loop(step, first, count: int, device, tokens: list | None = None) -> float:
+    """Time ``count`` greedy steps; ``step(ids) -> logits [1, V]``. Returns seconds; the tokens fed in go to
+    ``tokens`` (device tensors, read after the clock stops)."""
     _sync(device)
     started = time.perf_counter()
     token = first
     for _ in range(count):
+        if tokens is not None:
+            tokens.append(token)
         token = step(token).argmax(dim=-1).view(1)  # stays on the device: no sync per token
     _sync(device)
     return time.perf_counter() - started
@@ -76,31 +92,36 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
 
     from engine.loader import load_model
 
+    notices: list[str] = []
     started = time.perf_counter()
     cache_bytes = None if args.dense_cache_mib is None else args.dense_cache_mib * 2**20
-    model = load_model(args.model, device=args.device, dense_cache_bytes=cache_bytes)
+    n, g = prompt.shape[0], args.gen_tokens
+    model = load_model(
+        args.model,
+        device=args.device,
+        vram_budget=args.vram,
+        context_length=max(n + g, WARMUP_TOKENS + 2),
+        dense_cache_bytes=cache_bytes,
+        notify=notices.append,
+    )
     load_s = time.perf_counter() - started
-    device, n, g = model.device, prompt.shape[0], args.gen_tokens
+    device = model.device
     prompt = prompt.to(device)
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
-
-    started = time.perf_counter()
-    warm = model.new_cache(min(n, 16) + 2)
-    logits = model.forward(prompt[: min(n, 16)], warm, last_only=True)
-    _decode_loop(lambda t: model.forward(t, warm, last_only=True), logits.argmax(-1).view(1), 2, device)
-    warmup_s = time.perf_counter() - started
-
-    cache = model.new_cache(n + g)
-    _sync(device)
-    started = time.perf_counter()
-    logits = model.forward(prompt, cache, last_only=True)
-    _sync(device)
-    prefill_s = time.perf_counter() - started
-    decode_s = _decode_loop(
-        lambda t: model.forward(t, cache, last_only=True), logits.argmax(-1).view(1), g, device
-    )
-    cfg, sizes = model.config, model.weight_bytes()
+    runs = []
+    for mode in args.kernel_modes:
+        with kernels_mode(mode, device):
+            runs.append(measure(model, prompt, g))
+    first = runs[0]
+    for run_ in runs[1:]:  # the same greedy tokens and logits, up to the rounding of another matmul order
+        run_["prefill_logits_max_abs_diff"] = round(
+            float((run_["_logits"] - first["_logits"]).abs().max()), 5
+        )
+        run_["same_tokens_as_first"] = sum(a == b for a, b in zip(run_["_tokens"], first["_tokens"]))
+    for run_ in runs:
+        del run_["_logits"], run_["_tokens"]
+    cfg, sizes, plan = model.config, model.weight_bytes(), model.plan
     result = {
         "engine": "gossamer",
         "device": str(device),
@@ -119,20 +140,94 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
         "vocab_size": cfg.vocab_size,
         "weights_bytes": sizes["total"],
         "expert_bytes": sizes["experts"],
+        "host_weights_bytes": sizes["host"],
         "dense_cache_bytes": model.dense_cache.max_bytes if model.dense_cache else 0,
+        "plan": plan.summary() if plan.budget_bytes is not None else f"everything on {device}",
+        "budget_bytes": plan.budget_bytes,
+        "budget_source": plan.budget_source,
+        "offloaded_layers": len(plan.offloaded_layers),
+        "replanned": notices,
         "prompt_tokens": n,
         "gen_tokens": g,
         "load_s": round(load_s, 4),
+        **{k: v for k, v in first.items() if k != "kernels"},
+        "kernels": first["kernels"],
+        "peak_rss_bytes": peak_rss_bytes(),
+    }
+    if len(runs) > 1:
+        result["variants"] = runs
+    if device.type == "cuda":
+        result["peak_vram_bytes"] = torch.cuda.max_memory_allocated(device)
+    return result, model
+
+
+WARMUP_TOKENS = 16
+
+
+def measure(model, prompt, gen: int) -> dict:
+    """Warm-up, then a timed prefill of ``prompt`` and ``gen`` greedy decode steps, with the expert cache's
+    counters of each (offloaded models)."""
+    from engine import kernels
+    from engine.offload import OffloadStats
+
+    device, n = model.device, prompt.shape[0]
+    pool = model.offload_pool
+    started = time.perf_counter()
+    warm = model.new_cache(min(n, WARMUP_TOKENS) + 2)
+    logits = model.forward(prompt[: min(n, WARMUP_TOKENS)], warm, last_only=True)
+    _decode_loop(lambda t: model.forward(t, warm, last_only=True), logits.argmax(-1).view(1), 2, device)
+    warmup_s = time.perf_counter() - started
+
+    if pool is not None:
+        pool.stats = OffloadStats()
+    cache = model.new_cache(n + gen)
+    _sync(device)
+    started = time.perf_counter()
+    logits = model.forward(prompt, cache, last_only=True)
+    _sync(device)
+    prefill_s = time.perf_counter() - started
+    prefill_stats = pool.stats if pool is not None else OffloadStats()
+    if pool is not None:
+        pool.stats = OffloadStats()
+    tokens: list = []
+    decode_s = _decode_loop(
+        lambda t: model.forward(t, cache, last_only=True), logits.argmax(-1).view(1), gen, device, tokens
+    )
+    stats = pool.stats if pool is not None else OffloadStats()
+    return {
+        "kernels": kernels.mode(),
+        "fused_kernels": kernels.use_fused(device),
+        "kernels_failed": kernels._disabled,
         "warmup_s": round(warmup_s, 4),
         "prefill_s": round(prefill_s, 4),
         "prefill_tok_s": round(n / prefill_s, 2),
         "decode_s": round(decode_s, 4),
-        "decode_tok_s": round(g / decode_s, 2) if g else None,
-        "peak_rss_bytes": peak_rss_bytes(),
+        "decode_tok_s": round(gen / decode_s, 2) if gen else None,
+        "expert_hit_rate": round(stats.expert_hit_rate, 4),
+        "h2d_bytes_per_token": round(stats.h2d_bytes_per_token, 1),
+        "offload": stats.as_dict(),
+        "offload_prefill": prefill_stats.as_dict(),
+        "_logits": logits.float().cpu(),
+        "_tokens": [int(t) for t in tokens],
     }
-    if device.type == "cuda":
-        result["peak_vram_bytes"] = torch.cuda.max_memory_allocated(device)
-    return result, model
+
+
+@contextlib.contextmanager
+def kernels_mode(mode: str, device):
+    """GOSSAMER_KERNELS=mode for the duration (engine.kernels reads it at every call)."""
+    from engine import kernels
+
+    previous = os.environ.get(kernels.ENV)
+    os.environ[kernels.ENV] = mode
+    try:
+        if mode == "triton" and (why := kernels.why_unavailable(device)):
+            raise EngineError(f"--kernels triton: the Triton kernels cannot run here: {why}.")
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(kernels.ENV, None)
+        else:
+            os.environ[kernels.ENV] = previous
 
 
 def bench_transformers(args, prompt, device) -> dict:
@@ -200,6 +295,13 @@ def run(args: argparse.Namespace) -> int:
 
     if args.prompt_tokens < 1 or args.gen_tokens < 0:
         raise EngineError("--prompt-tokens must be at least 1 and --gen-tokens at least 0.")
+    from engine.kernels import MODES
+
+    args.kernel_modes = [m.strip().lower() for m in args.kernels.split(",") if m.strip()]
+    if not args.kernel_modes or any(m not in MODES for m in args.kernel_modes):
+        raise EngineError(
+            f"--kernels takes {', '.join(MODES)} or a comma list of them, not {args.kernels!r}."
+        )
     from engine.config import ModelConfig
 
     vocab = min(ModelConfig.from_model_dir(args.model).vocab_size, 199998)  # ordinary tokens only

@@ -10,6 +10,7 @@ import argparse
 import sys
 import time
 
+from engine.cli._model_args import add_vram_argument
 from engine.errors import EngineError
 
 
@@ -20,6 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
     parser.add_argument("--mode", choices=("prefill", "decode"), default="prefill")
     parser.add_argument("--chunk", type=int, default=None, help="prefill chunk size (positions per step)")
+    add_vram_argument(parser)
 
 
 def parse_ids(text: str, vocab_size: int | None = None) -> list[int]:
@@ -40,9 +42,14 @@ def run(args: argparse.Namespace) -> int:
 
     from engine.loader import load_model
     from engine.npy import write_npy
+    from engine.plan import PlanOptions
 
     ids = parse_ids(args.ids)
-    model = load_model(args.model, device=args.device, context_length=None)
+    # the context is the sequence; prefill keeps the logits of every position (the plan's working memory)
+    options = PlanOptions(all_logits=args.mode == "prefill")
+    model = load_model(
+        args.model, device=args.device, vram_budget=args.vram, context_length=len(ids), plan_options=options
+    )
     parse_ids(args.ids, model.config.vocab_size)
     if args.chunk:
         model.prefill_chunk = args.chunk
@@ -56,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     write_npy(args.out, logits)
     print(
         f"wrote {args.out}: {list(logits.shape)} float32 logits ({args.mode}, "
-        f"{time.perf_counter() - started:.2f} s on {model.device})",
+        f"{time.perf_counter() - started:.2f} s on {model.device}; {model.plan.summary()})",
         file=sys.stderr,
     )
     return 0
