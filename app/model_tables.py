@@ -31,14 +31,17 @@ def fit_text(fit) -> str:
     }.get(fit.verdict, fit.verdict)
 
 
-class LocalModelsModel(QAbstractTableModel):
-    COLUMNS = ("name", "size", "status", "fit", "source")
+class _RowsTable(QAbstractTableModel):
+    """A read-only table over a list of rows; subclasses name their columns and headers."""
+
+    COLUMNS: tuple[str, ...] = ()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
         self._rows: list = []
-        self._fits: dict = {}
-        self.loaded_path: str | None = None
+
+    def headers(self) -> tuple[str, ...]:
+        raise NotImplementedError
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self._rows)
@@ -48,14 +51,26 @@ class LocalModelsModel(QAbstractTableModel):
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (
-                translate("ModelTables", "Name"),
-                translate("ModelTables", "Size"),
-                translate("ModelTables", "Status"),
-                translate("ModelTables", "Runs on"),
-                translate("ModelTables", "Source"),
-            )[section]
+            return self.headers()[section]
         return None
+
+
+class LocalModelsModel(_RowsTable):
+    COLUMNS = ("name", "size", "status", "fit", "source")
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self._fits: dict = {}
+        self.loaded_path: str | None = None
+
+    def headers(self) -> tuple[str, ...]:
+        return (
+            translate("ModelTables", "Name"),
+            translate("ModelTables", "Size"),
+            translate("ModelTables", "Status"),
+            translate("ModelTables", "Runs on"),
+            translate("ModelTables", "Source"),
+        )
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
@@ -114,28 +129,16 @@ class LocalModelsModel(QAbstractTableModel):
         return list(self._rows)
 
 
-class CatalogModel(QAbstractTableModel):
-    COLUMNS = ("name", "size", "fit", "description")
+class CatalogModel(_RowsTable):
+    COLUMNS = ("name", "size", "fit", "description")  # rows: (CatalogEntry, FitEstimate | None)
 
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self._rows: list = []  # (CatalogEntry, FitEstimate | None)
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return (
-                translate("ModelTables", "Model"),
-                translate("ModelTables", "Download"),
-                translate("ModelTables", "Runs on"),
-                translate("ModelTables", "About"),
-            )[section]
-        return None
+    def headers(self) -> tuple[str, ...]:
+        return (
+            translate("ModelTables", "Model"),
+            translate("ModelTables", "Download"),
+            translate("ModelTables", "Runs on"),
+            translate("ModelTables", "About"),
+        )
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
         if not index.isValid():
