@@ -290,20 +290,27 @@ def make_plan(
     full = base(context, resident_chunk, True) | {"experts": num_l * num_e * eb, "expert_slots": 0}
     full_budget = total(full)
 
-    def minimal(ctx: int) -> int:
-        return total(base(ctx, offload_chunk, not opts.host_embedding) | {"expert_slots": min_slots * eb})
+    def smallest(ctx: int) -> int:
+        # the least of the placements below: every expert in host memory (fewest slots), or every expert on
+        # the device with the embedding in host memory or not (in a tiny model, experts can be smaller
+        # than the larger working memory of an offloading prefill chunk)
+        every_expert = {"experts": num_l * num_e * eb}
+        sizes = [
+            total(base(ctx, offload_chunk, not opts.host_embedding) | {"expert_slots": min_slots * eb}),
+            total(base(ctx, resident_chunk, True) | every_expert),
+        ]
+        if opts.host_embedding:
+            sizes.append(total(base(ctx, resident_chunk, False) | every_expert))
+        return min(sizes)
 
-    min_budget = min(minimal(context), full_budget)
+    min_budget = smallest(context)
     if budget is None:
         max_context = cfg.max_position_embeddings
     else:
-        lo, hi = 0, cfg.max_position_embeddings  # the largest context whose minimal plan fits
+        lo, hi = 0, cfg.max_position_embeddings  # the largest context whose smallest plan fits
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if (
-                min(minimal(mid), total(base(mid, resident_chunk, True) | {"experts": num_l * num_e * eb}))
-                <= budget
-            ):
+            if smallest(mid) <= budget:
                 lo = mid
             else:
                 hi = mid - 1

@@ -196,3 +196,18 @@ def test_bad_inputs(budget, context):
     """Negative budgets and contexts are programming errors."""
     with pytest.raises(ValueError):
         make_plan(CFG, budget, context)
+
+
+@pytest.mark.parametrize("device", ["cuda", "cpu"])
+@pytest.mark.parametrize("context", [64, 2048])
+def test_min_budget_and_max_context_are_exact_for_a_tiny_model_too(device, context):
+    """In a tiny model the experts weigh less than an offloading prefill chunk's working memory, so the
+    smallest plan may keep every expert on the device (the embedding in host memory): min_budget_bytes and
+    max_context still name the exact edge of what fits."""
+    cfg = tiny_config(num_hidden_layers=4, num_experts=8, experts_per_token=2)
+    opts = PlanOptions(device=device)
+    least = make_plan(cfg, None, context, options=opts).min_budget_bytes
+    assert make_plan(cfg, least, context, options=opts).fits
+    assert not make_plan(cfg, least - 1, context, options=opts).fits
+    short = make_plan(cfg, least - 1, context, options=opts)
+    assert 0 < short.max_context < context and make_plan(cfg, least - 1, short.max_context, options=opts).fits
