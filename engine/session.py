@@ -3,10 +3,16 @@
 One turn: render the conversation with harmony -> keep the longest prefix already in the KV cache ->
 prefill only the rest -> decode token by token -> parse -> events. The GUI, the CLI and a future
 local API server all drive the engine through this class.
+
+Besides the harmony events (engine/harmony/events.py) a turn may yield a ``Notice``: something the user
+should know that is not the model's text. Today one kind: the GPU ran out of memory while generating, so
+the model was placed again with more experts in host memory (or a shorter context) and the step repeated.
 """
 
 from __future__ import annotations
 
+import gc
+import logging
 import threading
 import time
 from collections.abc import Iterator
@@ -16,11 +22,21 @@ import torch
 
 from engine.errors import ContextFullError, EngineError
 from engine.harmony import STOP_TOKENS, StreamParser, render_prompt
-from engine.harmony.events import Event, TextDelta, TurnEnd
+from engine.harmony.events import Event, TurnEnd
 from engine.sampling import SamplingParams, make_generator, sample
 from engine.tokenizer import load_tokenizer
 
 EFFORTS = ("low", "medium", "high")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A sentence for the user about how the engine runs, e.g. "The GPU ran out of memory, so Gossamer
+    now uses at most 10.6 GiB of it: ... Generation may be slower." Not part of the answer."""
+
+    text: str
 
 
 @dataclass(frozen=True)
@@ -93,6 +109,7 @@ class ChatSession:
         self.last_usage = Usage(context_max=self.context_length)
         self.last_turn = TurnRecord()
         self._stop_ids = set(STOP_TOKENS)
+        self._notices: list[Notice] = []  # raised by _forward, yielded by generate
 
     def reset(self) -> None:
         self.cache.reset()
@@ -107,8 +124,9 @@ class ChatSession:
         settings: GenerationSettings | None = None,
         tools: list[dict] | None = None,
         cancel: threading.Event | None = None,
-    ) -> Iterator[Event]:
-        """Yield harmony events as tokens arrive; the last event is always a TurnEnd carrying the usage."""
+    ) -> Iterator[Event | Notice]:
+        """Yield harmony events as tokens arrive (and a Notice when the engine had to change how it runs);
+        the last event is always a TurnEnd carrying the usage."""
         settings = settings or GenerationSettings()
         started = time.perf_counter()
         prompt = self.render(messages, settings, tools)
@@ -130,6 +148,7 @@ class ChatSession:
         reason = "length"
         try:
             logits = self._forward(prompt[reused:])
+            yield from self._take_notices()
             usage.prefill_s = time.perf_counter() - started
             decode_started = time.perf_counter()
             for step in range(max_new):
@@ -154,7 +173,10 @@ class ChatSession:
                     reason = turn_end.reason if turn_end is not None else "return"
                     break
                 if step + 1 < max_new:
+                    if self.cache.num_tokens >= self.cache.max_tokens:  # the context shrank (out of memory)
+                        break
                     logits = self._forward([token])
+                    yield from self._take_notices()
                 usage.decode_s = time.perf_counter() - decode_started
             usage.decode_s = time.perf_counter() - decode_started
         except torch.cuda.OutOfMemoryError as error:
@@ -169,6 +191,7 @@ class ChatSession:
             raise
         finally:
             usage.context_used = self.cache.num_tokens
+            usage.context_max = self.context_length
         for event in parser.finish():
             if not isinstance(event, TurnEnd):
                 yield event
@@ -185,7 +208,57 @@ class ChatSession:
         return shared
 
     def _forward(self, ids: list[int]) -> torch.Tensor:
+        """Logits [V] after ``ids``; on a GPU out-of-memory in a model placed for a budget, place it again with
+        less on the device (a Notice says so) and repeat the step once."""
+        try:
+            return self._forward_once(ids)
+        except torch.OutOfMemoryError:
+            if not self._can_replan():
+                raise
+        # Out of the except block: the traceback, which holds the failed step's tensors, is gone.
+        return self._forward_once(self._recover(ids))
+
+    def _forward_once(self, ids: list[int]) -> torch.Tensor:
         tokens = torch.tensor(ids, dtype=torch.long, device=self.model.device)
         logits = self.model.forward(tokens, self.cache, last_only=True)
         self._cached_ids.extend(ids)
         return logits[-1]
+
+    def _can_replan(self) -> bool:
+        plan = getattr(self.model, "plan", None)
+        checkpoint = getattr(self.model, "checkpoint", None)  # replan_model reads experts from its mappings
+        return plan is not None and plan.budget_bytes is not None and checkpoint is not None
+
+    def _recover(self, ids: list[int]) -> list[int]:
+        """Re-place the model after an out-of-memory in a step that was to add ``ids``; returns the ids to run
+        again (more than ``ids`` when the cache had to be rebuilt). Raises OutOfMemoryError (engine.errors,
+        worded for the user) when no placement fits, ContextFullError when the conversation no longer does."""
+        from engine.offload_build import replan_model
+
+        gc.collect()
+        message = replan_model(self.model)  # frees the old placement first, then places anew
+        log.warning("out of memory while generating; re-planned: %s", message)
+        self._notices.append(Notice(message))
+        kept = len(self._cached_ids)  # what the cache held before the failed step
+        if self.model.context_length < self.cache.max_tokens:  # a shorter context: a new, smaller cache
+            if kept + len(ids) > self.model.context_length:
+                raise ContextFullError(
+                    f"The GPU ran out of memory and the context is now {self.model.context_length:,} tokens, "
+                    f"shorter than this conversation ({kept + len(ids):,}). Start a new conversation."
+                )
+            self.cache = None
+            gc.collect()
+            self.context_length = self.model.context_length
+            self.cache = self.model.new_cache(self.context_length)
+            replay, self._cached_ids = self._cached_ids + ids, []
+            return replay
+        if self.cache.num_tokens >= kept:  # drop what the failed step wrote (exact: see KVCache.truncate)
+            self.cache.truncate(kept)
+            return ids
+        replay, self._cached_ids = self._cached_ids + ids, []  # it failed inside a replay from position 0
+        self.cache.reset()
+        return replay
+
+    def _take_notices(self) -> list[Notice]:
+        notices, self._notices = self._notices, []
+        return notices
