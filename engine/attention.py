@@ -45,6 +45,13 @@ class Attention(nn.Module):
         # sinks: [heads] -> [kv_heads, group, 1, 1], float32 for the softmax
         sinks = weights["sinks"].float().view(self.num_kv_heads, cfg.num_query_groups, 1, 1)
         self.register_buffer("sinks", sinks, persistent=False)
+        self.int8: nn.ModuleDict | None = None  # engine.quant8.quantize_model: q, k, v, out as Int8Linear
+
+    def project(self, name: str, x: torch.Tensor) -> torch.Tensor:
+        """x [T, in] through the projection ``name`` (q, k, v or out): bf16 weights, or 8-bit ones."""
+        if self.int8 is not None:
+            return self.int8[name](x)
+        return linear(x, getattr(self, f"{name}_weight"), getattr(self, f"{name}_bias"))
 
     def forward(
         self,
@@ -56,13 +63,13 @@ class Attention(nn.Module):
     ) -> torch.Tensor:
         # x: [T, hidden] (normed) -> [T, hidden]
         t = x.shape[0]
-        q = linear(x, self.q_weight, self.q_bias).view(t, self.num_heads, self.head_dim)
-        k = linear(x, self.k_weight, self.k_bias).view(t, self.num_kv_heads, self.head_dim)
-        v = linear(x, self.v_weight, self.v_bias).view(t, self.num_kv_heads, self.head_dim)
+        q = self.project("q", x).view(t, self.num_heads, self.head_dim)
+        k = self.project("k", x).view(t, self.num_kv_heads, self.head_dim)
+        v = self.project("v", x).view(t, self.num_kv_heads, self.head_dim)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         keys, values, key_start = cache.update(k, v, start)
         out = attend(q, keys, values, self.sinks, self.scale, start, key_start, self.window)
-        return linear(out, self.out_weight, self.out_bias)
+        return self.project("out", out)
 
 
 def matmul_dtype(device: torch.device, dtype: torch.dtype) -> torch.dtype:

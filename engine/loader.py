@@ -26,6 +26,7 @@ from engine.errors import EngineError, OutOfMemoryError
 from engine.model import Transformer
 from engine.offload_build import load_with_replan
 from engine.plan import Plan, PlanOptions, auto_budget, make_plan
+from engine.quant8 import quantize_model
 
 DEFAULT_DENSE_CACHE_BYTES = {"cpu": 512 * 1024 * 1024}  # other devices: 0
 
@@ -64,6 +65,7 @@ def load_model(
     *,
     notify: Callable[[str], None] | None = None,
     plan_options: PlanOptions | None = None,
+    int8_weights: bool = False,
 ) -> Transformer:
     """Validate every tensor of the model folder ``path``, plan where the weights go, build the model.
 
@@ -72,6 +74,8 @@ def load_model(
     everything in memory. Raises OutOfMemoryError (saying what would fit) when the weights cannot be placed.
     notify(message): told when an out-of-memory while loading made the plan offload more.
     plan_options: PlanOptions for the planner (its device and fused_kernels are set here).
+    int8_weights: quantize the attention projections and the unembedding to 8 bits on the device
+    (engine/quant8.py; off by default until measured on GPUs). The plan still counts them in bf16.
     """
     device = resolve_device(device)
     checkpoint = Checkpoint.open(path)  # raises ModelFilesError / UnsupportedModelError
@@ -80,9 +84,12 @@ def load_model(
         if not plan.fits:
             raise OutOfMemoryError(plan.problem)
         # the checkpoint stays open with the model: replan_model re-reads experts from its mappings
-        return load_with_replan(
+        model = load_with_replan(
             path, device, plan, checkpoint=checkpoint, dense_cache_bytes=dense_cache_bytes, notify=notify
         )
+        if int8_weights:
+            quantize_model(model)
+        return model
     except BaseException:
         checkpoint.close()
         raise

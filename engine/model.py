@@ -81,6 +81,7 @@ class Transformer(nn.Module):
         self.plan = None  # engine.plan.Plan once placed by one (engine.offload_build.attach)
         self.offload_pool = None  # engine.offload.ExpertPool when some experts live in host memory
         self.checkpoint = None  # the open engine.checkpoint.Checkpoint the weights come from (loader)
+        self.unembedding_int8: nn.Module | None = None  # engine.quant8.Int8Linear in place of unembedding
 
     def new_cache(
         self, max_tokens: int | None = None, sliding_history: int = DEFAULT_SLIDING_HISTORY
@@ -118,9 +119,9 @@ class Transformer(nn.Module):
         for c0 in range(0, tokens.shape[0], step):
             hidden = self._step(tokens[c0 : c0 + step], cache)  # [t, H]
             if want_logits == "all":
-                logits.append(linear(hidden, self.unembedding).float())
+                logits.append(self.unembed(hidden))
             elif want_logits == "last" and c0 + step >= tokens.shape[0]:
-                logits.append(linear(hidden[-1:], self.unembedding).float())
+                logits.append(self.unembed(hidden[-1:]))
         return torch.cat(logits) if logits else None
 
     def _step(self, tokens: torch.Tensor, cache: KVCache) -> torch.Tensor:
@@ -137,6 +138,12 @@ class Transformer(nn.Module):
             raise
         cache.advance(tokens.shape[0])
         return rms_norm(x, self.norm, self.config.rms_norm_eps)
+
+    def unembed(self, hidden: torch.Tensor) -> torch.Tensor:
+        # hidden: [t, H] final-normed -> float32 logits [t, V]; 8-bit weights after engine.quant8.quantize_model
+        if self.unembedding_int8 is not None:
+            return self.unembedding_int8(hidden).float()
+        return linear(hidden, self.unembedding).float()
 
     def _embed(self, tokens: torch.Tensor) -> torch.Tensor:
         # tokens: [t] -> [t, H]. The table may stay in host memory while the model runs on a GPU (offload
@@ -186,6 +193,8 @@ class Transformer(nn.Module):
         )
         if self.dense_cache is not None and self.dense_cache.max_bytes:
             text += f" · dequantized-expert cache {self.dense_cache.max_bytes / gib:.2f} GiB"
+        if self.unembedding_int8 is not None:
+            text += " · 8-bit attention and unembedding"
         if self.plan is not None and self.plan.budget_bytes is not None:  # placed for a memory budget
             text += f" · {self.plan.summary()}"
         return text

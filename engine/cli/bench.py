@@ -47,6 +47,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "torch,triton (sets GOSSAMER_KERNELS for each run)",
     )
     parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="8-bit attention projections and unembedding, quantized at load (engine/quant8.py)",
+    )
+    parser.add_argument(
         "--compare-transformers",
         action="store_true",
         help="also time transformers' GptOssForCausalLM on the same checkpoint",
@@ -103,6 +108,7 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
         context_length=max(n + g, WARMUP_TOKENS + 2),
         dense_cache_bytes=cache_bytes,
         notify=notices.append,
+        int8_weights=args.int8,
     )
     load_s = time.perf_counter() - started
     device = model.device
@@ -142,6 +148,7 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
         "expert_bytes": sizes["experts"],
         "host_weights_bytes": sizes["host"],
         "dense_cache_bytes": model.dense_cache.max_bytes if model.dense_cache else 0,
+        "int8_weights": model.unembedding_int8 is not None,
         "plan": plan.summary() if plan.budget_bytes is not None else f"everything on {device}",
         "budget_bytes": plan.budget_bytes,
         "budget_source": plan.budget_source,

@@ -22,6 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mode", choices=("prefill", "decode"), default="prefill")
     parser.add_argument("--chunk", type=int, default=None, help="prefill chunk size (positions per step)")
     add_vram_argument(parser)
+    parser.add_argument(
+        "--int8", action="store_true", help="8-bit attention projections and unembedding (engine/quant8.py)"
+    )
 
 
 def parse_ids(text: str, vocab_size: int | None = None) -> list[int]:
@@ -48,7 +51,12 @@ def run(args: argparse.Namespace) -> int:
     # the context is the sequence; prefill keeps the logits of every position (the plan's working memory)
     options = PlanOptions(all_logits=args.mode == "prefill")
     model = load_model(
-        args.model, device=args.device, vram_budget=args.vram, context_length=len(ids), plan_options=options
+        args.model,
+        device=args.device,
+        vram_budget=args.vram,
+        context_length=len(ids),
+        plan_options=options,
+        int8_weights=args.int8,
     )
     parse_ids(args.ids, model.config.vocab_size)
     if args.chunk:

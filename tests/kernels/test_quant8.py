@@ -57,7 +57,8 @@ def test_int8_linear_close_to_linear(bias, dtype):
 
 def test_int8_linear_chunks(monkeypatch):
     """The torch path dequantizes a block of rows at a time and still covers every row."""
-    import engine.quant8 as quant8
+    from engine import quant8
+
     monkeypatch.setattr(quant8, "CHUNK_ELEMENTS", 64 * 7)  # 7 rows per block, 50 rows
     w, b = torch.randn(50, 64), torch.randn(50)
     q, s = quantize_linear(w)
@@ -99,3 +100,37 @@ def test_int8_gemv_rejects_what_it_cannot_do(interp):
     assert G.supported(torch.zeros(1, 48), q)
     assert not G.supported(torch.zeros(G.MAX_ROWS + 1, 48), q)
     assert not G.supported(torch.zeros(1, 40), torch.zeros(8, 40, dtype=torch.int8))
+
+
+def test_int8_model_logits_close_to_bf16(tiny_model_dir):
+    """load_model(int8_weights=True): 8-bit attention and unembedding, fewer bytes, logits close to bf16's.
+
+    Random models are chaotic (a router near-tie flips an expert, nearly flat logits over 201088 tokens flip
+    an argmax), so the tight bounds hold with the bf16 model's routing imposed; docs/benchmarks.md has the
+    numbers of a larger model."""
+    from engine.loader import load_model
+    from tests.engine.routing_check import ForcedRouting
+
+    n = 96
+    ids = torch.randint(0, 199998, (n,), generator=torch.Generator().manual_seed(0))
+    ref_model = load_model(tiny_model_dir, "cpu", context_length=n)
+    seen = [[] for _ in ref_model.blocks]
+    for layer, block in enumerate(ref_model.blocks):
+        real = block.mlp.router_logits
+        block.mlp.router_logits = lambda x, real=real, layer=layer: (
+            seen[layer].append(real(x)) or seen[layer][-1]
+        )
+    ref = ref_model.forward(ids, ref_model.new_cache(n)).double()
+    choices = [torch.cat(s).topk(ref_model.config.experts_per_token, -1).indices for s in seen]
+
+    model = load_model(tiny_model_dir, "cpu", context_length=n, int8_weights=True)
+    assert model.weight_bytes()["dense"] < ref_model.weight_bytes()["dense"] * 0.8
+    assert "8-bit" in model.describe() and model.unembedding is None and model.blocks[0].attn.q_weight is None
+    with ForcedRouting(model, choices):
+        forced = model.forward(ids, model.new_cache(n)).double()
+    free = model.forward(ids, model.new_cache(n)).double()
+    cos_forced = torch.nn.functional.cosine_similarity(forced, ref, dim=-1)
+    cos_free = torch.nn.functional.cosine_similarity(free, ref, dim=-1)
+    assert cos_forced.min() > 0.995 and cos_forced.mean() > 0.9995, cos_forced
+    assert cos_free.mean() > 0.99, cos_free
+    assert (forced.argmax(-1) == ref.argmax(-1)).double().mean() > 0.85
