@@ -218,6 +218,7 @@ class MainWindow(QMainWindow):
         worker.model_loaded.connect(self._on_model_loaded)
         worker.model_load_failed.connect(self._on_model_load_failed)
         worker.model_unloaded.connect(self._on_model_unloaded)
+        worker.engine_notice.connect(self._on_engine_notice)
         self.models.worker.listed.connect(self._on_listing)
         self.models.worker.task_finished.connect(self._on_models_task_finished)
 
@@ -323,6 +324,12 @@ class MainWindow(QMainWindow):
             details=details,
             actions=[("models", self.tr("Choose a model…"))],
         )
+
+    def _on_engine_notice(self, text: str, description: str) -> None:
+        """The engine changed how it runs (say, more experts in RAM after the GPU ran out of memory)."""
+        if description:
+            self.status.set_device(description)
+        self.notice.show_notice(text, kind="warning")
 
     def _on_model_unloaded(self) -> None:
         self.status.set_state(self.tr("No model loaded"))

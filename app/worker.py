@@ -34,6 +34,7 @@ class EngineWorker(QObject):
     tool_called = Signal(int, object)  # turn id, {"id", "type", "function": {"name", "arguments"}}
     turn_finished = Signal(int, str, object)  # turn id, reason, usage dict
     turn_failed = Signal(int, str, str)  # turn id, message for people, details
+    engine_notice = Signal(str, str)  # a sentence about how the engine now runs, model.describe() after it
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,8 +60,14 @@ class EngineWorker(QObject):
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             hold = in_use.acquire(path)
             try:
+                notices: list[str] = []
                 model = load_model(
-                    path, device=device, vram_budget=vram_budget, context_length=context_length or None
+                    path,
+                    device=device,
+                    # On the CPU a budget would only simulate a GPU (a tool for tests), so none is passed.
+                    vram_budget=vram_budget if device != "cpu" else None,
+                    context_length=context_length or None,
+                    notify=notices.append,
                 )
                 session = ChatSession(model, context_length=context_length or None)
             except BaseException:
@@ -86,6 +93,8 @@ class EngineWorker(QObject):
         }
         log.info("loaded %s: %s", path, info["description"])
         self.model_loaded.emit(info)
+        for text in notices:  # an out-of-memory while loading made the plan offload more
+            self.engine_notice.emit(text, info["description"])
 
     @Slot()
     def unload(self) -> None:
@@ -125,7 +134,7 @@ class EngineWorker(QObject):
             return
         try:
             from engine.harmony.events import TextDelta, ToolCall, TurnEnd
-            from engine.session import GenerationSettings
+            from engine.session import GenerationSettings, Notice
 
             generation = GenerationSettings(**settings)
             events = self._session.generate(list(messages), generation, cancel=cancel)
@@ -142,6 +151,9 @@ class EngineWorker(QObject):
                         batch[-1][2] += 1
                     else:
                         batch.append([event.channel, event.text, 1])
+                elif isinstance(event, Notice):
+                    log.warning("engine: %s", event.text)
+                    self.engine_notice.emit(event.text, _describe(self._model))
                 elif isinstance(event, ToolCall):
                     self._flush(turn_id, batch)
                     self.tool_called.emit(

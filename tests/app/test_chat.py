@@ -200,3 +200,14 @@ def test_status_bar_shows_device_and_speed(loaded_window, qtbot):
     wait_idle(qtbot, window)
     assert window.status.state_label.text() == "Ready"
     assert "tok/s" in window.status.speed_label.text()
+
+
+def test_an_engine_notice_shows_and_updates_the_status_bar(loaded_window, qtbot):
+    """When the engine changes how it runs (an out-of-memory re-plan), the window says so in a notice and
+    the status bar shows the new placement; the notice comes from the worker thread as a signal."""
+    window = loaded_window
+    text = "The GPU ran out of memory, so Gossamer now uses at most 7.1 GiB of it. Generation may be slower."
+    summary = "CUDA · GPU 7.0 GiB · experts of 19 of 24 layers in RAM (45 cache slots)"
+    window.engine.worker.engine_notice.emit(text, summary)
+    qtbot.waitUntil(lambda: window.notice.text() == text, timeout=5000)
+    assert window.notice.kind == "warning" and window.status.device_text() == summary
