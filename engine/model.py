@@ -51,6 +51,11 @@ class Block(nn.Module):
         x = x + self.attn(rms_norm(x, self.attn_norm, self.eps), cos, sin, cache, start)
         return x + self.mlp(rms_norm(x, self.mlp_norm, self.eps))
 
+    def forward_at(self, x, cos, sin, cache, position: torch.Tensor, span: int) -> torch.Tensor:
+        # one token at a device-held position, fixed shapes (Attention.forward_at)
+        x = x + self.attn.forward_at(rms_norm(x, self.attn_norm, self.eps), cos, sin, cache, position, span)
+        return x + self.mlp(rms_norm(x, self.mlp_norm, self.eps))
+
 
 class Transformer(nn.Module):
     supports_host_embedding = True  # the embedding table may live in host memory (see _embed)
@@ -82,6 +87,8 @@ class Transformer(nn.Module):
         self.offload_pool = None  # engine.offload.ExpertPool when some experts live in host memory
         self.checkpoint = None  # the open engine.checkpoint.Checkpoint the weights come from (loader)
         self.unembedding_int8: nn.Module | None = None  # engine.quant8.Int8Linear in place of unembedding
+        self.decode_graphs = None  # engine.decode_graph.DecodeGraphs: one-token steps as CUDA graphs
+        self._token_buffer: torch.Tensor | None = None  # [1] int64 on the device (see _to_device)
 
     def new_cache(
         self, max_tokens: int | None = None, sliding_history: int = DEFAULT_SLIDING_HISTORY
@@ -91,17 +98,20 @@ class Transformer(nn.Module):
 
     @torch.inference_mode()
     def forward(self, tokens: torch.Tensor, cache: KVCache, last_only: bool = False) -> torch.Tensor:
-        """tokens: [T] ids for positions cache.num_tokens.. -> float32 logits [T, vocab] ([1, vocab] if last_only)."""
+        """tokens: [T] ids for positions cache.num_tokens.. -> float32 logits [T, vocab] ([1, vocab] if last_only).
+
+        Ids may be on the host (a session's) or on the device (a benchmark's greedy loop): neither costs a
+        host-device synchronization in a one-token step; ids on the host are checked for range for free."""
         tokens = torch.as_tensor(tokens).view(-1)
         count = tokens.shape[0]
+        host = tokens if tokens.device.type == "cpu" else None
         if (
             count
-            and tokens.device.type == "cpu"
-            and not 0 <= int(tokens.min()) <= int(tokens.max()) < self.config.vocab_size
+            and host is not None
+            and not 0 <= int(host.min()) <= int(host.max()) < self.config.vocab_size
         ):
-            # checked where it is free (ids still on the host); on a device it would cost a sync
             raise ValueError(f"token ids must be in 0..{self.config.vocab_size - 1}")
-        tokens = tokens.to(device=self.device, dtype=torch.long)
+        tokens = self._to_device(tokens)
         if cache.num_tokens + count > cache.max_tokens:
             raise ContextFullError(
                 f"The conversation needs {cache.num_tokens + count} tokens but the context holds "
@@ -111,26 +121,44 @@ class Transformer(nn.Module):
             self._run(cache.take_replay(), cache, want_logits=None)
         if count == 0:
             return torch.empty(0, self.config.vocab_size, dtype=torch.float32, device=self.device)
-        return self._run(tokens, cache, want_logits="last" if last_only else "all")
+        if count == 1 and self.decode_graphs is not None:
+            logits = self.decode_graphs.step(tokens, cache)  # None: not for this step (or no longer)
+            if logits is not None:
+                return logits
+        return self._run(tokens, cache, want_logits="last" if last_only else "all", host=host)
 
-    def _run(self, tokens: torch.Tensor, cache: KVCache, want_logits: str | None) -> torch.Tensor | None:
+    def _to_device(self, tokens: torch.Tensor) -> torch.Tensor:
+        # tokens: [T] anywhere -> int64 on the device. One host id becomes a fill of a device buffer (a kernel
+        # with the id as its argument) rather than a copy from pageable memory, which waits for the stream.
+        if tokens.device == self.device:
+            return tokens.long()
+        if tokens.shape[0] == 1 and tokens.device.type == "cpu" and self.device.type != "cpu":
+            if self._token_buffer is None:
+                self._token_buffer = torch.zeros(1, dtype=torch.long, device=self.device)
+            return self._token_buffer.fill_(int(tokens[0]))
+        return tokens.to(device=self.device, dtype=torch.long)
+
+    def _run(
+        self, tokens: torch.Tensor, cache: KVCache, want_logits: str | None, host: torch.Tensor | None = None
+    ) -> torch.Tensor | None:
         step = max(1, min(self.prefill_chunk, cache.max_chunk))
         logits = []
         for c0 in range(0, tokens.shape[0], step):
-            hidden = self._step(tokens[c0 : c0 + step], cache)  # [t, H]
+            chunk_host = None if host is None else host[c0 : c0 + step]
+            hidden = self._step(tokens[c0 : c0 + step], cache, chunk_host)  # [t, H]
             if want_logits == "all":
                 logits.append(self.unembed(hidden))
             elif want_logits == "last" and c0 + step >= tokens.shape[0]:
                 logits.append(self.unembed(hidden[-1:]))
         return torch.cat(logits) if logits else None
 
-    def _step(self, tokens: torch.Tensor, cache: KVCache) -> torch.Tensor:
-        # tokens: [t] -> final-normed hidden states [t, H]
+    def _step(self, tokens: torch.Tensor, cache: KVCache, host: torch.Tensor | None = None) -> torch.Tensor:
+        # tokens: [t] on the device (host: the same ids in host memory, or None) -> final-normed hidden [t, H]
         start = cache.append_tokens(tokens)
         try:
             positions = torch.arange(start, start + tokens.shape[0], device=self.device)
             cos, sin = self.rotary.cos_sin(positions, self.embedding.dtype)
-            x = self._embed(tokens)
+            x = self._embed(tokens, host)
             for block, layer_cache in zip(self.blocks, cache.layers):
                 x = block(x, cos, sin, layer_cache, start)
         except BaseException:
@@ -139,18 +167,36 @@ class Transformer(nn.Module):
         cache.advance(tokens.shape[0])
         return rms_norm(x, self.norm, self.config.rms_norm_eps)
 
+    def step_at(self, token: torch.Tensor, position: torch.Tensor, cache: KVCache, span: int) -> torch.Tensor:
+        """One decode step with every shape fixed and every input on the device, so that a CUDA graph can
+        hold it (engine/decode_graph.py): token [1] and position [1] int64 (position == cache.num_tokens,
+        which the caller advances afterwards), span: full-attention keys read (> position; the rest masked).
+        -> float32 logits [1, V]. The embedding must be on the device. No host synchronization."""
+        cache.tokens.index_copy_(0, position, token)
+        cos, sin = self.rotary.cos_sin(position, self.embedding.dtype)
+        x = F.embedding(token, self.embedding)  # [1, H]
+        for block, layer_cache in zip(self.blocks, cache.layers):
+            x = block.forward_at(x, cos, sin, layer_cache, position, span)
+        return self.unembed(rms_norm(x, self.norm, self.config.rms_norm_eps))
+
     def unembed(self, hidden: torch.Tensor) -> torch.Tensor:
         # hidden: [t, H] final-normed -> float32 logits [t, V]; 8-bit weights after engine.quant8.quantize_model
         if self.unembedding_int8 is not None:
             return self.unembedding_int8(hidden).float()
         return linear(hidden, self.unembedding).float()
 
-    def _embed(self, tokens: torch.Tensor) -> torch.Tensor:
+    def _embed(self, tokens: torch.Tensor, host: torch.Tensor | None = None) -> torch.Tensor:
         # tokens: [t] -> [t, H]. The table may stay in host memory while the model runs on a GPU (offload
-        # plans, issue #4): look rows up where the table is and move only them.
+        # plans, issue #4): look rows up where the table is (with the host's copy of the ids when there is
+        # one: reading them back from the device would wait for it) and move only the rows.
         if self.embedding.device == tokens.device:
             return F.embedding(tokens, self.embedding)
-        rows = F.embedding(tokens.to(self.embedding.device), self.embedding)
+        ids = (
+            host
+            if host is not None and host.device == self.embedding.device
+            else tokens.to(self.embedding.device)
+        )
+        rows = F.embedding(ids.long(), self.embedding)
         return rows.to(self.device, non_blocking=True)
 
     # Memory and description.

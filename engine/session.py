@@ -219,7 +219,8 @@ class ChatSession:
         return self._forward_once(self._recover(ids))
 
     def _forward_once(self, ids: list[int]) -> torch.Tensor:
-        tokens = torch.tensor(ids, dtype=torch.long, device=self.model.device)
+        # ids stay in host memory: the model checks them there and moves them without waiting on the device
+        tokens = torch.tensor(ids, dtype=torch.long)
         logits = self.model.forward(tokens, self.cache, last_only=True)
         self._cached_ids.extend(ids)
         return logits[-1]
