@@ -71,6 +71,26 @@ class Attention(nn.Module):
         out = attend(q, keys, values, self.sinks, self.scale, start, key_start, self.window)
         return self.project("out", out)
 
+    def forward_at(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        cache: FullLayerCache | SlidingLayerCache,
+        position: torch.Tensor,
+        span: int,
+    ) -> torch.Tensor:
+        """``forward`` for one token whose position is a device tensor [1], with shapes fixed by ``span``
+        (see engine/decode_graph.py): keys past the position, or before 0, are masked instead of sliced off."""
+        q = self.project("q", x).view(1, self.num_heads, self.head_dim)
+        k = self.project("k", x).view(1, self.num_kv_heads, self.head_dim)
+        v = self.project("v", x).view(1, self.num_kv_heads, self.head_dim)
+        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        keys, values, key_pos = cache.update_at(k, v, position, span)
+        masked = (key_pos > position) | (key_pos < 0)  # [S]: not written yet, or before the first token
+        out = attend(q, keys, values, self.sinks, self.scale, 0, 0, 0, masked=masked)
+        return self.project("out", out)
+
 
 def matmul_dtype(device: torch.device, dtype: torch.dtype) -> torch.dtype:
     """float32 on CPU (bf16 matmuls are slow there; same products, float32 sums either way), else bf16."""
@@ -86,11 +106,13 @@ def attend(
     q_start: int,
     key_start: int,
     window: int,
+    masked: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Causal (and, with window > 0, sliding-window) attention with sinks.
 
     q: [T, heads, d] at positions q_start..; keys, values: [kv_heads, S, d] at positions key_start..;
-    sinks: [kv_heads, group, 1, 1] float32. Returns [T, heads*d] in q's dtype.
+    sinks: [kv_heads, group, 1, 1] float32. Returns [T, heads*d] in q's dtype. masked: [S] bool, keys no
+    query sees (one token with a fixed number of keys: decode_graph), besides the causal mask.
     """
     t, num_heads, d = q.shape
     num_kv, s, _ = keys.shape
@@ -114,6 +136,8 @@ def attend(
             if window:
                 hidden |= key_pos[None, :] <= q_pos - window
             scores.masked_fill_(hidden, float("-inf"))
+        if masked is not None:
+            scores.masked_fill_(masked, float("-inf"))
         top = torch.maximum(scores.amax(dim=-1, keepdim=True), sinks)
         probs = (scores - top).exp_()
         probs /= probs.sum(dim=-1, keepdim=True) + (sinks - top).exp()

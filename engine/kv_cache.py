@@ -25,12 +25,24 @@ from engine.config import ModelConfig
 DEFAULT_SLIDING_HISTORY = 4096  # positions a sliding layer keeps beyond its window (see above)
 
 
+def _buffer(shape: tuple[int, ...], device: torch.device, dtype: torch.dtype, zeroed: bool) -> torch.Tensor:
+    # zeroed: positions not written yet hold 0, not whatever memory held (a fixed-shape step masks them,
+    # and a masked probability 0 times a NaN left in memory would still be NaN)
+    return (torch.zeros if zeroed else torch.empty)(shape, device=device, dtype=dtype)
+
+
 class FullLayerCache:
     def __init__(
-        self, num_kv_heads: int, max_tokens: int, head_dim: int, device: torch.device, dtype: torch.dtype
+        self,
+        num_kv_heads: int,
+        max_tokens: int,
+        head_dim: int,
+        device: torch.device,
+        dtype: torch.dtype,
+        zeroed: bool = False,
     ):
-        self.k = torch.empty(num_kv_heads, max_tokens, head_dim, device=device, dtype=dtype)
-        self.v = torch.empty_like(self.k)
+        self.k = _buffer((num_kv_heads, max_tokens, head_dim), device, dtype, zeroed)
+        self.v = _buffer((num_kv_heads, max_tokens, head_dim), device, dtype, zeroed)
 
     def update(self, k: torch.Tensor, v: torch.Tensor, start: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         # k, v: [T, kv_heads, head_dim] for positions start..start+T-1 -> keys/values [kv_heads, S, head_dim]
@@ -39,6 +51,17 @@ class FullLayerCache:
         self.k[:, start:end] = k.transpose(0, 1)
         self.v[:, start:end] = v.transpose(0, 1)
         return self.k[:, :end], self.v[:, :end], 0
+
+    def update_at(
+        self, k: torch.Tensor, v: torch.Tensor, position: torch.Tensor, span: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """``update`` for one token at a position held in a device tensor (fixed shapes: a CUDA graph replays
+        it at any position). k, v: [1, kv_heads, head_dim]; position: [1] int64; span > position: how many
+        positions to return. -> keys, values [kv_heads, span, head_dim] and their positions [span]; those past
+        ``position`` are for the caller to mask."""
+        self.k.index_copy_(1, position, k.transpose(0, 1).to(self.k.dtype))
+        self.v.index_copy_(1, position, v.transpose(0, 1).to(self.v.dtype))
+        return self.k[:, :span], self.v[:, :span], torch.arange(span, device=self.k.device)
 
 
 class SlidingLayerCache:
@@ -50,10 +73,11 @@ class SlidingLayerCache:
         window: int,
         device: torch.device,
         dtype: torch.dtype,
+        zeroed: bool = False,
     ):
         self.ring_size, self.window = ring_size, window
-        self.k = torch.empty(num_kv_heads, ring_size, head_dim, device=device, dtype=dtype)
-        self.v = torch.empty_like(self.k)
+        self.k = _buffer((num_kv_heads, ring_size, head_dim), device, dtype, zeroed)
+        self.v = _buffer((num_kv_heads, ring_size, head_dim), device, dtype, zeroed)
 
     def _span(self, lo: int, hi: int) -> slice | torch.Tensor:
         """Ring slots of positions lo..hi-1: a slice when they do not wrap, else an index tensor."""
@@ -79,6 +103,20 @@ class SlidingLayerCache:
             return self.k[:, slots], self.v[:, slots], lo
         return self.k.index_select(1, slots), self.v.index_select(1, slots), lo
 
+    def update_at(
+        self, k: torch.Tensor, v: torch.Tensor, position: torch.Tensor, span: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """FullLayerCache.update_at for the ring: keys of the window position-W+1..position ([W] positions,
+        negative ones before the start to be masked); ``span`` is not needed here."""
+        slot = position % self.ring_size
+        self.k.index_copy_(1, slot, k.transpose(0, 1).to(self.k.dtype))
+        self.v.index_copy_(1, slot, v.transpose(0, 1).to(self.v.dtype))
+        key_pos = position - (self.window - 1) + torch.arange(self.window, device=self.k.device)  # [W]
+        # distinct slots, none overwritten since written: the ring holds at least the window, or the whole
+        # context when that is shorter (then the negative positions share slots, all of them masked)
+        slots = key_pos % self.ring_size  # remainder: never negative
+        return self.k.index_select(1, slots), self.v.index_select(1, slots), key_pos
+
 
 class KVCache:
     """All layers' keys and values, the token ids they came from, and how far back they can go."""
@@ -90,10 +128,13 @@ class KVCache:
         device: torch.device | str = "cpu",
         dtype: torch.dtype | None = None,
         sliding_history: int = DEFAULT_SLIDING_HISTORY,
+        zeroed: bool | None = None,
     ):
         device = torch.device(device)
         if dtype is None:
             dtype = torch.float32 if device.type == "cpu" else torch.bfloat16
+        if zeroed is None:  # on accelerators, where one-token steps may run with fixed shapes (CUDA graphs)
+            zeroed = device.type != "cpu"
         assert max_tokens > 0, max_tokens
         self.config, self.device, self.dtype = cfg, device, dtype
         self.max_tokens = max_tokens
@@ -102,9 +143,9 @@ class KVCache:
         self.ring_size = min(max_tokens, self.window - 1 + max(1, sliding_history)) if self.window > 0 else 0
         nkv, d = cfg.num_key_value_heads, cfg.head_dim
         self.layers: list[FullLayerCache | SlidingLayerCache] = [
-            SlidingLayerCache(nkv, self.ring_size, d, self.window, device, dtype)
+            SlidingLayerCache(nkv, self.ring_size, d, self.window, device, dtype, zeroed)
             if cfg.is_sliding(i)
-            else FullLayerCache(nkv, max_tokens, d, device, dtype)
+            else FullLayerCache(nkv, max_tokens, d, device, dtype, zeroed)
             for i in range(cfg.num_hidden_layers)
         ]
         self._has_sliding = any(cfg.is_sliding(i) for i in range(cfg.num_hidden_layers))

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from engine import kernels
+from engine import decode_graph, kernels
 from engine.checkpoint import Checkpoint
 from engine.errors import EngineError, OutOfMemoryError
 from engine.model import Transformer
@@ -66,6 +66,7 @@ def load_model(
     notify: Callable[[str], None] | None = None,
     plan_options: PlanOptions | None = None,
     int8_weights: bool = False,
+    cuda_graphs: bool = False,
 ) -> Transformer:
     """Validate every tensor of the model folder ``path``, plan where the weights go, build the model.
 
@@ -76,6 +77,8 @@ def load_model(
     plan_options: PlanOptions for the planner (its device and fused_kernels are set here).
     int8_weights: quantize the attention projections and the unembedding to 8 bits on the device
     (engine/quant8.py; off by default until measured on GPUs). The plan still counts them in bf16.
+    cuda_graphs: decode steps as CUDA graphs (engine/decode_graph.py) where the placement allows; off by
+    default until measured on GPUs.
     """
     device = resolve_device(device)
     checkpoint = Checkpoint.open(path)  # raises ModelFilesError / UnsupportedModelError
@@ -89,6 +92,8 @@ def load_model(
         )
         if int8_weights:
             quantize_model(model)
+        if cuda_graphs:
+            decode_graph.enable(model)  # logs why not, when the placement does not allow it
         return model
     except BaseException:
         checkpoint.close()

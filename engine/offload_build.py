@@ -136,6 +136,8 @@ def attach(model, plan: Plan, stores: list, pool: ExpertPool | None) -> None:
     model.stores = stores
     model.offload_pool = pool
     model.plan = plan
+    if getattr(model, "decode_graphs", None) is not None:
+        model.decode_graphs.reset()  # the graphs read the old placement's tensors
     model.prefill_chunk = plan.prefill_chunk
     model.context_length = min(plan.context_length, model.config.max_position_embeddings)
 
@@ -147,6 +149,8 @@ def detach(model) -> None:
         block.mlp.store = None
     model.stores = []
     model.offload_pool = None
+    if getattr(model, "decode_graphs", None) is not None:
+        model.decode_graphs.reset()
     gc.collect()
     if model.device.type == "cuda":
         torch.cuda.empty_cache()

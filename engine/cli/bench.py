@@ -3,8 +3,9 @@
 Decoding is greedy from a seeded random prompt. A short warm-up on a throwaway cache runs first (on
 CPU it pages in the memory-mapped weights; on CUDA it builds kernels), and is reported on its own.
 ``--vram`` places the weights for a budget (on the CPU a simulated one) and the JSON says where they went
-and what the expert cache did while decoding. ``--kernels torch,triton`` measures the expert matmuls both
-ways on the one loaded model (each a run of its own under "variants", the first also at the top level).
+and what the expert cache did while decoding. ``--kernels torch,triton`` and ``--cuda-graphs off,on``
+measure each combination on the one loaded model (each a run of its own under "variants", the first also
+at the top level); ``--int8`` loads 8-bit attention and unembedding weights.
 ``--compare-transformers`` then loads the same checkpoint (Hugging Face layout) into transformers'
 GptOssForCausalLM (MXFP4 dequantized to bf16, as transformers runs it without Triton kernels) and
 decodes the same way in the same process, so the ratio comes from one run on one machine.
@@ -45,6 +46,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="expert matmuls: auto (Triton where it runs), torch, triton, or a comma list to compare, e.g. "
         "torch,triton (sets GOSSAMER_KERNELS for each run)",
+    )
+    parser.add_argument(
+        "--cuda-graphs",
+        default="off",
+        help="decode steps as CUDA graphs: off (default), on, or off,on to compare on one loaded model",
     )
     parser.add_argument(
         "--int8",
@@ -117,10 +123,13 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
         torch.cuda.reset_peak_memory_stats(device)
     runs = []
     for mode in args.kernel_modes:
-        with kernels_mode(mode, device):
-            runs.append(measure(model, prompt, g))
+        for graphs in args.graph_modes:
+            with kernels_mode(mode, device):
+                use_graphs(model, graphs)
+                runs.append(measure(model, prompt, g))
+    use_graphs(model, False)
     first = runs[0]
-    for run_ in runs[1:]:  # the same greedy tokens and logits, up to the rounding of another matmul order
+    for run_ in runs[1:]:  # the same greedy tokens and logits, up to the rounding of other kernels
         run_["prefill_logits_max_abs_diff"] = round(
             float((run_["_logits"] - first["_logits"]).abs().max()), 5
         )
@@ -157,8 +166,7 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
         "prompt_tokens": n,
         "gen_tokens": g,
         "load_s": round(load_s, 4),
-        **{k: v for k, v in first.items() if k != "kernels"},
-        "kernels": first["kernels"],
+        **first,
         "peak_rss_bytes": peak_rss_bytes(),
     }
     if len(runs) > 1:
@@ -178,16 +186,24 @@ def measure(model, prompt, gen: int) -> dict:
     from engine.offload import OffloadStats
 
     device, n = model.device, prompt.shape[0]
-    pool = model.offload_pool
+    pool, graphs = model.offload_pool, model.decode_graphs
+    cache = model.new_cache(n + gen)
     started = time.perf_counter()
-    warm = model.new_cache(min(n, WARMUP_TOKENS) + 2)
-    logits = model.forward(prompt[: min(n, WARMUP_TOKENS)], warm, last_only=True)
-    _decode_loop(lambda t: model.forward(t, warm, last_only=True), logits.argmax(-1).view(1), 2, device)
+    if graphs is None:  # a short warm-up on a throwaway cache
+        warm = model.new_cache(min(n, WARMUP_TOKENS) + 2)
+        logits = model.forward(prompt[: min(n, WARMUP_TOKENS)], warm, last_only=True)
+        _decode_loop(lambda t: model.forward(t, warm, last_only=True), logits.argmax(-1).view(1), 2, device)
+    else:  # the whole run once on the timed cache: graphs belong to a cache and the spans its steps read
+        logits = model.forward(prompt, cache, last_only=True)
+        _decode_loop(
+            lambda t: model.forward(t, cache, last_only=True), logits.argmax(-1).view(1), gen, device
+        )
+        cache.reset()
     warmup_s = time.perf_counter() - started
+    captured = len(graphs.graphs) if graphs is not None else 0
 
     if pool is not None:
         pool.stats = OffloadStats()
-    cache = model.new_cache(n + gen)
     _sync(device)
     started = time.perf_counter()
     logits = model.forward(prompt, cache, last_only=True)
@@ -205,6 +221,9 @@ def measure(model, prompt, gen: int) -> dict:
         "kernels": kernels.mode(),
         "fused_kernels": kernels.use_fused(device),
         "kernels_failed": kernels._disabled,
+        "cuda_graphs": graphs is not None and graphs.disabled is None and bool(graphs.graphs),  # used
+        "cuda_graphs_failed": graphs.disabled if graphs is not None else None,
+        "graphs_captured_in_timed_run": len(graphs.graphs) - captured if graphs is not None else 0,
         "warmup_s": round(warmup_s, 4),
         "prefill_s": round(prefill_s, 4),
         "prefill_tok_s": round(n / prefill_s, 2),
@@ -217,6 +236,19 @@ def measure(model, prompt, gen: int) -> dict:
         "_logits": logits.float().cpu(),
         "_tokens": [int(t) for t in tokens],
     }
+
+
+def use_graphs(model, on: bool) -> None:
+    """Decode through CUDA graphs (engine/decode_graph.py) or eagerly; an EngineError if they cannot be."""
+    from engine import decode_graph
+
+    if not on:
+        model.decode_graphs = None
+        return
+    why = decode_graph.unsupported(model)
+    if why is not None:
+        raise EngineError(f"--cuda-graphs: {why}.")
+    model.decode_graphs = decode_graph.DecodeGraphs(model)
 
 
 @contextlib.contextmanager
@@ -309,6 +341,10 @@ def run(args: argparse.Namespace) -> int:
         raise EngineError(
             f"--kernels takes {', '.join(MODES)} or a comma list of them, not {args.kernels!r}."
         )
+    words = [w.strip().lower() for w in args.cuda_graphs.split(",") if w.strip()]
+    if not words or any(w not in ("on", "off") for w in words):
+        raise EngineError(f"--cuda-graphs takes on, off or off,on, not {args.cuda_graphs!r}.")
+    args.graph_modes = [w == "on" for w in words]
     from engine.config import ModelConfig
 
     vocab = min(ModelConfig.from_model_dir(args.model).vocab_size, 199998)  # ordinary tokens only

@@ -100,3 +100,23 @@ def test_generate_with_a_budget_gives_the_same_answer(offload_model_dir, capsys)
     assert main([*args, "--vram", "auto"]) == 0  # no GPU to measure: nothing offloaded
     assert main([*args, "--vram", "12 apples"]) == 1
     assert "GPU memory budget" in capsys.readouterr().err
+
+
+def test_bench_cuda_graphs_variants(offload_model_dir, capsys, monkeypatch):
+    """--cuda-graphs off,on: both runs on one model (graphs stood in for by eager reruns on the CPU: the
+    real ones need a GPU); the graphs are captured in the warm-up, none while timing; same greedy tokens."""
+    from engine import decode_graph
+    from engine.cli import bench
+    from tests.engine.test_decode_graph import eager_capture
+
+    def use_graphs(model, on):
+        model.decode_graphs = decode_graph.DecodeGraphs(model, capture=eager_capture) if on else None
+
+    args = ["bench", "--model", str(offload_model_dir), "--prompt-tokens", "8", "--gen-tokens", "4"]
+    assert main([*args, "--cuda-graphs", "on"]) == 1  # the real thing on a CPU: no
+    assert "CUDA graphs need a CUDA device" in capsys.readouterr().err
+    monkeypatch.setattr(bench, "use_graphs", use_graphs)
+    assert main([*args, "--cuda-graphs", "off,on", "--dense-cache-mib", "0"]) == 0
+    off, on = json.loads(capsys.readouterr().out)["variants"]
+    assert (off["cuda_graphs"], on["cuda_graphs"]) == (False, True)
+    assert on["graphs_captured_in_timed_run"] == 0 and on["same_tokens_as_first"] == 4

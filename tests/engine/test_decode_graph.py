@@ -1,0 +1,146 @@
+"""Decode steps with fixed shapes (Transformer.step_at) and their CUDA-graph bookkeeping (engine.decode_graph),
+on the CPU: the graphs themselves need a GPU, so a stand-in "capture" that reruns the step stands for them."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+from engine import decode_graph
+from engine.decode_graph import DecodeGraphs, span_for, unsupported
+from engine.loader import load_model
+from tests.engine.logits_check import assert_logits_close
+
+PROMPT, DECODE = 250, 12  # the decode crosses position 256: two spans
+
+
+def ids(n: int, seed: int = 0) -> torch.Tensor:
+    return torch.randint(0, 199998, (n,), generator=torch.Generator().manual_seed(seed))
+
+
+def eager_capture(fn, device, pool):
+    """Stands in for cuda_capture: the "graph" reruns the step and writes its output in place."""
+    out = fn()
+    return (lambda: out.copy_(fn())), out, pool
+
+
+@pytest.fixture(scope="module")
+def model(tiny_model_dir):
+    return load_model(tiny_model_dir, "cpu", context_length=1024, dense_cache_bytes=0)
+
+
+@pytest.fixture(scope="module")
+def reference(model):
+    """Eager logits of a prefill of PROMPT ids and DECODE one-token steps."""
+    x = ids(PROMPT + DECODE)
+    cache = model.new_cache(1024)
+    out = [model.forward(x[:PROMPT], cache, last_only=True)]
+    out += [model.forward(x[i : i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
+    return torch.cat(out)
+
+
+def test_spans_are_powers_of_two_within_the_context():
+    assert [span_for(p, 5000) for p in (0, 255, 256, 511, 512, 4097)] == [256, 256, 512, 512, 1024, 5000]
+    assert span_for(10, 100) == 100
+
+
+def test_step_at_equals_the_eager_step(model, reference):
+    """Keys past the position masked instead of sliced off, sliding windows gathered from the ring by a
+    device-held position: the same logits as the eager step (the rings have wrapped many times here)."""
+    x = ids(PROMPT + DECODE)
+    # zeroed: masked keys are read too (never on the CPU by default)
+    cache = type(model.new_cache(8))(model.config, 1024, "cpu", sliding_history=5, zeroed=True)
+    out = [model.forward(x[:PROMPT], cache, last_only=True)]
+    with torch.inference_mode():
+        for i in range(PROMPT, PROMPT + DECODE):
+            position = torch.tensor([cache.num_tokens])
+            out.append(model.step_at(x[i : i + 1], position, cache, span_for(cache.num_tokens, 1024)))
+            cache.advance(1)
+    got = torch.cat(out)
+    assert_logits_close(got, reference, min_cos=0.99999, max_argmax_misses=0)
+    assert torch.equal(cache.tokens[: PROMPT + DECODE], x)
+
+
+def test_graph_bookkeeping_with_a_stand_in_capture(model, reference, monkeypatch):
+    """Through model.forward: one capture per (cache, span), replays for the other steps, the cache
+    advanced once per step, logits equal to eager decoding."""
+    graphs = DecodeGraphs(model, capture=eager_capture)
+    captures = []
+    real = graphs._capture
+    monkeypatch.setattr(graphs, "_capture", lambda *a: captures.append(a[2]) or real(*a))
+    monkeypatch.setattr(model, "decode_graphs", graphs)
+    x = ids(PROMPT + DECODE)
+    cache = type(model.new_cache(8))(model.config, 1024, "cpu", zeroed=True)
+    out = [model.forward(x[:PROMPT], cache, last_only=True)]
+    out += [model.forward(x[i : i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
+    assert captures == [256, 512] and cache.num_tokens == PROMPT + DECODE
+    assert_logits_close(torch.cat(out), reference, min_cos=0.99999, max_argmax_misses=0)
+    other = type(cache)(model.config, 1024, "cpu", zeroed=True)
+    model.forward(x[:3], other)
+    model.forward(x[3:4], other)
+    assert captures == [256, 512, 256]  # graphs belong to one cache's buffers
+    short = type(cache)(model.config, 64, "cpu", sliding_history=5, zeroed=True)
+    model.forward(x[:30], short)
+    short.truncate(10)
+    assert short.stale and graphs.step(x[:1], short) is None  # a replay from position 0 runs eagerly first
+
+
+def test_a_failed_capture_turns_graphs_off_and_decodes_eagerly(model, reference, monkeypatch, caplog):
+    """Any exception while capturing: logged once, graphs off for the model, the step runs eagerly."""
+
+    def broken(fn, device, pool):
+        fn()
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    graphs = DecodeGraphs(model, capture=broken)
+    monkeypatch.setattr(model, "decode_graphs", graphs)
+    x = ids(PROMPT + DECODE)
+    cache = type(model.new_cache(8))(model.config, 1024, "cpu", zeroed=True)
+    out = [model.forward(x[:PROMPT], cache, last_only=True)]
+    with caplog.at_level(logging.WARNING, logger="engine.decode_graph"):
+        out += [model.forward(x[i : i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
+    assert graphs.disabled.startswith("RuntimeError") and len(caplog.records) == 1
+    assert torch.equal(torch.cat(out), reference)
+
+
+@pytest.fixture(scope="module")
+def offload_model_dir(make_checkpoint):
+    from engine.synthetic import tiny_config
+
+    return make_checkpoint(tiny_config(num_hidden_layers=4, num_experts=8, experts_per_token=2), layout="hf")
+
+
+def test_which_models_can_have_graphs(offload_model_dir):
+    """Only resident models on CUDA with the embedding on the device and no dequantized-expert cache;
+    load_model(cuda_graphs=True) elsewhere loads as usual, without graphs."""
+    from engine.config import ModelConfig
+    from engine.plan import PlanOptions, make_plan
+
+    resident = load_model(offload_model_dir, "cpu", context_length=64, dense_cache_bytes=0, cuda_graphs=True)
+    assert resident.decode_graphs is None and unsupported(resident) == "CUDA graphs need a CUDA device"
+    assert unsupported(resident, need_cuda=False) is None
+    cached = load_model(offload_model_dir, "cpu", context_length=64)
+    assert "dequantized-expert cache" in unsupported(cached, need_cuda=False)
+    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    budget = make_plan(cfg, None, 64, options=PlanOptions(device="cpu")).min_budget_bytes
+    offloaded = load_model(
+        offload_model_dir, "cpu", vram_budget=budget, context_length=64, dense_cache_bytes=0
+    )
+    assert "offloaded" in unsupported(offloaded, need_cuda=False)
+    assert not decode_graph.enable(offloaded) and offloaded.decode_graphs is None
+
+
+def test_a_new_placement_forgets_the_graphs(offload_model_dir):
+    """Re-placing the experts (replan after an out-of-memory) drops every graph: they read the old tensors."""
+    from engine.offload_build import apply_plan, host_layers_of
+
+    model = load_model(offload_model_dir, "cpu", context_length=64, dense_cache_bytes=0)
+    graphs = model.decode_graphs = DecodeGraphs(model, capture=eager_capture)
+    cache = type(model.new_cache(8))(model.config, 64, "cpu", zeroed=True)
+    model.forward(ids(5), cache)
+    model.forward(ids(1), cache)
+    assert len(graphs.graphs) == 1
+    apply_plan(model, model.plan, host_layers_of(model.checkpoint))
+    assert graphs.graphs == {}
