@@ -161,6 +161,8 @@ def expert_terms(
         flat = flat[routes]
         order = torch.argsort(flat, stable=True)
         routes, flat = routes[order], flat[order]
+    if routes.numel() == 0:
+        return
     if kernels.use_fused(x.device) if fused is None else fused:
         ones = torch.ones(routes.shape[0], 1, dtype=x.dtype, device=x.device)
         y = kernels.expert_mlp(
