@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 DEFAULT_CONTEXT = 16384
 
@@ -41,7 +42,8 @@ def load_session(args: argparse.Namespace):
 
     # load_model reads the budget's forms itself ("auto" measures the device it loads on); a bad one is an
     # EngineError that says how to write it
-    model = load_model(args.model, device=args.device, vram_budget=args.vram, context_length=args.context)
+    model = load_model(args.model, device=args.device, vram_budget=args.vram, context_length=args.context,
+                       notify=lambda text: print(f"note: {text}", file=sys.stderr))
     return ChatSession(model, context_length=min(args.context, model.context_length))
 
 

@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _answer(session, messages: list[dict], settings, color: bool) -> dict:
     from engine.harmony import TextDelta, TurnEnd
+    from engine.session import Notice
 
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
@@ -78,6 +79,8 @@ def _answer(session, messages: list[dict], settings, color: bool) -> dict:
                     text = f"{DIM}{text}{RESET}"
                 sys.stdout.write(text)
                 sys.stdout.flush()
+            elif isinstance(event, Notice):
+                print(f"\n{DIM if color else ''}note: {event.text}{RESET if color else ''}")
             elif isinstance(event, TurnEnd):
                 usage = event.usage
                 note = {"cancelled": " (stopped)", "length": " (hit the token limit)"}.get(event.reason, "")

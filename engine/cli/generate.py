@@ -19,13 +19,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.harmony import TextDelta, ToolCall, TurnEnd
+    from engine.session import Notice
 
     settings = settings_from(args)
     session = load_session(args)
     messages = ([{"role": "developer", "content": args.system}] if args.system else [])
     messages.append({"role": "user", "content": args.prompt})
     texts = {"analysis": [], "commentary": [], "final": []}
-    tool_calls, finish = [], None
+    tool_calls, notices, finish = [], [], None
     for event in session.generate(messages, settings):
         if isinstance(event, TextDelta):
             texts[event.channel].append(event.text)
@@ -35,6 +36,9 @@ def run(args: argparse.Namespace) -> int:
                 stream.flush()
         elif isinstance(event, ToolCall):
             tool_calls.append({"id": event.call_id, "name": event.name, "arguments": event.arguments})
+        elif isinstance(event, Notice):
+            notices.append(event.text)
+            print(f"note: {event.text}", file=sys.stderr)
         elif isinstance(event, TurnEnd):
             finish = event
     usage = finish.usage
@@ -46,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
             "final": "".join(texts["final"]),
             "tool_calls": tool_calls,
             "finish_reason": finish.reason,
+            "notices": notices,
             "usage": usage.as_dict(),
         }, ensure_ascii=False))
     else:
