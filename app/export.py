@@ -102,3 +102,19 @@ def _message_json(message: Message) -> dict:
         if message.error:
             entry["error"] = message.error
     return entry
+
+
+SUFFIXES = {"markdown": ".md", "json": ".json"}
+
+
+def file_name(conversation: Conversation, kind: str) -> str:
+    """A file name for the conversation's title with only portable characters."""
+    safe = "".join(c if c.isalnum() or c in " -_" else "_" for c in conversation.title or "conversation")
+    return (safe.strip() or "conversation") + SUFFIXES[kind]
+
+
+def write(path: str, kind: str, conversation: Conversation, messages: list[Message]) -> None:
+    """Write the export of ``kind`` ("markdown" or "json") to ``path``; raises OSError."""
+    text = to_markdown(conversation, messages) if kind == "markdown" else to_json(conversation, messages)
+    with open(path, "w", encoding="utf-8") as file:
+        file.write(text)

@@ -14,14 +14,10 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
-    QFrame,
     QHBoxLayout,
-    QLabel,
     QMainWindow,
-    QMenu,
     QSplitter,
     QStackedWidget,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +29,7 @@ from app.engine_client import EngineClient
 from app.models_worker import Listing, ModelsClient
 from app.settings import Settings
 from app.store import Store
+from app.widgets.chat_header import ChatHeader
 from app.widgets.chat_view import ChatView
 from app.widgets.composer import Composer
 from app.widgets.model_manager import ModelManager
@@ -90,7 +87,13 @@ class MainWindow(QMainWindow):
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(0, 0, 0, 0)
         right_layout.setSpacing(0)
-        right_layout.addWidget(self._build_header(right))
+        self.header = ChatHeader(right)
+        self.header.models_requested.connect(self.open_model_manager)
+        self.title_label = self.header.title_label
+        self.model_button = self.header.model_button
+        self.menu_button = self.header.menu_button
+        self.conversation_menu = self.header.conversation_menu
+        right_layout.addWidget(self.header)
         self.stack = QStackedWidget(right)
         right_layout.addWidget(self.stack, 1)
 
@@ -132,34 +135,6 @@ class MainWindow(QMainWindow):
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self._build_actions()
-
-    def _build_header(self, parent: QWidget) -> QWidget:
-        header = QFrame(parent)
-        header.setObjectName("ChatHeader")
-        layout = QHBoxLayout(header)
-        layout.setContentsMargins(20, 8, 12, 8)
-        layout.setSpacing(8)
-        self.title_label = QLabel(header)
-        self.title_label.setObjectName("ChatTitle")
-        self.title_label.setTextFormat(Qt.TextFormat.PlainText)
-        layout.addWidget(self.title_label, 1)
-        self.model_button = QToolButton(header)
-        self.model_button.setObjectName("ModelButton")
-        self.model_button.setToolTip(self.tr("Models: download, verify, choose"))
-        self.model_button.setAccessibleName(self.tr("Model"))
-        self.model_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.model_button.clicked.connect(self.open_model_manager)
-        layout.addWidget(self.model_button)
-        self.menu_button = QToolButton(header)
-        self.menu_button.setObjectName("MenuButton")
-        self.menu_button.setText("⋯")
-        self.menu_button.setToolTip(self.tr("Conversation actions"))
-        self.menu_button.setAccessibleName(self.tr("Conversation actions"))
-        self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        self.conversation_menu = QMenu(self.menu_button)
-        self.menu_button.setMenu(self.conversation_menu)
-        layout.addWidget(self.menu_button)
-        return header
 
     def _build_actions(self) -> None:
         def action(text: str, shortcut, slot, parent=self) -> QAction:
@@ -449,25 +424,14 @@ class MainWindow(QMainWindow):
         conversation = self.store.conversation(conversation_id)
         if conversation is None:
             return None
-        suffix = ".md" if kind == "markdown" else ".json"
         if path is None:
-            safe = "".join(
-                c if c.isalnum() or c in " -_" else "_" for c in conversation.title or "conversation"
-            )
             filters = self.tr("Markdown (*.md)") if kind == "markdown" else self.tr("JSON (*.json)")
-            path, _ = QFileDialog.getSaveFileName(
-                self, self.tr("Export conversation"), str(Path.home() / (safe.strip() + suffix)), filters
-            )
+            suggested = str(Path.home() / export.file_name(conversation, kind))
+            path, _ = QFileDialog.getSaveFileName(self, self.tr("Export conversation"), suggested, filters)
             if not path:
                 return None
-        messages = self.store.messages(conversation_id)
-        text = (
-            export.to_markdown(conversation, messages)
-            if kind == "markdown"
-            else export.to_json(conversation, messages)
-        )
         try:
-            Path(path).write_text(text, encoding="utf-8")
+            export.write(path, kind, conversation, self.store.messages(conversation_id))
         except OSError as error:
             self.notice.show_notice(
                 self.tr("Could not write %1: %2").replace("%1", path).replace("%2", str(error)), kind="error"

@@ -2,6 +2,25 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ko_KR">
 <context>
+    <name>ChatHeader</name>
+    <message>
+        <location filename="../../app/widgets/chat_header.py" line="24"/>
+        <source>Models: download, verify, choose</source>
+        <translation>모델: 다운로드, 검증, 선택</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/chat_header.py" line="25"/>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/chat_header.py" line="32"/>
+        <location filename="../../app/widgets/chat_header.py" line="33"/>
+        <source>Conversation actions</source>
+        <translation>대화 메뉴</translation>
+    </message>
+</context>
+<context>
     <name>ChatView</name>
     <message>
         <location filename="../../app/widgets/chat_view.py" line="29"/>
@@ -186,32 +205,32 @@
 <context>
     <name>EngineWorker</name>
     <message>
-        <location filename="../../app/worker.py" line="70"/>
+        <location filename="../../app/worker.py" line="77"/>
         <source>The model could not be loaded.</source>
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="122"/>
+        <location filename="../../app/worker.py" line="131"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="170"/>
+        <location filename="../../app/worker.py" line="182"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="203"/>
+        <location filename="../../app/worker.py" line="215"/>
         <source>The computer ran out of memory. Close other programs, or choose a smaller context length in Settings, then try again.</source>
         <translation>컴퓨터의 메모리가 부족합니다. 다른 프로그램을 닫거나 설정에서 컨텍스트 길이를 줄인 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="211"/>
+        <location filename="../../app/worker.py" line="223"/>
         <source>This looks like a bug in Gossamer. The details below and the log file help to report it.</source>
         <translation>Gossamer의 버그로 보입니다. 아래 세부 정보와 로그 파일을 함께 알려 주시면 도움이 됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="221"/>
+        <location filename="../../app/worker.py" line="233"/>
         <source>Log file:</source>
         <translation>로그 파일:</translation>
     </message>
@@ -265,164 +284,148 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="148"/>
-        <source>Models: download, verify, choose</source>
-        <translation>모델: 다운로드, 검증, 선택</translation>
-    </message>
-    <message>
         <location filename="../../app/main_window.py" line="149"/>
-        <source>Model</source>
-        <translation>모델</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="156"/>
-        <location filename="../../app/main_window.py" line="157"/>
-        <source>Conversation actions</source>
-        <translation>대화 메뉴</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="174"/>
-        <location filename="../../app/main_window.py" line="369"/>
-        <location filename="../../app/main_window.py" line="421"/>
+        <location filename="../../app/main_window.py" line="351"/>
+        <location filename="../../app/main_window.py" line="403"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="175"/>
+        <location filename="../../app/main_window.py" line="150"/>
         <source>Search chats</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="176"/>
+        <location filename="../../app/main_window.py" line="151"/>
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="177"/>
+        <location filename="../../app/main_window.py" line="152"/>
         <source>Models…</source>
         <translation>모델…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="179"/>
+        <location filename="../../app/main_window.py" line="154"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="181"/>
+        <location filename="../../app/main_window.py" line="156"/>
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="183"/>
+        <location filename="../../app/main_window.py" line="158"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="186"/>
+        <location filename="../../app/main_window.py" line="161"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="188"/>
+        <location filename="../../app/main_window.py" line="163"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="189"/>
+        <location filename="../../app/main_window.py" line="164"/>
         <source>Quit</source>
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="261"/>
+        <location filename="../../app/main_window.py" line="237"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="272"/>
-        <location filename="../../app/main_window.py" line="316"/>
-        <location filename="../../app/main_window.py" line="328"/>
+        <location filename="../../app/main_window.py" line="248"/>
+        <location filename="../../app/main_window.py" line="292"/>
+        <location filename="../../app/main_window.py" line="310"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="301"/>
-        <location filename="../../app/main_window.py" line="336"/>
+        <location filename="../../app/main_window.py" line="277"/>
+        <location filename="../../app/main_window.py" line="318"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="308"/>
-        <location filename="../../app/main_window.py" line="384"/>
+        <location filename="../../app/main_window.py" line="284"/>
+        <location filename="../../app/main_window.py" line="366"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="321"/>
+        <location filename="../../app/main_window.py" line="297"/>
         <source>Could not load %1. %2</source>
         <translation>%1을(를) 불러오지 못했습니다. %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="324"/>
+        <location filename="../../app/main_window.py" line="300"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="338"/>
+        <location filename="../../app/main_window.py" line="320"/>
         <source>No model</source>
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="359"/>
+        <location filename="../../app/main_window.py" line="341"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="382"/>
+        <location filename="../../app/main_window.py" line="364"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="397"/>
+        <location filename="../../app/main_window.py" line="379"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="399"/>
+        <location filename="../../app/main_window.py" line="381"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="423"/>
+        <location filename="../../app/main_window.py" line="405"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="425"/>
+        <location filename="../../app/main_window.py" line="407"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="450"/>
+        <location filename="../../app/main_window.py" line="428"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="450"/>
+        <location filename="../../app/main_window.py" line="428"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="452"/>
+        <location filename="../../app/main_window.py" line="430"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="466"/>
+        <location filename="../../app/main_window.py" line="437"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="469"/>
+        <location filename="../../app/main_window.py" line="440"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -788,7 +791,7 @@
     </message>
     <message>
         <location filename="../../app/model_tables.py" line="25"/>
-        <location filename="../../app/model_tables.py" line="154"/>
+        <location filename="../../app/model_tables.py" line="157"/>
         <source>Unknown</source>
         <translation>알 수 없음</translation>
     </message>
@@ -813,63 +816,63 @@
         <translation>들어가지 않음</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="52"/>
+        <location filename="../../app/model_tables.py" line="68"/>
         <source>Name</source>
         <translation>이름</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="53"/>
+        <location filename="../../app/model_tables.py" line="69"/>
         <source>Size</source>
         <translation>크기</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="54"/>
+        <location filename="../../app/model_tables.py" line="70"/>
         <source>Status</source>
         <translation>상태</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="55"/>
-        <location filename="../../app/model_tables.py" line="135"/>
+        <location filename="../../app/model_tables.py" line="71"/>
+        <location filename="../../app/model_tables.py" line="139"/>
         <source>Runs on</source>
         <translation>실행 환경</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="56"/>
+        <location filename="../../app/model_tables.py" line="72"/>
         <source>Source</source>
         <translation>출처</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="70"/>
+        <location filename="../../app/model_tables.py" line="85"/>
         <source>(loaded)</source>
         <translation>(사용 중)</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="81"/>
+        <location filename="../../app/model_tables.py" line="96"/>
         <source>Downloaded</source>
         <translation>다운로드</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="82"/>
+        <location filename="../../app/model_tables.py" line="97"/>
         <source>Imported</source>
         <translation>가져옴</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="83"/>
+        <location filename="../../app/model_tables.py" line="98"/>
         <source>Folder</source>
         <translation>폴더</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="133"/>
+        <location filename="../../app/model_tables.py" line="137"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="134"/>
+        <location filename="../../app/model_tables.py" line="138"/>
         <source>Download</source>
         <translation>다운로드</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="136"/>
+        <location filename="../../app/model_tables.py" line="140"/>
         <source>About</source>
         <translation>설명</translation>
     </message>
