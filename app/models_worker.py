@@ -135,18 +135,24 @@ class ModelsWorker(QObject):
 
 
 def _local_fit(model, machine):
-    """Where a model on disk would run: its size, and its experts' share from its config when it says."""
-    from engine.hub.fit import estimate_fit, expert_bytes_from_config
+    """Where a model on disk would run: the planner's answer from its config, else its size alone."""
+    from engine.errors import ModelFilesError
+    from engine.hub.fit import config_from_json, estimate_fit, expert_bytes_from_config
     from engine.hub.layout import read_config
 
     size = model.total_bytes or model.size_bytes
-    expert = None
-    if model.layout == "hf":
+    try:
         config = read_config(model.path / "config.json")
-        expert = expert_bytes_from_config(config) if isinstance(config, dict) else None
+    except ModelFilesError:  # an incomplete download: judge it by its size
+        config = None
+    config = config if isinstance(config, dict) else None
+    expert = expert_bytes_from_config(config) if config is not None and model.layout == "hf" else None
     if expert is None or expert >= size:
         expert = size * 3 // 4
-    return estimate_fit(size, expert, size - expert, free_disk=size, ram=machine.ram, vram=machine.vram)
+    shape = config_from_json(config) if config is not None else None
+    return estimate_fit(
+        size, expert, size - expert, free_disk=size, ram=machine.ram, vram=machine.vram, config=shape
+    )
 
 
 class ModelsClient(QObject):

@@ -1,7 +1,7 @@
-"""Will a model fit this machine? A quick estimate for the catalog, before anything is downloaded.
+"""Will a model fit this machine? An estimate for the catalog, before anything is downloaded.
 
-``estimate_fit`` is the one place to change when ``engine.plan`` (the real VRAM planner) can answer
-instead; everything else here only gathers the machine's numbers.
+Where the model's shape is known (a ``ModelConfig``), the GPU part of the answer is the engine's own
+planner (``engine.plan``) at ``FIT_CONTEXT`` tokens of context; otherwise a rough sum of sizes.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.config import ModelConfig
 from engine.hub.fsutil import existing_ancestor, human_bytes
 
 GPU = "gpu"  # every weight on the GPU
@@ -22,6 +23,8 @@ NONE = "none"  # not enough RAM (or disk) for it at all
 # the OS, the app and the page cache in RAM. Rough on purpose: the planner does the exact sums.
 VRAM_RESERVE = 1_500_000_000
 RAM_RESERVE = 2_000_000_000
+# The context the catalog's estimate plans for (the app's default context length).
+FIT_CONTEXT = 16384
 
 
 @dataclass(frozen=True)
@@ -45,22 +48,25 @@ def estimate_fit(
     free_disk: int,
     ram: int | None,
     vram: int | None = None,
+    config: ModelConfig | None = None,
 ) -> FitEstimate:
-    """Where the weights would go; ``free_disk`` should count the model's bytes already downloaded."""
+    """Where the weights would go; ``free_disk`` should count the model's bytes already downloaded.
+    With ``config`` and a GPU, the planner decides what fits on the GPU."""
     disk_ok = free_disk >= model_bytes
     if not disk_ok:
         return FitEstimate(
             NONE, f"needs {human_bytes(model_bytes)} of disk; {human_bytes(free_disk)} is free", False
         )
     ram_ok = ram is None or ram >= RAM_RESERVE
-    if vram is not None and model_bytes + VRAM_RESERVE <= vram:
-        return FitEstimate(GPU, f"fits on the GPU ({human_bytes(vram)})", disk_ok)
-    if (
-        vram is not None
-        and non_expert_bytes + VRAM_RESERVE <= vram
-        and (ram is None or expert_bytes + RAM_RESERVE <= ram)
-    ):
-        return FitEstimate(PARTIAL, f"runs with some experts in RAM ({human_bytes(vram)} GPU)", disk_ok)
+    if vram is not None and config is not None:
+        planned = _planned_fit(config, vram, ram)
+        if planned is not None:
+            return planned
+    elif vram is not None:
+        if model_bytes + VRAM_RESERVE <= vram:
+            return FitEstimate(GPU, f"fits on the GPU ({human_bytes(vram)})", disk_ok)
+        if non_expert_bytes + VRAM_RESERVE <= vram and (ram is None or expert_bytes + RAM_RESERVE <= ram):
+            return FitEstimate(PARTIAL, f"runs with some experts in RAM ({human_bytes(vram)} GPU)", disk_ok)
     if ram_ok and (ram is None or model_bytes + RAM_RESERVE <= ram):
         where = "no GPU found" if vram is None else f"too big for the GPU ({human_bytes(vram)})"
         return FitEstimate(CPU, f"runs on the CPU only ({where}); expect a few tokens a second", disk_ok)
@@ -72,17 +78,41 @@ def estimate_fit(
     )
 
 
+def _planned_fit(config: ModelConfig, vram: int, ram: int | None) -> FitEstimate | None:
+    """The planner's verdict for a card of ``vram`` bytes, less what the desktop keeps; None when not even
+    a partial plan fits (then the caller's RAM-only answers apply)."""
+    from engine.plan import AUTO_RESERVE_FRACTION, AUTO_RESERVE_MIN, make_plan
+
+    vram = int(vram)
+    budget = vram - max(AUTO_RESERVE_MIN, int(AUTO_RESERVE_FRACTION * vram))
+    plan = make_plan(config, budget, FIT_CONTEXT)
+    if not plan.fits or (ram is not None and plan.total_host_bytes + RAM_RESERVE > ram):
+        return None
+    verdict = PARTIAL if plan.offloaded_layers else GPU
+    return FitEstimate(verdict, f"{plan.summary()} ({FIT_CONTEXT:,} tokens of context)", True)
+
+
+def config_from_json(config: dict) -> ModelConfig | None:
+    """The shape of a model from either layout's config.json, or None if it is not a usable gpt-oss one."""
+    try:
+        return (
+            ModelConfig.from_hf_json(config)
+            if "model_type" in config
+            else ModelConfig.from_original_json(config)
+        )
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
 def expert_bytes_from_config(config: dict) -> int | None:
     """Bytes of MXFP4 experts (blocks, scales and bf16 biases) described by an HF-layout config.json."""
     try:
         layers = config["num_hidden_layers"]
         experts = config.get("num_local_experts") or config["num_experts"]
-        hidden, inner = config["hidden_size"], config["intermediate_size"]
-    except (KeyError, TypeError):
+        shape = ModelConfig(hidden_size=config["hidden_size"], intermediate_size=config["intermediate_size"])
+    except (KeyError, TypeError, ValueError):
         return None
-    # mlp1: hidden -> 2*inner, mlp2: inner -> hidden; 32 weights = 16 bytes of FP4 + 1 byte of scale.
-    weights = 2 * inner * hidden + inner * hidden
-    return layers * experts * (weights // 32 * 17 + (2 * inner + hidden) * 2)
+    return layers * experts * shape.expert_bytes()
 
 
 def probe_machine(path: Path) -> Machine:

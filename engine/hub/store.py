@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+from engine.config import ModelConfig
 from engine.errors import (
     DownloadError,
     EngineError,
@@ -26,7 +27,13 @@ from engine.hub import catalog as cat
 from engine.hub import in_use
 from engine.hub.catalog import CatalogEntry
 from engine.hub.download import download_model
-from engine.hub.fit import FitEstimate, estimate_fit, expert_bytes_from_config, probe_machine
+from engine.hub.fit import (
+    FitEstimate,
+    config_from_json,
+    estimate_fit,
+    expert_bytes_from_config,
+    probe_machine,
+)
 from engine.hub.fsutil import (
     DISK_FULL_ERRNOS,
     FileLock,
@@ -42,6 +49,7 @@ from engine.hub.progress import ProgressCallback, ProgressTracker
 from engine.hub.remote import HubClient
 from engine.hub.status import LocalModel, check_files, files_base, inspect
 from engine.paths import user_config_dir, user_data_dir
+from engine.plan import PRESETS
 
 ROOT_SETTING = "models-root.json"  # in user_config_dir(): where move_root put the models
 LOCKS_DIR = ".locks"
@@ -113,7 +121,19 @@ class ModelStore:
             machine.free_disk + (local.size_bytes if local else 0),
             machine.ram,
             machine.vram,
+            config=self._shape(entry, local),
         )
+
+    def _shape(self, entry: CatalogEntry, local: LocalModel | None) -> ModelConfig | None:
+        """The model's config: from its files when downloaded, else the built-in shape of a pinned model."""
+        if local is not None:
+            try:
+                config = read_config(local.path / "config.json")
+            except ModelFilesError:  # not downloaded yet
+                config = None
+            if isinstance(config, dict) and (shape := config_from_json(config)) is not None:
+                return shape
+        return PRESETS.get(entry.name) if entry.builtin else None
 
     # ---- local models --------------------------------------------------------------------------------
     def list(self) -> list[LocalModel]:

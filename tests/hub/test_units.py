@@ -121,3 +121,22 @@ def test_select_files_never_takes_two_layouts():
     only_original = [p for p in repo if not p.startswith("model") and p != "config.json"]
     assert select_files(only_original) == (ORIGINAL, ["original/config.json", "original/model.safetensors"])
     assert select_files(["README.md", "config.json"]) is None
+
+
+@pytest.mark.parametrize(
+    "vram, verdict, words",
+    [
+        (24 * GB, GPU, "everything on the GPU"),
+        (12 * GB, PARTIAL, "layers in RAM"),
+        (2 * GB, CPU, "CPU only"),
+    ],
+)
+def test_fit_estimate_asks_the_planner_when_the_shape_is_known(vram, verdict, words):
+    """With the model's config, the GPU answer is the engine planner's, and the reason is its summary."""
+    from engine.plan import PRESETS
+
+    fit = estimate_fit(
+        TWENTY.download_bytes, TWENTY.expert_bytes, TWENTY.non_expert_bytes, 100 * GB, 64 * GB, vram,
+        config=PRESETS["gpt-oss-20b"],
+    )
+    assert fit.verdict == verdict and words in fit.reason
