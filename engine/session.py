@@ -177,7 +177,6 @@ class ChatSession:
                         break
                     logits = self._forward([token])
                     yield from self._take_notices()
-                usage.decode_s = time.perf_counter() - decode_started
             usage.decode_s = time.perf_counter() - decode_started
         except torch.cuda.OutOfMemoryError as error:
             self.reset()
