@@ -102,7 +102,8 @@ def test_generation_stops_at_the_end_of_the_context(tiny_model):
     session = ChatSession(tiny_model, context_length=80)
     prompt_len = len(session.render([user("hi")], GREEDY))
     end = run_turn(session, [user("hi")], GenerationSettings(temperature=0.0, max_tokens=1000))[-1]
-    if end.reason == "length":
+    assert end.usage.completion_tokens <= 80 - prompt_len
+    if end.reason == "length":  # a random model may also stop by itself first
         assert end.usage.completion_tokens == 80 - prompt_len
     assert session.cache.num_tokens <= 80
 
