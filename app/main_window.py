@@ -180,6 +180,8 @@ class MainWindow(QMainWindow):
         self.chat_view.regenerate_requested.connect(controller.regenerate)
         self.chat_view.edit_submitted.connect(controller.edit_and_resend)
         self.sidebar.conversation_selected.connect(controller.open_conversation)
+        # Past chats stay readable without a model: picking one leaves the welcome screen.
+        self.sidebar.conversation_selected.connect(lambda _id: self.show_chat())
         self.sidebar.new_requested.connect(self.new_chat)
         self.sidebar.delete_requested.connect(self.delete_conversation)
         self.sidebar.export_requested.connect(self.export_conversation)
@@ -400,6 +402,7 @@ class MainWindow(QMainWindow):
         if conversation is None:
             return
         self.controller.delete(conversation_id)
+        self.show_chat()  # the Undo notice lives on the chat page
         title = conversation.title or self.tr("New chat")
         self.notice.show_notice(
             self.tr("Deleted “%1”.").replace("%1", title),

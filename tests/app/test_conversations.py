@@ -207,3 +207,17 @@ def test_keyboard(make_window, qtbot):
         window.chat_view,
     ):
         assert widget.accessibleName(), widget.objectName()
+
+
+def test_past_chats_are_readable_without_a_model(make_window, qtbot, app_dirs):
+    """With no model the welcome screen shows; picking a past chat in the sidebar shows that chat, and a
+    deletion's Undo is on screen."""
+    first, second = seed(app_dirs / "data" / "chats.sqlite", [("Old talk", "hello"), ("Other", "b")])
+    window = make_window()
+    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.welcome, timeout=10000)
+    window.sidebar.conversation_selected.emit(first)
+    assert window.stack.currentWidget() is window.chat_page
+    assert window.controller.conversation.id == first
+    window.show_welcome()
+    window.delete_conversation(second)
+    assert window.stack.currentWidget() is window.chat_page and window.notice.isVisible()
