@@ -4,6 +4,9 @@ One turn: render the conversation with harmony -> keep the longest prefix alread
 prefill only the rest -> decode token by token -> parse -> events. The GUI, the CLI and a future
 local API server all drive the engine through this class.
 
+A turn may also continue an answer that was cut short (Stop, the token limit, a crash): the answer so far
+goes after ``<|start|>assistant`` with its last message left open, and the model goes on writing it.
+
 Besides the harmony events (engine/harmony/events.py) a turn may yield a ``Notice``: something the user
 should know that is not the model's text. Today one kind: the GPU ran out of memory while generating, so
 the model was placed again with more experts in host memory (or a shorter context) and the step repeated.
@@ -21,8 +24,8 @@ from dataclasses import dataclass, field
 import torch
 
 from engine.errors import ContextFullError, EngineError
-from engine.harmony import STOP_TOKENS, StreamParser, render_prompt
-from engine.harmony.events import Event, TurnEnd
+from engine.harmony import STOP_TOKENS, StreamParser, continuation, render_continuation, render_prompt
+from engine.harmony.events import Event, TextDelta, TurnEnd
 from engine.sampling import SamplingParams, make_generator, sample
 from engine.tokenizer import load_tokenizer
 
@@ -124,12 +127,23 @@ class ChatSession:
         settings: GenerationSettings | None = None,
         tools: list[dict] | None = None,
         cancel: threading.Event | None = None,
+        *,
+        continue_from: dict | None = None,
     ) -> Iterator[Event | Notice]:
         """Yield harmony events as tokens arrive (and a Notice when the engine had to change how it runs);
-        the last event is always a TurnEnd carrying the usage."""
+        the last event is always a TurnEnd carrying the usage.
+
+        ``continue_from`` goes on with an answer cut short instead of starting a new one: the assistant
+        message as written so far (``reasoning`` and ``content``), which is not in ``messages``. The events
+        then carry only the new text, starting in the channel the answer stopped in (no MessageStart for
+        it), and the usage counts only new tokens. An answer with no text is answered anew.
+        """
         settings = settings or GenerationSettings()
         started = time.perf_counter()
         prompt = self.render(messages, settings, tools)
+        parts = continuation(continue_from)  # checked before any compute, like the messages
+        answer = self._answer_so_far(prompt, parts) if parts else []
+        prompt += answer
         if len(prompt) >= self.context_length:
             raise ContextFullError(
                 f"The conversation is {len(prompt):,} tokens long but the context holds {self.context_length:,}. "
@@ -144,7 +158,9 @@ class ChatSession:
         usage.cached_tokens = reused
         params = SamplingParams(settings.temperature, settings.top_p)
         generator = make_generator(settings.seed)
-        parser = StreamParser()
+        parser = StreamParser(self.tokenizer)
+        for token in answer:  # the parser starts where the answer stopped: inside its open message
+            parser.feed(token)
         reason = "length"
         try:
             logits = self._forward(prompt[reused:])
@@ -195,6 +211,25 @@ class ChatSession:
             if not isinstance(event, TurnEnd):
                 yield event
         yield TurnEnd(reason=reason, usage=usage)
+
+    def _answer_so_far(self, base: list[int], parts: list) -> list[int]:
+        """The tokens of a partial answer, to follow ``base`` (which ends in ``<|start|>assistant``).
+
+        After a Stop the cache still holds the tokens the model wrote: when they follow ``base`` and read as
+        the same text, they are the answer so far, exactly as written (a model's tokens need not be the ones
+        the tokenizer would choose, nor its headers well-formed), so the next turn prefills almost nothing.
+        Otherwise (another turn came between, the app was restarted, it stopped inside a header) the answer
+        is rendered from its text.
+        """
+        rendered = render_continuation(parts, self.tokenizer)
+        written = self._cached_ids[len(base) :]
+        if (
+            written
+            and self._cached_ids[: len(base)] == base
+            and _read(written, self.tokenizer) == _read(rendered, self.tokenizer)
+        ):
+            return list(written)
+        return rendered
 
     def _reuse_prefix(self, prompt: list[int]) -> int:
         """Truncate the cache to the longest prefix it shares with ``prompt``; return its length."""
@@ -262,3 +297,16 @@ class ChatSession:
     def _take_notices(self) -> list[Notice]:
         notices, self._notices = self._notices, []
         return notices
+
+
+def _read(tokens: list[int], tokenizer) -> tuple[str, str]:
+    """(analysis, other text) that the stream has shown after ``tokens``, before any ``finish()``.
+
+    Without finish: text it would add (a header cut short read as text, a cut UTF-8 character) was saved by
+    the reader but would come again, or differently, once the model goes on; such an answer must not be
+    continued from these tokens.
+    """
+    parser = StreamParser(tokenizer)
+    texts = [event for token in tokens for event in parser.feed(token) if isinstance(event, TextDelta)]
+    analysis = "".join(event.text for event in texts if event.channel == "analysis")
+    return analysis, "".join(event.text for event in texts if event.channel != "analysis")

@@ -7,9 +7,9 @@ well-formed output and, unlike it, shows malformed output instead of raising.
 from __future__ import annotations
 
 from engine.harmony.events import Event, MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
-from engine.harmony.messages import ConversationError
+from engine.harmony.messages import ConversationError, continuation
 from engine.harmony.parser import StreamParser
-from engine.harmony.render import STOP_TOKENS, render_prompt
+from engine.harmony.render import STOP_TOKENS, render_continuation, render_prompt
 
 __all__ = [
     "STOP_TOKENS",
@@ -21,5 +21,7 @@ __all__ = [
     "TextDelta",
     "ToolCall",
     "TurnEnd",
+    "continuation",
+    "render_continuation",
     "render_prompt",
 ]

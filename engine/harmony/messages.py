@@ -100,6 +100,23 @@ def _assistant(message: dict[str, Any], where: str, call_names: dict[str, str]) 
     return out
 
 
+def continuation(message: dict[str, Any] | None) -> list[HarmonyMessage]:
+    """The assistant answer to go on with, cut short (Stop, the token limit, a crash), as harmony messages.
+
+    Its ``reasoning`` becomes an analysis message and its ``content`` a final one; the last of them is the
+    message left open for the model to continue (render.py leaves off its ``<|end|>``). [] when it has no
+    text: there is nothing to continue, and the turn is an ordinary new answer.
+    """
+    if message is None:
+        return []
+    where = "continue_from"
+    if not isinstance(message, dict) or message.get("role", "assistant") != "assistant":
+        raise ConversationError(f"{where} must be an assistant message, as the model wrote it so far.")
+    if message.get("tool_calls"):
+        raise ConversationError(f"{where}: an answer that called a tool is complete; it cannot be continued.")
+    return [part for part in _assistant(message, where, {}) if part.content]
+
+
 def _tool_call(call: Any, where: str) -> tuple[str, str, str | None]:
     if not isinstance(call, dict) or not isinstance(call.get("function"), dict):
         raise ConversationError(

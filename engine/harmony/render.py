@@ -17,6 +17,7 @@ from engine.harmony.messages import (
     DROP_ANALYSIS_MODES,
     ConversationError,
     HarmonyMessage,
+    continuation,
     conversation,
     drop_old_analysis,
     function_tools,
@@ -45,6 +46,7 @@ def render_prompt(
     tools: list[dict[str, Any]] | None = None,
     *,
     drop_analysis: str = "harmony",
+    continue_from: dict[str, Any] | None = None,
     knowledge_cutoff: str = KNOWLEDGE_CUTOFF,
     model_identity: str = MODEL_IDENTITY,
     tokenizer: Tokenizer | None = None,
@@ -53,7 +55,9 @@ def render_prompt(
 
     ``messages`` and ``tools`` are OpenAI-shaped (see engine/harmony/messages.py); ``date`` is
     YYYY-MM-DD (default today); ``drop_analysis`` chooses which earlier reasoning is left out
-    ("harmony" is openai-harmony's default). Raises ConversationError for malformed input.
+    ("harmony" is openai-harmony's default). ``continue_from``, an assistant message cut short (its
+    ``reasoning`` and ``content`` so far), goes after ``<|start|>assistant`` with its last message left
+    open (see ``render_continuation``). Raises ConversationError for malformed input.
     """
     if effort not in EFFORTS:
         raise ConversationError(f"Reasoning effort must be low, medium or high, not {effort!r}.")
@@ -65,6 +69,7 @@ def render_prompt(
     functions = function_tools(tools)
     developer_instructions = instructions(messages)
     turns = drop_old_analysis(conversation(messages), drop_analysis)
+    partial = continuation(continue_from)
 
     tok = tokenizer or load_tokenizer()
     ids: list[int] = []
@@ -78,7 +83,27 @@ def render_prompt(
         ids += render_message(tok, message)
     ids.append(Special.START)
     ids += tok.encode("assistant")
+    ids += render_continuation(partial, tok)
     return [int(token) for token in ids]
+
+
+def render_continuation(parts: list[HarmonyMessage], tokenizer: Tokenizer | None = None) -> list[int]:
+    """What follows the prompt's ``<|start|>assistant`` when an answer is continued: its finished messages
+    whole, then the open one without ``<|end|>``, as the model writes them (so the model goes on with that
+    message's text). ``parts`` comes from ``messages.continuation``; [] renders nothing.
+
+    The answer's own analysis stays even where ``drop_analysis`` would drop it: it is part of the turn being
+    written, which the model saw whole when it wrote it.
+    """
+    if not parts:
+        return []
+    tok = tokenizer or load_tokenizer()
+    ids: list[int] = []
+    for part in parts:
+        ids += render_message(tok, part)
+    head = [Special.START, *tok.encode("assistant")]  # the prompt already ends with it
+    assert ids[: len(head)] == head and ids[-1] == Special.END, tok.decode(ids)
+    return [int(token) for token in ids[len(head) : -1]]
 
 
 def system_text(
