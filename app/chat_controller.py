@@ -1,15 +1,17 @@
-"""What happens when the user sends, stops, regenerates or edits: store, chat model and engine in step.
+"""What happens when the user sends, stops, continues, regenerates or edits: store, chat model, engine agree.
 
 One turn: the user's message is committed to the store, an empty assistant message is added (marked
 incomplete), the engine worker is asked for the answer, and every batch of streamed text goes to the
 chat model (the screen) and to an ``AnswerRecorder`` (the disk, at most every half second). The end of
 the turn marks the message complete with its usage; an error or Stop is recorded the same way.
+Continue runs a turn on the last answer instead: it is marked incomplete again and the new text added to it.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
@@ -19,7 +21,7 @@ from app.conversation_model import ConversationListModel
 from app.engine_client import EngineClient
 from app.recorder import SAVE_INTERVAL_S, AnswerRecorder
 from app.settings import Settings
-from app.store import Conversation, Store, chat_messages
+from app.store import Conversation, Message, Store, chat_messages
 
 log = logging.getLogger(__name__)
 TITLE_LENGTH = 48
@@ -32,6 +34,7 @@ class _Turn:
     message_id: int
     recorder: AnswerRecorder
     live: LiveState
+    usage_before: dict = field(default_factory=dict)  # a continued answer's usage from its earlier turns
 
 
 def make_title(text: str) -> str:
@@ -188,6 +191,25 @@ class ChatController(QObject):
         self._start_turn()
         return True
 
+    def continue_answer(self, row: int | None = None) -> bool:
+        """Go on writing the last answer where it stopped (Stop, the token limit, an error, a crash), in
+        the same message; one stopped before its first word is answered again (``regenerate``)."""
+        if self.busy or self.conversation is None:
+            return False
+        messages = self.chat_model.messages()
+        if not messages or (row is not None and row != len(messages) - 1):
+            return False
+        answer = messages[-1]
+        if not answer.unfinished:
+            return False
+        if not answer.can_continue:
+            return self.regenerate()
+        if self.engine.model is None and not self.engine.loading:
+            self.no_model.emit()
+            return False
+        self._start_turn(continuing=answer)
+        return True
+
     def edit_and_resend(self, row: int, text: str) -> bool:
         """Replace the user's message at ``row`` with ``text``, drop what followed it, and answer again."""
         text = text.strip()
@@ -218,24 +240,43 @@ class ChatController(QObject):
             "max_tokens": self.settings.get(keys.MAX_TOKENS),
         }
 
-    def engine_messages(self) -> list[dict]:
-        """The conversation as the engine gets it: system instructions, then every message so far."""
-        messages = chat_messages(self.store.messages(self.conversation.id))
+    def engine_messages(self, before: int | None = None) -> list[dict]:
+        """The conversation as the engine gets it: system instructions, then every message so far (those
+        before position ``before``, when given)."""
+        stored = self.store.messages(self.conversation.id)
+        messages = chat_messages(m for m in stored if before is None or m.position < before)
         instructions = self.settings.get(keys.SYSTEM_INSTRUCTIONS).strip()
         return ([{"role": "system", "content": instructions}] if instructions else []) + messages
 
-    def _start_turn(self) -> None:
+    def _start_turn(self, continuing: Message | None = None) -> None:
+        """A new answer to the conversation, or more of ``continuing`` (the last answer, cut short)."""
         assert self.conversation is not None
-        messages = self.engine_messages()
         generation = self.generation_settings()
-        answer = self.store.add_message(
-            self.conversation.id, "assistant", complete=False, settings=generation
+        if continuing is None:
+            messages = self.engine_messages()
+            answer = self.store.add_message(
+                self.conversation.id, "assistant", complete=False, settings=generation
+            )
+            live = LiveState()
+            self.chat_model.append(answer, live)
+            partial = None
+        else:
+            messages = self.engine_messages(before=continuing.position)
+            self.store.reopen_message(continuing.id)  # a crash from here on leaves it interrupted
+            answer = self.store.message(continuing.id)
+            live = _continued_live(answer)
+            self.chat_model.replace(self.chat_model.row_of(answer.id), answer, live)
+            partial = answer.to_chat()
+        turn_id = self.engine.generate(messages, generation, continue_from=partial)
+        recorder = AnswerRecorder(
+            self.store,
+            answer.id,
+            content=answer.content,
+            reasoning=answer.reasoning,
+            thinking_s=answer.thinking_s,
         )
-        live = LiveState()
-        self.chat_model.append(answer, live)
-        turn_id = self.engine.generate(messages, generation)
-        recorder = AnswerRecorder(self.store, answer.id)
-        self._turn = _Turn(turn_id, self.conversation.id, answer.id, recorder, live)
+        usage_before = dict(answer.usage) if continuing is not None else {}
+        self._turn = _Turn(turn_id, self.conversation.id, answer.id, recorder, live, usage_before)
         self._save_timer.start()
         self.busy_changed.emit(True)
 
@@ -277,7 +318,7 @@ class ChatController(QObject):
         turn = self._current(turn_id)
         if turn is None:
             return
-        turn.recorder.finish(reason, usage=usage)
+        turn.recorder.finish(reason, usage=_added(turn.usage_before, usage))
         self._end_turn(turn)
         self.turn_completed.emit(reason, usage)
 
@@ -285,7 +326,7 @@ class ChatController(QObject):
         turn = self._current(turn_id)
         if turn is None:
             return
-        turn.recorder.finish("error", error=message)
+        turn.recorder.finish("error", usage=turn.usage_before or None, error=message)
         self._end_turn(turn)
         self.turn_error.emit(message, details)
 
@@ -321,3 +362,30 @@ def _advance(live: LiveState, deltas: list) -> None:
         else:
             live.phase = "final"
             live.final_tokens += tokens
+
+
+def _continued_live(answer: Message) -> LiveState:
+    """The live state of an answer being continued: its thinking time and token counts go on from its own."""
+    usage = answer.usage or {}
+    reasoning = int(usage.get("reasoning_tokens") or 0)
+    live = LiveState(
+        analysis_tokens=reasoning,
+        final_tokens=max(0, int(usage.get("completion_tokens") or 0) - reasoning),
+    )
+    if answer.thinking_s is not None:
+        now = time.monotonic()
+        live.thinking_started = now - answer.thinking_s
+        if answer.content:  # it had finished thinking
+            live.thinking_ended = now
+    return live
+
+
+def _added(before: dict, after: dict) -> dict:
+    """The usage of an answer written in several turns (Continue): its tokens add up; the speed, timings and
+    context use are the last turn's."""
+    if not before:
+        return after
+    total = dict(after)
+    for key in ("completion_tokens", "reasoning_tokens"):
+        total[key] = int(before.get(key) or 0) + int(after.get(key) or 0)
+    return total

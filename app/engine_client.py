@@ -22,7 +22,7 @@ SHUTDOWN_WAIT_MS = 15000
 class EngineClient(QObject):
     _load_requested = Signal(str, str, object, int)
     _unload_requested = Signal()
-    _generate_requested = Signal(int, object, object, object)
+    _generate_requested = Signal(int, object, object, object, object)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -70,12 +70,13 @@ class EngineClient(QObject):
         self.stop()
         self._unload_requested.emit()
 
-    def generate(self, messages: list[dict], settings: dict) -> int:
+    def generate(self, messages: list[dict], settings: dict, continue_from: dict | None = None) -> int:
+        """Start a turn; ``continue_from``: an answer cut short that the model goes on writing."""
         assert self.turn_id is None, "one turn at a time"
         turn_id = next(self._turn_ids)
         self._cancel = threading.Event()
         self.turn_id = turn_id
-        self._generate_requested.emit(turn_id, messages, settings, self._cancel)
+        self._generate_requested.emit(turn_id, messages, settings, self._cancel, continue_from)
         return turn_id
 
     def stop(self) -> None:

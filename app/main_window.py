@@ -178,6 +178,7 @@ class MainWindow(QMainWindow):
         controller.turn_error.connect(self._on_turn_error)
         controller.no_model.connect(self._on_no_model)
         self.chat_view.regenerate_requested.connect(controller.regenerate)
+        self.chat_view.continue_requested.connect(controller.continue_answer)
         self.chat_view.edit_submitted.connect(controller.edit_and_resend)
         self.sidebar.conversation_selected.connect(controller.open_conversation)
         # Past chats stay readable without a model: picking one leaves the welcome screen.

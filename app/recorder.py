@@ -23,17 +23,24 @@ class AnswerRecorder:
         *,
         interval: float = SAVE_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        content: str = "",
+        reasoning: str = "",
+        thinking_s: float | None = None,
     ) -> None:
+        """``content``, ``reasoning`` and ``thinking_s``: what an answer being continued holds already; new
+        text is added to it, and thinking time goes on from where it was if the answer was still thinking."""
         self.store = store
         self.message_id = message_id
         self.interval = interval
         self.clock = clock
-        self.content_parts: list[str] = []
-        self.reasoning_parts: list[str] = []
+        self.content_parts: list[str] = [content] if content else []
+        self.reasoning_parts: list[str] = [reasoning] if reasoning else []
         self.tool_calls: list[dict] = []
         self.started = clock()
         self.thinking_started: float | None = None
-        self.thinking_s: float | None = None
+        # Thinking is over once the answer has begun; until then its earlier seconds count on.
+        self.thinking_s: float | None = thinking_s if content else None
+        self._thought_before = thinking_s if reasoning and not content else None
         self._dirty = False
         self._saved_at = self.started
 
@@ -69,15 +76,15 @@ class AnswerRecorder:
         self._dirty = True
 
     def _end_thinking(self) -> None:
-        if self.thinking_started is not None and self.thinking_s is None:
-            self.thinking_s = self.clock() - self.thinking_started
+        if self.thinking_s is None:
+            self.thinking_s = self.thinking_elapsed()
 
     def thinking_elapsed(self) -> float | None:
         if self.thinking_s is not None:
             return self.thinking_s
         if self.thinking_started is not None:
-            return self.clock() - self.thinking_started
-        return None
+            return (self._thought_before or 0.0) + self.clock() - self.thinking_started
+        return self._thought_before
 
     def flush_if_due(self) -> bool:
         if self._dirty and self.clock() - self._saved_at >= self.interval:

@@ -99,6 +99,18 @@ class Message:
     thinking_s: float | None = None
     settings: dict = field(default_factory=dict)  # the generation settings an answer was made with
 
+    @property
+    def unfinished(self) -> bool:
+        """An answer the model did not end: stopped, cut at the token limit, failed, or cut by a crash."""
+        return self.role == "assistant" and (
+            not self.complete or self.finish_reason in ("cancelled", "length", "error")
+        )
+
+    @property
+    def can_continue(self) -> bool:
+        """An unfinished answer with text the model can go on from (a tool call is not continued)."""
+        return self.unfinished and not self.tool_calls and bool(self.content or self.reasoning)
+
     def to_chat(self) -> dict:
         """This message as the engine wants it (OpenAI chat shape, analysis under "reasoning")."""
         message: dict = {"role": self.role, "content": self.content}
@@ -340,6 +352,16 @@ class Store:
             ).fetchone()
             if row is not None:
                 self._touch(row[0], now)
+
+    def reopen_message(self, message_id: int) -> None:
+        """Mark an answer incomplete again while it is continued, so a crash leaves it interrupted."""
+        now = self._clock()
+        with self._transaction():
+            self.db.execute(
+                "UPDATE messages SET complete = 0, finish_reason = NULL, error = NULL, updated_at = ?"
+                " WHERE id = ?",
+                (now, message_id),
+            )
 
     def delete_messages_from(self, conversation_id: int, position: int) -> int:
         """Delete the messages at ``position`` and after it (regenerate, edit-and-resend)."""

@@ -122,9 +122,12 @@ class EngineWorker(QObject):
                 pass
 
     # generating
-    @Slot(int, object, object, object)
-    def generate(self, turn_id: int, messages: object, settings: object, cancel: object) -> None:
-        """Run one turn; ``settings`` is a dict of GenerationSettings fields, ``cancel`` a threading.Event."""
+    @Slot(int, object, object, object, object)
+    def generate(
+        self, turn_id: int, messages: object, settings: object, cancel: object, continue_from: object = None
+    ) -> None:
+        """Run one turn; ``settings`` is a dict of GenerationSettings fields, ``cancel`` a threading.Event,
+        ``continue_from`` None or the answer so far to go on with (ChatSession.generate's)."""
         if self._session is None:
             self.turn_failed.emit(
                 turn_id,
@@ -137,7 +140,9 @@ class EngineWorker(QObject):
             from engine.session import GenerationSettings, Notice
 
             generation = GenerationSettings(**settings)
-            events = self._session.generate(list(messages), generation, cancel=cancel)
+            events = self._session.generate(
+                list(messages), generation, cancel=cancel, continue_from=continue_from
+            )
             batch: list[list] = []
             sent = time.monotonic()
             started = False

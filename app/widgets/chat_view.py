@@ -18,6 +18,7 @@ STICK_DISTANCE = 48  # pixels from the bottom that still count as "at the bottom
 
 class ChatView(QScrollArea):
     regenerate_requested = Signal(int)  # row
+    continue_requested = Signal(int)  # row
     edit_submitted = Signal(int, str)  # row, new text
 
     def __init__(self, model: ChatModel, parent=None) -> None:
@@ -120,6 +121,7 @@ class ChatView(QScrollArea):
         message = self.model.message(row)
         widget = MessageWidget(message.role, self.column)
         widget.regenerate_requested.connect(lambda w=widget: self._emit_for(w, self.regenerate_requested))
+        widget.continue_requested.connect(lambda w=widget: self._emit_for(w, self.continue_requested))
         widget.edit_submitted.connect(lambda text, w=widget: self._emit_edit(w, text))
         self._widgets.insert(row, widget)
         self.column_layout.insertWidget(row + 1, widget)  # after the empty-state label

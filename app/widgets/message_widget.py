@@ -31,6 +31,7 @@ USER_BUBBLE_FRACTION = 0.78
 
 class MessageWidget(QFrame):
     regenerate_requested = Signal()
+    continue_requested = Signal()
     edit_submitted = Signal(str)
 
     def __init__(self, role: str, parent=None) -> None:
@@ -122,12 +123,18 @@ class MessageWidget(QFrame):
         actions.setContentsMargins(0, 0, 0, 0)
         actions.setSpacing(2)
         self.copy_button = self._action(self.tr("Copy"), self.tr("Copy answer"), self.copy)
+        self.continue_button = self._action(
+            self.tr("Continue"),
+            self.tr("Continue this answer where it stopped"),
+            self.continue_requested.emit,
+        )
         self.regenerate_button = self._action(
             self.tr("Regenerate"), self.tr("Answer again"), self.regenerate_requested.emit
         )
         self.usage_label = QLabel(self)
         self.usage_label.setObjectName("UsageLabel")
         actions.addWidget(self.copy_button)
+        actions.addWidget(self.continue_button)
         actions.addWidget(self.regenerate_button)
         actions.addSpacing(8)
         actions.addWidget(self.usage_label)
@@ -160,6 +167,8 @@ class MessageWidget(QFrame):
             live is not None and not message.content and not message.reasoning and not message.tool_calls
         )
         self._refresh_status(message, live)
+        self.continue_button.setVisible(last and live is None and message.can_continue)
+        self.continue_button.setEnabled(not busy)
         self.regenerate_button.setVisible(last and live is None)
         self.regenerate_button.setEnabled(not busy)
         self.copy_button.setVisible(live is None and bool(message.content))
@@ -187,7 +196,8 @@ class MessageWidget(QFrame):
         elif not message.complete:
             text, kind = (
                 self.tr(
-                    "Interrupted: Gossamer closed before this answer finished. Regenerate to answer again."
+                    "Interrupted: Gossamer closed before this answer finished. Continue to finish it, "
+                    "or Regenerate to answer again."
                 ),
                 "warning",
             )
@@ -196,8 +206,8 @@ class MessageWidget(QFrame):
         elif message.finish_reason == "length":
             text, kind = (
                 self.tr(
-                    "Cut off at the token limit. Raise “Max tokens” in Settings for longer "
-                    "answers, then Regenerate."
+                    "Cut off at the token limit. Continue to let it write more, or raise “Max tokens” "
+                    "in Settings for longer answers."
                 ),
                 "note",
             )

@@ -23,17 +23,17 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/widgets/chat_view.py" line="29"/>
+        <location filename="../../app/widgets/chat_view.py" line="30"/>
         <source>Conversation</source>
         <translation>대화</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/chat_view.py" line="71"/>
+        <location filename="../../app/widgets/chat_view.py" line="72"/>
         <source>What can I help with?</source>
         <translation>무엇을 도와드릴까요?</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/chat_view.py" line="72"/>
+        <location filename="../../app/widgets/chat_view.py" line="73"/>
         <source>gpt-oss runs on this computer. Nothing you write leaves it.</source>
         <translation>gpt-oss가 이 컴퓨터에서 실행됩니다. 입력한 내용은 밖으로 나가지 않습니다.</translation>
     </message>
@@ -210,27 +210,27 @@
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="131"/>
+        <location filename="../../app/worker.py" line="134"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="182"/>
+        <location filename="../../app/worker.py" line="187"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="215"/>
+        <location filename="../../app/worker.py" line="220"/>
         <source>The computer ran out of memory. Close other programs, or choose a smaller context length in Settings, then try again.</source>
         <translation>컴퓨터의 메모리가 부족합니다. 다른 프로그램을 닫거나 설정에서 컨텍스트 길이를 줄인 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="223"/>
+        <location filename="../../app/worker.py" line="228"/>
         <source>This looks like a bug in Gossamer. The details below and the log file help to report it.</source>
         <translation>Gossamer의 버그로 보입니다. 아래 세부 정보와 로그 파일을 함께 알려 주시면 도움이 됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="233"/>
+        <location filename="../../app/worker.py" line="238"/>
         <source>Log file:</source>
         <translation>로그 파일:</translation>
     </message>
@@ -285,8 +285,8 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/main_window.py" line="149"/>
-        <location filename="../../app/main_window.py" line="351"/>
-        <location filename="../../app/main_window.py" line="403"/>
+        <location filename="../../app/main_window.py" line="354"/>
+        <location filename="../../app/main_window.py" line="407"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
@@ -336,96 +336,96 @@
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="237"/>
+        <location filename="../../app/main_window.py" line="240"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="248"/>
-        <location filename="../../app/main_window.py" line="292"/>
-        <location filename="../../app/main_window.py" line="310"/>
+        <location filename="../../app/main_window.py" line="251"/>
+        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="313"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="277"/>
-        <location filename="../../app/main_window.py" line="318"/>
+        <location filename="../../app/main_window.py" line="280"/>
+        <location filename="../../app/main_window.py" line="321"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="284"/>
-        <location filename="../../app/main_window.py" line="366"/>
+        <location filename="../../app/main_window.py" line="287"/>
+        <location filename="../../app/main_window.py" line="369"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="297"/>
+        <location filename="../../app/main_window.py" line="300"/>
         <source>Could not load %1. %2</source>
         <translation>%1을(를) 불러오지 못했습니다. %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="300"/>
+        <location filename="../../app/main_window.py" line="303"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="320"/>
+        <location filename="../../app/main_window.py" line="323"/>
         <source>No model</source>
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="341"/>
+        <location filename="../../app/main_window.py" line="344"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="364"/>
+        <location filename="../../app/main_window.py" line="367"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="379"/>
+        <location filename="../../app/main_window.py" line="382"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="381"/>
+        <location filename="../../app/main_window.py" line="384"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="405"/>
+        <location filename="../../app/main_window.py" line="409"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="407"/>
+        <location filename="../../app/main_window.py" line="411"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="428"/>
+        <location filename="../../app/main_window.py" line="432"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="428"/>
+        <location filename="../../app/main_window.py" line="432"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="430"/>
+        <location filename="../../app/main_window.py" line="434"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="437"/>
+        <location filename="../../app/main_window.py" line="441"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="440"/>
+        <location filename="../../app/main_window.py" line="444"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -433,116 +433,126 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="51"/>
-        <location filename="../../app/widgets/message_widget.py" line="96"/>
-        <location filename="../../app/widgets/message_widget.py" line="124"/>
+        <location filename="../../app/widgets/message_widget.py" line="52"/>
+        <location filename="../../app/widgets/message_widget.py" line="97"/>
+        <location filename="../../app/widgets/message_widget.py" line="125"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="65"/>
+        <location filename="../../app/widgets/message_widget.py" line="66"/>
         <source>Your message</source>
         <translation>내 메시지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="69"/>
+        <location filename="../../app/widgets/message_widget.py" line="70"/>
         <source>Edit your message</source>
         <translation>메시지 편집</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="74"/>
+        <location filename="../../app/widgets/message_widget.py" line="75"/>
         <source>Cancel</source>
         <translation>취소</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="75"/>
+        <location filename="../../app/widgets/message_widget.py" line="76"/>
         <source>Send</source>
         <translation>보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="96"/>
+        <location filename="../../app/widgets/message_widget.py" line="97"/>
         <source>Copy message</source>
         <translation>메시지 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="97"/>
+        <location filename="../../app/widgets/message_widget.py" line="98"/>
         <source>Edit</source>
         <translation>편집</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="97"/>
+        <location filename="../../app/widgets/message_widget.py" line="98"/>
         <source>Edit and resend</source>
         <translation>편집해서 다시 보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="107"/>
+        <location filename="../../app/widgets/message_widget.py" line="108"/>
         <source>Reading the conversation…</source>
         <translation>대화를 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="112"/>
+        <location filename="../../app/widgets/message_widget.py" line="113"/>
         <source>Answer</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="124"/>
+        <location filename="../../app/widgets/message_widget.py" line="125"/>
         <source>Copy answer</source>
         <translation>답변 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="126"/>
+        <location filename="../../app/widgets/message_widget.py" line="127"/>
+        <source>Continue</source>
+        <translation>이어서 쓰기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="128"/>
+        <source>Continue this answer where it stopped</source>
+        <translation>멈춘 곳부터 답변 이어서 쓰기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="132"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="126"/>
+        <location filename="../../app/widgets/message_widget.py" line="132"/>
         <source>Answer again</source>
         <translation>다시 답변하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="186"/>
+        <location filename="../../app/widgets/message_widget.py" line="195"/>
         <source>The answer failed.</source>
         <translation>답변에 실패했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="190"/>
-        <source>Interrupted: Gossamer closed before this answer finished. Regenerate to answer again.</source>
-        <translation>중단됨: 답변이 끝나기 전에 Gossamer가 종료되었습니다. 다시 생성을 눌러 새로 답변받으세요.</translation>
+        <location filename="../../app/widgets/message_widget.py" line="199"/>
+        <source>Interrupted: Gossamer closed before this answer finished. Continue to finish it, or Regenerate to answer again.</source>
+        <translation>중단됨: 답변이 끝나기 전에 Gossamer가 종료되었습니다. 이어서 쓰기를 눌러 마저 받거나, 다시 생성을 눌러 새로 답변받으세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="195"/>
+        <location filename="../../app/widgets/message_widget.py" line="209"/>
+        <source>Cut off at the token limit. Continue to let it write more, or raise “Max tokens” in Settings for longer answers.</source>
+        <translation>토큰 한도에서 잘렸습니다. 이어서 쓰기를 눌러 더 받거나, 더 긴 답변을 원하면 설정에서 “최대 토큰”을 늘리세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="205"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="199"/>
-        <source>Cut off at the token limit. Raise “Max tokens” in Settings for longer answers, then Regenerate.</source>
-        <translation>토큰 한도에서 잘렸습니다. 더 긴 답변을 원하면 설정에서 “최대 토큰”을 늘린 뒤 다시 생성하세요.</translation>
-    </message>
-    <message>
-        <location filename="../../app/widgets/message_widget.py" line="206"/>
+        <location filename="../../app/widgets/message_widget.py" line="216"/>
         <source>Asked to use a tool: %1</source>
         <translation>도구 사용 요청: %1</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="219"/>
+        <location filename="../../app/widgets/message_widget.py" line="229"/>
         <source>%1 tok/s</source>
         <translation>%1 토큰/초</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="221"/>
+        <location filename="../../app/widgets/message_widget.py" line="231"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n토큰</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="223"/>
+        <location filename="../../app/widgets/message_widget.py" line="233"/>
         <source>%1 s to first token</source>
         <translation>첫 토큰까지 %1초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="231"/>
+        <location filename="../../app/widgets/message_widget.py" line="241"/>
         <source>Copied</source>
         <translation>복사됨</translation>
     </message>

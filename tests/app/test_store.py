@@ -177,3 +177,68 @@ def test_recorder_saves_at_most_every_interval(store):
     recorder.finish("return", usage={"completion_tokens": 5})
     done = store.message(answer.id)
     assert done.complete and done.thinking_s == pytest.approx(1.0) and done.finish_reason == "return"
+
+
+@pytest.mark.parametrize(
+    ("complete", "reason", "content", "reasoning", "tool_calls", "unfinished", "can_continue"),
+    [
+        (False, None, "Once", "", None, True, True),  # interrupted by a crash
+        (True, "cancelled", "", "Hmm", None, True, True),  # stopped while thinking
+        (True, "length", "Once", "", None, True, True),
+        (True, "error", "Once", "", None, True, True),
+        (True, "cancelled", "", "", None, True, False),  # stopped before the first word
+        (True, "return", "Done.", "", None, False, False),
+        (True, "call", "", "", [{"id": "c", "function": {"name": "f"}}], False, False),
+        (False, None, "", "", [{"id": "c", "function": {"name": "f"}}], True, False),
+    ],
+)
+def test_which_answers_can_be_continued(
+    store, complete, reason, content, reasoning, tool_calls, unfinished, can_continue
+):
+    """An answer the model did not end is unfinished; it can be continued when it has text and no tool call."""
+    conversation = store.create_conversation()
+    answer = store.add_message(
+        conversation.id, "assistant", content, reasoning=reasoning, tool_calls=tool_calls, complete=complete
+    )
+    if reason is not None:
+        store.finish_message(answer.id, finish_reason=reason)
+    answer = store.message(answer.id)
+    assert (answer.unfinished, answer.can_continue) == (unfinished, can_continue)
+    assert not store.add_message(conversation.id, "user", "Hi").unfinished
+
+
+@pytest.mark.parametrize(
+    ("content", "thinking_before", "thinking_after"),
+    [
+        ("", 4.0, 4.0 + 3.0),  # stopped while thinking: the seconds go on from where they were
+        ("Once", 4.0, 4.0),  # stopped in the answer: thinking was over
+    ],
+)
+def test_a_continued_answer_is_reopened_and_added_to(store, content, thinking_before, thinking_after):
+    """Continue marks the answer incomplete again (a crash leaves it interrupted) and the recorder adds the new
+    text to what it held, with its thinking time."""
+    now = [0.0]
+    conversation = store.create_conversation()
+    answer = store.add_message(conversation.id, "assistant", content, reasoning="Let me", complete=False)
+    store.finish_message(answer.id, finish_reason="cancelled", thinking_s=thinking_before)
+    store.reopen_message(answer.id)
+    reopened = store.message(answer.id)
+    assert not reopened.complete and reopened.finish_reason is None and reopened.error is None
+    recorder = AnswerRecorder(
+        store,
+        answer.id,
+        clock=lambda: now[0],
+        content=content,
+        reasoning="Let me",
+        thinking_s=thinking_before,
+    )
+    if not content:
+        recorder.add("analysis", " think.")
+        now[0] = 3.0
+    recorder.add("final", " upon a time")
+    recorder.finish("length")
+    done = store.message(answer.id)
+    assert done.complete and done.finish_reason == "length"
+    assert done.reasoning == ("Let me think." if not content else "Let me")
+    assert done.content == content + " upon a time"
+    assert done.thinking_s == pytest.approx(thinking_after)

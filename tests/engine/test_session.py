@@ -1,4 +1,4 @@
-"""Chat sessions on a tiny random model: streaming, cancel, continue, prefix reuse, usage, limits, sampling."""
+"""Chat sessions on a tiny random model: streaming, cancel, continue, prefix reuse, usage, limits, seeds."""
 
 from __future__ import annotations
 
@@ -91,7 +91,7 @@ def test_reused_prefix_gives_the_same_answer_as_a_fresh_session(tiny_model):
 
 
 def stop_after(session, messages, tokens: int, max_tokens: int = 60) -> dict:
-    """Generate greedily and press Stop once ``tokens`` tokens have shown text; the answer as an app saves it."""
+    """Generate greedily, press Stop once ``tokens`` tokens have shown text; the answer as an app saves it."""
     cancel = threading.Event()
     answer = {"role": "assistant", "reasoning": "", "content": ""}
     settings = GenerationSettings(temperature=0.0, max_tokens=max_tokens)
