@@ -2,16 +2,21 @@
 one launch from Python instead of about 60 per layer, each costing microseconds of host time (the eager
 path measured 22-27 tok/s on an H200 for gpt-oss-20b, against ~800 that its bandwidth allows).
 
-A graph replays fixed kernels on fixed addresses, so the step it holds (``Transformer.step_at``) takes its
-token and position from two device buffers filled before each replay, writes the KV cache at that
-position with an index kernel, and attends over a fixed number of keys with the ones past the position
-masked. That number, the "span", is the position rounded up to a power of two (at least MIN_SPAN): one
-graph per span, captured when first needed, so a token reads at most twice the keys it needs.
+A graph replays fixed kernels on fixed addresses, so the step it holds takes its token and position from
+two device buffers filled before each replay, writes the KV cache at that position with an index kernel,
+and attends over a fixed number of keys with the ones past the position masked. That number, the "span",
+is the position rounded up to a power of two (at least MIN_SPAN): one set of graphs per span, captured when
+first needed, so a token reads at most twice the keys it needs.
+
+A model with offloaded experts decides on the host which experts to copy, layer by layer: its step is cut
+at each offloaded layer's experts into segments, one graph each, with the host's part (read the routes,
+copy, run those experts) between them (engine/decode_segments.py). A resident model's step is one segment.
+The embedding may stay in host memory: its row is copied in before the first segment.
 
 Off by default until measured on a GPU (``load_model(cuda_graphs=True)``, bench ``--cuda-graphs``).
-Careful fallback: a model whose step cannot be a graph (experts offloaded: the copies are decided on the
-host; the embedding in host memory; a dequantized-expert cache) decodes eagerly; any exception while
-capturing turns graphs off for the model, logged, and that step runs eagerly.
+Careful fallback: a model with a dequantized-expert cache (its contents are managed on the host) decodes
+eagerly; any exception while capturing turns graphs off for the model, logged, and the step finishes by
+calling the segments' functions eagerly (the same numbers).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from dataclasses import dataclass
 import torch
 
 from engine import kernels
+from engine.decode_segments import Segments
 
 MIN_SPAN = 256  # keys of the smallest graph: below this, reading a few masked keys costs nothing
 WARMUP_RUNS = 2  # eager runs before a capture: Triton compiles, cuBLAS picks its kernels and workspace
@@ -31,11 +37,20 @@ WARMUP_RUNS = 2  # eager runs before a capture: Triton compiles, cuBLAS picks it
 log = logging.getLogger(__name__)
 
 
+class _CaptureFailed(Exception):
+    """A segment could not be captured: graphs are off, and this step runs eagerly from its start."""
+
+
 @dataclass
 class _Graph:
     replay: Callable[[], None]
-    logits: torch.Tensor  # [1, V] float32, rewritten by every replay
-    cache: weakref.ref  # the KVCache whose buffers the graph reads and writes
+    logits: torch.Tensor | None  # [1, V] float32, rewritten by every replay (the last segment's; else None)
+
+
+@dataclass
+class _Step:
+    graphs: list[_Graph]  # one per segment, captured in turn during the first step that needs them
+    cache: weakref.ref  # the KVCache whose buffers the graphs read and write
 
 
 def span_for(position: int, max_tokens: int) -> int:
@@ -47,10 +62,6 @@ def unsupported(model, need_cuda: bool = True) -> str | None:
     """Why the model's decode steps cannot be CUDA graphs now, or None."""
     if need_cuda and model.device.type != "cuda":
         return "CUDA graphs need a CUDA device"
-    if model.offload_pool is not None:
-        return "experts are offloaded (which to copy is decided on the host at every step)"
-    if model.embedding.device != model.device:
-        return "the embedding is in host memory"
     if model.dense_cache is not None and model.dense_cache.max_bytes:
         return "a dequantized-expert cache is on (its contents are managed on the host)"
     return None
@@ -81,58 +92,72 @@ class DecodeGraphs:
         self.model, self.capture = model, capture
         self.token = torch.zeros(1, dtype=torch.long, device=model.device)  # inputs of every graph
         self.position = torch.zeros(1, dtype=torch.long, device=model.device)
-        self.graphs: dict[tuple, _Graph] = {}
+        self.graphs: dict[tuple, _Step] = {}
+        self.segments: Segments | None = None  # the step's pieces for the current placement
         self.pool = None  # one memory pool for all graphs: they never run at the same time
         self.disabled: str | None = None  # why graphs were turned off after a failure
 
     def reset(self) -> None:
         """Forget every graph (the weights moved: engine.offload_build.attach calls this)."""
         self.graphs.clear()
+        self.segments = None
         self.pool = None
 
-    def step(self, tokens: torch.Tensor, cache) -> torch.Tensor | None:
+    def captured(self) -> int:
+        """Graphs held now (segments of every cache and span)."""
+        return sum(len(entry.graphs) for entry in self.graphs.values())
+
+    def step(self, tokens: torch.Tensor, cache, host: torch.Tensor | None = None) -> torch.Tensor | None:
         """Logits [1, V] (a copy) of one token [1] on the device at cache.num_tokens, advancing the cache;
-        None when this step must run eagerly (nothing was done then)."""
+        None when this step must run eagerly (nothing was done then). host: the same id in host memory."""
         need_cuda = self.capture is cuda_capture
         if self.disabled is not None or cache.stale or unsupported(self.model, need_cuda) is not None:
             return None
+        if self.segments is None:
+            self.segments = Segments(self.model, self.token, self.position)
+        segments = self.segments
         position = cache.num_tokens
         span = span_for(position, cache.max_tokens)
         key = (id(cache), span, kernels.mode(), kernels._disabled)  # a graph bakes in the kernels it ran
         entry = self.graphs.get(key)
-        if entry is not None and entry.cache() is not cache:  # another cache now has that id
-            entry = None
+        if entry is None or entry.cache() is not cache:  # never captured, or another cache now has that id
+            self.graphs = {k: g for k, g in self.graphs.items() if g.cache() is not None}  # caches gone: free
+            entry = self.graphs[key] = _Step([], weakref.ref(cache))
         self.token.copy_(tokens.view(1))
         self.position.fill_(position)  # a kernel with the position as its argument: no copy, no sync
-        if entry is None:
-            entry = self._capture(key, cache, span)
-            if entry is None:
-                return None
         try:
-            entry.replay()
+            segments.embed(host)
+            for i in range(len(segments)):
+                logits = self._run(i, entry, cache, span)
+                if i < len(segments) - 1:
+                    segments.experts(i)
+        except _CaptureFailed:
+            cache.note_written(position + 1)  # segments and warm-ups may have written this position's slots
+            return None  # the eager step redoes the whole position: the same keys and values again
         except BaseException:
             cache.note_written(position + 1)
             raise
         cache.advance(1)
-        return entry.logits.clone()  # the next replay overwrites the graph's own output
+        return logits.clone()  # the next replay overwrites the graph's own output
 
-    def _capture(self, key: tuple, cache, span: int) -> _Graph | None:
-        self.graphs = {k: g for k, g in self.graphs.items() if g.cache() is not None}  # caches gone: free
-
-        def fn() -> torch.Tensor:  # the warm-up runs write this token's keys and values, as replays will
-            return self.model.step_at(self.token, self.position, cache, span)
-
+    def _run(self, i: int, entry: _Step, cache, span: int) -> torch.Tensor | None:
+        """Segment ``i`` of a step: replayed, or captured first if it never was."""
+        if i < len(entry.graphs):
+            graph = entry.graphs[i]
+            graph.replay()
+            return graph.logits
+        fn = self.segments.function(i, cache, span)
         try:
             replay, logits, self.pool = self.capture(fn, self.model.device, self.pool)
         except Exception as error:  # noqa: BLE001 - whatever failed, the eager step is always right
             self.disabled = f"{type(error).__name__}: {error}"
             self.reset()
-            cache.note_written(cache.num_tokens + 1)  # a warm-up run may have written the ring slot
             log.warning("CUDA graph capture failed; decoding without graphs from now on: %s", self.disabled)
-            return None
-        entry = _Graph(replay, logits, weakref.ref(cache))
-        self.graphs[key] = entry
-        return entry
+            raise _CaptureFailed from error
+        graph = _Graph(replay, logits)
+        entry.graphs.append(graph)
+        replay()
+        return graph.logits
 
 
 def enable(model) -> bool:

@@ -91,10 +91,14 @@ class Transformer(nn.Module):
         self._token_buffer: torch.Tensor | None = None  # [1] int64 on the device (see _to_device)
 
     def new_cache(
-        self, max_tokens: int | None = None, sliding_history: int = DEFAULT_SLIDING_HISTORY
+        self,
+        max_tokens: int | None = None,
+        sliding_history: int = DEFAULT_SLIDING_HISTORY,
+        zeroed: bool | None = None,
     ) -> KVCache:
+        """zeroed: positions not written yet hold 0 (None: on accelerators, where decode graphs read them)."""
         max_tokens = self.context_length if max_tokens is None else min(max_tokens, self.context_length)
-        return KVCache(self.config, max_tokens, self.device, sliding_history=sliding_history)
+        return KVCache(self.config, max_tokens, self.device, sliding_history=sliding_history, zeroed=zeroed)
 
     @torch.inference_mode()
     def forward(self, tokens: torch.Tensor, cache: KVCache, last_only: bool = False) -> torch.Tensor:
@@ -122,7 +126,7 @@ class Transformer(nn.Module):
         if count == 0:
             return torch.empty(0, self.config.vocab_size, dtype=torch.float32, device=self.device)
         if count == 1 and self.decode_graphs is not None:
-            logits = self.decode_graphs.step(tokens, cache)  # None: not for this step (or no longer)
+            logits = self.decode_graphs.step(tokens, cache, host)  # None: not for this step (or no longer)
             if logits is not None:
                 return logits
         return self._run(tokens, cache, want_logits="last" if last_only else "all", host=host)

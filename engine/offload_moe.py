@@ -70,11 +70,23 @@ class OffloadMoE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: [T, H] (normed) -> [T, H]; routed exactly as engine.moe.MoE.forward routes
-        base = self.base
-        expert_ids, weights = by_expert(*base.route(x))
+        expert_ids, weights = by_expert(*self.base.route(x))
         hint = None
         if self.next_router is not None and self.pool is not None and x.shape[0] <= PREDICT_MAX_TOKENS:
             hint = (self.next_router.layer, self.next_router(x))
+        return self.experts(x, expert_ids, weights, hint)
+
+    def experts(
+        self,
+        x: torch.Tensor,
+        expert_ids: torch.Tensor,
+        weights: torch.Tensor,
+        hint: tuple[int, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """The expert half of ``forward``: x [T, H] normed, its routes (``by_expert`` order) -> [T, H].
+        hint: (next layer, its predicted experts [T, k]) to prefetch. Decode graphs call this between their
+        segments (engine/decode_segments.py), with the routes a graph computed."""
+        base = self.base
         if not isinstance(self.store, OffloadedExperts):  # resident layer; maybe prefetch for the next one
             staged = self.pool.stage(*hint) if hint is not None else None
             packed, rows = self.store.fetch(expert_ids)

@@ -200,7 +200,7 @@ def measure(model, prompt, gen: int) -> dict:
         )
         cache.reset()
     warmup_s = time.perf_counter() - started
-    captured = len(graphs.graphs) if graphs is not None else 0
+    captured = graphs.captured() if graphs is not None else 0
 
     if pool is not None:
         pool.stats = OffloadStats()
@@ -223,7 +223,7 @@ def measure(model, prompt, gen: int) -> dict:
         "kernels_failed": kernels._disabled,
         "cuda_graphs": graphs is not None and graphs.disabled is None and bool(graphs.graphs),  # used
         "cuda_graphs_failed": graphs.disabled if graphs is not None else None,
-        "graphs_captured_in_timed_run": len(graphs.graphs) - captured if graphs is not None else 0,
+        "graphs_captured_in_timed_run": graphs.captured() - captured if graphs is not None else 0,
         "warmup_s": round(warmup_s, 4),
         "prefill_s": round(prefill_s, 4),
         "prefill_tok_s": round(n / prefill_s, 2),

@@ -11,6 +11,7 @@ import torch
 from engine import decode_graph
 from engine.decode_graph import DecodeGraphs, span_for, unsupported
 from engine.loader import load_model
+from tests.engine.graph_standin import Counting, eager_capture, recorded_capture
 from tests.engine.logits_check import assert_logits_close
 
 PROMPT, DECODE = 250, 12  # the decode crosses position 256: two spans
@@ -18,12 +19,6 @@ PROMPT, DECODE = 250, 12  # the decode crosses position 256: two spans
 
 def ids(n: int, seed: int = 0) -> torch.Tensor:
     return torch.randint(0, 199998, (n,), generator=torch.Generator().manual_seed(seed))
-
-
-def eager_capture(fn, device, pool):
-    """Stands in for cuda_capture: the "graph" reruns the step and writes its output in place."""
-    out = fn()
-    return (lambda: out.copy_(fn())), out, pool
 
 
 @pytest.fixture(scope="module")
@@ -66,25 +61,41 @@ def test_step_at_equals_the_eager_step(model, reference):
 def test_graph_bookkeeping_with_a_stand_in_capture(model, reference, monkeypatch):
     """Through model.forward: one capture per (cache, span), replays for the other steps, the cache
     advanced once per step, logits equal to eager decoding."""
-    graphs = DecodeGraphs(model, capture=eager_capture)
-    captures = []
-    real = graphs._capture
-    monkeypatch.setattr(graphs, "_capture", lambda *a: captures.append(a[2]) or real(*a))
+    graphs = DecodeGraphs(model)
+    graphs.capture = captures = Counting(eager_capture, graphs)
     monkeypatch.setattr(model, "decode_graphs", graphs)
     x = ids(PROMPT + DECODE)
     cache = type(model.new_cache(8))(model.config, 1024, "cpu", zeroed=True)
     out = [model.forward(x[:PROMPT], cache, last_only=True)]
     out += [model.forward(x[i : i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
-    assert captures == [256, 512] and cache.num_tokens == PROMPT + DECODE
+    assert captures.positions == [250, 256] and cache.num_tokens == PROMPT + DECODE
     assert_logits_close(torch.cat(out), reference, min_cos=0.99999, max_argmax_misses=0)
     other = type(cache)(model.config, 1024, "cpu", zeroed=True)
     model.forward(x[:3], other)
     model.forward(x[3:4], other)
-    assert captures == [256, 512, 256]  # graphs belong to one cache's buffers
+    assert captures.positions == [250, 256, 3]  # graphs belong to one cache's buffers
     short = type(cache)(model.config, 64, "cpu", sliding_history=5, zeroed=True)
     model.forward(x[:30], short)
     short.truncate(10)
     assert short.stale and graphs.step(x[:1], short) is None  # a replay from position 0 runs eagerly first
+
+
+def test_recorded_graphs_hold_the_resident_step(model, reference, monkeypatch):
+    """With a stand-in that records each graph's operations once and re-runs them on the same tensors (host
+    values baked in, host reads refused: tests/engine/graph_standin.py), decoding across two spans gives the
+    eager logits. Experts run gathered, as on a GPU without the Triton kernels."""
+    from engine import moe
+
+    monkeypatch.setattr(moe, "default_strategy", lambda device, routes, cache: "gathered")
+    graphs = DecodeGraphs(model)
+    graphs.capture = captures = Counting(recorded_capture, graphs)
+    monkeypatch.setattr(model, "decode_graphs", graphs)
+    x = ids(PROMPT + DECODE)
+    cache = type(model.new_cache(8))(model.config, 1024, "cpu", zeroed=True)
+    out = [model.forward(x[:PROMPT], cache, last_only=True)]
+    out += [model.forward(x[i : i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
+    assert graphs.disabled is None and captures.positions == [250, 256]
+    assert_logits_close(torch.cat(out), reference, min_cos=0.99999, max_argmax_misses=0)
 
 
 def test_a_failed_capture_turns_graphs_off_and_decodes_eagerly(model, reference, monkeypatch, caplog):
@@ -113,7 +124,7 @@ def offload_model_dir(make_checkpoint):
 
 
 def test_which_models_can_have_graphs(offload_model_dir):
-    """Only resident models on CUDA with the embedding on the device and no dequantized-expert cache;
+    """Models on CUDA without a dequantized-expert cache, offloaded or not (tests/offload/test_offload_graphs.py);
     load_model(cuda_graphs=True) elsewhere loads as usual, without graphs."""
     from engine.config import ModelConfig
     from engine.plan import PlanOptions, make_plan
@@ -128,8 +139,8 @@ def test_which_models_can_have_graphs(offload_model_dir):
     offloaded = load_model(
         offload_model_dir, "cpu", vram_budget=budget, context_length=64, dense_cache_bytes=0
     )
-    assert "offloaded" in unsupported(offloaded, need_cuda=False)
-    assert not decode_graph.enable(offloaded) and offloaded.decode_graphs is None
+    assert offloaded.offload_pool is not None and unsupported(offloaded, need_cuda=False) is None
+    assert not decode_graph.enable(offloaded) and offloaded.decode_graphs is None  # (no CUDA here)
 
 
 def test_a_new_placement_forgets_the_graphs(offload_model_dir):

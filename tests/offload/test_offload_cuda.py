@@ -67,3 +67,32 @@ def test_cuda_prefill_with_offload_streaming(offload_model_dir, monkeypatch, mod
         assert torch.equal(outs[0], outs[1])
     else:
         assert_logits_close(outs[1], outs[0], min_cos=0.999)
+
+
+@pytest.mark.parametrize("host_embedding", [False, True])
+def test_cuda_graphs_with_offloaded_experts(offload_model_dir, host_embedding):
+    """Decode graphs cut at the offloaded layers (engine/decode_segments.py): one capture per segment, the
+    eager offloaded decode's logits (to bf16 noise: graphs attend over a fixed span, keys past it masked)."""
+    from engine import decode_graph
+    from engine.decode_segments import offloaded_layers
+    from tests.engine.logits_check import assert_logits_close
+
+    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    options = PlanOptions(device="cuda", host_embedding=host_embedding)
+    low = make_plan(cfg, make_plan(cfg, None, 64, options=options).min_budget_bytes, 64, options=options)
+    assert low.embedding_on_device != host_embedding
+    layers = tuple(LayerPlacement(n, () if n in (1, 2) else tuple(range(8)), 8) for n in range(4))
+    plan = dataclasses.replace(low, layers=layers, num_slots=4)
+    ids = torch.randint(0, 199998, (40,), generator=torch.Generator().manual_seed(7))
+    outs = []
+    for graphs in (False, True):
+        model = load_planned(offload_model_dir, "cuda", plan, dense_cache_bytes=0)
+        if graphs:
+            assert decode_graph.enable(model)
+        cache = model.new_cache(64)
+        model.forward(ids[:24], cache, last_only=True)
+        outs.append(torch.cat([model.forward(ids[i : i + 1], cache) for i in range(24, 40)]).cpu())
+    assert offloaded_layers(model) == [1, 2]
+    assert model.decode_graphs.disabled is None, model.decode_graphs.disabled
+    assert model.decode_graphs.captured() == 3  # one span (the context is 64), three segments
+    assert_logits_close(outs[1], outs[0], min_cos=0.9999, max_argmax_misses=0.05)
