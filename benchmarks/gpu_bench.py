@@ -74,6 +74,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--case-timeout", type=float, default=60.0, help="seconds a case may decode for")
     p.add_argument("--skewed", action="store_true", help="also run the offloaded budgets with skewed routing")
     p.add_argument("--out", default=None, help="also append the JSON lines to this file")
+    p.add_argument(
+        "--cuda-graphs",
+        choices=("off", "on"),
+        default="off",
+        help="decode through CUDA graphs (offloaded plans: one graph per segment between offloaded layers)",
+    )
     args = p.parse_args(argv)
     tiny = args.tiny
     args.budgets = (args.budgets or ("all,min+128KiB,min" if tiny else "all,16GiB,12GiB,8GiB")).split(",")
@@ -183,13 +189,13 @@ def run_case(model, args, context: int, device: torch.device, started_case: floa
     ids = torch.randint(0, 199998, (prompt + check + decode,), generator=gen).to(device)
     pool = getattr(model, "offload_pool", None)
 
-    warm = model.new_cache(16)  # kernels, cuBLAS handles, allocator: not part of the timings
+    warm = model.new_cache(16, zeroed=True)  # kernels, cuBLAS handles, allocator: not part of the timings
     model.forward(ids[:8], warm, last_only=True)
     model.forward(ids[8:9], warm, last_only=True)
     del warm
     if pool is not None:
         pool.stats = OffloadStats()
-    cache = model.new_cache(context)
+    cache = model.new_cache(context, zeroed=True)  # (CUDA zeroes anyway; a CPU dry run reads masked keys)
     sync(device)
     t = time.perf_counter()
     model.forward(ids[:prompt], cache, last_only=True)
@@ -202,6 +208,8 @@ def run_case(model, args, context: int, device: torch.device, started_case: floa
         model.forward(ids[prompt + i : prompt + i + 1], cache, last_only=True)
     if pool is not None:
         pool.stats = OffloadStats()
+    graphs = getattr(model, "decode_graphs", None)
+    captured = graphs.captured() if graphs is not None else 0
     steps = 0
     sync(device)
     t = time.perf_counter()
@@ -214,11 +222,19 @@ def run_case(model, args, context: int, device: torch.device, started_case: floa
     sync(device)
     decode_s = time.perf_counter() - t
     stats = pool.stats if pool is not None else OffloadStats()
+    graph_numbers = {}
+    if graphs is not None:
+        graph_numbers = {
+            "cuda_graphs": graphs.disabled is None,
+            "cuda_graphs_failed": graphs.disabled,
+            "graphs_captured_in_timed_run": graphs.captured() - captured,  # must be 0
+            "graph_segments": len(graphs.segments) if graphs.segments is not None else None,
+        }
     # Exactness: decode steps after random keys/values only (no prefill, whose float32 sums over a token's
     # experts run in row order, slots vs expert ids): every placement must give the same bits.
     del cache
     positions = max(1, min(64, context - check - 1))
-    probe = model.new_cache(positions + check)
+    probe = model.new_cache(positions + check, zeroed=True)
     fill_random_kv(probe, positions, device, seed=7)
     checks = [model.forward(ids[i : i + 1], probe, last_only=True).float().cpu() for i in range(check)]
     del probe
@@ -236,8 +252,28 @@ def run_case(model, args, context: int, device: torch.device, started_case: floa
         "prefetched_per_token": round(stats.prefetched / steps, 2) if steps else 0,
         "prefetch_hits_per_token": round(stats.prefetch_hits / steps, 2) if steps else 0,
         "misses_per_token": round(stats.misses / steps, 2) if steps else 0,
+        **graph_numbers,
         "_checks": checks,
     }
+
+
+def use_graphs(model, on: bool, cuda: bool) -> None:
+    """Decode graphs for this placement (a fresh set: graphs hold the placement's tensors), or none. Off the
+    GPU (the --tiny dry run) the bookkeeping runs with a stand-in capture that calls each segment."""
+    from engine.decode_graph import DecodeGraphs, unsupported
+
+    model.decode_graphs = None
+    if not on or unsupported(model, need_cuda=cuda) is not None:
+        return
+    if cuda:
+        model.decode_graphs = DecodeGraphs(model)
+    else:
+        model.decode_graphs = DecodeGraphs(model, capture=_call_capture)
+
+
+def _call_capture(fn, device, pool):
+    out = fn()
+    return (lambda: out.copy_(fn()) if out is not None else fn()), out, pool
 
 
 def main(argv=None) -> int:
@@ -261,6 +297,7 @@ def main(argv=None) -> int:
             "contexts": args.contexts,
             "host_embedding": supports_host_embedding(),
             "alloc_conf": os.environ.get("PYTORCH_CUDA_ALLOC_CONF"),
+            "cuda_graphs": args.cuda_graphs,
         }
     )
 
@@ -279,7 +316,13 @@ def main(argv=None) -> int:
         cfg, budget_of(args.budgets[-1], cfg, args.contexts[0], options), args.contexts[0], options=options
     )
     model = load_planned(
-        args.checkpoint_dir, device, first, checkpoint=checkpoint, host_layers=host, pin=False
+        args.checkpoint_dir,
+        device,
+        first,
+        checkpoint=checkpoint,
+        host_layers=host,
+        pin=False,
+        dense_cache_bytes=0,  # (the default on CUDA; on a CPU dry run a cache would rule graphs out)
     )
     if cuda:  # the bus every miss crosses: one layer's experts, pinned host -> device
         layer = host[0].mlp1_blocks
@@ -336,6 +379,7 @@ def main(argv=None) -> int:
                         1.0 if budget is None else min(1.0, budget / total_mem)
                     )
                 apply_plan(model, plan, host, pin=False)
+                use_graphs(model, args.cuda_graphs == "on", cuda)
                 if cuda:
                     torch.cuda.reset_peak_memory_stats(device)
                 numbers = run_case(model, args, context, device, started)

@@ -61,6 +61,42 @@ def test_gpu_bench_dry_run_on_cpu(tmp_path):
     assert "decode_ratio_min@40" in lines[-1]
 
 
+@pytest.mark.slow
+def test_gpu_bench_dry_run_with_decode_graphs(tmp_path):
+    """--cuda-graphs on: every case decodes through graphs (a stand-in capture on the CPU), one segment more
+    than it offloads layers, nothing captured while timed, and the same logits as without offload."""
+    args = [
+        sys.executable,
+        str(SCRIPT),
+        "--tiny",
+        "--device",
+        "cpu",
+        "--checkpoint-dir",
+        str(tmp_path / "ckpt"),
+        "--contexts",
+        "40",
+        "--prefill-tokens",
+        "20",
+        "--decode-tokens",
+        "3",
+        "--check-tokens",
+        "2",
+        "--cuda-graphs",
+        "on",
+    ]
+    run = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    cases = [r for r in lines if "case" in r]
+    assert lines[0]["cuda_graphs"] == "on" and len(cases) == 3 and not any("skipped" in r for r in cases)
+    for r in cases:
+        assert r["cuda_graphs"] is True and r["cuda_graphs_failed"] is None, r
+        assert r["graphs_captured_in_timed_run"] == 0
+        assert r["graph_segments"] == r["offloaded_layers"] + 1
+        if r["budget"] != "all":
+            assert r["check_max_abs_diff"] == 0.0 and r["check_argmax_agree"] == "2/2"
+
+
 def test_gpu_bench_skips_cases_past_the_deadline(tmp_path):
     """With no time left every case is skipped, each with a line saying so, and the summary still comes."""
     args = [
