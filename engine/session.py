@@ -215,20 +215,23 @@ class ChatSession:
     def _answer_so_far(self, base: list[int], parts: list) -> list[int]:
         """The tokens of a partial answer, to follow ``base`` (which ends in ``<|start|>assistant``).
 
-        After a Stop the cache still holds the tokens the model wrote: when they follow ``base`` and read as
-        the same text, they are the answer so far, exactly as written (a model's tokens need not be the ones
-        the tokenizer would choose, nor its headers well-formed), so the next turn prefills almost nothing.
+        When the last turn wrote it (it was stopped or hit the token limit just now), the model's own tokens
+        are the answer so far, exactly as written: a model's tokens need not be the ones the tokenizer would
+        choose, nor its headers well-formed. The cache still holds them, so almost nothing is prefilled.
         Otherwise (another turn came between, the app was restarted, it stopped inside a header) the answer
         is rendered from its text.
         """
         rendered = render_continuation(parts, self.tokenizer)
-        written = self._cached_ids[len(base) :]
+        seen = self.last_turn.prompt_ids + self.last_turn.completion_ids
+        if seen and seen[-1] in self._stop_ids:  # a finished answer: go on from before its <|return|>
+            seen = seen[:-1]
+        written = seen[len(base) :]
         if (
             written
-            and self._cached_ids[: len(base)] == base
+            and seen[: len(base)] == base
             and _read(written, self.tokenizer) == _read(rendered, self.tokenizer)
         ):
-            return list(written)
+            return written
         return rendered
 
     def _reuse_prefix(self, prompt: list[int]) -> int:

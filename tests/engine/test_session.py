@@ -105,16 +105,22 @@ def stop_after(session, messages, tokens: int, max_tokens: int = 60) -> dict:
     return answer
 
 
-def test_continue_after_stop_prefills_almost_nothing(tiny_model):
-    """Right after a Stop the cache holds the answer's own tokens: continuing prompts with exactly those
-    tokens and prefills one token, not the conversation nor the answer again."""
+@pytest.mark.parametrize("cut", ["stop", "token limit"])
+def test_continue_right_after_prefills_almost_nothing(tiny_model, cut):
+    """Right after a Stop or the token limit, continuing prompts with the answer's own tokens (not its text
+    encoded again) and prefills one token, not the conversation nor the answer again."""
     session = ChatSession(tiny_model, context_length=1024)
     question = [user("Tell me a story")]
-    answer = stop_after(session, question, tokens=30)
+    if cut == "stop":
+        answer = stop_after(session, question, tokens=30)
+    else:
+        events = run_turn(session, question, GenerationSettings(temperature=0.0, max_tokens=45))
+        assert events[-1].reason == "length"
+        answer = {"role": "assistant", "content": "".join(e.text for e in events if isinstance(e, TextDelta))}
     seen = session.last_turn.prompt_ids + session.last_turn.completion_ids
     settings = GenerationSettings(temperature=0.0, max_tokens=8)
     end = run_turn(session, question, settings, continue_from=answer)[-1]
-    assert session.last_turn.prompt_ids == seen  # the model's tokens, not the text encoded again
+    assert session.last_turn.prompt_ids == seen
     assert end.usage.prompt_tokens == len(seen)
     assert end.usage.prompt_tokens - end.usage.cached_tokens == 1
     assert 1 <= end.usage.completion_tokens <= 8
