@@ -1,7 +1,8 @@
 """``python -m engine chat``: an interactive chat in the terminal, streaming, with the reasoning dimmed.
 
-Ctrl+C stops the answer being written (the part written so far stays in the conversation); Ctrl+D or
-/exit leaves. /effort low|medium|high changes the reasoning effort, /new starts over.
+Ctrl+C stops the answer being written (the part written so far stays in the conversation) and /continue
+goes on with it, as it does with an answer cut at --max-tokens; Ctrl+D or /exit leaves.
+/effort low|medium|high changes the reasoning effort, /new starts over.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import threading
 from engine.cli._model_args import add_model_arguments, add_sampling_arguments, load_session, settings_from
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
-HELP = "commands: /effort low|medium|high, /new, /exit (Ctrl+C stops an answer, Ctrl+D leaves)"
+HELP = "commands: /continue, /effort low|medium|high, /new, /exit (Ctrl+C stops an answer, Ctrl+D leaves)"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.errors import ContextFullError
+
     settings = settings_from(args)
     print("loading the model...", file=sys.stderr)
     session = load_session(args)
@@ -31,6 +34,7 @@ def run(args: argparse.Namespace) -> int:
     color = sys.stdout.isatty()
     system = [{"role": "developer", "content": args.system}] if args.system else []
     history: list[dict] = []
+    cut_short = False  # the last answer was stopped or hit the token limit: /continue can go on with it
     while True:
         try:
             line = input(f"\n[{settings.effort}] you> ")
@@ -46,6 +50,18 @@ def run(args: argparse.Namespace) -> int:
             history.clear()
             print("(new conversation)")
             continue
+        if text == "/continue":
+            if not cut_short:
+                print("(nothing to continue: the last answer was finished)")
+                continue
+            answer = history.pop()
+            try:
+                more, cut_short = _answer(session, system + history, settings, color, continue_from=answer)
+            except ContextFullError as error:  # the answer filled the context: say so, keep chatting
+                print(f"error: {error}", file=sys.stderr)
+                more = {"content": ""}
+            history.append(_joined(answer, more))
+            continue
         if text.startswith("/effort"):
             level = text.split()[-1]
             if level in ("low", "medium", "high"):
@@ -56,19 +72,26 @@ def run(args: argparse.Namespace) -> int:
             print(HELP)
             continue
         history.append({"role": "user", "content": text})
-        history.append(_answer(session, system + history, settings, color))
+        try:
+            answer, cut_short = _answer(session, system + history, settings, color)
+        except ContextFullError as error:
+            print(f"error: {error}", file=sys.stderr)
+            history.pop()
+            continue
+        history.append(answer)
 
 
-def _answer(session, messages: list[dict], settings, color: bool) -> dict:
+def _answer(session, messages: list[dict], settings, color: bool, continue_from=None) -> tuple[dict, bool]:
+    """Stream one answer (or more of ``continue_from``); returns it and whether it was cut short."""
     from engine.harmony import TextDelta, TurnEnd
     from engine.session import Notice
 
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     parts = {"analysis": [], "commentary": [], "final": []}
-    channel = None
+    channel, reason = None, "return"
     try:
-        for event in session.generate(messages, settings, cancel=cancel):
+        for event in session.generate(messages, settings, cancel=cancel, continue_from=continue_from):
             if isinstance(event, TextDelta):
                 if event.channel != channel:
                     channel = event.channel
@@ -82,10 +105,27 @@ def _answer(session, messages: list[dict], settings, color: bool) -> dict:
             elif isinstance(event, Notice):
                 print(f"\n{DIM if color else ''}note: {event.text}{RESET if color else ''}")
             elif isinstance(event, TurnEnd):
-                usage = event.usage
+                usage, reason = event.usage, event.reason
                 note = {"cancelled": " (stopped)", "length": " (hit the token limit)"}.get(event.reason, "")
-                print(f"\n{DIM if color else ''}[{usage.completion_tokens} tokens, {usage.decode_tok_s:.1f} tok/s, "
-                      f"context {usage.context_used}/{usage.context_max}]{note}{RESET if color else ''}")
+                print(
+                    f"\n{DIM if color else ''}[{usage.completion_tokens} tokens, {usage.decode_tok_s:.1f} tok/s, "
+                    f"context {usage.context_used}/{usage.context_max}]{note}{RESET if color else ''}"
+                )
     finally:
         signal.signal(signal.SIGINT, previous)
-    return {"role": "assistant", "content": "".join(parts["final"]), "reasoning": "".join(parts["analysis"]) or None}
+    answer = {
+        "role": "assistant",
+        "content": "".join(parts["final"]),
+        "reasoning": "".join(parts["analysis"]) or None,
+    }
+    return answer, reason in ("cancelled", "length")
+
+
+def _joined(answer: dict, more: dict) -> dict:
+    """An answer and its continuation, as one assistant message."""
+    reasoning = (answer.get("reasoning") or "") + (more.get("reasoning") or "")
+    return {
+        "role": "assistant",
+        "content": answer["content"] + more["content"],
+        "reasoning": reasoning or None,
+    }
