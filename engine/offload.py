@@ -146,7 +146,7 @@ class ExpertPool:
         self.keys: list = [None] * rows  # what each row holds, (layer, expert); the DenseCache keys
         self.arena.keys = self.keys
         self.where: dict[tuple[int, int], int] = {}
-        self.lut = {layer: torch.full((self.num_experts,), -1, dtype=torch.long) for layer in host}
+        self.lut = {layer: [-1] * self.num_experts for layer in host}  # layer -> expert -> row (-1: none)
         self.policy = POLICIES[policy](num_slots)
         self.locked: dict[int, int] = {}  # row -> last epoch it stays locked through
         self.epoch = 0
@@ -156,10 +156,13 @@ class ExpertPool:
         cuda = self.device.type == "cuda"
         self.copy_stream = torch.cuda.Stream(self.device) if cuda else None
         self.ready: dict[int, torch.cuda.Event] = {}  # row -> copy event the compute stream has not waited on
+        # Views made once: a copy is then one call per field (a decode step's copies are host-bound)
+        self._row_views = [tuple(getattr(self.arena, f)[row] for f in FIELDS) for row in range(rows)]
+        self._host_views: dict[tuple[int, int], tuple[torch.Tensor, ...]] = {}
         for row, (layer, e) in enumerate(permanent):
             self._place(row, layer, e)
-            for f in FIELDS:
-                getattr(self.arena, f)[row].copy_(getattr(host[layer], f)[e])
+            for dst, src in zip(self._row_views[row], self._host_view(layer, e)):
+                dst.copy_(src)
         self.free_rows = list(range(self.num_permanent, rows))  # never used yet
 
     # ---- bookkeeping --------------------------------------------------------------------------------------
@@ -173,6 +176,12 @@ class ExpertPool:
     def cached(self, layer: int) -> list[int]:
         """Experts of ``layer`` on the device now (permanent or in a slot), in order."""
         return sorted(e for (n, e) in self.where if n == layer)
+
+    def _host_view(self, layer: int, e: int) -> tuple[torch.Tensor, ...]:
+        view = self._host_views.get((layer, e))
+        if view is None:
+            view = self._host_views[(layer, e)] = tuple(getattr(self.host[layer], f)[e] for f in FIELDS)
+        return view
 
     def _place(self, row: int, layer: int, e: int) -> None:
         old = self.keys[row]
@@ -199,11 +208,8 @@ class ExpertPool:
 
     def num_free(self) -> int:
         """Slots a fetch may still fill now (not locked by this epoch or a prefetch for the next)."""
-        return sum(
-            1
-            for r in range(self.num_permanent, self.num_permanent + self.num_slots)
-            if self.locked.get(r, -1) < self.epoch
-        )
+        held = sum(1 for r, until in self.locked.items() if until >= self.epoch and r >= self.num_permanent)
+        return self.num_slots - held
 
     # ---- acquiring rows -----------------------------------------------------------------------------------
     def acquire(self, layer: int, experts: Iterable[int], until: int, prefetch: bool = False) -> list[int]:
@@ -243,15 +249,15 @@ class ExpertPool:
         self.stats.h2d_bytes += len(copies) * self.expert_bytes
         if self.copy_stream is None:
             for row, layer, e in copies:
-                for f in FIELDS:
-                    getattr(self.arena, f)[row].copy_(getattr(self.host[layer], f)[e])
+                for dst, src in zip(self._row_views[row], self._host_view(layer, e)):
+                    dst.copy_(src)
             return
         fence = torch.cuda.current_stream(self.device).record_event()  # readers of the old contents
         with torch.cuda.stream(self.copy_stream):
             self.copy_stream.wait_event(fence)
             for row, layer, e in copies:
-                for f in FIELDS:
-                    getattr(self.arena, f)[row].copy_(getattr(self.host[layer], f)[e], non_blocking=True)
+                for dst, src in zip(self._row_views[row], self._host_view(layer, e)):
+                    dst.copy_(src, non_blocking=True)
             done = self.copy_stream.record_event()
         for row, _, _ in copies:
             self.ready[row] = done
@@ -313,8 +319,9 @@ class ExpertPool:
             flat = torch.cat((flat, prefetch[1].reshape(-1).to(flat.device, flat.dtype)))
         both = flat.cpu().long()  # the one host synchronization of an offloaded layer
         ids_cpu = both[: expert_ids.numel()].view(expert_ids.shape)
-        predicted = both[expert_ids.numel() :].tolist()
-        needed = torch.unique(ids_cpu).tolist()
+        values = both.tolist()
+        predicted = values[expert_ids.numel() :]
+        needed = sorted(set(values[: expert_ids.numel()]))
         if layer == self.first_layer:
             self.stats.tokens += expert_ids.shape[0]
         self.stats.fetches += 1
@@ -362,10 +369,14 @@ class ExpertPool:
         )
 
     def _rows(self, layer: int, ids_cpu: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        rows = self.lut[layer][ids_cpu]
+        lut = self.lut[layer]
+        found = [lut[e] for e in ids_cpu.view(-1).tolist()]  # Python lists: a decode step is a few ids
+        rows = torch.tensor(found, dtype=torch.long).view(ids_cpu.shape)
         if mask is not None:  # routes outside the group: any valid row (their mask is False)
             rows = torch.where(mask, rows, rows[mask][0] if mask.any() else 0)
-        assert bool((rows >= 0).all()), "a routed expert has no row"
+            assert bool((rows >= 0).all()), "a routed expert has no row"
+        else:
+            assert min(found) >= 0, "a routed expert has no row"
         return rows.to(self.device, non_blocking=True)
 
 
