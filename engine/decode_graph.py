@@ -13,7 +13,8 @@ at each offloaded layer's experts into segments, one graph each, with the host's
 copy, run those experts) between them (engine/decode_segments.py). A resident model's step is one segment.
 The embedding may stay in host memory: its row is copied in before the first segment.
 
-Off by default until measured on a GPU (``load_model(cuda_graphs=True)``, bench ``--cuda-graphs``).
+Off by default until measured on a GPU (``load_model(cuda_graphs=True)``, GOSSAMER_CUDA_GRAPHS=1 for the
+app, bench ``--cuda-graphs``).
 Careful fallback: a model with a dequantized-expert cache (its contents are managed on the host) decodes
 eagerly; any exception while capturing turns graphs off for the model, logged, and the step finishes by
 calling the segments' functions eagerly (the same numbers).
@@ -22,6 +23,7 @@ calling the segments' functions eagerly (the same numbers).
 from __future__ import annotations
 
 import logging
+import os
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +33,7 @@ import torch
 from engine import kernels
 from engine.decode_segments import Segments
 
+ENV = "GOSSAMER_CUDA_GRAPHS"
 MIN_SPAN = 256  # keys of the smallest graph: below this, reading a few masked keys costs nothing
 WARMUP_RUNS = 2  # eager runs before a capture: Triton compiles, cuBLAS picks its kernels and workspace
 
@@ -51,6 +54,14 @@ class _Graph:
 class _Step:
     graphs: list[_Graph]  # one per segment, captured in turn during the first step that needs them
     cache: weakref.ref  # the KVCache whose buffers the graphs read and write
+
+
+def requested(cuda_graphs: bool | None) -> bool:
+    """load_model's ``cuda_graphs``: as given, or when None the environment's GOSSAMER_CUDA_GRAPHS (1, on,
+    true, yes), so that the app, which never passes it, can try graphs before they are the default."""
+    if cuda_graphs is not None:
+        return cuda_graphs
+    return os.environ.get(ENV, "").strip().lower() in ("1", "on", "true", "yes")
 
 
 def span_for(position: int, max_tokens: int) -> int:

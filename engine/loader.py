@@ -66,7 +66,7 @@ def load_model(
     notify: Callable[[str], None] | None = None,
     plan_options: PlanOptions | None = None,
     int8_weights: bool = False,
-    cuda_graphs: bool = False,
+    cuda_graphs: bool | None = None,
 ) -> Transformer:
     """Validate every tensor of the model folder ``path``, plan where the weights go, build the model.
 
@@ -77,8 +77,8 @@ def load_model(
     plan_options: PlanOptions for the planner (its device and fused_kernels are set here).
     int8_weights: quantize the attention projections and the unembedding to 8 bits on the device
     (engine/quant8.py; off by default until measured on GPUs). The plan still counts them in bf16.
-    cuda_graphs: decode steps as CUDA graphs (engine/decode_graph.py) where the placement allows; off by
-    default until measured on GPUs.
+    cuda_graphs: decode steps as CUDA graphs (engine/decode_graph.py) where the placement allows; None (the
+    default): off unless GOSSAMER_CUDA_GRAPHS=1, until measured on GPUs.
     """
     device = resolve_device(device)
     checkpoint = Checkpoint.open(path)  # raises ModelFilesError / UnsupportedModelError
@@ -92,7 +92,7 @@ def load_model(
         )
         if int8_weights:
             quantize_model(model)
-        if cuda_graphs:
+        if decode_graph.requested(cuda_graphs):
             decode_graph.enable(model)  # logs why not, when the placement does not allow it
         return model
     except BaseException:

@@ -155,3 +155,14 @@ def test_a_new_placement_forgets_the_graphs(offload_model_dir):
     assert len(graphs.graphs) == 1
     apply_plan(model, model.plan, host_layers_of(model.checkpoint))
     assert graphs.graphs == {}
+
+
+def test_graphs_on_request_from_the_environment(monkeypatch):
+    """The app never passes cuda_graphs: GOSSAMER_CUDA_GRAPHS=1 turns them on for it; an explicit value wins."""
+    monkeypatch.delenv(decode_graph.ENV, raising=False)
+    assert decode_graph.requested(None) is False and decode_graph.requested(True) is True
+    for value, want in (("1", True), ("on", True), ("0", False), ("off", False), ("", False)):
+        monkeypatch.setenv(decode_graph.ENV, value)
+        assert decode_graph.requested(None) is want
+        assert decode_graph.requested(False) is False
+
