@@ -126,8 +126,10 @@ begin
 end;
 
 function InitializeSetup(): Boolean;
+#ifndef PythonInstaller
 var
   ErrorCode: Integer;
+#endif
 begin
   Result := True;
   PythonPath := FindPython();
@@ -144,8 +146,10 @@ begin
 end;
 
 procedure InstallBundledPython();
+#ifdef PythonInstaller
 var
   ResultCode: Integer;
+#endif
 begin
 #ifdef PythonInstaller
   if PythonPath <> '' then
