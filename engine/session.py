@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from engine.errors import ContextFullError, EngineError
+from engine.errors import ContextFullError, OutOfMemoryError
 from engine.harmony import STOP_TOKENS, StreamParser, continuation, render_continuation, render_prompt
 from engine.harmony.events import Event, TextDelta, TurnEnd
 from engine.sampling import SamplingParams, make_generator, sample
@@ -196,7 +196,7 @@ class ChatSession:
             usage.decode_s = time.perf_counter() - decode_started
         except torch.cuda.OutOfMemoryError as error:
             self.reset()
-            raise EngineError(
+            raise OutOfMemoryError(
                 "The GPU ran out of memory while generating. Lower the context length or the VRAM budget "
                 "in Settings, or close other programs that use the GPU."
             ) from error
