@@ -19,6 +19,7 @@ from app import settings as keys
 from app.chat_model import ChatModel, LiveState
 from app.conversation_model import ConversationListModel
 from app.engine_client import EngineClient
+from app.engine_errors import ErrorReport
 from app.recorder import SAVE_INTERVAL_S, AnswerRecorder
 from app.settings import Settings
 from app.store import Conversation, Message, Store, chat_messages
@@ -52,7 +53,7 @@ class ChatController(QObject):
     conversation_changed = Signal(object)  # Conversation | None
     busy_changed = Signal(bool)
     turn_completed = Signal(str, object)  # reason, usage dict
-    turn_error = Signal(str, str)  # message, details
+    turn_error = Signal(object)  # app.engine_errors.ErrorReport
     prompt_rendered = Signal(object)  # token ids of the last prompt (what the model saw)
     no_model = Signal()  # a message was sent with no model loaded or loading
 
@@ -322,13 +323,15 @@ class ChatController(QObject):
         self._end_turn(turn)
         self.turn_completed.emit(reason, usage)
 
-    def _on_failed(self, turn_id: int, message: str, details: str) -> None:
+    def _on_failed(self, turn_id: int, error: ErrorReport) -> None:
         turn = self._current(turn_id)
         if turn is None:
             return
-        turn.recorder.finish("error", usage=turn.usage_before or None, error=message)
+        turn.recorder.finish(
+            "error", usage=turn.usage_before or None, error=error.message, error_kind=error.kind
+        )
         self._end_turn(turn)
-        self.turn_error.emit(message, details)
+        self.turn_error.emit(error)
 
     def _end_turn(self, turn: _Turn) -> None:
         self._turn = None

@@ -22,10 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import export, formatting
+from app import engine_errors, export, formatting
 from app import settings as keys
 from app.chat_controller import ChatController
 from app.engine_client import EngineClient
+from app.engine_errors import ErrorReport
 from app.models_worker import Listing, ModelsClient
 from app.settings import Settings
 from app.store import Store
@@ -291,15 +292,14 @@ class MainWindow(QMainWindow):
         if self.model_manager is not None:
             self.model_manager.set_loaded_path(info["path"])
 
-    def _on_model_load_failed(self, path: str, message: str, details: str) -> None:
+    def _on_model_load_failed(self, path: str, error: ErrorReport) -> None:
         self.status.set_state(self.tr("No model loaded"))
         self.status.set_device("")
         self._update_model_button()
         self.show_chat()
-        self.notice.show_notice(
-            self.tr("Could not load %1. %2").replace("%1", Path(path).name).replace("%2", message),
-            kind="error",
-            details=details,
+        self.notice.show_error(
+            error,
+            lead=engine_errors.task_lead("load", Path(path).name),
             actions=[("models", self.tr("Choose a model…"))],
         )
 
@@ -373,9 +373,9 @@ class MainWindow(QMainWindow):
             self.status.set_speed(usage.get("decode_tok_s"))
             self.status.set_context(usage.get("context_used"), usage.get("context_max"))
 
-    def _on_turn_error(self, message: str, details: str) -> None:
-        if details:  # an unexpected error: the message in the answer says it, the details are here
-            self.notice.show_notice(message, kind="error", details=details)
+    def _on_turn_error(self, error: ErrorReport) -> None:
+        if error.traceback:  # an unexpected error: the message in the answer says it, the details are here
+            self.notice.show_error(error)
 
     def _on_no_model(self) -> None:
         self.notice.show_notice(

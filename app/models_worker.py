@@ -31,7 +31,7 @@ class ModelsWorker(QObject):
     progressed = Signal(object)  # engine.hub.DownloadProgress
     task_started = Signal(str, str)  # kind ("download" | "verify" | "remove" | "import" | "move"), model name
     task_finished = Signal(str, str, object)  # kind, name, result (LocalModel or None)
-    task_failed = Signal(str, str, str, str)  # kind, name, message for people, details
+    task_failed = Signal(str, str, object)  # kind, name, app.engine_errors.ErrorReport
     task_cancelled = Signal(str, str)  # kind, name
 
     def __init__(self) -> None:
@@ -124,14 +124,12 @@ class ModelsWorker(QObject):
         self.refresh(True)
 
     def _fail(self, kind: str, name: str, error: Exception) -> None:
-        from app.worker import _explain
+        from app.engine_errors import report
 
-        message, details = _explain(
-            error, translate("ModelsWorker", "The model manager hit an unexpected problem.")
-        )
-        if details:
+        failure = report(error, translate("ModelsWorker", "The model manager hit an unexpected problem."))
+        if failure.traceback:
             log.error("%s %s failed", kind, name, exc_info=error)
-        self.task_failed.emit(kind, name, message, details)
+        self.task_failed.emit(kind, name, failure)
 
 
 def _local_fit(model, machine):

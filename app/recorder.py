@@ -105,13 +105,16 @@ class AnswerRecorder:
         self._dirty = False
         self._saved_at = self.clock()
 
-    def finish(self, reason: str, usage: dict | None = None, error: str | None = None) -> None:
+    def finish(
+        self, reason: str, usage: dict | None = None, error: str | None = None, error_kind: str | None = None
+    ) -> None:
         self._end_thinking()
         self.store.finish_message(
             self.message_id,
             finish_reason=reason,
             usage=usage,
             error=error,
+            error_kind=error_kind,
             content=self.content,
             reasoning=self.reasoning,
             tool_calls=self.tool_calls or None,

@@ -59,8 +59,12 @@ CREATE INDEX messages_by_conversation ON messages (conversation_id, position);
 CREATE INDEX conversations_by_update ON conversations (updated_at);
 """
 
+# An engine error's class name beside its English text, so the app can word it in the user's language
+# whenever the message is shown (app/engine_errors.py).
+_V2_ERROR_KIND = "ALTER TABLE messages ADD COLUMN error_kind TEXT"
+
 # MIGRATIONS[n] takes a database at version n to version n + 1. Append; never edit a released step.
-MIGRATIONS: list[str] = [_SCHEMA_V1]
+MIGRATIONS: list[str] = [_SCHEMA_V1, _V2_ERROR_KIND]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -93,6 +97,7 @@ class Message:
     complete: bool = True
     finish_reason: str | None = None  # "return" | "length" | "cancelled" | "error" | "call" | None
     error: str | None = None
+    error_kind: str | None = None  # the EngineError class of ``error``; None when it was not the engine's
     usage: dict = field(default_factory=dict)
     created_at: float = 0.0
     updated_at: float = 0.0
@@ -331,6 +336,7 @@ class Store:
         finish_reason: str,
         usage: dict | None = None,
         error: str | None = None,
+        error_kind: str | None = None,
         content: str | None = None,
         reasoning: str | None = None,
         tool_calls: list | None = None,
@@ -343,9 +349,9 @@ class Store:
                 message_id, content=content, reasoning=reasoning, tool_calls=tool_calls, thinking_s=thinking_s
             )
             self.db.execute(
-                "UPDATE messages SET complete = 1, finish_reason = ?, usage = ?, error = ?, updated_at = ?"
-                " WHERE id = ?",
-                (finish_reason, json.dumps(usage or {}), error, now, message_id),
+                "UPDATE messages SET complete = 1, finish_reason = ?, usage = ?, error = ?, error_kind = ?,"
+                " updated_at = ? WHERE id = ?",
+                (finish_reason, json.dumps(usage or {}), error, error_kind or None, now, message_id),
             )
             row = self.db.execute(
                 "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
@@ -358,8 +364,8 @@ class Store:
         now = self._clock()
         with self._transaction():
             self.db.execute(
-                "UPDATE messages SET complete = 0, finish_reason = NULL, error = NULL, updated_at = ?"
-                " WHERE id = ?",
+                "UPDATE messages SET complete = 0, finish_reason = NULL, error = NULL, error_kind = NULL,"
+                " updated_at = ? WHERE id = ?",
                 (now, message_id),
             )
 
@@ -439,6 +445,7 @@ def _message(row: sqlite3.Row) -> Message:
         complete=bool(row["complete"]),
         finish_reason=row["finish_reason"],
         error=row["error"],
+        error_kind=row["error_kind"],
         usage=_loads(row["usage"], {}),
         created_at=row["created_at"],
         updated_at=row["updated_at"],

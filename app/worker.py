@@ -11,11 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import traceback
 
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
-from app import logs
+from app.engine_errors import ErrorReport, report
 
 translate = QCoreApplication.translate
 
@@ -27,13 +26,13 @@ log = logging.getLogger(__name__)
 class EngineWorker(QObject):
     model_loading = Signal(str)  # folder
     model_loaded = Signal(object)  # dict: path, name, description, device, context_max
-    model_load_failed = Signal(str, str, str)  # folder, message for people, details ("" for EngineError)
+    model_load_failed = Signal(str, object)  # folder, app.engine_errors.ErrorReport
     model_unloaded = Signal()
     turn_started = Signal(int, object)  # turn id, prompt token ids (what the model was shown)
     text_streamed = Signal(int, object)  # turn id, [(channel, text, tokens)] in order
     tool_called = Signal(int, object)  # turn id, {"id", "type", "function": {"name", "arguments"}}
     turn_finished = Signal(int, str, object)  # turn id, reason, usage dict
-    turn_failed = Signal(int, str, str)  # turn id, message for people, details
+    turn_failed = Signal(int, object)  # turn id, app.engine_errors.ErrorReport
     engine_notice = Signal(str, str)  # a sentence about how the engine now runs, model.describe() after it
 
     def __init__(self) -> None:
@@ -74,15 +73,15 @@ class EngineWorker(QObject):
                 hold.release()
                 raise
         except Exception as error:  # shown to the user; never kills the thread
-            message, details = _explain(error, translate("EngineWorker", "The model could not be loaded."))
+            failure = report(error, translate("EngineWorker", "The model could not be loaded."))
             log.log(
-                logging.INFO if not details else logging.ERROR,
+                logging.ERROR if failure.traceback else logging.INFO,
                 "load of %s failed: %s",
                 path,
-                message,
-                exc_info=bool(details),
+                failure.message,
+                exc_info=bool(failure.traceback),
             )
-            self.model_load_failed.emit(path, message, details)
+            self.model_load_failed.emit(path, failure)
             return
         self._model, self._session, self._hold, self._path = model, session, hold, path
         info = {
@@ -129,11 +128,10 @@ class EngineWorker(QObject):
         """Run one turn; ``settings`` is a dict of GenerationSettings fields, ``cancel`` a threading.Event,
         ``continue_from`` None or the answer so far to go on with (ChatSession.generate's)."""
         if self._session is None:
-            self.turn_failed.emit(
-                turn_id,
-                translate("EngineWorker", "No model is loaded. Choose a model in Models, then try again."),
-                "",
+            message = translate(
+                "EngineWorker", "No model is loaded. Choose a model in Models, then try again."
             )
+            self.turn_failed.emit(turn_id, ErrorReport("", message))
             return
         try:
             from engine.harmony.events import TextDelta, ToolCall, TurnEnd
@@ -183,17 +181,15 @@ class EngineWorker(QObject):
                 turn_id, "cancelled" if cancel is not None and cancel.is_set() else "return", {}
             )
         except Exception as error:
-            message, details = _explain(
-                error, translate("EngineWorker", "The answer could not be generated.")
-            )
+            failure = report(error, translate("EngineWorker", "The answer could not be generated."))
             log.log(
-                logging.INFO if not details else logging.ERROR,
+                logging.ERROR if failure.traceback else logging.INFO,
                 "turn %d failed: %s",
                 turn_id,
-                message,
-                exc_info=bool(details),
+                failure.message,
+                exc_info=bool(failure.traceback),
             )
-            self.turn_failed.emit(turn_id, message, details)
+            self.turn_failed.emit(turn_id, failure)
 
     def _flush(self, turn_id: int, batch: list[list]) -> None:
         if batch:
@@ -207,36 +203,6 @@ def _describe(model) -> str:
     except Exception:  # a summary is not worth failing a load over
         log.exception("model.describe() failed")
         return ""
-
-
-def _explain(error: BaseException, generic: str) -> tuple[str, str]:
-    """(message, details): an EngineError speaks for itself; anything else gets a plain sentence, the
-    traceback and where the log is."""
-    from engine.errors import EngineError
-
-    if isinstance(error, EngineError):
-        return str(error), ""
-    if isinstance(error, MemoryError):
-        return translate(
-            "EngineWorker",
-            "The computer ran out of memory. Close other programs, or choose a smaller context length "
-            "in Settings, then try again.",
-        ), _details(error)
-    message = (
-        generic
-        + " "
-        + translate(
-            "EngineWorker",
-            "This looks like a bug in Gossamer. The details below and the log file help to report it.",
-        )
-    )
-    return message, _details(error)
-
-
-def _details(error: BaseException) -> str:
-    text = "".join(traceback.format_exception(error)).rstrip()
-    label = translate("EngineWorker", "Log file:")
-    return f"{text}\n\n{label} {logs.log_file()}"
 
 
 def cancel_event() -> threading.Event:

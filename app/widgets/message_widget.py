@@ -19,8 +19,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app import theme
+from app import engine_errors, theme
 from app.chat_model import LiveState
+from app.engine_errors import ErrorReport
 from app.store import Message
 from app.widgets.markdown_view import MarkdownView
 from app.widgets.text_block import TextBlock
@@ -118,6 +119,13 @@ class MessageWidget(QFrame):
         self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status_label.setVisible(False)
         layout.addWidget(self.status_label)
+        self.status_detail = QLabel(self)  # an engine error's own sentence, naming the file or the numbers
+        self.status_detail.setObjectName("MessageStatusDetail")
+        self.status_detail.setFont(theme.ui_font(9.0))
+        self.status_detail.setWordWrap(True)
+        self.status_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_detail.setVisible(False)
+        layout.addWidget(self.status_detail)
 
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
@@ -188,9 +196,12 @@ class MessageWidget(QFrame):
         self.thinking.set_progress(streaming=analysing, seconds=seconds, tokens=tokens)
 
     def _refresh_status(self, message: Message, live: LiveState | None) -> None:
-        text, kind = "", ""
+        text, kind, detail = "", "", ""
         if live is not None:
             pass
+        elif message.finish_reason == "error" and message.error_kind:
+            text, detail = engine_errors.shown(ErrorReport(message.error_kind, message.error or ""))
+            kind = "error"
         elif message.finish_reason == "error":
             text, kind = message.error or self.tr("The answer failed."), "error"
         elif not message.complete:
@@ -219,6 +230,8 @@ class MessageWidget(QFrame):
         self.status_label.style().unpolish(self.status_label)
         self.status_label.style().polish(self.status_label)
         self.status_label.setVisible(bool(text))
+        self.status_detail.setText(detail)
+        self.status_detail.setVisible(bool(detail))
 
     def _usage_text(self, message: Message, live: LiveState | None) -> str:
         if live is not None:

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app import formatting
+from app import engine_errors, formatting
+from app.engine_errors import ErrorReport
 from app.model_tables import CatalogModel, LocalModelsModel
 from app.models_worker import Listing, ModelsClient
 from app.widgets.download_panel import DownloadPanel
@@ -308,9 +309,9 @@ class ModelManager(QDialog):
             self.notice.show_notice(messages[kind].replace("%1", shown), kind="info", timeout_ms=8000)
         self._update_buttons()
 
-    def _on_task_failed(self, kind: str, _name: str, message: str, details: str) -> None:
+    def _on_task_failed(self, kind: str, name: str, error: ErrorReport) -> None:
         self.progress.finish()
-        self.notice.show_notice(message, kind="error", details=details)
+        self.notice.show_error(error, lead=engine_errors.task_lead(kind, name))
         self._update_buttons()
 
     def _on_task_cancelled(self, kind: str, name: str) -> None:

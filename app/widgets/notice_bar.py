@@ -1,7 +1,8 @@
 """A strip above the composer for things the user should read: errors with what to do, Undo offers.
 
-An error from the engine shows its own message; an unexpected one shows a plain sentence, a Details
-expander with the traceback, and where the log file is.
+An error from the engine shows what went wrong and what to do in the user's language, with the engine's
+own sentence (which names the file or size) beneath in smaller type; an unexpected one shows a plain
+sentence, a Details expander with the traceback, and where the log file is.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ from PySide6.QtWidgets import (
     QToolButton,
     QVBoxLayout,
 )
+
+from app import engine_errors, theme
+from app.engine_errors import ErrorReport
 
 
 class NoticeBar(QFrame):
@@ -35,7 +39,17 @@ class NoticeBar(QFrame):
         self.message.setObjectName("NoticeText")
         self.message.setWordWrap(True)
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        row.addWidget(self.message, 1)
+        text_column = QVBoxLayout()
+        text_column.setSpacing(2)
+        text_column.addWidget(self.message)
+        self.engine_text = QLabel(self)
+        self.engine_text.setObjectName("NoticeEngineText")
+        self.engine_text.setFont(theme.ui_font(9.0))
+        self.engine_text.setWordWrap(True)
+        self.engine_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.engine_text.setVisible(False)
+        text_column.addWidget(self.engine_text)
+        row.addLayout(text_column, 1)
         self._buttons = QHBoxLayout()
         self._buttons.setSpacing(6)
         row.addLayout(self._buttons)
@@ -73,13 +87,17 @@ class NoticeBar(QFrame):
         actions: list[tuple[str, str]] = (),
         details: str = "",
         timeout_ms: int = 0,
+        engine_text: str = "",
     ) -> None:
-        """``kind``: "info", "error" or "warning"; ``actions``: (key, label) buttons; a click emits key."""
+        """``kind``: "info", "error" or "warning"; ``actions``: (key, label) buttons; a click emits key;
+        ``details``: a traceback, folded; ``engine_text``: the engine's own sentence, beneath ``text``."""
         self.kind = kind
         self.setProperty("kind", kind)
         self.style().unpolish(self)
         self.style().polish(self)
         self.message.setText(text)
+        self.engine_text.setText(engine_text)
+        self.engine_text.setVisible(bool(engine_text))
         while self._buttons.count():
             item = self._buttons.takeAt(0)
             if item.widget():
@@ -98,6 +116,13 @@ class NoticeBar(QFrame):
             self._timer.start(timeout_ms)
         else:
             self._timer.stop()
+
+    def show_error(self, error: ErrorReport, *, lead: str = "", actions: list[tuple[str, str]] = ()) -> None:
+        """An error reported by a worker, worded by ``engine_errors.shown``; ``lead`` says what failed."""
+        text, engine_text = engine_errors.shown(error, lead)
+        self.show_notice(
+            text, kind="error", actions=actions, details=error.traceback, engine_text=engine_text
+        )
 
     def text(self) -> str:
         return self.message.text()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app import formatting
+from app import engine_errors, formatting
+from app.engine_errors import ErrorReport
 from app.models_worker import Listing, ModelsClient
 from app.widgets.download_panel import DownloadPanel
 from app.widgets.notice_bar import NoticeBar
@@ -110,7 +111,7 @@ class WelcomeScreen(QWidget):
         worker.listed.connect(self.show_listing)
         worker.progressed.connect(self._on_progress)
         worker.task_started.connect(self._on_task_started)
-        worker.task_failed.connect(self._on_task_ended)
+        worker.task_failed.connect(self._on_task_failed)
         worker.task_cancelled.connect(self._on_cancelled)
         worker.task_finished.connect(self._on_task_ended)
         self.model_about.setText(self.tr("Looking at this computer…"))
@@ -159,13 +160,16 @@ class WelcomeScreen(QWidget):
         if progress.phase == "download":
             self.progress.update_progress(progress)
 
-    def _on_task_ended(self, kind: str, _name: str, *args) -> None:
+    def _on_task_ended(self, kind: str, _name: str, *_result) -> None:
         if kind != "download":
             return
         self.progress.finish()
         self.download_button.setEnabled(True)
-        if len(args) == 2:  # task_failed: message, details
-            self.notice.show_notice(args[0], kind="error", details=args[1])
+
+    def _on_task_failed(self, kind: str, name: str, error: ErrorReport) -> None:
+        if kind == "download":
+            self._on_task_ended(kind, name)
+            self.notice.show_error(error, lead=engine_errors.task_lead(kind, name))
 
     def _on_cancelled(self, kind: str, _name: str) -> None:
         if kind == "download":

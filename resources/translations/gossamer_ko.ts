@@ -203,34 +203,147 @@
     </message>
 </context>
 <context>
+    <name>EngineErrors</name>
+    <message>
+        <location filename="../../app/engine_errors.py" line="69"/>
+        <source>The model&apos;s files are missing or damaged.</source>
+        <translation>모델 파일이 없거나 손상되었습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="70"/>
+        <source>Verify the model in Models or download it again, or choose another folder.</source>
+        <translation>모델 관리에서 모델을 검증하거나 다시 다운로드하세요. 또는 다른 폴더를 선택하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="75"/>
+        <source>This folder does not hold a gpt-oss model.</source>
+        <translation>이 폴더에는 gpt-oss 모델이 없습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="76"/>
+        <source>Gossamer runs gpt-oss models such as gpt-oss-20b. Choose another folder, or download one in Models.</source>
+        <translation>Gossamer는 gpt-oss-20b 같은 gpt-oss 모델을 실행합니다. 다른 폴더를 선택하거나 모델 관리에서 모델을 다운로드하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="83"/>
+        <source>There is not enough memory for the model.</source>
+        <translation>모델을 실행할 메모리가 부족합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="84"/>
+        <source>Close other programs that use the GPU or memory, or choose a shorter context length or a lower VRAM budget in Settings, then try again.</source>
+        <translation>GPU나 메모리를 쓰는 다른 프로그램을 닫거나, 설정에서 컨텍스트 길이를 줄이거나 VRAM 한도를 낮춘 뒤 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="91"/>
+        <source>The conversation is longer than the model&apos;s context.</source>
+        <translation>대화가 모델의 컨텍스트보다 깁니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="92"/>
+        <source>Start a new conversation, or choose a longer context length in Settings.</source>
+        <translation>새 대화를 시작하거나 설정에서 더 긴 컨텍스트 길이를 선택하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="97"/>
+        <source>The model&apos;s files could not be downloaded or copied.</source>
+        <translation>모델 파일을 다운로드하거나 복사하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="98"/>
+        <source>Check the internet connection and the free disk space, then try again: a download goes on where it stopped.</source>
+        <translation>인터넷 연결과 디스크 여유 공간을 확인한 뒤 다시 시도하세요. 다운로드는 멈춘 곳부터 이어집니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="105"/>
+        <source>Some of the model&apos;s files are not what was published.</source>
+        <translation>일부 모델 파일이 배포된 파일과 다릅니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="106"/>
+        <source>Download the model again to replace them, or import it again from a good copy.</source>
+        <translation>모델을 다시 다운로드해 바꾸거나, 온전한 사본에서 다시 가져오세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="112"/>
+        <source>The model is in use.</source>
+        <translation>모델을 사용하는 중입니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="113"/>
+        <source>Load another model, or close the Gossamer window that uses this one, then try again.</source>
+        <translation>다른 모델을 불러오거나 이 모델을 쓰는 Gossamer 창을 닫은 뒤 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="127"/>
+        <source>Could not load %1.</source>
+        <translation>%1을(를) 불러오지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="128"/>
+        <source>Could not download %1.</source>
+        <translation>%1을(를) 다운로드하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="129"/>
+        <source>Could not verify %1.</source>
+        <translation>%1을(를) 검증하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="130"/>
+        <source>Could not delete %1.</source>
+        <translation>%1을(를) 삭제하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="131"/>
+        <source>Could not import %1.</source>
+        <translation>%1을(를) 가져오지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="132"/>
+        <source>Could not move the models to %1.</source>
+        <translation>모델을 %1(으)로 옮기지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="133"/>
+        <source>Could not list the models.</source>
+        <translation>모델 목록을 읽지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="139"/>
+        <source>Gossamer could not do that.</source>
+        <translation>Gossamer가 이 작업을 하지 못했습니다.</translation>
+    </message>
+</context>
+<context>
     <name>EngineWorker</name>
     <message>
-        <location filename="../../app/worker.py" line="77"/>
+        <location filename="../../app/worker.py" line="76"/>
         <source>The model could not be loaded.</source>
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="134"/>
+        <location filename="../../app/worker.py" line="131"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="187"/>
+        <location filename="../../app/worker.py" line="184"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="220"/>
+        <location filename="../../app/engine_errors.py" line="41"/>
         <source>The computer ran out of memory. Close other programs, or choose a smaller context length in Settings, then try again.</source>
         <translation>컴퓨터의 메모리가 부족합니다. 다른 프로그램을 닫거나 설정에서 컨텍스트 길이를 줄인 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="228"/>
+        <location filename="../../app/engine_errors.py" line="48"/>
         <source>This looks like a bug in Gossamer. The details below and the log file help to report it.</source>
         <translation>Gossamer의 버그로 보입니다. 아래 세부 정보와 로그 파일을 함께 알려 주시면 도움이 됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="238"/>
+        <location filename="../../app/engine_errors.py" line="148"/>
         <source>Log file:</source>
         <translation>로그 파일:</translation>
     </message>
@@ -284,85 +397,80 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="149"/>
+        <location filename="../../app/main_window.py" line="150"/>
         <location filename="../../app/main_window.py" line="354"/>
         <location filename="../../app/main_window.py" line="407"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="150"/>
+        <location filename="../../app/main_window.py" line="151"/>
         <source>Search chats</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="151"/>
+        <location filename="../../app/main_window.py" line="152"/>
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="152"/>
+        <location filename="../../app/main_window.py" line="153"/>
         <source>Models…</source>
         <translation>모델…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="154"/>
+        <location filename="../../app/main_window.py" line="155"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="156"/>
+        <location filename="../../app/main_window.py" line="157"/>
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="158"/>
+        <location filename="../../app/main_window.py" line="159"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="161"/>
+        <location filename="../../app/main_window.py" line="162"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="163"/>
+        <location filename="../../app/main_window.py" line="164"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="164"/>
+        <location filename="../../app/main_window.py" line="165"/>
         <source>Quit</source>
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="240"/>
+        <location filename="../../app/main_window.py" line="241"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="251"/>
-        <location filename="../../app/main_window.py" line="295"/>
+        <location filename="../../app/main_window.py" line="252"/>
+        <location filename="../../app/main_window.py" line="296"/>
         <location filename="../../app/main_window.py" line="313"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="280"/>
+        <location filename="../../app/main_window.py" line="281"/>
         <location filename="../../app/main_window.py" line="321"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="287"/>
+        <location filename="../../app/main_window.py" line="288"/>
         <location filename="../../app/main_window.py" line="369"/>
         <source>Ready</source>
         <translation>준비됨</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="300"/>
-        <source>Could not load %1. %2</source>
-        <translation>%1을(를) 불러오지 못했습니다. %2</translation>
     </message>
     <message>
         <location filename="../../app/main_window.py" line="303"/>
@@ -433,126 +541,126 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="52"/>
-        <location filename="../../app/widgets/message_widget.py" line="97"/>
-        <location filename="../../app/widgets/message_widget.py" line="125"/>
+        <location filename="../../app/widgets/message_widget.py" line="53"/>
+        <location filename="../../app/widgets/message_widget.py" line="98"/>
+        <location filename="../../app/widgets/message_widget.py" line="133"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="66"/>
+        <location filename="../../app/widgets/message_widget.py" line="67"/>
         <source>Your message</source>
         <translation>내 메시지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="70"/>
+        <location filename="../../app/widgets/message_widget.py" line="71"/>
         <source>Edit your message</source>
         <translation>메시지 편집</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="75"/>
+        <location filename="../../app/widgets/message_widget.py" line="76"/>
         <source>Cancel</source>
         <translation>취소</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="76"/>
+        <location filename="../../app/widgets/message_widget.py" line="77"/>
         <source>Send</source>
         <translation>보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="97"/>
+        <location filename="../../app/widgets/message_widget.py" line="98"/>
         <source>Copy message</source>
         <translation>메시지 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="98"/>
+        <location filename="../../app/widgets/message_widget.py" line="99"/>
         <source>Edit</source>
         <translation>편집</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="98"/>
+        <location filename="../../app/widgets/message_widget.py" line="99"/>
         <source>Edit and resend</source>
         <translation>편집해서 다시 보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="108"/>
+        <location filename="../../app/widgets/message_widget.py" line="109"/>
         <source>Reading the conversation…</source>
         <translation>대화를 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="113"/>
+        <location filename="../../app/widgets/message_widget.py" line="114"/>
         <source>Answer</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="125"/>
+        <location filename="../../app/widgets/message_widget.py" line="133"/>
         <source>Copy answer</source>
         <translation>답변 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="127"/>
+        <location filename="../../app/widgets/message_widget.py" line="135"/>
         <source>Continue</source>
         <translation>이어서 쓰기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="128"/>
+        <location filename="../../app/widgets/message_widget.py" line="136"/>
         <source>Continue this answer where it stopped</source>
         <translation>멈춘 곳부터 답변 이어서 쓰기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="132"/>
+        <location filename="../../app/widgets/message_widget.py" line="140"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="132"/>
+        <location filename="../../app/widgets/message_widget.py" line="140"/>
         <source>Answer again</source>
         <translation>다시 답변하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="195"/>
+        <location filename="../../app/widgets/message_widget.py" line="206"/>
         <source>The answer failed.</source>
         <translation>답변에 실패했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="199"/>
+        <location filename="../../app/widgets/message_widget.py" line="210"/>
         <source>Interrupted: Gossamer closed before this answer finished. Continue to finish it, or Regenerate to answer again.</source>
         <translation>중단됨: 답변이 끝나기 전에 Gossamer가 종료되었습니다. 이어서 쓰기를 눌러 마저 받거나, 다시 생성을 눌러 새로 답변받으세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="209"/>
+        <location filename="../../app/widgets/message_widget.py" line="220"/>
         <source>Cut off at the token limit. Continue to let it write more, or raise “Max tokens” in Settings for longer answers.</source>
         <translation>토큰 한도에서 잘렸습니다. 이어서 쓰기를 눌러 더 받거나, 더 긴 답변을 원하면 설정에서 “최대 토큰”을 늘리세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="205"/>
+        <location filename="../../app/widgets/message_widget.py" line="216"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="216"/>
+        <location filename="../../app/widgets/message_widget.py" line="227"/>
         <source>Asked to use a tool: %1</source>
         <translation>도구 사용 요청: %1</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="229"/>
+        <location filename="../../app/widgets/message_widget.py" line="242"/>
         <source>%1 tok/s</source>
         <translation>%1 토큰/초</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="231"/>
+        <location filename="../../app/widgets/message_widget.py" line="244"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n토큰</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="233"/>
+        <location filename="../../app/widgets/message_widget.py" line="246"/>
         <source>%1 s to first token</source>
         <translation>첫 토큰까지 %1초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="241"/>
+        <location filename="../../app/widgets/message_widget.py" line="254"/>
         <source>Copied</source>
         <translation>복사됨</translation>
     </message>
@@ -560,219 +668,219 @@
 <context>
     <name>ModelManager</name>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="34"/>
+        <location filename="../../app/widgets/model_manager.py" line="35"/>
         <source>Models</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="45"/>
+        <location filename="../../app/widgets/model_manager.py" line="46"/>
         <source>Models folder:</source>
         <translation>모델 폴더:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="50"/>
+        <location filename="../../app/widgets/model_manager.py" line="51"/>
         <source>Open</source>
         <translation>열기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="51"/>
+        <location filename="../../app/widgets/model_manager.py" line="52"/>
         <source>Show the models folder in the file manager</source>
         <translation>파일 관리자에서 모델 폴더 보기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="53"/>
+        <location filename="../../app/widgets/model_manager.py" line="54"/>
         <source>Change…</source>
         <translation>변경…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="54"/>
+        <location filename="../../app/widgets/model_manager.py" line="55"/>
         <source>Move the models to another folder or disk</source>
         <translation>모델을 다른 폴더나 디스크로 옮기기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="65"/>
+        <location filename="../../app/widgets/model_manager.py" line="66"/>
         <source>On this computer</source>
         <translation>이 컴퓨터에 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="69"/>
+        <location filename="../../app/widgets/model_manager.py" line="70"/>
         <source>Models on this computer</source>
         <translation>이 컴퓨터에 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="71"/>
+        <location filename="../../app/widgets/model_manager.py" line="72"/>
         <source>No models yet. Download one below, or import a folder.</source>
         <translation>아직 모델이 없습니다. 아래에서 다운로드하거나 폴더를 가져오세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="76"/>
+        <location filename="../../app/widgets/model_manager.py" line="77"/>
         <source>Load</source>
         <translation>불러오기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="78"/>
+        <location filename="../../app/widgets/model_manager.py" line="79"/>
         <source>Chat with this model</source>
         <translation>이 모델과 대화하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="79"/>
+        <location filename="../../app/widgets/model_manager.py" line="80"/>
         <source>Verify</source>
         <translation>검증</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="80"/>
+        <location filename="../../app/widgets/model_manager.py" line="81"/>
         <source>Check every file against its sha256</source>
         <translation>모든 파일을 sha256으로 확인합니다</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="81"/>
+        <location filename="../../app/widgets/model_manager.py" line="82"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="83"/>
+        <location filename="../../app/widgets/model_manager.py" line="84"/>
         <source>Import folder…</source>
         <translation>폴더 가져오기…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="84"/>
+        <location filename="../../app/widgets/model_manager.py" line="85"/>
         <source>Use a gpt-oss model folder you already have</source>
         <translation>이미 가지고 있는 gpt-oss 모델 폴더 사용하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="95"/>
-        <location filename="../../app/widgets/model_manager.py" line="102"/>
-        <location filename="../../app/widgets/model_manager.py" line="211"/>
+        <location filename="../../app/widgets/model_manager.py" line="96"/>
+        <location filename="../../app/widgets/model_manager.py" line="103"/>
+        <location filename="../../app/widgets/model_manager.py" line="212"/>
         <source>Download</source>
         <translation>다운로드</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="99"/>
+        <location filename="../../app/widgets/model_manager.py" line="100"/>
         <source>Models to download</source>
         <translation>다운로드할 수 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="197"/>
+        <location filename="../../app/widgets/model_manager.py" line="198"/>
         <source>Unload it first: a loaded model cannot be deleted</source>
         <translation>불러온 모델은 삭제할 수 없습니다. 먼저 다른 모델을 불러오세요</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="199"/>
+        <location filename="../../app/widgets/model_manager.py" line="200"/>
         <source>Delete this model&apos;s files</source>
         <translation>이 모델의 파일 삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="207"/>
+        <location filename="../../app/widgets/model_manager.py" line="208"/>
         <source>Resume download</source>
         <translation>이어받기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="209"/>
+        <location filename="../../app/widgets/model_manager.py" line="210"/>
         <source>Repair download</source>
         <translation>다시 받아 복구</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="217"/>
+        <location filename="../../app/widgets/model_manager.py" line="218"/>
         <source>Already downloaded and verified.</source>
         <translation>이미 다운로드하고 검증했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="219"/>
+        <location filename="../../app/widgets/model_manager.py" line="220"/>
         <source>unknown size</source>
         <translation>크기 알 수 없음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="220"/>
+        <location filename="../../app/widgets/model_manager.py" line="221"/>
         <source>%1 to download.</source>
         <translation>다운로드 크기 %1.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="243"/>
+        <location filename="../../app/widgets/model_manager.py" line="244"/>
         <source>%1 is loaded. Load another model first, then delete this one.</source>
         <translation>%1 모델을 사용 중입니다. 다른 모델을 먼저 불러온 뒤 삭제하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="251"/>
+        <location filename="../../app/widgets/model_manager.py" line="252"/>
         <source>Forget %1? Its folder stays where it is.</source>
         <translation>%1 모델을 목록에서 지울까요? 폴더는 그대로 남습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="253"/>
+        <location filename="../../app/widgets/model_manager.py" line="254"/>
         <source>Delete %1 and free %2 of disk space?</source>
         <translation>%1 모델을 삭제하고 디스크 공간 %2을(를) 확보할까요?</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="258"/>
+        <location filename="../../app/widgets/model_manager.py" line="259"/>
         <source>Delete model</source>
         <translation>모델 삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="263"/>
+        <location filename="../../app/widgets/model_manager.py" line="264"/>
         <source>Choose a gpt-oss model folder</source>
         <translation>gpt-oss 모델 폴더 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="278"/>
+        <location filename="../../app/widgets/model_manager.py" line="279"/>
         <source>Choose a new, empty folder for the models</source>
         <translation>모델을 둘 새 빈 폴더 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="286"/>
+        <location filename="../../app/widgets/model_manager.py" line="287"/>
         <source>Downloading %1</source>
         <translation>%1 다운로드 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="287"/>
+        <location filename="../../app/widgets/model_manager.py" line="288"/>
         <source>Verifying %1</source>
         <translation>%1 검증 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="288"/>
+        <location filename="../../app/widgets/model_manager.py" line="289"/>
         <source>Importing %1</source>
         <translation>%1 가져오는 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="289"/>
+        <location filename="../../app/widgets/model_manager.py" line="290"/>
         <source>Deleting %1</source>
         <translation>%1 삭제 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="290"/>
+        <location filename="../../app/widgets/model_manager.py" line="291"/>
         <source>Moving the models to %1</source>
         <translation>모델을 %1(으)로 옮기는 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="300"/>
+        <location filename="../../app/widgets/model_manager.py" line="301"/>
         <source>%1 is downloaded and verified.</source>
         <translation>%1 다운로드와 검증을 마쳤습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="301"/>
+        <location filename="../../app/widgets/model_manager.py" line="302"/>
         <source>%1 is verified: every file matches.</source>
         <translation>%1 검증 완료: 모든 파일이 일치합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="302"/>
+        <location filename="../../app/widgets/model_manager.py" line="303"/>
         <source>%1 was imported.</source>
         <translation>%1 모델을 가져왔습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="303"/>
+        <location filename="../../app/widgets/model_manager.py" line="304"/>
         <source>%1 was deleted.</source>
         <translation>%1 모델을 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="304"/>
+        <location filename="../../app/widgets/model_manager.py" line="305"/>
         <source>The models are now in %1.</source>
         <translation>이제 모델이 %1에 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="319"/>
+        <location filename="../../app/widgets/model_manager.py" line="320"/>
         <source>Download of %1 paused. Resume continues where it stopped.</source>
         <translation>%1 다운로드를 멈췄습니다. 이어받기로 멈춘 곳부터 계속합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="321"/>
+        <location filename="../../app/widgets/model_manager.py" line="322"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
     </message>
@@ -890,7 +998,7 @@
 <context>
     <name>ModelsWorker</name>
     <message>
-        <location filename="../../app/models_worker.py" line="130"/>
+        <location filename="../../app/models_worker.py" line="129"/>
         <source>The model manager hit an unexpected problem.</source>
         <translation>모델 관리자에서 예상하지 못한 문제가 생겼습니다.</translation>
     </message>
@@ -898,27 +1006,27 @@
 <context>
     <name>NoticeBar</name>
     <message>
-        <location filename="../../app/widgets/notice_bar.py" line="28"/>
+        <location filename="../../app/widgets/notice_bar.py" line="32"/>
         <source>Notice</source>
         <translation>알림</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/notice_bar.py" line="44"/>
+        <location filename="../../app/widgets/notice_bar.py" line="58"/>
         <source>Details</source>
         <translation>세부 정보</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/notice_bar.py" line="51"/>
+        <location filename="../../app/widgets/notice_bar.py" line="65"/>
         <source>Dismiss</source>
         <translation>닫기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/notice_bar.py" line="52"/>
+        <location filename="../../app/widgets/notice_bar.py" line="66"/>
         <source>Dismiss notice</source>
         <translation>알림 닫기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/notice_bar.py" line="60"/>
+        <location filename="../../app/widgets/notice_bar.py" line="74"/>
         <source>Error details</source>
         <translation>오류 세부 정보</translation>
     </message>
@@ -1266,77 +1374,77 @@
 <context>
     <name>WelcomeScreen</name>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="33"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="34"/>
         <source>Welcome to Gossamer</source>
         <translation>Gossamer에 오신 것을 환영합니다</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="39"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="40"/>
         <source>Chat with OpenAI&apos;s gpt-oss on your own computer. It works offline, and nothing you write leaves this machine.</source>
         <translation>OpenAI의 gpt-oss와 내 컴퓨터에서 대화하세요. 인터넷 없이 작동하며, 입력한 내용은 이 컴퓨터 밖으로 나가지 않습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="67"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="68"/>
         <source>Download</source>
         <translation>다운로드</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="84"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="85"/>
         <source>Already have the model files?</source>
         <translation>모델 파일이 이미 있나요?</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="86"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="87"/>
         <source>Choose a folder…</source>
         <translation>폴더 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="88"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="89"/>
         <source>A folder with config.json and the .safetensors files</source>
         <translation>config.json과 .safetensors 파일이 있는 폴더</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="90"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="91"/>
         <source>All models…</source>
         <translation>모든 모델…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="116"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="117"/>
         <source>Looking at this computer…</source>
         <translation>이 컴퓨터를 살펴보는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="122"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="123"/>
         <source>Models are saved in %1. You can move them in Models.</source>
         <translation>모델은 %1에 저장됩니다. 모델 관리에서 옮길 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="127"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="128"/>
         <source>unknown size</source>
         <translation>크기 알 수 없음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="128"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="129"/>
         <source>Download gpt-oss-20b (%1)</source>
         <translation>gpt-oss-20b 다운로드 (%1)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="139"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="140"/>
         <source>Resume download (%1 of %2 done)</source>
         <translation>이어받기 (%2 중 %1 완료)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="149"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="150"/>
         <source>Choose a gpt-oss model folder</source>
         <translation>gpt-oss 모델 폴더 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="155"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="156"/>
         <source>Downloading %1</source>
         <translation>%1 다운로드 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="175"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="179"/>
         <source>Download paused. Resume continues where it stopped.</source>
         <translation>다운로드를 멈췄습니다. 이어받기로 멈춘 곳부터 계속합니다.</translation>
     </message>

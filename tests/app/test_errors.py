@@ -1,32 +1,42 @@
-"""Errors are shown in plain words with what to do: bad model folders, full context, no model, bugs."""
+"""Errors are shown in plain words with what to do: bad model folders, full context, no model, bugs.
+
+Engine errors are worded by the app in the user's language (app/engine_errors.py), the engine's English
+sentence beneath; the Korean ones are checked in test_korean.py.
+"""
 
 from __future__ import annotations
 
 import logging
 import shutil
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 
-from app import logs
+from app import engine_errors, logs
 from app import settings as keys
+from app.engine_errors import ErrorReport, report
 from app.widgets.notice_bar import NoticeBar
-from app.worker import _explain
-from engine.errors import ContextFullError, ModelFilesError
+from engine import errors
+from engine.errors import ModelFilesError
 from tests.app.conftest import send, wait_idle
 
 
 def test_corrupt_model_folder_shows_its_error(make_window, qtbot, tiny_model_dir, tmp_path):
-    """A truncated shard is refused at load with the engine's message, and the app stays usable."""
+    """A truncated shard is refused at load: what failed and what to do, the engine's message naming the shard
+    beneath, and the app stays usable."""
     broken = tmp_path / "broken-model"
     shutil.copytree(tiny_model_dir, broken)
     shard = sorted(broken.glob("model-*.safetensors"))[-1]
     shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
     window = make_window(broken)
     qtbot.waitUntil(lambda: window.notice.isVisible() and window.notice.kind == "error", timeout=120_000)
-    text = window.notice.text()
-    assert text.startswith("Could not load broken-model.")
-    assert shard.name in text and "truncated or corrupt" in text and "re-download" in text
+    assert window.notice.text() == (
+        "Could not load broken-model. The model's files are missing or damaged. "
+        "Verify the model in Models or download it again, or choose another folder."
+    )
+    detail = window.notice.engine_text
+    assert detail.isVisible() and shard.name in detail.text() and "truncated or corrupt" in detail.text()
     assert not window.notice.details_button.isVisible()  # an EngineError needs no traceback
     assert window.engine.model is None
     assert window.status.state_label.text() == "No model loaded"
@@ -43,21 +53,26 @@ def test_not_a_model_folder(make_window, qtbot, tmp_path):
     empty.mkdir()
     window = make_window(empty)
     qtbot.waitUntil(lambda: window.notice.isVisible(), timeout=120_000)
-    assert "config.json" in window.notice.text()
+    assert "config.json" in window.notice.engine_text.text()
 
 
 def test_context_full_is_shown_in_the_answer(loaded_window, qtbot, settings):
-    """A message longer than the context ends the turn with the engine's advice, kept with the message."""
+    """A message longer than the context ends the turn with what to do, kept with the message, the engine's
+    numbers beneath."""
     window = loaded_window
     send(qtbot, window, "word " * 5000)
     wait_idle(qtbot, window)
     answer = window.controller.chat_model.message(1)
     saved = window.store.message(answer.id)
     assert saved.finish_reason == "error" and saved.complete
-    assert "context" in saved.error and "Settings" in saved.error
+    assert saved.error_kind == "ContextFullError" and "tokens long but the context holds 4,096" in saved.error
     widget = window.chat_view.message_widgets()[1]
-    assert widget.status_label.isVisible() and widget.status_label.text() == saved.error
+    assert widget.status_label.isVisible() and widget.status_label.text() == (
+        "The conversation is longer than the model's context. "
+        "Start a new conversation, or choose a longer context length in Settings."
+    )
     assert widget.status_label.property("kind") == "error"
+    assert widget.status_detail.isVisible() and widget.status_detail.text() == saved.error
     assert widget.regenerate_button.isVisible()
 
 
@@ -73,10 +88,33 @@ def test_sending_without_a_model_keeps_the_text(make_window, qtbot, tmp_path):
     assert window.store.conversations() == []
 
 
-def test_engine_errors_speak_for_themselves():
-    """An EngineError's message is shown as is, with no details to expand."""
-    error = ContextFullError("The conversation is too long. Start a new conversation.")
-    assert _explain(error, "generic") == ("The conversation is too long. Start a new conversation.", "")
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "ModelFilesError",
+        "UnsupportedModelError",
+        "OutOfMemoryError",
+        "ContextFullError",
+        "DownloadError",
+        "VerificationError",
+        "ModelInUseError",
+    ],
+)
+def test_every_engine_error_has_a_headline_and_what_to_do(kind):
+    """Each kind of engine error is worded by the app (two sentences: what went wrong, what to do), and the
+    engine's English sentence is kept as the detail, with no traceback."""
+    error = report(getattr(errors, kind)("engine.safetensors is 12 bytes short."), "generic")
+    assert error == ErrorReport(kind, "engine.safetensors is 12 bytes short.")
+    text, detail = engine_errors.shown(error)
+    assert text.count(". ") >= 1 and text.endswith(".") and "generic" not in text
+    assert detail == "engine.safetensors is 12 bytes short."
+
+
+def test_an_engine_error_without_its_own_words_keeps_the_lead_and_the_engine_sentence():
+    """A plain EngineError (or a kind added later) says what failed, its sentence what to do."""
+    error = report(errors.EngineError("'tpu' is not a device name; use cpu, cuda or cuda:N."), "generic")
+    assert engine_errors.shown(error, "Could not load m.") == ("Could not load m.", error.message)
+    assert engine_errors.shown(error) == ("Gossamer could not do that.", error.message)
 
 
 def test_unexpected_errors_get_a_plain_message_details_and_the_log(tmp_path):
@@ -84,10 +122,12 @@ def test_unexpected_errors_get_a_plain_message_details_and_the_log(tmp_path):
     try:
         raise KeyError("rope_theta")
     except KeyError as error:
-        message, details = _explain(error, "The model could not be loaded.")
-    assert message.startswith("The model could not be loaded. This looks like a bug in Gossamer.")
-    assert "Traceback" in details and "KeyError: 'rope_theta'" in details
-    assert str(logs.log_file()) in details
+        failure = report(error, "The model could not be loaded.")
+    assert failure.kind == ""
+    assert failure.message.startswith("The model could not be loaded. This looks like a bug in Gossamer.")
+    assert "Traceback" in failure.traceback and "KeyError: 'rope_theta'" in failure.traceback
+    assert str(logs.log_file()) in failure.traceback
+    assert engine_errors.shown(failure, "Could not load m.") == ("Could not load m. " + failure.message, "")
 
 
 def test_notice_bar_details_expander(qtbot):
@@ -126,3 +166,42 @@ def test_log_file_is_under_user_data_dir(app_dirs, monkeypatch):
             if handler not in before:
                 root.removeHandler(handler)
                 handler.close()
+
+
+@pytest.mark.parametrize(
+    ("screen", "task", "error", "expected"),
+    [
+        (
+            "welcome",
+            "download",
+            errors.DownloadError("The disk is full: writing model.safetensors failed. Free some space."),
+            (
+                "Could not download gpt-oss-20b. The model's files could not be downloaded or copied. "
+                "Check the internet connection and the free disk space, then try again: a download goes on "
+                "where it stopped."
+            ),
+        ),
+        (
+            "manager",
+            "verify",
+            errors.VerificationError("gpt-oss-20b: model.safetensors does not match the recorded sha256."),
+            (
+                "Could not verify gpt-oss-20b. Some of the model's files are not what was published. "
+                "Download the model again to replace them, or import it again from a good copy."
+            ),
+        ),
+    ],
+)
+def test_model_manager_errors_say_what_failed_and_what_to_do(
+    make_window, qtbot, screen, task, error, expected
+):
+    """A failed download or verify names the task and the model, says what to do, and keeps the engine's
+    sentence beneath."""
+    window = make_window()
+    notice = window.welcome.notice if screen == "welcome" else window.open_model_manager().notice
+    if screen == "welcome":
+        window.show_welcome()
+    window.models.worker.task_failed.emit(task, "gpt-oss-20b", report(error, "generic"))
+    qtbot.waitUntil(notice.isVisible, timeout=5000)
+    assert notice.kind == "error" and notice.text() == expected
+    assert notice.engine_text.text() == str(error) and not notice.details_button.isVisible()

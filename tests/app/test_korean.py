@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QCoreApplication, QLocale
 from PySide6.QtGui import QFontDatabase, QInputMethodEvent, QTextLayout
+from PySide6.QtWidgets import QPushButton
 
-from app import i18n
+from app import engine_errors, i18n
 from app import settings as keys
 from tests.app.conftest import send, wait_idle
 
@@ -140,3 +141,52 @@ def test_korean_is_typed_sent_stored_and_shown(loaded_window, qtbot, settings):
     for font in (window.composer.edit.font(), bubble.document().defaultFont()):
         assert any(f in korean_families for f in font.families())
         assert _glyphs_missing("안녕하세요 김치찌개", font) == 0
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "ModelFilesError",
+        "UnsupportedModelError",
+        "OutOfMemoryError",
+        "ContextFullError",
+        "DownloadError",
+        "VerificationError",
+        "ModelInUseError",
+    ],
+)
+def test_every_engine_error_is_worded_in_korean(korean, kind):
+    """Each kind of engine error has its headline and what to do in Korean; the engine's sentence stays."""
+    text, detail = engine_errors.shown(engine_errors.ErrorReport(kind, "model.safetensors is short."))
+    assert any("가" <= character <= "힣" for character in text) and "Verify" not in text
+    assert detail == "model.safetensors is short."
+
+
+def test_a_broken_model_is_explained_in_korean(korean, make_window, qtbot, tiny_model_dir, tmp_path):
+    """With Korean chosen, a model that cannot load says so in Korean, the engine's English sentence (naming
+    the damaged file) beneath."""
+    broken = tmp_path / "broken-model"
+    shutil.copytree(tiny_model_dir, broken)
+    shard = max(broken.glob("model-*.safetensors"))
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    window = make_window(broken)
+    qtbot.waitUntil(lambda: window.notice.isVisible() and window.notice.kind == "error", timeout=120_000)
+    assert window.notice.text() == (
+        "broken-model을(를) 불러오지 못했습니다. 모델 파일이 없거나 손상되었습니다. "
+        "모델 관리에서 모델을 검증하거나 다시 다운로드하세요. 또는 다른 폴더를 선택하세요."
+    )
+    assert window.notice.engine_text.isVisible() and shard.name in window.notice.engine_text.text()
+    assert "모델 선택…" in [button.text() for button in window.notice.findChildren(QPushButton)]
+
+
+def test_a_full_context_is_explained_in_korean(korean, loaded_window, qtbot):
+    """An answer that fails because the conversation is too long says so in Korean, the numbers beneath."""
+    window = loaded_window
+    send(qtbot, window, "word " * 5000)
+    wait_idle(qtbot, window)
+    widget = window.chat_view.message_widgets()[1]
+    assert widget.status_label.text() == (
+        "대화가 모델의 컨텍스트보다 깁니다. 새 대화를 시작하거나 설정에서 더 긴 컨텍스트 길이를 선택하세요."
+    )
+    assert widget.status_detail.text().startswith("The conversation is")
+    assert widget.continue_button.text() == "이어서 쓰기" and widget.regenerate_button.text() == "다시 생성"

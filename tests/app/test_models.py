@@ -139,7 +139,11 @@ def test_model_manager_import_load_verify_delete(make_window, qtbot, tiny_model_
     assert not manager.delete_button.isEnabled() and not manager.load_button.isEnabled()
     window.models.remove(loading.name)  # even asked directly, the engine's lock refuses
     qtbot.waitUntil(lambda: manager.notice.isVisible() and manager.notice.kind == "error", timeout=60_000)
-    assert "is loaded" in manager.notice.text()
+    assert manager.notice.text() == (
+        f"Could not delete {loading.name}. The model is in use. "
+        "Load another model, or close the Gossamer window that uses this one, then try again."
+    )
+    assert "is loaded" in manager.notice.engine_text.text()  # the engine's own words, beneath
     assert loading.path.is_dir()
 
     qtbot.mouseClick(manager.verify_button, Qt.MouseButton.LeftButton)

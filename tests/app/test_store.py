@@ -195,7 +195,7 @@ def test_recorder_saves_at_most_every_interval(store):
 def test_which_answers_can_be_continued(
     store, complete, reason, content, reasoning, tool_calls, unfinished, can_continue
 ):
-    """An answer the model did not end is unfinished; it can be continued when it has text and no tool call."""
+    """An answer the model did not end is unfinished; it can be continued if it has text and no tool call."""
     conversation = store.create_conversation()
     answer = store.add_message(
         conversation.id, "assistant", content, reasoning=reasoning, tool_calls=tool_calls, complete=complete
@@ -215,8 +215,8 @@ def test_which_answers_can_be_continued(
     ],
 )
 def test_a_continued_answer_is_reopened_and_added_to(store, content, thinking_before, thinking_after):
-    """Continue marks the answer incomplete again (a crash leaves it interrupted) and the recorder adds the new
-    text to what it held, with its thinking time."""
+    """Continue marks the answer incomplete again (a crash leaves it interrupted) and the recorder adds the
+    new text to what it held, with its thinking time."""
     now = [0.0]
     conversation = store.create_conversation()
     answer = store.add_message(conversation.id, "assistant", content, reasoning="Let me", complete=False)
@@ -242,3 +242,24 @@ def test_a_continued_answer_is_reopened_and_added_to(store, content, thinking_be
     assert done.reasoning == ("Let me think." if not content else "Let me")
     assert done.content == content + " upon a time"
     assert done.thinking_s == pytest.approx(thinking_after)
+
+
+def test_a_file_from_before_error_kinds_opens_and_keeps_its_errors(tmp_path):
+    """Schema 1 had no error_kind: its error messages read back with none (shown as written), new ones
+    keep the engine error's class."""
+    path = tmp_path / "chats.sqlite"
+    with sqlite3.connect(path) as old:
+        old.executescript(store_module.MIGRATIONS[0] + "; PRAGMA user_version = 1;")
+        old.execute("INSERT INTO conversations (created_at, updated_at) VALUES (0, 0)")
+        old.execute(
+            "INSERT INTO messages (conversation_id, position, role, finish_reason, error, created_at, updated_at)"
+            " VALUES (1, 0, 'assistant', 'error', 'Too long.', 0, 0)"
+        )
+    store = Store(path)
+    assert store.schema_version == SCHEMA_VERSION
+    (kept,) = store.messages(1)
+    assert (kept.error, kept.error_kind) == ("Too long.", None)
+    again = store.add_message(1, "assistant", complete=False)
+    store.finish_message(again.id, finish_reason="error", error="Too long.", error_kind="ContextFullError")
+    assert store.message(again.id).error_kind == "ContextFullError"
+    store.close()
