@@ -122,6 +122,7 @@ class MessageWidget(QFrame):
         self.status_detail = QLabel(self)  # an engine error's own sentence, naming the file or the numbers
         self.status_detail.setObjectName("MessageStatusDetail")
         self.status_detail.setFont(theme.ui_font(9.0))
+        self.status_detail.setContentsMargins(12, 0, 12, 0)  # in line with the status text's padding
         self.status_detail.setWordWrap(True)
         self.status_detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.status_detail.setVisible(False)
