@@ -210,14 +210,14 @@ def parse_output(text: str, returncode: int = 0, *, windows: bool | None = None)
 
 
 def packed_relative(result: Compile, root: Path = REPO, *, windows: bool | None = None) -> list[str]:
-    """The packed files under root as POSIX paths relative to it (others, e.g. a bundled Python, as given)."""
+    """The packed files under root as POSIX paths relative to it; others (a bundled Python) absolute."""
     relative = []
     for name in result.packed:
         path = posix_path(name, windows=windows)
         try:
             relative.append(path.relative_to(root).as_posix())
         except ValueError:
-            relative.append(name)
+            relative.append(path.as_posix())
     return relative
 
 
@@ -308,7 +308,10 @@ def export_commit(revision: str, dest: Path, repo: Path = REPO) -> str:
 def summary(result: Compile, root: Path = REPO, *, windows: bool | None = None) -> list[str]:
     """Lines for the user: packed files per top-level folder, the setup and its size."""
     packed = packed_relative(result, root, windows=windows)
-    folders = Counter(path.split("/", 1)[0] if "/" in path else path for path in packed)
+    folders = Counter(
+        f"outside ({Path(path).name})" if Path(path).is_absolute() else path.split("/", 1)[0]
+        for path in packed
+    )
     lines = [
         f"packed {len(packed)} files: "
         + ", ".join(f"{name} {count}" for name, count in sorted(folders.items()))
