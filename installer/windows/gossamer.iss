@@ -3,6 +3,9 @@
 ;     iscc installer\windows\gossamer.iss
 ;     iscc /DPythonInstaller=C:\path\python-3.12.10-amd64.exe installer\windows\gossamer.iss
 ;
+; or anywhere with python3 installer/windows/compile.py (ISCC under wine off Windows; it fails on any
+; compiler warning and says what the setup packs; installer/README.md).
+;
 ; The first form needs Python 3.11+ (64-bit, python.org or Microsoft Store) on the user's machine and
 ; says so at start when there is none; the second bundles python.org's own installer and runs it, per
 ; user and quietly, when no Python 3.11+ is found. (Not the "embeddable" Python: it has no venv or pip.)
