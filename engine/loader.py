@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -27,6 +28,9 @@ from engine.model import Transformer
 from engine.offload_build import load_with_replan
 from engine.plan import Plan, PlanOptions, auto_budget, make_plan
 from engine.quant8 import quantize_model
+
+if TYPE_CHECKING:
+    from engine.session import Notice
 
 DEFAULT_DENSE_CACHE_BYTES = {"cpu": 512 * 1024 * 1024}  # other devices: 0
 
@@ -63,7 +67,7 @@ def load_model(
     context_length: int | None = None,
     dense_cache_bytes: int | None = None,
     *,
-    notify: Callable[[str], None] | None = None,
+    notify: Callable[[Notice], None] | None = None,
     plan_options: PlanOptions | None = None,
     int8_weights: bool = False,
     cuda_graphs: bool | None = None,
@@ -73,7 +77,8 @@ def load_model(
     vram_budget: bytes (or a size such as "12GiB") of device memory the model may use; None or "auto" on
     CUDA: what is free now less a reserve; on the CPU, a size simulates a GPU of that budget, None places
     everything in memory. Raises OutOfMemoryError (saying what would fit) when the weights cannot be placed.
-    notify(message): told when an out-of-memory while loading made the plan offload more.
+    notify(notice): told (an engine.session.Notice) when an out-of-memory while loading made the plan
+    offload more.
     plan_options: PlanOptions for the planner (its device and fused_kernels are set here).
     int8_weights: quantize the attention projections and the unembedding to 8 bits on the device
     (engine/quant8.py; off by default until measured on GPUs). The plan still counts them in bf16.

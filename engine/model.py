@@ -233,18 +233,39 @@ class Transformer(nn.Module):
             "total": experts + slots + dense,
         }
 
-    def describe(self) -> str:
+    def facts(self) -> dict:
+        """Where and how the model runs, as plain numbers: what ``describe`` says, for callers that word it
+        themselves (the app, in the user's language). plan: the placement's facts (``Plan.facts``) when the
+        model was placed for a memory budget, else None."""
         cfg, sizes = self.config, self.weight_bytes()
-        gib = 1024**3
+        placed = self.plan is not None and self.plan.budget_bytes is not None
+        return {
+            "device_type": self.device.type,  # "cpu" | "cuda"
+            "device": str(self.device),  # "cpu", "cuda:0"
+            "weight_bytes": sizes["total"],  # on the device (see weight_bytes)
+            "expert_bytes": sizes["experts"],  # of which resident MXFP4 experts
+            "host_bytes": sizes["host"],
+            "num_layers": cfg.num_hidden_layers,
+            "num_experts": cfg.num_experts,
+            "experts_per_token": cfg.experts_per_token,
+            "context_length": self.context_length,
+            "dense_cache_bytes": self.dense_cache.max_bytes if self.dense_cache is not None else 0,
+            "int8": self.unembedding_int8 is not None,  # 8-bit attention and unembedding
+            "plan": self.plan.facts() if placed else None,
+        }
+
+    def describe(self) -> str:
+        facts, gib = self.facts(), 1024**3
         text = (
-            f"{self.device.type.upper()} ({self.device}) · {sizes['total'] / gib:.2f} GiB of weights "
-            f"({sizes['experts'] / gib:.2f} GiB MXFP4 experts) · {cfg.num_hidden_layers} layers, "
-            f"{cfg.num_experts} experts (top {cfg.experts_per_token}), context {self.context_length}"
+            f"{facts['device_type'].upper()} ({facts['device']}) · {facts['weight_bytes'] / gib:.2f} GiB of "
+            f"weights ({facts['expert_bytes'] / gib:.2f} GiB MXFP4 experts) · {facts['num_layers']} layers, "
+            f"{facts['num_experts']} experts (top {facts['experts_per_token']}), "
+            f"context {facts['context_length']}"
         )
-        if self.dense_cache is not None and self.dense_cache.max_bytes:
-            text += f" · dequantized-expert cache {self.dense_cache.max_bytes / gib:.2f} GiB"
-        if self.unembedding_int8 is not None:
+        if facts["dense_cache_bytes"]:
+            text += f" · dequantized-expert cache {facts['dense_cache_bytes'] / gib:.2f} GiB"
+        if facts["int8"]:
             text += " · 8-bit attention and unembedding"
-        if self.plan is not None and self.plan.budget_bytes is not None:  # placed for a memory budget
+        if facts["plan"] is not None:  # placed for a memory budget: the plan's own words for its facts
             text += f" · {self.plan.summary()}"
         return text

@@ -17,6 +17,7 @@ import contextlib
 import gc
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -24,6 +25,9 @@ from engine.experts import DenseCache, ExpertStore, PackedExperts
 from engine.offload import FIELDS, ExpertPool, OffloadedExperts
 from engine.offload_moe import NextRouter, OffloadMoE
 from engine.plan import Plan, replan_after_oom
+
+if TYPE_CHECKING:
+    from engine.session import Notice
 
 
 class _Registered:
@@ -166,18 +170,21 @@ def apply_plan(
     return pool
 
 
-def replan_model(model, shortfall: int | None = None) -> str:
+def replan_model(model, shortfall: int | None = None) -> Notice:
     """After a CUDA out-of-memory during generation: place the experts again with more of them in host memory
     (or a shorter context, then ``model.context_length`` shrinks and the caller starts a new KV cache) and
-    return the sentence for the user. Experts already pinned stay where they are; the others come from the
+    return the notice for the user. Experts already pinned stay where they are; the others come from the
     checkpoint's mappings, which ``load_planned`` keeps open. Raises OutOfMemoryError when nothing fits."""
-    plan, message = replan_after_oom(model.plan, shortfall)
+    from engine.session import Notice  # lazily: it brings the harmony parser, which loading does not need
+
+    before = model.plan
+    plan, message = replan_after_oom(before, shortfall)
     host = host_layers_of(model.checkpoint)
     old = getattr(model, "offload_pool", None)
     if old is not None:
         host = [old.host.get(n, packed) for n, packed in enumerate(host)]
     apply_plan(model, plan, host)
-    return message
+    return Notice.replanned(before, plan, message)
 
 
 def supports_host_embedding(model_class=None) -> bool:
@@ -250,13 +257,16 @@ def load_with_replan(
     plan: Plan,
     *,
     max_tries: int = 3,
-    notify: Callable[[str], None] | None = None,
+    notify: Callable[[Notice], None] | None = None,
     **kwargs,
 ):
     """``load_planned``; after a CUDA out-of-memory, free what was allocated, re-plan with more offload (or a
-    shorter context), tell ``notify`` why, and try again. Raises engine.errors.OutOfMemoryError at the end."""
+    shorter context), tell ``notify`` why, and try again. Raises engine.errors.OutOfMemoryError at the end.
+    The notices compare with the plan asked for: a context shortened by an earlier try stays shortened."""
     from engine.errors import OutOfMemoryError
+    from engine.session import Notice
 
+    asked = plan
     for attempt in range(max_tries + 1):
         try:
             return load_planned(path, device, plan, **kwargs)
@@ -270,7 +280,7 @@ def load_with_replan(
                 ) from None
             plan, message = replan_after_oom(plan)
             if notify is not None:
-                notify(message)
+                notify(Notice.replanned(asked, plan, message))
     raise AssertionError("unreachable")
 
 

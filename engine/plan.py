@@ -134,27 +134,48 @@ class Plan:
         return self.layers[layer].resident
 
     # Words.
+    def facts(self) -> dict:
+        """What ``summary`` says, as plain numbers, for callers that word it themselves (the app, in the
+        user's language). device: "cuda" or "cpu" (with a budget: a simulated GPU); budget_bytes: None
+        without a budget; device_bytes: what the plan puts in device memory."""
+        return {
+            "device": self.device,
+            "budget_bytes": self.budget_bytes,
+            "device_bytes": self.total_device_bytes,
+            "num_layers": len(self.layers),
+            "num_offloaded_layers": len(self.offloaded_layers),
+            "num_slots": self.num_slots,
+            "embedding_in_ram": not self.embedding_on_device,
+        }
+
     def summary(self) -> str:
         """One line for a status bar: "GPU 11.6 GiB · experts of 5 of 24 layers in RAM (32 cache slots)"."""
-        where = (
-            "GPU" if self.device == "cuda" else "GPU (simulated)" if self.budget_bytes is not None else "CPU"
-        )
         if not self.fits:
             return (
                 f"Does not fit: {format_size(self.min_budget_bytes)} of GPU memory needed for "
                 f"{self.context_length} tokens of context, {format_size(self.budget_bytes or 0)} available"
             )
-        text = f"{where} {format_size(self.total_device_bytes)}"
-        off = self.offloaded_layers
+        facts = self.facts()
+        where = (
+            "GPU"
+            if facts["device"] == "cuda"
+            else "GPU (simulated)"
+            if facts["budget_bytes"] is not None
+            else "CPU"
+        )
+        text = f"{where} {format_size(facts['device_bytes'])}"
+        off = facts["num_offloaded_layers"]
         if where == "CPU":
             return text
         if not off:
             return text + (
-                " · everything on the GPU"
-                if self.embedding_on_device
-                else " · all experts on the GPU, the embedding in RAM"
+                " · all experts on the GPU, the embedding in RAM"
+                if facts["embedding_in_ram"]
+                else " · everything on the GPU"
             )
-        text += f" · experts of {len(off)} of {len(self.layers)} layers in RAM ({self.num_slots} cache slots)"
+        text += (
+            f" · experts of {off} of {facts['num_layers']} layers in RAM ({facts['num_slots']} cache slots)"
+        )
         return text
 
     def describe(self) -> str:

@@ -36,10 +36,25 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Notice:
-    """A sentence for the user about how the engine runs, e.g. "The GPU ran out of memory, so Gossamer
-    now uses at most 10.6 GiB of it: ... Generation may be slower." Not part of the answer."""
+    """Something for the user about how the engine runs. Not part of the answer.
+
+    text: the English sentence (the CLI prints it), e.g. "The GPU ran out of memory, so Gossamer now uses
+    at most 10.6 GiB of it: ... Generation may be slower."; the other fields are its facts, for callers
+    that word it themselves (the app, in the user's language). kind "replanned": out of memory, the model
+    was placed again for ``budget_bytes`` of GPU memory, and for a shorter ``context_length`` when that
+    is not None.
+    """
 
     text: str
+    kind: str = ""
+    budget_bytes: int | None = None
+    context_length: int | None = None
+
+    @classmethod
+    def replanned(cls, before, after, text: str) -> Notice:
+        """The notice for a re-plan from Plan ``before`` to Plan ``after`` (engine/plan.py)."""
+        shorter = after.context_length < before.context_length
+        return cls(text, "replanned", after.budget_bytes, after.context_length if shorter else None)
 
 
 @dataclass(frozen=True)
@@ -274,9 +289,9 @@ class ChatSession:
         from engine.offload_build import replan_model
 
         gc.collect()
-        message = replan_model(self.model)  # frees the old placement first, then places anew
-        log.warning("out of memory while generating; re-planned: %s", message)
-        self._notices.append(Notice(message))
+        notice = replan_model(self.model)  # frees the old placement first, then places anew
+        log.warning("out of memory while generating; re-planned: %s", notice.text)
+        self._notices.append(notice)
         kept = len(self._cached_ids)  # what the cache held before the failed step
         if self.model.context_length < self.cache.max_tokens:  # a shorter context: a new, smaller cache
             if kept + len(ids) > self.model.context_length:

@@ -43,7 +43,7 @@ def load_session(args: argparse.Namespace):
     # load_model reads the budget's forms itself ("auto" measures the device it loads on); a bad one is an
     # EngineError that says how to write it
     model = load_model(args.model, device=args.device, vram_budget=args.vram, context_length=args.context,
-                       notify=lambda text: print(f"note: {text}", file=sys.stderr))
+                       notify=lambda notice: print(f"note: {notice.text}", file=sys.stderr))
     return ChatSession(model, context_length=min(args.context, model.context_length))
 
 

@@ -113,7 +113,7 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
         vram_budget=args.vram,
         context_length=max(n + g, WARMUP_TOKENS + 2),
         dense_cache_bytes=cache_bytes,
-        notify=notices.append,
+        notify=lambda notice: notices.append(notice.text),
         int8_weights=args.int8,
     )
     load_s = time.perf_counter() - started

@@ -9,6 +9,7 @@ import torch
 from engine.config import ModelConfig
 from engine.errors import EngineError, OutOfMemoryError
 from engine.loader import load_model
+from engine.memory import format_size
 from engine.offload_build import placed_device_bytes
 from engine.plan import PlanOptions, make_plan
 
@@ -42,6 +43,45 @@ def test_a_budget_that_offloads_some_layers(offload_model_dir):
     assert sizes["total"] + model.new_cache(CTX).nbytes() <= budget
     assert placed_device_bytes(model)["total"] <= budget
     assert model.describe().endswith(plan.summary()) and "layers in RAM" in plan.summary()
+
+
+@pytest.mark.parametrize("budgeted", [False, True], ids=["no budget", "a budget that offloads"])
+def test_facts_are_what_describe_says(offload_model_dir, budgeted):
+    """facts() gives describe()'s numbers as a plain dict (for the app to word in the user's language): the
+    device, sizes, shape and context, and the placement's facts only when placed for a budget."""
+    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    low = make_plan(cfg, make_plan(cfg, None, CTX, options=CPU).min_budget_bytes, CTX, options=CPU)
+    budget = low.total_device_bytes + 2 * cfg.num_experts * cfg.expert_bytes() if budgeted else None
+    model = load_model(offload_model_dir, "cpu", vram_budget=budget, context_length=CTX)
+    facts, sizes, text = model.facts(), model.weight_bytes(), model.describe()
+    assert facts["device_type"] == facts["device"] == "cpu" and text.startswith("CPU (cpu)")
+    assert (facts["weight_bytes"], facts["expert_bytes"], facts["host_bytes"]) == (
+        sizes["total"],
+        sizes["experts"],
+        sizes["host"],
+    )
+    assert (facts["num_layers"], facts["num_experts"], facts["experts_per_token"]) == (4, 8, 2)
+    assert "4 layers, 8 experts (top 2), context 64" in text and facts["context_length"] == CTX
+    assert facts["dense_cache_bytes"] == model.dense_cache.max_bytes > 0 and facts["int8"] is False
+    assert f"dequantized-expert cache {facts['dense_cache_bytes'] / 2**30:.2f} GiB" in text
+    if not budgeted:
+        assert facts["plan"] is None and "GPU" not in text
+        return
+    plan = model.plan
+    assert facts["plan"] == {
+        "device": "cpu",
+        "budget_bytes": budget,
+        "device_bytes": plan.total_device_bytes,
+        "num_layers": 4,
+        "num_offloaded_layers": len(plan.offloaded_layers),
+        "num_slots": plan.num_slots,
+        "embedding_in_ram": True,
+    }
+    assert 0 < facts["plan"]["num_offloaded_layers"] < 4
+    assert text.endswith(
+        f"GPU (simulated) {format_size(plan.total_device_bytes)} · experts of "
+        f"{facts['plan']['num_offloaded_layers']} of 4 layers in RAM ({plan.num_slots} cache slots)"
+    )
 
 
 def test_a_budget_too_small_is_refused_with_what_would_fit(offload_model_dir):

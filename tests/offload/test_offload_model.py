@@ -174,7 +174,9 @@ def test_load_with_replan_after_oom(offload_model_dir, monkeypatch):
     said = []
     model = ob.load_with_replan(offload_model_dir, "cpu", plan, notify=said.append)
     assert len(calls) == 2 and calls[1].budget_bytes < plan.budget_bytes
-    assert model.plan.budget_source == "after out-of-memory" and "ran out of memory" in said[0]
+    assert model.plan.budget_source == "after out-of-memory" and "ran out of memory" in said[0].text
+    assert said[0].kind == "replanned" and said[0].budget_bytes == model.plan.budget_bytes
+    assert said[0].context_length is None  # the budget was enough at this context
 
 
 def test_model_level_wiring(offload_model_dir, reference):
@@ -195,8 +197,9 @@ def test_replan_model_after_oom_in_generation(offload_model_dir, reference):
     cfg = ModelConfig.from_model_dir(offload_model_dir)
     before = plans(cfg)["some"]
     model = load_planned(offload_model_dir, "cpu", before)
-    message = replan_model(model, shortfall=2 * cfg.num_experts * cfg.expert_bytes())
-    assert "ran out of memory" in message
+    notice = replan_model(model, shortfall=2 * cfg.num_experts * cfg.expert_bytes())
+    assert "ran out of memory" in notice.text and notice.kind == "replanned"
+    assert notice.budget_bytes == model.plan.budget_bytes and notice.context_length is None
     assert model.plan.budget_bytes < before.budget_bytes
     assert len(model.plan.offloaded_layers) > len(before.offloaded_layers)
     model.prefill_chunk = 512

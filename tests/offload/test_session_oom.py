@@ -12,7 +12,7 @@ from engine.config import ModelConfig
 from engine.errors import EngineError, OutOfMemoryError
 from engine.harmony import TurnEnd
 from engine.loader import load_model
-from engine.plan import PlanOptions, make_plan
+from engine.plan import PRESETS, GiB, PlanOptions, make_plan
 from engine.session import ChatSession, GenerationSettings, Notice
 
 CPU = PlanOptions(device="cpu")
@@ -73,6 +73,8 @@ def test_out_of_memory_re_plans_and_repeats_the_step(offload_model_dir, monkeypa
     notices = [e for e in events if isinstance(e, Notice)]
     assert calls[0] > at_call and len(notices) == 1 and "ran out of memory" in notices[0].text
     assert model.plan.budget_bytes < before.budget_bytes and model.plan.budget_source == "after out-of-memory"
+    assert notices[0].kind == "replanned" and notices[0].budget_bytes == model.plan.budget_bytes
+    assert notices[0].context_length is None  # the context was kept
     assert len(model.plan.offloaded_layers) > len(before.offloaded_layers)
     assert session.last_turn.completion_ids == reference.last_turn.completion_ids
     assert end.reason == want.reason
@@ -97,7 +99,10 @@ def test_out_of_memory_that_shortens_the_context(offload_model_dir, monkeypatch)
     session = ChatSession(model)
     fail_once(monkeypatch, model.blocks[2].attn, 3)
     events, end = turn(session)
-    assert any(isinstance(e, Notice) and "context is shortened" in e.text for e in events)
+    (notice,) = [e for e in events if isinstance(e, Notice)]
+    assert "context is shortened" in notice.text and notice.kind == "replanned"
+    assert notice.context_length == model.context_length and notice.budget_bytes == model.plan.budget_bytes
+    assert f"shortened to {notice.context_length} tokens" in notice.text
     assert 1024 <= model.context_length < context and session.cache.max_tokens == model.context_length
     assert end.usage.context_max == session.context_length == model.context_length
     assert session.last_turn.completion_ids == reference.last_turn.completion_ids
@@ -122,3 +127,13 @@ def test_without_a_budget_there_is_nothing_to_re_plan(offload_model_dir, monkeyp
     fail_once(monkeypatch, model.blocks[0].attn, 2)
     with pytest.raises(EngineError, match="ran out of memory while generating"):
         turn(session)
+
+
+def test_a_replanned_notice_carries_the_new_budget_and_a_shorter_context():
+    """Notice.replanned has the new plan's budget, and its context only when that is shorter than before."""
+    cfg = PRESETS["gpt-oss-20b"]
+    before = make_plan(cfg, 16 * GiB, 32768)
+    same_context = make_plan(cfg, 12 * GiB, 32768)
+    shorter = make_plan(cfg, 12 * GiB, 8192)
+    assert Notice.replanned(before, same_context, "t") == Notice("t", "replanned", 12 * GiB, None)
+    assert Notice.replanned(before, shorter, "t") == Notice("t", "replanned", 12 * GiB, 8192)
