@@ -4,9 +4,9 @@
     python3 installer/windows/compile.py --output DIR --define PythonInstaller=/path/python-3.12.10-amd64.exe
     python3 installer/windows/compile.py --git HEAD          # a commit's files only, not the working tree
 
-The script packs app/, engine/, installer/, resources/, pyproject.toml and README.md as they are on disk,
-uncommitted edits and untracked files included; --git REV compiles a `git archive` of that commit instead
-(the setup still goes to this checkout's dist/ unless --output says otherwise).
+The script packs app/, engine/, installer/, resources/, pyproject.toml, README.md and LICENSE as they are
+on disk, uncommitted edits and untracked files included; --git REV compiles a `git archive` of that commit
+instead (the setup still goes to this checkout's dist/ unless --output says otherwise).
 
 ISCC.exe comes from $ISCC (the file or its folder), an npm install of the innosetup-compiler package
 (`npm install -g innosetup-compiler@6.3.1` bundles ISCC.exe and its files; a node_modules folder here or

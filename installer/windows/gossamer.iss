@@ -58,6 +58,7 @@ Source: "installer\*"; DestDir: "{app}\installer"; Excludes: "__pycache__,*.pyc"
 Source: "resources\*"; DestDir: "{app}\resources"; Flags: ignoreversion recursesubdirs createallsubdirs
 Source: "pyproject.toml"; DestDir: "{app}"; Flags: ignoreversion
 Source: "README.md"; DestDir: "{app}"; Flags: ignoreversion
+Source: "LICENSE"; DestDir: "{app}"; Flags: ignoreversion
 #ifdef PythonInstaller
 Source: "{#PythonInstaller}"; DestName: "python-installer.exe"; Flags: dontcopy
 #endif

@@ -180,6 +180,7 @@ def test_the_script_compiles_cleanly(tmp_path: Path, bundled_python: bool):
         "installer/bootstrap.py",
         "pyproject.toml",
         "README.md",
+        "LICENSE",
     }
     assert tracked | {"resources/icons/gossamer.ico", "resources/o200k_base.tiktoken"} <= set(packed)
     assert not any(path.startswith(("tests/", "docs/", "benchmarks/")) for path in packed)
