@@ -36,6 +36,16 @@ def reference(model):
     return torch.cat(out)
 
 
+def decode(model) -> tuple[torch.Tensor, object]:
+    """The logits of a prefill of PROMPT ids and DECODE one-token steps through model.forward (whatever
+    decode graphs the model has) on a zeroed cache; -> (logits, the cache)."""
+    x = ids(PROMPT + DECODE)
+    cache = type(model.new_cache(8))(model.config, 1024, "cpu", zeroed=True)
+    out = [model.forward(x[:PROMPT], cache, last_only=True)]
+    out += [model.forward(x[i : i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
+    return torch.cat(out), cache
+
+
 def test_spans_are_powers_of_two_within_the_context():
     assert [span_for(p, 5000) for p in (0, 255, 256, 511, 512, 4097)] == [256, 256, 512, 512, 1024, 5000]
     assert span_for(10, 100) == 100
@@ -64,12 +74,10 @@ def test_graph_bookkeeping_with_a_stand_in_capture(model, reference, monkeypatch
     graphs = DecodeGraphs(model)
     graphs.capture = captures = Counting(eager_capture, graphs)
     monkeypatch.setattr(model, "decode_graphs", graphs)
-    x = ids(PROMPT + DECODE)
-    cache = type(model.new_cache(8))(model.config, 1024, "cpu", zeroed=True)
-    out = [model.forward(x[:PROMPT], cache, last_only=True)]
-    out += [model.forward(x[i : i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
+    logits, cache = decode(model)
     assert captures.positions == [250, 256] and cache.num_tokens == PROMPT + DECODE
-    assert_logits_close(torch.cat(out), reference, min_cos=0.99999, max_argmax_misses=0)
+    assert_logits_close(logits, reference, min_cos=0.99999, max_argmax_misses=0)
+    x = ids(PROMPT + DECODE)
     other = type(cache)(model.config, 1024, "cpu", zeroed=True)
     model.forward(x[:3], other)
     model.forward(x[3:4], other)
@@ -90,12 +98,9 @@ def test_recorded_graphs_hold_the_resident_step(model, reference, monkeypatch):
     graphs = DecodeGraphs(model)
     graphs.capture = captures = Counting(recorded_capture, graphs)
     monkeypatch.setattr(model, "decode_graphs", graphs)
-    x = ids(PROMPT + DECODE)
-    cache = type(model.new_cache(8))(model.config, 1024, "cpu", zeroed=True)
-    out = [model.forward(x[:PROMPT], cache, last_only=True)]
-    out += [model.forward(x[i : i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
+    logits, _ = decode(model)
     assert graphs.disabled is None and captures.positions == [250, 256]
-    assert_logits_close(torch.cat(out), reference, min_cos=0.99999, max_argmax_misses=0)
+    assert_logits_close(logits, reference, min_cos=0.99999, max_argmax_misses=0)
 
 
 def test_a_failed_capture_turns_graphs_off_and_decodes_eagerly(model, reference, monkeypatch, caplog):
@@ -165,4 +170,3 @@ def test_graphs_on_request_from_the_environment(monkeypatch):
         monkeypatch.setenv(decode_graph.ENV, value)
         assert decode_graph.requested(None) is want
         assert decode_graph.requested(False) is False
-

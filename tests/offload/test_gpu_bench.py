@@ -13,11 +13,8 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_bench.py"
 
 
-@pytest.mark.slow
-def test_gpu_bench_dry_run_on_cpu(tmp_path):
-    """Tiny model, two contexts, three budgets plus the skewed-routing cases: all run, offloaded ones copy
-    experts, every offloaded case's logits match the no-offload case's, the JSON file holds the same lines."""
-    out = tmp_path / "bench.jsonl"
+def bench(tmp_path, *options: str) -> list[dict]:
+    """Run gpu_bench on the tiny model on the CPU with ``options``; -> its JSON lines (it must succeed)."""
     args = [
         sys.executable,
         str(SCRIPT),
@@ -26,23 +23,22 @@ def test_gpu_bench_dry_run_on_cpu(tmp_path):
         "cpu",
         "--checkpoint-dir",
         str(tmp_path / "ckpt"),
-        "--contexts",
-        "40,72",
-        "--prefill-tokens",
-        "20",
-        "--decode-tokens",
-        "3",
-        "--check-tokens",
-        "2",
-        "--skewed",
-        "--deadline",
-        "300",
-        "--out",
-        str(out),
     ]
-    run = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600)
+    run = subprocess.run([*args, *options], check=False, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
-    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    return [json.loads(line) for line in run.stdout.splitlines()]
+
+
+@pytest.mark.slow
+def test_gpu_bench_dry_run_on_cpu(tmp_path):
+    """Tiny model, two contexts, three budgets plus the skewed-routing cases: all run, offloaded ones copy
+    experts, every offloaded case's logits match the no-offload case's, the JSON file holds the same lines."""
+    out = tmp_path / "bench.jsonl"
+    lines = bench(
+        tmp_path,
+        *("--contexts", "40,72", "--prefill-tokens", "20", "--decode-tokens", "3", "--check-tokens", "2"),
+        *("--skewed", "--deadline", "300", "--out", str(out)),
+    )
     assert lines == [json.loads(line) for line in out.read_text().splitlines()]
     assert lines[0]["event"] == "start" and lines[1]["event"] == "loaded" and lines[-1]["event"] == "summary"
     cases = [r for r in lines if "case" in r]
@@ -65,28 +61,11 @@ def test_gpu_bench_dry_run_on_cpu(tmp_path):
 def test_gpu_bench_dry_run_with_decode_graphs(tmp_path):
     """--cuda-graphs on: every case decodes through graphs (a stand-in capture on the CPU), one segment more
     than it offloads layers, nothing captured while timed, and the same logits as without offload."""
-    args = [
-        sys.executable,
-        str(SCRIPT),
-        "--tiny",
-        "--device",
-        "cpu",
-        "--checkpoint-dir",
-        str(tmp_path / "ckpt"),
-        "--contexts",
-        "40",
-        "--prefill-tokens",
-        "20",
-        "--decode-tokens",
-        "3",
-        "--check-tokens",
-        "2",
-        "--cuda-graphs",
-        "on",
-    ]
-    run = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    lines = bench(
+        tmp_path,
+        *("--contexts", "40", "--prefill-tokens", "20", "--decode-tokens", "3", "--check-tokens", "2"),
+        *("--cuda-graphs", "on"),
+    )
     cases = [r for r in lines if "case" in r]
     assert lines[0]["cuda_graphs"] == "on" and len(cases) == 3 and not any("skipped" in r for r in cases)
     for r in cases:
@@ -99,24 +78,7 @@ def test_gpu_bench_dry_run_with_decode_graphs(tmp_path):
 
 def test_gpu_bench_skips_cases_past_the_deadline(tmp_path):
     """With no time left every case is skipped, each with a line saying so, and the summary still comes."""
-    args = [
-        sys.executable,
-        str(SCRIPT),
-        "--tiny",
-        "--device",
-        "cpu",
-        "--checkpoint-dir",
-        str(tmp_path / "ckpt"),
-        "--contexts",
-        "40",
-        "--budgets",
-        "all,min",
-        "--deadline",
-        "0",
-    ]
-    run = subprocess.run(args, check=False, capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr[-3000:]
-    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    lines = bench(tmp_path, "--contexts", "40", "--budgets", "all,min", "--deadline", "0")
     assert [r.get("skipped", "")[-12:] for r in lines if "case" in r] == ["the deadline"] * 2
     assert lines[-1] == {
         "event": "summary",
