@@ -21,6 +21,19 @@ def size(num_bytes: float) -> str:
     return f"{value:.1f} TB"
 
 
+def memory(num_bytes: float) -> str:
+    """GPU memory and RAM: binary units labelled GB, as graphics cards and the VRAM budget setting are ("16 GB"
+    cards hold 16 GiB), the number in the locale's format: 11.7 GB."""
+    value = float(num_bytes)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(value) < 1024 or unit == "TB":
+            break
+        value /= 1024
+    if unit == "B":
+        return f"{int(value)} B"
+    return f"{QLocale().toString(value, 'f', 1 if abs(value) < 100 else 0)} {unit}"
+
+
 def duration(seconds: float) -> str:
     seconds = max(0, int(round(seconds)))
     if seconds < 60:

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import engine_errors, export, formatting
+from app import engine_errors, engine_notices, export, formatting
 from app import settings as keys
 from app.chat_controller import ChatController
 from app.engine_client import EngineClient
@@ -270,7 +270,7 @@ class MainWindow(QMainWindow):
         self._loading_since, self._loading_name = time.monotonic(), Path(path).name
         self._loading_timer.start()
         self._show_loading()
-        self.status.set_device("")
+        self.status.set_device(None)
         self._update_model_button()
 
     def _show_loading(self) -> None:
@@ -286,7 +286,7 @@ class MainWindow(QMainWindow):
     def _on_model_loaded(self, info: dict) -> None:
         self.settings.set(keys.MODEL_PATH, info["path"])
         self.status.set_state(self.tr("Ready"))
-        self.status.set_device(info.get("description", ""))
+        self.status.set_device(info.get("facts"))
         self.status.set_context(0, info.get("context_max"))
         self._update_model_button()
         if self.model_manager is not None:
@@ -294,7 +294,7 @@ class MainWindow(QMainWindow):
 
     def _on_model_load_failed(self, path: str, error: ErrorReport) -> None:
         self.status.set_state(self.tr("No model loaded"))
-        self.status.set_device("")
+        self.status.set_device(None)
         self._update_model_button()
         self.show_chat()
         self.notice.show_error(
@@ -303,15 +303,15 @@ class MainWindow(QMainWindow):
             actions=[("models", self.tr("Choose a model…"))],
         )
 
-    def _on_engine_notice(self, text: str, description: str) -> None:
+    def _on_engine_notice(self, notice, facts: dict | None) -> None:
         """The engine changed how it runs (say, more experts in RAM after the GPU ran out of memory)."""
-        if description:
-            self.status.set_device(description)
-        self.notice.show_notice(text, kind="warning")
+        if facts:
+            self.status.set_device(facts)
+        self.notice.show_notice(engine_notices.shown(notice), kind="warning")
 
     def _on_model_unloaded(self) -> None:
         self.status.set_state(self.tr("No model loaded"))
-        self.status.set_device("")
+        self.status.set_device(None)
         self._update_model_button()
 
     def _update_model_button(self) -> None:

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 class EngineWorker(QObject):
     model_loading = Signal(str)  # folder
-    model_loaded = Signal(object)  # dict: path, name, description, device, context_max
+    model_loaded = Signal(object)  # dict: path, description (English: the log), facts, device, context_max
     model_load_failed = Signal(str, object)  # folder, app.engine_errors.ErrorReport
     model_unloaded = Signal()
     turn_started = Signal(int, object)  # turn id, prompt token ids (what the model was shown)
@@ -33,7 +33,7 @@ class EngineWorker(QObject):
     tool_called = Signal(int, object)  # turn id, {"id", "type", "function": {"name", "arguments"}}
     turn_finished = Signal(int, str, object)  # turn id, reason, usage dict
     turn_failed = Signal(int, object)  # turn id, app.engine_errors.ErrorReport
-    engine_notice = Signal(str, str)  # a sentence about how the engine now runs, model.describe() after it
+    engine_notice = Signal(object, object)  # engine.session.Notice (how the engine now runs), facts after it
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,7 +59,7 @@ class EngineWorker(QObject):
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             hold = in_use.acquire(path)
             try:
-                notices: list[str] = []
+                notices: list = []  # engine.session.Notice
                 model = load_model(
                     path,
                     device=device,
@@ -87,13 +87,14 @@ class EngineWorker(QObject):
         info = {
             "path": path,
             "description": _describe(model),
+            "facts": _facts(model),
             "device": str(getattr(model, "device", device)),
             "context_max": session.context_length,
         }
         log.info("loaded %s: %s", path, info["description"])
         self.model_loaded.emit(info)
-        for text in notices:  # an out-of-memory while loading made the plan offload more
-            self.engine_notice.emit(text, info["description"])
+        for notice in notices:  # an out-of-memory while loading made the plan offload more
+            self.engine_notice.emit(notice, info["facts"])
 
     @Slot()
     def unload(self) -> None:
@@ -156,7 +157,7 @@ class EngineWorker(QObject):
                         batch.append([event.channel, event.text, 1])
                 elif isinstance(event, Notice):
                     log.warning("engine: %s", event.text)
-                    self.engine_notice.emit(event.text, _describe(self._model))
+                    self.engine_notice.emit(event, _facts(self._model))
                 elif isinstance(event, ToolCall):
                     self._flush(turn_id, batch)
                     self.tool_called.emit(
@@ -203,6 +204,14 @@ def _describe(model) -> str:
     except Exception:  # a summary is not worth failing a load over
         log.exception("model.describe() failed")
         return ""
+
+
+def _facts(model) -> dict | None:
+    try:
+        return model.facts()
+    except Exception:  # the status bar's words are not worth failing a load over either
+        log.exception("model.facts() failed")
+        return None
 
 
 def cancel_event() -> threading.Event:

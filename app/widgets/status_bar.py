@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
-from app import formatting
+from app import formatting, model_facts
 
-DEVICE_SHARE = 0.55  # of the bar's width, at most, for the model's description
+DEVICE_SHARE = 0.55  # of the bar's width, at most, for where the model runs
 
 
 class StatusBar(QStatusBar):
@@ -34,7 +34,7 @@ class StatusBar(QStatusBar):
         self.device_label = QLabel(self)
         self.device_label.setObjectName("StatusDevice")
         self.device_label.setToolTip(self.tr("Where the model's weights are"))
-        self._device_text = ""
+        self._device_short = self._device_text = ""
         self.addWidget(self.state_label)
         self.addWidget(self.busy)
         for label in (self.speed_label, self.context_label, self.device_label):
@@ -60,13 +60,16 @@ class StatusBar(QStatusBar):
             .replace("%2", formatting.count(maximum))
         )
 
-    def set_device(self, text: str) -> None:
-        """model.describe(): shown whole in the tooltip, elided on the bar when it is long."""
-        self._device_text = text
-        self.device_label.setToolTip(text or self.tr("Where the model's weights are"))
+    def set_device(self, facts: dict | None) -> None:
+        """Where the model runs (the engine's Transformer.facts(); None: no model), worded in the user's
+        language: a short line on the bar, elided when the window is narrow, and every fact in the tooltip."""
+        self._device_short = model_facts.short(facts) if facts else ""
+        self._device_text = model_facts.full(facts) if facts else ""
+        self.device_label.setToolTip(self._device_text or self.tr("Where the model's weights are"))
         self._elide_device()
 
     def device_text(self) -> str:
+        """Every fact, as the tooltip shows them ("" without a model)."""
         return self._device_text
 
     def resizeEvent(self, event) -> None:  # noqa: N802
@@ -76,4 +79,4 @@ class StatusBar(QStatusBar):
     def _elide_device(self) -> None:
         room = max(160, int(self.width() * DEVICE_SHARE))
         metrics = self.device_label.fontMetrics()
-        self.device_label.setText(metrics.elidedText(self._device_text, Qt.TextElideMode.ElideRight, room))
+        self.device_label.setText(metrics.elidedText(self._device_short, Qt.TextElideMode.ElideRight, room))

@@ -4,7 +4,7 @@
 <context>
     <name>Formatting</name>
     <message numerus="yes">
-        <location filename="../../app/formatting.py" line="27"/>
+        <location filename="../../app/formatting.py" line="40"/>
         <source>%n s</source>
         <comment>seconds</comment>
         <translation>
@@ -16,7 +16,7 @@
 <context>
     <name>MessageWidget</name>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="244"/>
+        <location filename="../../app/widgets/message_widget.py" line="245"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n token</numerusform>

@@ -316,6 +316,19 @@
     </message>
 </context>
 <context>
+    <name>EngineNotices</name>
+    <message>
+        <location filename="../../app/engine_notices.py" line="30"/>
+        <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it. Answers may be slower.</source>
+        <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 씁니다. 답변이 느려질 수 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_notices.py" line="35"/>
+        <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it and the context is shortened to %2 tokens. Answers may be slower.</source>
+        <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 쓰고 컨텍스트를 %2토큰으로 줄였습니다. 답변이 느려질 수 있습니다.</translation>
+    </message>
+</context>
+<context>
     <name>EngineWorker</name>
     <message>
         <location filename="../../app/worker.py" line="76"/>
@@ -323,12 +336,12 @@
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="131"/>
+        <location filename="../../app/worker.py" line="132"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="184"/>
+        <location filename="../../app/worker.py" line="185"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
@@ -351,7 +364,7 @@
 <context>
     <name>Formatting</name>
     <message numerus="yes">
-        <location filename="../../app/formatting.py" line="27"/>
+        <location filename="../../app/formatting.py" line="40"/>
         <source>%n s</source>
         <comment>seconds</comment>
         <translation>
@@ -359,37 +372,37 @@
         </translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="30"/>
+        <location filename="../../app/formatting.py" line="43"/>
         <source>%1 min %2 s</source>
         <translation>%1분 %2초</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="32"/>
+        <location filename="../../app/formatting.py" line="45"/>
         <source>%1 h %2 min</source>
         <translation>%1시간 %2분</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="36"/>
+        <location filename="../../app/formatting.py" line="49"/>
         <source>%1/s</source>
         <translation>%1/초</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="49"/>
+        <location filename="../../app/formatting.py" line="62"/>
         <source>Today</source>
         <translation>오늘</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="51"/>
+        <location filename="../../app/formatting.py" line="64"/>
         <source>Yesterday</source>
         <translation>어제</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="53"/>
+        <location filename="../../app/formatting.py" line="66"/>
         <source>Previous 7 days</source>
         <translation>지난 7일</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="55"/>
+        <location filename="../../app/formatting.py" line="68"/>
         <source>Previous 30 days</source>
         <translation>지난 30일</translation>
     </message>
@@ -543,7 +556,7 @@
     <message>
         <location filename="../../app/widgets/message_widget.py" line="53"/>
         <location filename="../../app/widgets/message_widget.py" line="98"/>
-        <location filename="../../app/widgets/message_widget.py" line="133"/>
+        <location filename="../../app/widgets/message_widget.py" line="134"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
@@ -593,76 +606,159 @@
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="133"/>
+        <location filename="../../app/widgets/message_widget.py" line="134"/>
         <source>Copy answer</source>
         <translation>답변 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="135"/>
+        <location filename="../../app/widgets/message_widget.py" line="136"/>
         <source>Continue</source>
         <translation>이어서 쓰기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="136"/>
+        <location filename="../../app/widgets/message_widget.py" line="137"/>
         <source>Continue this answer where it stopped</source>
         <translation>멈춘 곳부터 답변 이어서 쓰기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="140"/>
+        <location filename="../../app/widgets/message_widget.py" line="141"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="140"/>
+        <location filename="../../app/widgets/message_widget.py" line="141"/>
         <source>Answer again</source>
         <translation>다시 답변하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="206"/>
+        <location filename="../../app/widgets/message_widget.py" line="207"/>
         <source>The answer failed.</source>
         <translation>답변에 실패했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="210"/>
+        <location filename="../../app/widgets/message_widget.py" line="211"/>
         <source>Interrupted: Gossamer closed before this answer finished. Continue to finish it, or Regenerate to answer again.</source>
         <translation>중단됨: 답변이 끝나기 전에 Gossamer가 종료되었습니다. 이어서 쓰기를 눌러 마저 받거나, 다시 생성을 눌러 새로 답변받으세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="220"/>
+        <location filename="../../app/widgets/message_widget.py" line="221"/>
         <source>Cut off at the token limit. Continue to let it write more, or raise “Max tokens” in Settings for longer answers.</source>
         <translation>토큰 한도에서 잘렸습니다. 이어서 쓰기를 눌러 더 받거나, 더 긴 답변을 원하면 설정에서 “최대 토큰”을 늘리세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="216"/>
+        <location filename="../../app/widgets/message_widget.py" line="217"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="227"/>
+        <location filename="../../app/widgets/message_widget.py" line="228"/>
         <source>Asked to use a tool: %1</source>
         <translation>도구 사용 요청: %1</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="242"/>
+        <location filename="../../app/widgets/message_widget.py" line="243"/>
         <source>%1 tok/s</source>
         <translation>%1 토큰/초</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="244"/>
+        <location filename="../../app/widgets/message_widget.py" line="245"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n토큰</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="246"/>
+        <location filename="../../app/widgets/message_widget.py" line="247"/>
         <source>%1 s to first token</source>
         <translation>첫 토큰까지 %1초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="254"/>
+        <location filename="../../app/widgets/message_widget.py" line="255"/>
         <source>Copied</source>
         <translation>복사됨</translation>
+    </message>
+</context>
+<context>
+    <name>ModelFacts</name>
+    <message>
+        <location filename="../../app/model_facts.py" line="23"/>
+        <source>%1 · %2 of weights</source>
+        <translation>%1 · 가중치 %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="30"/>
+        <source>%1 of %2 layers in RAM</source>
+        <translation>%2개 층 중 %1개는 RAM에</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="41"/>
+        <source>Runs on: %1</source>
+        <translation>실행 환경: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="46"/>
+        <source>Weights on the GPU: %1 (MXFP4 experts: %2)</source>
+        <translation>GPU의 가중치: %1 (MXFP4 전문가: %2)</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="48"/>
+        <source>Weights: %1 (MXFP4 experts: %2)</source>
+        <translation>가중치: %1 (MXFP4 전문가: %2)</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="55"/>
+        <source>Weights in RAM: %1</source>
+        <translation>RAM의 가중치: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="59"/>
+        <source>%1 layers, %2 experts (top %3), context %4 tokens</source>
+        <translation>%1개 층, 전문가 %2개(상위 %3개), 컨텍스트 %4토큰</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="69"/>
+        <source>Dequantized-expert cache: %1</source>
+        <translation>역양자화한 전문가 캐시: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="74"/>
+        <source>8-bit attention and unembedding</source>
+        <translation>8비트 어텐션과 언임베딩</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="84"/>
+        <source>GPU memory: %1 of a %2 budget</source>
+        <translation>GPU 메모리: 한도 %2 중 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="92"/>
+        <source>Experts of %1 of %2 layers in RAM, %3 cache slots for them on the GPU</source>
+        <translation>%2개 층 중 %1개 층의 전문가는 RAM에, 이들을 위한 캐시 슬롯 %3개는 GPU에</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="101"/>
+        <source>All experts on the GPU, the embedding in RAM</source>
+        <translation>전문가는 모두 GPU에, 임베딩은 RAM에</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="103"/>
+        <source>Everything on the GPU</source>
+        <translation>모두 GPU에</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="110"/>
+        <source>GPU</source>
+        <translation>GPU</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="112"/>
+        <source>GPU (simulated)</source>
+        <translation>GPU (모의)</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="113"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
     </message>
 </context>
 <context>
@@ -1299,7 +1395,7 @@
     </message>
     <message>
         <location filename="../../app/widgets/status_bar.py" line="36"/>
-        <location filename="../../app/widgets/status_bar.py" line="66"/>
+        <location filename="../../app/widgets/status_bar.py" line="68"/>
         <source>Where the model&apos;s weights are</source>
         <translation>모델 가중치가 있는 곳</translation>
     </message>

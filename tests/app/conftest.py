@@ -16,6 +16,31 @@ from app import theme
 LOAD_TIMEOUT_MS = 120_000
 TURN_TIMEOUT_MS = 180_000
 
+# Transformer.facts() of gpt-oss-20b placed for a 12 GiB budget on a GPU at 16,384 tokens of context (the
+# numbers engine.plan gives): the experts of 4 of its 24 layers in RAM.
+GPU_FACTS = {
+    "device_type": "cuda",
+    "device": "cuda:0",
+    "weight_bytes": 11_147_546_880,
+    "expert_bytes": 8_471_347_200,
+    "host_bytes": 2_852_536_320,
+    "num_layers": 24,
+    "num_experts": 32,
+    "experts_per_token": 4,
+    "context_length": 16384,
+    "dense_cache_bytes": 0,
+    "int8": False,
+    "plan": {
+        "device": "cuda",
+        "budget_bytes": 12 * 2**30,
+        "device_bytes": 12_608_975_104,
+        "num_layers": 24,
+        "num_offloaded_layers": 4,
+        "num_slots": 18,
+        "embedding_in_ram": True,
+    },
+}
+
 # Random weights write text in every script; fontconfig's complaints about rare scripts are noise here.
 os.environ.setdefault("QT_LOGGING_RULES", "qt.text.font.db=false")
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import time
 
+import pytest
 from PySide6.QtCore import Qt, QTimer
 
+from app import formatting, model_facts
 from app import settings as keys
 from app.chat_model import ContentRole
 from app.store import Store
+from engine.session import Notice
 from engine.tokenizer import load_tokenizer
-from tests.app.conftest import send, wait_idle, wait_loaded
+from tests.app.conftest import GPU_FACTS, send, wait_idle, wait_loaded
 
 
 def test_send_streams_and_persists(loaded_window, qtbot, settings):
@@ -184,14 +187,24 @@ def test_gui_keeps_painting_while_streaming(loaded_window, qtbot, settings):
 
 
 def test_status_bar_shows_device_and_speed(loaded_window, qtbot):
-    """After loading, the status bar describes where the model runs (model.describe()); after a turn, speed
-    and context use."""
+    """After loading, the status bar says in a few words where the model runs, every fact in its tooltip (the
+    app's words for model.facts()); after a turn, speed and context use."""
     window = loaded_window
     window.controller.settings.set(keys.TEMPERATURE, 0.0)  # greedy: a fixed answer of several tokens (at 1.0
     # the random model sometimes stops after its first token, which leaves no decode speed to show)
-    description = window.engine.model["description"]
-    assert description.startswith("CPU") and window.status.device_text() == description
-    assert window.status.device_label.toolTip() == description
+    facts = window.engine.model["facts"]
+    assert facts["device_type"] == "cpu" and facts["plan"] is None
+    assert window.engine.model["description"].startswith("CPU (cpu)")  # the engine's English, for the log
+    weights = formatting.memory(facts["weight_bytes"])
+    assert window.status.device_label.text() == f"CPU · {weights} of weights"
+    assert (
+        window.status.device_label.toolTip()
+        == window.status.device_text()
+        == (
+            f"Runs on: CPU\nWeights: {weights} (MXFP4 experts: {formatting.memory(facts['expert_bytes'])})\n"
+            f"2 layers, 4 experts (top 2), context {formatting.count(4096)} tokens\nDequantized-expert cache: 512 MB"
+        )
+    )
     assert (
         window.status.context_label.text().endswith("4096") or "4,096" in window.status.context_label.text()
     )
@@ -204,12 +217,96 @@ def test_status_bar_shows_device_and_speed(loaded_window, qtbot):
     assert "tok/s" in window.status.speed_label.text()
 
 
-def test_an_engine_notice_shows_and_updates_the_status_bar(loaded_window, qtbot):
-    """When the engine changes how it runs (an out-of-memory re-plan), the window says so in a notice and
-    the status bar shows the new placement; the notice comes from the worker thread as a signal."""
+@pytest.mark.parametrize(
+    ("notice", "shown"),
+    [
+        (
+            Notice(
+                "The GPU ran out of memory, so Gossamer now uses at most 12.0 GiB of it: GPU 11.7 GiB · experts "
+                "of 4 of 24 layers in RAM (18 cache slots). Generation may be slower.",
+                "replanned",
+                12 * 2**30,
+            ),
+            "The GPU ran out of memory, so Gossamer now uses at most 12.0 GB of it. Answers may be slower.",
+        ),
+        (
+            Notice("(the engine's sentence)", "replanned", 12 * 2**30, 16384),
+            (
+                "The GPU ran out of memory, so Gossamer now uses at most 12.0 GB of it and the context is "
+                f"shortened to {formatting.count(16384)} tokens. Answers may be slower."
+            ),
+        ),
+        (Notice("A kind of notice the app has no words for."), "A kind of notice the app has no words for."),
+    ],
+    ids=["re-planned", "re-planned with a shorter context", "another kind"],
+)
+def test_an_engine_notice_shows_and_updates_the_status_bar(loaded_window, qtbot, notice, shown):
+    """When the engine changes how it runs (an out-of-memory re-plan), the window says so in a notice worded
+    from its facts, and the status bar shows the new placement; the notice comes from the worker thread as a
+    signal. A kind of notice the app does not know is shown in the engine's words."""
     window = loaded_window
-    text = "The GPU ran out of memory, so Gossamer now uses at most 7.1 GiB of it. Generation may be slower."
-    summary = "CUDA · GPU 7.0 GiB · experts of 19 of 24 layers in RAM (45 cache slots)"
-    window.engine.worker.engine_notice.emit(text, summary)
-    qtbot.waitUntil(lambda: window.notice.text() == text, timeout=5000)
-    assert window.notice.kind == "warning" and window.status.device_text() == summary
+    window.engine.worker.engine_notice.emit(notice, GPU_FACTS)
+    qtbot.waitUntil(lambda: window.notice.text() == shown, timeout=5000)
+    assert window.notice.kind == "warning" and not window.notice.engine_text.isVisible()
+    assert window.status.device_label.text() == "GPU · 11.7 GB · 4 of 24 layers in RAM"
+    assert window.status.device_text() == (
+        "Runs on: GPU (cuda:0)\n"
+        "Weights on the GPU: 10.4 GB (MXFP4 experts: 7.9 GB)\n"
+        "Weights in RAM: 2.7 GB\n"
+        f"24 layers, 32 experts (top 4), context {formatting.count(16384)} tokens\n"
+        "GPU memory: 11.7 GB of a 12.0 GB budget\n"
+        "Experts of 4 of 24 layers in RAM, 18 cache slots for them on the GPU"
+    )
+
+
+@pytest.mark.parametrize(
+    ("plan", "short", "last_line"),
+    [
+        (
+            {"num_offloaded_layers": 0, "num_slots": 0},
+            "GPU · 11.7 GB",
+            "All experts on the GPU, the embedding in RAM",
+        ),
+        (
+            {"num_offloaded_layers": 0, "num_slots": 0, "embedding_in_ram": False},
+            "GPU · 11.7 GB",
+            "Everything on the GPU",
+        ),
+        (
+            {},
+            "GPU · 11.7 GB · 4 of 24 layers in RAM",
+            "Experts of 4 of 24 layers in RAM, 18 cache slots for them on the GPU",
+        ),
+    ],
+    ids=["the embedding in RAM", "everything on the GPU", "experts in RAM"],
+)
+def test_where_the_model_runs_in_words(qapp, plan, short, last_line):
+    """Each placement has its own words: on the bar only what matters for speed, the rest in the tooltip."""
+    facts = GPU_FACTS | {"plan": GPU_FACTS["plan"] | plan, "int8": True, "dense_cache_bytes": 2**30}
+    assert model_facts.short(facts) == short
+    lines = model_facts.full(facts).splitlines()
+    assert lines[-1] == last_line and "Dequantized-expert cache: 1.0 GB" in lines
+    assert "8-bit attention and unembedding" in lines
+
+
+def test_the_engine_facts_of_a_placed_model_are_worded(tiny_model_dir, qapp):
+    """The facts of a model the engine placed for a budget (simulated on the CPU) have every key the app's
+    words need."""
+    from engine.config import ModelConfig
+    from engine.loader import load_model
+    from engine.plan import PlanOptions, make_plan
+
+    cfg = ModelConfig.from_model_dir(tiny_model_dir)
+    budget = make_plan(cfg, None, 512, options=PlanOptions(device="cpu")).min_budget_bytes
+    facts = load_model(tiny_model_dir, "cpu", vram_budget=budget, context_length=512).facts()
+    assert model_facts.short(facts).startswith("GPU (simulated) · ")
+    assert f"of a {formatting.memory(budget)} budget" in model_facts.full(facts)
+
+
+@pytest.mark.parametrize(
+    ("num_bytes", "text"),
+    [(512, "512 B"), (512 * 2**20, "512 MB"), (int(11.74 * 2**30), "11.7 GB"), (160 * 2**30, "160 GB")],
+)
+def test_memory_sizes_read_as_gpu_memory_is_labelled(qapp, num_bytes, text):
+    """GPU memory and RAM in binary units labelled GB, as cards and the VRAM budget setting are."""
+    assert formatting.memory(num_bytes) == text

@@ -1,4 +1,5 @@
-"""Korean: the translation is complete and loads, the window speaks it, Korean text is typed, kept, shown."""
+"""Korean: the translation is complete and loads, the window speaks it (errors, notices and the status bar
+included), Korean text is typed, kept, shown."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from PySide6.QtCore import QCoreApplication, QLocale
 from PySide6.QtGui import QFontDatabase, QInputMethodEvent, QTextLayout
 from PySide6.QtWidgets import QPushButton
 
-from app import engine_errors, i18n
+from app import engine_errors, formatting, i18n
 from app import settings as keys
-from tests.app.conftest import send, wait_idle
+from engine.session import Notice
+from tests.app.conftest import GPU_FACTS, send, wait_idle
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 
@@ -190,3 +192,56 @@ def test_a_full_context_is_explained_in_korean(korean, loaded_window, qtbot):
     )
     assert widget.status_detail.text().startswith("The conversation is")
     assert widget.continue_button.text() == "이어서 쓰기" and widget.regenerate_button.text() == "다시 생성"
+
+
+def test_the_status_bar_says_where_the_model_runs_in_korean(korean, loaded_window):
+    """With Korean chosen, the status bar's words for where the model runs are Korean, sizes and counts in
+    Korean number formats; the engine's English description is only for the log."""
+    window = loaded_window
+    facts = window.engine.model["facts"]
+    assert window.status.device_label.text() == f"CPU · 가중치 {formatting.memory(facts['weight_bytes'])}"
+    lines = window.status.device_label.toolTip().splitlines()
+    assert lines[0] == "실행 환경: CPU" and "2개 층, 전문가 4개(상위 2개), 컨텍스트 4,096토큰" in lines
+    assert "역양자화한 전문가 캐시: 512 MB" in lines and "of weights" not in window.status.device_text()
+
+
+@pytest.mark.parametrize(
+    ("context_length", "shown"),
+    [
+        (
+            None,
+            "GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 12.0 GB까지만 씁니다. 답변이 느려질 수 있습니다.",
+        ),
+        (
+            8192,
+            (
+                "GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 12.0 GB까지만 쓰고 컨텍스트를 8,192토큰으로 "
+                "줄였습니다. 답변이 느려질 수 있습니다."
+            ),
+        ),
+    ],
+    ids=["re-planned", "re-planned with a shorter context"],
+)
+def test_an_out_of_memory_notice_is_korean(korean, loaded_window, qtbot, context_length, shown):
+    """With Korean chosen, the GPU running out of memory is said in Korean (worded from the notice's facts,
+    not the engine's English sentence), and the status bar shows the new placement in Korean."""
+    window = loaded_window
+    notice = Notice(
+        "The GPU ran out of memory, so Gossamer now uses at most 12.0 GiB of it: GPU 11.7 GiB · experts of 4 of "
+        "24 layers in RAM (18 cache slots). Generation may be slower.",
+        "replanned",
+        12 * 2**30,
+        context_length,
+    )
+    window.engine.worker.engine_notice.emit(notice, GPU_FACTS)
+    qtbot.waitUntil(lambda: window.notice.text() == shown, timeout=5000)
+    assert window.notice.kind == "warning"
+    assert window.status.device_label.text() == "GPU · 11.7 GB · 24개 층 중 4개는 RAM에"
+    assert window.status.device_text().splitlines() == [
+        "실행 환경: GPU (cuda:0)",
+        "GPU의 가중치: 10.4 GB (MXFP4 전문가: 7.9 GB)",
+        "RAM의 가중치: 2.7 GB",
+        "24개 층, 전문가 32개(상위 4개), 컨텍스트 16,384토큰",
+        "GPU 메모리: 한도 12.0 GB 중 11.7 GB",
+        "24개 층 중 4개 층의 전문가는 RAM에, 이들을 위한 캐시 슬롯 18개는 GPU에",
+    ]
