@@ -2,8 +2,8 @@
 
 Everything runs in a throw-away data folder. The conversation shown is sample text written into the
 store (a random test checkpoint cannot write prose); the model that is loaded is real: ``--model``, or a
-tiny random gpt-oss checkpoint written by ``engine.synthetic`` so the status bar shows the engine's own
-description. Each view is rendered in the light and the dark theme.
+tiny random gpt-oss checkpoint written by ``engine.synthetic`` so the status bar shows where a real model
+runs. Each view is rendered in the light and the dark theme.
 """
 
 from __future__ import annotations
