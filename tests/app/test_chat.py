@@ -259,6 +259,37 @@ def test_an_engine_notice_shows_and_updates_the_status_bar(loaded_window, qtbot,
     )
 
 
+def test_an_out_of_memory_while_loading_is_told_once_loaded(make_window, qtbot, tiny_model_dir, monkeypatch):
+    """An out-of-memory while loading (a test double: the first placement fails) re-plans for a smaller
+    budget; once the model is loaded the window says so in its own words, and the status bar shows the
+    placement the engine chose (a GPU simulated on the CPU here)."""
+    import torch
+
+    import engine.offload_build as ob
+
+    real, calls = ob.load_planned, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise torch.OutOfMemoryError("CUDA out of memory (test double)")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(ob, "load_planned", flaky)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
+    window = make_window(tiny_model_dir)
+    wait_loaded(qtbot, window)
+    qtbot.waitUntil(window.notice.isVisible, timeout=5000)
+    budget = window.engine.model["facts"]["plan"]["budget_bytes"]
+    assert len(calls) == 2 and window.notice.kind == "warning"
+    assert window.notice.text() == (
+        f"The GPU ran out of memory, so Gossamer now uses at most {formatting.memory(budget)} of it. "
+        "Answers may be slower."
+    )
+    assert window.status.device_label.text().startswith("GPU (simulated) · ")
+    assert f"of a {formatting.memory(budget)} budget" in window.status.device_text()
+
+
 @pytest.mark.parametrize(
     ("plan", "short", "last_line"),
     [
