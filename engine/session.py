@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -28,6 +29,9 @@ from engine.harmony import STOP_TOKENS, StreamParser, continuation, render_conti
 from engine.harmony.events import Event, TextDelta, TurnEnd
 from engine.sampling import SamplingParams, make_generator, sample
 from engine.tokenizer import load_tokenizer
+
+if TYPE_CHECKING:
+    from engine.plan import Plan
 
 EFFORTS = ("low", "medium", "high")
 
@@ -51,8 +55,8 @@ class Notice:
     context_length: int | None = None
 
     @classmethod
-    def replanned(cls, before, after, text: str) -> Notice:
-        """The notice for a re-plan from Plan ``before`` to Plan ``after`` (engine/plan.py)."""
+    def replanned(cls, before: Plan, after: Plan, text: str) -> Notice:
+        """The notice for a re-plan from ``before`` to ``after`` (engine.plan.replan_after_oom)."""
         shorter = after.context_length < before.context_length
         return cls(text, "replanned", after.budget_bytes, after.context_length if shorter else None)
 
