@@ -41,7 +41,8 @@ class MarkdownView(QWidget):
             return
         if self._segments and text.startswith(self._text):
             keep = markdown_split.restart_index(self._segments, self._text)
-            start = self._segments[keep].start
+            # nothing kept: from the top, for blank lines before a first "```" that becomes prose are part of it
+            start = self._segments[keep].start if keep else 0
             fresh = markdown_split.split(text[start:], offset=start)
         else:
             keep, fresh = 0, markdown_split.split(text)
