@@ -41,7 +41,7 @@ class MarkdownView(QWidget):
             return
         if self._segments and text.startswith(self._text):
             keep = markdown_split.restart_index(self._segments, self._text)
-            # nothing kept: from the top, for blank lines before a first "```" that becomes prose are part of it
+            # nothing kept: from the top (blank lines before a first "```" that turns into prose join it)
             start = self._segments[keep].start if keep else 0
             fresh = markdown_split.split(text[start:], offset=start)
         else:

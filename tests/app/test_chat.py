@@ -202,7 +202,8 @@ def test_status_bar_shows_device_and_speed(loaded_window, qtbot):
         == window.status.device_text()
         == (
             f"Runs on: CPU\nWeights: {weights} (MXFP4 experts: {formatting.memory(facts['expert_bytes'])})\n"
-            f"2 layers, 4 experts (top 2), context {formatting.count(4096)} tokens\nDequantized-expert cache: 512 MB"
+            f"2 layers, 4 experts (top 2), context {formatting.count(4096)} tokens\n"
+            "Dequantized-expert cache: 512 MB"
         )
     )
     assert (
@@ -222,8 +223,8 @@ def test_status_bar_shows_device_and_speed(loaded_window, qtbot):
     [
         (
             Notice(
-                "The GPU ran out of memory, so Gossamer now uses at most 12.0 GiB of it: GPU 11.7 GiB · experts "
-                "of 4 of 24 layers in RAM (18 cache slots). Generation may be slower.",
+                "The GPU ran out of memory, so Gossamer now uses at most 12.0 GiB of it: GPU 11.7 GiB · "
+                "experts of 4 of 24 layers in RAM (18 cache slots). Generation may be slower.",
                 "replanned",
                 12 * 2**30,
             ),

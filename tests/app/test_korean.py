@@ -210,13 +210,16 @@ def test_the_status_bar_says_where_the_model_runs_in_korean(korean, loaded_windo
     [
         (
             None,
-            "GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 12.0 GB까지만 씁니다. 답변이 느려질 수 있습니다.",
+            (
+                "GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 12.0 GB까지만 씁니다. "
+                "답변이 느려질 수 있습니다."
+            ),
         ),
         (
             8192,
             (
-                "GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 12.0 GB까지만 쓰고 컨텍스트를 8,192토큰으로 "
-                "줄였습니다. 답변이 느려질 수 있습니다."
+                "GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 12.0 GB까지만 쓰고 "
+                "컨텍스트를 8,192토큰으로 줄였습니다. 답변이 느려질 수 있습니다."
             ),
         ),
     ],
@@ -227,8 +230,8 @@ def test_an_out_of_memory_notice_is_korean(korean, loaded_window, qtbot, context
     not the engine's English sentence), and the status bar shows the new placement in Korean."""
     window = loaded_window
     notice = Notice(
-        "The GPU ran out of memory, so Gossamer now uses at most 12.0 GiB of it: GPU 11.7 GiB · experts of 4 of "
-        "24 layers in RAM (18 cache slots). Generation may be slower.",
+        "The GPU ran out of memory, so Gossamer now uses at most 12.0 GiB of it: GPU 11.7 GiB · experts of "
+        "4 of 24 layers in RAM (18 cache slots). Generation may be slower.",
         "replanned",
         12 * 2**30,
         context_length,
