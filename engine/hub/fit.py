@@ -19,6 +19,14 @@ PARTIAL = "partial"  # attention, embeddings and some experts on the GPU; the ot
 CPU = "cpu"  # no usable GPU: everything in RAM
 NONE = "none"  # not enough RAM (or disk) for it at all
 
+# Which sentence an estimate's ``reason`` is (``FitEstimate.kind``), and so which of its facts are set.
+NO_DISK = "no_disk"  # needed_bytes of disk, available_bytes free
+NO_RAM = "no_ram"  # about needed_bytes of RAM, available_bytes in the machine
+ON_GPU = "on_gpu"  # by the sizes alone: every weight on a GPU of vram bytes
+SOME_IN_RAM = "some_in_ram"  # by the sizes alone: some experts in RAM, the rest on a GPU of vram bytes
+CPU_ONLY = "cpu_only"  # no GPU (vram None), or one of vram bytes too small for the model
+PLANNED = "planned"  # the planner's placement: plan (Plan.facts()) at context_length tokens
+
 # Room kept for what is not weights: the KV cache and activations on the GPU (plus the CUDA context),
 # the OS, the app and the page cache in RAM. Rough on purpose: the planner does the exact sums.
 VRAM_RESERVE = 1_500_000_000
@@ -29,9 +37,21 @@ FIT_CONTEXT = 16384
 
 @dataclass(frozen=True)
 class FitEstimate:
+    """Where a model would run on this machine.
+
+    reason: the English sentence (the CLI prints it); kind and the fields after it are its facts, for
+    callers that word it themselves (the app, in the user's language). Sizes are bytes.
+    """
+
     verdict: str  # GPU | PARTIAL | CPU | NONE
-    reason: str  # one sentence for people
+    reason: str  # one sentence for people, in English
     disk_ok: bool  # the download fits the free disk space (or is already there)
+    kind: str = ""  # NO_DISK | NO_RAM | ON_GPU | SOME_IN_RAM | CPU_ONLY | PLANNED
+    needed_bytes: int | None = None  # NO_DISK: the download; NO_RAM: the RAM it needs
+    available_bytes: int | None = None  # NO_DISK: the free disk; NO_RAM: the machine's RAM
+    vram: int | None = None  # ON_GPU, SOME_IN_RAM, CPU_ONLY: the GPU's memory (None: no GPU found)
+    plan: dict | None = None  # PLANNED: the placement's facts (engine.plan.Plan.facts)
+    context_length: int | None = None  # PLANNED: FIT_CONTEXT, or the model's longest context if shorter
 
 
 @dataclass(frozen=True)
@@ -55,7 +75,12 @@ def estimate_fit(
     disk_ok = free_disk >= model_bytes
     if not disk_ok:
         return FitEstimate(
-            NONE, f"needs {human_bytes(model_bytes)} of disk; {human_bytes(free_disk)} is free", False
+            NONE,
+            f"needs {human_bytes(model_bytes)} of disk; {human_bytes(free_disk)} is free",
+            False,
+            NO_DISK,
+            needed_bytes=model_bytes,
+            available_bytes=free_disk,
         )
     ram_ok = ram is None or ram >= RAM_RESERVE
     if vram is not None and config is not None:
@@ -64,17 +89,28 @@ def estimate_fit(
             return planned
     elif vram is not None:
         if model_bytes + VRAM_RESERVE <= vram:
-            return FitEstimate(GPU, f"fits on the GPU ({human_bytes(vram)})", disk_ok)
+            return FitEstimate(GPU, f"fits on the GPU ({human_bytes(vram)})", disk_ok, ON_GPU, vram=vram)
         if non_expert_bytes + VRAM_RESERVE <= vram and (ram is None or expert_bytes + RAM_RESERVE <= ram):
-            return FitEstimate(PARTIAL, f"runs with some experts in RAM ({human_bytes(vram)} GPU)", disk_ok)
+            return FitEstimate(
+                PARTIAL,
+                f"runs with some experts in RAM ({human_bytes(vram)} GPU)",
+                disk_ok,
+                SOME_IN_RAM,
+                vram=vram,
+            )
     if ram_ok and (ram is None or model_bytes + RAM_RESERVE <= ram):
         where = "no GPU found" if vram is None else f"too big for the GPU ({human_bytes(vram)})"
-        return FitEstimate(CPU, f"runs on the CPU only ({where}); expect a few tokens a second", disk_ok)
+        return FitEstimate(
+            CPU, f"runs on the CPU only ({where}); expect a few tokens a second", disk_ok, CPU_ONLY, vram=vram
+        )
     return FitEstimate(
         NONE,
         f"needs about {human_bytes(model_bytes + RAM_RESERVE)} of RAM; "
         f"this machine has {human_bytes(ram or 0)}",
         disk_ok,
+        NO_RAM,
+        needed_bytes=model_bytes + RAM_RESERVE,
+        available_bytes=ram or 0,
     )
 
 
@@ -89,7 +125,14 @@ def _planned_fit(config: ModelConfig, vram: int, ram: int | None) -> FitEstimate
     if not plan.fits or (ram is not None and plan.total_host_bytes + RAM_RESERVE > ram):
         return None
     verdict = PARTIAL if plan.offloaded_layers else GPU
-    return FitEstimate(verdict, f"{plan.summary()} ({FIT_CONTEXT:,} tokens of context)", True)
+    return FitEstimate(
+        verdict,
+        f"{plan.summary()} ({plan.context_length:,} tokens of context)",
+        True,
+        PLANNED,
+        plan=plan.facts(),
+        context_length=plan.context_length,
+    )
 
 
 def config_from_json(config: dict) -> ModelConfig | None:

@@ -5,7 +5,23 @@ from __future__ import annotations
 import pytest
 
 from engine.hub.catalog import BUILTIN, parse_repo_spec
-from engine.hub.fit import CPU, GPU, NONE, PARTIAL, estimate_fit, expert_bytes_from_config
+from engine.hub.fit import (
+    CPU,
+    CPU_ONLY,
+    FIT_CONTEXT,
+    GPU,
+    NO_DISK,
+    NO_RAM,
+    NONE,
+    ON_GPU,
+    PARTIAL,
+    PLANNED,
+    RAM_RESERVE,
+    SOME_IN_RAM,
+    estimate_fit,
+    expert_bytes_from_config,
+)
+from engine.hub.fsutil import human_bytes
 from engine.hub.hashing import FileHasher, git_blob_sha1
 from engine.hub.layout import HF, ORIGINAL, select_files
 from engine.hub.progress import ProgressTracker
@@ -14,23 +30,46 @@ GB = 1_000_000_000
 TWENTY = BUILTIN[0]
 
 
+NO_FACTS = {"needed_bytes": None, "available_bytes": None, "vram": None, "plan": None, "context_length": None}
+
+
 @pytest.mark.parametrize(
-    "free_disk, ram, vram, verdict",
+    "free_disk, ram, vram, verdict, kind, facts",
     [
-        (100 * GB, 64 * GB, 24 * GB, GPU),
-        (100 * GB, 64 * GB, 8 * GB, PARTIAL),
-        (100 * GB, 32 * GB, None, CPU),
-        (100 * GB, 8 * GB, None, NONE),
-        (5 * GB, 64 * GB, 24 * GB, NONE),
+        (100 * GB, 64 * GB, 24 * GB, GPU, ON_GPU, {"vram": 24 * GB}),
+        (100 * GB, 64 * GB, 8 * GB, PARTIAL, SOME_IN_RAM, {"vram": 8 * GB}),
+        (100 * GB, 32 * GB, None, CPU, CPU_ONLY, {}),
+        (100 * GB, 32 * GB, 2 * GB, CPU, CPU_ONLY, {"vram": 2 * GB}),
+        (
+            100 * GB,
+            8 * GB,
+            None,
+            NONE,
+            NO_RAM,
+            {"needed_bytes": TWENTY.download_bytes + RAM_RESERVE, "available_bytes": 8 * GB},
+        ),
+        (
+            5 * GB,
+            64 * GB,
+            24 * GB,
+            NONE,
+            NO_DISK,
+            {"needed_bytes": TWENTY.download_bytes, "available_bytes": 5 * GB},
+        ),
     ],
 )
-def test_fit_estimate_for_gpt_oss_20b(free_disk, ram, vram, verdict):
-    """gpt-oss-20b: on a 24 GB GPU, partly on 8 GB, CPU-only with RAM, nowhere with 8 GB RAM or 5 GB disk."""
+def test_fit_estimate_for_gpt_oss_20b(free_disk, ram, vram, verdict, kind, facts):
+    """gpt-oss-20b: on a 24 GB GPU, partly on 8 GB, CPU-only with RAM (no GPU, or one too small), nowhere
+    with 8 GB RAM or 5 GB disk; each estimate names its case and carries the numbers its sentence says."""
     fit = estimate_fit(
         TWENTY.download_bytes, TWENTY.expert_bytes, TWENTY.non_expert_bytes, free_disk, ram, vram
     )
     assert fit.verdict == verdict and fit.reason
     assert fit.disk_ok == (free_disk >= TWENTY.download_bytes)
+    assert fit.kind == kind
+    assert {name: getattr(fit, name) for name in NO_FACTS} == NO_FACTS | facts
+    for size in facts.values():
+        assert human_bytes(size) in fit.reason
 
 
 def test_expert_bytes_match_the_published_sizes():
@@ -124,19 +163,28 @@ def test_select_files_never_takes_two_layouts():
 
 
 @pytest.mark.parametrize(
-    "vram, verdict, words",
+    "vram, verdict, words, kind",
     [
-        (24 * GB, GPU, "everything on the GPU"),
-        (12 * GB, PARTIAL, "layers in RAM"),
-        (2 * GB, CPU, "CPU only"),
+        (24 * GB, GPU, "everything on the GPU", PLANNED),
+        (12 * GB, PARTIAL, "layers in RAM", PLANNED),
+        (2 * GB, CPU, "CPU only", CPU_ONLY),
     ],
 )
-def test_fit_estimate_asks_the_planner_when_the_shape_is_known(vram, verdict, words):
-    """With the model's config, the GPU answer is the engine planner's, and the reason is its summary."""
-    from engine.plan import PRESETS
+def test_fit_estimate_asks_the_planner_when_the_shape_is_known(vram, verdict, words, kind):
+    """With the model's config, the GPU answer is the engine planner's: the reason is its summary, and the
+    facts are the plan's own (Plan.facts) and its context."""
+    from engine.plan import PRESETS, make_plan
 
     fit = estimate_fit(
         TWENTY.download_bytes, TWENTY.expert_bytes, TWENTY.non_expert_bytes, 100 * GB, 64 * GB, vram,
         config=PRESETS["gpt-oss-20b"],
     )
-    assert fit.verdict == verdict and words in fit.reason
+    assert fit.verdict == verdict and words in fit.reason and fit.kind == kind
+    if kind != PLANNED:
+        assert (fit.plan, fit.context_length, fit.vram) == (None, None, vram)
+        return
+    assert fit.context_length == FIT_CONTEXT and f"({FIT_CONTEXT:,} tokens of context)" in fit.reason
+    plan = make_plan(PRESETS["gpt-oss-20b"], fit.plan["budget_bytes"], FIT_CONTEXT)
+    assert fit.plan == plan.facts() and fit.reason.startswith(plan.summary())
+    assert fit.plan["device"] == "cuda" and fit.plan["budget_bytes"] < vram
+    assert (fit.plan["num_offloaded_layers"] > 0) == (verdict == PARTIAL)
