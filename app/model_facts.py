@@ -4,6 +4,10 @@ The engine describes a loaded model in English (``Transformer.describe``, for th
 plain facts (``Transformer.facts``: the device, sizes, shape, context and, when it was placed for a memory
 budget, the placement). The worker sends the facts; here they become a short line for the status bar and
 every fact, a line each, for its tooltip.
+
+Before a model is loaded, the model manager and the welcome screen say where it would run: the engine's
+``FitEstimate`` (engine/hub/fit.py) has an English ``reason`` for the CLI and its facts (which case, the
+sizes, the planner's placement), which ``fit_estimate`` words.
 """
 
 from __future__ import annotations
@@ -102,6 +106,69 @@ def _placement(plan: dict) -> list[str]:
     else:
         lines.append(translate("ModelFacts", "Everything on the GPU"))
     return lines
+
+
+def fit_estimate(estimate) -> str:
+    """Where a model would run on this machine (an engine.hub.fit.FitEstimate), as a sentence or two: "Fits
+    on the GPU: 14.0 GB of GPU memory at 16,384 tokens of context.", "Needs 13.8 GB of disk space; ..."."""
+    from engine.hub.fit import CPU_ONLY, NO_DISK, NO_RAM, ON_GPU, PLANNED, SOME_IN_RAM  # loaded with estimate
+
+    if estimate.kind == PLANNED:
+        return _planned(estimate.plan, estimate.context_length)
+    if estimate.kind == ON_GPU:
+        return _fill(translate("ModelFacts", "Fits on the GPU (%1)."), formatting.memory(estimate.vram))
+    if estimate.kind == SOME_IN_RAM:
+        return _fill(
+            translate("ModelFacts", "Runs on the GPU (%1) with some experts in RAM."),
+            formatting.memory(estimate.vram),
+        )
+    if estimate.kind == CPU_ONLY:
+        where = (
+            translate("ModelFacts", "Runs on the CPU only: no GPU was found.")
+            if estimate.vram is None
+            else _fill(
+                translate("ModelFacts", "Runs on the CPU only: it is too big for the GPU (%1)."),
+                formatting.memory(estimate.vram),
+            )
+        )
+        return where + " " + translate("ModelFacts", "Expect a few tokens a second.")
+    if estimate.kind == NO_RAM:
+        return _fill(
+            translate("ModelFacts", "Needs about %1 of RAM; this computer has %2."),
+            formatting.memory(estimate.needed_bytes),
+            formatting.memory(estimate.available_bytes),
+        )
+    if estimate.kind == NO_DISK:  # disk space in decimal units, as disks and downloads are labelled
+        return _fill(
+            translate("ModelFacts", "Needs %1 of disk space; %2 is free."),
+            formatting.size(estimate.needed_bytes),
+            formatting.size(estimate.available_bytes),
+        )
+    return estimate.reason[:1].upper() + estimate.reason[1:] + "."  # a case added later: the engine's words
+
+
+def _planned(plan: dict, context_length: int) -> str:
+    """The planner's placement at a context length (engine.plan.Plan.facts)."""
+    memory, context = formatting.memory(plan["device_bytes"]), formatting.count(context_length)
+    if plan["num_offloaded_layers"]:
+        return _fill(
+            translate(
+                "ModelFacts",
+                "Runs on the GPU with the experts of %1 of %2 layers in RAM: %3 of GPU memory at %4 tokens "
+                "of context.",
+            ),
+            formatting.count(plan["num_offloaded_layers"]),
+            formatting.count(plan["num_layers"]),
+            memory,
+            context,
+        )
+    if plan["embedding_in_ram"]:
+        text = translate(
+            "ModelFacts", "Fits on the GPU, the embedding in RAM: %1 of GPU memory at %2 tokens of context."
+        )
+    else:
+        text = translate("ModelFacts", "Fits on the GPU: %1 of GPU memory at %2 tokens of context.")
+    return _fill(text, memory, context)
 
 
 def _where(facts: dict) -> str:

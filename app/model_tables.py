@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QCoreApplication, QModelIndex, QPersistentModelIndex, Qt
 
-from app import formatting
+from app import formatting, model_facts
 
 translate = QCoreApplication.translate
 
@@ -100,7 +100,7 @@ class LocalModelsModel(_RowsTable):
         if role == Qt.ItemDataRole.ToolTipRole:
             fit = self._fits.get(model.path)
             if column == "fit" and fit is not None:
-                return fit.reason
+                return model_facts.fit_estimate(fit)
             lines = [str(model.path)]
             if model.repo:
                 lines.append(f"{model.repo} @ {(model.revision or '')[:12]}")
@@ -163,7 +163,7 @@ class CatalogModel(_RowsTable):
         if role == Qt.ItemDataRole.ToolTipRole:
             parts = [f"{entry.repo} @ {entry.revision[:12]}"]
             if fit is not None:
-                parts.append(fit.reason)
+                parts.append(model_facts.fit_estimate(fit))
             return "\n".join(parts)
         return None
 

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app import engine_errors, formatting
+from app import engine_errors, formatting, model_facts
 from app.engine_errors import ErrorReport
 from app.model_tables import CatalogModel, LocalModelsModel
 from app.models_worker import Listing, ModelsClient
@@ -220,7 +220,7 @@ class ModelManager(QDialog):
             size = formatting.size(entry.download_bytes) if entry.download_bytes else self.tr("unknown size")
             text = self.tr("%1 to download.").replace("%1", size)
             if fit is not None:
-                text += " " + fit.reason[:1].upper() + fit.reason[1:] + "."
+                text += " " + model_facts.fit_estimate(fit)
             self.fit_label.setText(text)
 
     # actions

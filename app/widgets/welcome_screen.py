@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app import engine_errors, formatting
+from app import engine_errors, formatting, model_facts
 from app.engine_errors import ErrorReport
 from app.models_worker import Listing, ModelsClient
 from app.widgets.download_panel import DownloadPanel
@@ -128,7 +128,7 @@ class WelcomeScreen(QWidget):
             size = formatting.size(entry.download_bytes) if entry.download_bytes else self.tr("unknown size")
             self.download_button.setText(self.tr("Download gpt-oss-20b (%1)").replace("%1", size))
             self.model_about.setText(entry.description)
-            self.fit_label.setText(fit.reason[:1].upper() + fit.reason[1:] + "." if fit is not None else "")
+            self.fit_label.setText(model_facts.fit_estimate(fit) if fit is not None else "")
             self.fit_label.setProperty("verdict", fit.verdict if fit is not None else "")
             self.fit_label.style().unpolish(self.fit_label)
             self.fit_label.style().polish(self.fit_label)

@@ -681,82 +681,132 @@
 <context>
     <name>ModelFacts</name>
     <message>
-        <location filename="../../app/model_facts.py" line="23"/>
+        <location filename="../../app/model_facts.py" line="27"/>
         <source>%1 · %2 of weights</source>
         <translation>%1 · 가중치 %2</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="30"/>
+        <location filename="../../app/model_facts.py" line="34"/>
         <source>%1 of %2 layers in RAM</source>
         <translation>%2개 층 중 %1개는 RAM에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="41"/>
+        <location filename="../../app/model_facts.py" line="45"/>
         <source>Runs on: %1</source>
         <translation>실행 환경: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="46"/>
+        <location filename="../../app/model_facts.py" line="50"/>
         <source>Weights on the GPU: %1 (MXFP4 experts: %2)</source>
         <translation>GPU의 가중치: %1 (MXFP4 전문가: %2)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="48"/>
+        <location filename="../../app/model_facts.py" line="52"/>
         <source>Weights: %1 (MXFP4 experts: %2)</source>
         <translation>가중치: %1 (MXFP4 전문가: %2)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="55"/>
+        <location filename="../../app/model_facts.py" line="59"/>
         <source>Weights in RAM: %1</source>
         <translation>RAM의 가중치: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="59"/>
+        <location filename="../../app/model_facts.py" line="63"/>
         <source>%1 layers, %2 experts (top %3), context %4 tokens</source>
         <translation>%1개 층, 전문가 %2개(상위 %3개), 컨텍스트 %4토큰</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="69"/>
+        <location filename="../../app/model_facts.py" line="73"/>
         <source>Dequantized-expert cache: %1</source>
         <translation>역양자화한 전문가 캐시: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="74"/>
+        <location filename="../../app/model_facts.py" line="78"/>
         <source>8-bit attention and unembedding</source>
         <translation>8비트 어텐션과 언임베딩</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="84"/>
+        <location filename="../../app/model_facts.py" line="88"/>
         <source>GPU memory: %1 of a %2 budget</source>
         <translation>GPU 메모리: 한도 %2 중 %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="92"/>
+        <location filename="../../app/model_facts.py" line="96"/>
         <source>Experts of %1 of %2 layers in RAM, %3 cache slots for them on the GPU</source>
         <translation>%2개 층 중 %1개 층의 전문가는 RAM에, 이들을 위한 캐시 슬롯 %3개는 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="101"/>
+        <location filename="../../app/model_facts.py" line="105"/>
         <source>All experts on the GPU, the embedding in RAM</source>
         <translation>전문가는 모두 GPU에, 임베딩은 RAM에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="103"/>
+        <location filename="../../app/model_facts.py" line="107"/>
         <source>Everything on the GPU</source>
         <translation>모두 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="110"/>
+        <location filename="../../app/model_facts.py" line="119"/>
+        <source>Fits on the GPU (%1).</source>
+        <translation>GPU(%1)에 모두 들어갑니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="122"/>
+        <source>Runs on the GPU (%1) with some experts in RAM.</source>
+        <translation>일부 전문가를 RAM에 두고 GPU(%1)에서 실행됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="127"/>
+        <source>Runs on the CPU only: no GPU was found.</source>
+        <translation>GPU를 찾지 못해 CPU에서만 실행됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="130"/>
+        <source>Runs on the CPU only: it is too big for the GPU (%1).</source>
+        <translation>GPU(%1)에 비해 모델이 커서 CPU에서만 실행됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="134"/>
+        <source>Expect a few tokens a second.</source>
+        <translation>속도는 초당 몇 토큰 정도입니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="137"/>
+        <source>Needs about %1 of RAM; this computer has %2.</source>
+        <translation>RAM이 약 %1 필요하지만 이 컴퓨터에는 %2뿐입니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="143"/>
+        <source>Needs %1 of disk space; %2 is free.</source>
+        <translation>디스크 공간이 %1 필요하지만 남은 공간은 %2입니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="155"/>
+        <source>Runs on the GPU with the experts of %1 of %2 layers in RAM: %3 of GPU memory at %4 tokens of context.</source>
+        <translation>GPU에서 실행되며 %2개 층 중 %1개 층의 전문가는 RAM에 둡니다. 컨텍스트 %4토큰 기준으로 GPU 메모리를 %3 씁니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="166"/>
+        <source>Fits on the GPU, the embedding in RAM: %1 of GPU memory at %2 tokens of context.</source>
+        <translation>GPU에 들어가고 임베딩은 RAM에 둡니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="170"/>
+        <source>Fits on the GPU: %1 of GPU memory at %2 tokens of context.</source>
+        <translation>GPU에 모두 들어갑니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="177"/>
         <source>GPU</source>
         <translation>GPU</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="112"/>
+        <location filename="../../app/model_facts.py" line="179"/>
         <source>GPU (simulated)</source>
         <translation>GPU (모의)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="113"/>
+        <location filename="../../app/model_facts.py" line="180"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>

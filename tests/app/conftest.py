@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app import settings as keys
 from app import theme
@@ -40,6 +41,9 @@ GPU_FACTS = {
         "embedding_in_ram": True,
     },
 }
+
+# This computer as the fit estimates see it in tests that word them (engine.hub.fit.Machine's fields).
+FREE_DISK, RAM, VRAM = 100_000_000_000, 64 * 2**30, 16 * 2**30
 
 # Random weights write text in every script; fontconfig's complaints about rare scripts are noise here.
 os.environ.setdefault("QT_LOGGING_RULES", "qt.text.font.db=false")
@@ -112,6 +116,32 @@ def loaded_window(make_window, qtbot, tiny_model_dir):
     return window
 
 
+@pytest.fixture
+def gpu_machine(monkeypatch):
+    """Fit estimates see a 16 GiB GPU, 64 GiB of RAM and 100 GB of free disk, whatever this computer has."""
+    from engine.hub import fit, store
+
+    machine = fit.Machine(FREE_DISK, RAM, VRAM)
+    for module in (fit, store):
+        monkeypatch.setattr(module, "probe_machine", lambda path: machine)
+    return machine
+
+
+def fit_texts(qtbot, window) -> tuple[str, str, str]:
+    """Where gpt-oss-20b would run as the welcome screen says it, then the model manager with its row selected
+    (the label beside Download) and the tooltip of its "Runs on" cell."""
+    welcome = window.welcome
+    qtbot.waitUntil(
+        lambda: window.stack.currentWidget() is welcome and welcome.fit_label.text() != "",
+        timeout=60_000,
+    )
+    manager = window.open_model_manager()
+    qtbot.waitUntil(lambda: manager.catalog_model.rowCount() == 2, timeout=60_000)
+    manager.catalog_table.selectRow(0)
+    tooltip = manager.catalog_model.data(manager.catalog_model.index(0, 2), Qt.ItemDataRole.ToolTipRole)
+    return welcome.fit_label.text(), manager.fit_label.text(), tooltip
+
+
 def wait_loaded(qtbot, window) -> None:
     qtbot.waitUntil(lambda: window.engine.model is not None, timeout=LOAD_TIMEOUT_MS)
 
@@ -122,8 +152,6 @@ def wait_idle(qtbot, window) -> None:
 
 def send(qtbot, window, text: str) -> None:
     """Type into the composer and press Enter, as a user does."""
-    from PySide6.QtCore import Qt
-
     window.composer.edit.setFocus()
     window.composer.set_text(text)
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)

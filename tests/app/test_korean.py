@@ -15,8 +15,9 @@ from PySide6.QtWidgets import QPushButton
 
 from app import engine_errors, formatting, i18n
 from app import settings as keys
+from engine.hub.catalog import BUILTIN
 from engine.session import Notice
-from tests.app.conftest import GPU_FACTS, send, wait_idle
+from tests.app.conftest import GPU_FACTS, fit_texts, send, wait_idle
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 
@@ -192,6 +193,19 @@ def test_a_full_context_is_explained_in_korean(korean, loaded_window, qtbot):
     )
     assert widget.status_detail.text().startswith("The conversation is")
     assert widget.continue_button.text() == "이어서 쓰기" and widget.regenerate_button.text() == "다시 생성"
+
+
+def test_where_a_model_would_run_is_said_in_korean(korean, make_window, qtbot, gpu_machine):
+    """With Korean chosen, the welcome screen and the model manager say where gpt-oss-20b would run in Korean
+    (worded from the fit estimate's facts, not the engine's English sentence)."""
+    window = make_window()
+    fits = "GPU에 모두 들어갑니다. 컨텍스트 16,384토큰 기준으로 GPU 메모리를 14.0 GB 씁니다."
+    entry = BUILTIN[0]
+    assert fit_texts(qtbot, window) == (
+        fits,
+        f"다운로드 크기 13.8 GB. {fits}",
+        f"{entry.repo} @ {entry.revision[:12]}\n{fits}",
+    )
 
 
 def test_the_status_bar_says_where_the_model_runs_in_korean(korean, loaded_window):

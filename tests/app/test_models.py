@@ -10,13 +10,18 @@ import shutil
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QLocale, Qt
 from PySide6.QtWidgets import QFileDialog
 
+from app import i18n, model_facts
 from engine.hub.catalog import BUILTIN
+from engine.hub.fit import estimate_fit
+from engine.plan import PRESETS
+from tests.app.conftest import FREE_DISK, RAM, VRAM, fit_texts
 from tests.hub.fakehub import FakeHub
 
 REPO, COMMIT = BUILTIN[0].repo, BUILTIN[0].revision
+GiB = 2**30
 
 
 @pytest.fixture
@@ -35,6 +40,14 @@ def fake_hub(monkeypatch, tmp_path, tiny_model_dir):
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def english_numbers(qapp):
+    """English number formats (16,384; 14.0) for one test, whatever the system's regional formats."""
+    QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
+    yield
+    i18n.install("en")
 
 
 def biggest_file(folder: Path) -> str:
@@ -100,8 +113,11 @@ def test_download_with_progress_cancel_and_resume(make_window, qtbot, fake_hub, 
     assert [r.range for r in resumed] == [f"bytes={kept}-"]  # the shard continued where it stopped
 
 
-def test_model_manager_import_load_verify_delete(make_window, qtbot, tiny_model_dir, tmp_path, monkeypatch):
-    """Import a folder, load it, verify it; a loaded model cannot be deleted; another one can, after a yes."""
+def test_model_manager_import_load_verify_delete(
+    make_window, qtbot, tiny_model_dir, tmp_path, monkeypatch, gpu_machine
+):
+    """Import a folder, load it, verify it; a loaded model cannot be deleted; another one can, after a yes.
+    Where each would run is worded from its own config (the planner's placement)."""
     first, second = tmp_path / "first-model", tmp_path / "second-model"
     shutil.copytree(tiny_model_dir, first)
     shutil.copytree(tiny_model_dir, second)
@@ -121,11 +137,9 @@ def test_model_manager_import_load_verify_delete(make_window, qtbot, tiny_model_
     models = {m.name: m for m in manager.local_model.models()}
     assert {m.status for m in models.values()} == {"verified"}
     assert manager.local_model.data(manager.local_model.index(0, 4)) == "Folder"
-    assert manager.local_model.data(manager.local_model.index(0, 3)) in (
-        "Fits the GPU",
-        "GPU + RAM",
-        "CPU only",
-    )
+    assert manager.local_model.data(manager.local_model.index(0, 3)) == "Fits the GPU"
+    fit = manager.local_model.data(manager.local_model.index(0, 3), Qt.ItemDataRole.ToolTipRole)
+    assert fit.startswith("Fits on the GPU: ") and "tokens of context." in fit
 
     manager.local_table.selectRow(0)
     loading = manager.local_model.model_at(0)
@@ -172,3 +186,108 @@ def test_change_models_folder(make_window, qtbot, tmp_path, monkeypatch):
     qtbot.mouseClick(manager.change_folder_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: manager.folder_path.text() == str(target), timeout=60_000)
     assert "now in" in manager.notice.text()
+
+
+@pytest.mark.parametrize(
+    ("machine", "planned", "english", "korean"),
+    [
+        (
+            (FREE_DISK, RAM, VRAM),
+            True,
+            "Fits on the GPU: 14.0 GB of GPU memory at 16,384 tokens of context.",
+            "GPU에 모두 들어갑니다. 컨텍스트 16,384토큰 기준으로 GPU 메모리를 14.0 GB 씁니다.",
+        ),
+        (
+            (FREE_DISK, RAM, 14 * GiB),
+            True,
+            "Fits on the GPU, the embedding in RAM: 12.9 GB of GPU memory at 16,384 tokens of context.",
+            "GPU에 들어가고 임베딩은 RAM에 둡니다. 컨텍스트 16,384토큰 기준으로 GPU 메모리를 12.9 GB 씁니다.",
+        ),
+        (
+            (FREE_DISK, RAM, 12 * GiB),
+            True,
+            (
+                "Runs on the GPU with the experts of 6 of 24 layers in RAM: 11.1 GB of GPU memory at 16,384 "
+                "tokens of context."
+            ),
+            (
+                "GPU에서 실행되며 24개 층 중 6개 층의 전문가는 RAM에 둡니다. 컨텍스트 16,384토큰 기준으로 "
+                "GPU 메모리를 11.1 GB 씁니다."
+            ),
+        ),
+        (
+            (FREE_DISK, RAM, 24 * GiB),
+            False,
+            "Fits on the GPU (24.0 GB).",
+            "GPU(24.0 GB)에 모두 들어갑니다.",
+        ),
+        (
+            (FREE_DISK, RAM, 8 * GiB),
+            False,
+            "Runs on the GPU (8.0 GB) with some experts in RAM.",
+            "일부 전문가를 RAM에 두고 GPU(8.0 GB)에서 실행됩니다.",
+        ),
+        (
+            (FREE_DISK, RAM, None),
+            True,
+            "Runs on the CPU only: no GPU was found. Expect a few tokens a second.",
+            "GPU를 찾지 못해 CPU에서만 실행됩니다. 속도는 초당 몇 토큰 정도입니다.",
+        ),
+        (
+            (FREE_DISK, RAM, 2 * GiB),
+            True,
+            "Runs on the CPU only: it is too big for the GPU (2.0 GB). Expect a few tokens a second.",
+            "GPU(2.0 GB)에 비해 모델이 커서 CPU에서만 실행됩니다. 속도는 초당 몇 토큰 정도입니다.",
+        ),
+        (
+            (FREE_DISK, 8 * GiB, None),
+            False,
+            "Needs about 14.7 GB of RAM; this computer has 8.0 GB.",
+            "RAM이 약 14.7 GB 필요하지만 이 컴퓨터에는 8.0 GB뿐입니다.",
+        ),
+        (
+            (5_000_000_000, RAM, VRAM),
+            True,
+            "Needs 13.8 GB of disk space; 5.0 GB is free.",
+            "디스크 공간이 13.8 GB 필요하지만 남은 공간은 5.0 GB입니다.",
+        ),
+    ],
+    ids=[
+        "planned",
+        "planned, embedding in RAM",
+        "planned, experts in RAM",
+        "on the GPU",
+        "some experts in RAM",
+        "no GPU",
+        "GPU too small",
+        "not enough RAM",
+        "not enough disk",
+    ],
+)
+def test_fit_estimates_are_worded_in_the_users_language(english_numbers, machine, planned, english, korean):
+    """Each case of gpt-oss-20b's fit estimate (the planner's placement when its shape is known, else its
+    sizes) is worded by the app from the estimate's facts, in English and in Korean, not the engine's
+    English sentence."""
+    twenty = BUILTIN[0]
+    fit = estimate_fit(
+        twenty.download_bytes,
+        twenty.expert_bytes,
+        twenty.non_expert_bytes,
+        *machine,
+        config=PRESETS["gpt-oss-20b"] if planned else None,
+    )
+    assert model_facts.fit_estimate(fit) == english
+    i18n.install("ko")
+    assert model_facts.fit_estimate(fit) == korean
+
+
+def test_welcome_and_model_manager_say_where_it_would_run(make_window, qtbot, gpu_machine, english_numbers):
+    """On a machine with a 16 GiB GPU, the welcome screen and the model manager say gpt-oss-20b fits on it,
+    with the GPU memory the planner gives it and the context it planned for."""
+    window = make_window()
+    fits = "Fits on the GPU: 14.0 GB of GPU memory at 16,384 tokens of context."
+    assert fit_texts(qtbot, window) == (
+        fits,
+        f"13.8 GB to download. {fits}",
+        f"{REPO} @ {COMMIT[:12]}\n{fits}",
+    )
