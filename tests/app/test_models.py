@@ -6,6 +6,7 @@ openai/gpt-oss-20b at its pinned commit, so the downloaded model then loads and 
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -188,86 +189,50 @@ def test_change_models_folder(make_window, qtbot, tmp_path, monkeypatch):
     assert "now in" in manager.notice.text()
 
 
-@pytest.mark.parametrize(
-    ("machine", "planned", "english", "korean"),
-    [
-        (
-            (FREE_DISK, RAM, VRAM),
-            True,
-            "Fits on the GPU: 14.0 GB of GPU memory at 16,384 tokens of context.",
-            "GPU에 모두 들어갑니다. 컨텍스트 16,384토큰 기준으로 GPU 메모리를 14.0 GB 씁니다.",
-        ),
-        (
-            (FREE_DISK, RAM, 14 * GiB),
-            True,
-            "Fits on the GPU, the embedding in RAM: 12.9 GB of GPU memory at 16,384 tokens of context.",
-            "GPU에 들어가고 임베딩은 RAM에 둡니다. 컨텍스트 16,384토큰 기준으로 GPU 메모리를 12.9 GB 씁니다.",
-        ),
-        (
-            (FREE_DISK, RAM, 12 * GiB),
-            True,
-            (
-                "Runs on the GPU with the experts of 6 of 24 layers in RAM: 11.1 GB of GPU memory at 16,384 "
-                "tokens of context."
-            ),
-            (
-                "GPU에서 실행되며 24개 층 중 6개 층의 전문가는 RAM에 둡니다. 컨텍스트 16,384토큰 기준으로 "
-                "GPU 메모리를 11.1 GB 씁니다."
-            ),
-        ),
-        (
-            (FREE_DISK, RAM, 24 * GiB),
-            False,
-            "Fits on the GPU (24.0 GB).",
-            "GPU(24.0 GB)에 모두 들어갑니다.",
-        ),
-        (
-            (FREE_DISK, RAM, 8 * GiB),
-            False,
-            "Runs on the GPU (8.0 GB) with some experts in RAM.",
-            "일부 전문가를 RAM에 두고 GPU(8.0 GB)에서 실행됩니다.",
-        ),
-        (
-            (FREE_DISK, RAM, None),
-            True,
-            "Runs on the CPU only: no GPU was found. Expect a few tokens a second.",
-            "GPU를 찾지 못해 CPU에서만 실행됩니다. 속도는 초당 몇 토큰 정도입니다.",
-        ),
-        (
-            (FREE_DISK, RAM, 2 * GiB),
-            True,
-            "Runs on the CPU only: it is too big for the GPU (2.0 GB). Expect a few tokens a second.",
-            "GPU(2.0 GB)에 비해 모델이 커서 CPU에서만 실행됩니다. 속도는 초당 몇 토큰 정도입니다.",
-        ),
-        (
-            (FREE_DISK, 8 * GiB, None),
-            False,
-            "Needs about 14.7 GB of RAM; this computer has 8.0 GB.",
-            "RAM이 약 14.7 GB 필요하지만 이 컴퓨터에는 8.0 GB뿐입니다.",
-        ),
-        (
-            (5_000_000_000, RAM, VRAM),
-            True,
-            "Needs 13.8 GB of disk space; 5.0 GB is free.",
-            "디스크 공간이 13.8 GB 필요하지만 남은 공간은 5.0 GB입니다.",
-        ),
-    ],
-    ids=[
-        "planned",
+# Machines that give each case of gpt-oss-20b's fit estimate: free disk, RAM, VRAM, and whether its shape is
+# known (the planner places it) or its sizes alone decide.
+FIT_MACHINES = {
+    "planned": (FREE_DISK, RAM, VRAM, True),
+    "planned, embedding in RAM": (FREE_DISK, RAM, 14 * GiB, True),
+    "planned, experts in RAM": (FREE_DISK, RAM, 12 * GiB, True),
+    "on the GPU": (FREE_DISK, RAM, 24 * GiB, False),
+    "some experts in RAM": (FREE_DISK, RAM, 8 * GiB, False),
+    "no GPU": (FREE_DISK, RAM, None, True),
+    "GPU too small": (FREE_DISK, RAM, 2 * GiB, True),
+    "not enough RAM": (FREE_DISK, 8 * GiB, None, False),
+    "not enough disk": (5_000_000_000, RAM, VRAM, True),
+}
+FIT_WORDS = [
+    ("planned", "Fits on the GPU: 14.0 GB of GPU memory at 16,384 tokens of context."),
+    (
         "planned, embedding in RAM",
+        "Fits on the GPU, the embedding in RAM: 12.9 GB of GPU memory at 16,384 tokens of context.",
+    ),
+    (
         "planned, experts in RAM",
-        "on the GPU",
-        "some experts in RAM",
-        "no GPU",
+        (
+            "Runs on the GPU with the experts of 6 of 24 layers in RAM: 11.1 GB of GPU memory at 16,384 tokens "
+            "of context."
+        ),
+    ),
+    ("on the GPU", "Fits on the GPU (24.0 GB)."),
+    ("some experts in RAM", "Runs on the GPU (8.0 GB) with some experts in RAM."),
+    ("no GPU", "Runs on the CPU only: no GPU was found. Expect a few tokens a second."),
+    (
         "GPU too small",
-        "not enough RAM",
-        "not enough disk",
-    ],
-)
-def test_fit_estimates_are_worded_in_the_users_language(english_numbers, machine, planned, english, korean):
+        "Runs on the CPU only: it is too big for the GPU (2.0 GB). Expect a few tokens a second.",
+    ),
+    ("not enough RAM", "Needs about 14.7 GB of RAM; this computer has 8.0 GB."),
+    ("not enough disk", "Needs 13.8 GB of disk space; 5.0 GB is free."),
+]
+
+
+@pytest.mark.parametrize(("case", "english"), FIT_WORDS, ids=[case for case, _ in FIT_WORDS])
+def test_fit_estimates_are_worded_in_the_users_language(english_numbers, case, english):
     """Each case of gpt-oss-20b's fit estimate (the planner's placement when its shape is known, else its
-    sizes) is worded by the app from the estimate's facts, in English and in Korean, not the engine's
-    English sentence."""
+    sizes) is worded by the app from the estimate's facts, not the engine's English sentence: in English,
+    and in Korean with the same numbers."""
+    *machine, planned = FIT_MACHINES[case]
     twenty = BUILTIN[0]
     fit = estimate_fit(
         twenty.download_bytes,
@@ -276,9 +241,13 @@ def test_fit_estimates_are_worded_in_the_users_language(english_numbers, machine
         *machine,
         config=PRESETS["gpt-oss-20b"] if planned else None,
     )
-    assert model_facts.fit_estimate(fit) == english
+    shown = model_facts.fit_estimate(fit)
+    assert shown == english and shown != fit.reason
     i18n.install("ko")
-    assert model_facts.fit_estimate(fit) == korean
+    korean = model_facts.fit_estimate(fit)
+    assert any("가" <= character <= "힣" for character in korean)
+    assert set(re.findall(r"[A-Za-z]+", korean)) <= {"GPU", "CPU", "RAM", "GB"}
+    assert sorted(re.findall(r"\d[\d,.]*\d|\d", korean)) == sorted(re.findall(r"\d[\d,.]*\d|\d", shown))
 
 
 def test_welcome_and_model_manager_say_where_it_would_run(make_window, qtbot, gpu_machine, english_numbers):
