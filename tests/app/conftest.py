@@ -155,3 +155,15 @@ def send(qtbot, window, text: str) -> None:
     window.composer.edit.setFocus()
     window.composer.set_text(text)
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Return)
+
+
+def stop_mid_answer(qtbot, window, settings):
+    """Ask for a long answer (up to 4000 tokens) and press Esc once its text has begun; returns the answer as
+    saved when the turn has ended."""
+    settings.set(keys.MAX_TOKENS, 4000)
+    send(qtbot, window, "Count to a thousand.")
+    model = window.controller.chat_model
+    qtbot.waitUntil(lambda: model.rowCount() == 2 and len(model.message(1).content) > 0, timeout=120_000)
+    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
+    wait_idle(qtbot, window)
+    return window.store.message(model.message(1).id)

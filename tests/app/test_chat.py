@@ -13,7 +13,7 @@ from app.chat_model import ContentRole
 from app.store import Store
 from engine.session import Notice
 from engine.tokenizer import load_tokenizer
-from tests.app.conftest import GPU_FACTS, send, wait_idle, wait_loaded
+from tests.app.conftest import GPU_FACTS, send, stop_mid_answer, wait_idle, wait_loaded
 
 
 def test_send_streams_and_persists(loaded_window, qtbot, settings):
@@ -57,16 +57,10 @@ def test_send_streams_and_persists(loaded_window, qtbot, settings):
 def test_escape_stops_mid_answer(loaded_window, qtbot, settings):
     """Esc during an answer stops it: the partial text is kept and marked stopped; Regenerate is offered."""
     window = loaded_window
-    settings.set(keys.MAX_TOKENS, 4000)
-    send(qtbot, window, "Count to a thousand.")
-    model = window.controller.chat_model
-    qtbot.waitUntil(lambda: model.rowCount() == 2 and len(model.message(1).content) > 0, timeout=120_000)
-    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
-    wait_idle(qtbot, window)
-    answer = window.store.message(model.message(1).id)
+    answer = stop_mid_answer(qtbot, window, settings)
     assert answer.finish_reason == "cancelled" and answer.complete
     assert 0 < answer.usage["completion_tokens"] < 4000
-    assert answer.content == model.message(1).content
+    assert answer.content == window.controller.chat_model.message(1).content
     widget = window.chat_view.message_widgets()[1]
     assert widget.status_label.isVisible() and widget.status_label.text() == "Stopped."
     assert widget.regenerate_button.isVisible()

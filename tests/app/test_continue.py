@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from app import settings as keys
 from app.store import Store
 from engine.tokenizer import load_tokenizer
-from tests.app.conftest import send, wait_idle, wait_loaded
+from tests.app.conftest import stop_mid_answer, wait_idle, wait_loaded
 
 
 def cut_short(store: Store, question: str, *, content: str, reasoning: str, complete: bool, reason=None):
@@ -30,16 +30,22 @@ def cut_short(store: Store, question: str, *, content: str, reasoning: str, comp
     return conversation.id, answer.id
 
 
+def reopened(make_window, model_dir, question: str, **answer):
+    """A new window on ``model_dir`` showing a conversation saved by ``cut_short(question, **answer)``, as
+    after a restart: (window, the answer's widget, conversation id, answer id)."""
+    store = Store()
+    conversation_id, answer_id = cut_short(store, question, **answer)
+    store.close()
+    window = make_window(model_dir)
+    window.controller.open_conversation(conversation_id)
+    return window, window.chat_view.message_widgets()[1], conversation_id, answer_id
+
+
 def test_stop_then_continue_adds_to_the_same_answer(loaded_window, qtbot, settings):
     """After Stop the answer offers Continue; it writes on in the same message, saved, then complete."""
     window = loaded_window
-    settings.set(keys.MAX_TOKENS, 4000)
-    send(qtbot, window, "Count to a thousand.")
+    stopped = stop_mid_answer(qtbot, window, settings)
     model = window.controller.chat_model
-    qtbot.waitUntil(lambda: model.rowCount() == 2 and len(model.message(1).content) > 0, timeout=120_000)
-    qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
-    wait_idle(qtbot, window)
-    stopped = window.store.message(model.message(1).id)
     assert stopped.finish_reason == "cancelled"
     widget = window.chat_view.message_widgets()[1]
     assert widget.continue_button.isVisible() and widget.continue_button.isEnabled()
@@ -82,14 +88,9 @@ def test_an_interrupted_answer_continues_after_a_restart(
 ):
     """An answer cut by a crash reads back as interrupted with Continue offered; Continue shows the model the
     answer so far, open in the channel it stopped in (thinking or answer), and adds to it."""
-    store = Store()
-    conversation_id, answer_id = cut_short(
-        store, "Tell me a story.", content=content, reasoning=reasoning, complete=False
+    window, widget, conversation_id, answer_id = reopened(
+        make_window, tiny_model_dir, "Tell me a story.", content=content, reasoning=reasoning, complete=False
     )
-    store.close()
-    window = make_window(tiny_model_dir)
-    window.controller.open_conversation(conversation_id)
-    widget = window.chat_view.message_widgets()[1]
     assert widget.status_label.text().startswith("Interrupted") and "Continue" in widget.status_label.text()
     assert widget.continue_button.isVisibleTo(widget)
     wait_loaded(qtbot, window)
@@ -107,14 +108,9 @@ def test_an_answer_stopped_before_its_first_word_is_answered_again(
     make_window, qtbot, tiny_model_dir, settings
 ):
     """With nothing written there is nothing to continue: no Continue button, and continuing regenerates."""
-    store = Store()
-    conversation_id, answer_id = cut_short(
-        store, "Hello", content="", reasoning="", complete=True, reason="cancelled"
+    window, widget, conversation_id, answer_id = reopened(
+        make_window, tiny_model_dir, "Hello", content="", reasoning="", complete=True, reason="cancelled"
     )
-    store.close()
-    window = make_window(tiny_model_dir)
-    window.controller.open_conversation(conversation_id)
-    widget = window.chat_view.message_widgets()[1]
     assert not widget.continue_button.isVisibleTo(widget) and widget.regenerate_button.isVisibleTo(widget)
     wait_loaded(qtbot, window)
     assert window.controller.continue_answer()
@@ -126,14 +122,9 @@ def test_an_answer_stopped_before_its_first_word_is_answered_again(
 
 def test_a_finished_answer_is_not_continued(make_window, qtbot, tiny_model_dir, settings):
     """An answer the model ended itself offers no Continue, and continuing it does nothing."""
-    store = Store()
-    conversation_id, _ = cut_short(
-        store, "Hi", content="Hello!", reasoning="", complete=True, reason="return"
+    window, widget, _, _ = reopened(
+        make_window, tiny_model_dir, "Hi", content="Hello!", reasoning="", complete=True, reason="return"
     )
-    store.close()
-    window = make_window(tiny_model_dir)
-    window.controller.open_conversation(conversation_id)
-    widget = window.chat_view.message_widgets()[1]
     assert not widget.continue_button.isVisibleTo(widget)
     wait_loaded(qtbot, window)
     assert not window.controller.continue_answer() and not window.controller.busy
