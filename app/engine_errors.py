@@ -20,6 +20,18 @@ from app import logs
 
 translate = QCoreApplication.translate
 
+# The engine error classes (engine/errors.py) worded here; others (EngineError itself, a class added later)
+# show their English sentence.
+KINDS = (
+    "ModelFilesError",
+    "UnsupportedModelError",
+    "OutOfMemoryError",
+    "ContextFullError",
+    "DownloadError",
+    "VerificationError",
+    "ModelInUseError",
+)
+
 
 @dataclass(frozen=True)
 class ErrorReport:

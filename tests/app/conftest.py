@@ -7,6 +7,7 @@ The engine is real everywhere: windows load a tiny random gpt-oss checkpoint wri
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 from PySide6.QtCore import Qt
@@ -114,6 +115,21 @@ def loaded_window(make_window, qtbot, tiny_model_dir):
     window = make_window(tiny_model_dir)
     wait_loaded(qtbot, window)
     return window
+
+
+@pytest.fixture
+def broken_model_window(make_window, qtbot, tiny_model_dir, tmp_path):
+    """A window asked to load "broken-model", the tiny model with its last shard cut in half, once it shows
+    the error: (window, that shard)."""
+    broken = tmp_path / "broken-model"
+    shutil.copytree(tiny_model_dir, broken)
+    shard = max(broken.glob("model-*.safetensors"))
+    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
+    window = make_window(broken)
+    qtbot.waitUntil(
+        lambda: window.notice.isVisible() and window.notice.kind == "error", timeout=LOAD_TIMEOUT_MS
+    )
+    return window, shard
 
 
 @pytest.fixture

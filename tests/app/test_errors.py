@@ -7,7 +7,6 @@ sentence beneath; the Korean ones are checked in test_korean.py.
 from __future__ import annotations
 
 import logging
-import shutil
 
 import pytest
 from PySide6.QtCore import Qt
@@ -22,15 +21,10 @@ from engine.errors import ModelFilesError
 from tests.app.conftest import send, wait_idle
 
 
-def test_corrupt_model_folder_shows_its_error(make_window, qtbot, tiny_model_dir, tmp_path):
+def test_corrupt_model_folder_shows_its_error(broken_model_window):
     """A truncated shard is refused at load: what failed and what to do, the engine's message naming the shard
     beneath, and the app stays usable."""
-    broken = tmp_path / "broken-model"
-    shutil.copytree(tiny_model_dir, broken)
-    shard = sorted(broken.glob("model-*.safetensors"))[-1]
-    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
-    window = make_window(broken)
-    qtbot.waitUntil(lambda: window.notice.isVisible() and window.notice.kind == "error", timeout=120_000)
+    window, shard = broken_model_window
     assert window.notice.text() == (
         "Could not load broken-model. The model's files are missing or damaged. "
         "Verify the model in Models or download it again, or choose another folder."
@@ -88,18 +82,17 @@ def test_sending_without_a_model_keeps_the_text(make_window, qtbot, tmp_path):
     assert window.store.conversations() == []
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "ModelFilesError",
-        "UnsupportedModelError",
-        "OutOfMemoryError",
-        "ContextFullError",
-        "DownloadError",
-        "VerificationError",
-        "ModelInUseError",
-    ],
-)
+def test_every_engine_error_class_is_worded():
+    """The app words every kind of error the engine raises, beyond EngineError itself."""
+    kinds = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and issubclass(value, errors.EngineError)
+    }
+    assert set(engine_errors.KINDS) == kinds - {"EngineError"}
+
+
+@pytest.mark.parametrize("kind", engine_errors.KINDS)
 def test_every_engine_error_has_a_headline_and_what_to_do(kind):
     """Each kind of engine error is worded by the app (two sentences: what went wrong, what to do), and the
     engine's English sentence is kept as the detail, with no traceback."""

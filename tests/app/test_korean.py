@@ -146,18 +146,7 @@ def test_korean_is_typed_sent_stored_and_shown(loaded_window, qtbot, settings):
         assert _glyphs_missing("안녕하세요 김치찌개", font) == 0
 
 
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "ModelFilesError",
-        "UnsupportedModelError",
-        "OutOfMemoryError",
-        "ContextFullError",
-        "DownloadError",
-        "VerificationError",
-        "ModelInUseError",
-    ],
-)
+@pytest.mark.parametrize("kind", engine_errors.KINDS)
 def test_every_engine_error_is_worded_in_korean(korean, kind):
     """Each kind of engine error has its headline and what to do in Korean; the engine's sentence stays."""
     text, detail = engine_errors.shown(engine_errors.ErrorReport(kind, "model.safetensors is short."))
@@ -165,15 +154,10 @@ def test_every_engine_error_is_worded_in_korean(korean, kind):
     assert detail == "model.safetensors is short."
 
 
-def test_a_broken_model_is_explained_in_korean(korean, make_window, qtbot, tiny_model_dir, tmp_path):
+def test_a_broken_model_is_explained_in_korean(korean, broken_model_window):
     """With Korean chosen, a model that cannot load says so in Korean, the engine's English sentence (naming
     the damaged file) beneath."""
-    broken = tmp_path / "broken-model"
-    shutil.copytree(tiny_model_dir, broken)
-    shard = max(broken.glob("model-*.safetensors"))
-    shard.write_bytes(shard.read_bytes()[: shard.stat().st_size // 2])
-    window = make_window(broken)
-    qtbot.waitUntil(lambda: window.notice.isVisible() and window.notice.kind == "error", timeout=120_000)
+    window, shard = broken_model_window
     assert window.notice.text() == (
         "broken-model을(를) 불러오지 못했습니다. 모델 파일이 없거나 손상되었습니다. "
         "모델 관리에서 모델을 검증하거나 다시 다운로드하세요. 또는 다른 폴더를 선택하세요."
