@@ -205,112 +205,112 @@
 <context>
     <name>EngineErrors</name>
     <message>
-        <location filename="../../app/engine_errors.py" line="69"/>
+        <location filename="../../app/engine_errors.py" line="81"/>
         <source>The model&apos;s files are missing or damaged.</source>
         <translation>모델 파일이 없거나 손상되었습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="70"/>
+        <location filename="../../app/engine_errors.py" line="82"/>
         <source>Verify the model in Models or download it again, or choose another folder.</source>
         <translation>모델 관리에서 모델을 검증하거나 다시 다운로드하세요. 또는 다른 폴더를 선택하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="75"/>
+        <location filename="../../app/engine_errors.py" line="87"/>
         <source>This folder does not hold a gpt-oss model.</source>
         <translation>이 폴더에는 gpt-oss 모델이 없습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="76"/>
+        <location filename="../../app/engine_errors.py" line="88"/>
         <source>Gossamer runs gpt-oss models such as gpt-oss-20b. Choose another folder, or download one in Models.</source>
         <translation>Gossamer는 gpt-oss-20b 같은 gpt-oss 모델을 실행합니다. 다른 폴더를 선택하거나 모델 관리에서 모델을 다운로드하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="83"/>
+        <location filename="../../app/engine_errors.py" line="95"/>
         <source>There is not enough memory for the model.</source>
         <translation>모델을 실행할 메모리가 부족합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="84"/>
+        <location filename="../../app/engine_errors.py" line="96"/>
         <source>Close other programs that use the GPU or memory, or choose a shorter context length or a lower VRAM budget in Settings, then try again.</source>
         <translation>GPU나 메모리를 쓰는 다른 프로그램을 닫거나, 설정에서 컨텍스트 길이를 줄이거나 VRAM 한도를 낮춘 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="91"/>
+        <location filename="../../app/engine_errors.py" line="103"/>
         <source>The conversation is longer than the model&apos;s context.</source>
         <translation>대화가 모델의 컨텍스트보다 깁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="92"/>
+        <location filename="../../app/engine_errors.py" line="104"/>
         <source>Start a new conversation, or choose a longer context length in Settings.</source>
         <translation>새 대화를 시작하거나 설정에서 더 긴 컨텍스트 길이를 선택하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="97"/>
+        <location filename="../../app/engine_errors.py" line="109"/>
         <source>The model&apos;s files could not be downloaded or copied.</source>
         <translation>모델 파일을 다운로드하거나 복사하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="98"/>
+        <location filename="../../app/engine_errors.py" line="110"/>
         <source>Check the internet connection and the free disk space, then try again: a download goes on where it stopped.</source>
         <translation>인터넷 연결과 디스크 여유 공간을 확인한 뒤 다시 시도하세요. 다운로드는 멈춘 곳부터 이어집니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="105"/>
+        <location filename="../../app/engine_errors.py" line="117"/>
         <source>Some of the model&apos;s files are not what was published.</source>
         <translation>일부 모델 파일이 배포된 파일과 다릅니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="106"/>
+        <location filename="../../app/engine_errors.py" line="118"/>
         <source>Download the model again to replace them, or import it again from a good copy.</source>
         <translation>모델을 다시 다운로드해 바꾸거나, 온전한 사본에서 다시 가져오세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="112"/>
+        <location filename="../../app/engine_errors.py" line="124"/>
         <source>The model is in use.</source>
         <translation>모델을 사용하는 중입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="113"/>
+        <location filename="../../app/engine_errors.py" line="125"/>
         <source>Load another model, or close the Gossamer window that uses this one, then try again.</source>
         <translation>다른 모델을 불러오거나 이 모델을 쓰는 Gossamer 창을 닫은 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="127"/>
+        <location filename="../../app/engine_errors.py" line="139"/>
         <source>Could not load %1.</source>
         <translation>%1을(를) 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="128"/>
+        <location filename="../../app/engine_errors.py" line="140"/>
         <source>Could not download %1.</source>
         <translation>%1을(를) 다운로드하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="129"/>
+        <location filename="../../app/engine_errors.py" line="141"/>
         <source>Could not verify %1.</source>
         <translation>%1을(를) 검증하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="130"/>
+        <location filename="../../app/engine_errors.py" line="142"/>
         <source>Could not delete %1.</source>
         <translation>%1을(를) 삭제하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="131"/>
+        <location filename="../../app/engine_errors.py" line="143"/>
         <source>Could not import %1.</source>
         <translation>%1을(를) 가져오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="132"/>
+        <location filename="../../app/engine_errors.py" line="144"/>
         <source>Could not move the models to %1.</source>
         <translation>모델을 %1(으)로 옮기지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="133"/>
+        <location filename="../../app/engine_errors.py" line="145"/>
         <source>Could not list the models.</source>
         <translation>모델 목록을 읽지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="139"/>
+        <location filename="../../app/engine_errors.py" line="151"/>
         <source>Gossamer could not do that.</source>
         <translation>Gossamer가 이 작업을 하지 못했습니다.</translation>
     </message>
@@ -346,17 +346,17 @@
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="41"/>
+        <location filename="../../app/engine_errors.py" line="53"/>
         <source>The computer ran out of memory. Close other programs, or choose a smaller context length in Settings, then try again.</source>
         <translation>컴퓨터의 메모리가 부족합니다. 다른 프로그램을 닫거나 설정에서 컨텍스트 길이를 줄인 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="48"/>
+        <location filename="../../app/engine_errors.py" line="60"/>
         <source>This looks like a bug in Gossamer. The details below and the log file help to report it.</source>
         <translation>Gossamer의 버그로 보입니다. 아래 세부 정보와 로그 파일을 함께 알려 주시면 도움이 됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="148"/>
+        <location filename="../../app/engine_errors.py" line="160"/>
         <source>Log file:</source>
         <translation>로그 파일:</translation>
     </message>
