@@ -108,6 +108,22 @@ def _placement(plan: dict) -> list[str]:
     return lines
 
 
+def catalog_description(entry) -> str:
+    """A catalog entry's one line (engine.hub.catalog.CatalogEntry), in the user's language for the built-in
+    models; the catalog's own English for any other."""
+    words = {
+        "gpt-oss-20b": translate(
+            "ModelFacts", "21B parameters, 3.6B active; runs on a 16 GB GPU, or with experts in RAM on less"
+        ),
+        "gpt-oss-120b": translate(
+            "ModelFacts", "117B parameters, 5.1B active; needs an 80 GB GPU, or experts in a lot of RAM"
+        ),
+    }
+    if entry.builtin and entry.name in words:
+        return words[entry.name]
+    return entry.description
+
+
 def fit_estimate(estimate) -> str:
     """Where a model would run on this machine (an engine.hub.fit.FitEstimate), as a sentence or two: "Fits
     on the GPU: 14.0 GB of GPU memory at 16,384 tokens of context.", "Needs 13.8 GB of disk space; ..."."""

@@ -159,7 +159,7 @@ class CatalogModel(_RowsTable):
             if column == "fit":
                 return fit_text(fit)
             if column == "description":
-                return entry.description or entry.repo
+                return model_facts.catalog_description(entry) or entry.repo
         if role == Qt.ItemDataRole.ToolTipRole:
             parts = [f"{entry.repo} @ {entry.revision[:12]}"]
             if fit is not None:

@@ -127,7 +127,7 @@ class WelcomeScreen(QWidget):
                 continue
             size = formatting.size(entry.download_bytes) if entry.download_bytes else self.tr("unknown size")
             self.download_button.setText(self.tr("Download gpt-oss-20b (%1)").replace("%1", size))
-            self.model_about.setText(entry.description)
+            self.model_about.setText(model_facts.catalog_description(entry))
             self.fit_label.setText(model_facts.fit_estimate(fit) if fit is not None else "")
             self.fit_label.setProperty("verdict", fit.verdict if fit is not None else "")
             self.fit_label.style().unpolish(self.fit_label)

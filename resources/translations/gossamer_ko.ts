@@ -746,67 +746,77 @@
         <translation>모두 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="119"/>
+        <location filename="../../app/model_facts.py" line="115"/>
+        <source>21B parameters, 3.6B active; runs on a 16 GB GPU, or with experts in RAM on less</source>
+        <translation>매개변수 210억 개, 활성 36억 개. 16 GB GPU에서 실행되며, 더 작은 GPU에서는 전문가를 RAM에 두고 실행됩니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="118"/>
+        <source>117B parameters, 5.1B active; needs an 80 GB GPU, or experts in a lot of RAM</source>
+        <translation>매개변수 1,170억 개, 활성 51억 개. 80 GB GPU가 필요하며, 아니면 전문가를 큰 RAM에 두어야 합니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="135"/>
         <source>Fits on the GPU (%1).</source>
         <translation>GPU(%1)에 모두 들어갑니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="122"/>
+        <location filename="../../app/model_facts.py" line="138"/>
         <source>Runs on the GPU (%1) with some experts in RAM.</source>
         <translation>일부 전문가를 RAM에 두고 GPU(%1)에서 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="127"/>
+        <location filename="../../app/model_facts.py" line="143"/>
         <source>Runs on the CPU only: no GPU was found.</source>
         <translation>GPU를 찾지 못해 CPU에서만 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="130"/>
+        <location filename="../../app/model_facts.py" line="146"/>
         <source>Runs on the CPU only: it is too big for the GPU (%1).</source>
         <translation>GPU(%1)에 비해 모델이 커서 CPU에서만 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="134"/>
+        <location filename="../../app/model_facts.py" line="150"/>
         <source>Expect a few tokens a second.</source>
         <translation>속도는 초당 몇 토큰 정도입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="137"/>
+        <location filename="../../app/model_facts.py" line="153"/>
         <source>Needs about %1 of RAM; this computer has %2.</source>
         <translation>RAM이 약 %1 필요하지만 이 컴퓨터에는 %2뿐입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="143"/>
+        <location filename="../../app/model_facts.py" line="159"/>
         <source>Needs %1 of disk space; %2 is free.</source>
         <translation>디스크 공간이 %1 필요하지만 남은 공간은 %2입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="155"/>
+        <location filename="../../app/model_facts.py" line="171"/>
         <source>Runs on the GPU with the experts of %1 of %2 layers in RAM: %3 of GPU memory at %4 tokens of context.</source>
         <translation>GPU에서 실행되며 %2개 층 중 %1개 층의 전문가는 RAM에 둡니다. 컨텍스트 %4토큰 기준으로 GPU 메모리를 %3 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="166"/>
+        <location filename="../../app/model_facts.py" line="182"/>
         <source>Fits on the GPU, the embedding in RAM: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 들어가고 임베딩은 RAM에 둡니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="170"/>
+        <location filename="../../app/model_facts.py" line="186"/>
         <source>Fits on the GPU: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 모두 들어갑니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="177"/>
+        <location filename="../../app/model_facts.py" line="193"/>
         <source>GPU</source>
         <translation>GPU</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="179"/>
+        <location filename="../../app/model_facts.py" line="195"/>
         <source>GPU (simulated)</source>
         <translation>GPU (모의)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="180"/>
+        <location filename="../../app/model_facts.py" line="196"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>

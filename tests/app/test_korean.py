@@ -190,6 +190,10 @@ def test_where_a_model_would_run_is_said_in_korean(korean, make_window, qtbot, g
         f"다운로드 크기 13.8 GB. {fits}",
         f"{entry.repo} @ {entry.revision[:12]}\n{fits}",
     )
+    about = "매개변수 210억 개, 활성 36억 개. 16 GB GPU에서 실행되며, 더 작은 GPU에서는 전문가를 RAM에 두고 실행됩니다"
+    assert window.welcome.model_about.text() == about  # the catalog's line too, not its English
+    catalog = window.open_model_manager().catalog_model  # the dialog fit_texts opened
+    assert catalog.data(catalog.index(0, 3)) == about
 
 
 def test_the_status_bar_says_where_the_model_runs_in_korean(korean, loaded_window):
