@@ -287,7 +287,7 @@ class MainWindow(QMainWindow):
         self.settings.set(keys.MODEL_PATH, info["path"])
         self.status.set_state(self.tr("Ready"))
         self.status.set_device(info.get("facts"))
-        self.status.set_context(0, info.get("context_max"))
+        self._show_context()
         self._update_model_button()
         if self.model_manager is not None:
             self.model_manager.set_loaded_path(info["path"])
@@ -359,6 +359,12 @@ class MainWindow(QMainWindow):
         for item in (self.rename_action, self.export_md_action, self.export_json_action, self.delete_action):
             item.setEnabled(conversation is not None)
         self.menu_button.setEnabled(conversation is not None)
+        self._show_context()
+
+    def _show_context(self) -> None:
+        if self.engine.model is not None:
+            messages = self.controller.chat_model.messages()
+            self.status.set_chat_context(messages, self.engine.model.get("context_max"))
 
     def _on_busy_changed(self, busy: bool) -> None:
         self.composer.set_busy(busy)

@@ -50,6 +50,19 @@ class StatusBar(QStatusBar):
             self.tr("%1 tok/s").replace("%1", f"{tokens_per_s:.1f}") if tokens_per_s else ""
         )
 
+    def set_chat_context(self, messages: list, maximum: int | None) -> None:
+        """The context a chat used when it was last answered (its newest answer's usage) out of what the
+        loaded model holds: a chat opened from the sidebar shows how full it is before the next turn."""
+        used = next(
+            (
+                m.usage["context_used"]
+                for m in reversed(messages)
+                if m.role == "assistant" and m.usage.get("context_used")
+            ),
+            0,
+        )
+        self.set_context(used, maximum)
+
     def set_context(self, used: int | None, maximum: int | None) -> None:
         if not maximum:
             self.context_label.setText("")
