@@ -13,15 +13,20 @@ at each offloaded layer's experts into segments, one graph each, with the host's
 copy, run those experts) between them (engine/decode_segments.py). A resident model's step is one segment.
 The embedding may stay in host memory: its row is copied in before the first segment.
 
+Each set of graphs checks itself once: its first replay at a position other than the one it was captured at
+is compared with the same step called directly (the same kernels, not graphed). A graph that kept a value
+of its capture disagrees; graphs then go off for the model, logged, and the direct step's logits stand.
+
 Off by default until measured on a GPU (``load_model(cuda_graphs=True)``, GOSSAMER_CUDA_GRAPHS=1 for the
 app, bench ``--cuda-graphs``).
 Careful fallback: a model with a dequantized-expert cache (its contents are managed on the host) decodes
-eagerly; any exception while capturing turns graphs off for the model, logged, and the step finishes by
-calling the segments' functions eagerly (the same numbers).
+eagerly; any exception while capturing turns graphs off for the model, logged, and the step is redone
+eagerly from its start (its keys and values written again, the same ones).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import weakref
@@ -35,6 +40,9 @@ from engine.decode_segments import Segments
 
 ENV = "GOSSAMER_CUDA_GRAPHS"
 MIN_SPAN = 256  # keys of the smallest graph: below this, reading a few masked keys costs nothing
+MIN_AGREEMENT = (
+    0.99999  # cosine of replayed and called logits of one step (the same kernels: equal or nearly)
+)
 WARMUP_RUNS = 2  # eager runs before a capture: Triton compiles, cuBLAS picks its kernels and workspace
 
 log = logging.getLogger(__name__)
@@ -54,6 +62,7 @@ class _Graph:
 class _Step:
     graphs: list[_Graph]  # one per segment, captured in turn during the first step that needs them
     cache: weakref.ref  # the KVCache whose buffers the graphs read and write
+    checked: bool = False  # a replay at a later position was compared with the step called directly
 
 
 def requested(cuda_graphs: bool | None) -> bool:
@@ -136,12 +145,16 @@ class DecodeGraphs:
             entry = self.graphs[key] = _Step([], weakref.ref(cache))
         self.token.copy_(tokens.view(1))
         self.position.fill_(position)  # a kernel with the position as its argument: no copy, no sync
+        replaying = len(entry.graphs) == len(segments)  # every segment captured by an earlier step
         try:
             segments.embed(host)
             for i in range(len(segments)):
                 logits = self._run(i, entry, cache, span)
                 if i < len(segments) - 1:
                     segments.experts(i)
+            if replaying and not entry.checked:
+                entry.checked = True
+                logits = self._check(logits, cache, span, host)
         except _CaptureFailed:
             cache.note_written(position + 1)  # segments and warm-ups may have written this position's slots
             return None  # the eager step redoes the whole position: the same keys and values again
@@ -150,6 +163,28 @@ class DecodeGraphs:
             raise
         cache.advance(1)
         return logits.clone()  # the next replay overwrites the graph's own output
+
+    def _check(self, replayed: torch.Tensor, cache, span: int, host) -> torch.Tensor:
+        """The first replay of a set of graphs at a position other than the one they were captured at, against
+        the same step called directly (the same kernels, not graphed: it writes the same keys and values
+        again). A graph that kept something of its capture (a position, a shape, a pointer) disagrees: then
+        graphs go off, logged, and the direct step's logits stand. Once per cache and span."""
+        segments, pool = self.segments, self.model.offload_pool
+        stats = dataclasses.replace(pool.stats) if pool is not None else None
+        segments.embed(host)
+        for i in range(len(segments)):
+            called = segments.function(i, cache, span)()
+            if i < len(segments) - 1:
+                segments.experts(i)  # the experts the replay just fetched: hits, nothing copied
+        if pool is not None:
+            pool.stats = stats  # the check is not a token: the counters stay the decode's own
+        why = disagreement(replayed, called)
+        if why is None:
+            return replayed
+        self.disabled = f"a replayed step disagreed with the same step called directly ({why})"
+        self.reset()
+        log.warning("CUDA graphs turned off: %s", self.disabled)
+        return called
 
     def _run(self, i: int, entry: _Step, cache, span: int) -> torch.Tensor | None:
         """Segment ``i`` of a step: replayed, or captured first if it never was."""
@@ -169,6 +204,17 @@ class DecodeGraphs:
         entry.graphs.append(graph)
         replay()
         return graph.logits
+
+
+def disagreement(replayed: torch.Tensor, called: torch.Tensor) -> str | None:
+    """Why two logits [1, V] of the same step differ more than kernels run twice may (None: they agree)."""
+    if not bool(torch.isfinite(replayed).all()):
+        return "non-finite logits"
+    a, b = replayed.double().flatten(), called.double().flatten()  # float32 norms of 200k values lose 1e-5
+    cos = float(torch.nn.functional.cosine_similarity(a, b, dim=0))
+    if cos < MIN_AGREEMENT or int(a.argmax()) != int(b.argmax()):
+        return f"cosine {cos:.6f}, top token {int(a.argmax())} against {int(b.argmax())}"
+    return None
 
 
 def enable(model) -> bool:

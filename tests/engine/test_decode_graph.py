@@ -129,7 +129,8 @@ def offload_model_dir(make_checkpoint):
 
 
 def test_which_models_can_have_graphs(offload_model_dir):
-    """Models on CUDA without a dequantized-expert cache, offloaded or not (tests/offload/test_offload_graphs.py);
+    """Models on CUDA without a dequantized-expert cache, offloaded or not (tests/offload/
+    test_offload_graphs.py);
     load_model(cuda_graphs=True) elsewhere loads as usual, without graphs."""
     from engine.config import ModelConfig
     from engine.plan import PlanOptions, make_plan
@@ -163,10 +164,39 @@ def test_a_new_placement_forgets_the_graphs(offload_model_dir):
 
 
 def test_graphs_on_request_from_the_environment(monkeypatch):
-    """The app never passes cuda_graphs: GOSSAMER_CUDA_GRAPHS=1 turns them on for it; an explicit value wins."""
+    """The app never passes cuda_graphs: GOSSAMER_CUDA_GRAPHS=1 turns them on for it; an explicit value
+    wins."""
     monkeypatch.delenv(decode_graph.ENV, raising=False)
     assert decode_graph.requested(None) is False and decode_graph.requested(True) is True
     for value, want in (("1", True), ("on", True), ("0", False), ("off", False), ("", False)):
         monkeypatch.setenv(decode_graph.ENV, value)
         assert decode_graph.requested(None) is want
         assert decode_graph.requested(False) is False
+
+
+def test_a_graph_that_kept_its_capture_is_caught_by_the_check(model, reference, monkeypatch, caplog):
+    """A graph whose replay does not follow its inputs (here: it hands back what the capture computed) is
+    caught by the first replay at a new position, compared with the same step called directly: graphs go
+    off, logged, and every step's logits are still the eager ones."""
+
+    def frozen(fn, device, pool):
+        out = fn()
+        return (lambda: None), out, pool  # replays leave the capture's output as it was
+
+    graphs = DecodeGraphs(model, capture=frozen)
+    monkeypatch.setattr(model, "decode_graphs", graphs)
+    with caplog.at_level(logging.WARNING, logger="engine.decode_graph"):
+        logits, _ = decode(model)
+    assert graphs.disabled.startswith("a replayed step disagreed") and len(caplog.records) == 1
+    assert_logits_close(logits, reference, min_cos=0.99999, max_argmax_misses=0)
+
+
+def test_the_check_runs_once_per_cache_and_span(model, monkeypatch):
+    """One direct step per set of graphs (its first replay), not one per token."""
+    checks = []
+    real = decode_graph.disagreement
+    monkeypatch.setattr(decode_graph, "disagreement", lambda a, b: checks.append(1) or real(a, b))
+    graphs = DecodeGraphs(model, capture=eager_capture)
+    monkeypatch.setattr(model, "decode_graphs", graphs)
+    decode(model)  # positions 250..261: spans 256 (captured at 250, checked at 251) and 512 (256, 257)
+    assert graphs.disabled is None and len(checks) == 2
