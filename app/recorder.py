@@ -1,14 +1,17 @@
 """Saves an answer to the store while it streams: at most every ``interval`` seconds, then once at the end.
 
 No Qt: the chat controller feeds it from signals, and the crash test feeds it straight from the engine.
+A save the store refuses (``StoreWriteError``: a full disk) loses nothing: the recorder holds the whole
+answer, and the next save (at the next save point, or ``flush``) writes all of it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 
-from app.store import Store
+from app.store import Message, Store
 
 SAVE_INTERVAL_S = 0.5
 
@@ -41,8 +44,9 @@ class AnswerRecorder:
         # Thinking is over once the answer has begun; until then its earlier seconds count on.
         self.thinking_s: float | None = thinking_s if content else None
         self._thought_before = thinking_s if reasoning and not content else None
+        self.ending: dict | None = None  # how the answer ended (``end``), once it has
         self._dirty = False
-        self._saved_at = self.started
+        self._saved_at = self.started  # when the last save was tried
 
     @property
     def content(self) -> str:
@@ -86,6 +90,11 @@ class AnswerRecorder:
             return (self._thought_before or 0.0) + self.clock() - self.thinking_started
         return self._thought_before
 
+    @property
+    def saved(self) -> bool:
+        """Everything held is on disk."""
+        return not self._dirty
+
     def flush_if_due(self) -> bool:
         if self._dirty and self.clock() - self._saved_at >= self.interval:
             self.flush()
@@ -93,31 +102,62 @@ class AnswerRecorder:
         return False
 
     def flush(self) -> None:
+        """Write what is held (marked complete once the answer has ended); raises ``StoreWriteError`` and
+        stays unsaved if the store refuses."""
         if not self._dirty:
             return
-        self.store.update_message(
-            self.message_id,
-            content=self.content,
-            reasoning=self.reasoning,
-            tool_calls=self.tool_calls or None,
-            thinking_s=self.thinking_elapsed(),
-        )
-        self._dirty = False
+        # A failed save is tried again after the interval, not at every token.
         self._saved_at = self.clock()
+        if self.ending is None:
+            self.store.update_message(
+                self.message_id,
+                content=self.content,
+                reasoning=self.reasoning,
+                tool_calls=self.tool_calls or None,
+                thinking_s=self.thinking_elapsed(),
+            )
+        else:
+            self.store.finish_message(
+                self.message_id,
+                **self.ending,
+                content=self.content,
+                reasoning=self.reasoning,
+                tool_calls=self.tool_calls or None,
+                thinking_s=self.thinking_s,
+            )
+        self._dirty = False
+
+    def end(
+        self, reason: str, usage: dict | None = None, error: str | None = None, error_kind: str | None = None
+    ) -> None:
+        """The answer is over: the next save marks it complete, with why it ended and what it cost."""
+        self._end_thinking()
+        self.ending = {"finish_reason": reason, "usage": usage, "error": error, "error_kind": error_kind}
+        self._dirty = True
 
     def finish(
         self, reason: str, usage: dict | None = None, error: str | None = None, error_kind: str | None = None
     ) -> None:
-        self._end_thinking()
-        self.store.finish_message(
-            self.message_id,
-            finish_reason=reason,
-            usage=usage,
-            error=error,
-            error_kind=error_kind,
-            content=self.content,
-            reasoning=self.reasoning,
-            tool_calls=self.tool_calls or None,
-            thinking_s=self.thinking_s,
-        )
-        self._dirty = False
+        self.end(reason, usage, error, error_kind)
+        self.flush()
+
+    def applied(self, message: Message) -> Message:
+        """``message`` (as the store has it) with what this recorder holds, saved or not: what to show."""
+        changes: dict = {
+            "content": self.content,
+            "reasoning": self.reasoning,
+            "tool_calls": self.tool_calls or message.tool_calls,
+        }
+        thinking_s = self.thinking_elapsed()
+        if thinking_s is not None:  # as the store does: None leaves what it had
+            changes["thinking_s"] = thinking_s
+        if self.ending is not None:
+            ending = self.ending
+            changes.update(
+                complete=True,
+                finish_reason=ending["finish_reason"],
+                usage=ending["usage"] or {},
+                error=ending["error"],
+                error_kind=ending["error_kind"] or None,
+            )
+        return dataclasses.replace(message, **changes)

@@ -8,10 +8,11 @@ the last unsaved second of text, and the message reads back as interrupted (``co
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +24,34 @@ ROLES = ("system", "developer", "user", "assistant", "tool")
 
 class StoreError(Exception):
     """The conversation file cannot be used; ``str(error)`` says what to do."""
+
+
+class StoreWriteError(Exception):
+    """SQLite refused a write, and nothing of it was saved (its transaction was rolled back). ``kind``: "full"
+    (no space left), "read_only" (the file or its folder cannot be written, or the disk failed) or "other";
+    app/store_errors.py words it for the user."""
+
+    def __init__(self, error: sqlite3.DatabaseError, path: Path) -> None:
+        super().__init__(f"Could not write to {path}: {error}")
+        self.kind = write_error_kind(error)
+        self.path = path
+        self.reason = str(error)  # SQLite's English sentence, e.g. "database or disk is full"
+
+
+# Primary result codes (https://sqlite.org/rescode.html): the file cannot be written (read-only, no
+# permission, a journal it cannot create) or the disk failed under it; ENOSPC itself is SQLITE_FULL.
+_UNWRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR)
+# A broken constraint or a misused API is a bug in Gossamer, not a disk the user can fix: it stays raw.
+_BUGS = (sqlite3.IntegrityError, sqlite3.ProgrammingError)
+
+
+def write_error_kind(error: sqlite3.DatabaseError) -> str:
+    """What kind of write SQLite refused ("full", "read_only", "other"), from its result code; an extended
+    code (SQLITE_IOERR_WRITE) keeps its primary one in the low byte."""
+    primary = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    if primary == sqlite3.SQLITE_FULL:
+        return "full"
+    return "read_only" if primary in _UNWRITABLE else "other"
 
 
 _SCHEMA_V1 = """
@@ -149,7 +178,7 @@ class Store:
             self.db.execute("PRAGMA foreign_keys=ON")
             self.db.execute("PRAGMA busy_timeout=5000")
             self._migrate()
-        except sqlite3.DatabaseError as error:
+        except (sqlite3.DatabaseError, StoreWriteError) as error:
             raise StoreError(
                 f"The conversation file {self.path} cannot be opened ({error}). "
                 "Move it aside to start with an empty history, or restore it from a backup."
@@ -170,19 +199,36 @@ class Store:
                 f"(schema {version}, this version reads up to {SCHEMA_VERSION}). Update Gossamer to open it."
             )
         for step in range(version, SCHEMA_VERSION):
-            with self._transaction():
+            with self.transaction():
                 for statement in MIGRATIONS[step].split(";"):
                     if statement.strip():
                         self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {step + 1}")
 
-    def _transaction(self):
-        return _Transaction(self.db)
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Writes as one, all saved or none (BEGIN IMMEDIATE ... COMMIT); a nested use joins the outer one.
+        A write SQLite refuses (a full disk, a read-only file) raises ``StoreWriteError`` once the outer one
+        is rolled back, so nothing half-written stays."""
+        if self.db.in_transaction:
+            yield
+            return
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            yield
+            self.db.execute("COMMIT")
+        except BaseException as error:
+            if self.db.in_transaction:  # SQLite rolls back by itself after some errors (a full disk)
+                with contextlib.suppress(sqlite3.DatabaseError):  # the error below says what went wrong
+                    self.db.execute("ROLLBACK")
+            if isinstance(error, sqlite3.DatabaseError) and not isinstance(error, _BUGS):
+                raise StoreWriteError(error, self.path) from error
+            raise
 
     # Conversations
     def create_conversation(self, title: str = "", settings: dict | None = None) -> Conversation:
         now = self._clock()
-        with self._transaction():
+        with self.transaction():
             cursor = self.db.execute(
                 "INSERT INTO conversations (title, title_is_auto, settings, created_at, updated_at) "
                 "VALUES (?, 1, ?, ?, ?)",
@@ -213,31 +259,31 @@ class Store:
         return [_conversation(row) for row in rows]
 
     def rename_conversation(self, conversation_id: int, title: str, *, auto: bool = False) -> None:
-        with self._transaction():
+        with self.transaction():
             self.db.execute(
                 "UPDATE conversations SET title = ?, title_is_auto = ? WHERE id = ?",
                 (title.strip(), int(auto), conversation_id),
             )
 
     def update_settings(self, conversation_id: int, settings: dict) -> None:
-        with self._transaction():
+        with self.transaction():
             self.db.execute(
                 "UPDATE conversations SET settings = ? WHERE id = ?", (json.dumps(settings), conversation_id)
             )
 
     def delete_conversation(self, conversation_id: int) -> None:
         """Move to the bin: hidden from lists, restorable until ``purge_deleted``."""
-        with self._transaction():
+        with self.transaction():
             self.db.execute(
                 "UPDATE conversations SET deleted_at = ? WHERE id = ?", (self._clock(), conversation_id)
             )
 
     def restore_conversation(self, conversation_id: int) -> None:
-        with self._transaction():
+        with self.transaction():
             self.db.execute("UPDATE conversations SET deleted_at = NULL WHERE id = ?", (conversation_id,))
 
     def purge_deleted(self) -> int:
-        with self._transaction():
+        with self.transaction():
             cursor = self.db.execute("DELETE FROM conversations WHERE deleted_at IS NOT NULL")
         return cursor.rowcount
 
@@ -267,7 +313,7 @@ class Store:
     ) -> Message:
         assert role in ROLES, role
         now = self._clock()
-        with self._transaction():
+        with self.transaction():
             (position,) = self.db.execute(
                 "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE conversation_id = ?",
                 (conversation_id,),
@@ -315,7 +361,7 @@ class Store:
         if not assignments:
             return
         now = self._clock()
-        with self._transaction():
+        with self.transaction():
             self.db.execute(
                 f"UPDATE messages SET {', '.join(assignments)}, updated_at = ? WHERE id = ?",
                 (*values, now, message_id),
@@ -323,7 +369,7 @@ class Store:
 
     def edit_message(self, message_id: int, content: str) -> None:
         """Replace a message's text (edit-and-resend of a user message)."""
-        with self._transaction():
+        with self.transaction():
             self.db.execute(
                 "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
                 (content, self._clock(), message_id),
@@ -344,7 +390,7 @@ class Store:
     ) -> None:
         """Write the last text and mark the message complete, with why it ended and what it cost."""
         now = self._clock()
-        with self._transaction():
+        with self.transaction():
             self.update_message(
                 message_id, content=content, reasoning=reasoning, tool_calls=tool_calls, thinking_s=thinking_s
             )
@@ -362,7 +408,7 @@ class Store:
     def reopen_message(self, message_id: int) -> None:
         """Mark an answer incomplete again while it is continued, so a crash leaves it interrupted."""
         now = self._clock()
-        with self._transaction():
+        with self.transaction():
             self.db.execute(
                 "UPDATE messages SET complete = 0, finish_reason = NULL, error = NULL, error_kind = NULL,"
                 " updated_at = ? WHERE id = ?",
@@ -371,7 +417,7 @@ class Store:
 
     def delete_messages_from(self, conversation_id: int, position: int) -> int:
         """Delete the messages at ``position`` and after it (regenerate, edit-and-resend)."""
-        with self._transaction():
+        with self.transaction():
             cursor = self.db.execute(
                 "DELETE FROM messages WHERE conversation_id = ? AND position >= ?",
                 (conversation_id, position),
@@ -385,25 +431,6 @@ class Store:
 
     def _touch(self, conversation_id: int, now: float) -> None:
         self.db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, nested uses join the outer one."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-        self.outer = False
-
-    def __enter__(self):
-        if not self.db.in_transaction:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.outer = True
-        return self.db
-
-    def __exit__(self, kind, value, traceback) -> None:
-        if not self.outer:
-            return
-        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
 
 
 def _escape_like(text: str) -> str:

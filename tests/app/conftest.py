@@ -6,8 +6,10 @@ The engine is real everywhere: windows load a tiny random gpt-oss checkpoint wri
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import sqlite3
 
 import pytest
 from PySide6.QtCore import Qt
@@ -183,3 +185,31 @@ def stop_mid_answer(qtbot, window, settings):
     qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
     wait_idle(qtbot, window)
     return window.store.message(model.message(1).id)
+
+
+@contextlib.contextmanager
+def disk_full(store):
+    """A full disk, as SQLite's own cap on the file's size makes one: ``max_page_count`` at the pages the file
+    has, so a write that needs one more page fails with SQLITE_FULL ("database or disk is full"); space is
+    back when the block ends."""
+    (pages,) = store.db.execute("PRAGMA page_count").fetchone()
+    assert store.db.execute(f"PRAGMA max_page_count = {pages}").fetchone()[0] == pages
+    try:
+        yield
+    finally:
+        store.db.execute(f"PRAGMA max_page_count = {2**31}")
+
+
+@contextlib.contextmanager
+def read_only(store):
+    """The store's file turned read-only under the app (root ignores chmod, so the connection is swapped for
+    one opened with ``mode=ro``): reads work, writes fail with SQLITE_READONLY; writable again when the
+    block ends."""
+    writable = store.db
+    store.db = sqlite3.connect(f"file:{store.path}?mode=ro", uri=True, isolation_level=None)
+    store.db.row_factory = sqlite3.Row
+    try:
+        yield
+    finally:
+        store.db.close()
+        store.db = writable

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 
 import pytest
 
 from app import store as store_module
 from app.recorder import AnswerRecorder
-from app.store import SCHEMA_VERSION, Store, StoreError, chat_messages
+from app.store import SCHEMA_VERSION, Store, StoreError, StoreWriteError, chat_messages
+from tests.app.conftest import disk_full, read_only
 
 
 @pytest.fixture
@@ -153,6 +155,85 @@ def test_rename_and_truncate(store):
     assert store.delete_messages_from(conversation.id, 1) == 2
     assert [m.content for m in store.messages(conversation.id)] == ["a"]
     assert store.add_message(conversation.id, "user", "d").position == 1
+
+
+@contextlib.contextmanager
+def locked(store):
+    """Another program holds the file's write lock, and the store does not wait for it: SQLITE_BUSY."""
+    store.db.execute("PRAGMA busy_timeout = 0")
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+        store.db.execute("PRAGMA busy_timeout = 5000")
+
+
+@pytest.mark.parametrize(
+    ("refusing", "kind", "reason"),
+    [
+        (disk_full, "full", "database or disk is full"),
+        (read_only, "read_only", "attempt to write a readonly database"),
+        (locked, "other", "database is locked"),
+    ],
+    ids=["full", "read_only", "other"],
+)
+def test_a_refused_write_leaves_nothing_half_written(store, refusing, kind, reason):
+    """A write SQLite refuses raises StoreWriteError with its kind, the file's path and SQLite's sentence; the
+    transaction is rolled back whole (no chat without its message), and the store writes again afterwards."""
+    long_text = "A pasted draft. " * 400  # needs pages of its own: the full disk refuses it
+    with refusing(store), pytest.raises(StoreWriteError) as refused:
+        with store.transaction():
+            conversation = store.create_conversation("Draft")
+            store.add_message(conversation.id, "user", long_text)
+    assert (refused.value.kind, refused.value.reason, refused.value.path) == (kind, reason, store.path)
+    assert isinstance(refused.value.__cause__, sqlite3.OperationalError)
+    assert store.conversations() == [] and not store.db.in_transaction
+    assert store.db.execute("SELECT COUNT(*) FROM messages").fetchone()[0] == 0
+    conversation = store.create_conversation("Draft")
+    assert store.add_message(conversation.id, "user", long_text).content == long_text
+
+
+def test_a_bug_is_not_taken_for_a_disk_error(store):
+    """A broken constraint is Gossamer's bug, not the disk's: it stays a raw sqlite error, rolled back."""
+    conversation = store.create_conversation()
+    with pytest.raises(sqlite3.IntegrityError), store.transaction():
+        store.add_message(conversation.id, "user", "first")
+        store.db.execute(
+            "INSERT INTO messages (conversation_id, position, role, created_at, updated_at)"
+            " VALUES (?, 0, 'user', 0, 0)",
+            (conversation.id,),
+        )
+    assert store.messages(conversation.id) == [] and not store.db.in_transaction
+
+
+def test_a_refused_save_keeps_the_answer_for_the_next_one(store):
+    """A recorder whose save the store refuses keeps everything; it tries again only after the interval, and
+    the next save writes the whole answer, its ending too."""
+    now = [0.0]
+    conversation = store.create_conversation()
+    answer = store.add_message(conversation.id, "assistant", complete=False)
+    recorder = AnswerRecorder(store, answer.id, interval=0.5, clock=lambda: now[0])
+    with read_only(store):
+        recorder.add("final", "Once upon")
+        now[0] = 1.0
+        with pytest.raises(StoreWriteError):
+            recorder.flush_if_due()
+        recorder.add("final", " a time")
+        assert not recorder.saved and not recorder.flush_if_due()  # not at every token
+        now[0] = 1.5
+        with pytest.raises(StoreWriteError):
+            recorder.flush_if_due()
+        recorder.end("return", usage={"completion_tokens": 4})
+        shown = recorder.applied(store.message(answer.id))
+        assert (shown.content, shown.complete, shown.finish_reason) == ("Once upon a time", True, "return")
+        assert store.message(answer.id).content == ""
+    now[0] = 2.0
+    assert recorder.flush_if_due() and recorder.saved
+    done = store.message(answer.id)
+    assert (done.content, done.complete, done.usage) == ("Once upon a time", True, {"completion_tokens": 4})
 
 
 def test_recorder_saves_at_most_every_interval(store):
