@@ -134,8 +134,8 @@ class NoticeBar(QFrame):
             self.dismissed.emit()
 
     def _on_action(self, key: str) -> None:
+        self.dismiss()  # first: the action may show a notice of its own (an Undo that failed)
         self.action_triggered.emit(key)
-        self.dismiss()
 
     def _toggle_details(self, checked: bool) -> None:
         self.details.setVisible(checked)
