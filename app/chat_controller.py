@@ -5,6 +5,11 @@ incomplete), the engine worker is asked for the answer, and every batch of strea
 chat model (the screen) and to an ``AnswerRecorder`` (the disk, at most every half second). The end of
 the turn marks the message complete with its usage; an error or Stop is recorded the same way.
 Continue runs a turn on the last answer instead: it is marked incomplete again and the new text added to it.
+
+A write the store refuses (``StoreWriteError``: a full disk, a read-only file) is caught here and reported
+by ``store_failed``; the store rolled it back, and what is shown is changed only after a write succeeded, so
+the screen never shows what the disk does not have. The one exception is a streaming answer: it goes on
+on screen and in its recorder, and its saves are tried again until the store takes them.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from app.engine_client import EngineClient
 from app.engine_errors import ErrorReport
 from app.recorder import SAVE_INTERVAL_S, AnswerRecorder
 from app.settings import Settings
-from app.store import Conversation, Message, Store, chat_messages
+from app.store import Conversation, Message, Store, StoreWriteError, chat_messages
 
 log = logging.getLogger(__name__)
 TITLE_LENGTH = 48
@@ -56,6 +61,9 @@ class ChatController(QObject):
     turn_error = Signal(object)  # app.engine_errors.ErrorReport
     prompt_rendered = Signal(object)  # token ids of the last prompt (what the model saw)
     no_model = Signal()  # a message was sent with no model loaded or loading
+    store_failed = Signal(object, str, object)  # StoreWriteError, what failed (store_errors.TASKS), chat id
+    answer_save_failed = Signal(object)  # StoreWriteError: an answer went unsaved (once, until all are saved)
+    answers_saved = Signal()  # the answers that went unsaved are saved now
 
     def __init__(self, store: Store, engine: EngineClient, settings: Settings, parent=None) -> None:
         super().__init__(parent)
@@ -64,11 +72,14 @@ class ChatController(QObject):
         self.settings = settings
         self.chat_model = ChatModel(self)
         self.conversations = ConversationListModel(store, self)
-        self.conversations.renamed.connect(self._on_renamed)
+        self.conversations.rename_requested.connect(self.rename)
         self.conversation: Conversation | None = None
         self.pending_effort = settings.get(keys.DEFAULT_EFFORT)  # for a new chat not yet saved
         self.last_prompt_ids: list[int] = []
         self._turn: _Turn | None = None
+        # Answers whose last save failed, by message id: kept whole here and tried again at every save point.
+        self._unsaved: dict[int, AnswerRecorder] = {}
+        self._unrestored: set[int] = set()  # chats whose Undo of a delete failed; tried again on closing
         self._save_timer = QTimer(self, interval=int(SAVE_INTERVAL_S * 1000))
         self._save_timer.timeout.connect(self._save_due)
         worker = engine.worker
@@ -104,50 +115,90 @@ class ChatController(QObject):
         if conversation is None or conversation.deleted_at is not None:
             return False
         if self._turn is not None:
-            self._turn.recorder.flush()
+            self._save(self._turn.recorder)
         self.conversation = conversation
-        messages = self.store.messages(conversation_id)
+        # An answer streaming, or one the store has not taken yet, is shown as its recorder holds it.
+        recorders = dict(self._unsaved)
         live = {}
         if self._turn is not None and self._turn.conversation_id == conversation_id:
-            for message in messages:
-                if message.id == self._turn.message_id:
-                    message.content = self._turn.recorder.content
-                    message.reasoning = self._turn.recorder.reasoning
-                    live[message.id] = self._turn.live
+            recorders[self._turn.message_id] = self._turn.recorder
+            live[self._turn.message_id] = self._turn.live
+        messages = [
+            recorders[m.id].applied(m) if m.id in recorders else m
+            for m in self.store.messages(conversation_id)
+        ]
         self.chat_model.set_messages(messages, live)
         self.settings.set(keys.LAST_CONVERSATION, conversation_id)
         self.conversation_changed.emit(conversation)
         return True
 
-    def set_effort(self, effort: str) -> None:
+    def set_effort(self, effort: str) -> bool:
+        """Save the chat's reasoning effort; if the store refuses, the chat keeps the one it had (``effort``
+        says which), so the composer shows what the next answer will use and what the file has."""
         if self.conversation is None:
             self.pending_effort = effort
-            return
+            return True
         settings = {**self.conversation.settings, "effort": effort}
-        self.store.update_settings(self.conversation.id, settings)
+        try:
+            self.store.update_settings(self.conversation.id, settings)
+        except StoreWriteError as error:
+            self._failed(error, "effort", self.conversation.id)
+            return False
         self.conversation.settings = settings
+        return True
 
-    def rename(self, conversation_id: int, title: str) -> None:
-        self.store.rename_conversation(conversation_id, title)
-        self.conversations.reload()
-        self._on_renamed(conversation_id, title)
+    def rename(self, conversation_id: int, title: str) -> bool:
+        """A title the store refuses is not shown: the list keeps the saved one, and renaming again works once
+        the store can write (nothing is worth holding back for: the user sees the title did not change)."""
+        title = title.strip()
+        try:
+            self.store.rename_conversation(conversation_id, title)
+        except StoreWriteError as error:
+            self._failed(error, "rename", conversation_id)
+            return False
+        self.conversations.retitle(conversation_id, title)
+        if self.conversation is not None and self.conversation.id == conversation_id:
+            self.conversation.title, self.conversation.title_is_auto = title, False
+            self.conversation_changed.emit(self.conversation)
+        return True
 
-    def delete(self, conversation_id: int) -> None:
-        """Move to the bin (``undo_delete`` brings it back until ``purge``)."""
+    def delete(self, conversation_id: int) -> bool:
+        """Move to the bin (``undo_delete`` brings it back until ``purge``). If the store refuses, the chat
+        stays where it was, and an answer it is writing goes on."""
+        try:
+            self.store.delete_conversation(conversation_id)
+        except StoreWriteError as error:
+            self._failed(error, "delete", conversation_id)
+            return False
         if self._turn is not None and self._turn.conversation_id == conversation_id:
             self.stop()
-        self.store.delete_conversation(conversation_id)
         if self.conversation is not None and self.conversation.id == conversation_id:
             self.new_conversation()
         self.conversations.reload()
+        return True
 
-    def undo_delete(self, conversation_id: int) -> None:
-        self.store.restore_conversation(conversation_id)
+    def undo_delete(self, conversation_id: int) -> bool:
+        """Bring a deleted chat back. If the store refuses, it stays in the bin, hidden, and the Undo is kept
+        pending (``store_failed`` lets the window offer it again; closing tries once more before the bin is
+        emptied), since the bin is the only place the chat is left."""
+        try:
+            self.store.restore_conversation(conversation_id)
+        except StoreWriteError as error:
+            self._unrestored.add(conversation_id)
+            self._failed(error, "restore", conversation_id)
+            return False
+        self._unrestored.discard(conversation_id)
         self.conversations.reload()
         self.open_conversation(conversation_id)
+        return True
 
     def purge(self) -> None:
-        self.store.purge_deleted()
+        """Empty the bin. One the store cannot empty is only logged: it holds nothing the user wants, and the
+        next start empties it."""
+        try:
+            self.store.purge_deleted()
+        except StoreWriteError as error:
+            log.warning("the bin of deleted chats was not emptied: %s", error)
 
     # turns
     def send(self, text: str) -> bool:
@@ -158,19 +209,32 @@ class ChatController(QObject):
         if self.engine.model is None and not self.engine.loading:
             self.no_model.emit()
             return False
-        if self.conversation is None:
-            self.conversation = self.store.create_conversation(settings={"effort": self.pending_effort})
-            self.settings.set(keys.LAST_CONVERSATION, self.conversation.id)
-            self.conversation_changed.emit(self.conversation)
-        user = self.store.add_message(self.conversation.id, "user", text)  # committed before generating
-        if self.conversation.title_is_auto and not self.conversation.title:
-            title = make_title(text)
-            self.store.rename_conversation(self.conversation.id, title, auto=True)
+        conversation, title, created = self.conversation, None, self.conversation is None
+        try:
+            self._save_unsaved()  # the engine reads the conversation from the store: it must be whole
+            # Committed before generating, all or nothing: no chat without its message, no message without the
+            # answer it waits for.
+            with self.store.transaction():
+                if conversation is None:
+                    conversation = self.store.create_conversation(settings={"effort": self.pending_effort})
+                user = self.store.add_message(conversation.id, "user", text)
+                if conversation.title_is_auto and not conversation.title:
+                    title = make_title(text)
+                    self.store.rename_conversation(conversation.id, title, auto=True)
+                answer = self._add_answer(conversation.id)
+        except StoreWriteError as error:
+            self._failed(error, "send", None if created else conversation.id)
+            return False
+        if created:
+            self.conversation = conversation
+            self.settings.set(keys.LAST_CONVERSATION, conversation.id)
+        if title is not None:
             self.conversation.title = title
+        if created or title is not None:
             self.conversation_changed.emit(self.conversation)
         self.chat_model.append(user)
         self.conversations.reload()
-        self._start_turn()
+        self._start_turn(answer)
         return True
 
     def regenerate(self, row: int | None = None) -> bool:
@@ -186,10 +250,17 @@ class ChatController(QObject):
         if not users:
             return False
         start = users[-1] + 1  # the answer begins right after the user's message
-        if start < len(messages):
-            self.store.delete_messages_from(self.conversation.id, messages[start].position)
-            self.chat_model.remove_from(start)
-        self._start_turn()
+        try:
+            self._save_unsaved()
+            with self.store.transaction():  # the old answer goes only if the new one is saved
+                if start < len(messages):
+                    self.store.delete_messages_from(self.conversation.id, messages[start].position)
+                answer = self._add_answer(self.conversation.id)
+        except StoreWriteError as error:
+            self._failed(error, "regenerate", self.conversation.id)
+            return False
+        self.chat_model.remove_from(start)
+        self._start_turn(answer)
         return True
 
     def continue_answer(self, row: int | None = None) -> bool:
@@ -208,7 +279,13 @@ class ChatController(QObject):
         if self.engine.model is None and not self.engine.loading:
             self.no_model.emit()
             return False
-        self._start_turn(continuing=answer)
+        try:
+            self._save_unsaved()
+            self.store.reopen_message(answer.id)  # a crash from here on leaves it interrupted
+        except StoreWriteError as error:
+            self._failed(error, "continue", self.conversation.id)
+            return False
+        self._start_turn(self.store.message(answer.id), continuing=True)
         return True
 
     def edit_and_resend(self, row: int, text: str) -> bool:
@@ -222,11 +299,18 @@ class ChatController(QObject):
         if self.engine.model is None and not self.engine.loading:
             self.no_model.emit()
             return False
-        self.store.edit_message(message.id, text)
-        self.store.delete_messages_from(self.conversation.id, message.position + 1)
+        try:
+            self._save_unsaved()
+            with self.store.transaction():  # the edit, what it replaces and the new answer: all or nothing
+                self.store.edit_message(message.id, text)
+                self.store.delete_messages_from(self.conversation.id, message.position + 1)
+                answer = self._add_answer(self.conversation.id)
+        except StoreWriteError as error:
+            self._failed(error, "edit", self.conversation.id)
+            return False
         self.chat_model.remove_from(row + 1)
         self.chat_model.replace(row, self.store.message(message.id))
-        self._start_turn()
+        self._start_turn(answer)
         return True
 
     def stop(self) -> None:
@@ -249,26 +333,26 @@ class ChatController(QObject):
         instructions = self.settings.get(keys.SYSTEM_INSTRUCTIONS).strip()
         return ([{"role": "system", "content": instructions}] if instructions else []) + messages
 
-    def _start_turn(self, continuing: Message | None = None) -> None:
-        """A new answer to the conversation, or more of ``continuing`` (the last answer, cut short)."""
+    def _add_answer(self, conversation_id: int) -> Message:
+        """An empty answer, marked incomplete until its turn ends, with the settings it is written with."""
+        return self.store.add_message(
+            conversation_id, "assistant", complete=False, settings=self.generation_settings()
+        )
+
+    def _start_turn(self, answer: Message, *, continuing: bool = False) -> None:
+        """Ask the engine for ``answer``, saved already: a new empty message (``_add_answer``), or the last
+        answer, cut short and reopened, to write more of (Continue)."""
         assert self.conversation is not None
-        generation = self.generation_settings()
-        if continuing is None:
-            messages = self.engine_messages()
-            answer = self.store.add_message(
-                self.conversation.id, "assistant", complete=False, settings=generation
-            )
-            live = LiveState()
-            self.chat_model.append(answer, live)
-            partial = None
-        else:
-            messages = self.engine_messages(before=continuing.position)
-            self.store.reopen_message(continuing.id)  # a crash from here on leaves it interrupted
-            answer = self.store.message(continuing.id)
+        messages = self.engine_messages(before=answer.position)
+        if continuing:
             live = _continued_live(answer)
             self.chat_model.replace(self.chat_model.row_of(answer.id), answer, live)
             partial = answer.to_chat()
-        turn_id = self.engine.generate(messages, generation, continue_from=partial)
+        else:
+            live = LiveState()
+            self.chat_model.append(answer, live)
+            partial = None
+        turn_id = self.engine.generate(messages, self.generation_settings(), continue_from=partial)
         recorder = AnswerRecorder(
             self.store,
             answer.id,
@@ -276,7 +360,7 @@ class ChatController(QObject):
             reasoning=answer.reasoning,
             thinking_s=answer.thinking_s,
         )
-        usage_before = dict(answer.usage) if continuing is not None else {}
+        usage_before = dict(answer.usage) if continuing else {}
         self._turn = _Turn(turn_id, self.conversation.id, answer.id, recorder, live, usage_before)
         self._save_timer.start()
         self.busy_changed.emit(True)
@@ -306,7 +390,7 @@ class ChatController(QObject):
             self.chat_model.append_text(row, deltas)
         else:  # the user is looking at another conversation: keep the live state current anyway
             _advance(turn.live, deltas)
-        turn.recorder.flush_if_due()
+        self._save(turn.recorder, due_only=True)
 
     def _on_tool_call(self, turn_id: int, call: dict) -> None:
         turn = self._current(turn_id)
@@ -319,7 +403,8 @@ class ChatController(QObject):
         turn = self._current(turn_id)
         if turn is None:
             return
-        turn.recorder.finish(reason, usage=_added(turn.usage_before, usage))
+        turn.recorder.end(reason, usage=_added(turn.usage_before, usage))
+        self._save(turn.recorder)
         self._end_turn(turn)
         self.turn_completed.emit(reason, usage)
 
@@ -327,34 +412,104 @@ class ChatController(QObject):
         turn = self._current(turn_id)
         if turn is None:
             return
-        turn.recorder.finish(
+        turn.recorder.end(
             "error", usage=turn.usage_before or None, error=error.message, error_kind=error.kind
         )
+        self._save(turn.recorder)
         self._end_turn(turn)
         self.turn_error.emit(error)
 
     def _end_turn(self, turn: _Turn) -> None:
         self._turn = None
-        self._save_timer.stop()
+        if not self._unsaved:
+            self._save_timer.stop()
         row = self._row(turn)
-        if row is not None:
-            self.chat_model.replace(row, self.store.message(turn.message_id))
+        stored = self.store.message(turn.message_id)
+        if row is not None and stored is not None:
+            self.chat_model.replace(row, turn.recorder.applied(stored))  # as saved, or as it will be
         self.conversations.reload()
         self.busy_changed.emit(False)
 
-    def _save_due(self) -> None:
-        if self._turn is not None:
-            self._turn.recorder.flush_if_due()
+    # saving
+    def _save(self, recorder: AnswerRecorder, *, due_only: bool = False) -> StoreWriteError | None:
+        """Save an answer (if its save is due); if the store refuses, the answer stays whole in its recorder
+        and on screen, and is tried again at every save point (``_save_due``) until the store takes it. The
+        user is told once, when the first answer goes unsaved, and again when all are saved."""
+        try:
+            if due_only:
+                recorder.flush_if_due()
+            else:
+                recorder.flush()
+        except StoreWriteError as error:
+            if not self._unsaved:
+                log.warning("an answer could not be saved; trying again at each save point: %s", error)
+                self.answer_save_failed.emit(error)
+            self._unsaved[recorder.message_id] = recorder
+            if not self._save_timer.isActive():
+                self._save_timer.start()
+            return error
+        if recorder.saved and self._unsaved.pop(recorder.message_id, None) is not None and not self._unsaved:
+            log.info("the answers that could not be saved are saved now")
+            self.answers_saved.emit()
+        return None
 
-    def _on_renamed(self, conversation_id: int, title: str) -> None:
-        if self.conversation is not None and self.conversation.id == conversation_id:
-            self.conversation.title, self.conversation.title_is_auto = title, False
-            self.conversation_changed.emit(self.conversation)
+    def _save_due(self) -> None:
+        for recorder in self._recorders():
+            self._save(recorder, due_only=True)
+        if self._turn is None and not self._unsaved:
+            self._save_timer.stop()
+
+    def _recorders(self) -> list[AnswerRecorder]:
+        """The answers that may hold more than the store has: those not saved, and the one streaming."""
+        recorders = dict(self._unsaved)
+        if self._turn is not None:
+            recorders[self._turn.message_id] = self._turn.recorder
+        return list(recorders.values())
+
+    def _save_unsaved(self) -> None:
+        """Save the answers the store refused before, first: a new turn's prompt is read from the store.
+        Raises ``StoreWriteError`` while it still refuses."""
+        for recorder in list(self._unsaved.values()):
+            error = self._save(recorder)
+            if error is not None:
+                raise error
+
+    def save_answers(self) -> StoreWriteError | None:
+        """Try now to save every answer not on disk, the streaming one too (closing): the error if the store
+        still refuses one."""
+        errors = [error for recorder in self._recorders() if (error := self._save(recorder)) is not None]
+        return errors[-1] if errors else None
+
+    def unsaved_characters(self) -> int:
+        """How much text of the answers the store refused is not on disk (for the log)."""
+        return sum(len(r.content) + len(r.reasoning) for r in self._unsaved.values())
+
+    def _failed(self, error: StoreWriteError, task: str, conversation_id: int | None) -> None:
+        log.warning("%s failed: the store refused a write: %s", task, error)
+        self.store_failed.emit(error, task, conversation_id)
 
     def shutdown(self) -> None:
-        """Save what has streamed; the message stays incomplete (shown as interrupted next time)."""
-        if self._turn is not None:
-            self._turn.recorder.flush()
+        """Save what has streamed (the message stays incomplete, shown as interrupted next time), with a last
+        try for the answers and the Undo the store refused; what still cannot be saved is logged."""
+        for conversation_id in list(self._unrestored):
+            try:
+                self.store.restore_conversation(conversation_id)
+                self._unrestored.discard(conversation_id)
+            except StoreWriteError as error:
+                log.error(
+                    "closing with chat %d still deleted: its Undo could not be saved: %s",
+                    conversation_id,
+                    error,
+                )
+        error = self.save_answers()
+        if error is not None:
+            log.error(
+                "closing with %d answer(s) not saved in full (%d characters lost; the chats file keeps them "
+                "as last saved, marked interrupted): %s",
+                len(self._unsaved),
+                self.unsaved_characters(),
+                error,
+            )
 
 
 def _advance(live: LiveState, deltas: list) -> None:

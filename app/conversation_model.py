@@ -13,7 +13,7 @@ SectionRole = Qt.ItemDataRole.UserRole + 3
 
 
 class ConversationListModel(QAbstractListModel):
-    renamed = Signal(int, str)  # conversation id, new title
+    rename_requested = Signal(int, str)  # id, new title: the controller saves it, then calls ``retitle``
 
     def __init__(self, store: Store, parent=None) -> None:
         super().__init__(parent)
@@ -54,11 +54,8 @@ class ConversationListModel(QAbstractListModel):
         if not title:
             return False
         conversation = self._rows[index.row()]
-        self.store.rename_conversation(conversation.id, title)
-        conversation.title, conversation.title_is_auto = title, False
-        self.dataChanged.emit(index, index)
-        self.renamed.emit(conversation.id, title)
-        return True
+        self.rename_requested.emit(conversation.id, title)
+        return conversation.title == title and not conversation.title_is_auto  # saved, so shown
 
     # reading
     def conversation(self, row: int) -> Conversation:
@@ -68,6 +65,15 @@ class ConversationListModel(QAbstractListModel):
         return next((row for row, c in enumerate(self._rows) if c.id == conversation_id), None)
 
     # changing
+    def retitle(self, conversation_id: int, title: str) -> None:
+        """A title the store has saved, shown in its row (no reset: an editor may be committing it)."""
+        row = self.row_of(conversation_id)
+        if row is not None:
+            conversation = self._rows[row]
+            conversation.title, conversation.title_is_auto = title, False
+            index = self.index(row, 0)
+            self.dataChanged.emit(index, index)
+
     def reload(self, query: str | None = None) -> None:
         if query is not None:
             self.query = query

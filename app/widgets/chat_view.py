@@ -134,6 +134,11 @@ class ChatView(QScrollArea):
         if widget in self._widgets:
             self.edit_submitted.emit(self._widgets.index(widget), text)
 
+    def edit_again(self, row: int, text: str) -> None:
+        """Open the editor of the message at ``row`` again with ``text`` (an edit that could not be sent)."""
+        if 0 <= row < len(self._widgets):
+            self._widgets[row].start_edit(text)
+
     def _refresh(self, row: int) -> None:
         if 0 <= row < len(self._widgets):
             last = row == len(self._widgets) - 1

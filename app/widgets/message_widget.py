@@ -96,7 +96,9 @@ class MessageWidget(QFrame):
         actions.setContentsMargins(0, 0, 4, 0)
         actions.addStretch(1)
         self.copy_button = self._action(self.tr("Copy"), self.tr("Copy message"), self.copy)
-        self.edit_button = self._action(self.tr("Edit"), self.tr("Edit and resend"), self.start_edit)
+        self.edit_button = self._action(
+            self.tr("Edit"), self.tr("Edit and resend"), lambda: self.start_edit()
+        )
         actions.addWidget(self.copy_button)
         actions.addWidget(self.edit_button)
         layout.addLayout(actions)
@@ -255,10 +257,11 @@ class MessageWidget(QFrame):
         self.copy_button.setText(self.tr("Copied"))
         self._copied_timer.start()
 
-    def start_edit(self) -> None:
+    def start_edit(self, text: str | None = None) -> None:
+        """Edit the message; ``text``: what to start from instead of its own (an edit that was not sent)."""
         if self.role != "user" or self._message is None:
             return
-        self.editor.setPlainText(self._message.content)
+        self.editor.setPlainText(self._message.content if text is None else text)
         self._set_editing(True)
         self.editor.setFocus()
         self.editor.selectAll()

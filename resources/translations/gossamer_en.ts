@@ -16,7 +16,7 @@
 <context>
     <name>MessageWidget</name>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="245"/>
+        <location filename="../../app/widgets/message_widget.py" line="247"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n token</numerusform>

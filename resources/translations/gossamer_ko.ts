@@ -410,143 +410,154 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="150"/>
-        <location filename="../../app/main_window.py" line="354"/>
-        <location filename="../../app/main_window.py" line="407"/>
+        <location filename="../../app/main_window.py" line="153"/>
+        <location filename="../../app/main_window.py" line="368"/>
+        <location filename="../../app/main_window.py" line="442"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="151"/>
+        <location filename="../../app/main_window.py" line="154"/>
         <source>Search chats</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="152"/>
+        <location filename="../../app/main_window.py" line="155"/>
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="153"/>
+        <location filename="../../app/main_window.py" line="156"/>
         <source>Models…</source>
         <translation>모델…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="155"/>
+        <location filename="../../app/main_window.py" line="158"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="157"/>
+        <location filename="../../app/main_window.py" line="160"/>
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="159"/>
+        <location filename="../../app/main_window.py" line="162"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="162"/>
+        <location filename="../../app/main_window.py" line="165"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="164"/>
+        <location filename="../../app/main_window.py" line="167"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="165"/>
+        <location filename="../../app/main_window.py" line="168"/>
         <source>Quit</source>
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="241"/>
+        <location filename="../../app/main_window.py" line="247"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="252"/>
-        <location filename="../../app/main_window.py" line="296"/>
-        <location filename="../../app/main_window.py" line="313"/>
+        <location filename="../../app/main_window.py" line="258"/>
+        <location filename="../../app/main_window.py" line="302"/>
+        <location filename="../../app/main_window.py" line="319"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="281"/>
-        <location filename="../../app/main_window.py" line="321"/>
+        <location filename="../../app/main_window.py" line="287"/>
+        <location filename="../../app/main_window.py" line="327"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="288"/>
-        <location filename="../../app/main_window.py" line="369"/>
+        <location filename="../../app/main_window.py" line="294"/>
+        <location filename="../../app/main_window.py" line="389"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="303"/>
+        <location filename="../../app/main_window.py" line="309"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="323"/>
+        <location filename="../../app/main_window.py" line="329"/>
         <source>No model</source>
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="344"/>
+        <location filename="../../app/main_window.py" line="350"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="367"/>
+        <location filename="../../app/main_window.py" line="387"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="382"/>
+        <location filename="../../app/main_window.py" line="418"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="384"/>
+        <location filename="../../app/main_window.py" line="420"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="409"/>
+        <location filename="../../app/main_window.py" line="444"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="411"/>
+        <location filename="../../app/main_window.py" line="533"/>
+        <source>Try again</source>
+        <translation>다시 시도</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="534"/>
+        <source>Close anyway</source>
+        <translation>그래도 닫기</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="404"/>
+        <location filename="../../app/main_window.py" line="446"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="432"/>
+        <location filename="../../app/main_window.py" line="467"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="432"/>
+        <location filename="../../app/main_window.py" line="467"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="434"/>
+        <location filename="../../app/main_window.py" line="469"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="441"/>
+        <location filename="../../app/main_window.py" line="476"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="444"/>
+        <location filename="../../app/main_window.py" line="479"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -556,7 +567,7 @@
     <message>
         <location filename="../../app/widgets/message_widget.py" line="53"/>
         <location filename="../../app/widgets/message_widget.py" line="98"/>
-        <location filename="../../app/widgets/message_widget.py" line="134"/>
+        <location filename="../../app/widgets/message_widget.py" line="136"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
@@ -586,94 +597,94 @@
         <translation>메시지 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="99"/>
+        <location filename="../../app/widgets/message_widget.py" line="100"/>
         <source>Edit</source>
         <translation>편집</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="99"/>
+        <location filename="../../app/widgets/message_widget.py" line="100"/>
         <source>Edit and resend</source>
         <translation>편집해서 다시 보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="109"/>
+        <location filename="../../app/widgets/message_widget.py" line="111"/>
         <source>Reading the conversation…</source>
         <translation>대화를 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="114"/>
+        <location filename="../../app/widgets/message_widget.py" line="116"/>
         <source>Answer</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="134"/>
+        <location filename="../../app/widgets/message_widget.py" line="136"/>
         <source>Copy answer</source>
         <translation>답변 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="136"/>
+        <location filename="../../app/widgets/message_widget.py" line="138"/>
         <source>Continue</source>
         <translation>이어서 쓰기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="137"/>
+        <location filename="../../app/widgets/message_widget.py" line="139"/>
         <source>Continue this answer where it stopped</source>
         <translation>멈춘 곳부터 답변 이어서 쓰기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="141"/>
+        <location filename="../../app/widgets/message_widget.py" line="143"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="141"/>
+        <location filename="../../app/widgets/message_widget.py" line="143"/>
         <source>Answer again</source>
         <translation>다시 답변하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="207"/>
+        <location filename="../../app/widgets/message_widget.py" line="209"/>
         <source>The answer failed.</source>
         <translation>답변에 실패했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="211"/>
+        <location filename="../../app/widgets/message_widget.py" line="213"/>
         <source>Interrupted: Gossamer closed before this answer finished. Continue to finish it, or Regenerate to answer again.</source>
         <translation>중단됨: 답변이 끝나기 전에 Gossamer가 종료되었습니다. 이어서 쓰기를 눌러 마저 받거나, 다시 생성을 눌러 새로 답변받으세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="221"/>
+        <location filename="../../app/widgets/message_widget.py" line="223"/>
         <source>Cut off at the token limit. Continue to let it write more, or raise “Max tokens” in Settings for longer answers.</source>
         <translation>토큰 한도에서 잘렸습니다. 이어서 쓰기를 눌러 더 받거나, 더 긴 답변을 원하면 설정에서 “최대 토큰”을 늘리세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="217"/>
+        <location filename="../../app/widgets/message_widget.py" line="219"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="228"/>
+        <location filename="../../app/widgets/message_widget.py" line="230"/>
         <source>Asked to use a tool: %1</source>
         <translation>도구 사용 요청: %1</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="243"/>
+        <location filename="../../app/widgets/message_widget.py" line="245"/>
         <source>%1 tok/s</source>
         <translation>%1 토큰/초</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="245"/>
+        <location filename="../../app/widgets/message_widget.py" line="247"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n토큰</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="247"/>
+        <location filename="../../app/widgets/message_widget.py" line="249"/>
         <source>%1 s to first token</source>
         <translation>첫 토큰까지 %1초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="255"/>
+        <location filename="../../app/widgets/message_widget.py" line="257"/>
         <source>Copied</source>
         <translation>복사됨</translation>
     </message>
@@ -1455,7 +1466,7 @@
     </message>
     <message>
         <location filename="../../app/widgets/status_bar.py" line="36"/>
-        <location filename="../../app/widgets/status_bar.py" line="68"/>
+        <location filename="../../app/widgets/status_bar.py" line="81"/>
         <source>Where the model&apos;s weights are</source>
         <translation>모델 가중치가 있는 곳</translation>
     </message>
@@ -1470,9 +1481,132 @@
         <translation>%1 토큰/초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="58"/>
+        <location filename="../../app/widgets/status_bar.py" line="71"/>
         <source>Context %1 / %2</source>
         <translation>컨텍스트 %1 / %2</translation>
+    </message>
+</context>
+<context>
+    <name>StoreErrors</name>
+    <message>
+        <location filename="../../app/store_errors.py" line="24"/>
+        <source>Chats are kept in %1.</source>
+        <translation>대화는 %1에 저장됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="31"/>
+        <source>Gossamer could not save your message.</source>
+        <translation>Gossamer가 메시지를 저장하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="32"/>
+        <source>Gossamer could not save your edited message.</source>
+        <translation>Gossamer가 수정한 메시지를 저장하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="33"/>
+        <source>Gossamer could not start a new answer.</source>
+        <translation>Gossamer가 새 답변을 시작하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="34"/>
+        <source>Gossamer could not continue the answer.</source>
+        <translation>Gossamer가 답변을 이어서 쓰지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="35"/>
+        <source>Gossamer could not save the answer.</source>
+        <translation>Gossamer가 답변을 저장하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="36"/>
+        <source>Gossamer could not rename the chat.</source>
+        <translation>Gossamer가 대화 이름을 바꾸지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="37"/>
+        <source>Gossamer could not delete the chat.</source>
+        <translation>Gossamer가 대화를 삭제하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="38"/>
+        <source>Gossamer could not bring the chat back.</source>
+        <translation>Gossamer가 대화를 되살리지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="39"/>
+        <source>Gossamer could not save the reasoning effort for this chat.</source>
+        <translation>Gossamer가 이 대화의 추론 강도를 저장하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="46"/>
+        <source>The disk is full.</source>
+        <translation>디스크가 가득 찼습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="47"/>
+        <source>The chats file is read-only or cannot be written.</source>
+        <translation>대화 파일이 읽기 전용이거나 쓸 수 없는 상태입니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="48"/>
+        <source>Writing to the chats file failed.</source>
+        <translation>대화 파일에 쓰지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="58"/>
+        <source>The answer stays on screen and is saved as soon as there is room.</source>
+        <translation>답변은 화면에 그대로 있으며, 공간이 생기는 대로 저장됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="61"/>
+        <source>The answer stays on screen and is saved as soon as the chats folder can be written again.</source>
+        <translation>답변은 화면에 그대로 있으며, 대화 폴더에 다시 쓸 수 있게 되는 대로 저장됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="65"/>
+        <source>The answer stays on screen, and Gossamer keeps trying to save it.</source>
+        <translation>답변은 화면에 그대로 있으며, Gossamer가 계속 저장을 시도합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="71"/>
+        <source>Free some space, then send again.</source>
+        <translation>디스크 공간을 확보한 뒤 다시 보내세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="72"/>
+        <source>Check that the chats folder can be written, then send again.</source>
+        <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 보내세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="75"/>
+        <source>Send again. If it keeps failing, close Gossamer and check the chats folder.</source>
+        <translation>다시 보내 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="81"/>
+        <source>Free some space, then try again.</source>
+        <translation>디스크 공간을 확보한 뒤 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="82"/>
+        <source>Check that the chats folder can be written, then try again.</source>
+        <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="85"/>
+        <source>Try again. If it keeps failing, close Gossamer and check the chats folder.</source>
+        <translation>다시 시도해 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="93"/>
+        <source>The answer is saved now.</source>
+        <translation>이제 답변이 저장되었습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="98"/>
+        <source>If you close now, the part of the answer not yet saved is lost.</source>
+        <translation>지금 닫으면 아직 저장되지 않은 답변 내용은 사라집니다.</translation>
     </message>
 </context>
 <context>
