@@ -17,7 +17,8 @@ from app import engine_errors, formatting, i18n
 from app import settings as keys
 from engine.hub.catalog import BUILTIN
 from engine.session import Notice
-from tests.app.conftest import GPU_FACTS, fit_texts, send, wait_idle
+from tests.app.conftest import GPU_FACTS, disk_full, fit_texts, send, wait_idle
+from tests.app.test_store_errors import DRAFT
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
 
@@ -177,6 +178,19 @@ def test_a_full_context_is_explained_in_korean(korean, loaded_window, qtbot):
     )
     assert widget.status_detail.text().startswith("The conversation is")
     assert widget.continue_button.text() == "이어서 쓰기" and widget.regenerate_button.text() == "다시 생성"
+
+
+def test_a_full_disk_is_explained_in_korean(korean, loaded_window, qtbot):
+    """With Korean chosen, a message the full disk refuses is explained in Korean, the folder of the chats
+    named, and what was typed stays."""
+    window = loaded_window
+    with disk_full(window.store):
+        send(qtbot, window, DRAFT)
+    assert window.notice.text() == (
+        "Gossamer가 메시지를 저장하지 못했습니다. 디스크가 가득 찼습니다. "
+        f"디스크 공간을 확보한 뒤 다시 보내세요. 대화는 {window.store.path.parent}에 저장됩니다."
+    )
+    assert window.composer.text() == DRAFT and window.store.conversations() == []
 
 
 def test_where_a_model_would_run_is_said_in_korean(korean, make_window, qtbot, gpu_machine):
