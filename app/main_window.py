@@ -16,21 +16,21 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QMainWindow,
-    QMessageBox,
     QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from app import engine_errors, engine_notices, export, formatting, store_errors
+from app import engine_errors, engine_notices, export, formatting
 from app import settings as keys
 from app.chat_controller import ChatController
 from app.engine_client import EngineClient
 from app.engine_errors import ErrorReport
 from app.models_worker import Listing, ModelsClient
 from app.settings import Settings
-from app.store import Store, StoreWriteError
+from app.save_failures import SaveFailures
+from app.store import Store
 from app.widgets.chat_header import ChatHeader
 from app.widgets.chat_view import ChatView
 from app.widgets.composer import Composer
@@ -66,8 +66,6 @@ class MainWindow(QMainWindow):
         self.painted_at: float | None = None
         self._started = False
         self._closed = False
-        self._close_unsaved = False  # the user chose to close with an answer the store still refuses
-        self._close_question: QMessageBox | None = None
         self._choosing_model = False  # at start: waiting for the models list to pick one
         self._loading_since = 0.0
         self._loading_name = ""
@@ -181,9 +179,7 @@ class MainWindow(QMainWindow):
         controller.turn_completed.connect(self._on_turn_completed)
         controller.turn_error.connect(self._on_turn_error)
         controller.no_model.connect(self._on_no_model)
-        controller.store_failed.connect(self._on_store_failed)
-        controller.answer_save_failed.connect(self._on_answer_save_failed)
-        controller.answers_saved.connect(self._on_answers_saved)
+        self.save_failures = SaveFailures(self)  # writes the store refuses: notices, and the close question
         self.chat_view.regenerate_requested.connect(controller.regenerate)
         self.chat_view.continue_requested.connect(controller.continue_answer)
         self.chat_view.edit_submitted.connect(self._edit_and_resend)
@@ -397,22 +393,6 @@ class MainWindow(QMainWindow):
         if error.traceback:  # an unexpected error: the message in the answer says it, the details are here
             self.notice.show_error(error)
 
-    def _on_store_failed(self, error: StoreWriteError, task: str, conversation_id: int | None) -> None:
-        """A write the store refused (the change is not shown): what failed, why, what to do. A failed Undo
-        is offered again: the bin is the only place the chat is left."""
-        text, detail = store_errors.shown(error, task)
-        actions = [(f"undo:{conversation_id}", self.tr("Undo"))] if task == "restore" else []
-        self.show_chat()  # the notice lives on the chat page
-        self.notice.show_notice(text, kind="error", actions=actions, engine_text=detail)
-
-    def _on_answer_save_failed(self, error: StoreWriteError) -> None:
-        text, detail = store_errors.shown(error, "answer")
-        self.show_chat()
-        self.notice.show_notice(text, kind="error", engine_text=detail)
-
-    def _on_answers_saved(self) -> None:
-        self.notice.show_notice(store_errors.answer_saved(), kind="info", timeout_ms=6000)
-
     def _on_no_model(self) -> None:
         self.notice.show_notice(
             self.tr("No model is loaded yet. Download one or choose a folder, then send."),
@@ -510,43 +490,14 @@ class MainWindow(QMainWindow):
 
     # closing
     def closeEvent(self, event) -> None:  # noqa: N802
-        if not self._closed and not self._close_unsaved:
-            error = self.controller.save_answers()  # a last try for answers the store refused
-            if error is not None:
-                event.ignore()
-                self.ask_to_close(error)
-                return
+        if not self._closed and not self.save_failures.may_close():
+            event.ignore()  # an answer the store still refuses: the question is up
+            return
         self.settings.set_geometry(self.saveGeometry())
         self.settings.set_splitter(self.splitter.saveState())
         self.settings.sync()
         self.shutdown()
         super().closeEvent(event)
-
-    def ask_to_close(self, error: StoreWriteError) -> QMessageBox:
-        """Closing while the store refuses an answer: Try again (closes once it is saved), Close anyway (the
-        answer is kept as last saved, marked interrupted, and the loss logged), or Cancel to stay open."""
-        if self._close_question is not None and self._close_question.isVisible():
-            self._close_question.raise_()
-            return self._close_question
-        box = QMessageBox(QMessageBox.Icon.Warning, "Gossamer", store_errors.closing(error), parent=self)
-        box.setObjectName("UnsavedAnswerQuestion")
-        retry = box.addButton(self.tr("Try again"), QMessageBox.ButtonRole.AcceptRole)
-        close = box.addButton(self.tr("Close anyway"), QMessageBox.ButtonRole.DestructiveRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(retry)
-
-        def answered() -> None:
-            clicked = box.clickedButton()
-            self._close_unsaved = clicked is close
-            if clicked in (retry, close):
-                QTimer.singleShot(0, self.close)
-            box.deleteLater()
-            self._close_question = None
-
-        box.finished.connect(answered)
-        box.open()
-        self._close_question = box
-        return box
 
     def shutdown(self) -> None:
         """Save what is streaming, stop the threads, empty the bin; safe to call twice."""

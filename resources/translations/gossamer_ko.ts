@@ -410,154 +410,143 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="153"/>
-        <location filename="../../app/main_window.py" line="368"/>
-        <location filename="../../app/main_window.py" line="442"/>
+        <location filename="../../app/main_window.py" line="151"/>
+        <location filename="../../app/main_window.py" line="364"/>
+        <location filename="../../app/main_window.py" line="422"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="154"/>
+        <location filename="../../app/main_window.py" line="152"/>
         <source>Search chats</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="155"/>
+        <location filename="../../app/main_window.py" line="153"/>
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="156"/>
+        <location filename="../../app/main_window.py" line="154"/>
         <source>Models…</source>
         <translation>모델…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="158"/>
+        <location filename="../../app/main_window.py" line="156"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="160"/>
+        <location filename="../../app/main_window.py" line="158"/>
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="162"/>
+        <location filename="../../app/main_window.py" line="160"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="165"/>
+        <location filename="../../app/main_window.py" line="163"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="167"/>
+        <location filename="../../app/main_window.py" line="165"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="168"/>
+        <location filename="../../app/main_window.py" line="166"/>
         <source>Quit</source>
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="247"/>
+        <location filename="../../app/main_window.py" line="243"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="258"/>
-        <location filename="../../app/main_window.py" line="302"/>
-        <location filename="../../app/main_window.py" line="319"/>
+        <location filename="../../app/main_window.py" line="254"/>
+        <location filename="../../app/main_window.py" line="298"/>
+        <location filename="../../app/main_window.py" line="315"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="287"/>
-        <location filename="../../app/main_window.py" line="327"/>
+        <location filename="../../app/main_window.py" line="283"/>
+        <location filename="../../app/main_window.py" line="323"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="294"/>
-        <location filename="../../app/main_window.py" line="389"/>
+        <location filename="../../app/main_window.py" line="290"/>
+        <location filename="../../app/main_window.py" line="385"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="309"/>
+        <location filename="../../app/main_window.py" line="305"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="329"/>
+        <location filename="../../app/main_window.py" line="325"/>
         <source>No model</source>
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="350"/>
+        <location filename="../../app/main_window.py" line="346"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="387"/>
+        <location filename="../../app/main_window.py" line="383"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="418"/>
+        <location filename="../../app/main_window.py" line="398"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="420"/>
+        <location filename="../../app/main_window.py" line="400"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="444"/>
+        <location filename="../../app/main_window.py" line="424"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="533"/>
-        <source>Try again</source>
-        <translation>다시 시도</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="534"/>
-        <source>Close anyway</source>
-        <translation>그래도 닫기</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="404"/>
-        <location filename="../../app/main_window.py" line="446"/>
+        <location filename="../../app/main_window.py" line="426"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="467"/>
+        <location filename="../../app/main_window.py" line="447"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="467"/>
+        <location filename="../../app/main_window.py" line="447"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="469"/>
+        <location filename="../../app/main_window.py" line="449"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="476"/>
+        <location filename="../../app/main_window.py" line="456"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="479"/>
+        <location filename="../../app/main_window.py" line="459"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -1196,6 +1185,24 @@
         <location filename="../../app/widgets/notice_bar.py" line="74"/>
         <source>Error details</source>
         <translation>오류 세부 정보</translation>
+    </message>
+</context>
+<context>
+    <name>SaveFailures</name>
+    <message>
+        <location filename="../../app/save_failures.py" line="32"/>
+        <source>Undo</source>
+        <translation>실행 취소</translation>
+    </message>
+    <message>
+        <location filename="../../app/save_failures.py" line="65"/>
+        <source>Try again</source>
+        <translation>다시 시도</translation>
+    </message>
+    <message>
+        <location filename="../../app/save_failures.py" line="66"/>
+        <source>Close anyway</source>
+        <translation>그래도 닫기</translation>
     </message>
 </context>
 <context>
