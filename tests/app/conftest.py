@@ -213,3 +213,16 @@ def read_only(store):
     finally:
         store.db.close()
         store.db = writable
+
+
+def cut_short_chat(app_dirs) -> tuple[int, int]:
+    """A chat whose answer was cut short ("Once upon a", never completed: the app was killed), written into
+    this test's store before a window opens; -> (conversation id, answer id)."""
+    from app.store import Store
+
+    store = Store(app_dirs / "data" / "chats.sqlite")
+    conversation = store.create_conversation("Cut short")
+    store.add_message(conversation.id, "user", "Tell me a story")
+    cut = store.add_message(conversation.id, "assistant", "Once upon a", complete=False)
+    store.close()
+    return conversation.id, cut.id

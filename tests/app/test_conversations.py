@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication, QPushButton
 from app import settings as keys
 from app.chat_controller import make_title
 from app.store import Store
+from tests.app.conftest import cut_short_chat
 
 
 def seed(path, titles_and_text):
@@ -153,13 +154,9 @@ def test_copy_message_and_code(make_window, qtbot, app_dirs):
 
 def test_interrupted_answer_offers_regenerate(make_window, qtbot, app_dirs, tiny_model_dir):
     """An answer left incomplete (the app was killed) shows as interrupted, and Regenerate answers anew."""
-    store = Store(app_dirs / "data" / "chats.sqlite")
-    conversation = store.create_conversation("Cut short")
-    store.add_message(conversation.id, "user", "Tell me a story")
-    cut = store.add_message(conversation.id, "assistant", "Once upon a", complete=False)
-    store.close()
+    conversation_id, cut_id = cut_short_chat(app_dirs)
     window = make_window(tiny_model_dir)
-    window.controller.open_conversation(conversation.id)
+    window.controller.open_conversation(conversation_id)
     widget = window.chat_view.message_widgets()[1]
     assert widget.status_label.text().startswith("Interrupted")
     assert widget.answer.text() == "Once upon a"
@@ -168,8 +165,8 @@ def test_interrupted_answer_offers_regenerate(make_window, qtbot, app_dirs, tiny
     window.settings.set(keys.MAX_TOKENS, 4)
     qtbot.mouseClick(widget.regenerate_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not window.controller.busy, timeout=120_000)
-    messages = window.store.messages(conversation.id)
-    assert len(messages) == 2 and messages[1].complete and messages[1].id != cut.id
+    messages = window.store.messages(conversation_id)
+    assert len(messages) == 2 and messages[1].complete and messages[1].id != cut_id
 
 
 def test_auto_title():

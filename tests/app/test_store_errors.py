@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QLineEdit, QMessageBox, QPushButton
 from app import settings as keys
 from app import store_errors
 from app.store import Store, StoreWriteError
-from tests.app.conftest import disk_full, read_only, send, wait_idle, wait_loaded
+from tests.app.conftest import cut_short_chat, disk_full, read_only, send, wait_idle, wait_loaded
 from tests.app.test_conversations import seed
 
 # A pasted draft: more than a page of the file, so a full disk refuses it.
@@ -211,26 +211,23 @@ def test_regenerate_and_continue_on_a_read_only_file_keep_the_answer(
 ):
     """Regenerate or Continue when the file cannot be written: nothing starts, the interrupted answer stays as
     it was, and the notice says why; the same button works once the file can be written."""
-    store = Store(app_dirs / "data" / "chats.sqlite")
-    conversation = store.create_conversation("Cut short")
-    store.add_message(conversation.id, "user", "Tell me a story")
-    cut = store.add_message(conversation.id, "assistant", "Once upon a", complete=False)
-    store.close()
+    conversation_id, cut_id = cut_short_chat(app_dirs)
     window = make_window(tiny_model_dir)
     wait_loaded(qtbot, window)
     window.settings.set(keys.MAX_TOKENS, 4)
-    window.controller.open_conversation(conversation.id)
+    window.controller.open_conversation(conversation_id)
+    cut = window.store.message(cut_id)
     widget = window.chat_view.message_widgets()[1]
     lead = {"regenerate_button": "start a new answer", "continue_button": "continue the answer"}[button]
     with read_only(window.store):
         qtbot.mouseClick(getattr(widget, button), Qt.MouseButton.LeftButton)
         assert window.notice.text().startswith(f"Gossamer could not {lead}. The chats file is read-only")
-        assert not window.controller.busy and window.store.messages(conversation.id)[1] == cut
+        assert not window.controller.busy and window.store.messages(conversation_id)[1] == cut
         assert widget.status_label.text().startswith("Interrupted") and widget.answer.text() == "Once upon a"
     qtbot.mouseClick(getattr(widget, button), Qt.MouseButton.LeftButton)
     assert window.controller.busy
     wait_idle(qtbot, window)
-    assert window.store.messages(conversation.id)[1].complete
+    assert window.store.messages(conversation_id)[1].complete
 
 
 @pytest.mark.parametrize("choice", ["Try again", "Close anyway"])
