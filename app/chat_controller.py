@@ -80,6 +80,7 @@ class ChatController(QObject):
         # Answers whose last save failed, by message id: kept whole here and tried again at every save point.
         self._unsaved: dict[int, AnswerRecorder] = {}
         self._unrestored: set[int] = set()  # chats whose Undo of a delete failed; tried again on closing
+        self._shut = False  # shutdown() ran: the store is closing, nothing saves any more
         self._save_timer = QTimer(self, interval=int(SAVE_INTERVAL_S * 1000))
         self._save_timer.timeout.connect(self._save_due)
         worker = engine.worker
@@ -445,7 +446,7 @@ class ChatController(QObject):
                 log.warning("an answer could not be saved; trying again at each save point: %s", error)
                 self.answer_save_failed.emit(error)
             self._unsaved[recorder.message_id] = recorder
-            if not self._save_timer.isActive():
+            if not self._save_timer.isActive() and not self._shut:
                 self._save_timer.start()
             return error
         if recorder.saved and self._unsaved.pop(recorder.message_id, None) is not None and not self._unsaved:
@@ -454,6 +455,9 @@ class ChatController(QObject):
         return None
 
     def _save_due(self) -> None:
+        if self._shut:  # a tick queued before shutdown stopped the timer
+            self._save_timer.stop()
+            return
         for recorder in self._recorders():
             self._save(recorder, due_only=True)
         if self._turn is None and not self._unsaved:
@@ -502,6 +506,8 @@ class ChatController(QObject):
                     error,
                 )
         error = self.save_answers()
+        self._save_timer.stop()  # a refused save above restarts it: nothing writes once the store closes
+        self._shut = True
         if error is not None:
             log.error(
                 "closing with %d answer(s) not saved in full (%d characters lost; the chats file keeps them "
