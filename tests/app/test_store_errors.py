@@ -262,6 +262,7 @@ def test_closing_while_an_answer_cannot_be_saved_asks_first(loaded_window, qtbot
             if choice == "Close anyway":
                 qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
                 assert "closing with 1 answer(s) not saved in full" in caplog.text
+                assert not window.controller._save_timer.isActive()  # no retries once the store closes
             else:  # still read-only: asked again
                 qtbot.waitUntil(
                     lambda: (
