@@ -16,9 +16,11 @@ replays, m synchronizations and the offloaded experts' own launches, where the e
 155 kernels per layer. Each segment is also a plain function: calling it instead of replaying it gives the
 same numbers (what happens on the CPU, and after a capture failed).
 
-Inside segments, layers run as ``Block.forward_at`` runs them, except that a resident layer followed by an
-offloaded one does not predict and prefetch the next layer's experts (that needs the host mid-segment); an
-offloaded layer followed by another still does, with its own routes.
+Inside segments, a layer is ``Block.forward`` for one token at a device-held position (attention through
+``Attention.forward_at``: fixed shapes, keys past the position masked), except that a resident layer
+followed by an offloaded one does not predict and prefetch the next layer's experts (that needs the host
+mid-segment); an offloaded layer followed by another still does, with its own routes. A resident model's
+step is one segment: ``step(model, token, position, cache, span)``.
 """
 
 from __future__ import annotations
@@ -127,3 +129,13 @@ class Segments:
             hint = (moe.next_router.layer, self.predicted)
         out = moe.experts(self.xn, self.ids, self.weights, hint)
         torch.add(self.h, out, out=self.x)
+
+
+def step(model, token: torch.Tensor, position: torch.Tensor, cache, span: int) -> torch.Tensor:
+    """One whole decode step of a model with no offloaded experts, as a CUDA graph holds it: token [1] and
+    position [1] int64 on the device (position == cache.num_tokens, which the caller advances afterwards),
+    span: full-attention keys read (> position; the rest masked) -> float32 logits [1, V]. No host sync."""
+    segments = Segments(model, token, position)
+    assert len(segments) == 1, "offloaded experts: the step is several segments with the host between"
+    segments.embed(None)
+    return segments.function(0, cache, span)()

@@ -51,11 +51,6 @@ class Block(nn.Module):
         x = x + self.attn(rms_norm(x, self.attn_norm, self.eps), cos, sin, cache, start)
         return x + self.mlp(rms_norm(x, self.mlp_norm, self.eps))
 
-    def forward_at(self, x, cos, sin, cache, position: torch.Tensor, span: int) -> torch.Tensor:
-        # one token at a device-held position, fixed shapes (Attention.forward_at)
-        x = x + self.attn.forward_at(rms_norm(x, self.attn_norm, self.eps), cos, sin, cache, position, span)
-        return x + self.mlp(rms_norm(x, self.mlp_norm, self.eps))
-
 
 class Transformer(nn.Module):
     supports_host_embedding = True  # the embedding table may live in host memory (see _embed)
@@ -170,18 +165,6 @@ class Transformer(nn.Module):
             raise
         cache.advance(tokens.shape[0])
         return rms_norm(x, self.norm, self.config.rms_norm_eps)
-
-    def step_at(self, token: torch.Tensor, position: torch.Tensor, cache: KVCache, span: int) -> torch.Tensor:
-        """One decode step with every shape fixed and every input on the device, so that a CUDA graph can
-        hold it (engine/decode_graph.py): token [1] and position [1] int64 (position == cache.num_tokens,
-        which the caller advances afterwards), span: full-attention keys read (> position; the rest masked).
-        -> float32 logits [1, V]. The embedding must be on the device. No host synchronization."""
-        cache.tokens.index_copy_(0, position, token)
-        cos, sin = self.rotary.cos_sin(position, self.embedding.dtype)
-        x = F.embedding(token, self.embedding)  # [1, H]
-        for block, layer_cache in zip(self.blocks, cache.layers):
-            x = block.forward_at(x, cos, sin, layer_cache, position, span)
-        return self.unembed(rms_norm(x, self.norm, self.config.rms_norm_eps))
 
     def unembed(self, hidden: torch.Tensor) -> torch.Tensor:
         # hidden: [t, H] final-normed -> float32 logits [t, V]; 8-bit weights after engine.quant8.quantize_model

@@ -1,5 +1,6 @@
-"""Decode steps with fixed shapes (Transformer.step_at) and their CUDA-graph bookkeeping (engine.decode_graph),
-on the CPU: the graphs themselves need a GPU, so a stand-in "capture" that reruns the step stands for them."""
+"""Decode steps with fixed shapes (engine.decode_segments.step) and their CUDA-graph bookkeeping
+(engine.decode_graph), on the CPU: the graphs themselves need a GPU, so stand-ins that rerun or record the
+step stand for them (tests/engine/graph_standin.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import logging
 import pytest
 import torch
 
-from engine import decode_graph
+from engine import decode_graph, decode_segments
 from engine.decode_graph import DecodeGraphs, span_for, unsupported
 from engine.loader import load_model
 from tests.engine.graph_standin import Counting, eager_capture, recorded_capture
@@ -51,7 +52,7 @@ def test_spans_are_powers_of_two_within_the_context():
     assert span_for(10, 100) == 100
 
 
-def test_step_at_equals_the_eager_step(model, reference):
+def test_the_fixed_shape_step_equals_the_eager_step(model, reference):
     """Keys past the position masked instead of sliced off, sliding windows gathered from the ring by a
     device-held position: the same logits as the eager step (the rings have wrapped many times here)."""
     x = ids(PROMPT + DECODE)
@@ -61,7 +62,8 @@ def test_step_at_equals_the_eager_step(model, reference):
     with torch.inference_mode():
         for i in range(PROMPT, PROMPT + DECODE):
             position = torch.tensor([cache.num_tokens])
-            out.append(model.step_at(x[i : i + 1], position, cache, span_for(cache.num_tokens, 1024)))
+            span = span_for(cache.num_tokens, 1024)
+            out.append(decode_segments.step(model, x[i : i + 1], position, cache, span))
             cache.advance(1)
     got = torch.cat(out)
     assert_logits_close(got, reference, min_cos=0.99999, max_argmax_misses=0)

@@ -14,6 +14,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from engine import decode_segments
 from engine.checkpoint import LAYER_TENSORS, Checkpoint
 from engine.experts import DenseCache, ExpertStore, PackedExperts
 from engine.model import Transformer
@@ -118,12 +119,13 @@ def test_resident_decode_step_does_not_sync(tiny_model_dir, python_reads, int8):
 
 
 def test_fixed_shape_step_does_not_sync(tiny_model_dir, python_reads):
-    """Transformer.step_at (what a CUDA graph holds) reads its position from a device tensor: no sync."""
+    """The fixed-shape step (what a CUDA graph holds: engine.decode_segments.step) reads its position from a
+    device tensor: no sync."""
     model = meta_model(tiny_model_dir)
     cache = prefilled(model, 40)
     token = torch.zeros(1, dtype=torch.long, device=META)
     position = torch.full((1,), 40, dtype=torch.long, device=META)
-    watch = run_watched(lambda: model.step_at(token, position, cache, 64))
+    watch = run_watched(lambda: decode_segments.step(model, token, position, cache, 64))
     assert watch.syncs == [] and python_reads == []
 
 
