@@ -164,7 +164,7 @@ def fit_estimate(estimate) -> str:
 
 
 def _planned(plan: dict, context_length: int) -> str:
-    """The planner's placement at a context length (engine.plan.Plan.facts)."""
+    """The planner's placement at a context length (engine.placement.plan.Plan.facts)."""
     memory, context = formatting.memory(plan["device_bytes"]), formatting.count(context_length)
     if plan["num_offloaded_layers"]:
         return _fill(

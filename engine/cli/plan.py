@@ -13,10 +13,11 @@ import json
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.io.checkpoint import read_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.plan import PRESETS
+    from engine.placement.plan import PRESETS
 
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="model folder (either layout)")
@@ -47,19 +48,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _config(args):
     from engine.config import ModelConfig
-    from engine.plan import PRESETS
+    from engine.placement.plan import PRESETS
 
     if args.preset:
         return PRESETS[args.preset], args.preset
     if args.config:
         return ModelConfig.from_json_file(Path(args.config)), Path(args.config).resolve().parent.name
-    return ModelConfig.from_model_dir(args.model), Path(args.model).resolve().name
+    return read_config(args.model), Path(args.model).resolve().name
 
 
 def resolve_budget(setting: str | int | None, device: str = "cuda") -> tuple[int | None, str]:
     """A --vram / settings value -> (bytes or None, source). Raises EngineError with what to write instead."""
-    from engine.memory import parse_size
-    from engine.plan import auto_budget
+    from engine.placement.memory import parse_size
+    from engine.placement.plan import auto_budget
 
     if setting is None or setting == "":
         return None, "none"
@@ -76,7 +77,7 @@ def resolve_budget(setting: str | int | None, device: str = "cuda") -> tuple[int
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.plan import PlanOptions, make_plan
+    from engine.placement.plan import PlanOptions, make_plan
 
     cfg, name = _config(args)
     if args.context is not None and args.context < 1:

@@ -1,7 +1,7 @@
 """Will a model fit this machine? An estimate for the catalog, before anything is downloaded.
 
 Where the model's shape is known (a ``ModelConfig``), the GPU part of the answer is the engine's own
-planner (``engine.plan``) at ``FIT_CONTEXT`` tokens of context; otherwise a rough sum of sizes.
+planner (``engine.placement.plan``) at ``FIT_CONTEXT`` tokens of context; otherwise a rough sum of sizes.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class FitEstimate:
     needed_bytes: int | None = None  # NO_DISK: the download; NO_RAM: the RAM it needs
     available_bytes: int | None = None  # NO_DISK: the free disk; NO_RAM: the machine's RAM
     vram: int | None = None  # ON_GPU, SOME_IN_RAM, CPU_ONLY: the GPU's memory (None: no GPU found)
-    plan: dict | None = None  # PLANNED: the placement's facts (engine.plan.Plan.facts)
+    plan: dict | None = None  # PLANNED: the placement's facts (engine.placement.plan.Plan.facts)
     context_length: int | None = None  # PLANNED: FIT_CONTEXT, or the model's longest context if shorter
 
 
@@ -117,7 +117,7 @@ def estimate_fit(
 def _planned_fit(config: ModelConfig, vram: int, ram: int | None) -> FitEstimate | None:
     """The planner's verdict for a card of ``vram`` bytes, less what the desktop keeps; None when not even
     a partial plan fits (then the caller's RAM-only answers apply)."""
-    from engine.plan import AUTO_RESERVE_FRACTION, AUTO_RESERVE_MIN, make_plan
+    from engine.placement.plan import AUTO_RESERVE_FRACTION, AUTO_RESERVE_MIN, make_plan
 
     vram = int(vram)
     budget = vram - max(AUTO_RESERVE_MIN, int(AUTO_RESERVE_FRACTION * vram))

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 from app import i18n, model_facts
 from engine.hub.catalog import BUILTIN
 from engine.hub.fit import estimate_fit
-from engine.plan import PRESETS
+from engine.placement.plan import PRESETS
 from tests.app.conftest import FREE_DISK, RAM, VRAM, fit_texts
 from tests.hub.fakehub import FakeHub
 

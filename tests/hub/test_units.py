@@ -173,7 +173,7 @@ def test_select_files_never_takes_two_layouts():
 def test_fit_estimate_asks_the_planner_when_the_shape_is_known(vram, verdict, words, kind):
     """With the model's config, the GPU answer is the engine planner's: the reason is its summary, and the
     facts are the plan's own (Plan.facts) and its context."""
-    from engine.plan import PRESETS, make_plan
+    from engine.placement.plan import PRESETS, make_plan
 
     fit = estimate_fit(
         TWENTY.download_bytes, TWENTY.expert_bytes, TWENTY.non_expert_bytes, 100 * GB, 64 * GB, vram,

@@ -8,11 +8,18 @@ import sys
 
 import pytest
 
-import engine.plan as plan_module
+import engine.placement.plan as plan_module
 from engine.errors import OutOfMemoryError
-from engine.memory import GiB, parse_size
-from engine.plan import PRESETS, PlanOptions, kv_cache_bytes, make_plan, replan_after_oom, weight_bytes
-from engine.synthetic import tiny_config
+from engine.io.synthetic import tiny_config
+from engine.placement.memory import GiB, parse_size
+from engine.placement.plan import (
+    PRESETS,
+    PlanOptions,
+    kv_cache_bytes,
+    make_plan,
+    replan_after_oom,
+    weight_bytes,
+)
 
 CFG = PRESETS["gpt-oss-20b"]
 EXPERT = 13_236_480  # one gpt-oss-20b expert: MXFP4 mlp1 + mlp2 with scales, bf16 biases
@@ -20,21 +27,21 @@ EXPERT = 13_236_480  # one gpt-oss-20b expert: MXFP4 mlp1 + mlp2 with scales, bf
 
 def test_constants_mirror_the_model_code():
     """plan.py copies a few numbers to stay torch-free; they must equal the model code's."""
-    import engine.attention
-    import engine.kv_cache
+    import engine.layers.attention
+    import engine.layers.kv_cache
+    import engine.layers.moe
     import engine.model
-    import engine.moe
-    from engine import plan
+    from engine.placement import plan
 
-    assert plan.SCORE_BUDGET_BYTES == engine.attention.SCORE_BUDGET_BYTES
-    assert plan.DEFAULT_SLIDING_HISTORY == engine.kv_cache.DEFAULT_SLIDING_HISTORY
+    assert plan.SCORE_BUDGET_BYTES == engine.layers.attention.SCORE_BUDGET_BYTES
+    assert plan.DEFAULT_SLIDING_HISTORY == engine.layers.kv_cache.DEFAULT_SLIDING_HISTORY
     assert plan.DEFAULT_PREFILL_CHUNK == engine.model.DEFAULT_PREFILL_CHUNK
-    assert plan.GATHER_MAX_ROUTES == engine.moe.GATHER_MAX_ROUTES
+    assert plan.GATHER_MAX_ROUTES == engine.layers.moe.GATHER_MAX_ROUTES
 
 
 def test_plan_module_does_not_import_torch():
     """python -m engine plan --preset is instant: planning needs no torch."""
-    code = "import sys, engine.plan, engine.cli.plan; print('torch' in sys.modules)"
+    code = "import sys, engine.placement.plan, engine.cli.plan; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

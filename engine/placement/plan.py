@@ -5,11 +5,11 @@ and the unembedding, the KV cache for the chosen context and the working memory 
 first; then a pool of expert cache slots (so any token's routed experts fit, with room to prefetch the
 next layer's); then whole layers of experts while the budget lasts; what is left becomes more slots.
 Experts of the other layers stay packed (MXFP4) in pinned host memory and are copied into slots on
-demand (engine/offload.py). The embedding is a row lookup per token, so it stays in host memory unless
+demand (engine/offload/pool.py). The embedding is a row lookup per token, so it stays in host memory unless
 everything else fits.
 
 Nothing here imports torch (``auto_budget`` does, lazily): ``python -m engine plan --preset`` is instant.
-Sizes of the model's parts come from engine/memory.py.
+Sizes of the model's parts come from engine/placement/memory.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from engine.config import ModelConfig
 from engine.errors import OutOfMemoryError
-from engine.memory import (  # noqa: F401 - the mirrored constants are part of this module's interface too
+from engine.placement.memory import (  # noqa: F401 - the mirrored constants are part of this module's interface too
     DEFAULT_PREFILL_CHUNK,
     DEFAULT_SLIDING_HISTORY,
     GATHER_MAX_ROUTES,
