@@ -311,18 +311,22 @@ def make_plan(
     full = base(context, resident_chunk, True) | {"experts": num_l * num_e * eb, "expert_slots": 0}
     full_budget = total(full)
 
-    def smallest(ctx: int) -> int:
+    def cheapest(ctx: int) -> dict[str, int]:
         # the least of the placements below: every expert in host memory (fewest slots), or every expert on
         # the device with the embedding in host memory or not (in a tiny model, experts can be smaller
-        # than the larger working memory of an offloading prefill chunk)
-        every_expert = {"experts": num_l * num_e * eb}
-        sizes = [
-            total(base(ctx, offload_chunk, not opts.host_embedding) | {"expert_slots": min_slots * eb}),
-            total(base(ctx, resident_chunk, True) | every_expert),
+        # than the larger working memory of an offloading prefill chunk); its parts, the reserve included
+        every_expert = {"experts": num_l * num_e * eb, "expert_slots": 0}
+        candidates = [
+            base(ctx, offload_chunk, not opts.host_embedding) | {"experts": 0, "expert_slots": min_slots * eb},
+            base(ctx, resident_chunk, True) | every_expert,
         ]
         if opts.host_embedding:
-            sizes.append(total(base(ctx, resident_chunk, False) | every_expert))
-        return min(sizes)
+            candidates.append(base(ctx, resident_chunk, False) | every_expert)
+        parts = min(candidates, key=total)
+        return parts | {"reserve": slack(sum(parts.values()))}
+
+    def smallest(ctx: int) -> int:
+        return sum(cheapest(ctx).values())
 
     min_budget = smallest(context)
     if budget is None:
@@ -392,7 +396,7 @@ def make_plan(
             layers=layers,
             num_slots=0,
             fits=False,
-            problem=_problem(cfg, budget, context, parts, min_budget, max_context),
+            problem=_problem(budget, context, cheapest(context), min_slots, max_context),
             **common,
         )
     wanted = max(min_slots, SLOTS_PER_ROUTE_WANTED * k)
@@ -425,15 +429,23 @@ def _offloaded_layers(num_layers: int, count: int, order: str) -> set[int]:
     return {min(num_layers - 1, int((i + 0.5) * num_layers / count)) for i in range(count)}
 
 
-def _problem(
-    cfg: ModelConfig, budget: int, context: int, parts: dict[str, int], min_budget: int, max_context: int
-) -> str:
-    weights = parts["attention"] + parts["norms_routers"] + parts["unembedding"] + parts["embedding"]
+def _problem(budget: int, context: int, parts: dict[str, int], min_slots: int, max_context: int) -> str:
+    """Why nothing fits: every part of the smallest placement, which add up to the least budget it needs."""
+    weights = parts["attention"] + parts["norms_routers"] + parts["unembedding"]
+    named = [f"the attention, router and unembedding weights ({format_size(weights)})"]
+    if parts["embedding"]:
+        named.append(f"the embedding ({format_size(parts['embedding'])})")
+    named.append(f"the KV cache for {context} tokens ({format_size(parts['kv_cache'])})")
+    named.append(f"the working memory ({format_size(parts['workspace'])})")
+    if parts["experts"]:
+        named.append(f"every expert ({format_size(parts['experts'])})")
+    if parts["expert_slots"]:
+        named.append(f"{min_slots} expert cache slots ({format_size(parts['expert_slots'])})")
+    if parts["reserve"]:
+        named.append(f"the CUDA allocator's reserve ({format_size(parts['reserve'])})")
     text = (
-        f"A budget of {format_size(budget)} cannot hold the attention, router and unembedding weights "
-        f"({format_size(weights)}), the KV cache for {context} tokens ({format_size(parts['kv_cache'])}), the "
-        f"working memory ({format_size(parts['workspace'])}) and {SLOTS_PER_ROUTE_MIN * cfg.experts_per_token} "
-        f"expert cache slots: this context needs at least {format_size(min_budget)} of GPU memory."
+        f"A budget of {format_size(budget)} cannot hold {', '.join(named[:-1])} and {named[-1]}: "
+        f"this context needs at least {format_size(sum(parts.values()))} of GPU memory."
     )
     if max_context > 0:
         return text + f" At this budget the context can be at most {max_context} tokens."

@@ -218,3 +218,22 @@ def test_min_budget_and_max_context_are_exact_for_a_tiny_model_too(device, conte
     assert not make_plan(cfg, least - 1, context, options=opts).fits
     short = make_plan(cfg, least - 1, context, options=opts)
     assert 0 < short.max_context < context and make_plan(cfg, least - 1, short.max_context, options=opts).fits
+
+
+@pytest.mark.parametrize(
+    "cfg, budget",
+    [(tiny_config(), 300 * 2**20), (CFG, 2 * GiB), (CFG, 3 * GiB)],
+    ids=["tiny-300MiB", "20b-2GiB", "20b-3GiB"],
+)
+def test_a_refusal_names_every_part_and_they_add_up(cfg, budget):
+    """When nothing fits on a GPU budget, the parts the message names (the CUDA reserve too) add up to
+    the least budget it gives."""
+    import re
+
+    plan = make_plan(cfg, budget, 8192, options=PlanOptions(device="cuda"))
+    assert not plan.fits
+    sizes = [parse_size(s.replace(" ", "")) for s in re.findall(r"\((\d+(?:\.\d+)? [KMGT]?i?B)\)", plan.problem)]
+    needed = re.search(r"needs at least (\d+(?:\.\d+)? [KMGT]?i?B)", plan.problem).group(1)
+    assert "reserve" in plan.problem
+    assert sum(sizes) == pytest.approx(parse_size(needed.replace(" ", "")), rel=0.02)
+    assert parse_size(needed.replace(" ", "")) == pytest.approx(plan.min_budget_bytes, rel=0.01)
