@@ -127,7 +127,15 @@ def catalog_description(entry) -> str:
 def fit_estimate(estimate) -> str:
     """Where a model would run on this machine (an engine.hub.fit.FitEstimate), as a sentence or two: "Fits
     on the GPU: 14.0 GB of GPU memory at 16,384 tokens of context.", "Needs 13.8 GB of disk space; ..."."""
-    from engine.hub.fit import CPU_ONLY, NO_DISK, NO_RAM, ON_GPU, PLANNED, SOME_IN_RAM  # loaded with estimate
+    from engine.hub.fit import (  # loaded with the estimate
+        CPU_ONLY,
+        NO_DISK,
+        NO_RAM,
+        NO_RAM_FOR_EXPERTS,
+        ON_GPU,
+        PLANNED,
+        SOME_IN_RAM,
+    )
 
     if estimate.kind == PLANNED:
         return _planned(estimate.plan, estimate.context_length)
@@ -151,6 +159,17 @@ def fit_estimate(estimate) -> str:
     if estimate.kind == NO_RAM:
         return _fill(
             translate("ModelFacts", "Needs about %1 of RAM; this computer has %2."),
+            formatting.memory(estimate.needed_bytes),
+            formatting.memory(estimate.available_bytes),
+        )
+    if estimate.kind == NO_RAM_FOR_EXPERTS:
+        return _fill(
+            translate(
+                "ModelFacts",
+                "Does not fit: with this GPU (%1) about %2 of experts stay in RAM, and this computer can spare "
+                "%3 of RAM for them.",
+            ),
+            formatting.memory(estimate.vram),
             formatting.memory(estimate.needed_bytes),
             formatting.memory(estimate.available_bytes),
         )

@@ -29,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="GPU memory budget: bytes, 12GiB, 12GB, 12000MB, 8G, or auto (default: no limit)",
     )
     parser.add_argument(
+        "--ram",
+        default=None,
+        help="RAM of the machine to plan for: a size such as 64GiB, or auto (this machine's); experts that "
+        "stay in host memory must fit it, less a reserve for everything else (default: not checked)",
+    )
+    parser.add_argument(
         "--context", type=int, default=None, help="context length in tokens (default: the model's)"
     )
     parser.add_argument(
@@ -76,6 +82,24 @@ def resolve_budget(setting: str | int | None, device: str = "cuda") -> tuple[int
         raise EngineError(f"--vram: {error}.") from None
 
 
+def resolve_host_memory(setting: str | None) -> int | None:
+    """A --ram value -> the bytes a plan may keep in host memory (None: not checked)."""
+    from engine.placement.host_memory import auto_host_memory, host_memory_for
+    from engine.placement.memory import parse_size
+
+    if setting is None or setting == "":
+        return None
+    if setting.strip().lower() == "auto":
+        available = auto_host_memory()
+        if available is None:
+            raise EngineError("--ram auto: this machine's RAM cannot be read; give a size such as 64GiB.")
+        return available
+    try:
+        return host_memory_for(parse_size(setting))
+    except ValueError as error:
+        raise EngineError(f"--ram: {error}.") from None
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.placement.plan import PlanOptions, make_plan
 
@@ -91,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         all_logits=args.all_logits,
         fused_kernels=args.fused_kernels,
         offload_order=args.offload_order,
+        host_memory=resolve_host_memory(args.ram),
     )
     plan = make_plan(cfg, budget, args.context, options=options, budget_source=source, model=name)
     if args.json:

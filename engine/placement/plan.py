@@ -30,6 +30,7 @@ from engine.placement.memory import (  # noqa: F401 - the mirrored constants are
     weight_bytes,
     workspace_bytes,
 )
+from engine.placement.refusals import gpu_problem, ram_problem
 
 OFFLOAD_PREFILL_CHUNK = 2048  # with offloaded experts, larger chunks copy each expert fewer times
 SLOTS_PER_ROUTE_MIN = 2  # slots >= 2 x experts_per_token: one layer's experts + the next one's prefetch
@@ -62,6 +63,8 @@ class PlanOptions:
     # "spread": offloaded layers evenly apart (each prefetch overlaps a resident layer's compute); "last"
     offload_order: str = "spread"
     sliding_history: int = DEFAULT_SLIDING_HISTORY
+    # bytes of RAM the host side may take (experts in pinned memory, the embedding); None: not checked
+    host_memory: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,12 @@ class Plan:
         return sum(self.host_bytes.values())
 
     @property
+    def ram_short(self) -> bool:
+        """What the plan keeps in host memory is more than the RAM it may take (options.host_memory)."""
+        limit = self.options.host_memory
+        return limit is not None and self.total_host_bytes > limit
+
+    @property
     def embedding_on_device(self) -> bool:
         return self.device_bytes["embedding"] > 0
 
@@ -150,6 +159,11 @@ class Plan:
 
     def summary(self) -> str:
         """One line for a status bar: "GPU 11.6 GiB · experts of 5 of 24 layers in RAM (32 cache slots)"."""
+        if self.ram_short:
+            return (
+                f"Does not fit: {format_size(self.total_host_bytes)} of RAM needed for what stays in host "
+                f"memory, {format_size(self.options.host_memory or 0)} available"
+            )
         if not self.fits:
             return (
                 f"Does not fit: {format_size(self.min_budget_bytes)} of GPU memory needed for "
@@ -396,7 +410,7 @@ def make_plan(
             layers=layers,
             num_slots=0,
             fits=False,
-            problem=_problem(budget, context, cheapest(context), min_slots, max_context),
+            problem=gpu_problem(budget, context, cheapest(context), min_slots, max_context),
             **common,
         )
     wanted = max(min_slots, SLOTS_PER_ROUTE_WANTED * k)
@@ -408,14 +422,16 @@ def make_plan(
     layers = tuple(LayerPlacement(n, () if n in off else tuple(range(num_e)), num_e) for n in range(num_l))
     host["experts"] = num_off * num_e * eb
     parts |= {"experts": whole * num_e * eb, "expert_slots": slots * eb}
+    ram_needed = sum(host.values())
+    ram_ok = opts.host_memory is None or ram_needed <= opts.host_memory
     return Plan(
         prefill_chunk=offload_chunk,
         device_bytes=parts,
         host_bytes=host,
         layers=layers,
         num_slots=slots,
-        fits=True,
-        problem="",
+        fits=ram_ok,
+        problem="" if ram_ok else ram_problem(ram_needed, opts.host_memory, num_off, num_l, budget),
         **common,
     )
 
@@ -427,29 +443,6 @@ def _offloaded_layers(num_layers: int, count: int, order: str) -> set[int]:
         raise ValueError(f"offload_order must be 'spread' or 'last', not {order!r}")
     # evenly apart, centred: 5 of 24 -> 2, 7, 12, 16, 21
     return {min(num_layers - 1, int((i + 0.5) * num_layers / count)) for i in range(count)}
-
-
-def _problem(budget: int, context: int, parts: dict[str, int], min_slots: int, max_context: int) -> str:
-    """Why nothing fits: every part of the smallest placement, which add up to the least budget it needs."""
-    weights = parts["attention"] + parts["norms_routers"] + parts["unembedding"]
-    named = [f"the attention, router and unembedding weights ({format_size(weights)})"]
-    if parts["embedding"]:
-        named.append(f"the embedding ({format_size(parts['embedding'])})")
-    named.append(f"the KV cache for {context} tokens ({format_size(parts['kv_cache'])})")
-    named.append(f"the working memory ({format_size(parts['workspace'])})")
-    if parts["experts"]:
-        named.append(f"every expert ({format_size(parts['experts'])})")
-    if parts["expert_slots"]:
-        named.append(f"{min_slots} expert cache slots ({format_size(parts['expert_slots'])})")
-    if parts["reserve"]:
-        named.append(f"the CUDA allocator's reserve ({format_size(parts['reserve'])})")
-    text = (
-        f"A budget of {format_size(budget)} cannot hold {', '.join(named[:-1])} and {named[-1]}: "
-        f"this context needs at least {format_size(sum(parts.values()))} of GPU memory."
-    )
-    if max_context > 0:
-        return text + f" At this budget the context can be at most {max_context} tokens."
-    return text + " No context fits at this budget: free GPU memory, or run on the CPU."
 
 
 # ---- Budgets -------------------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from engine.layers.int8_linear import quantize_model
 from engine.model import Transformer
 from engine.notices import Notice
 from engine.offload.build import load_planned
+from engine.placement.host_memory import auto_host_memory
 from engine.placement.device import DEFAULT_DENSE_CACHE_BYTES, resolve_device  # noqa: F401  (callers' names)
 from engine.placement.memory import parse_size
 from engine.placement.plan import Plan, PlanOptions, auto_budget, make_plan, replan_after_oom
@@ -124,6 +125,8 @@ def plan_model(
         budget, _ = auto_budget(device)
         source = "auto"
     options = replace(options or PlanOptions(), device=device.type, fused_kernels=kernels.use_fused(device))
+    if device.type == "cuda" and options.host_memory is None:  # pinned experts must leave the desktop room
+        options = replace(options, host_memory=auto_host_memory())
     return make_plan(
         checkpoint.config, budget, context_length, options=options, budget_source=source, model=name
     )
