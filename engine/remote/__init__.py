@@ -20,7 +20,17 @@ from engine.remote.errors import (
     ServerUnreachableError,
     StreamBrokenError,
 )
-from engine.remote.session import RemoteSession
+
+
+def __getattr__(name: str):
+    # the session needs engine.session (and so torch); the saved servers and the client do not, so the app's
+    # Models window can list servers without paying for torch
+    if name == "RemoteSession":
+        from engine.remote.session import RemoteSession
+
+        return RemoteSession
+    raise AttributeError(name)
+
 
 __all__ = [
     "KeyRejectedError",

@@ -114,7 +114,7 @@ def _handler(server: FakeServer):
         def log_message(self, *_args) -> None:
             pass
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._record(None)
             if not self._authorized():
                 return
@@ -127,7 +127,7 @@ def _handler(server: FakeServer):
             else:
                 self._json(404, {"detail": "Not Found"})
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             body = json.loads(self.rfile.read(length) or b"{}")
             self._record(body)
