@@ -227,7 +227,8 @@ class RemoteClient:
             why = f"closed the connection ({str(error) or type(error).__name__})"
         return StreamBrokenError(
             f"The server at {self.host} {why} in the middle of the answer. The answer so far is kept: "
-            "Continue goes on with it, Regenerate starts it again."
+            "Continue goes on with it, Regenerate starts it again.",
+            timed_out=isinstance(error, httpx2.TimeoutException),
         )
 
     def _status_error(self, status: int, message: str, during: str, model: str | None = None) -> RemoteError:

@@ -22,7 +22,13 @@ from dataclasses import dataclass, field
 from engine.harmony.events import Event, MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
 from engine.remote.client import RemoteClient, RemoteModel
 from engine.remote.conversation import openai_messages
-from engine.remote.errors import RemoteError, RemoteModelMissingError, RemoteServerError, StreamBrokenError
+from engine.remote.errors import (
+    RemoteError,
+    RemoteModelMissingError,
+    RemoteServerError,
+    RemoteTimeoutError,
+    StreamBrokenError,
+)
 from engine.session import GenerationSettings, Usage
 
 FINISH_REASONS = {"stop": "return", "length": "length", "tool_calls": "call", "function_call": "call"}
@@ -157,6 +163,11 @@ class RemoteSession:
                     "The answer so far is kept: Continue goes on with it, Regenerate starts it again."
                 )
         except StreamBrokenError as error:
+            if error.timed_out and first is None:  # silent before any text: a slow server, nothing to keep
+                raise RemoteTimeoutError(
+                    f"The server at {self.client.host} did not answer within {self.client.timeout_s:.0f} s. It may "
+                    "be busy or still loading the model; try again in a moment, or check the server."
+                ) from None
             error.partial = {name: "".join(parts) for name, parts in texts.items()}
             self.last_error = error
             reason = "error"

@@ -6,7 +6,7 @@
 
 Faults: a key it wants (401 otherwise), ``cut_after`` text chunks then the connection dropped mid-body
 (chunked encoding left unfinished), ``delay_s`` of silence before answering, ``chunk_delay_s`` between chunks,
-``error_after`` chunks then an error event in the stream. Every request body and its headers are kept.
+``error_after`` chunks then an error event in the stream, ``fail_status`` for every chat request, ``stall_s`` of silence after ``stall_after`` text chunks. Every request body and its headers are kept.
 Stdlib only (http.server on a thread), so it runs wherever the tests do.
 """
 
@@ -37,6 +37,9 @@ class FakeServer:
         chunk_delay_s: float = 0.0,
         tool_call: dict | None = None,
         max_model_len: int | None = 131072,
+        fail_status: int | None = None,
+        stall_after: int | None = None,
+        stall_s: float = 0.0,
     ) -> None:
         assert dialect in ("vllm", "llamacpp", "ollama"), dialect
         self.dialect, self.models, self.key = dialect, list(models), key
@@ -44,6 +47,8 @@ class FakeServer:
         self.cut_after, self.error_after = cut_after, error_after
         self.delay_s, self.chunk_delay_s = delay_s, chunk_delay_s
         self.tool_call, self.max_model_len = tool_call, max_model_len
+        self.fail_status = fail_status  # every chat request answered with this status and an error body
+        self.stall_after, self.stall_s = stall_after, stall_s  # silence of stall_s after that many text chunks
         self.requests: list[dict] = []  # {"path", "headers", "body"}
         self.disconnected = threading.Event()  # a client went away in the middle of a stream
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
@@ -138,6 +143,9 @@ def _handler(server: FakeServer):
             if not self.path.rstrip("/").endswith("/v1/chat/completions"):
                 self._json(404, {"detail": "Not Found"})
                 return
+            if server.fail_status is not None:
+                self._json(server.fail_status, {"error": {"message": "Engine core died", "code": server.fail_status}})
+                return
             if body.get("model") not in server.models:
                 message = f"The model `{body.get('model')}` does not exist."
                 self._json(404, {"error": {"message": message, "type": "NotFoundError", "code": 404}})
@@ -156,6 +164,8 @@ def _handler(server: FakeServer):
                         self.connection.shutdown(socket.SHUT_RDWR)  # dropped: no end chunk, no [DONE]
                         self.close_connection = True
                         return
+                    if carries and server.stall_after is not None and texts == server.stall_after:
+                        time.sleep(server.stall_s)
                     if carries and server.error_after is not None and texts >= server.error_after:
                         self._event({"error": {"message": "CUDA out of memory", "type": "InternalServerError",
                                                "code": 500}})

@@ -197,3 +197,42 @@ def test_continue_sends_the_partial_answer_to_go_on_with():
     assert body["messages"][-1]["content"] == "Hello! How"
     assert body["messages"][-1]["reasoning"] == "The user greets me."
     assert body["continue_final_message"] is True and body["add_generation_prompt"] is False
+
+
+def test_a_server_that_stalls_mid_answer_is_a_broken_stream():
+    """Silence longer than the timeout after text has arrived: the text is kept, StreamBrokenError says so."""
+    with FakeServer("ollama", stall_after=3, stall_s=1.0) as server:
+        session = RemoteSession(RemoteClient(server.url, timeout_s=0.3), "openai/gpt-oss-120b")
+        events, texts, error = _run(session)
+    assert isinstance(error, StreamBrokenError) and "sent nothing for" in str(error)
+    assert texts["analysis"] and events[-1].reason == "error"
+
+
+def test_silence_after_the_first_chunk_but_before_any_text_is_a_timeout():
+    """A server that opens the stream, then says nothing for longer than the timeout: RemoteTimeoutError."""
+    with FakeServer("vllm", stall_after=0, stall_s=1.0) as server:
+        session = RemoteSession(RemoteClient(server.url, timeout_s=0.3), "openai/gpt-oss-120b")
+        events, _texts, error = _run(session)
+    assert isinstance(error, RemoteTimeoutError) and "did not answer within" in str(error)
+    assert not any(isinstance(e, TurnEnd) for e in events)
+
+
+@pytest.mark.parametrize(("status", "kind", "words"), [
+    (500, "RemoteServerError", "Engine core died"),
+    (503, "RemoteServerError", "failed (503)"),
+    (429, "RemoteServerError", "busy"),
+    (504, "RemoteTimeoutError", "timed out"),
+    (403, "KeyRejectedError", "needs an API key"),
+])
+def test_server_errors_are_worded(status, kind, words):
+    """A chat request the server refuses raises the matching error with the server's own words kept."""
+    with FakeServer(fail_status=status) as server:
+        _events, _texts, error = _run(RemoteSession(RemoteClient(server.url), "openai/gpt-oss-120b"))
+    assert type(error).__name__ == kind and words in str(error)
+
+
+def test_an_address_without_the_api():
+    """An address that answers but has no OpenAI API there says to check the address."""
+    with FakeServer() as server:
+        with pytest.raises(Exception, match="Check the address"):
+            RemoteClient(server.url.removesuffix("/v1") + "/v2").list_models()
