@@ -24,13 +24,13 @@ def explanation(kind: str) -> tuple[str, str]:
         ),
         "KeyRejectedError": (
             translate("RemoteErrors", "The server rejected the API key."),
-            translate(
-                "RemoteErrors", "Remove the server in Models and add it again with the right key."
-            ),
+            translate("RemoteErrors", "Remove the server in Models and add it again with the right key."),
         ),
         "RemoteModelMissingError": (
             translate("RemoteErrors", "The server no longer has this model."),
-            translate("RemoteErrors", "Choose another of its models in Models, or load the model on the server."),
+            translate(
+                "RemoteErrors", "Choose another of its models in Models, or load the model on the server."
+            ),
         ),
         "RemoteTimeoutError": (
             translate("RemoteErrors", "The server took too long to answer."),

@@ -47,10 +47,12 @@ def label(key: str) -> str:
     """How a remote model is named in the window: "MODEL on HOST" (the key itself if its server is gone)."""
     for choice_key, model, detail in choices():
         if choice_key == key:
-            return translate("RemoteModels", "%1 on %2").replace("%1", model).replace(
-                "%2", detail.partition(" · ")[2]
+            return (
+                translate("RemoteModels", "%1 on %2")
+                .replace("%1", model)
+                .replace("%2", detail.partition(" · ")[2])
             )
-    return key[len(PREFIX):].partition("/")[2] or key
+    return key[len(PREFIX) :].partition("/")[2] or key
 
 
 def activate(window, key: str) -> None:
@@ -93,7 +95,9 @@ class ServerProbe(QObject):
             finally:
                 client.close()
         except Exception as error:  # worded for the dialog
-            self.answered.emit(request, None, report(error, translate("RemoteModels", "The server did not answer.")))
+            self.answered.emit(
+                request, None, report(error, translate("RemoteModels", "The server did not answer."))
+            )
             return
         self.answered.emit(request, models, None)
 
@@ -109,6 +113,8 @@ class ServerProbe(QObject):
             saved.set_models(server_id, models)
         except Exception as error:
             log.info("listing the models of server %s failed: %s", server_id, error)
-            self.answered.emit(request, None, report(error, translate("RemoteModels", "The server did not answer.")))
+            self.answered.emit(
+                request, None, report(error, translate("RemoteModels", "The server did not answer."))
+            )
             return
         self.answered.emit(request, models, None)

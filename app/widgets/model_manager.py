@@ -97,7 +97,9 @@ class ModelManager(QDialog):
 
         self.remote = RemoteSection(self)
         self.remote.load_requested.connect(self.load_requested)
-        self.remote.message.connect(lambda text, kind: self.notice.show_notice(text, kind=kind, timeout_ms=8000))
+        self.remote.message.connect(
+            lambda text, kind: self.notice.show_notice(text, kind=kind, timeout_ms=8000)
+        )
         layout.addWidget(self.remote, 2)
 
         catalog_title = QLabel(self.tr("Download"), self)

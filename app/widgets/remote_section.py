@@ -80,7 +80,9 @@ class RemoteSection(QWidget):
         self.remove_button = QPushButton(self.tr("Remove server"), self)
         self.remove_button.setToolTip(self.tr("Forget this server and its key"))
         self.add_button = QPushButton(self.tr("Add a server…"), self)
-        self.add_button.setToolTip(self.tr("Use models served by vLLM, SGLang, Ollama, LM Studio or llama.cpp"))
+        self.add_button.setToolTip(
+            self.tr("Use models served by vLLM, SGLang, Ollama, LM Studio or llama.cpp")
+        )
         self.use_button.clicked.connect(self._use)
         self.refresh_button.clicked.connect(self.refresh)
         self.remove_button.clicked.connect(self._remove)
@@ -174,8 +176,9 @@ class RemoteSection(QWidget):
     def _on_refreshed(self, request: int, _models, error) -> None:
         name = self._refreshing.pop(request, "")
         if error is not None:
-            text, detail = engine_errors.shown(error, lead=self.tr("Could not list the models of %1.").replace(
-                "%1", name))
+            text, detail = engine_errors.shown(
+                error, lead=self.tr("Could not list the models of %1.").replace("%1", name)
+            )
             self.message.emit(text + (f" {detail}" if detail else ""), "warning")
         if not self._refreshing:
             self.reload()

@@ -41,7 +41,8 @@ class ServerDialog(QDialog):
         layout = QVBoxLayout(self)
         intro = QLabel(
             self.tr(
-                "A computer that serves gpt-oss with an OpenAI-compatible API: vLLM, SGLang, Ollama, LM Studio, "
+                "A computer that serves gpt-oss with an OpenAI-compatible API: vLLM, SGLang, Ollama, "
+                "LM Studio, "
                 "llama.cpp or another Gossamer."
             ),
             self,

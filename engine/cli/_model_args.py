@@ -16,7 +16,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     remote.add_argument("--remote", metavar="URL", default=None,
                         help="the server's OpenAI-compatible address, e.g. http://gpu-box:8000/v1")
     remote.add_argument("--api-key", metavar="KEY", default=None,
-                        help=f"the server's API key (default: ${KEY_ENV}, which keeps it out of shell history)")
+                        help=f"the server's API key (default: ${KEY_ENV}, kept out of shell history)")
     remote.add_argument("--remote-model", metavar="ID", default=None,
                         help="the server's model id (default: its first gpt-oss model, else its first)")
     remote.add_argument("--timeout", type=float, default=120.0, metavar="S",
@@ -54,7 +54,9 @@ def load_session(args: argparse.Namespace):
     if getattr(args, "remote", None):
         return remote_session(args)
     if not args.model:
-        raise EngineError("Name a model: --model FOLDER for one on this computer, or --remote URL for a server.")
+        raise EngineError(
+            "Name a model: --model FOLDER for one on this computer, or --remote URL for a server."
+        )
     from engine.loader import load_model
     from engine.session import ChatSession
 

@@ -117,10 +117,13 @@ def _answer(session, messages: list[dict], settings, color: bool, continue_from=
                 print(f"\n{DIM if color else ''}note: {event.text}{RESET if color else ''}")
             elif isinstance(event, TurnEnd):
                 usage, reason, ended = event.usage, event.reason, True
-                note = {"cancelled": " (stopped)", "length": " (hit the token limit)", "error": " (broken off)"}
+                note = {
+                    "cancelled": " (stopped)", "length": " (hit the token limit)", "error": " (broken off)"
+                }
                 context = f", context {usage.context_used}/{usage.context_max}" if usage.context_max else ""
                 print(
-                    f"\n{DIM if color else ''}[{usage.completion_tokens} tokens, {usage.decode_tok_s:.1f} tok/s"
+                    f"\n{DIM if color else ''}[{usage.completion_tokens} tokens, "
+                    f"{usage.decode_tok_s:.1f} tok/s"
                     f"{context}]{note.get(event.reason, '')}{RESET if color else ''}"
                 )
     except EngineError as error:

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"note: {event.text}", file=sys.stderr)
             elif isinstance(event, TurnEnd):
                 finish = event
-    except EngineError as caught:  # a remote stream broken after its TurnEnd("error"): print what arrived, fail
+    except EngineError as caught:  # a remote stream broke after TurnEnd("error"): print what arrived, fail
         if finish is None:
             raise
         error = caught

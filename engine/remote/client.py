@@ -135,7 +135,9 @@ class RemoteClient:
         import httpx2
 
         started = False
-        delivered = False  # a chunk reached the caller: silence after it is a broken answer, not a slow server
+        delivered = (
+            False  # a chunk reached the caller: silence after it is a broken answer, not a slow server
+        )
         try:
             headers = self._headers() | {"Accept": "text/event-stream"}
             url = self.base_url + "/chat/completions"
@@ -143,8 +145,14 @@ class RemoteClient:
                 opened["response"] = response
                 if response.status_code >= 400:
                     text = response.read().decode("utf-8", "replace")
-                    items.put(("error", self._status_error(response.status_code, _server_message(text), "chat",
-                                                           body.get("model"))))
+                    items.put(
+                        (
+                            "error",
+                            self._status_error(
+                                response.status_code, _server_message(text), "chat", body.get("model")
+                            ),
+                        )
+                    )
                     return
                 started = True
                 kind = response.headers.get("content-type", "").partition(";")[0].strip().lower()
@@ -163,10 +171,7 @@ class RemoteClient:
                     try:
                         chunk = json.loads(event.data)
                     except ValueError:
-                        items.put(("error", RemoteServerError(
-                            f"{self.host} sent something that is not an OpenAI-compatible answer "
-                            f"({event.data[:80]!r}). Check the address and that the server speaks the OpenAI API."
-                        )))
+                        items.put(("error", self._not_the_api(event.data)))
                         return
                     items.put(("chunk", chunk))
                     delivered = True
@@ -184,6 +189,12 @@ class RemoteClient:
                 items.put(("error", error))
 
     # words
+    def _not_the_api(self, data: str) -> RemoteServerError:
+        return RemoteServerError(
+            f"{self.host} sent something that is not an OpenAI-compatible answer ({data[:80]!r}). Check the "
+            "address and that the server speaks the OpenAI API."
+        )
+
     def _transport_error(self, error: Exception) -> RemoteError:
         import httpx2
 
@@ -196,25 +207,31 @@ class RemoteClient:
             )
         if isinstance(error, httpx2.TimeoutException):
             return RemoteTimeoutError(
-                f"The server at {self.host} did not answer within {self.timeout_s:.0f} s. It may be busy or still "
+                f"The server at {self.host} did not answer within {self.timeout_s:.0f} s. It may be busy or "
+                "still "
                 "loading the model; try again in a moment, or check the server."
             )
         if isinstance(error, httpx2.ConnectError):
             lowered = detail.lower()
             if "certificate" in lowered or "ssl" in lowered:
-                why = (f"its HTTPS certificate could not be verified ({detail}). Install the certificate in "
-                       "the system's trust store, or use the address the certificate was made for")
+                why = (
+                    f"its HTTPS certificate could not be verified ({detail}). Install the certificate in "
+                    "the system's trust store, or use the address the certificate was made for"
+                )
             elif "refused" in lowered:
                 why = "the connection was refused. Check that the server is running and listens on that port"
             elif "name" in lowered or "resolution" in lowered or "getaddrinfo" in lowered:
                 why = "no computer of that name was found. Check the address"
             else:
                 why = f"{detail}. Check the address and that the server is running"
-            return ServerUnreachableError(f"Could not reach the server at {self.base_url}: {why}, then try again.")
+            return ServerUnreachableError(
+                f"Could not reach the server at {self.base_url}: {why}, then try again."
+            )
         if isinstance(error, httpx2.UnsupportedProtocol):
             return ServerUnreachableError(f"{self.base_url} is not an http or https address. Check it.")
         return ServerUnreachableError(
-            f"Talking to the server at {self.base_url} failed: {detail}. Check the address and that the server "
+            f"Talking to the server at {self.base_url} failed: {detail}. Check the address and that the "
+            "server "
             "is running, then try again."
         )
 
@@ -249,12 +266,14 @@ class RemoteClient:
                 return missing
         if status == 404:
             return RemoteServerError(
-                f"{self.base_url} has no OpenAI API there (404). Check the address: it is usually the server's "
+                f"{self.base_url} has no OpenAI API there (404). Check the address: it is usually the "
+                "server's "
                 f"address followed by /v1.{said}"
             )
         if status in (408, 504):
             return RemoteTimeoutError(
-                f"The server at {self.host} timed out ({status}). It may be busy; try again in a moment.{said}"
+                f"The server at {self.host} timed out ({status}). It may be busy; try again in a "
+                f"moment.{said}"
             )
         if status == 429:
             return RemoteServerError(
@@ -268,7 +287,7 @@ class RemoteClient:
         return RemoteServerError(f"The server at {self.host} refused the request ({status}).{said}")
 
     def _model_missing(self, model: str) -> RemoteModelMissingError | None:
-        """RemoteModelMissingError when the server's list lacks ``model``; None when it has it or won't say."""
+        """RemoteModelMissingError when the server's list lacks ``model``; None if it has it or won't say."""
         try:
             have = [m.id for m in self.list_models()]
         except RemoteError:

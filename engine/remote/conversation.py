@@ -20,7 +20,7 @@ def openai_messages(messages: list[dict[str, Any]], continue_from: dict | None =
     """``messages`` (OpenAI shape, assistant ``reasoning`` as the app stores it) ready to send; with
     ``continue_from`` (an answer cut short) appended as the assistant message the server goes on with."""
     if not isinstance(messages, list) or not all(isinstance(m, dict) and "role" in m for m in messages):
-        raise ConversationError("messages must be a list of {\"role\": ..., \"content\": ...} objects.")
+        raise ConversationError('messages must be a list of {"role": ..., "content": ...} objects.')
     cut = _last_dropped(messages)
     out = []
     for index, message in enumerate(messages):
@@ -40,7 +40,7 @@ def openai_messages(messages: list[dict[str, Any]], continue_from: dict | None =
 
 
 def _last_dropped(messages: list[dict]) -> int:
-    """The index of the last message whose reasoning is dropped (-1: none): harmony's rule, on OpenAI shape."""
+    """The index of the last message whose reasoning is dropped (-1: none): harmony's rule, OpenAI shape."""
     finals = [i for i, m in enumerate(messages) if _is_final(m)]
     if not finals:
         return -1
@@ -52,7 +52,11 @@ def _last_dropped(messages: list[dict]) -> int:
 
 def _is_final(message: dict) -> bool:
     """An assistant message that renders to a final answer: no tool calls, a content (even an empty one)."""
-    return message["role"] == "assistant" and not message.get("tool_calls") and message.get("content") is not None
+    return (
+        message["role"] == "assistant"
+        and not message.get("tool_calls")
+        and message.get("content") is not None
+    )
 
 
 def _has_harmony(message: dict) -> bool:

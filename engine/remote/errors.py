@@ -31,11 +31,13 @@ class RemoteTimeoutError(RemoteError):
 class StreamBrokenError(RemoteError):
     """The answer stopped arriving in the middle: the text so far was kept (``partial``)."""
 
-    def __init__(self, message: str, partial: dict[str, str] | None = None, *, timed_out: bool = False) -> None:
+    def __init__(
+        self, message: str, partial: dict[str, str] | None = None, *, timed_out: bool = False
+    ) -> None:
         super().__init__(message)
         self.partial = dict(partial or {})
         self.timed_out = timed_out  # the server went silent (rather than closing the connection)
 
 
 class RemoteServerError(RemoteError):
-    """The server answered with an error of its own (a 4xx or 5xx it explains, a reply that is not the API)."""
+    """The server answered with an error of its own (a 4xx or 5xx it explains, a reply not of the API)."""

@@ -57,9 +57,11 @@ def is_remote_key(key: str | None) -> bool:
 
 def parse_key(key: str) -> tuple[str, str]:
     """(server id, model id) of a remote model key; RemoteError for anything else."""
-    server_id, _, model_id = str(key)[len(PREFIX):].partition("/")
+    server_id, _, model_id = str(key)[len(PREFIX) :].partition("/")
     if not is_remote_key(key) or not server_id or not model_id:
-        raise RemoteError(f"{key!r} does not name a model on a saved server. Choose the model again in Models.")
+        raise RemoteError(
+            f"{key!r} does not name a model on a saved server. Choose the model again in Models."
+        )
     return server_id, model_id
 
 
@@ -85,7 +87,8 @@ class ServerStore:
         server = next((s for s in self.servers() if s.id == server_id), None)
         if server is None:
             raise RemoteModelMissingError(
-                "That server is no longer saved. Add it again in Models (Add a server…), then choose its model."
+                "That server is no longer saved. Add it again in Models (Add a server…), then choose its "
+                "model."
             )
         return server
 
@@ -98,7 +101,9 @@ class ServerStore:
                 import keyring
 
                 return keyring.get_password(KEYRING_SERVICE, ref)
-            except Exception as error:  # a keychain that is locked or gone: the server will say it needs a key
+            except (
+                Exception
+            ) as error:  # a keychain that is locked or gone: the server will say it needs a key
                 log.warning("the keychain did not give the key of server %s: %s", ref, type(error).__name__)
                 return None
         try:
@@ -126,7 +131,9 @@ class ServerStore:
         base = normalize_url(url)
         with _lock:
             servers = self.servers()
-            old = next((s for s in servers if s.id == server_id or (server_id is None and s.url == base)), None)
+            old = next(
+                (s for s in servers if s.id == server_id or (server_id is None and s.url == base)), None
+            )
             sid = old.id if old is not None else secrets.token_hex(4)
             server = SavedServer(sid, base, host_name(base), self._store_key(sid, api_key), list(models))
             servers = [server if s.id == sid else s for s in servers] if old else [*servers, server]
@@ -159,7 +166,10 @@ class ServerStore:
                 keyring.set_password(KEYRING_SERVICE, server_id, api_key)
                 return f"keyring:{server_id}"
             except Exception as error:  # no usable backend (a headless Linux): the owner-only file instead
-                log.info("the keychain is not usable (%s); the key goes to an owner-only file", type(error).__name__)
+                log.info(
+                    "the keychain is not usable (%s); the key goes to an owner-only file",
+                    type(error).__name__,
+                )
         folder = self._keys()
         folder.mkdir(parents=True, exist_ok=True)
         os.chmod(folder, 0o700)
@@ -220,8 +230,13 @@ def open_session(key: str, store: ServerStore | None = None, timeout_s: float = 
 
 def _server(item: dict) -> SavedServer:
     models = [RemoteModel(str(m["id"]), m.get("context_length")) for m in item.get("models", [])]
-    return SavedServer(str(item["id"]), str(item["url"]), str(item.get("name") or host_name(item["url"])),
-                       item.get("key"), models)
+    return SavedServer(
+        str(item["id"]),
+        str(item["url"]),
+        str(item.get("name") or host_name(item["url"])),
+        item.get("key"),
+        models,
+    )
 
 
 def _plain(server: SavedServer) -> dict:

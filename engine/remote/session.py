@@ -40,7 +40,9 @@ class RemoteTurn:
 
     prompt_ids: list[int] = field(default_factory=list)
     completion_ids: list[int] = field(default_factory=list)
-    request: dict = field(default_factory=dict)  # the body sent, without anything secret (the key is a header)
+    request: dict = field(
+        default_factory=dict
+    )  # the body sent, without anything secret (the key is a header)
 
 
 class RemoteSession:
@@ -56,18 +58,23 @@ class RemoteSession:
 
     @classmethod
     def connect(
-        cls, client: RemoteClient, model: str | None = None, *, prefer: str = "gpt-oss",
+        cls,
+        client: RemoteClient,
+        model: str | None = None,
+        *,
+        prefer: str = "gpt-oss",
         models: list[RemoteModel] | None = None,
     ) -> RemoteSession:
         """Ask the server for its models (unless given ``models``, its list) and hold ``model`` (or, without
-        one, the first whose id holds ``prefer``, else its first); RemoteModelMissingError when it has none."""
+        one, the first whose id holds ``prefer``, else its first); RemoteModelMissingError if it has none."""
         models = client.list_models() if models is None else models
         chosen = _choose(models, model, prefer)
         if chosen is None:
             have = ", ".join(m.id for m in models[:6])
             if model is None:
                 raise RemoteModelMissingError(
-                    f"The server at {client.host} lists no models. Load a model on the server, then try again."
+                    f"The server at {client.host} lists no models. Load a model on the server, then try "
+                    "again."
                 )
             raise RemoteModelMissingError(
                 f"The server at {client.host} has no model {model!r}. "
@@ -83,7 +90,10 @@ class RemoteSession:
         """Nothing is cached here; the server keeps its own prefix cache."""
 
     def request_body(
-        self, messages: list[dict], settings: GenerationSettings, tools: list[dict] | None = None,
+        self,
+        messages: list[dict],
+        settings: GenerationSettings,
+        tools: list[dict] | None = None,
         continue_from: dict | None = None,
     ) -> dict:
         sent = openai_messages(messages, continue_from)
@@ -116,7 +126,7 @@ class RemoteSession:
         *,
         continue_from: dict | None = None,
     ) -> Iterator[Event]:
-        """Yield harmony events as the server streams; the last is a TurnEnd with the usage (see the module)."""
+        """Yield harmony events as the server streams; the last is a TurnEnd with the usage (see above)."""
         settings = settings or GenerationSettings()
         started = time.perf_counter()
         body = self.request_body(messages, settings, tools, continue_from)
@@ -159,13 +169,15 @@ class RemoteSession:
                 reason = "cancelled"
             elif reason is None:
                 raise StreamBrokenError(
-                    f"The server at {self.client.host} ended the answer without finishing it (no finish_reason). "
+                    f"The server at {self.client.host} ended the answer without finishing it "
+                    "(no finish_reason). "
                     "The answer so far is kept: Continue goes on with it, Regenerate starts it again."
                 )
         except StreamBrokenError as error:
             if error.timed_out and first is None:  # silent before any text: a slow server, nothing to keep
                 raise RemoteTimeoutError(
-                    f"The server at {self.client.host} did not answer within {self.client.timeout_s:.0f} s. It may "
+                    f"The server at {self.client.host} did not answer within "
+                    f"{self.client.timeout_s:.0f} s. It may "
                     "be busy or still loading the model; try again in a moment, or check the server."
                 ) from None
             error.partial = {name: "".join(parts) for name, parts in texts.items()}
@@ -188,7 +200,8 @@ class RemoteSession:
         message = error.get("message") if isinstance(error, dict) else str(error)
         if began:
             return StreamBrokenError(
-                f"The server at {self.client.host} stopped the answer with an error: {message}. The answer so far "
+                f"The server at {self.client.host} stopped the answer with an error: {message}. "
+                "The answer so far "
                 "is kept: Continue goes on with it, Regenerate starts it again."
             )
         return RemoteServerError(f"The server at {self.client.host} could not answer: {message}")
@@ -201,7 +214,7 @@ def _choose(models: list[RemoteModel], wanted: str | None, prefer: str) -> Remot
 
 
 def _reasoning(delta: dict) -> str | None:
-    """The reasoning in a delta, under whichever name the server uses (a server sending both sends the same)."""
+    """The reasoning in a delta, under whichever name the server uses (one sending both sends the same)."""
     text = delta.get("reasoning_content")
     return text if text else delta.get("reasoning")
 
@@ -222,7 +235,7 @@ def _add_call(calls: dict[int, dict], part: dict) -> None:
 
 
 def _fill(usage: Usage, server: dict | None, counted: dict, started: float, first, last) -> None:
-    """The turn's usage: the server's counts when it gave them, else the chunks counted; times measured here."""
+    """The turn's usage: the server's counts if it gave them, else the chunks counted; times measured here."""
     if first is not None:
         usage.ttft_s = usage.prefill_s = first - started
         usage.decode_s = last - first

@@ -23,7 +23,7 @@ def saved_model(server: FakeServer, key: str | None = None) -> str:
 
 
 def test_add_a_server_then_chat_with_its_model(make_window, qtbot, app_dirs):
-    """Add a server (test, save), Use its model, chat: streamed answer and thinking; the key is nowhere else."""
+    """Add a server (test, save), Use its model, chat: answer and thinking streamed; the key nowhere else."""
     with FakeServer("vllm", key=KEY) as server:
         window = make_window()
         manager = window.open_model_manager()

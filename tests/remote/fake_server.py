@@ -6,7 +6,8 @@
 
 Faults: a key it wants (401 otherwise), ``cut_after`` text chunks then the connection dropped mid-body
 (chunked encoding left unfinished), ``delay_s`` of silence before answering, ``chunk_delay_s`` between chunks,
-``error_after`` chunks then an error event in the stream, ``fail_status`` for every chat request, ``stall_s`` of silence after ``stall_after`` text chunks. Every request body and its headers are kept.
+``error_after`` chunks then an error event in the stream, ``fail_status`` for every chat request,
+``stall_s`` of silence after ``stall_after`` text chunks. Every request body and its headers are kept.
 Stdlib only (http.server on a thread), so it runs wherever the tests do.
 """
 
@@ -48,13 +49,17 @@ class FakeServer:
         self.delay_s, self.chunk_delay_s = delay_s, chunk_delay_s
         self.tool_call, self.max_model_len = tool_call, max_model_len
         self.fail_status = fail_status  # every chat request answered with this status and an error body
-        self.stall_after, self.stall_s = stall_after, stall_s  # silence of stall_s after that many text chunks
+        self.stall_after, self.stall_s = (
+            stall_after,
+            stall_s,
+        )  # silence of stall_s after that many text chunks
         self.requests: list[dict] = []  # {"path", "headers", "body"}
         self.disconnected = threading.Event()  # a client went away in the middle of a stream
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._http.daemon_threads = True
-        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(
+            target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -75,24 +80,40 @@ class FakeServer:
     def chunks(self, body: dict) -> list[dict]:
         reasoning_field = "reasoning_content" if self.dialect == "llamacpp" else "reasoning"
         base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 0, "model": body["model"]}
-        out = [dict(base, choices=[{"index": 0, "delta": {"role": "assistant", "content": ""},
-                                    "finish_reason": None}])]
-        pieces = [(reasoning_field, p) for p in _pieces(self.reasoning)] + [("content", p) for p in _pieces(self.answer)]
+        out = [
+            dict(
+                base,
+                choices=[{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}],
+            )
+        ]
+        pieces = [(reasoning_field, p) for p in _pieces(self.reasoning)] + [
+            ("content", p) for p in _pieces(self.answer)
+        ]
         for field, text in pieces:
             out.append(dict(base, choices=[{"index": 0, "delta": {field: text}, "finish_reason": None}]))
         finish = "stop"
         if self.tool_call is not None:
             finish = "tool_calls"
-            call = {"index": 0, "id": "call_abc", "type": "function",
-                    "function": {"name": self.tool_call["name"], "arguments": ""}}
-            out.append(dict(base, choices=[{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}]))
+            call = {
+                "index": 0,
+                "id": "call_abc",
+                "type": "function",
+                "function": {"name": self.tool_call["name"], "arguments": ""},
+            }
+            out.append(
+                dict(base, choices=[{"index": 0, "delta": {"tool_calls": [call]}, "finish_reason": None}])
+            )
             args = self.tool_call["arguments"]
             for part in (args[: len(args) // 2], args[len(args) // 2 :]):
                 delta = {"tool_calls": [{"index": 0, "function": {"arguments": part}}]}
                 out.append(dict(base, choices=[{"index": 0, "delta": delta, "finish_reason": None}]))
         completion = len(pieces)
-        usage = {"prompt_tokens": 42, "completion_tokens": completion, "total_tokens": 42 + completion,
-                 "completion_tokens_details": {"reasoning_tokens": len(_pieces(self.reasoning))}}
+        usage = {
+            "prompt_tokens": 42,
+            "completion_tokens": completion,
+            "total_tokens": 42 + completion,
+            "completion_tokens_details": {"reasoning_tokens": len(_pieces(self.reasoning))},
+        }
         last = dict(base, choices=[{"index": 0, "delta": {}, "finish_reason": finish}])
         if self.dialect == "ollama":
             last["usage"] = usage
@@ -144,7 +165,9 @@ def _handler(server: FakeServer):
                 self._json(404, {"detail": "Not Found"})
                 return
             if server.fail_status is not None:
-                self._json(server.fail_status, {"error": {"message": "Engine core died", "code": server.fail_status}})
+                self._json(
+                    server.fail_status, {"error": {"message": "Engine core died", "code": server.fail_status}}
+                )
                 return
             if body.get("model") not in server.models:
                 message = f"The model `{body.get('model')}` does not exist."
@@ -167,8 +190,15 @@ def _handler(server: FakeServer):
                     if carries and server.stall_after is not None and texts == server.stall_after:
                         time.sleep(server.stall_s)
                     if carries and server.error_after is not None and texts >= server.error_after:
-                        self._event({"error": {"message": "CUDA out of memory", "type": "InternalServerError",
-                                               "code": 500}})
+                        self._event(
+                            {
+                                "error": {
+                                    "message": "CUDA out of memory",
+                                    "type": "InternalServerError",
+                                    "code": 500,
+                                }
+                            }
+                        )
                         break
                     self._event(chunk)
                     texts += carries
@@ -187,8 +217,9 @@ def _handler(server: FakeServer):
         def _authorized(self) -> bool:
             if server.key is None or self.headers.get("Authorization") == f"Bearer {server.key}":
                 return True
-            self._json(401, {"error": {"message": "Invalid API key", "type": "invalid_request_error",
-                                       "code": 401}})
+            self._json(
+                401, {"error": {"message": "Invalid API key", "type": "invalid_request_error", "code": 401}}
+            )
             return False
 
         def _json(self, status: int, data: dict) -> None:

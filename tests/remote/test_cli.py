@@ -18,9 +18,24 @@ def test_generate_json_through_the_real_entry_point():
     """The command as people run it prints generate's JSON: analysis, final, usage; tokens empty."""
     with FakeServer("llamacpp") as server:
         done = subprocess.run(
-            [sys.executable, "-m", "engine", "generate", "--remote", server.url, "--prompt", "Hello",
-             "--effort", "low", "--json"],
-            cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+            [
+                sys.executable,
+                "-m",
+                "engine",
+                "generate",
+                "--remote",
+                server.url,
+                "--prompt",
+                "Hello",
+                "--effort",
+                "low",
+                "--json",
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
             env=dict(os.environ, PYTHONPATH=str(ROOT)),
         )
         assert server.chat_bodies()[0]["reasoning_effort"] == "low"
@@ -33,7 +48,7 @@ def test_generate_json_through_the_real_entry_point():
 
 
 def test_generate_text_mode_and_model_choice(capsys):
-    """Without --json the answer goes to stdout and the reasoning to stderr; --remote-model picks the model."""
+    """Without --json the answer goes to stdout, the reasoning to stderr; --remote-model picks the model."""
     with FakeServer("ollama", models=("llama3:8b", "gpt-oss:20b", "gpt-oss:120b")) as server:
         code = main(["generate", "--remote", server.url, "--remote-model", "gpt-oss:120b", "--prompt", "Hi"])
         assert server.chat_bodies()[0]["model"] == "gpt-oss:120b"

@@ -40,7 +40,7 @@ def _run(session, messages=HELLO, settings=None, **kwargs):
 
 @pytest.mark.parametrize("dialect", ["vllm", "llamacpp", "ollama"])
 def test_each_dialect_streams_reasoning_and_answer(dialect):
-    """Reasoning arrives as analysis and the answer as final, whichever field the server uses for reasoning."""
+    """Reasoning arrives as analysis and the answer as final, whichever field the server puts reasoning in."""
     with FakeServer(dialect) as server:
         session = RemoteSession.connect(RemoteClient(server.url))
         events, texts, error = _run(session)
@@ -217,13 +217,16 @@ def test_silence_after_the_first_chunk_but_before_any_text_is_a_timeout():
     assert not any(isinstance(e, TurnEnd) for e in events)
 
 
-@pytest.mark.parametrize(("status", "kind", "words"), [
-    (500, "RemoteServerError", "Engine core died"),
-    (503, "RemoteServerError", "failed (503)"),
-    (429, "RemoteServerError", "busy"),
-    (504, "RemoteTimeoutError", "timed out"),
-    (403, "KeyRejectedError", "needs an API key"),
-])
+@pytest.mark.parametrize(
+    ("status", "kind", "words"),
+    [
+        (500, "RemoteServerError", "Engine core died"),
+        (503, "RemoteServerError", "failed (503)"),
+        (429, "RemoteServerError", "busy"),
+        (504, "RemoteTimeoutError", "timed out"),
+        (403, "KeyRejectedError", "needs an API key"),
+    ],
+)
 def test_server_errors_are_worded(status, kind, words):
     """A chat request the server refuses raises the matching error with the server's own words kept."""
     with FakeServer(fail_status=status) as server:
