@@ -57,8 +57,8 @@ def load_session(args: argparse.Namespace):
         raise EngineError(
             "Name a model: --model FOLDER for one on this computer, or --remote URL for a server."
         )
-    from engine.loader import load_model
-    from engine.session import ChatSession
+    from engine.runtime.loader import load_model
+    from engine.runtime.session import ChatSession
 
     # load_model reads the budget's forms itself ("auto" measures the device it loads on); a bad one is an
     # EngineError that says how to write it
@@ -82,7 +82,7 @@ def describe(session) -> str:
 
 
 def settings_from(args: argparse.Namespace):
-    from engine.session import GenerationSettings
+    from engine.runtime.session import GenerationSettings
 
     try:
         return GenerationSettings(effort=args.effort, temperature=args.temperature, top_p=args.top_p,

@@ -94,8 +94,8 @@ def _answer(session, messages: list[dict], settings, color: bool, continue_from=
     """Stream one answer (or more of ``continue_from``); returns it and whether it was cut short (stopped,
     the token limit, or a server's stream broken after some text, which is printed and kept)."""
     from engine.errors import EngineError
-    from engine.harmony import TextDelta, TurnEnd
-    from engine.session import Notice
+    from engine.notices import Notice
+    from engine.text.harmony import TextDelta, TurnEnd
 
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())

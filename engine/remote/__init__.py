@@ -2,7 +2,7 @@
 llama.cpp, another Gossamer), driven through the same events as a local ChatSession.
 
 - ``client``: the HTTP side (httpx2, streaming): ``GET /v1/models``, ``POST /v1/chat/completions``.
-- ``session``: ``RemoteSession.generate`` yields harmony events (engine/harmony/events.py).
+- ``session``: ``RemoteSession.generate`` yields harmony events (engine/text/harmony/events.py).
 - ``conversation``: the app's history as OpenAI messages, earlier reasoning dropped as harmony drops it.
 - ``servers``: the servers a person saved; their keys kept owner-only (or in the OS keychain).
 - ``errors``: what can go wrong, worded for the person who has to fix it.
@@ -23,8 +23,8 @@ from engine.remote.errors import (
 
 
 def __getattr__(name: str):
-    # the session needs engine.session (and so torch); the saved servers and the client do not, so the app's
-    # Models window can list servers without paying for torch
+    # the session needs engine.runtime.session (and so torch); the saved servers and the client do not, so
+    # the app's Models window can list servers without paying for torch
     if name == "RemoteSession":
         from engine.remote.session import RemoteSession
 

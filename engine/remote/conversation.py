@@ -1,17 +1,18 @@
 """The app's conversation as the messages an OpenAI-compatible server takes, earlier reasoning left out.
 
 A gpt-oss server renders these with harmony itself, so what it is sent must be what our engine would render:
-reasoning is dropped by the same rule (engine.harmony's default ``drop_analysis="harmony"``, openai-harmony's
-``auto_drop_analysis``): when the conversation ends in a final answer, the reasoning up to and including the
-first final answer goes. Reasoning that is kept (a tool-call chain, later answered turns) is sent under both
-names servers read: ``reasoning`` (vLLM, Ollama, LM Studio) and ``reasoning_content`` (llama.cpp).
+reasoning is dropped by the same rule (engine.text.harmony's default ``drop_analysis="harmony"``,
+openai-harmony's ``auto_drop_analysis``): when the conversation ends in a final answer, the reasoning up
+to and including the first final answer goes. Reasoning that is kept (a tool-call chain, later answered
+turns) is sent under both names servers read: ``reasoning`` (vLLM, Ollama, LM Studio) and
+``reasoning_content`` (llama.cpp).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine.harmony import ConversationError
+from engine.text.harmony import ConversationError
 
 _KEPT = ("role", "content", "name", "tool_call_id", "tool_calls")
 

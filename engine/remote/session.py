@@ -1,5 +1,5 @@
-"""One chat turn on a model server: the same events as engine.session.ChatSession, so the app's worker and
-the command line drive a remote model exactly as they drive the local one.
+"""One chat turn on a model server: the same events as engine.runtime.session.ChatSession, so the app's
+worker and the command line drive a remote model exactly as they drive the local one.
 
 The server streams OpenAI chunks; their reasoning (``reasoning_content`` from llama.cpp, ``reasoning`` from
 vLLM, Ollama and LM Studio) becomes analysis TextDeltas, their content final ones, their tool calls ToolCall
@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from engine.harmony.events import Event, MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
 from engine.remote.client import RemoteClient, RemoteModel
 from engine.remote.conversation import openai_messages
 from engine.remote.errors import (
@@ -29,7 +28,8 @@ from engine.remote.errors import (
     RemoteTimeoutError,
     StreamBrokenError,
 )
-from engine.session import GenerationSettings, Usage
+from engine.runtime.session import GenerationSettings, Usage
+from engine.text.harmony.events import Event, MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
 
 FINISH_REASONS = {"stop": "return", "length": "length", "tool_calls": "call", "function_call": "call"}
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from engine.harmony import render_prompt
 from engine.remote.conversation import openai_messages
 from engine.remote.endpoint import host_name, normalize_url
 from engine.remote.errors import RemoteError
+from engine.text.harmony import render_prompt
 
 CALL = {"id": "call_1", "type": "function", "function": {"name": "lookup", "arguments": "{}"}}
 CONVERSATIONS = {

@@ -7,7 +7,6 @@ import time
 
 import pytest
 
-from engine.harmony.events import MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
 from engine.remote import (
     KeyRejectedError,
     RemoteClient,
@@ -17,7 +16,8 @@ from engine.remote import (
     ServerUnreachableError,
     StreamBrokenError,
 )
-from engine.session import GenerationSettings
+from engine.runtime.session import GenerationSettings
+from engine.text.harmony.events import MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
 from tests.remote.fake_server import ANSWER, REASONING, FakeServer, refused_url
 
 HELLO = [{"role": "user", "content": "Hello"}]
