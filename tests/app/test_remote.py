@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import stat
 
 from PySide6.QtCore import Qt
 
 from app import export
 from app import settings as keys
+from app.widgets.server_dialog import ServerDialog
 from engine.remote.client import RemoteClient
 from engine.remote.servers import ServerStore
 from tests.app.conftest import send, wait_idle, wait_loaded
-from tests.remote.fake_server import ANSWER, REASONING, FakeServer
+from tests.remote.fake_server import ANSWER, REASONING, FakeServer, refused_url
 
 KEY = "sk-test-0123456789abcdef"
 
@@ -22,8 +24,9 @@ def saved_model(server: FakeServer, key: str | None = None) -> str:
     return ServerStore().save(server.url, key, models).model_key(models[0].id)
 
 
-def test_add_a_server_then_chat_with_its_model(make_window, qtbot, app_dirs):
+def test_add_a_server_then_chat_with_its_model(make_window, qtbot, app_dirs, caplog):
     """Add a server (test, save), Use its model, chat: answer and thinking streamed; the key nowhere else."""
+    caplog.set_level(logging.DEBUG)  # every logger, httpx2's and httpcore2's too
     with FakeServer("vllm", key=KEY) as server:
         window = make_window()
         manager = window.open_model_manager()
@@ -74,6 +77,7 @@ def test_add_a_server_then_chat_with_its_model(make_window, qtbot, app_dirs):
         if path.is_file() and path not in key_files:
             assert KEY.encode() not in path.read_bytes(), path
     assert KEY not in exported
+    assert KEY not in caplog.text
 
 
 def test_stop_ends_a_remote_answer_at_once(make_window, qtbot, settings):
@@ -125,3 +129,16 @@ def test_a_server_that_is_down_fails_to_load_in_words(make_window, qtbot):
     qtbot.waitUntil(lambda: window.notice.isVisible() and window.notice.kind == "error", timeout=20_000)
     assert "could not be reached" in window.notice.text()
     assert window.engine.model is None
+
+
+def test_test_connection_says_why_not(qtbot, settings):
+    """Test connection against an address where nothing listens says the server could not be reached."""
+    dialog = ServerDialog()
+    qtbot.addWidget(dialog)
+    dialog.url_edit.setText(refused_url())
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "could not be reached" in dialog.result.text(), timeout=10_000)
+    assert "refused" in dialog.result.text()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # Save tests again, and saves nothing
+    qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10_000)
+    assert ServerStore().servers() == []
