@@ -239,3 +239,15 @@ def test_an_address_without_the_api():
     with FakeServer() as server:
         with pytest.raises(Exception, match="Check the address"):
             RemoteClient(server.url.removesuffix("/v1") + "/v2").list_models()
+
+
+def test_stop_while_the_server_is_still_silent():
+    """Stop before the server has answered at all (a long prefill): the turn ends at once, as cancelled."""
+    with FakeServer("vllm", delay_s=2.0) as server:
+        session = RemoteSession(RemoteClient(server.url), "openai/gpt-oss-120b")
+        cancel = threading.Event()
+        threading.Timer(0.2, cancel.set).start()
+        started = time.monotonic()
+        events = list(session.generate(HELLO, GenerationSettings(), cancel=cancel))
+        assert time.monotonic() - started < 0.6
+    assert [type(e) for e in events] == [TurnEnd] and events[0].reason == "cancelled"
