@@ -159,7 +159,7 @@ def test_stop_closes_the_stream_at_once():
             if isinstance(event, TextDelta) and started is None:
                 started = time.monotonic()
                 cancel.set()
-        assert time.monotonic() - started < 0.25
+        assert time.monotonic() - started < 0.5  # chunks come every 0.2 s: it did not wait for the rest
         assert isinstance(seen[-1], TurnEnd) and seen[-1].reason == "cancelled"
         assert server.disconnected.wait(3)
 
@@ -249,5 +249,5 @@ def test_stop_while_the_server_is_still_silent():
         threading.Timer(0.2, cancel.set).start()
         started = time.monotonic()
         events = list(session.generate(HELLO, GenerationSettings(), cancel=cancel))
-        assert time.monotonic() - started < 0.6
+        assert time.monotonic() - started < 1.2  # well before the server's 2 s
     assert [type(e) for e in events] == [TurnEnd] and events[0].reason == "cancelled"
