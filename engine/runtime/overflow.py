@@ -149,10 +149,15 @@ def fit(session, messages: list[dict], settings, tools, continue_from: dict | No
             "summarizing",
         )
         text = summarize(session, [messages[i] for i in left_out], settings, summary_tokens, cancel)
-        if text:
-            summary = summary_message(text)["content"]
-            first = sum(1 for i in range(left_out[0]) if i not in gone)  # where the turns it replaces were
-            kept.insert(first, {"role": "developer", "content": summary})
+        first = sum(1 for i in range(left_out[0]) if i not in gone)  # where the turns it replaces were
+        ids = session.tokenizer.encode(text)
+        while ids:  # a summary longer than asked for is cut to the room there is
+            summary = summary_message(session.tokenizer.decode(ids))["content"]
+            over = count(kept[:first] + [{"role": "developer", "content": summary}] + kept[first:]) - limit
+            if over <= 0:
+                kept.insert(first, {"role": "developer", "content": summary})
+                break
+            ids, summary = ids[: len(ids) - over], None
     yield ContextFitted(
         policy, tuple(left_out), tuple(left_out) if summary else (), summary, before, count(kept)
     )
@@ -166,12 +171,9 @@ def summarize(session, messages: list[dict], settings, max_tokens: int, cancel=N
 
     words = max(20, max_tokens * 3 // 5)
     instructions = {"role": "developer", "content": SUMMARY_INSTRUCTIONS.format(words=words)}
+    reasoning = min(SUMMARY_REASONING, session.context_length // SUMMARY_FRACTION)
     turn = dataclasses.replace(
-        settings,
-        effort="low",
-        max_tokens=max_tokens + SUMMARY_REASONING,
-        reasoning_budget=SUMMARY_REASONING,
-        overflow=None,
+        settings, effort="low", max_tokens=max_tokens + reasoning, reasoning_budget=reasoning, overflow=None
     )
     transcript = _transcript(messages)
     room = session.context_length - turn.max_tokens - len(session.render([instructions], turn, None)) - 16
