@@ -109,7 +109,7 @@ class Usage:
     decode_s: float = 0.0
     context_used: int = 0
     context_max: int = 0
-    reasoning_cut: str | None = None  # "loop" | "budget": the engine ended the reasoning and forced the answer
+    reasoning_cut: str | None = None  # "loop" | "budget": the engine ended the reasoning, forced the answer
 
     @property
     def decode_tok_s(self) -> float:
@@ -206,7 +206,8 @@ class ChatSession:
             parser.feed(token)
         reason = "length"
         budget = settings.reasoning_budget
-        guard = ReasoningGuard(turn_budget(default_budget(settings.effort) if budget is None else budget, max_new))
+        budget = default_budget(settings.effort) if budget is None else budget
+        guard = ReasoningGuard(turn_budget(budget, max_new))
         try:
             logits = self._forward(prompt[reused:])
             yield from self._take_notices()
@@ -236,7 +237,7 @@ class ChatSession:
                 if step + 1 < max_new:
                     cut = guard.feed(token, parser.current_channel)
                     forced = (yield from self._cut_reasoning(cut, parser, usage)) if cut else []
-                    if self.cache.num_tokens + 1 + len(forced) > self.cache.max_tokens:  # out of memory shrank it
+                    if self.cache.num_tokens + 1 + len(forced) > self.cache.max_tokens:  # an OOM shrank it
                         break
                     record.completion_ids += forced
                     logits = self._forward([token, *forced])
@@ -262,7 +263,7 @@ class ChatSession:
 
     def _cut_reasoning(self, cut: Cut, parser: StreamParser, usage: Usage) -> Iterator[Event | Notice]:
         """The guard cut the reasoning: end the analysis message and open the final one, as if the model had
-        (a generator: yields a Notice and the parser's events, returns the tokens to add; none without room)."""
+        (a generator: yields a Notice and the parser's events, returns the tokens to add; [] without room)."""
         if self.cache.num_tokens + 1 + len(FORCE_FINAL) > self.cache.max_tokens:
             return []
         usage.reasoning_cut = cut.reason

@@ -35,13 +35,13 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", default=None, help="instructions for the model (a developer message)")
     parser.add_argument(
         "--reasoning-budget", type=int, default=None, metavar="N",
-        help="reasoning tokens before the model must answer (default: 2048 / 8192 / 32768 by effort; 0: none). "
-        "A reasoning loop is cut either way",
+        help="reasoning tokens before the model must answer (default: 2048 / 8192 / 32768 by effort; 0: "
+        "none). A reasoning loop is cut either way",
     )
     parser.add_argument(
         "--overflow", choices=("drop", "summarize", "stop"), default="stop",
-        help="when the conversation no longer fits the context with room for an answer: leave its oldest turns "
-        "out, summarise them with the model, or stop with an error (default: stop)",
+        help="when the conversation no longer fits the context with room for an answer: leave its oldest "
+        "turns out, summarise them with the model, or stop with an error (default: stop)",
     )
 
 

@@ -19,7 +19,10 @@ import threading
 from engine.cli._model_args import add_model_arguments, add_sampling_arguments, load_session, settings_from
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
-HELP = "commands: /continue, /reason, /effort low|medium|high, /new, /exit (Ctrl+C stops an answer, Ctrl+D leaves)"
+HELP = (
+    "commands: /continue, /reason, /effort low|medium|high, /new, /exit (Ctrl+C stops an answer, Ctrl+D "
+    "leaves)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,5 +1,5 @@
-"""``python -m engine generate``: one answer to one prompt or a whole conversation, streamed as text or printed
-as one JSON object.
+"""``python -m engine generate``: one answer to one prompt or a whole conversation, streamed as text or
+printed as one JSON object.
 
 --messages takes a conversation in the format of ``python -m engine render`` (a JSON list of chat messages, or
 an object with "messages" and "tools"); the answer continues it. With --json, ``overflow`` says which of its
@@ -23,8 +23,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a whole conversation to answer, as `python -m engine render` takes it")
     add_sampling_arguments(parser)
     parser.add_argument("--json", action="store_true",
-                        help="print one JSON object: tokens, analysis, final, tool_calls, finish_reason, usage, "
-                        "overflow")
+                        help="print one JSON object: tokens, analysis, final, tool_calls, finish_reason, "
+                        "usage, overflow")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -100,6 +100,7 @@ def _indexes_in_file(fitted: dict, args: argparse.Namespace) -> dict:
 def _fitted_text(fitted) -> str:
     """One line for the terminal: what the overflow policy did to the prompt."""
     count = len(fitted.dropped)
-    what = f"summarised the oldest {count} messages" if fitted.summary else f"left out the oldest {count} messages"
+    what = "summarised" if fitted.summary else "left out"
+    what = f"{what} the oldest {count} messages"
     return (f"the conversation did not fit the context: {what} "
             f"({fitted.prompt_tokens_before:,} -> {fitted.prompt_tokens:,} prompt tokens)")

@@ -31,9 +31,9 @@ SUMMARY_FRACTION = 8  # a summary takes at most an eighth of the context ...
 SUMMARY_MAX_TOKENS = 1024  # ... and at most this many tokens
 SUMMARY_REASONING = 256  # the summary turn reasons briefly, then answers (engine/runtime/reasoning_guard.py)
 SUMMARY_INSTRUCTIONS = (
-    "Summarize the conversation the user gives you so that the summary can replace it. Keep every fact, name, "
-    "number, decision, open question and preference of the user that a later answer may need. Write plain "
-    "sentences in the conversation's language, at most about {words} words, and nothing else."
+    "Summarize the conversation the user gives you so that the summary can replace it. Keep every fact, "
+    "name, number, decision, open question and preference of the user that a later answer may need. Write "
+    "plain sentences in the conversation's language, at most about {words} words, and nothing else."
 )
 
 
@@ -59,7 +59,11 @@ def answer_room(context_length: int, max_tokens: int) -> int:
 def is_summary(message: dict) -> bool:
     """A developer message a summarize policy wrote (earlier summaries are folded into the next one)."""
     content = message.get("content")
-    return message.get("role") == "developer" and isinstance(content, str) and content.startswith(SUMMARY_HEADING)
+    return (
+        message.get("role") == "developer"
+        and isinstance(content, str)
+        and content.startswith(SUMMARY_HEADING)
+    )
 
 
 def summary_message(summary: str) -> dict:
@@ -126,16 +130,17 @@ def fit(session, messages: list[dict], settings, tools, continue_from: dict | No
         return messages
     if policy == "stop":
         raise ContextFullError(
-            f"The conversation is {before:,} tokens long; with room for an answer it does not fit the context of "
-            f"{context:,} tokens. Start a new conversation, drop or summarise its oldest turns, or raise the "
-            "context length in Settings."
+            f"The conversation is {before:,} tokens long; with room for an answer it does not fit the "
+            f"context of {context:,} tokens. Start a new conversation, drop or summarise its oldest turns, "
+            "or raise the context length in Settings."
         )
     summary_tokens = min(SUMMARY_MAX_TOKENS, context // SUMMARY_FRACTION) if policy == "summarize" else 0
     target = max(1, limit - context // SLACK_FRACTION - summary_tokens)
     left_out = choose_dropped(messages, count, limit - summary_tokens, target)
     if left_out is None:
         raise ContextFullError(
-            f"The last message alone, with room for an answer, does not fit the context of {context:,} tokens. "
+            f"The last message alone, with room for an answer, does not fit the context of {context:,} "
+            "tokens. "
             "Shorten it, or raise the context length in Settings."
         )
     gone = set(left_out)
@@ -181,7 +186,9 @@ def summarize(session, messages: list[dict], settings, max_tokens: int, cancel=N
     if len(ids) > room:
         transcript = "…" + session.tokenizer.decode(ids[len(ids) - max(1, room) :])
     final = []
-    for event in session.generate([instructions, {"role": "user", "content": transcript}], turn, cancel=cancel):
+    for event in session.generate(
+        [instructions, {"role": "user", "content": transcript}], turn, cancel=cancel
+    ):
         if isinstance(event, TextDelta) and event.channel == "final":
             final.append(event.text)
     return "".join(final).strip()
@@ -201,6 +208,10 @@ def _transcript(messages: list[dict]) -> str:
                 content += f"\n(called {function.get('name')} with {function.get('arguments')})"
         if not content:
             continue
-        label = {"user": "User", "assistant": "Assistant", "tool": f"Tool {message.get('name') or ''}".strip()}
+        label = {
+            "user": "User",
+            "assistant": "Assistant",
+            "tool": f"Tool {message.get('name') or ''}".strip(),
+        }
         lines.append(f"{label.get(role, 'Earlier summary')}: {content.strip()}")
     return "\n\n".join(lines)

@@ -58,9 +58,7 @@ def turn_budget(budget: int | None, max_new: int) -> int | None:
 class ReasoningGuard:
     """Feed it every generated token with the channel it was written in; ``feed`` returns a Cut once."""
 
-    def __init__(
-        self, budget: int | None, *, ngram: int = LOOP_NGRAM, repeats: int = LOOP_REPEATS
-    ) -> None:
+    def __init__(self, budget: int | None, *, ngram: int = LOOP_NGRAM, repeats: int = LOOP_REPEATS) -> None:
         assert ngram >= 1 and repeats >= 2, (ngram, repeats)
         self.budget = budget if budget and budget > 0 else None
         self.ngram, self.repeats = ngram, repeats

@@ -31,7 +31,9 @@ def conversation(num_turns: int = 8) -> list[dict]:
     messages = [{"role": "system", "content": "Be brief."}]
     for n in range(num_turns - 1):
         messages.append({"role": "user", "content": f"Question {n}: what is {n} plus {n}, and why?"})
-        messages.append({"role": "assistant", "content": f"It is {2 * n}, because adding {n} twice doubles it."})
+        messages.append(
+            {"role": "assistant", "content": f"It is {2 * n}, because adding {n} twice doubles it."}
+        )
     messages.append({"role": "user", "content": "And the last question: what is seven times six?"})
     return messages
 
@@ -145,9 +147,29 @@ def test_generate_takes_a_conversation_and_reports_what_the_policy_dropped(tiny_
     """`generate --messages FILE --overflow drop --json`: usage.prompt_tokens and the dropped indexes."""
     path = tmp_path / "chat.json"
     path.write_text(json.dumps(conversation()), encoding="utf-8")
-    command = [sys.executable, "-m", "engine", "generate", "--model", str(tiny_model_dir), "--device", "cpu",
-               "--messages", str(path), "--context", str(CONTEXT), "--max-tokens", "8", "--seed", "1",
-               "--overflow", "drop", "--reasoning-budget", "4", "--json"]
+    command = [
+        sys.executable,
+        "-m",
+        "engine",
+        "generate",
+        "--model",
+        str(tiny_model_dir),
+        "--device",
+        "cpu",
+        "--messages",
+        str(path),
+        "--context",
+        str(CONTEXT),
+        "--max-tokens",
+        "8",
+        "--seed",
+        "1",
+        "--overflow",
+        "drop",
+        "--reasoning-budget",
+        "4",
+        "--json",
+    ]
     result = subprocess.run(command, check=False, capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)

@@ -97,7 +97,9 @@ def test_the_session_forces_the_final_channel_when_the_budget_is_spent(tiny_mode
     """With a budget of a few tokens, the tiny model's reasoning is cut and its answer starts in final."""
     session = ChatSession(tiny_model, context_length=512)
     settings = GenerationSettings(temperature=0.0, max_tokens=40, reasoning_budget=3)
-    events = list(session.generate([{"role": "user", "content": "Hi"}], settings, continue_from=in_analysis()))
+    events = list(
+        session.generate([{"role": "user", "content": "Hi"}], settings, continue_from=in_analysis())
+    )
     notices = [e for e in events if isinstance(e, Notice)]
     assert [n.kind for n in notices] == ["reasoning_cut"] and notices[0].reason == "budget"
     at = events.index(notices[0])
@@ -110,7 +112,9 @@ def test_the_session_forces_the_final_channel_when_the_budget_is_spent(tiny_mode
     assert isinstance(end, TurnEnd) and end.usage.reasoning_cut == "budget"
     assert end.usage.as_dict()["reasoning_cut"] == "budget"
     completion = session.last_turn.completion_ids
-    assert completion[3:3 + len(FORCE_FINAL)] == list(FORCE_FINAL)  # three reasoning tokens, then the switch
+    assert completion[3 : 3 + len(FORCE_FINAL)] == list(
+        FORCE_FINAL
+    )  # three reasoning tokens, then the switch
     assert session.cache.num_tokens == len(session.last_turn.prompt_ids) + len(completion) - 1
 
 
@@ -121,8 +125,12 @@ def test_the_answer_after_a_cut_can_be_continued_exactly(tiny_model):
     settings = GenerationSettings(temperature=0.0, max_tokens=12, reasoning_budget=3)
     events = list(session.generate(messages, settings, continue_from=in_analysis()))
     written = "".join(e.text for e in events if isinstance(e, TextDelta) and e.channel == "final")
-    answer = {"role": "assistant", "reasoning": in_analysis()["reasoning"] + "".join(
-        e.text for e in events if isinstance(e, TextDelta) and e.channel == "analysis"), "content": written}
+    answer = {
+        "role": "assistant",
+        "reasoning": in_analysis()["reasoning"]
+        + "".join(e.text for e in events if isinstance(e, TextDelta) and e.channel == "analysis"),
+        "content": written,
+    }
     if not written:
         pytest.skip("the tiny model wrote no final text to continue from")
     more = list(session.generate(messages, settings, continue_from=answer))
@@ -133,7 +141,9 @@ def test_without_a_cut_nothing_is_forced(tiny_model):
     """A budget turned off (0) and no loop: no notice, no forced tokens, the reasoning runs on."""
     session = ChatSession(tiny_model, context_length=512)
     settings = GenerationSettings(temperature=0.0, max_tokens=8, reasoning_budget=0)
-    events = list(session.generate([{"role": "user", "content": "Hi"}], settings, continue_from=in_analysis()))
+    events = list(
+        session.generate([{"role": "user", "content": "Hi"}], settings, continue_from=in_analysis())
+    )
     assert not [e for e in events if isinstance(e, Notice)] and events[-1].usage.reasoning_cut is None
     completion = session.last_turn.completion_ids
     forced = list(FORCE_FINAL)
