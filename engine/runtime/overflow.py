@@ -126,23 +126,26 @@ def fit(session, messages: list[dict], settings, tools, continue_from: dict | No
     extra = len(render_continuation(parts, session.tokenizer)) if parts else 0
     limit = context - answer_room(context, settings.max_tokens) - extra
     before = count(messages)
-    if before <= limit:
+    _, groups = turns(messages)
+    if before <= limit or len(groups) <= 1:  # fits, or there is only the last turn: the session decides
         return messages
-    if policy == "stop":
+    earlier = [i for group in groups[:-1] for i in group]
+    if count([m for i, m in enumerate(messages) if i not in set(earlier)]) > limit:
+        # the last turn alone leaves no room: no summary fits, nothing else helps; the session's own error
+        # says what to do when the prompt is past the context, else the answer gets the room there is
+        if policy == "stop":
+            return messages
+        left_out, policy = earlier, "drop"
+    elif policy == "stop":
         raise ContextFullError(
             f"The conversation is {before:,} tokens long; with room for an answer it does not fit the "
             f"context of {context:,} tokens. Start a new conversation, drop or summarise its oldest turns, "
             "or raise the context length in Settings."
         )
-    summary_tokens = min(SUMMARY_MAX_TOKENS, context // SUMMARY_FRACTION) if policy == "summarize" else 0
-    target = max(1, limit - context // SLACK_FRACTION - summary_tokens)
-    left_out = choose_dropped(messages, count, limit - summary_tokens, target)
-    if left_out is None:
-        raise ContextFullError(
-            f"The last message alone, with room for an answer, does not fit the context of {context:,} "
-            "tokens. "
-            "Shorten it, or raise the context length in Settings."
-        )
+    else:
+        summary_tokens = min(SUMMARY_MAX_TOKENS, context // SUMMARY_FRACTION) if policy == "summarize" else 0
+        target = max(1, limit - context // SLACK_FRACTION - summary_tokens)
+        left_out = choose_dropped(messages, count, limit - summary_tokens, target) or earlier
     gone = set(left_out)
     kept = [m for i, m in enumerate(messages) if i not in gone]
     summary = None

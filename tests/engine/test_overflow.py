@@ -133,14 +133,25 @@ def test_stop_refuses_the_turn_saying_what_to_do(tiny_model):
         run(session, conversation(), "stop")
 
 
-@pytest.mark.parametrize("policy", ["drop", "summarize"])
-def test_a_last_message_too_long_for_the_context_is_a_clear_error(tiny_model, policy):
-    """When even the last turn alone does not fit, no policy helps: ContextFullError says to shorten it."""
+@pytest.mark.parametrize("policy", ["drop", "summarize", "stop"])
+def test_a_last_message_too_long_for_the_context_is_the_context_error(tiny_model, policy):
+    """When even the last turn alone does not fit, no policy helps: the turns before it go, and the
+    session's own ContextFullError says what to do."""
     session = ChatSession(tiny_model, context_length=CONTEXT)
     messages = conversation(2)
     messages[-1]["content"] = "word " * 400
-    with pytest.raises(ContextFullError, match="last message"):
+    with pytest.raises(ContextFullError, match="the context holds 256"):
         run(session, messages, policy)
+
+
+@pytest.mark.parametrize("policy", ["drop", "summarize", "stop"])
+def test_a_single_turn_is_left_to_the_session(tiny_model, policy):
+    """One turn that leaves less room than asked is not refused: the answer gets the room there is."""
+    session = ChatSession(tiny_model, context_length=CONTEXT)
+    messages = [{"role": "user", "content": "word " * 150}]
+    events = run(session, messages, policy, max_tokens=200)
+    assert not [e for e in events if isinstance(e, ContextFitted)]
+    assert isinstance(events[-1], TurnEnd) and events[-1].usage.prompt_tokens > CONTEXT * 3 // 4
 
 
 def test_generate_takes_a_conversation_and_reports_what_the_policy_dropped(tiny_model_dir, tmp_path):
