@@ -51,7 +51,7 @@ def prompt_messages(stored: list[Message], conversation: Conversation | None) ->
 
 def prompt_tokens(messages: list[dict], effort: str) -> int:
     """Tokens of the prompt ``messages`` make, counted without the model (harmony's renderer is cheap)."""
-    from engine.harmony import ConversationError, render_prompt
+    from engine.text.harmony import ConversationError, render_prompt
 
     try:
         return len(render_prompt(messages, effort=effort))

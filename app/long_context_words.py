@@ -26,7 +26,7 @@ def reasoning_cut(usage: dict) -> str:
 
 
 def notice(notice) -> str | None:
-    """An engine.session.Notice of this feature's kinds, worded; None for another kind."""
+    """An engine.runtime.session.Notice of this feature's kinds, worded; None for another kind."""
     if notice.kind == "reasoning_cut":
         return reasoning_cut({"reasoning_cut": notice.reason})
     if notice.kind == "summarizing":

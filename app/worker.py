@@ -1,4 +1,4 @@
-"""The engine on its own thread: the only module of the app that touches ``engine.loader``/``engine.session``.
+"""The engine on its own thread: the only module of the app that touches ``engine.runtime.loader``/``engine.runtime.session``.
 
 ``EngineWorker`` is a QObject moved to a QThread (see ``app.engine_client``). Its slots run there, one at
 a time; what happens comes back as signals named for events, which Qt queues to the GUI thread. Text is
@@ -33,7 +33,7 @@ class EngineWorker(QObject):
     tool_called = Signal(int, object)  # turn id, {"id", "type", "function": {"name", "arguments"}}
     turn_finished = Signal(int, str, object)  # turn id, reason, usage dict
     turn_failed = Signal(int, object)  # turn id, app.engine_errors.ErrorReport
-    engine_notice = Signal(object, object)  # engine.session.Notice (how the engine now runs), facts after it
+    engine_notice = Signal(object, object)  # engine.notices.Notice (how the engine now runs), facts after it
     context_fitted = Signal(int, object)  # turn id, engine.runtime.overflow.ContextFitted.as_dict()
 
     def __init__(self) -> None:
@@ -54,9 +54,9 @@ class EngineWorker(QObject):
             import torch
 
             from engine.hub import in_use
-            from engine.loader import load_model
             from engine.runtime.auto_context import automatic_context
-            from engine.session import ChatSession
+            from engine.runtime.loader import load_model
+            from engine.runtime.session import ChatSession
 
             if device == "auto":
                 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -65,7 +65,7 @@ class EngineWorker(QObject):
             try:
                 if automatic:  # the CPU gets no budget below, so none here either
                     context_length = automatic_context(path, device, vram_budget if device != "cpu" else None)
-                notices: list = []  # engine.session.Notice
+                notices: list = []  # engine.notices.Notice
                 model = load_model(
                     path,
                     device=device,
@@ -143,9 +143,10 @@ class EngineWorker(QObject):
             self.turn_failed.emit(turn_id, ErrorReport("", message))
             return
         try:
-            from engine.harmony.events import TextDelta, ToolCall, TurnEnd
+            from engine.notices import Notice
             from engine.runtime.overflow import ContextFitted
-            from engine.session import GenerationSettings, Notice
+            from engine.runtime.session import GenerationSettings
+            from engine.text.harmony.events import TextDelta, ToolCall, TurnEnd
 
             generation = GenerationSettings(**settings)
             events = self._session.generate(

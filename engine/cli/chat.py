@@ -111,9 +111,9 @@ def _answer(
     """Stream one answer (or more of ``continue_from``); returns it and whether it was cut short. ``state``
     gets "reasoning_cut", and "fitted" and "kept" (the conversation as the prompt now holds it) when the
     overflow policy left turns out."""
-    from engine.harmony import TextDelta, TurnEnd
+    from engine.notices import Notice
     from engine.runtime.overflow import ContextFitted
-    from engine.session import Notice
+    from engine.text.harmony import TextDelta, TurnEnd
 
     state = {} if state is None else state
     state["reasoning_cut"] = False

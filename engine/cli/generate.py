@@ -28,9 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.harmony import TextDelta, ToolCall, TurnEnd
+    from engine.notices import Notice
     from engine.runtime.overflow import ContextFitted
-    from engine.session import Notice
+    from engine.text.harmony import TextDelta, ToolCall, TurnEnd
 
     settings = settings_from(args)
     messages, tools = _conversation(args)  # read before the model loads: a bad file fails at once

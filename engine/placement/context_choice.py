@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.config import ModelConfig
-from engine.plan import PlanOptions, make_plan
+from engine.placement.plan import PlanOptions, make_plan
 
 CHOICES = (8192, 16384, 32768, 65536, 131072)
 UNBUDGETED_CONTEXT = 16384

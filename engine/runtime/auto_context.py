@@ -18,17 +18,20 @@ def automatic_context(path: str | Path, device="auto", vram_budget: int | str | 
     import torch
 
     from engine import kernels
-    from engine.config import ModelConfig
-    from engine.loader import budget_bytes, resolve_device
-    from engine.plan import PlanOptions, auto_budget
+    from engine.io.checkpoint import read_config
+    from engine.placement.host_memory import auto_host_memory
+    from engine.placement.plan import PlanOptions, auto_budget
+    from engine.runtime.loader import budget_bytes, resolve_device
 
-    cfg = ModelConfig.from_model_dir(path)  # raises ModelFilesError / UnsupportedModelError
+    cfg = read_config(path)  # raises ModelFilesError / UnsupportedModelError
     device = resolve_device(device)
     budget, _ = budget_bytes(vram_budget)
     if device.type == "cuda" and budget is None:
         torch.cuda.empty_cache()
         budget, _ = auto_budget(device)
     options = PlanOptions(device=device.type, fused_kernels=kernels.use_fused(device))
+    if device.type == "cuda":  # as load_model plans: pinned experts must leave the desktop room
+        options = replace(options, host_memory=auto_host_memory())
     return default_context(cfg, budget, options)
 
 

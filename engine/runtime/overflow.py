@@ -112,7 +112,7 @@ def choose_dropped(
 def fit(session, messages: list[dict], settings, tools, continue_from: dict | None, cancel) -> Iterator:
     """The messages a turn's prompt is rendered from, under ``settings.overflow`` (a generator: ``yield from``
     it; it yields a ContextFitted, and a Notice while a summary is written, when the policy acted)."""
-    from engine.harmony import continuation, render_continuation
+    from engine.text.harmony import continuation, render_continuation
 
     policy = settings.overflow
     if policy not in POLICIES:
@@ -150,7 +150,7 @@ def fit(session, messages: list[dict], settings, tools, continue_from: dict | No
     kept = [m for i, m in enumerate(messages) if i not in gone]
     summary = None
     if policy == "summarize":
-        from engine.session import Notice
+        from engine.notices import Notice
 
         yield Notice(
             f"The conversation no longer fits the context: summarising its oldest {len(left_out)} messages.",
@@ -175,7 +175,7 @@ def fit(session, messages: list[dict], settings, tools, continue_from: dict | No
 def summarize(session, messages: list[dict], settings, max_tokens: int, cancel=None) -> str:
     """The model's summary of ``messages`` (a low-effort turn of its own on the same session), or "" when it
     wrote none (stopped). A transcript longer than the context keeps its end."""
-    from engine.harmony import TextDelta
+    from engine.text.harmony import TextDelta
 
     words = max(20, max_tokens * 3 // 5)
     instructions = {"role": "developer", "content": SUMMARY_INSTRUCTIONS.format(words=words)}

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.tokenizer import Special
+from engine.notices import Notice
+from engine.text.tokenizer import Special
 
 # reasoning tokens allowed per turn, by effort (see above); 0 or None turns the budget off
 DEFAULT_BUDGETS = {"low": 2048, "medium": 8192, "high": 32768}
@@ -41,6 +42,13 @@ class Cut:
 
     reason: str
     reasoning_tokens: int
+
+
+def cut_notice(cut: Cut) -> Notice:
+    """What the session yields when it cuts the reasoning (the CLI prints its text; the app words its facts)."""
+    why = "it went round in a loop" if cut.reason == "loop" else "it reached its budget"
+    text = f"Reasoning was cut after {cut.reasoning_tokens:,} tokens ({why}); the model answers now."
+    return Notice(text, "reasoning_cut", reason=cut.reason, tokens=cut.reasoning_tokens)
 
 
 def default_budget(effort: str) -> int:

@@ -14,9 +14,9 @@ from app.store import Store
 from app.widgets.context_note import ContextNote
 from app.widgets.overflow_dialog import OverflowDialog
 from app.widgets.settings_dialog import SettingsDialog
-from engine.harmony import render_prompt
 from engine.runtime.overflow import SUMMARY_HEADING
 from engine.runtime.reasoning_guard import DEFAULT_BUDGETS
+from engine.text.harmony import render_prompt
 from tests.app.conftest import send, wait_idle, wait_loaded
 
 TINY_CONTEXT = 256

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from engine.config import ModelConfig
-from engine.loader import load_model
 from engine.placement.context_choice import CHOICES, UNBUDGETED_CONTEXT, context_choices, default_context
-from engine.plan import GiB, PlanOptions, make_plan
+from engine.placement.plan import GiB, PlanOptions, make_plan
 from engine.runtime.auto_context import automatic_context, choices_for
+from engine.runtime.loader import load_model
 
 GPT_OSS_20B = ModelConfig()
 

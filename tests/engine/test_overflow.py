@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import ContextFullError
-from engine.harmony import TurnEnd
+from engine.notices import Notice
 from engine.runtime.overflow import (
     SUMMARY_HEADING,
     ContextFitted,
@@ -19,8 +19,9 @@ from engine.runtime.overflow import (
     is_summary,
     turns,
 )
-from engine.session import ChatSession, GenerationSettings, Notice
-from engine.tokenizer import load_tokenizer
+from engine.runtime.session import ChatSession, GenerationSettings
+from engine.text.harmony import TurnEnd
+from engine.text.tokenizer import load_tokenizer
 
 CONTEXT = 256
 ROOT = Path(__file__).resolve().parents[2]

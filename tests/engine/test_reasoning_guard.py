@@ -7,10 +7,11 @@ import time
 
 import pytest
 
-from engine.harmony import MessageEnd, MessageStart, StreamParser, TextDelta, TurnEnd
+from engine.notices import Notice
 from engine.runtime.reasoning_guard import FORCE_FINAL, ReasoningGuard, default_budget, turn_budget
-from engine.session import ChatSession, GenerationSettings, Notice
-from engine.tokenizer import Special, load_tokenizer
+from engine.runtime.session import ChatSession, GenerationSettings
+from engine.text.harmony import MessageEnd, MessageStart, StreamParser, TextDelta, TurnEnd
+from engine.text.tokenizer import Special, load_tokenizer
 
 ANALYSIS = [Special.CHANNEL, *load_tokenizer().encode("analysis"), Special.MESSAGE]
 

@@ -7,7 +7,7 @@ local API server all drive the engine through this class.
 A turn may also continue an answer that was cut short (Stop, the token limit, a crash): the answer so far
 goes after ``<|start|>assistant`` with its last message left open, and the model goes on writing it.
 
-Besides the harmony events (engine/harmony/events.py) a turn may yield a ``Notice``: something the user
+Besides the harmony events (engine/text/harmony/events.py) a turn may yield a ``Notice``: something the user
 should know that is not the model's text. Today one kind: the GPU ran out of memory while generating, so
 the model was placed again with more experts in host memory (or a shorter context) and the step repeated.
 """
@@ -20,57 +20,29 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import torch
 
 from engine.errors import ContextFullError, OutOfMemoryError
-from engine.harmony import STOP_TOKENS, StreamParser, continuation, render_continuation, render_prompt
-from engine.harmony.events import Event, TextDelta, TurnEnd
+from engine.notices import Notice
+from engine.offload.build import replan_model
 from engine.runtime import overflow
-from engine.runtime.reasoning_guard import FORCE_FINAL, Cut, ReasoningGuard, default_budget, turn_budget
-from engine.sampling import SamplingParams, make_generator, sample
-from engine.tokenizer import load_tokenizer
-
-if TYPE_CHECKING:
-    from engine.plan import Plan
+from engine.runtime.reasoning_guard import (
+    FORCE_FINAL,
+    Cut,
+    ReasoningGuard,
+    cut_notice,
+    default_budget,
+    turn_budget,
+)
+from engine.runtime.sampling import SamplingParams, make_generator, sample
+from engine.text.harmony import STOP_TOKENS, StreamParser, continuation, render_continuation, render_prompt
+from engine.text.harmony.events import Event, TextDelta, TurnEnd
+from engine.text.tokenizer import load_tokenizer
 
 EFFORTS = ("low", "medium", "high")
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something for the user about how the engine runs. Not part of the answer.
-
-    text: the English sentence (the CLI prints it), e.g. "The GPU ran out of memory, so Gossamer now uses
-    at most 10.6 GiB of it: ... Generation may be slower."; the other fields are its facts, for callers
-    that word it themselves (the app, in the user's language). kind "replanned": out of memory, the model
-    was placed again for ``budget_bytes`` of GPU memory, and for a shorter ``context_length`` when that
-    is not None. kind "reasoning_cut": the reasoning was cut (``reason`` "loop" or "budget", after
-    ``tokens`` of it) and the model answers now. kind "summarizing": the conversation no longer fits, and the
-    model is summarising its oldest turns first (engine/runtime/overflow.py).
-    """
-
-    text: str
-    kind: str = ""
-    budget_bytes: int | None = None
-    context_length: int | None = None
-    reason: str | None = None
-    tokens: int | None = None
-
-    @classmethod
-    def reasoning_cut(cls, cut: Cut) -> Notice:
-        why = "it went round in a loop" if cut.reason == "loop" else "it reached its budget"
-        text = f"Reasoning was cut after {cut.reasoning_tokens:,} tokens ({why}); the model answers now."
-        return cls(text, "reasoning_cut", reason=cut.reason, tokens=cut.reasoning_tokens)
-
-    @classmethod
-    def replanned(cls, before: Plan, after: Plan, text: str) -> Notice:
-        """The notice for a re-plan from ``before`` to ``after`` (engine.plan.replan_after_oom)."""
-        shorter = after.context_length < before.context_length
-        return cls(text, "replanned", after.budget_bytes, after.context_length if shorter else None)
 
 
 @dataclass(frozen=True)
@@ -268,7 +240,7 @@ class ChatSession:
             return []
         usage.reasoning_cut = cut.reason
         log.info("reasoning cut (%s) after %d tokens", cut.reason, cut.reasoning_tokens)
-        yield Notice.reasoning_cut(cut)
+        yield cut_notice(cut)
         for token in FORCE_FINAL:
             yield from parser.feed(token)
         return list(FORCE_FINAL)
@@ -332,7 +304,6 @@ class ChatSession:
         """Re-place the model after an out-of-memory in a step that was to add ``ids``; returns the ids to run
         again (more than ``ids`` when the cache had to be rebuilt). Raises OutOfMemoryError (engine.errors,
         worded for the user) when no placement fits, ContextFullError when the conversation no longer does."""
-        from engine.offload_build import replan_model
 
         gc.collect()
         notice = replan_model(self.model)  # frees the old placement first, then places anew
