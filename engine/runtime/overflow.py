@@ -157,6 +157,8 @@ def fit(session, messages: list[dict], settings, tools, continue_from: dict | No
             "summarizing",
         )
         text = summarize(session, [messages[i] for i in left_out], settings, summary_tokens, cancel)
+        if cancel is not None and cancel.is_set():  # stopped while summarising: the turn ends at once, and a
+            return kept  # summary cut short is not one to keep (the next turn summarises again)
         first = sum(1 for i in range(left_out[0]) if i not in gone)  # where the turns it replaces were
         ids = session.tokenizer.encode(text)
         while ids:  # a summary longer than asked for is cut to the room there is

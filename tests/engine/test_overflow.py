@@ -193,3 +193,16 @@ def test_generate_takes_a_conversation_and_reports_what_the_policy_dropped(tiny_
         [*command[:-5], "--json"], check=False, capture_output=True, text=True, cwd=ROOT, timeout=300
     )
     assert refused.returncode == 1 and "does not fit the context" in refused.stderr  # --overflow stop
+
+
+def test_stop_while_summarising_keeps_no_summary(tiny_model):
+    """Stop pressed while the summary is written: the turn ends cancelled, and no cut-short summary is kept."""
+    import threading
+
+    session = ChatSession(tiny_model, context_length=CONTEXT)
+    cancel = threading.Event()
+    cancel.set()
+    settings = GenerationSettings(temperature=1.0, seed=0, max_tokens=16, overflow="summarize")
+    events = list(session.generate(conversation(), settings, cancel=cancel))
+    assert not [e for e in events if isinstance(e, ContextFitted)]
+    assert isinstance(events[-1], TurnEnd) and events[-1].reason == "cancelled"
