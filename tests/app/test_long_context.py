@@ -260,4 +260,5 @@ def test_stop_in_the_app_ends_the_turn_within_a_token(loaded_window, qtbot, sett
     usage = answer.usage
     per_token = usage["decode_s"] / max(1, usage["completion_tokens"] - 1)
     assert answer.finish_reason == "cancelled"
+    print(f"app: Stop to the turn's end {latency * 1000:.1f} ms, one token {per_token * 1000:.1f} ms")
     assert latency < 0.100 + per_token + 0.05, (latency, per_token)  # 50 ms: the signal's queue and a repaint
