@@ -262,3 +262,44 @@ def test_stop_in_the_app_ends_the_turn_within_a_token(loaded_window, qtbot, sett
     assert answer.finish_reason == "cancelled"
     print(f"app: Stop to the turn's end {latency * 1000:.1f} ms, one token {per_token * 1000:.1f} ms")
     assert latency < 0.100 + per_token + 0.05, (latency, per_token)  # 50 ms: the signal's queue and a repaint
+
+
+def test_a_chats_file_from_before_gets_the_new_columns(app_dirs):
+    """A store written before this migration opens with every chat unchosen and its prompt from the start."""
+    import sqlite3
+
+    from app.store import MIGRATIONS
+
+    path = app_dirs / "old.sqlite"
+    db = sqlite3.connect(path)
+    for step in MIGRATIONS[:2]:  # the schema as it was
+        db.executescript(step)
+    db.execute("INSERT INTO conversations (title, created_at, updated_at) VALUES ('Old', 0, 0)")
+    db.execute("PRAGMA user_version = 2")
+    db.commit()
+    db.close()
+    store = Store(path)
+    (conversation,) = store.conversations()
+    assert conversation.overflow is None and conversation.prompt_start == 0
+    context_store.set_overflow(store, conversation.id, "drop")
+    assert store.conversation(conversation.id).overflow == "drop"
+    store.close()
+
+
+def test_a_dropped_marker_reads_as_such_in_the_export(app_dirs):
+    """The Markdown export says where the model stopped reading; the JSON marks the prompt's start."""
+    import json
+
+    store = Store()
+    conversation = store.create_conversation("Long")
+    store.add_message(conversation.id, "user", "First")
+    store.add_message(conversation.id, "user", "Second")
+    context_store.add_note(store, conversation.id, 1, "dropped", 1)
+    messages = store.messages(conversation.id)
+    assert [m.role for m in messages] == ["user", "developer", "user"]
+    assert store.conversation(conversation.id).prompt_start == 1
+    markdown = export.to_markdown(store.conversation(conversation.id), messages)
+    assert "no longer read the messages above" in markdown and "First" in markdown
+    document = json.loads(export.to_json(store.conversation(conversation.id), messages))
+    assert document["messages"][1]["context_note"] == {"context": "dropped", "covers": 1}
+    store.close()
