@@ -146,6 +146,12 @@ def test_choosing_stop_sends_nothing_and_says_what_to_do(make_window, qtbot, tin
     send(qtbot, window, "One more?")  # remembered: no question this time
     assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, OverflowDialog) and w.isVisible()]
     assert len(window.store.messages(conversation_id)) == before
+    window.notice.action_triggered.emit("overflow:drop")  # the notice's "Drop oldest turns"
+    qtbot.waitUntil(lambda: window.controller.busy, timeout=5000)
+    wait_idle(qtbot, window)
+    assert window.store.conversation(conversation_id).overflow == "drop" and window.composer.text() == ""
+    stored = window.store.messages(conversation_id)
+    assert stored[-2].content == "One more?" and any(context_store.note_kind(m) == "dropped" for m in stored)
 
 
 def cut_reasoning_chat(reason: str) -> tuple[int, int]:
