@@ -18,6 +18,9 @@ class LongContextFields(QObject):
     def __init__(self, context: QComboBox, form: QFormLayout, parent: QWidget) -> None:
         super().__init__(parent)
         self.context = context
+        # the lengths' words are long: the box wraps to the form's width instead of widening the dialog
+        self.context.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.context.setMinimumContentsLength(28)
         self._fill_context(None)
         self.context.setToolTip(
             self.tr(
@@ -44,8 +47,9 @@ class LongContextFields(QObject):
             self.budgets[effort] = box
         row.setToolTip(
             self.tr(
-                "Tokens of reasoning before the model must answer. A reasoning loop is cut either way; "
-                "Continue reasoning on the answer lets it think on."
+                "Tokens of reasoning before the model must answer; a quarter of Max tokens is always kept "
+                "for the answer. A reasoning loop is cut either way; Continue reasoning on the answer lets "
+                "it think on."
             )
         )
         form.addRow(self.tr("Reasoning &budget:"), row)

@@ -515,72 +515,72 @@
 <context>
     <name>LongContextFields</name>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="24"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="27"/>
         <source>Longer context remembers more of the conversation and uses more GPU memory; past what the GPU holds, experts move to RAM and answers slow down.</source>
         <translation>컨텍스트가 길수록 대화를 더 많이 기억하지만 GPU 메모리를 더 씁니다. GPU에 담을 수 있는 양을 넘으면 전문가(expert)가 RAM으로 옮겨져 답변이 느려집니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="33"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="36"/>
         <source>Low</source>
         <translation>낮음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="34"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="37"/>
         <source>Medium</source>
         <translation>보통</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="35"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="38"/>
         <source>High</source>
         <translation>높음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="40"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="43"/>
         <source>No limit</source>
         <translation>제한 없음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="41"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="44"/>
         <source>Reasoning budget at %1 effort</source>
         <translation>추론 강도 %1의 추론 한도</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="47"/>
-        <source>Tokens of reasoning before the model must answer. A reasoning loop is cut either way; Continue reasoning on the answer lets it think on.</source>
-        <translation>모델이 답해야 하기 전까지 추론할 수 있는 토큰 수입니다. 같은 내용을 맴도는 추론은 어느 경우에나 중단되며, 답변의 추론 계속하기로 더 생각하게 할 수 있습니다.</translation>
+        <location filename="../../app/widgets/long_context_settings.py" line="50"/>
+        <source>Tokens of reasoning before the model must answer; a quarter of Max tokens is always kept for the answer. A reasoning loop is cut either way; Continue reasoning on the answer lets it think on.</source>
+        <translation>모델이 답해야 하기 전까지 추론할 수 있는 토큰 수입니다. 최대 토큰의 4분의 1은 언제나 답변 몫으로 남깁니다. 같은 내용을 맴도는 추론은 어느 경우에나 중단되며, 답변의 추론 계속하기로 더 생각하게 할 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="51"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="55"/>
         <source>Reasoning &amp;budget:</source>
         <translation>추론 한도(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="54"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="58"/>
         <source>Ask, once per chat</source>
         <translation>대화마다 한 번 묻기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="55"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="59"/>
         <source>Drop the oldest turns</source>
         <translation>가장 오래된 차례 빼기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="56"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="60"/>
         <source>Summarise the oldest turns</source>
         <translation>가장 오래된 차례 요약하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="57"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="61"/>
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="61"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="65"/>
         <source>What a chat does when it outgrows the context, until you choose for that chat.</source>
         <translation>대화가 컨텍스트보다 길어졌을 때 할 일입니다. 대화별로 직접 고르기 전까지 적용됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="63"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="67"/>
         <source>When a chat is &amp;full:</source>
         <translation>대화가 가득 차면(&amp;F):</translation>
     </message>
