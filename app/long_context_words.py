@@ -56,9 +56,32 @@ def context_choice(length: int, choice: dict | None) -> str:
     return name + " — " + model_facts.fit_planned(plan, length)
 
 
+def context_plan(choice: dict) -> str:
+    """What a context length costs on this GPU, as a sentence (beneath Settings' box)."""
+    if not choice["fits"]:
+        return translate("LongContext", "Does not fit this GPU, even with every expert in RAM.")
+    if choice["plan"]["budget_bytes"] is None:
+        return translate("LongContext", "%1 of memory for the context").replace(
+            "%1", formatting.memory(choice["kv_cache_bytes"])
+        )
+    return model_facts.fit_planned(choice["plan"], choice["context_length"])
+
+
+def context_item(length: int, choice: dict | None) -> str:
+    """A context length in Settings' box, short: "32,768 tokens · 13.5 GB", "· experts in RAM" when it offloads."""
+    name = translate("LongContext", "%1 tokens").replace("%1", formatting.count(length))
+    if choice is None:
+        return name
+    if not choice["fits"]:
+        return name + " · " + translate("LongContext", "does not fit")
+    if choice["plan"]["budget_bytes"] is None:
+        return name + " · " + formatting.memory(choice["kv_cache_bytes"])
+    text = name + " · " + formatting.memory(choice["device_bytes"])
+    return text + (" · " + translate("LongContext", "experts in RAM") if choice["offloads"] else "")
+
+
 def automatic(length: int | None) -> str:
+    """The box's first item: the largest length that keeps every expert on the GPU (the one loaded now)."""
     if length:
-        return translate(
-            "LongContext", "Automatic: the largest that keeps the model on the GPU (now %1)"
-        ).replace("%1", formatting.count(length))
-    return translate("LongContext", "Automatic: the largest that keeps the model on the GPU")
+        return translate("LongContext", "Automatic (now %1 tokens)").replace("%1", formatting.count(length))
+    return translate("LongContext", "Automatic")

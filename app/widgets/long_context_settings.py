@@ -3,8 +3,8 @@ budgets by effort, and what a chat that outgrows the context does until it choos
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
-from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import QComboBox, QFormLayout, QGridLayout, QLabel, QSpinBox, QWidget
 
 from app import long_context_words
 from app import settings as keys
@@ -18,9 +18,16 @@ class LongContextFields(QObject):
     def __init__(self, context: QComboBox, form: QFormLayout, parent: QWidget) -> None:
         super().__init__(parent)
         self.context = context
-        # the lengths' words are long: the box wraps to the form's width instead of widening the dialog
-        self.context.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.context.setMinimumContentsLength(28)
+        self._choices: dict[int, dict] = {}
+        # the chosen length's plan in full, beneath the box (its items carry the short form)
+        self.context_words = QLabel(context.parentWidget())
+        self.context_words.setObjectName("MutedLabel")
+        self.context_words.setWordWrap(True)
+        engine_form = context.parentWidget().layout()
+        if isinstance(engine_form, QFormLayout):
+            row, _role = engine_form.getWidgetPosition(context)
+            engine_form.insertRow(row + 1, "", self.context_words)
+        self.context.currentIndexChanged.connect(self._show_context_words)
         self._fill_context(None)
         self.context.setToolTip(
             self.tr(
@@ -29,22 +36,22 @@ class LongContextFields(QObject):
             )
         )
         row = QWidget(parent)
-        line = QHBoxLayout(row)
-        line.setContentsMargins(0, 0, 0, 0)
+        grid = QGridLayout(row)
+        grid.setContentsMargins(0, 0, 0, 0)
         self.budgets: dict[str, QSpinBox] = {}
-        for effort, label in (
-            ("low", self.tr("Low")),
-            ("medium", self.tr("Medium")),
-            ("high", self.tr("High")),
+        for line, (effort, label) in enumerate(
+            (("low", self.tr("Low")), ("medium", self.tr("Medium")), ("high", self.tr("High")))
         ):
             box = QSpinBox(row)
             box.setRange(0, BUDGET_MAX)
             box.setSingleStep(1024)
             box.setSpecialValueText(self.tr("No limit"))
+            box.setSuffix(self.tr(" tokens"))
             box.setAccessibleName(self.tr("Reasoning budget at %1 effort").replace("%1", label))
-            line.addWidget(QLabel(label, row))
-            line.addWidget(box, 1)
+            grid.addWidget(QLabel(label, row), line, 0)
+            grid.addWidget(box, line, 1)
             self.budgets[effort] = box
+        grid.setColumnStretch(1, 1)
         row.setToolTip(
             self.tr(
                 "Tokens of reasoning before the model must answer; a quarter of Max tokens is always kept "
@@ -74,12 +81,25 @@ class LongContextFields(QObject):
         self.context.setCurrentIndex(max(index, 0))
 
     def _fill_context(self, model: dict | None) -> None:
-        choices = {c["context_length"]: c for c in (model or {}).get("context_choices") or ()}
+        self._choices = {c["context_length"]: c for c in (model or {}).get("context_choices") or ()}
         auto = (model or {}).get("context_max") if (model or {}).get("context_auto") else None
         self.context.clear()
         self.context.addItem(long_context_words.automatic(auto), 0)
         for length in keys.CONTEXT_LENGTHS:
-            self.context.addItem(long_context_words.context_choice(length, choices.get(length)), length)
+            choice = self._choices.get(length)
+            self.context.addItem(long_context_words.context_item(length, choice), length)
+            self.context.setItemData(
+                self.context.count() - 1,
+                long_context_words.context_choice(length, choice),
+                Qt.ItemDataRole.ToolTipRole,
+            )
+        self._show_context_words()
+
+    def _show_context_words(self) -> None:
+        length = self.context.currentData()
+        choice = self._choices.get(length) if length else None
+        self.context_words.setText(long_context_words.context_plan(choice) if choice else "")
+        self.context_words.setVisible(choice is not None)
 
     def load(self, settings: keys.Settings) -> None:
         for effort, box in self.budgets.items():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QDialog, QLabel, QPushButton, QVBoxLayout
 
 from app import formatting
 
@@ -40,34 +40,33 @@ class OverflowDialog(QDialog):
         note.setObjectName("MutedLabel")
         note.setWordWrap(True)
         layout.addWidget(note)
+        # each choice a button with what it does beneath: three long choices side by side would clip
         self.buttons: dict[str, QPushButton] = {}
         for policy, label, tip in (
+            (
+                "summarize",
+                self.tr("Summarise the oldest turns"),
+                self.tr("The model writes a summary of them first; it shows in the chat, and you can edit it."),
+            ),
             (
                 "drop",
                 self.tr("Drop the oldest turns"),
                 self.tr("The model no longer reads the oldest messages; instructions and recent turns stay."),
             ),
-            (
-                "summarize",
-                self.tr("Summarise the oldest turns"),
-                self.tr(
-                    "The model writes a summary of them first; it shows in the chat, and you can edit it."
-                ),
-            ),
             ("stop", self.tr("Stop"), self.tr("Send nothing; start a new chat to go on.")),
         ):
             button = QPushButton(label, self)
-            button.setToolTip(tip)
             button.setAccessibleDescription(tip)
             button.clicked.connect(lambda _=False, p=policy: self._choose(p))
+            words = QLabel(tip, self)
+            words.setObjectName("MutedLabel")
+            words.setWordWrap(True)
+            words.setContentsMargins(4, 0, 0, 6)
+            layout.addWidget(button)
+            layout.addWidget(words)
             self.buttons[policy] = button
-        row = QHBoxLayout()
-        row.addStretch(1)
-        for policy in ("stop", "drop", "summarize"):
-            row.addWidget(self.buttons[policy])
         self.buttons["summarize"].setProperty("kind", "primary")
         self.buttons["summarize"].setDefault(True)
-        layout.addLayout(row)
 
     def _choose(self, policy: str) -> None:
         self.accept()

@@ -488,6 +488,7 @@
     </message>
     <message>
         <location filename="../../app/long_context_words.py" line="42"/>
+        <location filename="../../app/long_context_words.py" line="72"/>
         <source>%1 tokens</source>
         <translation>%1 토큰</translation>
     </message>
@@ -498,89 +499,110 @@
     </message>
     <message>
         <location filename="../../app/long_context_words.py" line="52"/>
+        <location filename="../../app/long_context_words.py" line="64"/>
         <source>%1 of memory for the context</source>
         <translation>컨텍스트에 메모리 %1</translation>
     </message>
     <message>
-        <location filename="../../app/long_context_words.py" line="61"/>
-        <source>Automatic: the largest that keeps the model on the GPU (now %1)</source>
-        <translation>자동: 모델이 GPU에 모두 올라가는 가장 긴 길이 (지금 %1)</translation>
+        <location filename="../../app/long_context_words.py" line="62"/>
+        <source>Does not fit this GPU, even with every expert in RAM.</source>
+        <translation>전문가를 모두 RAM에 두어도 이 GPU에 맞지 않습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/long_context_words.py" line="64"/>
-        <source>Automatic: the largest that keeps the model on the GPU</source>
-        <translation>자동: 모델이 GPU에 모두 올라가는 가장 긴 길이</translation>
+        <location filename="../../app/long_context_words.py" line="76"/>
+        <source>does not fit</source>
+        <translation>맞지 않음</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="80"/>
+        <source>experts in RAM</source>
+        <translation>전문가 일부 RAM</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="86"/>
+        <source>Automatic (now %1 tokens)</source>
+        <translation>자동 (지금 %1토큰)</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="87"/>
+        <source>Automatic</source>
+        <translation>자동</translation>
     </message>
 </context>
 <context>
     <name>LongContextFields</name>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="27"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="34"/>
         <source>Longer context remembers more of the conversation and uses more GPU memory; past what the GPU holds, experts move to RAM and answers slow down.</source>
         <translation>컨텍스트가 길수록 대화를 더 많이 기억하지만 GPU 메모리를 더 씁니다. GPU에 담을 수 있는 양을 넘으면 전문가(expert)가 RAM으로 옮겨져 답변이 느려집니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="36"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="43"/>
         <source>Low</source>
         <translation>낮음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="37"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="43"/>
         <source>Medium</source>
         <translation>보통</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="38"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="43"/>
         <source>High</source>
         <translation>높음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="43"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="48"/>
         <source>No limit</source>
         <translation>제한 없음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="44"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="49"/>
+        <source> tokens</source>
+        <translation> 토큰</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="50"/>
         <source>Reasoning budget at %1 effort</source>
         <translation>추론 강도 %1의 추론 한도</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="50"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="57"/>
         <source>Tokens of reasoning before the model must answer; a quarter of Max tokens is always kept for the answer. A reasoning loop is cut either way; Continue reasoning on the answer lets it think on.</source>
         <translation>모델이 답해야 하기 전까지 추론할 수 있는 토큰 수입니다. 최대 토큰의 4분의 1은 언제나 답변 몫으로 남깁니다. 같은 내용을 맴도는 추론은 어느 경우에나 중단되며, 답변의 추론 계속하기로 더 생각하게 할 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="55"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="62"/>
         <source>Reasoning &amp;budget:</source>
         <translation>추론 한도(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="58"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="65"/>
         <source>Ask, once per chat</source>
         <translation>대화마다 한 번 묻기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="59"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="66"/>
         <source>Drop the oldest turns</source>
         <translation>가장 오래된 차례 빼기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="60"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="67"/>
         <source>Summarise the oldest turns</source>
         <translation>가장 오래된 차례 요약하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="61"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="68"/>
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="65"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="72"/>
         <source>What a chat does when it outgrows the context, until you choose for that chat.</source>
         <translation>대화가 컨텍스트보다 길어졌을 때 할 일입니다. 대화별로 직접 고르기 전까지 적용됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="67"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="74"/>
         <source>When a chat is &amp;full:</source>
         <translation>대화가 가득 차면(&amp;F):</translation>
     </message>
@@ -1398,32 +1420,32 @@
         <translation>어느 쪽이든 모든 메시지는 대화와 내보내기에 남고, 모델이 읽는 내용만 바뀝니다. 새 대화에서 할 일은 설정에서 정합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="47"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="53"/>
         <source>Drop the oldest turns</source>
         <translation>가장 오래된 차례 빼기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="48"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="54"/>
         <source>The model no longer reads the oldest messages; instructions and recent turns stay.</source>
         <translation>모델이 가장 오래된 메시지를 더는 읽지 않습니다. 지시문과 최근 차례는 남습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="52"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="48"/>
         <source>Summarise the oldest turns</source>
         <translation>가장 오래된 차례 요약하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="54"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="49"/>
         <source>The model writes a summary of them first; it shows in the chat, and you can edit it.</source>
         <translation>모델이 먼저 그 메시지들을 요약합니다. 요약은 대화에 보이며 편집할 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="57"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="56"/>
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="57"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="56"/>
         <source>Send nothing; start a new chat to go on.</source>
         <translation>보내지 않습니다. 계속하려면 새 대화를 시작하세요.</translation>
     </message>

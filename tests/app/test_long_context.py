@@ -233,10 +233,16 @@ def test_settings_list_each_context_with_its_cost_and_keep_the_new_fields(loaded
     ]
     dialog = SettingsDialog(loaded_window.settings, loaded_window)
     dialog.long_context.set_model(info)
-    items = [dialog.context.itemText(i) for i in range(dialog.context.count())]
-    assert dialog.context.itemData(0) == 0 and formatting.count(32768) in items[0]
-    assert any(t.startswith(formatting.count(32768)) and "Fits on the GPU" in t for t in items)
-    assert any(t.startswith(formatting.count(65536)) and "3 of 24 layers in RAM" in t for t in items)
+    box = dialog.context
+    items = {box.itemData(i): box.itemText(i) for i in range(box.count())}
+    tips = {box.itemData(i): box.itemData(i, Qt.ItemDataRole.ToolTipRole) for i in range(box.count())}
+    assert box.itemData(0) == 0 and formatting.count(32768) in items[0]
+    assert items[32768] == f"{formatting.count(32768)} tokens · {formatting.memory(14 * gib)}"
+    assert items[65536].endswith("· experts in RAM") and items[8192] == f"{formatting.count(8192)} tokens"
+    assert "Fits on the GPU" in tips[32768] and "3 of 24 layers in RAM" in tips[65536]
+    box.setCurrentIndex(box.findData(65536))
+    assert dialog.long_context.context_words.text() in tips[65536]
+    assert not dialog.long_context.context_words.isHidden()
     dialog.long_context.budgets["high"].setValue(4096)
     dialog.long_context.overflow.setCurrentIndex(dialog.long_context.overflow.findData("drop"))
     changed = dialog.save()
@@ -253,21 +259,32 @@ def test_the_app_and_engine_default_budgets_agree(settings):
 
 
 def test_stop_in_the_app_ends_the_turn_within_a_token(loaded_window, qtbot, settings):
-    """Clicking Stop ends the answer before the next token: the turn is over within 100 ms plus a token."""
+    """Clicking Stop ends the answer before the next token: at most the token being computed at the click
+    comes after it. (How long that token takes here depends on the GUI thread: rendering a long answer holds
+    the GIL the tiny model's many small steps need; the engine's own test times Stop without a GUI.)"""
     settings.set(keys.MAX_TOKENS, 4000)
     send(qtbot, loaded_window, "Count to a thousand.")
     model = loaded_window.controller.chat_model
     qtbot.waitUntil(lambda: model.rowCount() == 2 and len(model.message(1).content) > 20, timeout=120_000)
+    session = loaded_window.engine.worker._session  # the engine's turn, read from its record
+    ended: list[float] = []  # when the engine's turn ended: its last token (stamped on the engine's thread)
+    loaded_window.engine.worker.turn_finished.connect(
+        lambda *_: ended.append(time.perf_counter()), Qt.ConnectionType.DirectConnection
+    )
+    tokens_before = len(session.last_turn.completion_ids)
     clicked = time.perf_counter()
     qtbot.mouseClick(loaded_window.composer.send_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not loaded_window.controller.busy, timeout=5000)
-    latency = time.perf_counter() - clicked
+    after = len(session.last_turn.completion_ids) - tokens_before
+    latency = ended[0] - clicked
     answer = loaded_window.store.message(model.message(1).id)
-    usage = answer.usage
-    per_token = usage["decode_s"] / max(1, usage["completion_tokens"] - 1)
+    per_token = answer.usage["decode_s"] / max(1, answer.usage["completion_tokens"] - 1)
+    print(
+        f"app: Stop to the last token {latency * 1000:.1f} ms, {after} token(s) after the click, "
+        f"one token {per_token * 1000:.1f} ms on average"
+    )
     assert answer.finish_reason == "cancelled"
-    print(f"app: Stop to the turn's end {latency * 1000:.1f} ms, one token {per_token * 1000:.1f} ms")
-    assert latency < 0.100 + per_token + 0.05, (latency, per_token)  # 50 ms: the signal's queue and a repaint
+    assert after <= 1, f"{after} tokens came after Stop"
 
 
 def test_a_chats_file_from_before_gets_the_new_columns(app_dirs):
