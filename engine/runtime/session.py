@@ -8,8 +8,11 @@ A turn may also continue an answer that was cut short (Stop, the token limit, a 
 goes after ``<|start|>assistant`` with its last message left open, and the model goes on writing it.
 
 Besides the harmony events (engine/text/harmony/events.py) a turn may yield a ``Notice``: something the user
-should know that is not the model's text. Today one kind: the GPU ran out of memory while generating, so
-the model was placed again with more experts in host memory (or a shorter context) and the step repeated.
+should know that is not the model's text: the GPU ran out of memory while generating, so the model was
+placed again with more experts in host memory (or a shorter context) and the step repeated; the reasoning
+was cut (engine/runtime/reasoning_guard.py: a loop or the budget; the session then opens the final channel
+itself); the conversation no longer fits and is being summarised (engine/runtime/overflow.py, whose
+``ContextFitted`` event says which messages the prompt left out).
 """
 
 from __future__ import annotations
