@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -152,26 +153,33 @@ def test_without_a_cut_nothing_is_forced(tiny_model):
 
 
 def test_stop_takes_effect_before_the_next_token(tiny_model):
-    """From Stop to the turn's end (its last token) is under 100 ms plus one token (tiny model, CPU)."""
+    """Stop ends the turn before the next token: at most the token being computed comes after it, and the
+    turn ends within 100 ms plus one token (the slowest seen: a shared CPU stalls some)."""
     session = ChatSession(tiny_model, context_length=2048)
     settings = GenerationSettings(temperature=1.0, max_tokens=1500, seed=3, reasoning_budget=0)
     cancel = threading.Event()
-    clicked: list[float] = []
+    clicked: list[tuple[float, int]] = []
+    stamps: list[tuple[float, int]] = []  # (time, tokens so far) at each event
 
     def click() -> None:
-        while len(session.last_turn.completion_ids) < 20:
+        while len(stamps) < 10:  # once text streams, a token an event
             time.sleep(0.001)
-        clicked.append(time.perf_counter())
+        clicked.append((time.perf_counter(), len(session.last_turn.completion_ids)))
         cancel.set()
 
     clicker = threading.Thread(target=click)
     clicker.start()
     for event in session.generate([{"role": "user", "content": "Count."}], settings, cancel=cancel):
+        stamps.append((time.perf_counter(), len(session.last_turn.completion_ids)))
         if isinstance(event, TurnEnd):
-            ended, end = time.perf_counter(), event
+            end = event
     clicker.join()
     assert end.reason == "cancelled", "the turn ended on its own before Stop"
-    per_token = end.usage.decode_s / max(1, end.usage.completion_tokens - 1)
-    latency = ended - clicked[0]
-    print(f"stop latency {latency * 1000:.1f} ms, one token {per_token * 1000:.1f} ms")
-    assert latency < 0.100 + per_token, (latency, per_token)
+    (at, tokens_at), (ended, tokens) = clicked[0], stamps[-1]
+    one_token = max((t1 - t0 for (t0, n0), (t1, n1) in itertools.pairwise(stamps) if n1 == n0 + 1), default=0.0)
+    assert one_token > 0
+    latency = ended - at
+    print(f"stop latency {latency * 1000:.1f} ms, {tokens - tokens_at} token(s) after Stop, slowest token "
+          f"{one_token * 1000:.1f} ms")
+    assert tokens - tokens_at <= 1
+    assert latency < 0.100 + one_token, (latency, one_token)
