@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from app import long_context
 from app import settings as keys
 from app.chat_model import ChatModel, LiveState
 from app.conversation_model import ConversationListModel
@@ -324,12 +325,13 @@ class ChatController(QObject):
             "temperature": self.settings.get(keys.TEMPERATURE),
             "top_p": self.settings.get(keys.TOP_P),
             "max_tokens": self.settings.get(keys.MAX_TOKENS),
+            **long_context.engine_settings(self.settings, self.conversation, self.effort),
         }
 
     def engine_messages(self, before: int | None = None) -> list[dict]:
         """The conversation as the engine gets it: system instructions, then every message so far (those
         before position ``before``, when given)."""
-        stored = self.store.messages(self.conversation.id)
+        stored = long_context.prompt_messages(self.store.messages(self.conversation.id), self.conversation)
         messages = chat_messages(m for m in stored if before is None or m.position < before)
         instructions = self.settings.get(keys.SYSTEM_INSTRUCTIONS).strip()
         return ([{"role": "system", "content": instructions}] if instructions else []) + messages

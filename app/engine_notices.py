@@ -20,7 +20,9 @@ def shown(notice) -> str:
     engine's adds only the new placement, which the status bar shows in the user's language."""
     if notice.kind == "replanned" and notice.budget_bytes is not None:
         return replanned(notice.budget_bytes, notice.context_length)
-    return notice.text
+    from app import long_context_words
+
+    return long_context_words.notice(notice) or notice.text
 
 
 def replanned(budget_bytes: int, context_length: int | None = None) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
+from app import context_store
 from app.store import Conversation, Message
 
 JSON_FORMAT = "gossamer.conversation"
@@ -36,7 +37,14 @@ def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
         heading = _HEADINGS.get(message.role, message.role.title())
         if message.role == "tool" and message.name:
             heading += f" ({message.name})"
+        note = context_store.note_kind(message)  # where the prompt started once the chat outgrew the context
+        heading = {"summary": "Summary of the earlier messages", "dropped": "Context"}.get(note, heading)
         lines += [f"## {heading}", ""]
+        if note == "dropped":
+            lines += [
+                "*From here on the model no longer read the messages above: the chat outgrew its context.*",
+                "",
+            ]
         if message.reasoning:
             summary = "Thinking"
             if message.thinking_s:
@@ -91,6 +99,8 @@ def _message_json(message: Message) -> dict:
     entry = message.to_chat()
     entry = {key: value for key, value in entry.items() if value is not None}
     entry["created_at"] = _iso(message.created_at)
+    if context_store.note_kind(message) is not None:  # not instructions the user wrote: the prompt's start
+        entry["context_note"] = dict(message.settings)
     if message.role == "assistant":
         entry["complete"] = message.complete
         if message.finish_reason:

@@ -27,6 +27,7 @@ from app import settings as keys
 from app.chat_controller import ChatController
 from app.engine_client import EngineClient
 from app.engine_errors import ErrorReport
+from app.long_context import LongContext
 from app.models_worker import Listing, ModelsClient
 from app.save_failures import SaveFailures
 from app.settings import Settings
@@ -180,6 +181,7 @@ class MainWindow(QMainWindow):
         controller.turn_error.connect(self._on_turn_error)
         controller.no_model.connect(self._on_no_model)
         self.save_failures = SaveFailures(self)  # writes the store refuses: notices, and the close question
+        self.long_context = LongContext(self)  # a chat that outgrows the context; reasoning the engine cut
         self.chat_view.regenerate_requested.connect(controller.regenerate)
         self.chat_view.continue_requested.connect(controller.continue_answer)
         self.chat_view.edit_submitted.connect(self._edit_and_resend)
@@ -348,6 +350,8 @@ class MainWindow(QMainWindow):
                 timeout_ms=5000,
             )
             return
+        if self.long_context.intercept(text):  # a full chat: the user chooses first, or it stops
+            return
         if self.controller.send(text):
             self.composer.clear_text()
             self.chat_view.scroll_to_bottom()
@@ -373,8 +377,8 @@ class MainWindow(QMainWindow):
 
     def _show_context(self) -> None:
         if self.engine.model is not None:
-            messages = self.controller.chat_model.messages()
-            self.status.set_chat_context(messages, self.engine.model.get("context_max"))
+            # what the chat's next prompt holds, counted without the model (a reopened chat too)
+            self.status.set_context(self.long_context.context_used(), self.engine.model.get("context_max"))
 
     def _on_busy_changed(self, busy: bool) -> None:
         self.composer.set_busy(busy)
@@ -478,6 +482,7 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(self.settings, self)
+        dialog.long_context.set_model(self.engine.model)  # each context length's cost on this GPU
         dialog.accepted.connect(lambda: self.apply_settings(dialog.save()))
         dialog.open()
         return dialog

@@ -182,6 +182,11 @@ def fit_estimate(estimate) -> str:
     return estimate.reason[:1].upper() + estimate.reason[1:] + "."  # a case added later: the engine's words
 
 
+def fit_planned(plan: dict, context_length: int) -> str:
+    """The planner's placement at a context length, in the words of ``fit_estimate`` (Settings' lengths)."""
+    return _planned(plan, context_length)
+
+
 def _planned(plan: dict, context_length: int) -> str:
     """The planner's placement at a context length (engine.placement.plan.Plan.facts)."""
     memory, context = formatting.memory(plan["device_bytes"]), formatting.count(context_length)

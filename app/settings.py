@@ -16,13 +16,20 @@ APPLICATION = APP_NAME
 # Engine
 DEVICE = "engine/device"  # "auto" | "cuda" | "cpu"
 VRAM_BUDGET_GB = "engine/vram_budget_gb"  # 0 means automatic
-CONTEXT_LENGTH = "engine/context_length"  # tokens
+CONTEXT_LENGTH = "engine/context_length"  # tokens; 0: the largest the GPU holds without offloading experts
 # Generation
 TEMPERATURE = "generation/temperature"
 TOP_P = "generation/top_p"
 MAX_TOKENS = "generation/max_tokens"
 SYSTEM_INSTRUCTIONS = "generation/system_instructions"
 DEFAULT_EFFORT = "generation/default_effort"
+# reasoning tokens before the answer is forced, by effort (engine/runtime/reasoning_guard.py); 0: no budget
+REASONING_BUDGETS = {
+    "low": "generation/reasoning_budget_low",
+    "medium": "generation/reasoning_budget_medium",
+    "high": "generation/reasoning_budget_high",
+}
+OVERFLOW = "generation/overflow"  # what a chat that outgrows the context does, until the chat chooses
 # Appearance
 THEME = "appearance/theme"  # "system" | "light" | "dark"
 LANGUAGE = "appearance/language"  # "system" | "en" | "ko"
@@ -38,16 +45,25 @@ THEMES = ("system", "light", "dark")
 LANGUAGES = ("system", "en", "ko")
 EFFORTS = ("low", "medium", "high")
 CONTEXT_LENGTHS = (4096, 8192, 16384, 32768, 65536, 131072)
+# "ask": the first time a chat outgrows the context it asks, and remembers the answer for that chat. Dropping
+# loses what the user said early on and a summary costs a turn of the model and may miss things: which is
+# better depends on the chat, so the default leaves it to the user, once per chat.
+OVERFLOWS = ("ask", "drop", "summarize", "stop")
 
 DEFAULTS: dict[str, object] = {
     DEVICE: "auto",
     VRAM_BUDGET_GB: 0.0,
-    CONTEXT_LENGTH: 16384,
+    CONTEXT_LENGTH: 0,
     TEMPERATURE: 1.0,  # gpt-oss's recommended sampling
     TOP_P: 1.0,
     MAX_TOKENS: 4096,
     SYSTEM_INSTRUCTIONS: "",
     DEFAULT_EFFORT: "medium",
+    # the engine's defaults (engine.runtime.reasoning_guard.DEFAULT_BUDGETS, a test keeps them equal)
+    REASONING_BUDGETS["low"]: 2048,
+    REASONING_BUDGETS["medium"]: 8192,
+    REASONING_BUDGETS["high"]: 32768,
+    OVERFLOW: "ask",
     THEME: "system",
     LANGUAGE: "system",
     MODEL_PATH: "",
@@ -59,6 +75,7 @@ _CHOICES: dict[str, tuple] = {
     THEME: THEMES,
     LANGUAGE: LANGUAGES,
     DEFAULT_EFFORT: EFFORTS,
+    OVERFLOW: OVERFLOWS,
 }
 
 

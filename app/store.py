@@ -92,8 +92,16 @@ CREATE INDEX conversations_by_update ON conversations (updated_at);
 # whenever the message is shown (app/engine_errors.py).
 _V2_ERROR_KIND = "ALTER TABLE messages ADD COLUMN error_kind TEXT"
 
+# A full context (app/context_store.py): what a chat does once it outgrows the context; its prompt's start
+_CONTEXT_OVERFLOW = ("ALTER TABLE conversations ADD COLUMN overflow TEXT;"
+                     "ALTER TABLE conversations ADD COLUMN prompt_start INTEGER NOT NULL DEFAULT 0")
+
 # MIGRATIONS[n] takes a database at version n to version n + 1. Append; never edit a released step.
-MIGRATIONS: list[str] = [_SCHEMA_V1, _V2_ERROR_KIND]
+MIGRATIONS: list[str] = [
+    _SCHEMA_V1,
+    _V2_ERROR_KIND,
+    _CONTEXT_OVERFLOW,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -106,6 +114,8 @@ class Conversation:
     created_at: float
     updated_at: float
     deleted_at: float | None = None
+    overflow: str | None = None  # "drop" | "summarize" | "stop"; None: not chosen (the Settings default)
+    prompt_start: int = 0  # the first message position the prompt holds (app/long_context.py)
 
     @property
     def effort(self) -> str:
@@ -455,6 +465,8 @@ def _conversation(row: sqlite3.Row) -> Conversation:
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
+        overflow=row["overflow"],
+        prompt_start=row["prompt_start"] or 0,
     )
 
 

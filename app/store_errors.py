@@ -14,7 +14,9 @@ from app.store import StoreWriteError
 translate = QCoreApplication.translate
 
 # What the user was doing when a write failed; "answer": a streaming answer's save, tried again by itself.
-TASKS = ("send", "edit", "regenerate", "continue", "answer", "rename", "delete", "restore", "effort")
+TASKS = (
+    "send", "edit", "regenerate", "continue", "answer", "rename", "delete", "restore", "effort", "overflow"
+)
 KINDS = ("full", "read_only", "other")
 
 
@@ -37,6 +39,7 @@ def lead(task: str) -> str:
         "delete": translate("StoreErrors", "Gossamer could not delete the chat."),
         "restore": translate("StoreErrors", "Gossamer could not bring the chat back."),
         "effort": translate("StoreErrors", "Gossamer could not save the reasoning effort for this chat."),
+        "overflow": translate("StoreErrors", "Gossamer could not save what this chat does when it is full."),
     }
     return leads[task]
 

@@ -35,6 +35,7 @@ class EngineWorker(QObject):
     turn_finished = Signal(int, str, object)  # turn id, reason, usage dict
     turn_failed = Signal(int, object)  # turn id, app.engine_errors.ErrorReport
     engine_notice = Signal(object, object)  # engine.notices.Notice (how the engine now runs), facts after it
+    context_fitted = Signal(int, object)  # turn id, engine.runtime.overflow.ContextFitted.as_dict()
 
     def __init__(self) -> None:
         super().__init__()
@@ -46,8 +47,9 @@ class EngineWorker(QObject):
     # loading
     @Slot(str, str, object, int)
     def load(self, path: str, device: str, vram_budget: object, context_length: int) -> None:
-        """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = default.
-        ``path`` may also be a remote model's key (engine.remote.servers): the worker connects instead."""
+        """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = the largest the
+        GPU holds without offloading experts (engine/runtime/auto_context.py). ``path`` may also be a remote
+        model's key (engine.remote.servers): the worker connects instead."""
         self.model_loading.emit(path)
         self._release()
         if path.startswith(REMOTE_PREFIX):
@@ -57,13 +59,17 @@ class EngineWorker(QObject):
             import torch
 
             from engine.hub import in_use
+            from engine.runtime.auto_context import automatic_context
             from engine.runtime.loader import load_model
             from engine.runtime.session import ChatSession
 
             if device == "auto":
                 device = "cuda" if torch.cuda.is_available() else "cpu"
+            automatic = not context_length
             hold = in_use.acquire(path)
             try:
+                if automatic:  # the CPU gets no budget below, so none here either
+                    context_length = automatic_context(path, device, vram_budget if device != "cpu" else None)
                 notices: list = []  # engine.notices.Notice
                 model = load_model(
                     path,
@@ -95,6 +101,8 @@ class EngineWorker(QObject):
             "facts": _facts(model),
             "device": str(getattr(model, "device", device)),
             "context_max": session.context_length,
+            "context_auto": automatic,
+            "context_choices": _context_choices(model),
         }
         log.info("loaded %s: %s", path, info["description"])
         self.model_loaded.emit(info)
@@ -172,6 +180,7 @@ class EngineWorker(QObject):
         broken = None  # a TurnEnd("error"): a remote stream broke; its error follows
         try:
             from engine.notices import Notice
+            from engine.runtime.overflow import ContextFitted
             from engine.runtime.session import GenerationSettings
             from engine.text.harmony.events import TextDelta, ToolCall, TurnEnd
 
@@ -182,7 +191,10 @@ class EngineWorker(QObject):
             sent = time.monotonic()
             started = False
             for event in events:
-                if not started:
+                if isinstance(event, ContextFitted):  # before the prompt is made: not yet started
+                    self.context_fitted.emit(turn_id, event.as_dict())
+                    continue
+                if not started and not (isinstance(event, Notice) and event.kind == "summarizing"):
                     started = True
                     self.turn_started.emit(turn_id, list(self._session.last_turn.prompt_ids))
                 if isinstance(event, TextDelta):
@@ -255,6 +267,17 @@ def _facts(model) -> dict | None:
     except Exception:  # the status bar's words are not worth failing a load over either
         log.exception("model.facts() failed")
         return None
+
+
+def _context_choices(model) -> list[dict]:
+    """Each usual context length's plan at the model's budget, for Settings (engine/runtime/auto_context)."""
+    try:
+        from engine.runtime.auto_context import choices_for
+
+        return [choice.as_dict() for choice in choices_for(model)]
+    except Exception:  # Settings then lists the lengths without their cost
+        log.exception("planning the context choices failed")
+        return []
 
 
 def cancel_event() -> threading.Event:

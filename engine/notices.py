@@ -16,13 +16,17 @@ class Notice:
     at most 10.6 GiB of it: ... Generation may be slower."; the other fields are its facts, for callers
     that word it themselves (the app, in the user's language). kind "replanned": out of memory, the model
     was placed again for ``budget_bytes`` of GPU memory, and for a shorter ``context_length`` when that
-    is not None.
+    is not None. kind "reasoning_cut": the reasoning was cut (``reason`` "loop" or "budget", after ``tokens``
+    of it) and the model answers now (engine/runtime/reasoning_guard.py). kind "summarizing": the conversation
+    no longer fits, and the model is summarising its oldest turns first (engine/runtime/overflow.py).
     """
 
     text: str
     kind: str = ""
     budget_bytes: int | None = None
     context_length: int | None = None
+    reason: str | None = None
+    tokens: int | None = None
 
     @classmethod
     def replanned(cls, before, after, text: str) -> Notice:

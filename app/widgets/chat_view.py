@@ -9,7 +9,9 @@ from __future__ import annotations
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
+from app import context_store
 from app.chat_model import ChatModel
+from app.widgets.context_note import ContextNote
 from app.widgets.message_widget import MessageWidget
 
 COLUMN_WIDTH = 820
@@ -20,6 +22,8 @@ class ChatView(QScrollArea):
     regenerate_requested = Signal(int)  # row
     continue_requested = Signal(int)  # row
     edit_submitted = Signal(int, str)  # row, new text
+    continue_reasoning_requested = Signal(int)  # row (app/long_context.py)
+    summary_edited = Signal(int, str)  # row, the summary as rewritten
 
     def __init__(self, model: ChatModel, parent=None) -> None:
         super().__init__(parent)
@@ -119,7 +123,15 @@ class ChatView(QScrollArea):
     # widgets
     def _insert_widget(self, row: int) -> None:
         message = self.model.message(row)
-        widget = MessageWidget(message.role, self.column)
+        if context_store.note_kind(message) is not None:  # where the prompt starts (a full context)
+            widget = ContextNote(self.column)
+            edited = self.summary_edited
+            widget.summary_edited.connect(lambda text, w=widget: self._emit_text(w, edited, text))
+        else:
+            widget = MessageWidget(message.role, self.column)
+            widget.continue_reasoning_requested.connect(
+                lambda w=widget: self._emit_for(w, self.continue_reasoning_requested)
+            )
         widget.regenerate_requested.connect(lambda w=widget: self._emit_for(w, self.regenerate_requested))
         widget.continue_requested.connect(lambda w=widget: self._emit_for(w, self.continue_requested))
         widget.edit_submitted.connect(lambda text, w=widget: self._emit_edit(w, text))
@@ -129,6 +141,10 @@ class ChatView(QScrollArea):
     def _emit_for(self, widget: MessageWidget, signal) -> None:
         if widget in self._widgets:
             signal.emit(self._widgets.index(widget))
+
+    def _emit_text(self, widget, signal, text: str) -> None:
+        if widget in self._widgets:
+            signal.emit(self._widgets.index(widget), text)
 
     def _emit_edit(self, widget: MessageWidget, text: str) -> None:
         if widget in self._widgets:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app import engine_errors, theme
+from app import engine_errors, long_context, long_context_words, theme
 from app.chat_model import LiveState
 from app.engine_errors import ErrorReport
 from app.store import Message
@@ -33,6 +33,7 @@ USER_BUBBLE_FRACTION = 0.78
 class MessageWidget(QFrame):
     regenerate_requested = Signal()
     continue_requested = Signal()
+    continue_reasoning_requested = Signal()  # after the engine cut the reasoning (app/long_context.py)
     edit_submitted = Signal(str)
 
     def __init__(self, role: str, parent=None) -> None:
@@ -142,10 +143,16 @@ class MessageWidget(QFrame):
         self.regenerate_button = self._action(
             self.tr("Regenerate"), self.tr("Answer again"), self.regenerate_requested.emit
         )
+        self.reason_button = self._action(
+            self.tr("Continue reasoning"),
+            self.tr("Let the model reason on from where it was cut, then answer again"),
+            self.continue_reasoning_requested.emit,
+        )
         self.usage_label = QLabel(self)
         self.usage_label.setObjectName("UsageLabel")
         actions.addWidget(self.copy_button)
         actions.addWidget(self.continue_button)
+        actions.addWidget(self.reason_button)
         actions.addWidget(self.regenerate_button)
         actions.addSpacing(8)
         actions.addWidget(self.usage_label)
@@ -180,6 +187,8 @@ class MessageWidget(QFrame):
         self._refresh_status(message, live)
         self.continue_button.setVisible(last and live is None and message.can_continue)
         self.continue_button.setEnabled(not busy)
+        self.reason_button.setVisible(last and live is None and long_context.can_continue_reasoning(message))
+        self.reason_button.setEnabled(not busy)
         self.regenerate_button.setVisible(last and live is None)
         self.regenerate_button.setEnabled(not busy)
         self.copy_button.setVisible(live is None and bool(message.content))
@@ -225,6 +234,8 @@ class MessageWidget(QFrame):
                 ),
                 "note",
             )
+        elif (message.usage or {}).get("reasoning_cut"):
+            text, kind = long_context_words.reasoning_cut(message.usage), "note"
         elif message.finish_reason == "call" and message.tool_calls:
             names = ", ".join(call.get("function", {}).get("name", "?") for call in message.tool_calls)
             text, kind = self.tr("Asked to use a tool: %1").replace("%1", names), "note"

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app import settings as keys
 from app.settings import Settings
+from app.widgets.long_context_settings import LongContextFields
 
 ENGINE_KEYS = (keys.DEVICE, keys.VRAM_BUDGET_GB, keys.CONTEXT_LENGTH)
 
@@ -99,6 +100,7 @@ class SettingsDialog(QDialog):
         self.instructions.setMinimumHeight(110)
         self.instructions.setAccessibleName(self.tr("System instructions"))
         form.addRow(self.tr("&System instructions:"), self.instructions)
+        self.long_context = LongContextFields(self.context, form, answers)  # budgets, a full chat, lengths
         tabs.addTab(answers, self.tr("Answers"))
 
         # Appearance
@@ -148,6 +150,7 @@ class SettingsDialog(QDialog):
         self.instructions.setPlainText(get(keys.SYSTEM_INSTRUCTIONS))
         _select(self.theme, get(keys.THEME))
         _select(self.language, get(keys.LANGUAGE))
+        self.long_context.load(self.settings)
 
     def values(self) -> dict:
         return {
@@ -161,6 +164,7 @@ class SettingsDialog(QDialog):
             keys.SYSTEM_INSTRUCTIONS: self.instructions.toPlainText().strip(),
             keys.THEME: self.theme.currentData(),
             keys.LANGUAGE: self.language.currentData(),
+            **self.long_context.values(),
         }
 
     def save(self) -> set[str]:

@@ -44,6 +44,16 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-tokens", type=int, default=4096, help="most tokens to generate (default: 4096)")
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible sampling")
     parser.add_argument("--system", default=None, help="instructions for the model (a developer message)")
+    parser.add_argument(
+        "--reasoning-budget", type=int, default=None, metavar="N",
+        help="reasoning tokens before the model must answer (default: 2048 / 8192 / 32768 by effort; 0: "
+        "none). A reasoning loop is cut either way",
+    )
+    parser.add_argument(
+        "--overflow", choices=("drop", "summarize", "stop"), default="stop",
+        help="when the conversation no longer fits the context with room for an answer: leave its oldest "
+        "turns out, summarise them with the model, or stop with an error (default: stop)",
+    )
 
 
 def load_session(args: argparse.Namespace):
@@ -86,7 +96,8 @@ def settings_from(args: argparse.Namespace):
 
     try:
         return GenerationSettings(effort=args.effort, temperature=args.temperature, top_p=args.top_p,
-                                  max_tokens=args.max_tokens, seed=args.seed)
+                                  max_tokens=args.max_tokens, seed=args.seed,
+                                  reasoning_budget=args.reasoning_budget, overflow=args.overflow)
     except ValueError as error:
         from engine.errors import EngineError
 

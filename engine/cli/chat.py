@@ -2,7 +2,10 @@
 
 Ctrl+C stops the answer being written (the part written so far stays in the conversation) and /continue
 goes on with it, as it does with an answer cut at --max-tokens; Ctrl+D or /exit leaves.
-/effort low|medium|high changes the reasoning effort, /new starts over.
+/effort low|medium|high changes the reasoning effort, /new starts over. When the engine cut the reasoning (a
+loop, or --reasoning-budget), /reason lets the model reason on from there and answer again.
+A conversation that outgrows the context is handled by --overflow: the turns it leaves out or summarises are
+gone from this chat's memory from then on (a summary takes their place).
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ from engine.cli._model_args import (
 )
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
-HELP = "commands: /continue, /effort low|medium|high, /new, /exit (Ctrl+C stops an answer, Ctrl+D leaves)"
+HELP = (
+    "commands: /continue, /reason, /effort low|medium|high, /new, /exit (Ctrl+C stops an answer, Ctrl+D "
+    "leaves)"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     system = [{"role": "developer", "content": args.system}] if args.system else []
     history: list[dict] = []
     cut_short = False  # the last answer was stopped or hit the token limit: /continue can go on with it
+    state = {"reasoning_cut": False}  # the engine cut the last answer's reasoning: /reason goes on with it
     while True:
         try:
             line = input(f"\n[{settings.effort}] you> ")
@@ -65,11 +72,27 @@ def run(args: argparse.Namespace) -> int:
                 continue
             answer = history.pop()
             try:
-                more, cut_short = _answer(session, system + history, settings, color, continue_from=answer)
+                more, cut_short = _answer(session, system + history, settings, color, answer, state)
             except turn_errors as error:  # the answer filled the context, the server failed: keep chatting
                 print(f"error: {error}", file=sys.stderr)
                 more = {"content": ""}
+            _trim(history, system, state)
             history.append(_joined(answer, more))
+            continue
+        if text == "/reason":
+            if not state["reasoning_cut"]:
+                print("(nothing to reason on: the last answer's reasoning was not cut)")
+                continue
+            answer = history.pop()  # its forced answer goes; its reasoning goes on
+            thought = {"role": "assistant", "reasoning": answer.get("reasoning") or "", "content": ""}
+            try:
+                more, cut_short = _answer(session, system + history, settings, color, thought, state)
+            except turn_errors as error:
+                print(f"error: {error}", file=sys.stderr)
+                history.append(answer)
+                continue
+            _trim(history, system, state)
+            history.append(_joined(thought, more))
             continue
         if text.startswith("/effort"):
             level = text.split()[-1]
@@ -82,21 +105,29 @@ def run(args: argparse.Namespace) -> int:
             continue
         history.append({"role": "user", "content": text})
         try:
-            answer, cut_short = _answer(session, system + history, settings, color)
+            answer, cut_short = _answer(session, system + history, settings, color, None, state)
         except turn_errors as error:
             print(f"error: {error}", file=sys.stderr)
             history.pop()
             continue
+        _trim(history, system, state)
         history.append(answer)
 
 
-def _answer(session, messages: list[dict], settings, color: bool, continue_from=None) -> tuple[dict, bool]:
+def _answer(
+    session, messages: list[dict], settings, color: bool, continue_from=None, state: dict | None = None
+) -> tuple[dict, bool]:
     """Stream one answer (or more of ``continue_from``); returns it and whether it was cut short (stopped,
-    the token limit, or a server's stream broken after some text, which is printed and kept)."""
+    the token limit, or a server's stream broken after some text, which is printed and kept). ``state``
+    gets "reasoning_cut", and "fitted" and "kept" (the conversation as the prompt now holds it) when the
+    overflow policy left turns out."""
     from engine.errors import EngineError
     from engine.notices import Notice
+    from engine.runtime.overflow import ContextFitted
     from engine.text.harmony import TextDelta, TurnEnd
 
+    state = {} if state is None else state
+    state["reasoning_cut"] = False
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     parts = {"analysis": [], "commentary": [], "final": []}
@@ -114,9 +145,16 @@ def _answer(session, messages: list[dict], settings, color: bool, continue_from=
                 sys.stdout.write(text)
                 sys.stdout.flush()
             elif isinstance(event, Notice):
-                print(f"\n{DIM if color else ''}note: {event.text}{RESET if color else ''}")
+                hint = " (/reason lets it think on)" if event.kind == "reasoning_cut" else ""
+                print(f"\n{DIM if color else ''}note: {event.text}{hint}{RESET if color else ''}")
+            elif isinstance(event, ContextFitted):
+                state["fitted"], state["kept"] = event, _kept(messages, event)
+                what = "summarised" if event.summary else "left out"
+                print(f"{DIM if color else ''}note: the conversation outgrew the context: {what} its oldest "
+                      f"{len(event.dropped)} messages{RESET if color else ''}")
             elif isinstance(event, TurnEnd):
                 usage, reason, ended = event.usage, event.reason, True
+                state["reasoning_cut"] = bool(usage.reasoning_cut)
                 note = {
                     "cancelled": " (stopped)", "length": " (hit the token limit)", "error": " (broken off)"
                 }
@@ -148,3 +186,19 @@ def _joined(answer: dict, more: dict) -> dict:
         "content": answer["content"] + more["content"],
         "reasoning": reasoning or None,
     }
+
+
+def _trim(history: list[dict], system: list[dict], state: dict) -> None:
+    """After a turn whose prompt left the oldest turns out: the chat goes on from what the prompt held."""
+    if state.pop("fitted", None) is not None:
+        history[:] = state.pop("kept")[len(system) :]
+
+
+def _kept(messages: list[dict], fitted) -> list[dict]:
+    """The conversation as the prompt now holds it: without what the policy left out, with its summary."""
+    gone = set(fitted.dropped)
+    kept = [m for i, m in enumerate(messages) if i not in gone]
+    if fitted.summary:
+        first = sum(1 for i in range(min(gone)) if i not in gone)
+        kept.insert(first, {"role": "developer", "content": fitted.summary})
+    return kept

@@ -8,8 +8,11 @@ A turn may also continue an answer that was cut short (Stop, the token limit, a 
 goes after ``<|start|>assistant`` with its last message left open, and the model goes on writing it.
 
 Besides the harmony events (engine/text/harmony/events.py) a turn may yield a ``Notice``: something the user
-should know that is not the model's text. Today one kind: the GPU ran out of memory while generating, so
-the model was placed again with more experts in host memory (or a shorter context) and the step repeated.
+should know that is not the model's text: the GPU ran out of memory while generating, so the model was
+placed again with more experts in host memory (or a shorter context) and the step repeated; the reasoning
+was cut (engine/runtime/reasoning_guard.py: a loop or the budget; the session then opens the final channel
+itself); the conversation no longer fits and is being summarised (engine/runtime/overflow.py, whose
+``ContextFitted`` event says which messages the prompt left out).
 """
 
 from __future__ import annotations
@@ -26,6 +29,15 @@ import torch
 from engine.errors import ContextFullError, OutOfMemoryError
 from engine.notices import Notice
 from engine.offload.build import replan_model
+from engine.runtime import overflow
+from engine.runtime.reasoning_guard import (
+    FORCE_FINAL,
+    Cut,
+    ReasoningGuard,
+    cut_notice,
+    default_budget,
+    turn_budget,
+)
 from engine.runtime.sampling import SamplingParams, make_generator, sample
 from engine.text.harmony import STOP_TOKENS, StreamParser, continuation, render_continuation, render_prompt
 from engine.text.harmony.events import Event, TextDelta, TurnEnd
@@ -44,6 +56,10 @@ class GenerationSettings:
     max_tokens: int = 4096  # completion tokens, analysis included
     seed: int | None = None
     date: str | None = None  # the system message's current date; today when None
+    # reasoning tokens before the answer is forced (engine/runtime/reasoning_guard.py): None the effort's
+    # default, 0 no budget (a loop is still cut)
+    reasoning_budget: int | None = None
+    overflow: str | None = None  # "drop" | "summarize" | "stop" (engine/runtime/overflow.py); None: neither
 
     def __post_init__(self) -> None:
         if self.effort not in EFFORTS:
@@ -51,6 +67,10 @@ class GenerationSettings:
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
         SamplingParams(self.temperature, self.top_p)  # validates
+        if self.reasoning_budget is not None and self.reasoning_budget < 0:
+            raise ValueError(f"reasoning_budget must be >= 0, got {self.reasoning_budget}")
+        if self.overflow is not None and self.overflow not in overflow.POLICIES:
+            raise ValueError(f"overflow must be one of {overflow.POLICIES}, got {self.overflow!r}")
 
 
 @dataclass
@@ -64,6 +84,7 @@ class Usage:
     decode_s: float = 0.0
     context_used: int = 0
     context_max: int = 0
+    reasoning_cut: str | None = None  # "loop" | "budget": the engine ended the reasoning, forced the answer
 
     @property
     def decode_tok_s(self) -> float:
@@ -83,6 +104,7 @@ class Usage:
             "decode_tok_s": round(self.decode_tok_s, 2),
             "context_used": self.context_used,
             "context_max": self.context_max,
+            "reasoning_cut": self.reasoning_cut,
         }
 
 
@@ -134,6 +156,8 @@ class ChatSession:
         """
         settings = settings or GenerationSettings()
         started = time.perf_counter()
+        if settings.overflow is not None:  # a conversation too long drops or summarises its oldest turns
+            messages = yield from overflow.fit(self, messages, settings, tools, continue_from, cancel)
         prompt = self.render(messages, settings, tools)
         parts = continuation(continue_from)  # checked before any compute, like the messages
         answer = self._answer_so_far(prompt, parts) if parts else []
@@ -156,6 +180,9 @@ class ChatSession:
         for token in answer:  # the parser starts where the answer stopped: inside its open message
             parser.feed(token)
         reason = "length"
+        budget = settings.reasoning_budget
+        budget = default_budget(settings.effort) if budget is None else budget
+        guard = ReasoningGuard(turn_budget(budget, max_new))
         try:
             logits = self._forward(prompt[reused:])
             yield from self._take_notices()
@@ -183,9 +210,12 @@ class ChatSession:
                     reason = turn_end.reason if turn_end is not None else "return"
                     break
                 if step + 1 < max_new:
-                    if self.cache.num_tokens >= self.cache.max_tokens:  # the context shrank (out of memory)
+                    cut = guard.feed(token, parser.current_channel)
+                    forced = (yield from self._cut_reasoning(cut, parser, usage)) if cut else []
+                    if self.cache.num_tokens + 1 + len(forced) > self.cache.max_tokens:  # an OOM shrank it
                         break
-                    logits = self._forward([token])
+                    record.completion_ids += forced
+                    logits = self._forward([token, *forced])
                     yield from self._take_notices()
             usage.decode_s = time.perf_counter() - decode_started
         except torch.cuda.OutOfMemoryError as error:
@@ -205,6 +235,18 @@ class ChatSession:
             if not isinstance(event, TurnEnd):
                 yield event
         yield TurnEnd(reason=reason, usage=usage)
+
+    def _cut_reasoning(self, cut: Cut, parser: StreamParser, usage: Usage) -> Iterator[Event | Notice]:
+        """The guard cut the reasoning: end the analysis message and open the final one, as if the model had
+        (a generator: yields a Notice and the parser's events, returns the tokens to add; [] without room)."""
+        if self.cache.num_tokens + 1 + len(FORCE_FINAL) > self.cache.max_tokens:
+            return []
+        usage.reasoning_cut = cut.reason
+        log.info("reasoning cut (%s) after %d tokens", cut.reason, cut.reasoning_tokens)
+        yield cut_notice(cut)
+        for token in FORCE_FINAL:
+            yield from parser.feed(token)
+        return list(FORCE_FINAL)
 
     def _answer_so_far(self, base: list[int], parts: list) -> list[int]:
         """The tokens of a partial answer, to follow ``base`` (which ends in ``<|start|>assistant``).

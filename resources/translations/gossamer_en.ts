@@ -2,6 +2,25 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>ContextNote</name>
+    <message numerus="yes">
+        <location filename="../../app/widgets/context_note.py" line="84"/>
+        <source>Summary of the %n earlier messages above: the model reads it instead of them.</source>
+        <translation>
+            <numerusform>Summary of the earlier message above: the model reads it instead.</numerusform>
+            <numerusform>Summary of the %n earlier messages above: the model reads it instead of them.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/widgets/context_note.py" line="93"/>
+        <source>The %n earlier messages above are left out of what the model reads: the chat outgrew its context. They stay here and in exports.</source>
+        <translation>
+            <numerusform>The earlier message above is left out of what the model reads: the chat outgrew its context. It stays here and in exports.</numerusform>
+            <numerusform>The %n earlier messages above are left out of what the model reads: the chat outgrew its context. They stay here and in exports.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>Formatting</name>
     <message numerus="yes">
         <location filename="../../app/formatting.py" line="40"/>
@@ -16,7 +35,7 @@
 <context>
     <name>MessageWidget</name>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="247"/>
+        <location filename="../../app/widgets/message_widget.py" line="258"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n token</numerusform>

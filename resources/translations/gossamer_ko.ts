@@ -23,17 +23,17 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/widgets/chat_view.py" line="30"/>
+        <location filename="../../app/widgets/chat_view.py" line="34"/>
         <source>Conversation</source>
         <translation>대화</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/chat_view.py" line="72"/>
+        <location filename="../../app/widgets/chat_view.py" line="76"/>
         <source>What can I help with?</source>
         <translation>무엇을 도와드릴까요?</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/chat_view.py" line="73"/>
+        <location filename="../../app/widgets/chat_view.py" line="77"/>
         <source>gpt-oss runs on this computer. Nothing you write leaves it.</source>
         <translation>gpt-oss가 이 컴퓨터에서 실행됩니다. 입력한 내용은 밖으로 나가지 않습니다.</translation>
     </message>
@@ -142,6 +142,48 @@
         <location filename="../../app/widgets/composer.py" line="117"/>
         <source>Send (Enter)</source>
         <translation>보내기 (Enter)</translation>
+    </message>
+</context>
+<context>
+    <name>ContextNote</name>
+    <message>
+        <location filename="../../app/widgets/context_note.py" line="54"/>
+        <source>Summary</source>
+        <translation>요약</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/context_note.py" line="57"/>
+        <source>Edit the summary</source>
+        <translation>요약 편집</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/context_note.py" line="62"/>
+        <source>Edit summary</source>
+        <translation>요약 편집</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/context_note.py" line="63"/>
+        <source>Cancel</source>
+        <translation>취소</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/context_note.py" line="64"/>
+        <source>Save</source>
+        <translation>저장</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/widgets/context_note.py" line="84"/>
+        <source>Summary of the %n earlier messages above: the model reads it instead of them.</source>
+        <translation>
+            <numerusform>위의 이전 메시지 %n개 요약: 모델은 그 메시지 대신 이 요약을 읽습니다.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/widgets/context_note.py" line="93"/>
+        <source>The %n earlier messages above are left out of what the model reads: the chat outgrew its context. They stay here and in exports.</source>
+        <translation>
+            <numerusform>대화가 컨텍스트보다 길어져 위의 이전 메시지 %n개는 모델이 읽는 내용에서 빠졌습니다. 메시지는 여기와 내보내기에 그대로 남아 있습니다.</numerusform>
+        </translation>
     </message>
 </context>
 <context>
@@ -318,12 +360,12 @@
 <context>
     <name>EngineNotices</name>
     <message>
-        <location filename="../../app/engine_notices.py" line="30"/>
+        <location filename="../../app/engine_notices.py" line="32"/>
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 씁니다. 답변이 느려질 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_notices.py" line="35"/>
+        <location filename="../../app/engine_notices.py" line="37"/>
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it and the context is shortened to %2 tokens. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 쓰고 컨텍스트를 %2토큰으로 줄였습니다. 답변이 느려질 수 있습니다.</translation>
     </message>
@@ -331,18 +373,18 @@
 <context>
     <name>EngineWorker</name>
     <message>
-        <location filename="../../app/worker.py" line="81"/>
-        <location filename="../../app/worker.py" line="112"/>
+        <location filename="../../app/worker.py" line="87"/>
+        <location filename="../../app/worker.py" line="120"/>
         <source>The model could not be loaded.</source>
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="166"/>
+        <location filename="../../app/worker.py" line="174"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="228"/>
+        <location filename="../../app/worker.py" line="240"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
@@ -409,145 +451,303 @@
     </message>
 </context>
 <context>
-    <name>MainWindow</name>
+    <name>LongContext</name>
     <message>
-        <location filename="../../app/main_window.py" line="151"/>
-        <location filename="../../app/main_window.py" line="364"/>
-        <location filename="../../app/main_window.py" line="422"/>
+        <location filename="../../app/long_context.py" line="151"/>
+        <source>This chat is full: its prompt would be %1 tokens, and %2 leave room for an answer. Start a new chat, or let this one leave out or summarise its oldest turns.</source>
+        <translation>이 대화가 가득 찼습니다. 프롬프트가 %1토큰이 되는데, 답변할 자리를 남기려면 %2토큰까지만 됩니다. 새 대화를 시작하거나, 이 대화의 가장 오래된 차례를 빼거나 요약하게 하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context.py" line="158"/>
+        <source>Drop oldest turns</source>
+        <translation>오래된 차례 빼기</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context.py" line="159"/>
+        <source>Summarise them</source>
+        <translation>요약하기</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context.py" line="160"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
     <message>
+        <location filename="../../app/long_context_words.py" line="16"/>
+        <source>Reasoning was cut: it went round in circles. The answer is from what it had worked out. Continue reasoning lets it think on.</source>
+        <translation>추론이 같은 내용을 맴돌아 중단되었습니다. 답변은 그때까지 추론한 내용을 바탕으로 합니다. 추론 계속하기를 누르면 더 생각합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="21"/>
+        <source>Reasoning was cut: it used its budget for this effort (Settings). The answer is from what it had worked out. Continue reasoning lets it think on.</source>
+        <translation>이 추론 강도의 추론 한도(설정)를 다 써서 추론이 중단되었습니다. 답변은 그때까지 추론한 내용을 바탕으로 합니다. 추론 계속하기를 누르면 더 생각합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="33"/>
+        <source>This chat outgrew the context: the model is summarising its oldest turns first.</source>
+        <translation>대화가 컨텍스트보다 길어졌습니다. 모델이 먼저 가장 오래된 차례를 요약합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="42"/>
+        <location filename="../../app/long_context_words.py" line="72"/>
+        <source>%1 tokens</source>
+        <translation>%1 토큰</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="47"/>
+        <source>does not fit this GPU</source>
+        <translation>이 GPU에 맞지 않음</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="52"/>
+        <location filename="../../app/long_context_words.py" line="64"/>
+        <source>%1 of memory for the context</source>
+        <translation>컨텍스트에 메모리 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="62"/>
+        <source>Does not fit this GPU, even with every expert in RAM.</source>
+        <translation>전문가를 모두 RAM에 두어도 이 GPU에 맞지 않습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="76"/>
+        <source>does not fit</source>
+        <translation>맞지 않음</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="80"/>
+        <source>experts in RAM</source>
+        <translation>전문가 일부 RAM</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="86"/>
+        <source>Automatic (now %1 tokens)</source>
+        <translation>자동 (지금 %1토큰)</translation>
+    </message>
+    <message>
+        <location filename="../../app/long_context_words.py" line="87"/>
+        <source>Automatic</source>
+        <translation>자동</translation>
+    </message>
+</context>
+<context>
+    <name>LongContextFields</name>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="34"/>
+        <source>Longer context remembers more of the conversation and uses more GPU memory; past what the GPU holds, experts move to RAM and answers slow down.</source>
+        <translation>컨텍스트가 길수록 대화를 더 많이 기억하지만 GPU 메모리를 더 씁니다. GPU에 담을 수 있는 양을 넘으면 전문가(expert)가 RAM으로 옮겨져 답변이 느려집니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="43"/>
+        <source>Low</source>
+        <translation>낮음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="43"/>
+        <source>Medium</source>
+        <translation>보통</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="43"/>
+        <source>High</source>
+        <translation>높음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="48"/>
+        <source>No limit</source>
+        <translation>제한 없음</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="49"/>
+        <source> tokens</source>
+        <translation> 토큰</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="50"/>
+        <source>Reasoning budget at %1 effort</source>
+        <translation>추론 강도 %1의 추론 한도</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="57"/>
+        <source>Tokens of reasoning before the model must answer; a quarter of Max tokens is always kept for the answer. A reasoning loop is cut either way; Continue reasoning on the answer lets it think on.</source>
+        <translation>모델이 답해야 하기 전까지 추론할 수 있는 토큰 수입니다. 최대 토큰의 4분의 1은 언제나 답변 몫으로 남깁니다. 같은 내용을 맴도는 추론은 어느 경우에나 중단되며, 답변의 추론 계속하기로 더 생각하게 할 수 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="62"/>
+        <source>Reasoning &amp;budget:</source>
+        <translation>추론 한도(&amp;B):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="65"/>
+        <source>Ask, once per chat</source>
+        <translation>대화마다 한 번 묻기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="66"/>
+        <source>Drop the oldest turns</source>
+        <translation>가장 오래된 차례 빼기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="67"/>
+        <source>Summarise the oldest turns</source>
+        <translation>가장 오래된 차례 요약하기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="68"/>
+        <source>Stop</source>
+        <translation>중지</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="72"/>
+        <source>What a chat does when it outgrows the context, until you choose for that chat.</source>
+        <translation>대화가 컨텍스트보다 길어졌을 때 할 일입니다. 대화별로 직접 고르기 전까지 적용됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/long_context_settings.py" line="74"/>
+        <source>When a chat is &amp;full:</source>
+        <translation>대화가 가득 차면(&amp;F):</translation>
+    </message>
+</context>
+<context>
+    <name>MainWindow</name>
+    <message>
         <location filename="../../app/main_window.py" line="152"/>
+        <location filename="../../app/main_window.py" line="368"/>
+        <location filename="../../app/main_window.py" line="426"/>
+        <source>New chat</source>
+        <translation>새 대화</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="153"/>
         <source>Search chats</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="153"/>
+        <location filename="../../app/main_window.py" line="154"/>
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="154"/>
+        <location filename="../../app/main_window.py" line="155"/>
         <source>Models…</source>
         <translation>모델…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="156"/>
+        <location filename="../../app/main_window.py" line="157"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="158"/>
+        <location filename="../../app/main_window.py" line="159"/>
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="160"/>
+        <location filename="../../app/main_window.py" line="161"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="163"/>
+        <location filename="../../app/main_window.py" line="164"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="165"/>
+        <location filename="../../app/main_window.py" line="166"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="166"/>
+        <location filename="../../app/main_window.py" line="167"/>
         <source>Quit</source>
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="243"/>
+        <location filename="../../app/main_window.py" line="245"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="254"/>
-        <location filename="../../app/main_window.py" line="298"/>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="256"/>
+        <location filename="../../app/main_window.py" line="300"/>
+        <location filename="../../app/main_window.py" line="317"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="283"/>
-        <location filename="../../app/main_window.py" line="323"/>
+        <location filename="../../app/main_window.py" line="285"/>
+        <location filename="../../app/main_window.py" line="325"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="290"/>
-        <location filename="../../app/main_window.py" line="385"/>
+        <location filename="../../app/main_window.py" line="292"/>
+        <location filename="../../app/main_window.py" line="389"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="305"/>
+        <location filename="../../app/main_window.py" line="307"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="325"/>
+        <location filename="../../app/main_window.py" line="327"/>
         <source>No model</source>
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="346"/>
+        <location filename="../../app/main_window.py" line="348"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="383"/>
+        <location filename="../../app/main_window.py" line="387"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="398"/>
+        <location filename="../../app/main_window.py" line="402"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="400"/>
+        <location filename="../../app/main_window.py" line="404"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="424"/>
+        <location filename="../../app/main_window.py" line="428"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="426"/>
+        <location filename="../../app/main_window.py" line="430"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="447"/>
+        <location filename="../../app/main_window.py" line="451"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="447"/>
+        <location filename="../../app/main_window.py" line="451"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="449"/>
+        <location filename="../../app/main_window.py" line="453"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="456"/>
+        <location filename="../../app/main_window.py" line="460"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="459"/>
+        <location filename="../../app/main_window.py" line="463"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -555,126 +755,136 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="53"/>
-        <location filename="../../app/widgets/message_widget.py" line="98"/>
-        <location filename="../../app/widgets/message_widget.py" line="136"/>
+        <location filename="../../app/widgets/message_widget.py" line="54"/>
+        <location filename="../../app/widgets/message_widget.py" line="99"/>
+        <location filename="../../app/widgets/message_widget.py" line="137"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="67"/>
+        <location filename="../../app/widgets/message_widget.py" line="68"/>
         <source>Your message</source>
         <translation>내 메시지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="71"/>
+        <location filename="../../app/widgets/message_widget.py" line="72"/>
         <source>Edit your message</source>
         <translation>메시지 편집</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="76"/>
+        <location filename="../../app/widgets/message_widget.py" line="77"/>
         <source>Cancel</source>
         <translation>취소</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="77"/>
+        <location filename="../../app/widgets/message_widget.py" line="78"/>
         <source>Send</source>
         <translation>보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="98"/>
+        <location filename="../../app/widgets/message_widget.py" line="99"/>
         <source>Copy message</source>
         <translation>메시지 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="100"/>
+        <location filename="../../app/widgets/message_widget.py" line="101"/>
         <source>Edit</source>
         <translation>편집</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="100"/>
+        <location filename="../../app/widgets/message_widget.py" line="101"/>
         <source>Edit and resend</source>
         <translation>편집해서 다시 보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="111"/>
+        <location filename="../../app/widgets/message_widget.py" line="112"/>
         <source>Reading the conversation…</source>
         <translation>대화를 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="116"/>
+        <location filename="../../app/widgets/message_widget.py" line="117"/>
         <source>Answer</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="136"/>
+        <location filename="../../app/widgets/message_widget.py" line="137"/>
         <source>Copy answer</source>
         <translation>답변 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="138"/>
+        <location filename="../../app/widgets/message_widget.py" line="139"/>
         <source>Continue</source>
         <translation>이어서 쓰기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="139"/>
+        <location filename="../../app/widgets/message_widget.py" line="140"/>
         <source>Continue this answer where it stopped</source>
         <translation>멈춘 곳부터 답변 이어서 쓰기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="143"/>
+        <location filename="../../app/widgets/message_widget.py" line="144"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="143"/>
+        <location filename="../../app/widgets/message_widget.py" line="144"/>
         <source>Answer again</source>
         <translation>다시 답변하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="209"/>
+        <location filename="../../app/widgets/message_widget.py" line="147"/>
+        <source>Continue reasoning</source>
+        <translation>추론 계속하기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="148"/>
+        <source>Let the model reason on from where it was cut, then answer again</source>
+        <translation>중단된 곳부터 모델이 더 추론한 뒤 다시 답합니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="218"/>
         <source>The answer failed.</source>
         <translation>답변에 실패했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="213"/>
+        <location filename="../../app/widgets/message_widget.py" line="222"/>
         <source>Interrupted: Gossamer closed before this answer finished. Continue to finish it, or Regenerate to answer again.</source>
         <translation>중단됨: 답변이 끝나기 전에 Gossamer가 종료되었습니다. 이어서 쓰기를 눌러 마저 받거나, 다시 생성을 눌러 새로 답변받으세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="223"/>
+        <location filename="../../app/widgets/message_widget.py" line="232"/>
         <source>Cut off at the token limit. Continue to let it write more, or raise “Max tokens” in Settings for longer answers.</source>
         <translation>토큰 한도에서 잘렸습니다. 이어서 쓰기를 눌러 더 받거나, 더 긴 답변을 원하면 설정에서 “최대 토큰”을 늘리세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="219"/>
+        <location filename="../../app/widgets/message_widget.py" line="228"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="230"/>
+        <location filename="../../app/widgets/message_widget.py" line="241"/>
         <source>Asked to use a tool: %1</source>
         <translation>도구 사용 요청: %1</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="245"/>
+        <location filename="../../app/widgets/message_widget.py" line="256"/>
         <source>%1 tok/s</source>
         <translation>%1 토큰/초</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="247"/>
+        <location filename="../../app/widgets/message_widget.py" line="258"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n토큰</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="249"/>
+        <location filename="../../app/widgets/message_widget.py" line="260"/>
         <source>%1 s to first token</source>
         <translation>첫 토큰까지 %1초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="257"/>
+        <location filename="../../app/widgets/message_widget.py" line="268"/>
         <source>Copied</source>
         <translation>복사됨</translation>
     </message>
@@ -797,32 +1007,32 @@
         <translation>디스크 공간이 %1 필요하지만 남은 공간은 %2입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="190"/>
+        <location filename="../../app/model_facts.py" line="195"/>
         <source>Runs on the GPU with the experts of %1 of %2 layers in RAM: %3 of GPU memory at %4 tokens of context.</source>
         <translation>GPU에서 실행되며 %2개 층 중 %1개 층의 전문가는 RAM에 둡니다. 컨텍스트 %4토큰 기준으로 GPU 메모리를 %3 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="201"/>
+        <location filename="../../app/model_facts.py" line="206"/>
         <source>Fits on the GPU, the embedding in RAM: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 들어가고 임베딩은 RAM에 둡니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="205"/>
+        <location filename="../../app/model_facts.py" line="210"/>
         <source>Fits on the GPU: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 모두 들어갑니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="212"/>
+        <location filename="../../app/model_facts.py" line="217"/>
         <source>GPU</source>
         <translation>GPU</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="214"/>
+        <location filename="../../app/model_facts.py" line="219"/>
         <source>GPU (simulated)</source>
         <translation>GPU (모의)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="215"/>
+        <location filename="../../app/model_facts.py" line="220"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
@@ -1194,6 +1404,54 @@
     </message>
 </context>
 <context>
+    <name>OverflowDialog</name>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="17"/>
+        <source>This chat is full</source>
+        <translation>대화가 가득 찼습니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="24"/>
+        <source>With your new message this chat&apos;s prompt would be %1 tokens; %2 leave room for an answer. What should this chat do now and from now on?</source>
+        <translation>새 메시지를 더하면 이 대화의 프롬프트는 %1토큰이 됩니다. 답변할 자리를 남기려면 %2토큰까지만 됩니다. 이 대화는 지금부터 어떻게 할까요?</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="35"/>
+        <source>Either way every message stays in the chat and its export; only what the model reads changes. Settings sets what new chats do.</source>
+        <translation>어느 쪽이든 모든 메시지는 대화와 내보내기에 남고, 모델이 읽는 내용만 바뀝니다. 새 대화에서 할 일은 설정에서 정합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="48"/>
+        <source>Summarise the oldest turns</source>
+        <translation>가장 오래된 차례 요약하기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="49"/>
+        <source>The model writes a summary of them first; it shows in the chat, and you can edit it.</source>
+        <translation>모델이 먼저 그 메시지들을 요약합니다. 요약은 대화에 보이며 편집할 수 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="53"/>
+        <source>Drop the oldest turns</source>
+        <translation>가장 오래된 차례 빼기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="54"/>
+        <source>The model no longer reads the oldest messages; instructions and recent turns stay.</source>
+        <translation>모델이 가장 오래된 메시지를 더는 읽지 않습니다. 지시문과 최근 차례는 남습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="56"/>
+        <source>Stop</source>
+        <translation>중지</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="56"/>
+        <source>Send nothing; start a new chat to go on.</source>
+        <translation>보내지 않습니다. 계속하려면 새 대화를 시작하세요.</translation>
+    </message>
+</context>
+<context>
     <name>RemoteErrors</name>
     <message>
         <location filename="../../app/remote_errors.py" line="18"/>
@@ -1447,168 +1705,168 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="29"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="30"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="42"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="43"/>
         <source>Automatic (GPU when there is one)</source>
         <translation>자동 (GPU가 있으면 GPU)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="43"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="44"/>
         <source>GPU (CUDA)</source>
         <translation>GPU (CUDA)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="44"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="45"/>
         <source>CPU only</source>
         <translation>CPU만 사용</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="47"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="48"/>
         <source>&amp;Device:</source>
         <translation>장치(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="53"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="54"/>
         <source>Automatic</source>
         <translation>자동</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="55"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="56"/>
         <source>How much GPU memory Gossamer may use. Experts that do not fit stay in RAM.</source>
         <translation>Gossamer가 쓸 수 있는 GPU 메모리입니다. 들어가지 않는 전문가(expert)는 RAM에 둡니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="57"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="58"/>
         <source>&amp;VRAM budget:</source>
         <translation>VRAM 한도(&amp;V):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="60"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="61"/>
         <source>%1 tokens</source>
         <translation>%1 토큰</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="62"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="63"/>
         <source>Longer context remembers more of the conversation and uses more memory.</source>
         <translation>컨텍스트가 길수록 대화를 더 많이 기억하지만 메모리를 더 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="64"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="65"/>
         <source>&amp;Context length:</source>
         <translation>컨텍스트 길이(&amp;C):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="65"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="66"/>
         <source>Changes here reload the model.</source>
         <translation>여기를 바꾸면 모델을 다시 불러옵니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="68"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="69"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="77"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="78"/>
         <source>0 always picks the likeliest word; gpt-oss is tuned for 1.0.</source>
         <translation>0이면 항상 가장 그럴듯한 단어를 고릅니다. gpt-oss는 1.0에 맞춰져 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="78"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="79"/>
         <source>&amp;Temperature:</source>
         <translation>온도(&amp;T):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="83"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="84"/>
         <source>Top-&amp;p:</source>
         <translation>Top-&amp;p:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="87"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="88"/>
         <source>The longest answer, thinking included, in tokens.</source>
         <translation>생각을 포함한 답변의 최대 길이(토큰)입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="88"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="89"/>
         <source>&amp;Max tokens:</source>
         <translation>최대 토큰(&amp;M):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="91"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="92"/>
         <source>Low</source>
         <translation>낮음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="92"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="93"/>
         <source>Medium</source>
         <translation>보통</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="93"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="94"/>
         <source>High</source>
         <translation>높음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="96"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="97"/>
         <source>Reasoning for &amp;new chats:</source>
         <translation>새 대화의 추론 강도(&amp;N):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="98"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="99"/>
         <source>For example: Answer briefly. Use metric units.</source>
         <translation>예: 짧게 답하세요. 미터법 단위를 쓰세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="100"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="101"/>
         <source>System instructions</source>
         <translation>시스템 지시문</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="101"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="102"/>
         <source>&amp;System instructions:</source>
         <translation>시스템 지시문(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="102"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="104"/>
         <source>Answers</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="109"/>
-        <location filename="../../app/widgets/settings_dialog.py" line="116"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="111"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="118"/>
         <source>Same as the system</source>
         <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="110"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="112"/>
         <source>Light</source>
         <translation>밝게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="111"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="113"/>
         <source>Dark</source>
         <translation>어둡게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="114"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="116"/>
         <source>T&amp;heme:</source>
         <translation>테마(&amp;H):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="118"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="120"/>
         <source>&amp;Language:</source>
         <translation>언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="119"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="121"/>
         <source>A new language shows after Gossamer restarts.</source>
         <translation>바꾼 언어는 Gossamer를 다시 시작하면 적용됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="122"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="124"/>
         <source>Appearance</source>
         <translation>모양</translation>
     </message>
@@ -1735,122 +1993,127 @@
 <context>
     <name>StoreErrors</name>
     <message>
-        <location filename="../../app/store_errors.py" line="24"/>
+        <location filename="../../app/store_errors.py" line="26"/>
         <source>Chats are kept in %1.</source>
         <translation>대화는 %1에 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="31"/>
+        <location filename="../../app/store_errors.py" line="33"/>
         <source>Gossamer could not save your message.</source>
         <translation>Gossamer가 메시지를 저장하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="32"/>
+        <location filename="../../app/store_errors.py" line="34"/>
         <source>Gossamer could not save your edited message.</source>
         <translation>Gossamer가 수정한 메시지를 저장하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="33"/>
+        <location filename="../../app/store_errors.py" line="35"/>
         <source>Gossamer could not start a new answer.</source>
         <translation>Gossamer가 새 답변을 시작하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="34"/>
+        <location filename="../../app/store_errors.py" line="36"/>
         <source>Gossamer could not continue the answer.</source>
         <translation>Gossamer가 답변을 이어서 쓰지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="35"/>
+        <location filename="../../app/store_errors.py" line="37"/>
         <source>Gossamer could not save the answer.</source>
         <translation>Gossamer가 답변을 저장하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="36"/>
+        <location filename="../../app/store_errors.py" line="38"/>
         <source>Gossamer could not rename the chat.</source>
         <translation>Gossamer가 대화 이름을 바꾸지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="37"/>
+        <location filename="../../app/store_errors.py" line="39"/>
         <source>Gossamer could not delete the chat.</source>
         <translation>Gossamer가 대화를 삭제하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="38"/>
+        <location filename="../../app/store_errors.py" line="40"/>
         <source>Gossamer could not bring the chat back.</source>
         <translation>Gossamer가 대화를 되살리지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="39"/>
+        <location filename="../../app/store_errors.py" line="41"/>
         <source>Gossamer could not save the reasoning effort for this chat.</source>
         <translation>Gossamer가 이 대화의 추론 강도를 저장하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="46"/>
+        <location filename="../../app/store_errors.py" line="42"/>
+        <source>Gossamer could not save what this chat does when it is full.</source>
+        <translation>Gossamer가 이 대화가 가득 찼을 때 할 일을 저장하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="49"/>
         <source>The disk is full.</source>
         <translation>디스크가 가득 찼습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="47"/>
+        <location filename="../../app/store_errors.py" line="50"/>
         <source>The chats file is read-only or cannot be written.</source>
         <translation>대화 파일이 읽기 전용이거나 쓸 수 없는 상태입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="48"/>
+        <location filename="../../app/store_errors.py" line="51"/>
         <source>Writing to the chats file failed.</source>
         <translation>대화 파일에 쓰지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="58"/>
+        <location filename="../../app/store_errors.py" line="61"/>
         <source>The answer stays on screen and is saved as soon as there is room.</source>
         <translation>답변은 화면에 그대로 있으며, 공간이 생기는 대로 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="61"/>
+        <location filename="../../app/store_errors.py" line="64"/>
         <source>The answer stays on screen and is saved as soon as the chats folder can be written again.</source>
         <translation>답변은 화면에 그대로 있으며, 대화 폴더에 다시 쓸 수 있게 되는 대로 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="65"/>
+        <location filename="../../app/store_errors.py" line="68"/>
         <source>The answer stays on screen, and Gossamer keeps trying to save it.</source>
         <translation>답변은 화면에 그대로 있으며, Gossamer가 계속 저장을 시도합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="71"/>
+        <location filename="../../app/store_errors.py" line="74"/>
         <source>Free some space, then send again.</source>
         <translation>디스크 공간을 확보한 뒤 다시 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="72"/>
+        <location filename="../../app/store_errors.py" line="75"/>
         <source>Check that the chats folder can be written, then send again.</source>
         <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="75"/>
+        <location filename="../../app/store_errors.py" line="78"/>
         <source>Send again. If it keeps failing, close Gossamer and check the chats folder.</source>
         <translation>다시 보내 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="81"/>
+        <location filename="../../app/store_errors.py" line="84"/>
         <source>Free some space, then try again.</source>
         <translation>디스크 공간을 확보한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="82"/>
+        <location filename="../../app/store_errors.py" line="85"/>
         <source>Check that the chats folder can be written, then try again.</source>
         <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="85"/>
+        <location filename="../../app/store_errors.py" line="88"/>
         <source>Try again. If it keeps failing, close Gossamer and check the chats folder.</source>
         <translation>다시 시도해 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="93"/>
+        <location filename="../../app/store_errors.py" line="96"/>
         <source>The answer is saved now.</source>
         <translation>이제 답변이 저장되었습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="98"/>
+        <location filename="../../app/store_errors.py" line="101"/>
         <source>If you close now, the part of the answer not yet saved is lost.</source>
         <translation>지금 닫으면 아직 저장되지 않은 답변 내용은 사라집니다.</translation>
     </message>

@@ -161,7 +161,11 @@ def fit_texts(qtbot, window) -> tuple[str, str, str]:
 
 
 def wait_loaded(qtbot, window) -> None:
-    qtbot.waitUntil(lambda: window.engine.model is not None, timeout=LOAD_TIMEOUT_MS)
+    """The model is loaded and the window has shown it: the engine client and the window each get the
+    worker's signal as an event of its own, so the first can be handled before the second is posted."""
+    qtbot.waitUntil(
+        lambda: window.engine.model is not None and window.status.device_text() != "", timeout=LOAD_TIMEOUT_MS
+    )
 
 
 def wait_idle(qtbot, window) -> None:

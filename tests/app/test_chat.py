@@ -339,7 +339,8 @@ def test_memory_sizes_read_as_gpu_memory_is_labelled(qapp, num_bytes, text):
 
 
 def test_an_opened_chat_shows_the_context_it_used(loaded_window):
-    """Opening a past chat shows how much of the context its last answer used; a new chat shows none."""
+    """Opening a past chat shows the tokens its next prompt holds (counted, not its last usage); a new chat
+    shows none."""
     window = loaded_window
     conversation = window.store.create_conversation("Earlier")
     window.store.add_message(conversation.id, "user", "Hello")
@@ -348,7 +349,10 @@ def test_an_opened_chat_shows_the_context_it_used(loaded_window):
         answer.id, finish_reason="return", content="Hi!", usage={"context_used": 1234, "context_max": 8192}
     )
     assert window.controller.open_conversation(conversation.id)
-    used, held = formatting.count(1234), formatting.count(4096)  # out of what the loaded model holds
+    from engine.text.harmony import render_prompt
+
+    prompt = render_prompt(window.controller.engine_messages(), effort=window.controller.effort)
+    used, held = formatting.count(len(prompt)), formatting.count(4096)  # out of what the loaded model holds
     assert window.status.context_label.text() == f"Context {used} / {held}"
     window.new_chat()
     assert window.status.context_label.text() == f"Context 0 / {held}"

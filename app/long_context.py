@@ -1,0 +1,252 @@
+"""Long conversations in the app: a chat that outgrows the context, and reasoning the engine cut.
+
+A full context: before a message is sent to a chat whose prompt would leave no room for the answer, the
+user chooses, once per chat, what it does (``OverflowDialog``): drop its oldest turns, summarise them with
+the model into a developer message (shown in the conversation, editable), or stop. The engine drops or
+summarises (engine/runtime/overflow.py) and says which messages left the prompt; here that becomes a note in
+the conversation where the prompt now starts (app/context_store.py). Nothing is deleted: the history and the
+export keep every message; only the prompt starts later.
+
+Runaway reasoning: an answer whose reasoning the engine cut (a loop, or the effort's budget) says so, and
+Continue reasoning drops the forced answer and lets the model reason on from where it was cut.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import QObject, Signal
+
+from app import context_store
+from app import settings as keys
+from app.store import Conversation, Message, StoreWriteError
+
+log = logging.getLogger(__name__)
+ANSWER_ROOM_FRACTION = (
+    4  # as engine/runtime/overflow.py: an answer's room is at most a quarter of the context
+)
+
+
+def engine_settings(settings: keys.Settings, conversation: Conversation | None, effort: str) -> dict:
+    """The GenerationSettings fields of this module's features for a turn of ``conversation``."""
+    policy = overflow_policy(settings, conversation)
+    return {
+        "reasoning_budget": settings.get(keys.REASONING_BUDGETS[effort]),
+        "overflow": "stop" if policy == "ask" else policy,  # asked before sending; others refuse
+    }
+
+
+def overflow_policy(settings: keys.Settings, conversation: Conversation | None) -> str:
+    """The chat's own choice, else the Settings default ("ask" | "drop" | "summarize" | "stop")."""
+    if conversation is not None and conversation.overflow in context_store.POLICIES:
+        return conversation.overflow
+    return settings.get(keys.OVERFLOW)
+
+
+def prompt_messages(stored: list[Message], conversation: Conversation | None) -> list[Message]:
+    """The messages the prompt holds: from the chat's prompt start on, without markers of dropped turns."""
+    start = conversation.prompt_start if conversation is not None else 0
+    return [m for m in stored if m.position >= start and context_store.note_kind(m) != "dropped"]
+
+
+def prompt_tokens(messages: list[dict], effort: str) -> int:
+    """Tokens of the prompt ``messages`` make, counted without the model (harmony's renderer is cheap)."""
+    from engine.text.harmony import ConversationError, render_prompt
+
+    try:
+        return len(render_prompt(messages, effort=effort))
+    except ConversationError:  # a stored conversation the engine would refuse: nothing to count
+        log.warning("the conversation cannot be rendered to count its tokens", exc_info=True)
+        return 0
+
+
+def answer_room(context_max: int, max_tokens: int) -> int:
+    return max(1, min(max_tokens, context_max // ANSWER_ROOM_FRACTION))
+
+
+class LongContext(QObject):
+    """The window's part in both: asks before a chat overflows, records what the engine left out, continues
+    cut reasoning, saves an edited summary. ``window`` is the MainWindow (its controller, engine, notices)."""
+
+    summary_saved = Signal(int)  # message id
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+        self.controller = window.controller
+        self.store = window.store
+        self.settings = window.settings
+        self._asking = None  # the OverflowDialog up now
+        window.engine.worker.context_fitted.connect(self._on_context_fitted)
+        window.notice.action_triggered.connect(self._on_notice_action)
+        window.chat_view.continue_reasoning_requested.connect(self.continue_reasoning)
+        window.chat_view.summary_edited.connect(self.save_summary)
+
+    # how full the open chat is
+    def context_used(self) -> int:
+        """Tokens the open chat's next prompt holds before a new message (0 for a new chat)."""
+        if self.controller.conversation is None:
+            return 0
+        return prompt_tokens(self.controller.engine_messages(), self.controller.effort)
+
+    def would_overflow(self, text: str) -> tuple[int, int] | None:
+        """(prompt tokens, the most that leaves room for an answer) when sending ``text`` would overflow."""
+        model = self.window.engine.model
+        if model is None or self.controller.conversation is None or not model.get("context_max"):
+            return None
+        context = int(model["context_max"])
+        messages = [*self.controller.engine_messages(), {"role": "user", "content": text}]
+        tokens = prompt_tokens(messages, self.controller.effort)
+        limit = context - answer_room(context, self.settings.get(keys.MAX_TOKENS))
+        return (tokens, limit) if tokens > limit else None
+
+    # sending into a full chat
+    def intercept(self, text: str) -> bool:
+        """True when sending ``text`` waits for the user (a choice to make) or is refused (the chat stops)."""
+        full = self.would_overflow(text.strip()) if text.strip() and not self.controller.busy else None
+        if full is None:
+            return False
+        policy = overflow_policy(self.settings, self.controller.conversation)
+        if policy == "ask":
+            self.ask(text, *full)
+            return True
+        if policy == "stop":
+            self.show_full(*full)
+            return True
+        return False  # the engine drops or summarises
+
+    def ask(self, text: str, tokens: int, limit: int) -> None:
+        from app.widgets.overflow_dialog import OverflowDialog
+
+        dialog = OverflowDialog(tokens, limit, self.window)
+        dialog.chosen.connect(lambda policy: self._chose(policy, text, tokens, limit))
+        self._asking = dialog
+        dialog.open()
+
+    def _chose(self, policy: str, text: str, tokens: int, limit: int) -> None:
+        self._asking = None
+        if not self.set_policy(policy):
+            return
+        if policy == "stop":
+            self.show_full(tokens, limit)
+        else:
+            self.window._send(text)
+
+    def set_policy(self, policy: str) -> bool:
+        conversation = self.controller.conversation
+        if conversation is None:
+            return False
+        try:
+            context_store.set_overflow(self.store, conversation.id, policy)
+        except StoreWriteError as error:
+            self.controller.store_failed.emit(error, "overflow", conversation.id)
+            return False
+        conversation.overflow = policy
+        return True
+
+    def show_full(self, tokens: int, limit: int) -> None:
+        notice = self.window.notice
+        notice.show_notice(
+            self.tr(
+                "This chat is full: its prompt would be %1 tokens, and %2 leave room for an answer. Start a "
+                "new chat, or let this one leave out or summarise its oldest turns."
+            )
+            .replace("%1", f"{tokens:,}")
+            .replace("%2", f"{limit:,}"),
+            kind="warning",
+            actions=[
+                ("overflow:drop", self.tr("Drop oldest turns")),
+                ("overflow:summarize", self.tr("Summarise them")),
+                ("new_chat", self.tr("New chat")),
+            ],
+        )
+
+    def _on_notice_action(self, key: str) -> None:
+        if key.startswith("overflow:") and self.set_policy(key.split(":", 1)[1]):
+            self.window.notice.dismiss()
+            text = self.window.composer.edit.toPlainText()
+            if text.strip():
+                self.window._send(text)
+        elif key == "new_chat":
+            self.window.notice.dismiss()
+            self.window.new_chat()
+
+    # what the engine left out of a prompt
+    def _on_context_fitted(self, turn_id: int, fitted: dict) -> None:
+        turn = self.controller._turn
+        if turn is None or turn.turn_id != turn_id or not fitted.get("dropped"):
+            return
+        conversation = self.store.conversation(turn.conversation_id)
+        answer = self.store.message(turn.message_id)
+        if conversation is None or answer is None:
+            return
+        shown = prompt_messages(
+            [m for m in self.store.messages(conversation.id) if m.position < answer.position], conversation
+        )
+        offset = 1 if self.settings.get(keys.SYSTEM_INSTRUCTIONS).strip() else 0  # engine_messages adds it
+        after = max(fitted["dropped"]) - offset + 1
+        if not 0 < after < len(shown):
+            log.warning("the engine left out messages this chat does not have: %s", fitted["dropped"])
+            return
+        kind = "summary" if fitted.get("summary") else "dropped"
+        try:
+            context_store.add_note(
+                self.store, conversation.id, shown[after].position, kind, after, fitted.get("summary") or ""
+            )
+        except StoreWriteError as error:  # the prompt still changed this turn; the next one tries again
+            self.controller.store_failed.emit(error, "overflow", conversation.id)
+            return
+        log.info("chat %d: %s %d messages out of the prompt", conversation.id, kind, after)
+        if self.controller.conversation is not None and self.controller.conversation.id == conversation.id:
+            self.controller.open_conversation(conversation.id)  # shows the note; the answer streams on
+
+    # an edited summary
+    def save_summary(self, row: int, text: str) -> bool:
+        message = self.controller.chat_model.message(row)
+        if context_store.note_kind(message) != "summary" or not text.strip():
+            return False
+        from engine.runtime.overflow import summary_message
+
+        try:
+            self.store.edit_message(message.id, summary_message(text)["content"])
+        except StoreWriteError as error:
+            self.controller.store_failed.emit(error, "edit", message.conversation_id)
+            return False
+        self.controller.chat_model.replace(row, self.store.message(message.id))
+        self.summary_saved.emit(message.id)
+        return True
+
+    # reasoning the engine cut
+    def continue_reasoning(self, row: int | None = None) -> bool:
+        """Drop the answer forced after a cut and let the model reason on from where it was cut."""
+        controller = self.controller
+        messages = controller.chat_model.messages()
+        if controller.busy or controller.conversation is None or not messages:
+            return False
+        answer = messages[-1]
+        if (row is not None and row != len(messages) - 1) or not can_continue_reasoning(answer):
+            return False
+        if self.window.engine.model is None and not self.window.engine.loading:
+            controller.no_model.emit()
+            return False
+        try:
+            controller._save_unsaved()
+            with self.store.transaction():
+                self.store.update_message(answer.id, content="")
+                self.store.reopen_message(answer.id)
+        except StoreWriteError as error:
+            controller.store_failed.emit(error, "continue", controller.conversation.id)
+            return False
+        controller._start_turn(self.store.message(answer.id), continuing=True)
+        return True
+
+
+def can_continue_reasoning(message: Message) -> bool:
+    """An answer the engine forced after cutting its reasoning, with that reasoning to go on from."""
+    return (
+        message.role == "assistant"
+        and message.complete
+        and bool((message.usage or {}).get("reasoning_cut"))
+        and bool(message.reasoning)
+        and not message.tool_calls
+    )
