@@ -20,6 +20,7 @@ COMMANDS = {
     "generate": "generate one answer and print it (or JSON)",
     "chat": "chat in the terminal",
     "models": "list, download, verify, remove and import models",
+    "serve": "serve the model over a local OpenAI-compatible API",
 }
 
 
