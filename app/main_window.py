@@ -27,6 +27,7 @@ from app import settings as keys
 from app.chat_controller import ChatController
 from app.engine_client import EngineClient
 from app.engine_errors import ErrorReport
+from app.local_api import LocalApi
 from app.models_worker import Listing, ModelsClient
 from app.settings import Settings
 from app.save_failures import SaveFailures
@@ -74,6 +75,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._connect()
         self._restore()
+        self.local_api = LocalApi(self)  # the Local API switch in Settings; shares self.engine's thread
 
     # construction
     def _build(self) -> None:
@@ -487,6 +489,7 @@ class MainWindow(QMainWindow):
             self.theme_change_requested.emit(self.settings.get(keys.THEME))
         if changed & set(ENGINE_KEYS) and self.engine.model is not None:
             self.load_model(self.engine.model["path"])
+        self.local_api.apply(changed)
 
     # closing
     def closeEvent(self, event) -> None:  # noqa: N802
@@ -505,6 +508,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.controller.save_answers()
+        self.local_api.stop()  # its requests leave the engine thread before that stops
         self.engine.shutdown()
         self.models.shutdown()
         # The worker's last events (a Stop's "cancelled") are queued here: deliver them before closing.

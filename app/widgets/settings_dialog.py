@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from app import settings as keys
 from app.settings import Settings
+from app.widgets.local_api_panel import LocalApiPanel
 
 ENGINE_KEYS = (keys.DEVICE, keys.VRAM_BUDGET_GB, keys.CONTEXT_LENGTH)
 
@@ -120,6 +121,8 @@ class SettingsDialog(QDialog):
         language_note.setObjectName("MutedLabel")
         form.addRow("", language_note)
         tabs.addTab(look, self.tr("Appearance"))
+        self.local_api = LocalApiPanel(settings, getattr(parent, "local_api", None), tabs)
+        tabs.addTab(self.local_api, self.tr("Local API"))
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -161,6 +164,7 @@ class SettingsDialog(QDialog):
             keys.SYSTEM_INSTRUCTIONS: self.instructions.toPlainText().strip(),
             keys.THEME: self.theme.currentData(),
             keys.LANGUAGE: self.language.currentData(),
+            **self.local_api.values(),
         }
 
     def save(self) -> set[str]:

@@ -90,7 +90,8 @@ class Guard:
         finally:
             record = RequestRecord(scope["method"], scope["path"], status["code"] or 499,
                                    time.perf_counter() - started, _client(scope))
-            log.info("%s %s %d %.2fs", record.method, record.path, record.status, record.seconds)
+            log.info("%s %s %d %.2fs from %s", record.method, record.path, record.status, record.seconds,
+                     record.client)
             if self.on_request is not None:
                 try:
                     self.on_request(record)
