@@ -12,7 +12,7 @@ import logging
 from PySide6.QtCore import QObject, Signal
 
 from app import settings as keys
-from app.api_runner import AppEngineHost, ApiRunner
+from app.api_runner import ApiRunner, AppEngineHost
 from app.widgets.api_indicator import ApiIndicator
 
 log = logging.getLogger(__name__)
@@ -74,8 +74,9 @@ class LocalApi(QObject):
             server = ApiServer(self.host, key=self.key(), port=port, on_request=self.request_served.emit)
             server.start()
         except EngineError as error:
-            self.error = self.tr("The Local API could not start on port %1. Choose another port in Settings.") \
-                .replace("%1", str(port))
+            self.error = self.tr(
+                "The Local API could not start on port %1. Choose another port in Settings."
+            ).replace("%1", str(port))
             log.warning("the local API did not start: %s", error)
         else:
             self.server = server

@@ -81,10 +81,13 @@ class LocalApiPanel(QWidget):
         if api is not None and api.error and on:
             self.note.setText(api.error)
         else:
-            self.note.setText(self.tr(
-                "Programs such as Open WebUI, Continue or Codex CLI can use the loaded model with this address "
-                "and key. They share the model with your chats, one answer at a time, and their requests are not "
-                "saved in your chats."))
+            self.note.setText(
+                self.tr(
+                    "Programs such as Open WebUI, Continue or Codex CLI can use the loaded model with this "
+                    "address and key. They share the model with your chats, one answer at a time, and their "
+                    "requests are not saved in your chats."
+                )
+            )
 
     def _key(self) -> str:
         from engine.errors import EngineError

@@ -1,4 +1,4 @@
-"""``python -m engine serve``: the loaded model behind a local OpenAI-compatible API (see docs/local-api.md)."""
+"""``python -m engine serve``: the model behind a local OpenAI-compatible API (see docs/local-api.md)."""
 
 from __future__ import annotations
 
@@ -15,15 +15,26 @@ DEFAULT_PORT = 8642
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default: 127.0.0.1, this computer only)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any free)")
-    parser.add_argument("--api-key", default=None,
-                        help="the key clients must send (default: one kept in your config folder)")
-    parser.add_argument("--allow-origin", action="append", default=[], metavar="ORIGIN",
-                        help="a web origin allowed to call the API from a browser, e.g. http://localhost:3000 "
-                        "(repeatable; by default requests from web pages are refused)")
-    parser.add_argument("--model-id", default=None, help="the model's name in the API (default: the folder's name)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this computer only)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT}; 0: any free)"
+    )
+    parser.add_argument(
+        "--api-key", default=None, help="the key clients must send (default: one kept in your config folder)"
+    )
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
+        help="a web origin allowed to call the API from a browser, e.g. http://localhost:3000 "
+        "(repeatable; by default requests from web pages are refused)",
+    )
+    parser.add_argument(
+        "--model-id", default=None, help="the model's name in the API (default: the folder's name)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -49,7 +60,9 @@ def run(args: argparse.Namespace) -> int:
     session = load_session(args)
     model_id = args.model_id or _model_id(args.model)
     engine = EngineThread(session, model_id)
-    server = ApiServer(engine, key=key, bind=args.host, port=args.port, allow_origins=tuple(args.allow_origin))
+    server = ApiServer(
+        engine, key=key, bind=args.host, port=args.port, allow_origins=tuple(args.allow_origin)
+    )
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -46,14 +46,21 @@ async def list_models(request: Request) -> JSONResponse:
 async def get_model(request: Request) -> JSONResponse:
     info = request.app.state.server.host.model()
     if info is None or request.path_params["model"] != info.id:
-        raise ApiError(404, f"The model {request.path_params['model']!r} does not exist here.",
-                       code="model_not_found")
+        raise ApiError(
+            404, f"The model {request.path_params['model']!r} does not exist here.", code="model_not_found"
+        )
     return JSONResponse(_model(info))
 
 
 def _model(info) -> dict:
-    return {"id": info.id, "object": "model", "created": info.created, "owned_by": info.owned_by,
-            "context_length": info.context_length, "max_model_len": info.context_length}
+    return {
+        "id": info.id,
+        "object": "model",
+        "created": info.created,
+        "owned_by": info.owned_by,
+        "context_length": info.context_length,
+        "max_model_len": info.context_length,
+    }
 
 
 async def _api_error(request: Request, error: ApiError) -> JSONResponse:
@@ -62,11 +69,15 @@ async def _api_error(request: Request, error: ApiError) -> JSONResponse:
 
 async def _http_error(request: Request, error: HTTPException) -> JSONResponse:
     if error.status_code == 404:
-        return ApiError(404, f"There is no {request.method} {request.url.path} here; the API is under /v1.",
-                        code="not_found").response()
+        return ApiError(
+            404,
+            f"There is no {request.method} {request.url.path} here; the API is under /v1.",
+            code="not_found",
+        ).response()
     if error.status_code == 405:
-        return ApiError(405, f"{request.method} is not allowed on {request.url.path}.",
-                        code="method_not_allowed").response()
+        return ApiError(
+            405, f"{request.method} is not allowed on {request.url.path}.", code="method_not_allowed"
+        ).response()
     return ApiError(error.status_code, str(error.detail)).response()
 
 
@@ -76,8 +87,14 @@ async def _server_error(request: Request, error: Exception) -> JSONResponse:
     return api_error(error).response()
 
 
-def create_app(host, *, key: str, bound_host: str = "127.0.0.1", allow_origins: tuple[str, ...] = (),
-               on_request: Callable[[RequestRecord], None] | None = None) -> Guard:
+def create_app(
+    host,
+    *,
+    key: str,
+    bound_host: str = "127.0.0.1",
+    allow_origins: tuple[str, ...] = (),
+    on_request: Callable[[RequestRecord], None] | None = None,
+) -> Guard:
     routes = [
         Route("/v1/models", list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", get_model, methods=["GET"]),
@@ -85,9 +102,14 @@ def create_app(host, *, key: str, bound_host: str = "127.0.0.1", allow_origins: 
         Route("/v1/responses", create_response, methods=["POST"]),
         Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, exception_handlers={
-        ApiError: _api_error, HTTPException: _http_error, Exception: _server_error,
-    })
+    app = Starlette(
+        routes=routes,
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+    )
     app.state.server = ServerState(host)
     guarded = Guard(app, key=key, bound_host=bound_host, allow_origins=allow_origins, on_request=on_request)
     guarded.state = app.state.server

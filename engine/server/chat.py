@@ -22,6 +22,7 @@ from engine.server.dispatch import (
     check_model,
     error_event,
     events,
+    leave,
     prepare,
     sse,
 )
@@ -41,8 +42,13 @@ def generation(body: dict) -> params.Generation:
     tools = body.get("tools") or None
     if tools is not None and not isinstance(tools, list):
         raise invalid("tools must be a list of function tools.", "tools")
-    names = {t["function"]["name"] for t in tools or [] if isinstance(t, dict) and isinstance(t.get("function"), dict)
-             and isinstance(t["function"].get("name"), str)}
+    names = {
+        t["function"]["name"]
+        for t in tools or []
+        if isinstance(t, dict)
+        and isinstance(t.get("function"), dict)
+        and isinstance(t["function"].get("name"), str)
+    }
     choice = params.tool_choice(body.get("tool_choice"), names, flat=False)
     if choice == "none":
         tools = None  # the model is not told of tools it may not call
@@ -73,8 +79,12 @@ async def chat_completions(request: Request):
     include_usage = bool(options.get("include_usage")) if isinstance(options, dict) else False
     job = await prepare(info, gen)
     reader = TurnReader(gen.tool_names, gen.stop)
-    head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": info.id,
-            "system_fingerprint": None}
+    head = {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "created": int(time.time()),
+        "model": info.id,
+        "system_fingerprint": None,
+    }
     token_ids = bool(body.get("return_token_ids"))
     turn = events(state, job, request)
     if not stream:
@@ -86,13 +96,18 @@ async def chat_completions(request: Request):
         except Exception as error:
             raise api_error(error) from None
         return JSONResponse(_completion(head, reader, job, token_ids))
-    return EventStream(_chunks(head, reader, job, turn, include_usage, token_ids))
+    return EventStream(_chunks(head, reader, job, turn, include_usage, token_ids), lambda: leave(state, job))
 
 
 async def _chunks(head, reader: TurnReader, job, turn, include_usage: bool, token_ids: bool):
     def chunk(delta: dict, finish: str | None = None) -> str:
-        return sse({**head, "object": "chat.completion.chunk",
-                    "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]})
+        return sse(
+            {
+                **head,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            }
+        )
 
     yield chunk({"role": "assistant", "content": ""})
     calls = 0
@@ -106,8 +121,11 @@ async def _chunks(head, reader: TurnReader, job, turn, include_usage: bool, toke
     except Exception as error:
         yield sse(error_event(error))
         return
-    last = {**head, "object": "chat.completion.chunk",
-            "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": reader.finish_reason}]}
+    last = {
+        **head,
+        "object": "chat.completion.chunk",
+        "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": reader.finish_reason}],
+    }
     if token_ids:
         last.update(prompt_token_ids=job.prompt_ids, token_ids=job.completion_ids)
     yield sse(last)
@@ -122,8 +140,16 @@ def _delta(piece: Piece, index: int) -> dict:
     if piece.kind == "content":
         return {"content": piece.text}
     call = piece.call
-    return {"tool_calls": [{"index": index, "id": call["id"], "type": "function",
-                            "function": {"name": call["name"], "arguments": call["arguments"]}}]}
+    return {
+        "tool_calls": [
+            {
+                "index": index,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["name"], "arguments": call["arguments"]},
+            }
+        ]
+    }
 
 
 def _completion(head: dict, reader: TurnReader, job, token_ids: bool) -> dict:
@@ -132,14 +158,21 @@ def _completion(head: dict, reader: TurnReader, job, token_ids: bool) -> dict:
         message["reasoning_content"] = message["reasoning"] = reader.reasoning
     if reader.tool_calls:
         message["tool_calls"] = [
-            {"id": call["id"], "type": "function",
-             "function": {"name": call["name"], "arguments": call["arguments"]}}
+            {
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["name"], "arguments": call["arguments"]},
+            }
             for call in reader.tool_calls
         ]
-    answer = {**head, "object": "chat.completion",
-              "choices": [{"index": 0, "message": message, "logprobs": None,
-                           "finish_reason": reader.finish_reason}],
-              "usage": usage(reader.usage)}
+    answer = {
+        **head,
+        "object": "chat.completion",
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": reader.finish_reason}
+        ],
+        "usage": usage(reader.usage),
+    }
     if token_ids:
         answer.update(prompt_token_ids=job.prompt_ids, token_ids=job.completion_ids)
     return answer

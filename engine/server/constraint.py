@@ -31,8 +31,15 @@ class OutputConstraint:
     written for it, so that the answer or the call still fits in the turn's tokens.
     """
 
-    def __init__(self, final: Node | None = None, call: dict[str, Node] | None = None, *, headers: bool = True,
-                 reasoning_budget: int | None = None, tokenizer=None) -> None:
+    def __init__(
+        self,
+        final: Node | None = None,
+        call: dict[str, Node] | None = None,
+        *,
+        headers: bool = True,
+        reasoning_budget: int | None = None,
+        tokenizer=None,
+    ) -> None:
         assert final is not None or call, "nothing to constrain"
         self.tok = tokenizer or load_tokenizer()
         self.reasoning_budget = reasoning_budget
@@ -138,8 +145,16 @@ class OutputConstraint:
         if first:
             options.append([Special.CHANNEL, *encode("analysis"), Special.MESSAGE])
         for name in self.call:
-            sequence = [*start, Special.CHANNEL, *encode("commentary"), *encode(f" to=functions.{name}"),
-                        *encode(" "), Special.CONSTRAIN, *encode("json"), Special.MESSAGE]
+            sequence = [
+                *start,
+                Special.CHANNEL,
+                *encode("commentary"),
+                *encode(f" to=functions.{name}"),
+                *encode(" "),
+                Special.CONSTRAIN,
+                *encode("json"),
+                Special.MESSAGE,
+            ]
             self._call_names[tuple(sequence)] = name
             options.append(sequence)
         if not self.call:

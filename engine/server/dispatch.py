@@ -40,8 +40,12 @@ def check_model(host, requested: Any):
     if requested is not None and not isinstance(requested, str):
         raise invalid("model must be a string.", "model")
     if requested not in (None, "", info.id):
-        raise ApiError(404, f"The model {requested!r} does not exist here; this server serves {info.id!r}.",
-                       code="model_not_found", param="model")
+        raise ApiError(
+            404,
+            f"The model {requested!r} does not exist here; this server serves {info.id!r}.",
+            code="model_not_found",
+            param="model",
+        )
     return info
 
 
@@ -61,7 +65,8 @@ async def prepare(info, generation: Generation) -> Job:
             400,
             f"This conversation is {len(prompt):,} tokens long; the model's context holds "
             f"{info.context_length:,}. Shorten the conversation or start the server with a longer --context.",
-            code="context_length_exceeded", param="messages",
+            code="context_length_exceeded",
+            param="messages",
         )
     settings = generation.settings(info.context_length - len(prompt))
     job = Job(generation.messages, settings, generation.tools, generation.constraint(settings.max_tokens))
@@ -76,7 +81,8 @@ def events(state, job: Job, request: Request) -> AsyncIterator[Any]:
         state.queue.put(job)
     except QueueFullError:
         raise ApiError(
-            429, f"The server is busy: {state.queue.max_waiting} requests are already waiting. Try again soon.",
+            429,
+            f"The server is busy: {state.queue.max_waiting} requests are already waiting. Try again soon.",
             code="queue_full",
         ) from None
     state.jobs.add(job)
@@ -84,7 +90,7 @@ def events(state, job: Job, request: Request) -> AsyncIterator[Any]:
 
 
 async def _follow(state, job: Job, request: Request) -> AsyncIterator[Any]:
-    watch = asyncio.create_task(_watch(request.receive, lambda: _leave(state, job)))
+    watch = asyncio.create_task(_watch(request.receive, lambda: leave(state, job)))
     try:
         async for event in job.events():
             yield event
@@ -92,14 +98,15 @@ async def _follow(state, job: Job, request: Request) -> AsyncIterator[Any]:
         watch.cancel()
         state.jobs.discard(job)
         if not job.cancel.is_set() and not _finished(job):
-            _leave(state, job)
+            leave(state, job)
 
 
 def _finished(job: Job) -> bool:
     return bool(job.prompt_ids)
 
 
-def _leave(state, job: Job) -> None:
+def leave(state, job: Job) -> None:
+    """The client is gone (or the answer was never sent): drop the job from the queue, or stop it."""
     state.queue.discard(job)
     job.abandon()
 
@@ -119,12 +126,18 @@ class EventStream:
 
     media_type = "text/event-stream"
 
-    def __init__(self, chunks: AsyncIterator[str]) -> None:
+    def __init__(self, chunks: AsyncIterator[str], on_close: Callable[[], None] | None = None) -> None:
         self.chunks = chunks
+        self.on_close = (
+            on_close  # the job's leave(): when the stream ends before the job began, nothing else would
+        )
 
     async def __call__(self, scope, receive, send) -> None:
-        headers = [(b"content-type", b"text/event-stream; charset=utf-8"), (b"cache-control", b"no-cache"),
-                   (b"x-accel-buffering", b"no")]
+        headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+        ]
         try:
             await send({"type": "http.response.start", "status": 200, "headers": headers})
             async for chunk in self.chunks:
@@ -135,6 +148,8 @@ class EventStream:
         finally:
             with contextlib.suppress(Exception):
                 await self.chunks.aclose()
+            if self.on_close is not None:
+                self.on_close()
 
 
 def sse(data: Any, event: str | None = None) -> str:

@@ -24,8 +24,15 @@ _TYPES = {
 class ApiError(Exception):
     """A request the server refuses or cannot answer; ``status`` is the HTTP status."""
 
-    def __init__(self, status: int, message: str, *, code: str | None = None, param: str | None = None,
-                 kind: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        kind: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message

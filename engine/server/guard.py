@@ -43,15 +43,23 @@ class _TooLarge(ApiError):
     """Raised inside the app while it reads the body; its exception handler answers 413."""
 
     def __init__(self) -> None:
-        super().__init__(413, f"The request body is larger than {MAX_BODY // (1024 * 1024)} MiB.",
-                         code="request_too_large")
+        super().__init__(
+            413, f"The request body is larger than {MAX_BODY // (1024 * 1024)} MiB.", code="request_too_large"
+        )
 
 
 class Guard:
     """ASGI middleware around the API application."""
 
-    def __init__(self, app, *, key: str, bound_host: str, allow_origins: tuple[str, ...] = (),
-                 on_request: Callable[[RequestRecord], None] | None = None) -> None:
+    def __init__(
+        self,
+        app,
+        *,
+        key: str,
+        bound_host: str,
+        allow_origins: tuple[str, ...] = (),
+        on_request: Callable[[RequestRecord], None] | None = None,
+    ) -> None:
         self.app = app
         self.key = key.encode("utf-8")
         self.hosts = LOCAL_NAMES | {bound_host.lower(), f"[{bound_host.lower()}]"}
@@ -65,7 +73,9 @@ class Guard:
             return
         started = time.perf_counter()
         status = {"code": 0}
-        headers = {name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]}
+        headers = {
+            name.decode("latin-1").lower(): value.decode("latin-1") for name, value in scope["headers"]
+        }
         origin = headers.get("origin")
         cors = self._cors(origin)
 
@@ -88,10 +98,21 @@ class Guard:
             if status["code"] == 0:
                 await _too_large().response()(scope, receive, send_logged)
         finally:
-            record = RequestRecord(scope["method"], scope["path"], status["code"] or 499,
-                                   time.perf_counter() - started, _client(scope))
-            log.info("%s %s %d %.2fs from %s", record.method, record.path, record.status, record.seconds,
-                     record.client)
+            record = RequestRecord(
+                scope["method"],
+                scope["path"],
+                status["code"] or 499,
+                time.perf_counter() - started,
+                _client(scope),
+            )
+            log.info(
+                "%s %s %d %.2fs from %s",
+                record.method,
+                record.path,
+                record.status,
+                record.seconds,
+                record.client,
+            )
             if self.on_request is not None:
                 try:
                     self.on_request(record)
@@ -100,17 +121,27 @@ class Guard:
 
     def _refusal(self, scope, headers: dict[str, str], origin: str | None) -> ApiError | None:
         if not self._host_ok(headers.get("host", "")):
-            return ApiError(403, "This server answers only requests addressed to this computer "
-                            "(localhost or 127.0.0.1).", code="host_not_allowed")
+            return ApiError(
+                403,
+                "This server answers only requests addressed to this computer (localhost or 127.0.0.1).",
+                code="host_not_allowed",
+            )
         if origin is not None and origin.rstrip("/") not in self.allow_origins:
-            return ApiError(403, f"Requests from web pages are refused (origin {origin}). Start the server "
-                            "with --allow-origin for a web app you trust.", code="origin_not_allowed")
+            return ApiError(
+                403,
+                f"Requests from web pages are refused (origin {origin}). Start the server "
+                "with --allow-origin for a web app you trust.",
+                code="origin_not_allowed",
+            )
         if scope["method"] == "OPTIONS" and origin is not None:
             return None  # a preflight carries no key
         if not self._key_ok(headers.get("authorization", "")):
-            return ApiError(401, "A valid API key is required: send it as 'Authorization: Bearer KEY'. "
-                            "Gossamer shows the key in Settings, and `python -m engine serve` says where it is.",
-                            code="invalid_api_key")
+            return ApiError(
+                401,
+                "A valid API key is required: send it as 'Authorization: Bearer KEY'. "
+                "Gossamer shows the key in Settings, and `python -m engine serve` says where it is.",
+                code="invalid_api_key",
+            )
         length = headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > MAX_BODY:
             return _too_large()
@@ -164,11 +195,17 @@ def _limited(receive, headers: dict[str, str]):
 
 
 async def _preflight(send) -> None:
-    await send({"type": "http.response.start", "status": 204, "headers": [
-        (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
-        (b"access-control-allow-headers", b"authorization, content-type"),
-        (b"access-control-max-age", b"600"),
-    ]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 204,
+            "headers": [
+                (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+                (b"access-control-allow-headers", b"authorization, content-type"),
+                (b"access-control-max-age", b"600"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": b""})
 
 

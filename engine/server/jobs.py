@@ -53,7 +53,9 @@ class Job:
         if session is None:
             from engine.server.errors import ApiError
 
-            self._push("error", ApiError(503, "No model is loaded. Load a model in Gossamer, then try again."))
+            self._push(
+                "error", ApiError(503, "No model is loaded. Load a model in Gossamer, then try again.")
+            )
             return
         try:
             kwargs = {"logits_processor": self.logits_processor} if self.logits_processor is not None else {}

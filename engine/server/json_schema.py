@@ -53,7 +53,9 @@ class _Compiler:
         if schema is True or schema is None or schema == {}:
             return ANY
         if schema is False:
-            raise invalid("A JSON schema of false allows no value; the model could write nothing.", self.param)
+            raise invalid(
+                "A JSON schema of false allows no value; the model could write nothing.", self.param
+            )
         if not isinstance(schema, dict):
             raise invalid(f"Every part of the JSON schema must be an object, not {schema!r}.", self.param)
         if "$ref" in schema:

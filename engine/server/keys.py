@@ -35,7 +35,9 @@ def load_or_create_key(path: Path | None = None) -> str:
     except FileNotFoundError:
         key = ""
     except (OSError, UnicodeDecodeError) as error:
-        raise KeyFileError(f"Cannot read the API key file {path}: {error}. Delete it to get a new key.") from error
+        raise KeyFileError(
+            f"Cannot read the API key file {path}: {error}. Delete it to get a new key."
+        ) from error
     if key:
         _owner_only(path)
         return key
@@ -74,4 +76,6 @@ def _owner_only(path: Path) -> None:
         if stat.S_IMODE(path.stat().st_mode) != 0o600:
             path.chmod(0o600)
     except OSError as error:
-        raise KeyFileError(f"Cannot make the API key file {path} private: {error.strerror or error}.") from error
+        raise KeyFileError(
+            f"Cannot make the API key file {path} private: {error.strerror or error}."
+        ) from error

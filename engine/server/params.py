@@ -42,8 +42,13 @@ class Generation:
         from engine.session import GenerationSettings
 
         limit = max(1, room if self.max_tokens is None else min(self.max_tokens, room))
-        return GenerationSettings(effort=self.effort, temperature=self.temperature, top_p=self.top_p,
-                                  max_tokens=limit, seed=self.seed)
+        return GenerationSettings(
+            effort=self.effort,
+            temperature=self.temperature,
+            top_p=self.top_p,
+            max_tokens=limit,
+            seed=self.seed,
+        )
 
     def constraint(self, max_tokens: int):
         """The logits processor for this request, or None when nothing is constrained."""
@@ -53,11 +58,17 @@ class Generation:
 
         call = None
         if self.forced_tools:
-            shapes = {tool["function"]["name"]: tool["function"].get("parameters") for tool in self.tools or []}
+            shapes = {
+                tool["function"]["name"]: tool["function"].get("parameters") for tool in self.tools or []
+            }
             call = {name: _arguments_shape(shapes.get(name), name) for name in self.forced_tools}
         # Reasoning may use half the turn, so the answer (or the call) still fits after it.
-        return OutputConstraint(final=self.final_schema, call=call, headers=not self.tools,
-                                reasoning_budget=max(1, max_tokens // 2))
+        return OutputConstraint(
+            final=self.final_schema,
+            call=call,
+            headers=not self.tools,
+            reasoning_budget=max(1, max_tokens // 2),
+        )
 
 
 def effort(body: dict) -> str:
@@ -67,7 +78,7 @@ def effort(body: dict) -> str:
     reasoning = body.get("reasoning")
     if value is None and reasoning is not None:
         if not isinstance(reasoning, dict):
-            raise invalid("reasoning must be an object such as {\"effort\": \"high\"}.", "reasoning")
+            raise invalid('reasoning must be an object such as {"effort": "high"}.', "reasoning")
         value, param = reasoning.get("effort"), "reasoning.effort"
     if value is None:
         return "medium"
@@ -76,7 +87,9 @@ def effort(body: dict) -> str:
     return EFFORT_NAMES[value]
 
 
-def number(body: dict, name: str, default: float, low: float, high: float, *, low_open: bool = False) -> float:
+def number(
+    body: dict, name: str, default: float, low: float, high: float, *, low_open: bool = False
+) -> float:
     value = body.get(name)
     if value is None:
         return default
@@ -112,7 +125,7 @@ def stops(body: dict) -> list[str]:
 
 
 def tool_choice(value: Any, names: set[str], *, flat: bool) -> str | list[str] | None:
-    """"auto" | "none" -> that; "required" or a named function -> the names a call must go to.
+    """ "auto" | "none" -> that; "required" or a named function -> the names a call must go to.
 
     ``flat``: the Responses API's shape ``{"type": "function", "name": ...}``; else chat's
     ``{"type": "function", "function": {"name": ...}}``."""
@@ -127,8 +140,9 @@ def tool_choice(value: Any, names: set[str], *, flat: bool) -> str | list[str] |
     if isinstance(value, dict) and value.get("type") == "function":
         name = value.get("name") if flat else (value.get("function") or {}).get("name")
         if name not in names:
-            raise invalid(f"tool_choice names the function {name!r}, which is not among the tools.",
-                          "tool_choice")
+            raise invalid(
+                f"tool_choice names the function {name!r}, which is not among the tools.", "tool_choice"
+            )
         return [name]
     raise invalid('tool_choice must be "auto", "none", "required" or a function to call.', "tool_choice")
 
@@ -141,7 +155,7 @@ def response_format(value: Any, param: str) -> Node | None:
     if value is None:
         return None
     if not isinstance(value, dict):
-        raise invalid(f"{param} must be an object such as {{\"type\": \"json_object\"}}.", param)
+        raise invalid(f'{param} must be an object such as {{"type": "json_object"}}.', param)
     kind = value.get("type")
     if kind == "text":
         return None

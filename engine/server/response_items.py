@@ -35,7 +35,9 @@ def input_messages(value: Any) -> list[dict]:
         if kind == "message":
             role = item.get("role")
             if role not in ("user", "system", "developer", "assistant"):
-                raise invalid(f"{where}.role must be user, system, developer or assistant, not {role!r}.", "input")
+                raise invalid(
+                    f"{where}.role must be user, system, developer or assistant, not {role!r}.", "input"
+                )
             text = _text(item.get("content"), where)
             if role == "assistant":
                 messages.append(_assistant(messages, reasoning, content=text))
@@ -47,11 +49,21 @@ def input_messages(value: Any) -> list[dict]:
         elif kind == "function_call":
             name, arguments = item.get("name"), item.get("arguments", "{}")
             if not isinstance(name, str) or not isinstance(arguments, str):
-                raise invalid(f"{where}: a function_call needs a name and arguments as a JSON string.", "input")
-            call = {"id": str(item.get("call_id") or item.get("id") or ""), "type": "function",
-                    "function": {"name": name, "arguments": arguments}}
+                raise invalid(
+                    f"{where}: a function_call needs a name and arguments as a JSON string.", "input"
+                )
+            call = {
+                "id": str(item.get("call_id") or item.get("id") or ""),
+                "type": "function",
+                "function": {"name": name, "arguments": arguments},
+            }
             last = messages[-1] if messages else None
-            if last is not None and last.get("role") == "assistant" and last.get("tool_calls") and not reasoning:
+            if (
+                last is not None
+                and last.get("role") == "assistant"
+                and last.get("tool_calls")
+                and not reasoning
+            ):
                 last["tool_calls"].append(call)  # parallel calls of one turn
             else:
                 messages.append(_assistant(messages, reasoning, tool_calls=[call]))
@@ -80,7 +92,11 @@ def _text(content: Any, where: str) -> str:
         for part in content:
             if isinstance(part, str):
                 texts.append(part)
-            elif isinstance(part, dict) and part.get("type") in _TEXT_PARTS and isinstance(part.get("text"), str):
+            elif (
+                isinstance(part, dict)
+                and part.get("type") in _TEXT_PARTS
+                and isinstance(part.get("text"), str)
+            ):
                 texts.append(part["text"])
             else:
                 kind = part.get("type") if isinstance(part, dict) else type(part).__name__
@@ -102,7 +118,9 @@ def function_tools(tools: Any) -> list[dict] | None:
             raise invalid(f"tools[{index}] must be an object.", "tools")
         if tool.get("type") != "function":
             continue
-        function = {key: tool[key] for key in ("name", "description", "parameters") if tool.get(key) is not None}
+        function = {
+            key: tool[key] for key in ("name", "description", "parameters") if tool.get(key) is not None
+        }
         out.append({"type": "function", "function": function})
     return out or None
 
@@ -125,16 +143,35 @@ class OutputBuilder:
         if piece.kind == "tool_call":
             events += self.close()
             call = piece.call
-            item = {"type": "function_call", "id": f"fc_{uuid.uuid4().hex}", "call_id": call["id"],
-                    "name": call["name"], "arguments": "", "status": "in_progress"}
+            item = {
+                "type": "function_call",
+                "id": f"fc_{uuid.uuid4().hex}",
+                "call_id": call["id"],
+                "name": call["name"],
+                "arguments": "",
+                "status": "in_progress",
+            }
             index = len(self.output)
             self.output.append(item)
             events.append(self.event("response.output_item.added", output_index=index, item=dict(item)))
             item["arguments"] = call["arguments"]
-            events.append(self.event("response.function_call_arguments.delta", item_id=item["id"],
-                                     output_index=index, delta=call["arguments"]))
-            events.append(self.event("response.function_call_arguments.done", item_id=item["id"],
-                                     output_index=index, name=call["name"], arguments=call["arguments"]))
+            events.append(
+                self.event(
+                    "response.function_call_arguments.delta",
+                    item_id=item["id"],
+                    output_index=index,
+                    delta=call["arguments"],
+                )
+            )
+            events.append(
+                self.event(
+                    "response.function_call_arguments.done",
+                    item_id=item["id"],
+                    output_index=index,
+                    name=call["name"],
+                    arguments=call["arguments"],
+                )
+            )
             item["status"] = "completed"
             events.append(self.event("response.output_item.done", output_index=index, item=item))
             return events
@@ -147,25 +184,47 @@ class OutputBuilder:
         part["text"] += piece.text
         delta = "response.reasoning_text.delta" if kind == "reasoning" else "response.output_text.delta"
         extra = {} if kind == "reasoning" else {"logprobs": []}
-        events.append(self.event(delta, item_id=item["id"], output_index=index, content_index=0,
-                                 delta=piece.text, **extra))
+        events.append(
+            self.event(
+                delta, item_id=item["id"], output_index=index, content_index=0, delta=piece.text, **extra
+            )
+        )
         return events
 
     def _start(self, kind: str) -> list[dict]:
         if kind == "reasoning":
-            item = {"type": "reasoning", "id": f"rs_{uuid.uuid4().hex}", "summary": [], "content": [],
-                    "status": "in_progress"}
+            item = {
+                "type": "reasoning",
+                "id": f"rs_{uuid.uuid4().hex}",
+                "summary": [],
+                "content": [],
+                "status": "in_progress",
+            }
             part = {"type": "reasoning_text", "text": ""}
         else:
-            item = {"type": "message", "id": f"msg_{uuid.uuid4().hex}", "role": "assistant", "content": [],
-                    "status": "in_progress"}
+            item = {
+                "type": "message",
+                "id": f"msg_{uuid.uuid4().hex}",
+                "role": "assistant",
+                "content": [],
+                "status": "in_progress",
+            }
             part = {"type": "output_text", "text": "", "annotations": [], "logprobs": []}
         index = len(self.output)
         self.output.append(item)
-        events = [self.event("response.output_item.added", output_index=index, item=json.loads(json.dumps(item)))]
+        events = [
+            self.event("response.output_item.added", output_index=index, item=json.loads(json.dumps(item)))
+        ]
         item["content"].append(part)
-        events.append(self.event("response.content_part.added", item_id=item["id"], output_index=index,
-                                 content_index=0, part=dict(part)))
+        events.append(
+            self.event(
+                "response.content_part.added",
+                item_id=item["id"],
+                output_index=index,
+                content_index=0,
+                part=dict(part),
+            )
+        )
         self._open = item
         return events
 
@@ -180,9 +239,16 @@ class OutputBuilder:
         extra = {} if item["type"] == "reasoning" else {"logprobs": []}
         item["status"] = "completed"
         return [
-            self.event(done, item_id=item["id"], output_index=index, content_index=0, text=part["text"], **extra),
-            self.event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0,
-                       part=part),
+            self.event(
+                done, item_id=item["id"], output_index=index, content_index=0, text=part["text"], **extra
+            ),
+            self.event(
+                "response.content_part.done",
+                item_id=item["id"],
+                output_index=index,
+                content_index=0,
+                part=part,
+            ),
             self.event("response.output_item.done", output_index=index, item=item),
         ]
 

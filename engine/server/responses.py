@@ -24,6 +24,7 @@ from engine.server.dispatch import (
     check_model,
     error_event,
     events,
+    leave,
     prepare,
     sse,
 )
@@ -57,8 +58,11 @@ class ResponseStore:
 async def get_response(request: Request) -> JSONResponse:
     stored = request.app.state.server.responses.get(request.path_params["response_id"])
     if stored is None:
-        raise ApiError(404, f"There is no response {request.path_params['response_id']!r} on this server.",
-                       code="response_not_found")
+        raise ApiError(
+            404,
+            f"There is no response {request.path_params['response_id']!r} on this server.",
+            code="response_not_found",
+        )
     return JSONResponse(stored.response)
 
 
@@ -71,9 +75,13 @@ async def create_response(request: Request):
     if previous is not None:
         stored = state.responses.get(previous) if isinstance(previous, str) else None
         if stored is None:
-            raise ApiError(404, f"There is no response {previous!r} on this server (responses are kept in "
-                           "memory while it runs).", code="previous_response_not_found",
-                           param="previous_response_id")
+            raise ApiError(
+                404,
+                f"There is no response {previous!r} on this server (responses are kept in "
+                "memory while it runs).",
+                code="previous_response_not_found",
+                param="previous_response_id",
+            )
         earlier = stored.conversation
     conversation = earlier + input_messages(body.get("input", []))
     instructions = body.get("instructions")
@@ -94,18 +102,35 @@ async def create_response(request: Request):
         top_p=params.number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
         max_tokens=params.integer(body, "max_output_tokens", 1),
         seed=params.integer(body, "seed"),
-        final_schema=params.response_format(text.get("format") if isinstance(text, dict) else None, "text.format"),
+        final_schema=params.response_format(
+            text.get("format") if isinstance(text, dict) else None, "text.format"
+        ),
         forced_tools=choice if isinstance(choice, list) else None,
     )
     job = await prepare(info, gen)
     response = {
-        "id": f"resp_{uuid.uuid4().hex}", "object": "response", "created_at": int(time.time()),
-        "status": "in_progress", "error": None, "incomplete_details": None, "model": info.id, "output": [],
-        "instructions": instructions, "previous_response_id": previous, "tools": body.get("tools") or [],
-        "tool_choice": body.get("tool_choice") or "auto", "parallel_tool_calls": False,
-        "temperature": gen.temperature, "top_p": gen.top_p, "max_output_tokens": gen.max_tokens,
-        "reasoning": {"effort": gen.effort, "summary": None}, "text": text or {"format": {"type": "text"}},
-        "store": True, "truncation": "disabled", "metadata": body.get("metadata") or {}, "usage": None,
+        "id": f"resp_{uuid.uuid4().hex}",
+        "object": "response",
+        "created_at": int(time.time()),
+        "status": "in_progress",
+        "error": None,
+        "incomplete_details": None,
+        "model": info.id,
+        "output": [],
+        "instructions": instructions,
+        "previous_response_id": previous,
+        "tools": body.get("tools") or [],
+        "tool_choice": body.get("tool_choice") or "auto",
+        "parallel_tool_calls": False,
+        "temperature": gen.temperature,
+        "top_p": gen.top_p,
+        "max_output_tokens": gen.max_tokens,
+        "reasoning": {"effort": gen.effort, "summary": None},
+        "text": text or {"format": {"type": "text"}},
+        "store": True,
+        "truncation": "disabled",
+        "metadata": body.get("metadata") or {},
+        "usage": None,
     }
     reader = TurnReader(gen.tool_names)
     builder = OutputBuilder()
@@ -132,7 +157,7 @@ async def create_response(request: Request):
         except Exception as error:
             raise api_error(error) from None
         return JSONResponse(finish())
-    return EventStream(_stream(response, reader, builder, turn, finish))
+    return EventStream(_stream(response, reader, builder, turn, finish), lambda: leave(state, job))
 
 
 async def _stream(response: dict, reader: TurnReader, builder: OutputBuilder, turn, finish):

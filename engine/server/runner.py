@@ -30,14 +30,23 @@ class ApiServer:
     """uvicorn serving ``create_app(host, ...)`` on a background thread. ``port`` 0 picks a free port;
     ``start()`` returns once requests are accepted, and ``port`` is then the real one."""
 
-    def __init__(self, host, *, key: str, bind: str = "127.0.0.1", port: int = 8642,
-                 allow_origins: tuple[str, ...] = (),
-                 on_request: Callable[[RequestRecord], None] | None = None) -> None:
+    def __init__(
+        self,
+        host,
+        *,
+        key: str,
+        bind: str = "127.0.0.1",
+        port: int = 8642,
+        allow_origins: tuple[str, ...] = (),
+        on_request: Callable[[RequestRecord], None] | None = None,
+    ) -> None:
         if not key:
             raise ServerError("The server needs an API key.")
         self.bind = bind
         self.port = port
-        self.app = create_app(host, key=key, bound_host=bind, allow_origins=allow_origins, on_request=on_request)
+        self.app = create_app(
+            host, key=key, bound_host=bind, allow_origins=allow_origins, on_request=on_request
+        )
         self._server = None
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
@@ -50,8 +59,16 @@ class ApiServer:
     def start(self) -> None:
         import uvicorn
 
-        config = uvicorn.Config(self.app, host=self.bind, port=self.port, log_level="warning", lifespan="off",
-                                access_log=False, timeout_graceful_shutdown=3, ws="none")
+        config = uvicorn.Config(
+            self.app,
+            host=self.bind,
+            port=self.port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=3,
+            ws="none",
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._run, name="api-server", daemon=True)
         self._thread.start()
@@ -60,8 +77,10 @@ class ApiServer:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
                 reason = f": {self._error}" if self._error else " (is the port already in use?)"
-                raise ServerError(f"The API server could not start on {self.bind}:{self.port}{reason}. "
-                                  "Choose another port, or stop the program that uses this one.")
+                raise ServerError(
+                    f"The API server could not start on {self.bind}:{self.port}{reason}. "
+                    "Choose another port, or stop the program that uses this one."
+                )
             time.sleep(0.02)
         sockets = [sock for server in self._server.servers for sock in server.sockets]
         if sockets:

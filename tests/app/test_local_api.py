@@ -45,8 +45,9 @@ def test_the_switch_starts_and_stops_a_server_that_shares_the_loaded_model(loade
     client = openai.OpenAI(base_url=api.base_url, api_key=key, max_retries=0, timeout=120)
     model = client.models.list().data[0]
     assert model.id == "gpt-oss-tiny" and model.model_extra["context_length"] == 4096
-    answer = client.chat.completions.create(model=model.id, messages=[{"role": "user", "content": "Hi"}],
-                                            max_tokens=5, temperature=0)
+    answer = client.chat.completions.create(
+        model=model.id, messages=[{"role": "user", "content": "Hi"}], max_tokens=5, temperature=0
+    )
     assert answer.choices[0].finish_reason == "length" and answer.usage.completion_tokens == 5
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=api.base_url, api_key="wrong", max_retries=0).models.list()
@@ -67,8 +68,13 @@ def test_chats_and_api_requests_queue_for_the_same_engine(loaded_window, qtbot):
     _, key = set_api(window, True)
     client = openai.OpenAI(base_url=window.local_api.base_url, api_key=key, max_retries=0, timeout=120)
     answers = []
-    thread = threading.Thread(target=lambda: answers.append(client.chat.completions.create(
-        model="gpt-oss-tiny", messages=[{"role": "user", "content": "From the API"}], max_tokens=8)))
+    thread = threading.Thread(
+        target=lambda: answers.append(
+            client.chat.completions.create(
+                model="gpt-oss-tiny", messages=[{"role": "user", "content": "From the API"}], max_tokens=8
+            )
+        )
+    )
     thread.start()
     send(qtbot, window, "From the chat")
     wait_idle(qtbot, window)

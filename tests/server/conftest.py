@@ -29,14 +29,22 @@ class Live:
     def client(self, **options):
         import openai
 
-        return openai.OpenAI(base_url=self.base_url, api_key=options.pop("api_key", KEY), max_retries=0,
-                             timeout=options.pop("timeout", 120), **options)
+        return openai.OpenAI(
+            base_url=self.base_url,
+            api_key=options.pop("api_key", KEY),
+            max_retries=0,
+            timeout=options.pop("timeout", 120),
+            **options,
+        )
 
     def raw(self, method: str, path: str, body=None, headers: dict | None = None) -> tuple[int, dict, dict]:
         """One request with exactly these headers (Host and Authorization default to the good ones)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        sent = {"Host": f"127.0.0.1:{self.port}", "Authorization": f"Bearer {KEY}",
-                "Content-Type": "application/json"}
+        sent = {
+            "Host": f"127.0.0.1:{self.port}",
+            "Authorization": f"Bearer {KEY}",
+            "Content-Type": "application/json",
+        }
         sent.update(headers or {})
         data = body if isinstance(body, bytes | None) else json.dumps(body).encode()
         connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)

@@ -15,8 +15,12 @@ WEATHER = {
     "properties": {"unit": {"enum": ["celsius", "fahrenheit"]}, "exact": {"type": "boolean"}},
     "required": ["unit", "exact"],
 }
-TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather now.",
-                                           "parameters": WEATHER}}]
+TOOLS = [
+    {
+        "type": "function",
+        "function": {"name": "get_weather", "description": "Weather now.", "parameters": WEATHER},
+    }
+]
 
 
 def engine_render(tmp_path, conversation: dict, effort: str = "medium") -> list[int]:
@@ -46,11 +50,33 @@ def test_models_lists_the_loaded_model_with_its_context(live):
 def test_greedy_answer_is_the_tokens_engine_generate_writes(live, tiny_model_dir):
     """At temperature 0 the server writes the same tokens as `engine generate` for the same message."""
     answer = live.client().chat.completions.create(
-        model=live.model_id, messages=user("Name a colour."), temperature=0, max_tokens=12, seed=1,
+        model=live.model_id,
+        messages=user("Name a colour."),
+        temperature=0,
+        max_tokens=12,
+        seed=1,
         extra_body={"return_token_ids": True},
     )
-    cli = _run_cli(["generate", "--model", str(tiny_model_dir), "--device", "cpu", "--prompt", "Name a colour.",
-                    "--temperature", "0", "--max-tokens", "12", "--seed", "1", "--json", "--context", "2048"])
+    cli = _run_cli(
+        [
+            "generate",
+            "--model",
+            str(tiny_model_dir),
+            "--device",
+            "cpu",
+            "--prompt",
+            "Name a colour.",
+            "--temperature",
+            "0",
+            "--max-tokens",
+            "12",
+            "--seed",
+            "1",
+            "--json",
+            "--context",
+            "2048",
+        ]
+    )
     assert answer.model_extra["token_ids"] == cli["tokens"]
     assert answer.choices[0].message.content == cli["final"] + cli["commentary"]
     assert answer.choices[0].finish_reason == "length"
@@ -60,11 +86,19 @@ def test_greedy_answer_is_the_tokens_engine_generate_writes(live, tiny_model_dir
 def test_streaming_gives_the_same_answer_in_pieces_with_usage_at_the_end(live):
     """A streamed answer adds up to the unstreamed one; include_usage sends the usage last."""
     client = live.client()
-    whole = client.chat.completions.create(model=live.model_id, messages=user("Stream this."), temperature=0,
-                                           max_tokens=10)
-    chunks = list(client.chat.completions.create(model=live.model_id, messages=user("Stream this."),
-                                                 temperature=0, max_tokens=10, stream=True,
-                                                 stream_options={"include_usage": True}))
+    whole = client.chat.completions.create(
+        model=live.model_id, messages=user("Stream this."), temperature=0, max_tokens=10
+    )
+    chunks = list(
+        client.chat.completions.create(
+            model=live.model_id,
+            messages=user("Stream this."),
+            temperature=0,
+            max_tokens=10,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
     text = "".join(chunk.choices[0].delta.content or "" for chunk in chunks if chunk.choices)
     assert text == whole.choices[0].message.content
     assert [chunk.choices[0].finish_reason for chunk in chunks if chunk.choices][-1] == "length"
@@ -74,12 +108,17 @@ def test_streaming_gives_the_same_answer_in_pieces_with_usage_at_the_end(live):
 def test_a_resent_conversation_reuses_the_cached_prefix(live):
     """A client resending the whole conversation does not prefill what the engine already holds."""
     client = live.client()
-    first = client.chat.completions.create(model=live.model_id, messages=user("Remember me."), temperature=0,
-                                           max_tokens=6)
-    conversation = user("Remember me.") + [
-        {"role": "assistant", "content": first.choices[0].message.content}] + user("And now?")
-    second = client.chat.completions.create(model=live.model_id, messages=conversation, temperature=0,
-                                            max_tokens=4)
+    first = client.chat.completions.create(
+        model=live.model_id, messages=user("Remember me."), temperature=0, max_tokens=6
+    )
+    conversation = (
+        user("Remember me.")
+        + [{"role": "assistant", "content": first.choices[0].message.content}]
+        + user("And now?")
+    )
+    second = client.chat.completions.create(
+        model=live.model_id, messages=conversation, temperature=0, max_tokens=4
+    )
     assert second.usage.prompt_tokens_details.cached_tokens >= first.usage.prompt_tokens - 1
 
 
@@ -89,7 +128,11 @@ def test_a_forced_tool_call_round_trips_with_the_prompt_engine_render_gives(live
     client = live.client()
     messages = user("Weather in Paris?")
     answer = client.chat.completions.create(
-        model=live.model_id, messages=messages, tools=TOOLS, temperature=0, max_tokens=200,
+        model=live.model_id,
+        messages=messages,
+        tools=TOOLS,
+        temperature=0,
+        max_tokens=200,
         tool_choice={"type": "function", "function": {"name": "get_weather"}},
         extra_body={"return_token_ids": True},
     )
@@ -99,17 +142,34 @@ def test_a_forced_tool_call_round_trips_with_the_prompt_engine_render_gives(live
     assert call.function.name == "get_weather"
     arguments = json.loads(call.function.arguments)
     assert arguments["unit"] in ("celsius", "fahrenheit") and isinstance(arguments["exact"], bool)
-    assert answer.model_extra["prompt_token_ids"] == engine_render(tmp_path, {"messages": messages, "tools": TOOLS})
+    assert answer.model_extra["prompt_token_ids"] == engine_render(
+        tmp_path, {"messages": messages, "tools": TOOLS}
+    )
 
     reasoning = choice.message.model_extra.get("reasoning_content")
     assert reasoning == choice.message.model_extra.get("reasoning")
-    turn = {"role": "assistant", "content": choice.message.content, "reasoning_content": reasoning,
-            "tool_calls": [{"id": call.id, "type": "function",
-                            "function": {"name": call.function.name, "arguments": call.function.arguments}}]}
+    turn = {
+        "role": "assistant",
+        "content": choice.message.content,
+        "reasoning_content": reasoning,
+        "tool_calls": [
+            {
+                "id": call.id,
+                "type": "function",
+                "function": {"name": call.function.name, "arguments": call.function.arguments},
+            }
+        ],
+    }
     follow = messages + [turn, {"role": "tool", "tool_call_id": call.id, "content": '{"temp": 21}'}]
-    again = client.chat.completions.create(model=live.model_id, messages=follow, tools=TOOLS, temperature=0,
-                                           max_tokens=3, reasoning_effort="high",
-                                           extra_body={"return_token_ids": True})
+    again = client.chat.completions.create(
+        model=live.model_id,
+        messages=follow,
+        tools=TOOLS,
+        temperature=0,
+        max_tokens=3,
+        reasoning_effort="high",
+        extra_body={"return_token_ids": True},
+    )
     rendered = engine_render(tmp_path, {"messages": follow, "tools": TOOLS}, effort="high")
     assert again.model_extra["prompt_token_ids"] == rendered
 
@@ -117,16 +177,28 @@ def test_a_forced_tool_call_round_trips_with_the_prompt_engine_render_gives(live
 def test_reasoning_comes_under_both_names_streamed_and_not(live):
     """The analysis channel is sent as reasoning_content and as reasoning, in the answer and in deltas."""
     client = live.client()
-    request = dict(model=live.model_id, messages=user("Think first."), tools=TOOLS, tool_choice="required",
-                   temperature=0, max_tokens=40)
+    request = dict(
+        model=live.model_id,
+        messages=user("Think first."),
+        tools=TOOLS,
+        tool_choice="required",
+        temperature=0,
+        max_tokens=40,
+    )
     message = client.chat.completions.create(**request).choices[0].message
     assert message.model_extra["reasoning_content"]
     assert message.model_extra["reasoning_content"] == message.model_extra["reasoning"]
-    deltas = [chunk.choices[0].delta for chunk in client.chat.completions.create(stream=True, **request)
-              if chunk.choices]
-    thinking = [delta.model_extra["reasoning_content"] for delta in deltas if delta.model_extra.get("reasoning")]
-    assert thinking and thinking == [delta.model_extra["reasoning"] for delta in deltas
-                                     if delta.model_extra.get("reasoning")]
+    deltas = [
+        chunk.choices[0].delta
+        for chunk in client.chat.completions.create(stream=True, **request)
+        if chunk.choices
+    ]
+    thinking = [
+        delta.model_extra["reasoning_content"] for delta in deltas if delta.model_extra.get("reasoning")
+    ]
+    assert thinking and thinking == [
+        delta.model_extra["reasoning"] for delta in deltas if delta.model_extra.get("reasoning")
+    ]
     assert "".join(thinking) == message.model_extra["reasoning"]
     assert client.chat.completions.create(**request).usage.completion_tokens_details.reasoning_tokens > 0
 
@@ -134,7 +206,10 @@ def test_reasoning_comes_under_both_names_streamed_and_not(live):
 def test_json_schema_output_parses_and_matches_the_schema(live):
     """response_format json_schema: the answer is JSON with the schema's keys and allowed values."""
     answer = live.client().chat.completions.create(
-        model=live.model_id, messages=user("Report as JSON."), temperature=0, max_tokens=300,
+        model=live.model_id,
+        messages=user("Report as JSON."),
+        temperature=0,
+        max_tokens=300,
         response_format={"type": "json_schema", "json_schema": {"name": "report", "schema": WEATHER}},
     )
     assert answer.choices[0].finish_reason == "stop"
@@ -147,7 +222,11 @@ def test_json_object_output_is_an_object(live):
     """response_format json_object: whatever the model writes in the final channel is a JSON object (or
     its start, when the tokens run out)."""
     answer = live.client().chat.completions.create(
-        model=live.model_id, messages=user("JSON please."), temperature=0.8, seed=3, max_tokens=24,
+        model=live.model_id,
+        messages=user("JSON please."),
+        temperature=0.8,
+        seed=3,
+        max_tokens=24,
         response_format={"type": "json_object"},
     )
     content = answer.choices[0].message.content.lstrip()
@@ -159,11 +238,17 @@ def test_json_object_output_is_an_object(live):
 def test_a_stop_string_ends_the_answer_before_it(live):
     """stop: the answer ends right before the first stop string, with finish_reason stop."""
     client = live.client()
-    whole = client.chat.completions.create(model=live.model_id, messages=user("Stop somewhere."), temperature=0,
-                                           max_tokens=12).choices[0].message.content
+    whole = (
+        client.chat.completions.create(
+            model=live.model_id, messages=user("Stop somewhere."), temperature=0, max_tokens=12
+        )
+        .choices[0]
+        .message.content
+    )
     stop = whole[len(whole) // 2 : len(whole) // 2 + 3]
-    cut = client.chat.completions.create(model=live.model_id, messages=user("Stop somewhere."), temperature=0,
-                                         max_tokens=12, stop=[stop])
+    cut = client.chat.completions.create(
+        model=live.model_id, messages=user("Stop somewhere."), temperature=0, max_tokens=12, stop=[stop]
+    )
     assert cut.choices[0].message.content == whole[: whole.index(stop)]
     assert cut.choices[0].finish_reason == "stop"
 
@@ -172,14 +257,22 @@ def test_concurrent_requests_each_get_the_answer_they_get_alone(live):
     """Requests sent at once queue for the one engine and each answer is what it would be alone."""
     client = live.client()
     prompts = ["One.", "Two, longer.", "Three is the longest of them."]
-    alone = [client.chat.completions.create(model=live.model_id, messages=user(p), temperature=0,
-                                            max_tokens=6).choices[0].message.content for p in prompts]
+    alone = [
+        client.chat.completions.create(model=live.model_id, messages=user(p), temperature=0, max_tokens=6)
+        .choices[0]
+        .message.content
+        for p in prompts
+    ]
     together: dict[int, str] = {}
 
     def ask(index: int) -> None:
-        together[index] = client.chat.completions.create(
-            model=live.model_id, messages=user(prompts[index]), temperature=0, max_tokens=6
-        ).choices[0].message.content
+        together[index] = (
+            client.chat.completions.create(
+                model=live.model_id, messages=user(prompts[index]), temperature=0, max_tokens=6
+            )
+            .choices[0]
+            .message.content
+        )
 
     threads = [threading.Thread(target=ask, args=(index,)) for index in (2, 0, 1)]
     for thread in threads:
@@ -193,7 +286,9 @@ def test_concurrent_requests_each_get_the_answer_they_get_alone(live):
 def test_reasoning_effort_reaches_the_system_message(live, tmp_path, effort_field):
     """reasoning_effort and reasoning.effort both set the effort the prompt is rendered with."""
     answer = live.client().chat.completions.create(
-        model=live.model_id, messages=user("Low effort."), max_tokens=1,
+        model=live.model_id,
+        messages=user("Low effort."),
+        max_tokens=1,
         extra_body={"return_token_ids": True, **effort_field},
     )
     assert answer.model_extra["prompt_token_ids"] == engine_render(

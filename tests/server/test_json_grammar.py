@@ -27,7 +27,9 @@ SCHEMA = {
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
 
@@ -84,8 +86,16 @@ def test_whitespace_runs_are_capped():
     assert grammar.feed(grammar.json_object_start(), b"{" + b" " * (grammar.MAX_SPACES + 1)) is None
 
 
-@pytest.mark.parametrize("schema", [[1], {"type": "thing"}, {"enum": []}, {"$ref": "http://x"},
-                                    {"properties": {}, "required": ["a"], "additionalProperties": False}])
+@pytest.mark.parametrize(
+    "schema",
+    [
+        [1],
+        {"type": "thing"},
+        {"enum": []},
+        {"$ref": "http://x"},
+        {"properties": {}, "required": ["a"], "additionalProperties": False},
+    ],
+)
 def test_schemas_that_cannot_be_followed_are_a_400(schema):
     """A schema that is not one, or that nothing could satisfy, is refused with a 400."""
     with pytest.raises(ApiError) as caught:
@@ -95,12 +105,20 @@ def test_schemas_that_cannot_be_followed_are_a_400(schema):
 
 def test_local_refs_are_followed():
     """$ref into $defs is followed."""
-    node = compile_schema({"$defs": {"n": {"type": "integer"}}, "type": "object",
-                           "properties": {"n": {"$ref": "#/$defs/n"}}, "required": ["n"]})
+    node = compile_schema(
+        {
+            "$defs": {"n": {"type": "integer"}},
+            "type": "object",
+            "properties": {"n": {"$ref": "#/$defs/n"}},
+            "required": ["n"],
+        }
+    )
     assert accepts(node, '{"n": 4}') and not accepts(node, '{"n": "4"}')
 
 
-@pytest.mark.parametrize("prefix", [b"", b"{", b'{"name": "Bo', b'{"name": "Bob", "age": 4', b'{"name":"B","age":1,"tags":['])
+@pytest.mark.parametrize(
+    "prefix", [b"", b"{", b'{"name": "Bo', b'{"name": "Bob", "age": 4', b'{"name":"B","age":1,"tags":[']
+)
 def test_the_mask_allows_exactly_the_tokens_the_grammar_takes(prefix):
     """The mask over the vocabulary agrees with feeding each token's bytes to the grammar (sampled)."""
     import random
@@ -114,5 +132,7 @@ def test_the_mask_allows_exactly_the_tokens_the_grammar_takes(prefix):
     allowed = mask.nonzero().flatten().tolist()
     sample = random.Random(0).sample(range(NUM_ORDINARY_TOKENS), 3000) + allowed[:3000]
     for token in sample:
-        assert bool(mask[token]) == (grammar.feed(state, tok.token_bytes(token)) is not None), tok.token_bytes(token)
+        assert bool(mask[token]) == (grammar.feed(state, tok.token_bytes(token)) is not None), (
+            tok.token_bytes(token)
+        )
     assert not mask[NUM_ORDINARY_TOKENS:].any()  # special tokens are the constraint's business

@@ -49,8 +49,9 @@ def test_an_allowed_origin_gets_cors_headers_and_preflights(tiny_model):
     try:
         status, headers, _ = other.raw("GET", "/v1/models", headers={"Origin": origin})
         assert status == 200 and headers["access-control-allow-origin"] == origin
-        status, headers, _ = other.raw("OPTIONS", "/v1/chat/completions",
-                                       headers={"Origin": origin, "Authorization": None})
+        status, headers, _ = other.raw(
+            "OPTIONS", "/v1/chat/completions", headers={"Origin": origin, "Authorization": None}
+        )
         assert status == 204 and "authorization" in headers["access-control-allow-headers"]
         assert other.raw("GET", "/v1/models", headers={"Origin": "http://localhost:4000"})[0] == 403
     finally:
@@ -65,10 +66,17 @@ def test_a_body_over_4_mib_gets_413(live):
     assert status == 413 and body["error"]["code"] == "request_too_large"
 
     connection = http.client.HTTPConnection("127.0.0.1", live.port, timeout=60)
-    connection.request("POST", "/v1/chat/completions", body=iter([big[i : i + 65536]
-                                                                  for i in range(0, len(big), 65536)]),
-                       headers={"Authorization": f"Bearer {KEY}", "Content-Type": "application/json",
-                                "Transfer-Encoding": "chunked"}, encode_chunked=True)
+    connection.request(
+        "POST",
+        "/v1/chat/completions",
+        body=iter([big[i : i + 65536] for i in range(0, len(big), 65536)]),
+        headers={
+            "Authorization": f"Bearer {KEY}",
+            "Content-Type": "application/json",
+            "Transfer-Encoding": "chunked",
+        },
+        encode_chunked=True,
+    )
     response = connection.getresponse()
     assert response.status == 413
     assert json.loads(response.read())["error"]["code"] == "request_too_large"
@@ -83,10 +91,16 @@ def test_a_body_over_4_mib_gets_413(live):
         ({"messages": "hello"}, "messages"),
         ({"messages": [{"role": "user", "content": "hi"}], "temperature": "hot"}, "temperature"),
         ({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}, "max_tokens"),
-        ({"messages": [{"role": "user", "content": "hi"}], "reasoning_effort": "extreme"}, "reasoning_effort"),
+        (
+            {"messages": [{"role": "user", "content": "hi"}], "reasoning_effort": "extreme"},
+            "reasoning_effort",
+        ),
         ({"messages": [{"role": "wizard", "content": "hi"}]}, "messages"),
         ({"messages": [{"role": "user", "content": "hi"}], "tool_choice": "required"}, "tool_choice"),
-        ({"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "yaml"}}, "response_format"),
+        (
+            {"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "yaml"}},
+            "response_format",
+        ),
     ],
 )
 def test_malformed_requests_get_400_with_an_error_object(live, body, param):
@@ -111,17 +125,23 @@ def test_an_unknown_model_or_path_gets_404(live):
 def test_a_prompt_over_the_context_gets_400_context_length_exceeded(live):
     """A conversation longer than the context: 400 with the code context_length_exceeded."""
     with pytest.raises(openai.BadRequestError) as caught:
-        live.client().chat.completions.create(model=live.model_id, messages=user("word " * 3000), max_tokens=1)
+        live.client().chat.completions.create(
+            model=live.model_id, messages=user("word " * 3000), max_tokens=1
+        )
     assert caught.value.code == "context_length_exceeded"
 
 
 def _stream_request(port: int, prompt: str, max_tokens: int) -> socket.socket:
     """Send a streaming chat request on a raw socket and return it, unread."""
-    body = json.dumps({"model": "gpt-oss-tiny", "messages": user(prompt), "max_tokens": max_tokens,
-                       "stream": True}).encode()
+    body = json.dumps(
+        {"model": "gpt-oss-tiny", "messages": user(prompt), "max_tokens": max_tokens, "stream": True}
+    ).encode()
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
-    sock.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                 + f"Authorization: Bearer {KEY}\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body)
+    sock.sendall(
+        b"POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Authorization: Bearer {KEY}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
     return sock
 
 
@@ -161,7 +181,9 @@ def test_over_16_waiting_requests_get_429_and_leaving_frees_the_queue(live):
             time.sleep(0.05)
         assert queue.waiting == 16
         with pytest.raises(openai.RateLimitError) as caught:
-            live.client().chat.completions.create(model=live.model_id, messages=user("one more"), max_tokens=1)
+            live.client().chat.completions.create(
+                model=live.model_id, messages=user("one more"), max_tokens=1
+            )
         assert caught.value.code == "queue_full"
     finally:
         for sock in [running, *waiting]:

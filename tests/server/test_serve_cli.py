@@ -17,16 +17,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _serve(*args: str, env_extra: dict | None = None) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), **(env_extra or {})}
-    return subprocess.Popen([sys.executable, "-m", "engine", "serve", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine", "serve", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_serve_announces_itself_keeps_a_key_and_stops_on_sigterm(tiny_model_dir, tmp_path):
     """It prints "Serving MODEL at URL" once it accepts requests, keeps its key owner-only in the config
     folder, answers with that key, and exits 0 on SIGTERM."""
     config = tmp_path / "config"
-    process = _serve("--model", str(tiny_model_dir), "--device", "cpu", "--port", "0", "--context", "1024",
-                     env_extra={"GOSSAMER_CONFIG_DIR": str(config)})
+    process = _serve(
+        "--model",
+        str(tiny_model_dir),
+        "--device",
+        "cpu",
+        "--port",
+        "0",
+        "--context",
+        "1024",
+        env_extra={"GOSSAMER_CONFIG_DIR": str(config)},
+    )
     try:
         line = process.stdout.readline()  # blocks until the server is up (or the process died)
         match = re.fullmatch(r"Serving gpt-oss-tiny at (http://127\.0\.0\.1:\d+/v1)\n", line)

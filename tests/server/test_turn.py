@@ -30,8 +30,12 @@ def test_multi_line_arguments_are_kept_whole():
 def test_a_malformed_call_comes_back_as_text_with_a_finish_reason_that_says_so():
     """A broken name or arguments that are not a JSON object: the text, and finish_reason
     malformed_tool_call; never an error."""
-    for name, arguments in [("assistant<|channel|>analysis", "{}"), ("get_weather", '{"city": '),
-                            ("get_weather", "[1]"), ("unknown_tool", "{}")]:
+    for name, arguments in [
+        ("assistant<|channel|>analysis", "{}"),
+        ("get_weather", '{"city": '),
+        ("get_weather", "[1]"),
+        ("unknown_tool", "{}"),
+    ]:
         reader = TurnReader({"get_weather"})
         pieces = read(reader, [TextDelta("analysis", "hmm"), ToolCall(name, arguments, "c"), TurnEnd("call")])
         assert reader.tool_calls == [] and reader.finish_reason == MALFORMED
@@ -48,7 +52,9 @@ def test_reasoning_deltas_carry_both_field_names():
 def test_a_stop_string_split_across_deltas_is_caught_and_not_sent():
     """A stop string written across two deltas ends the answer before it; nothing of it is sent."""
     reader = TurnReader(stop=["END"])
-    pieces = read(reader, [TextDelta("final", "one two E"), TextDelta("final", "ND three"), TurnEnd("cancelled")])
+    pieces = read(
+        reader, [TextDelta("final", "one two E"), TextDelta("final", "ND three"), TurnEnd("cancelled")]
+    )
     assert "".join(piece.text for piece in pieces) == "one two " == reader.content
     assert reader.stopped and reader.finish_reason == "stop"
 
