@@ -2,6 +2,26 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ko_KR">
 <context>
+    <name>ApiIndicator</name>
+    <message>
+        <location filename="../../app/widgets/api_indicator.py" line="16"/>
+        <source>API off</source>
+        <translation>API 꺼짐</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/widgets/api_indicator.py" line="22"/>
+        <source>API · %n request(s)</source>
+        <translation>
+            <numerusform>API · 요청 %n건</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/api_indicator.py" line="23"/>
+        <source>Other programs can use the model at %1</source>
+        <translation>다른 프로그램이 %1에서 모델을 쓸 수 있습니다</translation>
+    </message>
+</context>
+<context>
     <name>ChatHeader</name>
     <message>
         <location filename="../../app/widgets/chat_header.py" line="24"/>
@@ -405,6 +425,72 @@
         <location filename="../../app/formatting.py" line="68"/>
         <source>Previous 30 days</source>
         <translation>지난 30일</translation>
+    </message>
+</context>
+<context>
+    <name>LocalApi</name>
+    <message>
+        <location filename="../../app/local_api.py" line="78"/>
+        <source>The Local API could not start on port %1. Choose another port in Settings.</source>
+        <translation>로컬 API를 포트 %1에서 시작할 수 없습니다. 설정에서 다른 포트를 고르세요.</translation>
+    </message>
+</context>
+<context>
+    <name>LocalApiPanel</name>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="30"/>
+        <source>Serve the model to other programs on this computer</source>
+        <translation>이 컴퓨터의 다른 프로그램에 모델 제공</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="31"/>
+        <source>Local API</source>
+        <translation>로컬 API</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="32"/>
+        <source>Local &amp;API:</source>
+        <translation>로컬 API(&amp;A):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="35"/>
+        <source>Any free port</source>
+        <translation>비어 있는 아무 포트</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="36"/>
+        <source>&amp;Port:</source>
+        <translation>포트(&amp;P):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="37"/>
+        <source>Base URL:</source>
+        <translation>기본 URL:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="37"/>
+        <source>Copy the base URL</source>
+        <translation>기본 URL 복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="38"/>
+        <source>API key:</source>
+        <translation>API 키:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="38"/>
+        <source>Copy the API key</source>
+        <translation>API 키 복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="56"/>
+        <source>Copy</source>
+        <translation>복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="86"/>
+        <source>Programs such as Open WebUI, Continue or Codex CLI can use the loaded model with this address and key. They share the model with your chats, one answer at a time, and their requests are not saved in your chats.</source>
+        <translation>Open WebUI, Continue, Codex CLI 같은 프로그램이 이 주소와 키로 불러온 모델을 쓸 수 있습니다. 채팅과 모델을 함께 쓰며 한 번에 한 답씩 처리하고, 이 요청들은 채팅에 저장되지 않습니다.</translation>
     </message>
 </context>
 <context>
@@ -1372,6 +1458,11 @@
         <location filename="../../app/widgets/settings_dialog.py" line="122"/>
         <source>Appearance</source>
         <translation>모양</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="125"/>
+        <source>Local API</source>
+        <translation>로컬 API</translation>
     </message>
 </context>
 <context>
