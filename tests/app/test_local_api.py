@@ -84,3 +84,14 @@ def test_chats_and_api_requests_queue_for_the_same_engine(loaded_window, qtbot):
     assert len(conversations) == 1
     texts = [message.content for message in window.store.messages(conversations[0].id)]
     assert texts[0] == "From the chat" and "From the API" not in texts
+
+
+def test_without_a_model_the_api_says_so(make_window):
+    """With no model loaded the server answers 503 with an OpenAI error object that says to load one."""
+    window = make_window()
+    _, key = set_api(window, True)
+    client = openai.OpenAI(base_url=window.local_api.base_url, api_key=key, max_retries=0, timeout=30)
+    assert client.models.list().data == []
+    with pytest.raises(openai.InternalServerError) as caught:
+        client.chat.completions.create(model="gpt-oss-tiny", messages=[{"role": "user", "content": "Hi"}])
+    assert caught.value.status_code == 503 and "Load a model" in caught.value.message

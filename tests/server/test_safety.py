@@ -131,10 +131,10 @@ def test_a_prompt_over_the_context_gets_400_context_length_exceeded(live):
     assert caught.value.code == "context_length_exceeded"
 
 
-def _stream_request(port: int, prompt: str, max_tokens: int) -> socket.socket:
-    """Send a streaming chat request on a raw socket and return it, unread."""
+def _stream_request(port: int, prompt: str, max_tokens: int, stream: bool = True) -> socket.socket:
+    """Send a (streaming) chat request on a raw socket and return it, unread."""
     body = json.dumps(
-        {"model": "gpt-oss-tiny", "messages": user(prompt), "max_tokens": max_tokens, "stream": True}
+        {"model": "gpt-oss-tiny", "messages": user(prompt), "max_tokens": max_tokens, "stream": stream}
     ).encode()
     sock = socket.create_connection(("127.0.0.1", port), timeout=60)
     sock.sendall(
@@ -167,6 +167,23 @@ def test_a_client_that_disconnects_cancels_its_generation(live):
     assert _read_until(sock, b"data:", count=2).count(b"data:") >= 2
     sock.close()
     assert _quick_answer(live) < 20  # 1500 tokens on the CPU would take minutes
+
+
+def test_a_client_that_leaves_before_a_whole_answer_cancels_it_too(live):
+    """A client waiting for an unstreamed answer that hangs up stops its generation as well."""
+    sock = _stream_request(live.port, "Another very long story.", max_tokens=1500, stream=False)
+    from engine.tokenizer import load_tokenizer
+
+    session, tok = live.engine.session, load_tokenizer()
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (
+        "Another very long story" in tok.decode(session.last_turn.prompt_ids)
+        and session.last_usage.completion_tokens >= 3
+    ):
+        time.sleep(0.05)  # until this request is the one generating
+    assert session.last_usage.completion_tokens >= 3
+    sock.close()
+    assert _quick_answer(live) < 20
 
 
 def test_over_16_waiting_requests_get_429_and_leaving_frees_the_queue(live):
