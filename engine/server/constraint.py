@@ -55,6 +55,7 @@ class OutputConstraint:
         self.script: list[list[int]] | None = None  # token sequences being written for the model
         self.script_pos = 0
         self.in_call_body = False
+        self._last: tuple = (None, None)  # (the last mask, its negation on the logits' device)
         self.forced_headers = bool(self.call) or headers
         if self.forced_headers:
             self.script = self._headers(first=True)
@@ -66,7 +67,10 @@ class OutputConstraint:
         allowed = self._allowed()
         if allowed is None:
             return logits
-        return logits.masked_fill(~allowed.to(logits.device), float("-inf"))
+        if allowed is not self._last[0] or self._last[1].device != logits.device:
+            # masks repeat (a free string's state, the reasoning mask): copy each to the device once
+            self._last = (allowed, (~allowed).to(logits.device))
+        return logits.masked_fill(self._last[1], float("-inf"))
 
     # following the turn
     def _take(self, token: int) -> None:
@@ -124,9 +128,7 @@ class OutputConstraint:
             if self.reasoning_budget is not None and self.reasoning >= self.reasoning_budget:
                 return _only({Special.END})
             # reasoning ends with <|end|>, not the turn: the answer or the call comes after it
-            mask = torch.ones(VOCAB_SIZE, dtype=torch.bool)
-            mask[[Special.RETURN, Special.CALL]] = False
-            return mask
+            return _NOT_TURN_END
         return None
 
     def _mask(self, node: Node) -> GrammarMask:
@@ -161,6 +163,10 @@ class OutputConstraint:
             options.append([*start, Special.CHANNEL, *encode("final"), Special.MESSAGE])
         self.script_pos = 0
         return [[int(token) for token in option] for option in options]
+
+
+_NOT_TURN_END = torch.ones(VOCAB_SIZE, dtype=torch.bool)
+_NOT_TURN_END[[Special.RETURN, Special.CALL]] = False
 
 
 def _only(tokens: set[int]) -> torch.Tensor:

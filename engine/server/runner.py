@@ -76,7 +76,8 @@ class ApiServer:
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self.stop()
-                reason = f": {self._error}" if self._error else " (is the port already in use?)"
+                known = self._error is not None and not isinstance(self._error, SystemExit)
+                reason = f": {self._error}" if known else " (is the port already in use?)"
                 raise ServerError(
                     f"The API server could not start on {self.bind}:{self.port}{reason}. "
                     "Choose another port, or stop the program that uses this one."

@@ -95,3 +95,23 @@ def test_without_a_model_the_api_says_so(make_window):
     with pytest.raises(openai.InternalServerError) as caught:
         client.chat.completions.create(model="gpt-oss-tiny", messages=[{"role": "user", "content": "Hi"}])
     assert caught.value.status_code == 503 and "Load a model" in caught.value.message
+
+
+def test_a_port_in_use_is_explained(make_window):
+    """A port another program holds: the server does not start and Settings and the status bar say why."""
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    try:
+        window = make_window()
+        set_api(window, True, port=holder.getsockname()[1])
+        api = window.local_api
+        assert not api.running and "port" in api.error
+        assert api.indicator.isVisible() and api.indicator.toolTip() == api.error
+        dialog = window.open_settings()
+        assert dialog.local_api.note.text() == api.error
+        dialog.reject()
+    finally:
+        holder.close()
