@@ -35,7 +35,7 @@ def generation(body: dict) -> params.Generation:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise invalid("messages must be a non-empty list of messages.", "messages")
-    if body.get("n", 1) != 1:
+    if body.get("n") not in (None, 1):
         raise invalid("n must be 1: this server writes one answer per request.", "n")
     if body.get("logprobs"):
         raise invalid("logprobs are not supported by this server.", "logprobs")

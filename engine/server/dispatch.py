@@ -59,7 +59,7 @@ async def prepare(info, generation: Generation) -> Job:
             lambda: render_prompt(generation.messages, effort=generation.effort, tools=generation.tools)
         )
     except EngineError as error:  # ConversationError: the text says which message or field
-        raise invalid(str(error), "messages") from None
+        raise invalid(str(error), "tools" if str(error).startswith("tools") else "messages") from None
     if len(prompt) >= info.context_length:
         raise ApiError(
             400,

@@ -101,6 +101,9 @@ def test_a_body_over_4_mib_gets_413(live):
             {"messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "yaml"}},
             "response_format",
         ),
+        ({"messages": [{"role": "user", "content": "hi"}], "tools": [{"type": "function"}]}, "tools"),
+        ({"messages": [{"role": "user", "content": "hi"}], "tools": [1]}, "tools"),
+        ({"messages": [{"role": "user", "content": "hi"}], "n": 2}, "n"),
     ],
 )
 def test_malformed_requests_get_400_with_an_error_object(live, body, param):
