@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import torch
 
-from engine.harmony import StreamParser
+from engine.text.harmony import StreamParser
 from engine.server import json_grammar
 from engine.server.json_schema import Node
 from engine.server.token_mask import GrammarMask
-from engine.tokenizer import VOCAB_SIZE, Special, load_tokenizer
+from engine.text.tokenizer import VOCAB_SIZE, Special, load_tokenizer
 
 
 class OutputConstraint:

@@ -52,7 +52,7 @@ def check_model(host, requested: Any):
 async def prepare(info, generation: Generation) -> Job:
     """The job for ``generation``; raises ApiError 400 for a conversation the engine would refuse."""
     from engine.errors import EngineError
-    from engine.harmony import render_prompt
+    from engine.text.harmony import render_prompt
 
     try:
         prompt = await anyio.to_thread.run_sync(

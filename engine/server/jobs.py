@@ -28,7 +28,7 @@ class Job:
     """One generation: ChatSession.generate's arguments, and a channel for its events back to asyncio."""
 
     messages: list[dict]
-    settings: Any  # engine.session.GenerationSettings
+    settings: Any  # engine.runtime.session.GenerationSettings
     tools: list[dict] | None = None
     logits_processor: Callable | None = None
     cancel: threading.Event = field(default_factory=threading.Event)

@@ -39,7 +39,7 @@ class Generation:
 
     def settings(self, room: int):
         """GenerationSettings for a prompt that leaves ``room`` tokens of context."""
-        from engine.session import GenerationSettings
+        from engine.runtime.session import GenerationSettings
 
         limit = max(1, room if self.max_tokens is None else min(self.max_tokens, room))
         return GenerationSettings(

@@ -15,7 +15,7 @@ from bisect import bisect_left
 import torch
 
 from engine.server import json_grammar
-from engine.tokenizer import NUM_ORDINARY_TOKENS, VOCAB_SIZE, load_tokenizer
+from engine.text.tokenizer import NUM_ORDINARY_TOKENS, VOCAB_SIZE, load_tokenizer
 
 CACHE_STATES = 512  # masks kept per constraint (the states of a free string repeat)
 

@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from engine.harmony.events import TextDelta, ToolCall, TurnEnd
+from engine.text.harmony.events import TextDelta, ToolCall, TurnEnd
 
 MALFORMED = "malformed_tool_call"
 _NAME = re.compile(r"[A-Za-z0-9_.:-]{1,128}")
@@ -32,7 +32,7 @@ class TurnReader:
     content: str = ""
     tool_calls: list[dict] = field(default_factory=list)
     finish_reason: str | None = None
-    usage: object = None  # engine.session.Usage
+    usage: object = None  # engine.runtime.session.Usage
     stopped: bool = False  # a stop string was written: the caller cancels the turn
     _held: str = ""  # answer text that may be the start of a stop string
 

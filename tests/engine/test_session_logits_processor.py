@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.session import ChatSession, GenerationSettings
+from engine.runtime.session import ChatSession, GenerationSettings
 
 
 def test_the_processor_sees_the_tokens_so_far_and_decides_the_next(tiny_model):

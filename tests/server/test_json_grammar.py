@@ -124,7 +124,7 @@ def test_the_mask_allows_exactly_the_tokens_the_grammar_takes(prefix):
     import random
 
     from engine.server.token_mask import GrammarMask, vocabulary
-    from engine.tokenizer import NUM_ORDINARY_TOKENS, load_tokenizer
+    from engine.text.tokenizer import NUM_ORDINARY_TOKENS, load_tokenizer
 
     tok = load_tokenizer()
     state = grammar.feed(grammar.start(compile_schema(SCHEMA)), prefix)

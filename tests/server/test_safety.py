@@ -175,7 +175,7 @@ def test_a_client_that_disconnects_cancels_its_generation(live):
 def test_a_client_that_leaves_before_a_whole_answer_cancels_it_too(live):
     """A client waiting for an unstreamed answer that hangs up stops its generation as well."""
     sock = _stream_request(live.port, "Another very long story.", max_tokens=1500, stream=False)
-    from engine.tokenizer import load_tokenizer
+    from engine.text.tokenizer import load_tokenizer
 
     session, tok = live.engine.session, load_tokenizer()
     deadline = time.monotonic() + 30

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.harmony.events import TextDelta, ToolCall, TurnEnd
+from engine.text.harmony.events import TextDelta, ToolCall, TurnEnd
 from engine.server.chat import _delta
 from engine.server.turn import MALFORMED, TurnReader
 

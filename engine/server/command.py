@@ -1,4 +1,9 @@
-"""``python -m engine serve``: the model behind a local OpenAI-compatible API (see docs/local-api.md)."""
+"""``python -m engine serve``: the model behind a local OpenAI-compatible API (see docs/local-api.md).
+
+It lives in the server package, not engine/cli, because the layers keep cli and server apart (neither
+imports the other); engine/__main__.py dispatches ``serve`` here. The model arguments are the same as
+``generate``'s (engine/cli/_model_args.py).
+"""
 
 from __future__ import annotations
 
@@ -8,9 +13,39 @@ import sys
 import threading
 from pathlib import Path
 
-from engine.cli._model_args import add_model_arguments
-
 DEFAULT_PORT = 8642
+DEFAULT_CONTEXT = 16384
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", required=True, help="model folder (either layout)")
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
+    parser.add_argument(
+        "--context",
+        type=int,
+        default=DEFAULT_CONTEXT,
+        help=f"context length in tokens (default: {DEFAULT_CONTEXT}, capped by the model)",
+    )
+    parser.add_argument(
+        "--vram",
+        default=None,
+        help="GPU memory budget: bytes or a size such as 12GiB, or auto (default: on CUDA what is free, less "
+        "a reserve)",
+    )
+
+
+def load_session(args: argparse.Namespace):
+    from engine.runtime.loader import load_model
+    from engine.runtime.session import ChatSession
+
+    model = load_model(
+        args.model,
+        device=args.device,
+        vram_budget=args.vram,
+        context_length=args.context,
+        notify=lambda notice: print(f"note: {notice.text}", file=sys.stderr),
+    )
+    return ChatSession(model, context_length=min(args.context, model.context_length))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -54,7 +89,6 @@ def run(args: argparse.Namespace) -> int:
         key = keys.load_or_create_key()
         print(f"API key: in {keys.key_path()} (readable only by you)", file=sys.stderr, flush=True)
 
-    from engine.cli._model_args import load_session
     from engine.server.engine_thread import EngineThread
 
     session = load_session(args)
