@@ -118,8 +118,9 @@ class OutputConstraint:
             return _only({seq[self.script_pos] for seq in self.script if len(seq) > self.script_pos})
         if self.grammar is not None and self.node is not None:
             ends = (Special.CALL,) if self.in_call_body else (Special.RETURN,)
-            mask = self._mask(self.node).allowed(self.grammar)
-            if json_grammar.is_complete(self.grammar) or not bool(mask.any()):
+            masks = self._mask(self.node)
+            mask = masks.allowed(self.grammar)
+            if json_grammar.is_complete(self.grammar) or masks.is_dead_end(self.grammar):
                 mask = mask.clone()
                 for end in ends:
                     mask[end] = True

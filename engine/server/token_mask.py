@@ -62,6 +62,11 @@ class GrammarMask:
     def __init__(self, vocab: Vocabulary | None = None) -> None:
         self.vocab = vocab or vocabulary()
         self._cache: dict = {}
+        self._empty: set = set()  # states no token may follow (the value must end there)
+
+    def is_dead_end(self, state: json_grammar.State) -> bool:
+        """No ordinary token may come next in ``state`` (known once ``allowed(state)`` was asked)."""
+        return state in self._empty
 
     def allowed(self, state: json_grammar.State) -> torch.Tensor:
         """A bool mask [VOCAB_SIZE] of the ordinary tokens that may come next (special tokens: False)."""
@@ -76,8 +81,11 @@ class GrammarMask:
             ids = _walk(self.vocab.all, state)
         if ids:
             mask[torch.tensor(ids, dtype=torch.long)] = True
+        elif not json_grammar.in_free_string(state):
+            self._empty.add(state)
         if len(self._cache) >= CACHE_STATES:
             self._cache.clear()
+            self._empty.clear()
         self._cache[state] = mask
         return mask
 
