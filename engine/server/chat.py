@@ -50,8 +50,6 @@ def generation(body: dict) -> params.Generation:
         and isinstance(t["function"].get("name"), str)
     }
     choice = params.tool_choice(body.get("tool_choice"), names, flat=False)
-    if choice == "none":
-        tools = None  # the model is not told of tools it may not call
     max_tokens = params.integer(body, "max_completion_tokens", 1)
     if max_tokens is None:
         max_tokens = params.integer(body, "max_tokens", 1)
@@ -66,6 +64,8 @@ def generation(body: dict) -> params.Generation:
         stop=params.stops(body),
         final_schema=params.response_format(body.get("response_format"), "response_format"),
         forced_tools=choice if isinstance(choice, list) else None,
+        no_calls=choice
+        == "none",  # the prompt keeps the tools (as `engine render` has them), calls are masked
     )
 
 

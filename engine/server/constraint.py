@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import torch
 
-from engine.text.harmony import StreamParser
 from engine.server import json_grammar
 from engine.server.json_schema import Node
 from engine.server.token_mask import GrammarMask
+from engine.text.harmony import StreamParser
 from engine.text.tokenizer import VOCAB_SIZE, Special, load_tokenizer
 
 
@@ -26,8 +26,9 @@ class OutputConstraint:
 
     ``final``: the shape of the final answer (None: free text). ``call``: when a tool call is required,
     the tools it may call, name -> the shape of its arguments. ``headers``: write the message headers for
-    the model (always for a required call; for a JSON answer only when no tools are offered, since a tool
-    call must stay possible). ``reasoning_budget``: the most tokens of reasoning before ``<|end|>`` is
+    the model (always for a required call; for a JSON answer only when no tool call may come; alone, with
+    neither ``final`` nor ``call``, it only keeps the model from calling the tools it was shown:
+    ``tool_choice: "none"``). ``reasoning_budget``: the most tokens of reasoning before ``<|end|>`` is
     written for it, so that the answer or the call still fits in the turn's tokens.
     """
 
@@ -40,7 +41,7 @@ class OutputConstraint:
         reasoning_budget: int | None = None,
         tokenizer=None,
     ) -> None:
-        assert final is not None or call, "nothing to constrain"
+        assert final is not None or call or headers, "nothing to constrain"
         self.tok = tokenizer or load_tokenizer()
         self.reasoning_budget = reasoning_budget
         self.reasoning = 0  # tokens in the open analysis message
@@ -130,6 +131,8 @@ class OutputConstraint:
                 return _only({Special.END})
             # reasoning ends with <|end|>, not the turn: the answer or the call comes after it
             return _NOT_TURN_END
+        if self.forced_headers and not self.call:
+            return _NO_CALL  # tool_choice "none" (or a JSON answer): no message of this turn is a call
         return None
 
     def _mask(self, node: Node) -> GrammarMask:
@@ -168,6 +171,8 @@ class OutputConstraint:
 
 _NOT_TURN_END = torch.ones(VOCAB_SIZE, dtype=torch.bool)
 _NOT_TURN_END[[Special.RETURN, Special.CALL]] = False
+_NO_CALL = torch.ones(VOCAB_SIZE, dtype=torch.bool)
+_NO_CALL[Special.CALL] = False
 
 
 def _only(tokens: set[int]) -> torch.Tensor:

@@ -32,6 +32,7 @@ class Generation:
     stop: list[str] = field(default_factory=list)
     final_schema: Node | None = None  # the answer must be JSON of this shape
     forced_tools: list[str] | None = None  # the answer must call one of these
+    no_calls: bool = False  # tool_choice "none": the tools stay in the prompt, and no call may be made
 
     @property
     def tool_names(self) -> set[str]:
@@ -52,7 +53,7 @@ class Generation:
 
     def constraint(self, max_tokens: int):
         """The logits processor for this request, or None when nothing is constrained."""
-        if self.final_schema is None and not self.forced_tools:
+        if self.final_schema is None and not self.forced_tools and not (self.no_calls and self.tools):
             return None
         from engine.server.constraint import OutputConstraint
 
@@ -62,12 +63,13 @@ class Generation:
                 tool["function"]["name"]: tool["function"].get("parameters") for tool in self.tools or []
             }
             call = {name: _arguments_shape(shapes.get(name), name) for name in self.forced_tools}
-        # Reasoning may use half the turn, so the answer (or the call) still fits after it.
+        # Reasoning may use half the turn, so the JSON answer (or the call) still fits after it.
+        budget = max(1, max_tokens // 2) if self.final_schema is not None or call else None
         return OutputConstraint(
             final=self.final_schema,
             call=call,
-            headers=not self.tools,
-            reasoning_budget=max(1, max_tokens // 2),
+            headers=not self.tools or self.no_calls,
+            reasoning_budget=budget,
         )
 
 

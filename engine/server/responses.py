@@ -96,7 +96,7 @@ async def create_response(request: Request):
     text = body.get("text") or {}
     gen = params.Generation(
         messages=messages,
-        tools=None if choice == "none" else tools,
+        tools=tools,
         effort=params.effort(body),
         temperature=params.number(body, "temperature", 1.0, 0.0, 2.0),
         top_p=params.number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
@@ -106,6 +106,7 @@ async def create_response(request: Request):
             text.get("format") if isinstance(text, dict) else None, "text.format"
         ),
         forced_tools=choice if isinstance(choice, list) else None,
+        no_calls=choice == "none",
     )
     job = await prepare(info, gen)
     response = {

@@ -65,9 +65,9 @@ class Live:
 
 
 def start_live(model, model_id: str = "gpt-oss-tiny", **server_options) -> Live:
+    from engine.runtime.session import ChatSession
     from engine.server.engine_thread import EngineThread
     from engine.server.runner import ApiServer
-    from engine.runtime.session import ChatSession
 
     engine = EngineThread(ChatSession(model, context_length=CONTEXT), model_id)
     server = ApiServer(engine, key=KEY, port=0, **server_options)

@@ -174,6 +174,27 @@ def test_a_forced_tool_call_round_trips_with_the_prompt_engine_render_gives(live
     assert again.model_extra["prompt_token_ids"] == rendered
 
 
+def test_tool_choice_none_keeps_the_tools_in_the_prompt_and_makes_no_call(live, tmp_path):
+    """tool_choice none: the prompt is `engine render`'s with the tools (the cache still holds it), and the
+    answer calls nothing."""
+    client = live.client()
+    messages = user("Weather in Seoul?")
+    answer = client.chat.completions.create(
+        model=live.model_id,
+        messages=messages,
+        tools=TOOLS,
+        tool_choice="none",
+        temperature=0,
+        max_tokens=60,
+        extra_body={"return_token_ids": True},
+    )
+    assert answer.model_extra["prompt_token_ids"] == engine_render(
+        tmp_path, {"messages": messages, "tools": TOOLS}
+    )
+    assert answer.choices[0].finish_reason in ("stop", "length") and not answer.choices[0].message.tool_calls
+    assert 200012 not in answer.model_extra["token_ids"]  # no <|call|>
+
+
 def test_reasoning_comes_under_both_names_streamed_and_not(live):
     """The analysis channel is sent as reasoning_content and as reasoning, in the answer and in deltas."""
     client = live.client()

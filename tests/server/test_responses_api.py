@@ -102,8 +102,8 @@ def test_a_required_function_call_and_its_output_round_trip(live):
 
 def test_input_items_render_like_the_chat_messages_they_stand_for(live):
     """Items (messages with parts, reasoning, a call and its output) give the prompt of the same chat."""
-    from engine.text.harmony import render_prompt
     from engine.server.response_items import function_tools, input_messages
+    from engine.text.harmony import render_prompt
 
     items = [
         {"role": "developer", "content": "Use tools."},

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from engine.text.harmony.events import TextDelta, ToolCall, TurnEnd
 from engine.server.chat import _delta
 from engine.server.turn import MALFORMED, TurnReader
+from engine.text.harmony.events import TextDelta, ToolCall, TurnEnd
 
 
 def read(reader: TurnReader, events) -> list:
