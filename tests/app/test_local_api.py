@@ -7,6 +7,8 @@ import threading
 
 import openai
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 
 from app import settings as keys
 from tests.app.conftest import send, wait_idle
@@ -39,7 +41,11 @@ def test_the_switch_starts_and_stops_a_server_that_shares_the_loaded_model(loade
     api = window.local_api
     assert api.running and key.startswith("gsm-")
     dialog = window.open_settings()
-    assert dialog.local_api.url.text() == api.base_url  # the running server's real port
+    panel = dialog.local_api
+    assert panel.url.text() == api.base_url  # the running server's real port
+    for field in (panel.url, panel.key):
+        qtbot.mouseClick(field.copy_button, Qt.MouseButton.LeftButton)
+        assert QGuiApplication.clipboard().text() == field.text()
     dialog.reject()
 
     client = openai.OpenAI(base_url=api.base_url, api_key=key, max_retries=0, timeout=120)
