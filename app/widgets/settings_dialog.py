@@ -121,8 +121,8 @@ class SettingsDialog(QDialog):
         language_note.setObjectName("MutedLabel")
         form.addRow("", language_note)
         tabs.addTab(look, self.tr("Appearance"))
-        self.local_api = LocalApiPanel(settings, getattr(parent, "local_api", None), tabs)
-        tabs.addTab(self.local_api, self.tr("Local API"))
+        self.api_page = LocalApiPanel(settings, getattr(parent, "local_api", None), tabs)
+        tabs.addTab(self.api_page, self.tr("Local API"))
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -164,7 +164,7 @@ class SettingsDialog(QDialog):
             keys.SYSTEM_INSTRUCTIONS: self.instructions.toPlainText().strip(),
             keys.THEME: self.theme.currentData(),
             keys.LANGUAGE: self.language.currentData(),
-            **self.local_api.values(),
+            **self.api_page.values(),
         }
 
     def save(self) -> set[str]:

@@ -16,9 +16,9 @@ from tests.app.conftest import send, wait_idle
 
 def set_api(window, on: bool, port: int = 0):
     dialog = window.open_settings()
-    dialog.local_api.enabled.setChecked(on)
-    dialog.local_api.port.setValue(port)
-    shown = (dialog.local_api.url.text(), dialog.local_api.key.text())
+    dialog.api_page.enabled.setChecked(on)
+    dialog.api_page.port.setValue(port)
+    shown = (dialog.api_page.url.text(), dialog.api_page.key.text())
     dialog.accept()
     return shown
 
@@ -29,7 +29,7 @@ def test_the_local_api_is_off_by_default(make_window):
     assert not window.settings.get(keys.API_ENABLED)
     assert not window.local_api.running and not window.local_api.indicator.isVisible()
     dialog = window.open_settings()
-    assert not dialog.local_api.enabled.isChecked() and dialog.local_api.key.text() == ""
+    assert not dialog.api_page.enabled.isChecked() and dialog.api_page.key.text() == ""
     dialog.reject()
 
 
@@ -41,7 +41,7 @@ def test_the_switch_starts_and_stops_a_server_that_shares_the_loaded_model(loade
     api = window.local_api
     assert api.running and key.startswith("gsm-")
     dialog = window.open_settings()
-    panel = dialog.local_api
+    panel = dialog.api_page
     assert panel.url.text() == api.base_url  # the running server's real port
     for field in (panel.url, panel.key):
         qtbot.mouseClick(field.copy_button, Qt.MouseButton.LeftButton)
@@ -117,7 +117,7 @@ def test_a_port_in_use_is_explained(make_window):
         assert not api.running and "port" in api.error
         assert api.indicator.isVisible() and api.indicator.toolTip() == api.error
         dialog = window.open_settings()
-        assert dialog.local_api.note.text() == api.error
+        assert dialog.api_page.note.text() == api.error
         dialog.reject()
     finally:
         holder.close()
