@@ -34,9 +34,10 @@ class LocalApi(QObject):
         self.indicator = ApiIndicator(window.status)
         window.status.addPermanentWidget(self.indicator)
         worker = window.engine.worker
-        worker.model_loaded.connect(self.host.set_model)
-        worker.model_unloaded.connect(lambda: self.host.set_model(None))
-        worker.model_loading.connect(lambda _path: self.host.set_model(None))
+        # Slots of this QObject, so they run on the GUI thread after the window's own (connected first)
+        worker.model_loaded.connect(self._on_model_loaded)
+        worker.model_unloaded.connect(self._on_model_gone)
+        worker.model_loading.connect(self._on_model_gone)
         self.request_served.connect(self._on_request)
         self.state_changed.connect(self._show)
         self.apply()
@@ -91,6 +92,12 @@ class LocalApi(QObject):
         server.stop()
         log.info("local API stopped")
         self.state_changed.emit()
+
+    def _on_model_loaded(self, info: dict) -> None:
+        self.host.set_model(info)
+
+    def _on_model_gone(self, *_args) -> None:
+        self.host.set_model(None)
 
     def _on_request(self, record) -> None:
         # engine.server.guard has written its log line (method, path, status, time; never the text)

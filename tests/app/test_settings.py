@@ -104,7 +104,8 @@ def test_engine_settings_reload_the_model(loaded_window, qtbot):
         lambda: window.engine.model is not None and window.engine.model["context_max"] == 8192,
         timeout=120_000,
     )
-    assert formatting.count(8192) in window.status.context_label.text()
+    # The window's slot for model_loaded is a queued call of its own: it may come a moment after the client's.
+    qtbot.waitUntil(lambda: formatting.count(8192) in window.status.context_label.text(), timeout=10_000)
 
 
 def test_geometry_is_saved_when_the_window_closes(make_window, qtbot):
