@@ -47,35 +47,23 @@ def test_models_lists_the_loaded_model_with_its_context(live):
     assert models[0].model_extra["context_length"] == 2048
 
 
-def test_greedy_answer_is_the_tokens_engine_generate_writes(live, tiny_model_dir):
-    """At temperature 0 the server writes the same tokens as `engine generate` for the same message."""
+@pytest.mark.parametrize(("temperature", "seed"), [(0.0, 1), (0.8, 7)])
+def test_the_answer_is_the_tokens_engine_generate_writes(live, tiny_model_dir, temperature, seed):
+    """Greedy, or sampled with a seed, the server writes the same tokens as `engine generate` for the same
+    message, effort and seed."""
     answer = live.client().chat.completions.create(
         model=live.model_id,
         messages=user("Name a colour."),
-        temperature=0,
+        temperature=temperature,
         max_tokens=12,
-        seed=1,
+        seed=seed,
+        reasoning_effort="high",
         extra_body={"return_token_ids": True},
     )
     cli = _run_cli(
-        [
-            "generate",
-            "--model",
-            str(tiny_model_dir),
-            "--device",
-            "cpu",
-            "--prompt",
-            "Name a colour.",
-            "--temperature",
-            "0",
-            "--max-tokens",
-            "12",
-            "--seed",
-            "1",
-            "--json",
-            "--context",
-            "2048",
-        ]
+        ["generate", "--model", str(tiny_model_dir), "--device", "cpu", "--prompt", "Name a colour."]
+        + ["--temperature", str(temperature), "--max-tokens", "12", "--seed", str(seed), "--effort", "high"]
+        + ["--json", "--context", "2048"]
     )
     assert answer.model_extra["token_ids"] == cli["tokens"]
     assert answer.choices[0].message.content == cli["final"] + cli["commentary"]
