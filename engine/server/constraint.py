@@ -1,6 +1,7 @@
 """Constrained generation: a logits processor (ChatSession.generate's hook) that masks tokens so that
 
 - the final channel's text is JSON, of a schema's shape when one is given (``response_format``), and
+- a tool call the model makes on its own has arguments of its tool's shape, and
 - a tool call is made when the request demands one (``tool_choice`` "required" or a named function):
   the headers are written for the model (an analysis message may come first, then a commentary message
   to ``functions.NAME`` with ``<|constrain|>json``), and the arguments follow the tool's parameters.
@@ -17,7 +18,7 @@ import torch
 from engine.server import json_grammar
 from engine.server.json_schema import Node
 from engine.server.token_mask import GrammarMask
-from engine.text.harmony import StreamParser
+from engine.text.harmony import MessageEnd, MessageStart, StreamParser
 from engine.text.tokenizer import VOCAB_SIZE, Special, load_tokenizer
 
 
@@ -38,15 +39,17 @@ class OutputConstraint:
         call: dict[str, Node] | None = None,
         *,
         headers: bool = True,
+        arguments: dict[str, Node] | None = None,
         reasoning_budget: int | None = None,
         tokenizer=None,
     ) -> None:
-        assert final is not None or call or headers, "nothing to constrain"
+        assert final is not None or call or headers or arguments, "nothing to constrain"
         self.tok = tokenizer or load_tokenizer()
         self.reasoning_budget = reasoning_budget
         self.reasoning = 0  # tokens in the open analysis message
         self.final = final
         self.call = call or {}
+        self.arguments = arguments or {}  # tools the model may call on its own: their arguments' shapes
         self.parser = StreamParser(self.tok)
         self.masks: dict[int, GrammarMask] = {}  # per shape, by id(Node)
         self.seen = 0  # completion ids taken in
@@ -81,7 +84,7 @@ class OutputConstraint:
         if self.script is not None:
             self._advance_script(token)
         before = self.parser.current_channel
-        self.parser.feed(token)
+        events = self.parser.feed(token)
         after = self.parser.current_channel
         self.reasoning = self.reasoning + 1 if before == "analysis" and after == "analysis" else 0
         if self.forced_headers and token == Special.END and before == "analysis":
@@ -89,10 +92,26 @@ class OutputConstraint:
             self.script = self._headers(first=False)
         if self.call:
             return
+        if self.arguments and self._follow_calls(events):
+            return
         if after == "final" and before != "final" and self.final is not None:
             self._open_body(self.final)
         elif after != "final":
             self.grammar = None
+
+    def _follow_calls(self, events: list) -> bool:
+        """A call the model writes on its own to one of the tools (``<|constrain|>json``) has its arguments
+        masked to the tool's parameters; True while inside one."""
+        for event in events:
+            if isinstance(event, MessageStart) and (event.recipient or "").startswith("functions."):
+                node = self.arguments.get(event.recipient.removeprefix("functions."))
+                if node is not None and "json" in (event.content_type or ""):
+                    self.in_call_body = True
+                    self._open_body(node)
+            elif isinstance(event, MessageEnd) and self.in_call_body:
+                self.in_call_body = False
+                self.grammar = None
+        return self.in_call_body
 
     def _advance_script(self, token: int) -> None:
         pos = self.script_pos

@@ -53,22 +53,24 @@ class Generation:
 
     def constraint(self, max_tokens: int):
         """The logits processor for this request, or None when nothing is constrained."""
-        if self.final_schema is None and not self.forced_tools and not (self.no_calls and self.tools):
+        if self.final_schema is None and not self.tools:
             return None
         from engine.server.constraint import OutputConstraint
 
-        call = None
-        if self.forced_tools:
-            shapes = {
-                tool["function"]["name"]: tool["function"].get("parameters") for tool in self.tools or []
-            }
-            call = {name: _arguments_shape(shapes.get(name), name) for name in self.forced_tools}
+        shapes = {
+            tool["function"]["name"]: _arguments_shape(
+                tool["function"].get("parameters"), tool["function"]["name"]
+            )
+            for tool in self.tools or []
+        }
+        call = {name: shapes[name] for name in self.forced_tools} if self.forced_tools else None
         # Reasoning may use half the turn, so the JSON answer (or the call) still fits after it.
         budget = max(1, max_tokens // 2) if self.final_schema is not None or call else None
         return OutputConstraint(
             final=self.final_schema,
             call=call,
             headers=not self.tools or self.no_calls,
+            arguments=shapes if not self.no_calls and not call else None,
             reasoning_budget=budget,
         )
 
@@ -173,7 +175,7 @@ def response_format(value: Any, param: str) -> Node | None:
 
 
 def _arguments_shape(parameters: Any, name: str) -> Node:
-    if parameters is None:
+    if parameters is None or parameters == {}:
         return ANY_OBJECT
     try:
         return compile_schema(parameters, f"tools ({name}).parameters")
