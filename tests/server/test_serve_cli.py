@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import subprocess
 import sys
@@ -27,6 +28,12 @@ def _serve(*args: str, env_extra: dict | None = None) -> subprocess.Popen:
     )
 
 
+def _first_line(process: subprocess.Popen, seconds: float) -> str:
+    """The first line the process prints, waiting at most ``seconds``."""
+    ready, _, _ = select.select([process.stdout], [], [], seconds)
+    return process.stdout.readline() if ready else ""
+
+
 def test_serve_announces_itself_keeps_a_key_and_stops_on_sigterm(tiny_model_dir, tmp_path):
     """It prints "Serving MODEL at URL" once it accepts requests, keeps its key owner-only in the config
     folder, answers with that key, and exits 0 on SIGTERM."""
@@ -43,7 +50,7 @@ def test_serve_announces_itself_keeps_a_key_and_stops_on_sigterm(tiny_model_dir,
         env_extra={"GOSSAMER_CONFIG_DIR": str(config)},
     )
     try:
-        line = process.stdout.readline()  # blocks until the server is up (or the process died)
+        line = _first_line(process, seconds=120)  # once the server is up (or "" if it died or hung)
         match = re.fullmatch(r"Serving gpt-oss-tiny at (http://127\.0\.0\.1:\d+/v1)\n", line)
         assert match, (line, process.stderr.read() if process.poll() is not None else "")
         key = (config / "api-key").read_text().strip()
