@@ -58,7 +58,9 @@ class Job:
             )
             return
         try:
-            kwargs = {"logits_processor": self.logits_processor} if self.logits_processor is not None else {}
+            kwargs = {}
+            if self.logits_processor is not None and _takes_processor(session):
+                kwargs["logits_processor"] = self.logits_processor  # (a remote model's session has no hook)
             for event in session.generate(self.messages, self.settings, self.tools, self.cancel, **kwargs):
                 self._push("event", event)
             self.prompt_ids = list(session.last_turn.prompt_ids)
@@ -97,6 +99,15 @@ class Job:
                 raise item
             else:
                 return
+
+
+def _takes_processor(session) -> bool:
+    import inspect
+
+    try:
+        return "logits_processor" in inspect.signature(session.generate).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 class RequestQueue:

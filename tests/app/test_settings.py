@@ -104,7 +104,7 @@ def test_engine_settings_reload_the_model(loaded_window, qtbot):
         lambda: window.engine.model is not None and window.engine.model["context_max"] == 8192,
         timeout=120_000,
     )
-    # The window's slot for model_loaded is a queued call of its own: it may come a moment after the client's.
+    # the status bar hears of the new model in a later event than the engine client: wait for it too
     qtbot.waitUntil(lambda: formatting.count(8192) in window.status.context_label.text(), timeout=10_000)
 
 
