@@ -52,4 +52,5 @@ class AppEngineHost:
             return
         path = Path(info["path"])
         name = path.parent.name if path.name == "original" else path.name
-        self._model = ModelInfo(name or "gpt-oss", int(info.get("context_max") or 0))
+        # a remote model may not say its context: the most gpt-oss takes, and its server refuses past its own
+        self._model = ModelInfo(name or "gpt-oss", int(info.get("context_max") or 131072))
