@@ -28,6 +28,7 @@ from app.chat_controller import ChatController
 from app.engine_client import EngineClient
 from app.engine_errors import ErrorReport
 from app.long_context import LongContext
+from app.local_api import LocalApi
 from app.models_worker import Listing, ModelsClient
 from app.save_failures import SaveFailures
 from app.settings import Settings
@@ -75,6 +76,7 @@ class MainWindow(QMainWindow):
         self._build()
         self._connect()
         self._restore()
+        self.local_api = LocalApi(self)  # the Local API switch in Settings; shares self.engine's thread
 
     # construction
     def _build(self) -> None:
@@ -492,6 +494,7 @@ class MainWindow(QMainWindow):
             self.theme_change_requested.emit(self.settings.get(keys.THEME))
         if changed & set(ENGINE_KEYS) and self.engine.model is not None:
             self.load_model(self.engine.model["path"])
+        self.local_api.apply(changed)
 
     # closing
     def closeEvent(self, event) -> None:  # noqa: N802
@@ -510,6 +513,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self.controller.save_answers()
+        self.local_api.stop()  # its requests leave the engine thread before that stops
         self.engine.shutdown()
         self.models.shutdown()
         # The worker's last events (a Stop's "cancelled") are queued here: deliver them before closing.

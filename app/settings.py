@@ -35,6 +35,9 @@ THEME = "appearance/theme"  # "system" | "light" | "dark"
 LANGUAGE = "appearance/language"  # "system" | "en" | "ko"
 # Models
 MODEL_PATH = "models/last_path"  # the models folder itself is the hub's (engine.hub.default_root)
+# Local API (engine/server: the loaded model over an OpenAI-compatible API)
+API_ENABLED = "api/enabled"
+API_PORT = "api/port"  # 0: any free port
 # Window
 GEOMETRY = "window/geometry"
 SPLITTER = "window/splitter"
@@ -68,6 +71,8 @@ DEFAULTS: dict[str, object] = {
     LANGUAGE: "system",
     MODEL_PATH: "",
     LAST_CONVERSATION: 0,
+    API_ENABLED: False,  # a server reachable by every program on the computer: only when asked for
+    API_PORT: 8642,
 }
 
 _CHOICES: dict[str, tuple] = {

@@ -44,6 +44,11 @@ class EngineWorker(QObject):
         self._hold = None
         self._path: str | None = None
 
+    @property
+    def session(self):
+        """The loaded ChatSession (None without one), for other jobs on this thread (app/api_runner.py)."""
+        return self._session
+
     # loading
     @Slot(str, str, object, int)
     def load(self, path: str, device: str, vram_budget: object, context_length: int) -> None:

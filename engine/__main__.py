@@ -1,7 +1,8 @@
 """``python -m engine <command>``: the engine's command line, for people debugging and for our checks.
 
-Each command lives in ``engine/cli/<name>.py`` with ``add_arguments(parser)`` and ``run(args) -> int``;
-modules are imported only when their command runs, so ``render`` never pays for torch.
+Each command lives in ``engine/cli/<name>.py`` (``serve`` in ``engine/server/command.py``: cli and server are
+layers apart) with ``add_arguments(parser)`` and ``run(args) -> int``; modules are imported only when their
+command runs, so ``render`` never pays for torch.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ COMMANDS = {
     "generate": "generate one answer and print it (or JSON)",
     "chat": "chat in the terminal",
     "models": "list, download, verify, remove and import models",
+    "serve": "serve the model over a local OpenAI-compatible API",
 }
+MODULES = {"serve": "engine.server.command"}  # commands outside engine/cli
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.parse_args(argv)  # prints usage and exits
         return 2
     name = argv[0]
-    module = importlib.import_module(f"engine.cli.{name}")
+    module = importlib.import_module(MODULES.get(name, f"engine.cli.{name}"))
     command_parser = argparse.ArgumentParser(prog=f"python -m engine {name}", description=COMMANDS[name])
     module.add_arguments(command_parser)
     args = command_parser.parse_args(argv[1:])

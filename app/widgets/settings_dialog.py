@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from app import settings as keys
 from app.settings import Settings
 from app.widgets.long_context_settings import LongContextFields
+from app.widgets.local_api_panel import LocalApiPanel
 
 ENGINE_KEYS = (keys.DEVICE, keys.VRAM_BUDGET_GB, keys.CONTEXT_LENGTH)
 
@@ -122,6 +123,8 @@ class SettingsDialog(QDialog):
         language_note.setObjectName("MutedLabel")
         form.addRow("", language_note)
         tabs.addTab(look, self.tr("Appearance"))
+        self.api_page = LocalApiPanel(settings, getattr(parent, "local_api", None), tabs)
+        tabs.addTab(self.api_page, self.tr("Local API"))
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
@@ -165,6 +168,7 @@ class SettingsDialog(QDialog):
             keys.THEME: self.theme.currentData(),
             keys.LANGUAGE: self.language.currentData(),
             **self.long_context.values(),
+            **self.api_page.values(),
         }
 
     def save(self) -> set[str]:

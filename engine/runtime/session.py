@@ -21,7 +21,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import torch
@@ -44,6 +44,9 @@ from engine.text.harmony.events import Event, TextDelta, TurnEnd
 from engine.text.tokenizer import load_tokenizer
 
 EFFORTS = ("low", "medium", "high")
+
+# (completion ids so far, logits [V]) -> logits [V]: a caller's say in the next token (engine/server)
+LogitsProcessor = Callable[[list[int], torch.Tensor], torch.Tensor]
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +148,7 @@ class ChatSession:
         cancel: threading.Event | None = None,
         *,
         continue_from: dict | None = None,
+        logits_processor: LogitsProcessor | None = None,
     ) -> Iterator[Event | Notice]:
         """Yield harmony events as tokens arrive (and a Notice when the engine had to change how it runs);
         the last event is always a TurnEnd carrying the usage.
@@ -153,6 +157,10 @@ class ChatSession:
         message as written so far (``reasoning`` and ``content``), which is not in ``messages``. The events
         then carry only the new text, starting in the channel the answer stopped in (no MessageStart for
         it), and the usage counts only new tokens. An answer with no text is answered anew.
+
+        ``logits_processor(completion_ids, logits) -> logits``, when given, sees each step's logits [V]
+        before sampling, with the tokens generated so far this turn; the API server masks tokens with it
+        (JSON output, forced tool calls). Greedy and seeded sampling stay exact on what it returns.
         """
         settings = settings or GenerationSettings()
         started = time.perf_counter()
@@ -192,6 +200,8 @@ class ChatSession:
                 if cancel is not None and cancel.is_set():
                     reason = "cancelled"
                     break
+                if logits_processor is not None:
+                    logits = logits_processor(record.completion_ids, logits)
                 token = sample(logits, params, generator)
                 if step == 0:
                     usage.ttft_s = time.perf_counter() - started

@@ -2,6 +2,17 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en" sourcelanguage="en">
 <context>
+    <name>ApiIndicator</name>
+    <message numerus="yes">
+        <location filename="../../app/widgets/api_indicator.py" line="22"/>
+        <source>API · %n request(s)</source>
+        <translation>
+            <numerusform>API · %n request</numerusform>
+            <numerusform>API · %n requests</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>ContextNote</name>
     <message numerus="yes">
         <location filename="../../app/widgets/context_note.py" line="84"/>

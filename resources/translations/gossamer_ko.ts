@@ -2,6 +2,26 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="ko_KR">
 <context>
+    <name>ApiIndicator</name>
+    <message>
+        <location filename="../../app/widgets/api_indicator.py" line="16"/>
+        <source>API off</source>
+        <translation>API 꺼짐</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../app/widgets/api_indicator.py" line="22"/>
+        <source>API · %n request(s)</source>
+        <translation>
+            <numerusform>API · 요청 %n건</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/api_indicator.py" line="23"/>
+        <source>Other programs can use the model at %1</source>
+        <translation>다른 프로그램이 %1에서 모델을 쓸 수 있습니다</translation>
+    </message>
+</context>
+<context>
     <name>ChatHeader</name>
     <message>
         <location filename="../../app/widgets/chat_header.py" line="24"/>
@@ -373,18 +393,18 @@
 <context>
     <name>EngineWorker</name>
     <message>
-        <location filename="../../app/worker.py" line="87"/>
-        <location filename="../../app/worker.py" line="120"/>
+        <location filename="../../app/worker.py" line="92"/>
+        <location filename="../../app/worker.py" line="125"/>
         <source>The model could not be loaded.</source>
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="174"/>
+        <location filename="../../app/worker.py" line="179"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="240"/>
+        <location filename="../../app/worker.py" line="245"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
@@ -448,6 +468,72 @@
         <location filename="../../app/formatting.py" line="68"/>
         <source>Previous 30 days</source>
         <translation>지난 30일</translation>
+    </message>
+</context>
+<context>
+    <name>LocalApi</name>
+    <message>
+        <location filename="../../app/local_api.py" line="79"/>
+        <source>The Local API could not start on port %1. Choose another port in Settings.</source>
+        <translation>로컬 API를 포트 %1에서 시작할 수 없습니다. 설정에서 다른 포트를 고르세요.</translation>
+    </message>
+</context>
+<context>
+    <name>LocalApiPanel</name>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="30"/>
+        <source>Serve the model to other programs on this computer</source>
+        <translation>이 컴퓨터의 다른 프로그램에 모델 제공</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="31"/>
+        <source>Local API</source>
+        <translation>로컬 API</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="32"/>
+        <source>Local &amp;API:</source>
+        <translation>로컬 API(&amp;A):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="35"/>
+        <source>Any free port</source>
+        <translation>비어 있는 아무 포트</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="36"/>
+        <source>&amp;Port:</source>
+        <translation>포트(&amp;P):</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="37"/>
+        <source>Base URL:</source>
+        <translation>기본 URL:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="37"/>
+        <source>Copy the base URL</source>
+        <translation>기본 URL 복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="38"/>
+        <source>API key:</source>
+        <translation>API 키:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="38"/>
+        <source>Copy the API key</source>
+        <translation>API 키 복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="56"/>
+        <source>Copy</source>
+        <translation>복사</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/local_api_panel.py" line="86"/>
+        <source>Programs such as Open WebUI, Continue or Codex CLI can use the loaded model with this address and key. They share the model with your chats, one answer at a time, and their requests are not saved in your chats.</source>
+        <translation>Open WebUI, Continue, Codex CLI 같은 프로그램이 이 주소와 키로 불러온 모델을 쓸 수 있습니다. 채팅과 모델을 함께 쓰며 한 번에 한 답씩 처리하고, 이 요청들은 채팅에 저장되지 않습니다.</translation>
     </message>
 </context>
 <context>
@@ -611,143 +697,143 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="152"/>
-        <location filename="../../app/main_window.py" line="368"/>
-        <location filename="../../app/main_window.py" line="426"/>
+        <location filename="../../app/main_window.py" line="154"/>
+        <location filename="../../app/main_window.py" line="370"/>
+        <location filename="../../app/main_window.py" line="428"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="153"/>
+        <location filename="../../app/main_window.py" line="155"/>
         <source>Search chats</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="154"/>
+        <location filename="../../app/main_window.py" line="156"/>
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="155"/>
+        <location filename="../../app/main_window.py" line="157"/>
         <source>Models…</source>
         <translation>모델…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="157"/>
+        <location filename="../../app/main_window.py" line="159"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="159"/>
+        <location filename="../../app/main_window.py" line="161"/>
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="161"/>
+        <location filename="../../app/main_window.py" line="163"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="164"/>
+        <location filename="../../app/main_window.py" line="166"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="166"/>
+        <location filename="../../app/main_window.py" line="168"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="167"/>
+        <location filename="../../app/main_window.py" line="169"/>
         <source>Quit</source>
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="245"/>
+        <location filename="../../app/main_window.py" line="247"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="256"/>
-        <location filename="../../app/main_window.py" line="300"/>
-        <location filename="../../app/main_window.py" line="317"/>
+        <location filename="../../app/main_window.py" line="258"/>
+        <location filename="../../app/main_window.py" line="302"/>
+        <location filename="../../app/main_window.py" line="319"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="285"/>
-        <location filename="../../app/main_window.py" line="325"/>
+        <location filename="../../app/main_window.py" line="287"/>
+        <location filename="../../app/main_window.py" line="327"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="292"/>
-        <location filename="../../app/main_window.py" line="389"/>
+        <location filename="../../app/main_window.py" line="294"/>
+        <location filename="../../app/main_window.py" line="391"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="307"/>
+        <location filename="../../app/main_window.py" line="309"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="327"/>
+        <location filename="../../app/main_window.py" line="329"/>
         <source>No model</source>
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="348"/>
+        <location filename="../../app/main_window.py" line="350"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="387"/>
+        <location filename="../../app/main_window.py" line="389"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="402"/>
+        <location filename="../../app/main_window.py" line="404"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="404"/>
+        <location filename="../../app/main_window.py" line="406"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="428"/>
+        <location filename="../../app/main_window.py" line="430"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="430"/>
+        <location filename="../../app/main_window.py" line="432"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="451"/>
+        <location filename="../../app/main_window.py" line="453"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="451"/>
+        <location filename="../../app/main_window.py" line="453"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="453"/>
+        <location filename="../../app/main_window.py" line="455"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="460"/>
+        <location filename="../../app/main_window.py" line="462"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="463"/>
+        <location filename="../../app/main_window.py" line="465"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -1705,170 +1791,175 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="30"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="31"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="43"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="44"/>
         <source>Automatic (GPU when there is one)</source>
         <translation>자동 (GPU가 있으면 GPU)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="44"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="45"/>
         <source>GPU (CUDA)</source>
         <translation>GPU (CUDA)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="45"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="46"/>
         <source>CPU only</source>
         <translation>CPU만 사용</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="48"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="49"/>
         <source>&amp;Device:</source>
         <translation>장치(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="54"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="55"/>
         <source>Automatic</source>
         <translation>자동</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="56"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="57"/>
         <source>How much GPU memory Gossamer may use. Experts that do not fit stay in RAM.</source>
         <translation>Gossamer가 쓸 수 있는 GPU 메모리입니다. 들어가지 않는 전문가(expert)는 RAM에 둡니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="58"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="59"/>
         <source>&amp;VRAM budget:</source>
         <translation>VRAM 한도(&amp;V):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="61"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="62"/>
         <source>%1 tokens</source>
         <translation>%1 토큰</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="63"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="64"/>
         <source>Longer context remembers more of the conversation and uses more memory.</source>
         <translation>컨텍스트가 길수록 대화를 더 많이 기억하지만 메모리를 더 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="65"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="66"/>
         <source>&amp;Context length:</source>
         <translation>컨텍스트 길이(&amp;C):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="66"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="67"/>
         <source>Changes here reload the model.</source>
         <translation>여기를 바꾸면 모델을 다시 불러옵니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="69"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="70"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="78"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="79"/>
         <source>0 always picks the likeliest word; gpt-oss is tuned for 1.0.</source>
         <translation>0이면 항상 가장 그럴듯한 단어를 고릅니다. gpt-oss는 1.0에 맞춰져 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="79"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="80"/>
         <source>&amp;Temperature:</source>
         <translation>온도(&amp;T):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="84"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="85"/>
         <source>Top-&amp;p:</source>
         <translation>Top-&amp;p:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="88"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="89"/>
         <source>The longest answer, thinking included, in tokens.</source>
         <translation>생각을 포함한 답변의 최대 길이(토큰)입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="89"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="90"/>
         <source>&amp;Max tokens:</source>
         <translation>최대 토큰(&amp;M):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="92"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="93"/>
         <source>Low</source>
         <translation>낮음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="93"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="94"/>
         <source>Medium</source>
         <translation>보통</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="94"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="95"/>
         <source>High</source>
         <translation>높음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="97"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="98"/>
         <source>Reasoning for &amp;new chats:</source>
         <translation>새 대화의 추론 강도(&amp;N):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="99"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="100"/>
         <source>For example: Answer briefly. Use metric units.</source>
         <translation>예: 짧게 답하세요. 미터법 단위를 쓰세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="101"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="102"/>
         <source>System instructions</source>
         <translation>시스템 지시문</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="102"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="103"/>
         <source>&amp;System instructions:</source>
         <translation>시스템 지시문(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="104"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="105"/>
         <source>Answers</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="111"/>
-        <location filename="../../app/widgets/settings_dialog.py" line="118"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="112"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="119"/>
         <source>Same as the system</source>
         <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="112"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="113"/>
         <source>Light</source>
         <translation>밝게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="113"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="114"/>
         <source>Dark</source>
         <translation>어둡게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="116"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="117"/>
         <source>T&amp;heme:</source>
         <translation>테마(&amp;H):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="120"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="121"/>
         <source>&amp;Language:</source>
         <translation>언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="121"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="122"/>
         <source>A new language shows after Gossamer restarts.</source>
         <translation>바꾼 언어는 Gossamer를 다시 시작하면 적용됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="124"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="125"/>
         <source>Appearance</source>
         <translation>모양</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="127"/>
+        <source>Local API</source>
+        <translation>로컬 API</translation>
     </message>
 </context>
 <context>
