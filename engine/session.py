@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from engine.errors import ContextFullError, OutOfMemoryError
+from engine.errors import ContextFullError, NonFiniteLogitsError, OutOfMemoryError
 from engine.harmony import STOP_TOKENS, StreamParser, continuation, render_continuation, render_prompt
 from engine.harmony.events import Event, TextDelta, TurnEnd
-from engine.sampling import SamplingParams, make_generator, sample
+from engine.sampling import NON_FINITE, NON_FINITE_MESSAGE, SamplingParams, draw, make_generator
 from engine.tokenizer import load_tokenizer
 
 if TYPE_CHECKING:
@@ -66,6 +66,7 @@ class GenerationSettings:
     effort: str = "medium"
     temperature: float = 1.0
     top_p: float = 1.0
+    top_k: int = 0  # sample from the k most likely tokens only; 0: off
     max_tokens: int = 4096  # completion tokens, analysis included
     seed: int | None = None
     date: str | None = None  # the system message's current date; today when None
@@ -75,7 +76,7 @@ class GenerationSettings:
             raise ValueError(f"effort must be one of {EFFORTS}, got {self.effort!r}")
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
-        SamplingParams(self.temperature, self.top_p)  # validates
+        SamplingParams(self.temperature, self.top_p, self.top_k)  # validates
 
 
 @dataclass
@@ -175,8 +176,8 @@ class ChatSession:
 
         reused = self._reuse_prefix(prompt)
         usage.cached_tokens = reused
-        params = SamplingParams(settings.temperature, settings.top_p)
-        generator = make_generator(settings.seed)
+        params = SamplingParams(settings.temperature, settings.top_p, settings.top_k)
+        generator = make_generator(settings.seed, self.model.device)  # draws stay on the model's device
         parser = StreamParser(self.tokenizer)
         for token in answer:  # the parser starts where the answer stopped: inside its open message
             parser.feed(token)
@@ -190,7 +191,7 @@ class ChatSession:
                 if cancel is not None and cancel.is_set():
                     reason = "cancelled"
                     break
-                token = sample(logits, params, generator)
+                token = self._pick(logits, params, generator)
                 if step == 0:
                     usage.ttft_s = time.perf_counter() - started
                     decode_started = time.perf_counter()
@@ -280,6 +281,22 @@ class ChatSession:
         logits = self.model.forward(tokens, self.cache, last_only=True)
         self._cached_ids.extend(ids)
         return logits[-1]
+
+    def _pick(self, logits: torch.Tensor, params: SamplingParams, generator) -> int:
+        """The next id, drawn on the device; reading it is the step's one host sync, and it carries the check
+        that the logits were finite (a NaN or an infinity stops the turn: NonFiniteLogitsError)."""
+        token = int(draw(logits, params, generator).item())
+        if token == NON_FINITE:
+            raise NonFiniteLogitsError(NON_FINITE_MESSAGE.format(name=self._model_name()))
+        return token
+
+    def _model_name(self) -> str:
+        """The model's folder name, as the model manager knows it (an original/ layout's parent)."""
+        checkpoint = getattr(self.model, "checkpoint", None)
+        directory = getattr(getattr(checkpoint, "layout", None), "directory", None)
+        if directory is None:
+            return "NAME"
+        return directory.parent.name if directory.name == "original" else directory.name
 
     def _can_replan(self) -> bool:
         plan = getattr(self.model, "plan", None)
