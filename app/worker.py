@@ -43,9 +43,12 @@ class EngineWorker(QObject):
         self._path: str | None = None
 
     # loading
-    @Slot(str, str, object, int)
-    def load(self, path: str, device: str, vram_budget: object, context_length: int) -> None:
-        """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = default."""
+    @Slot(str, str, object, int, bool)
+    def load(
+        self, path: str, device: str, vram_budget: object, context_length: int, cuda_graphs: bool = True
+    ) -> None:
+        """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = default;
+        cuda_graphs: False turns them off (True: the engine's default, which GOSSAMER_CUDA_GRAPHS=0 overrides)."""
         self.model_loading.emit(path)
         self._release()
         try:
@@ -67,6 +70,7 @@ class EngineWorker(QObject):
                     vram_budget=vram_budget if device != "cpu" else None,
                     context_length=context_length or None,
                     notify=notices.append,
+                    cuda_graphs=None if cuda_graphs else False,
                 )
                 session = ChatSession(model, context_length=context_length or None)
             except BaseException:
@@ -208,7 +212,10 @@ def _describe(model) -> str:
 
 def _facts(model) -> dict | None:
     try:
-        return model.facts()
+        from engine.loader import torch_fallback
+
+        # torch_fallback: why a CUDA model runs the slower PyTorch path (no Triton...), for the status bar
+        return {**model.facts(), "torch_fallback": torch_fallback(model)}
     except Exception:  # the status bar's words are not worth failing a load over either
         log.exception("model.facts() failed")
         return None

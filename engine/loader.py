@@ -14,6 +14,7 @@ On the CPU a budget is simulated: the same placement and copies, counted in byte
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from engine.session import Notice
 
 DEFAULT_DENSE_CACHE_BYTES = {"cpu": 512 * 1024 * 1024}  # other devices: 0
+
+log = logging.getLogger(__name__)
+_fallbacks_told: set[tuple[str, str]] = set()  # (device, reason) already in the log: said once a process
 
 
 def resolve_device(device: str | torch.device | None) -> torch.device:
@@ -83,7 +87,7 @@ def load_model(
     int8_weights: quantize the attention projections and the unembedding to 8 bits on the device
     (engine/quant8.py; off by default until measured on GPUs). The plan still counts them in bf16.
     cuda_graphs: decode steps as CUDA graphs (engine/decode_graph.py) where the placement allows; None (the
-    default): off unless GOSSAMER_CUDA_GRAPHS=1, until measured on GPUs.
+    default): on, on CUDA, unless GOSSAMER_CUDA_GRAPHS=0. True on another device logs why not.
     """
     device = resolve_device(device)
     checkpoint = Checkpoint.open(path)  # raises ModelFilesError / UnsupportedModelError
@@ -97,7 +101,9 @@ def load_model(
         )
         if int8_weights:
             quantize_model(model)
-        if decode_graph.requested(cuda_graphs):
+        tell_torch_fallback(model)
+        # the default asks only where graphs exist; an explicit True elsewhere logs why not
+        if decode_graph.requested(cuda_graphs) and (cuda_graphs or device.type == "cuda"):
             decode_graph.enable(model)  # logs why not, when the placement does not allow it
         return model
     except BaseException:
@@ -135,3 +141,23 @@ def budget_bytes(vram_budget: int | str | None) -> tuple[int | None, str]:
         return parse_size(vram_budget), "user"
     except ValueError as error:
         raise EngineError(f"GPU memory budget: {error}.") from None
+
+
+def torch_fallback(model) -> str | None:
+    """Why the model's steps on its CUDA device take the slower PyTorch path instead of the Triton kernels
+    (no Triton, an old GPU, a Triton failure in this process, GOSSAMER_KERNELS=torch), or None: they do
+    not, or the model is not on CUDA (where the PyTorch path is the only one)."""
+    if model.device.type != "cuda":
+        return None
+    return kernels.why_unavailable(model.device)
+
+
+def tell_torch_fallback(model) -> str | None:
+    """Log ``torch_fallback``'s reason once per device and reason (a reload does not repeat it); returns it."""
+    why = torch_fallback(model)
+    if why is not None and (str(model.device), why) not in _fallbacks_told:
+        _fallbacks_told.add((str(model.device), why))
+        log.warning(
+            "Triton kernels not used on %s, so the model runs the slower PyTorch path: %s", model.device, why
+        )
+    return why

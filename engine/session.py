@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from engine import kernels
 from engine.errors import ContextFullError, NonFiniteLogitsError, OutOfMemoryError
 from engine.harmony import STOP_TOKENS, StreamParser, continuation, render_continuation, render_prompt
 from engine.harmony.events import Event, TextDelta, TurnEnd
@@ -133,6 +134,7 @@ class ChatSession:
         self.last_turn = TurnRecord()
         self._stop_ids = set(STOP_TOKENS)
         self._notices: list[Notice] = []  # raised by _forward, yielded by generate
+        self._kernels_failed = kernels._disabled  # a Triton failure seen already (a notice is given once)
 
     def reset(self) -> None:
         self.cache.reset()
@@ -275,10 +277,24 @@ class ChatSession:
         # Out of the except block: the traceback, which holds the failed step's tensors, is gone.
         return self._forward_once(self._recover(ids))
 
+    def _note_kernel_failure(self) -> None:
+        """A Triton kernel failed during this step (engine.kernels fell back to PyTorch for the process, and
+        logged why): a Notice tells the user once, since answers now come more slowly."""
+        if kernels._disabled is not None and self._kernels_failed is None:
+            self._kernels_failed = kernels._disabled
+            self._notices.append(
+                Notice(
+                    "The GPU kernels (Triton) failed, so Gossamer now uses the slower PyTorch path on the GPU "
+                    f"({kernels._disabled}). Answers may be slower.",
+                    "torch_fallback",
+                )
+            )
+
     def _forward_once(self, ids: list[int]) -> torch.Tensor:
         # ids stay in host memory: the model checks them there and moves them without waiting on the device
         tokens = torch.tensor(ids, dtype=torch.long)
         logits = self.model.forward(tokens, self.cache, last_only=True)
+        self._note_kernel_failure()
         self._cached_ids.extend(ids)
         return logits[-1]
 

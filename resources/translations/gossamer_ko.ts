@@ -327,6 +327,11 @@
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it and the context is shortened to %2 tokens. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 쓰고 컨텍스트를 %2토큰으로 줄였습니다. 답변이 느려질 수 있습니다.</translation>
     </message>
+    <message>
+        <location filename="../../app/engine_notices.py" line="24"/>
+        <source>The GPU kernels (Triton) failed, so Gossamer now uses the slower PyTorch path. Answers may be slower; the log says why.</source>
+        <translation>GPU 커널(Triton)이 실패해서 이제 Gossamer는 더 느린 PyTorch 경로를 씁니다. 답변이 느려질 수 있으며, 이유는 로그에 있습니다.</translation>
+    </message>
 </context>
 <context>
     <name>EngineWorker</name>
@@ -819,6 +824,16 @@
         <location filename="../../app/model_facts.py" line="196"/>
         <source>CPU</source>
         <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="40"/>
+        <source>slower PyTorch path</source>
+        <translation>느린 PyTorch 경로</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="89"/>
+        <source>Without the Triton GPU kernels, so answers are slower: %1</source>
+        <translation>Triton GPU 커널 없이 실행되므로 답변이 느립니다: %1</translation>
     </message>
 </context>
 <context>
@@ -1372,6 +1387,16 @@
         <location filename="../../app/widgets/settings_dialog.py" line="122"/>
         <source>Appearance</source>
         <translation>모양</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="66"/>
+        <source>Use CUDA &amp;graphs (faster answers on NVIDIA GPUs)</source>
+        <translation>CUDA 그래프 사용(&amp;G) (NVIDIA GPU에서 더 빠른 답변)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="68"/>
+        <source>Turn off only if answers on the GPU go wrong; Gossamer checks the graphs itself.</source>
+        <translation>GPU에서 답변이 잘못될 때만 끄세요. Gossamer가 그래프를 스스로 확인합니다.</translation>
     </message>
 </context>
 <context>

@@ -166,11 +166,11 @@ def test_a_new_placement_forgets_the_graphs(offload_model_dir):
 
 
 def test_graphs_on_request_from_the_environment(monkeypatch):
-    """The app never passes cuda_graphs: GOSSAMER_CUDA_GRAPHS=1 turns them on for it; an explicit value
-    wins."""
+    """Graphs are on by default; GOSSAMER_CUDA_GRAPHS=0 turns them off for a caller that passes nothing;
+    an explicit value wins."""
     monkeypatch.delenv(decode_graph.ENV, raising=False)
-    assert decode_graph.requested(None) is False and decode_graph.requested(True) is True
-    for value, want in (("1", True), ("on", True), ("0", False), ("off", False), ("", False)):
+    assert decode_graph.requested(None) is True and decode_graph.requested(False) is False
+    for value, want in (("1", True), ("on", True), ("0", False), ("off", False), ("No", False), ("", True)):
         monkeypatch.setenv(decode_graph.ENV, value)
         assert decode_graph.requested(None) is want
         assert decode_graph.requested(False) is False
