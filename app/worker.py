@@ -48,7 +48,8 @@ class EngineWorker(QObject):
         self, path: str, device: str, vram_budget: object, context_length: int, cuda_graphs: bool = True
     ) -> None:
         """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = default;
-        cuda_graphs: False turns them off (True: the engine's default, which GOSSAMER_CUDA_GRAPHS=0 overrides)."""
+        cuda_graphs: False turns them off (True: the engine's default, which GOSSAMER_CUDA_GRAPHS=0 can
+        override)."""
         self.model_loading.emit(path)
         self._release()
         try:

@@ -153,7 +153,7 @@ def torch_fallback(model) -> str | None:
 
 
 def tell_torch_fallback(model) -> str | None:
-    """Log ``torch_fallback``'s reason once per device and reason (a reload does not repeat it); returns it."""
+    """Log ``torch_fallback``'s reason once per device and reason (a reload does not repeat it); return it."""
     why = torch_fallback(model)
     if why is not None and (str(model.device), why) not in _fallbacks_told:
         _fallbacks_told.add((str(model.device), why))

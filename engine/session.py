@@ -284,8 +284,8 @@ class ChatSession:
             self._kernels_failed = kernels._disabled
             self._notices.append(
                 Notice(
-                    "The GPU kernels (Triton) failed, so Gossamer now uses the slower PyTorch path on the GPU "
-                    f"({kernels._disabled}). Answers may be slower.",
+                    "The GPU kernels (Triton) failed, so Gossamer now uses the slower PyTorch path on the "
+                    f"GPU ({kernels._disabled}). Answers may be slower.",
                     "torch_fallback",
                 )
             )
