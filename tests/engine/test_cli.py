@@ -128,8 +128,8 @@ def test_bench_prints_one_json_object(tiny_model_dir, capsys):
 def test_bench_sampling_times_what_the_app_runs_beside_greedy(tiny_model_dir, capsys):
     """--sampling adds, in the same JSON, decoding at temperature 1 and top-p 1 through the session's
     per-token code (draw, one read, parser) with its speed relative to greedy."""
-    args = ["bench", "--model", str(tiny_model_dir), "--prompt-tokens", "12", "--gen-tokens", "4", "--sampling"]
-    assert main(args) == 0
+    args = ["bench", "--model", str(tiny_model_dir), "--prompt-tokens", "12", "--gen-tokens", "4"]
+    assert main([*args, "--sampling"]) == 0
     result = json.loads(capsys.readouterr().out)
     sampled = result["sampling"]
     assert (sampled["temperature"], sampled["top_p"]) == (1.0, 1.0)
