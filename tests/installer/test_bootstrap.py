@@ -372,7 +372,9 @@ def test_windows_cuda_installs_triton_windows_paired_with_torch(
     system = bootstrap.torch_plan.System("windows", "x86_64", (3, 12))
     ran: list[list[str]] = []
     monkeypatch.setattr(bootstrap, "installed_torch", lambda python: "2.11.0+cu128")
-    monkeypatch.setattr(bootstrap, "_run", lambda command, env=None, check=True: ran.append(command) or pip_exit)
+    monkeypatch.setattr(
+        bootstrap, "_run", lambda command, env=None, check=True: ran.append(command) or pip_exit
+    )
     bootstrap.install_triton(tmp_path / "python", bootstrap.torch_plan.TorchPlan("cu128", "test"), system)
     assert ran == [[str(tmp_path / "python"), "-m", "pip", "install", "triton-windows>=3.6,<3.7"]]
     assert ("warning: Triton could not be installed" in capsys.readouterr().out) == bool(pip_exit)

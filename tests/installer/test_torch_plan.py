@@ -255,7 +255,10 @@ def test_windows_cuda_torch_gets_the_paired_triton_windows(torch_version, requir
     """A CUDA torch on Windows x86_64 takes triton-windows of the minor version it was built against,
     pinned below the next minor."""
     plan = torch_plan.TorchPlan("cu128", "test")
-    assert torch_plan.triton_requirement(plan, System("windows", "x86_64", (3, 12)), torch_version) == requirement
+    assert (
+        torch_plan.triton_requirement(plan, System("windows", "x86_64", (3, 12)), torch_version)
+        == requirement
+    )
 
 
 @pytest.mark.parametrize(
@@ -263,6 +266,6 @@ def test_windows_cuda_torch_gets_the_paired_triton_windows(torch_version, requir
     [("cpu", "windows", "x86_64"), ("cu128", "linux", "x86_64"), ("cu128", "windows", "aarch64")],
 )
 def test_no_triton_windows_off_windows_cuda(variant, os_name, machine):
-    """The CPU build, Linux (torch's CUDA wheels bring Triton) and Windows on Arm install no triton-windows."""
+    """The CPU build, Linux (torch's CUDA wheels bring Triton) and Windows on Arm get no triton-windows."""
     plan = torch_plan.TorchPlan(variant, "test")
     assert torch_plan.triton_requirement(plan, System(os_name, machine, (3, 12)), "2.11.0+cu128") is None
