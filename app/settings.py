@@ -17,7 +17,7 @@ APPLICATION = APP_NAME
 DEVICE = "engine/device"  # "auto" | "cuda" | "cpu"
 VRAM_BUDGET_GB = "engine/vram_budget_gb"  # 0 means automatic
 CONTEXT_LENGTH = "engine/context_length"  # tokens
-CUDA_GRAPHS = "engine/cuda_graphs"  # decode steps as CUDA graphs on NVIDIA GPUs (engine/decode_graph.py)
+CUDA_GRAPHS = "engine/cuda_graphs"  # decode steps as CUDA graphs (engine/runtime/decode_graph.py)
 # Generation
 TEMPERATURE = "generation/temperature"
 TOP_P = "generation/top_p"

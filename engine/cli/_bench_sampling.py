@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import time
 
-from engine.harmony import StreamParser
-from engine.sampling import SamplingParams, make_generator
-from engine.session import ChatSession
+from engine.runtime.sampling import SamplingParams, make_generator
+from engine.runtime.session import ChatSession
+from engine.text.harmony import StreamParser
 
 APP_DEFAULTS = SamplingParams(temperature=1.0, top_p=1.0)
 

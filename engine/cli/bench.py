@@ -25,6 +25,7 @@ import time
 
 from engine.cli._model_args import add_vram_argument
 from engine.errors import EngineError
+from engine.io.checkpoint import read_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -58,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--int8",
         action="store_true",
-        help="8-bit attention projections and unembedding, quantized at load (engine/quant8.py)",
+        help="8-bit attention projections and unembedding, quantized at load (engine/layers/int8_linear.py)",
     )
     parser.add_argument(
         "--sampling",
@@ -110,7 +111,7 @@ def _decode_loop(step, first, count: int, device, tokens: list | None = None) ->
 def bench_ours(args, prompt) -> tuple[dict, object]:
     import torch
 
-    from engine.loader import load_model
+    from engine.runtime.loader import load_model
 
     notices: list[str] = []
     started = time.perf_counter()
@@ -192,7 +193,7 @@ def measure(model, prompt, gen: int, sampling: bool = False) -> dict:
     """Warm-up, then a timed prefill of ``prompt`` and ``gen`` greedy decode steps, with the expert cache's
     counters of each (offloaded models); with ``sampling`` also ``gen`` steps as the app decodes."""
     from engine import kernels
-    from engine.offload import OffloadStats
+    from engine.offload.pool import OffloadStats
 
     device, n = model.device, prompt.shape[0]
     pool, graphs = model.offload_pool, model.decode_graphs
@@ -271,14 +272,14 @@ def measure_sampled(model, prompt, cache, gen: int) -> dict:
 
 def graphs_where_possible(model) -> bool:
     """--cuda-graphs auto: as load_model decides by default (on CUDA when the placement allows)."""
-    from engine import decode_graph
+    from engine.runtime import decode_graph
 
     return decode_graph.unsupported(model) is None
 
 
 def use_graphs(model, on: bool) -> None:
-    """Decode through CUDA graphs (engine/decode_graph.py) or eagerly; an EngineError if they cannot be."""
-    from engine import decode_graph
+    """Decode through CUDA graphs (engine/runtime/decode_graph.py) or eagerly; an EngineError if they cannot be."""
+    from engine.runtime import decode_graph
 
     if not on:
         model.decode_graphs = None
@@ -311,7 +312,7 @@ def bench_transformers(args, prompt, device) -> dict:
     """transformers' decode speed on the same checkpoint, or why it could not run."""
     import torch
 
-    from engine.checkpoint import find_layout
+    from engine.io.checkpoint import find_layout
 
     layout = find_layout(args.model)
     if layout.kind != "hf":
@@ -383,9 +384,8 @@ def run(args: argparse.Namespace) -> int:
     if not words or any(w not in ("on", "off", "auto") for w in words):
         raise EngineError(f"--cuda-graphs takes auto, on, off or off,on, not {args.cuda_graphs!r}.")
     args.graph_modes = [None if w == "auto" else w == "on" for w in words]  # None: on where it is CUDA
-    from engine.config import ModelConfig
 
-    vocab = min(ModelConfig.from_model_dir(args.model).vocab_size, 199998)  # ordinary tokens only
+    vocab = min(read_config(args.model).vocab_size, 199998)  # ordinary tokens only
     prompt = torch.randint(
         0, vocab, (args.prompt_tokens,), generator=torch.Generator().manual_seed(args.seed)
     )

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from engine.errors import NonFiniteLogitsError
-from engine.sampling import NON_FINITE, SamplingParams, draw, logits_to_probs, make_generator, sample
+from engine.runtime.sampling import NON_FINITE, SamplingParams, draw, logits_to_probs, make_generator, sample
 
 
 def test_greedy_takes_the_argmax():

@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from engine.errors import ContextFullError, NonFiniteLogitsError
-from engine.harmony import MessageEnd, MessageStart, TextDelta, TurnEnd
-from engine.session import ChatSession, GenerationSettings
+from engine.runtime.session import ChatSession, GenerationSettings
+from engine.text.harmony import MessageEnd, MessageStart, TextDelta, TurnEnd
 
 GREEDY = GenerationSettings(temperature=0.0, max_tokens=12)
 
@@ -278,7 +278,7 @@ def test_non_finite_logits_stop_the_turn_with_a_clear_error(tiny_model_dir):
     model; no NaN-chosen token is streamed, and the session's cache starts the next turn clean."""
     import torch
 
-    from engine.loader import load_model
+    from engine.runtime.loader import load_model
 
     model = load_model(tiny_model_dir)
     model.norm = torch.full_like(model.norm, float("nan"))  # the final norm's weight, as a bad file holds it

@@ -8,9 +8,11 @@ import types
 
 import torch
 
-from engine import kernels, loader
-from engine.harmony import TurnEnd
-from engine.session import ChatSession, GenerationSettings, Notice
+from engine import kernels
+from engine.notices import Notice
+from engine.runtime import loader
+from engine.runtime.session import ChatSession, GenerationSettings
+from engine.text.harmony import TurnEnd
 
 
 def test_a_cuda_model_without_triton_says_why_once(monkeypatch, caplog):
@@ -19,7 +21,7 @@ def test_a_cuda_model_without_triton_says_why_once(monkeypatch, caplog):
     monkeypatch.setenv(kernels.ENV, "torch")
     monkeypatch.setattr(loader, "_fallbacks_told", set())
     on_cuda = types.SimpleNamespace(device=torch.device("cuda", 0))
-    with caplog.at_level(logging.WARNING, logger="engine.loader"):
+    with caplog.at_level(logging.WARNING, logger="engine.runtime.loader"):
         assert loader.tell_torch_fallback(on_cuda) == "GOSSAMER_KERNELS=torch turns them off"
         loader.tell_torch_fallback(on_cuda)  # a reload of the same model
     said = [r.getMessage() for r in caplog.records if "PyTorch path" in r.getMessage()]
