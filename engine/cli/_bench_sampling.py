@@ -18,16 +18,22 @@ from engine.text.harmony import StreamParser
 APP_DEFAULTS = SamplingParams(temperature=1.0, top_p=1.0)
 
 
-def sampled_decode(model, cache, logits, count: int, seed: int = 0, params: SamplingParams = APP_DEFAULTS):
+def sampled_decode(
+    model, cache, logits, count: int, seed: int = 0, params: SamplingParams = APP_DEFAULTS, tokenizer=None
+):
     """``count`` steps after ``logits`` ([V] or [1, V]: the last position of ``cache``), as a session decodes.
     -> (seconds, the ids drawn). The cache advances by ``count``; the stop tokens do not end the loop (a
-    random model says anything), so every call times the same number of steps."""
+    random model says anything), so every call times the same number of steps. tokenizer=False: no parser
+    (a benchmark machine without tiktoken)."""
     import torch
 
-    session = ChatSession(model, context_length=1)  # its own cache is replaced by the caller's
+    # its own cache is replaced by the caller's; a stand-in tokenizer when there is to be no parser
+    session = ChatSession(
+        model, tokenizer=tokenizer if tokenizer is not False else object(), context_length=1
+    )
     session.cache, session._cached_ids = cache, [0] * cache.num_tokens
     generator = make_generator(seed, model.device)
-    parser = StreamParser(session.tokenizer)
+    parser = StreamParser(session.tokenizer) if tokenizer is not False else None
     tokens: list[int] = []
     logits = logits.reshape(-1)
     if model.device.type == "cuda":
@@ -36,7 +42,8 @@ def sampled_decode(model, cache, logits, count: int, seed: int = 0, params: Samp
     for step in range(count):
         token = session._pick(logits, params, generator)  # the draw on the device and its one read
         tokens.append(token)
-        parser.feed(token)
+        if parser is not None:
+            parser.feed(token)
         if step + 1 < count:
             logits = session._forward([token])
     if model.device.type == "cuda":

@@ -72,13 +72,13 @@ def chi_square_limit(df: int, z: float = 3.29) -> float:
     return df * (1 - 2 / (9 * df) + z * math.sqrt(2 / (9 * df))) ** 3
 
 
-def chi_square(logits: torch.Tensor, params: SamplingParams, reference: SamplingParams, draws: int, seed=0):
-    """(statistic, degrees of freedom) of ``draws`` device draws under ``params`` against the reference
+def chi_square(logits, params: SamplingParams, reference: SamplingParams, draws: int, seed=0, device="cpu"):
+    """(statistic, degrees of freedom) of ``draws`` draws on ``device`` under ``params`` against the reference
     sampler's distribution under ``reference``; cells expecting fewer than 5 draws are pooled."""
-    generator = make_generator(seed)
+    generator, on_device = make_generator(seed, device), logits.to(device)
     counts = torch.zeros(logits.shape[0])
     for _ in range(draws):
-        counts[int(draw(logits, params, generator))] += 1
+        counts[int(draw(on_device, params, generator))] += 1
     expected = logits_to_probs(logits, reference).double() * draws
     assert counts[expected == 0].sum() == 0, "drew a token the reference never draws"
     big = expected >= 5
@@ -146,3 +146,19 @@ def test_non_finite_logits_are_an_error_never_a_token(bad, params):
     assert int(draw(logits, params, make_generator(0))) == NON_FINITE
     with pytest.raises(NonFiniteLogitsError, match="verify"):
         sample(logits, params, make_generator(0))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_the_draw_on_a_gpu_samples_the_reference_distribution_reproducibly():
+    """On CUDA the draw uses a generator on the GPU: seeded draws repeat, and they pass the same chi-square
+    test against the reference sampler (run on the CPU)."""
+    logits = torch.randn(60, generator=torch.Generator().manual_seed(7)) * 2
+    params = SamplingParams(temperature=0.9, top_p=0.9, top_k=30)
+    seeded = [
+        [int(draw(logits.cuda(), params, g)) for _ in range(20)] for g in (make_generator(5, "cuda"),) * 2
+    ]
+    assert seeded[0] != seeded[1]  # one generator goes on
+    again = [[sample(logits.cuda(), params, make_generator(5, "cuda")) for _ in range(3)] for _ in range(2)]
+    assert again[0] == again[1]
+    statistic, df = chi_square(logits, params, params, draws=4000, device="cuda")
+    assert statistic < chi_square_limit(df), (statistic, df)
