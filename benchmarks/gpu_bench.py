@@ -373,7 +373,7 @@ def main(argv=None) -> int:
         dense_cache_bytes=0,  # (the default on CUDA; on a CPU dry run a cache would rule graphs out)
     )
     if cuda:  # the bus every miss crosses: one layer's experts, pinned host -> device
-        layer = host[0].mlp1_blocks
+        layer = getattr(host[0], "rows", host[0].mlp1_blocks)  # packed a row per expert when pinned
         target = torch.empty_like(layer, device=device)
         target.copy_(layer, non_blocking=True)
         sync(device)
