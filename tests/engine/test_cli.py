@@ -159,3 +159,18 @@ def test_bench_compares_with_transformers(make_checkpoint, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["threads"] == 1 and result["transformers"]["decode_tok_s"] > 0
     assert result["decode_speedup_vs_transformers"] > 0
+
+
+def test_top_k_reaches_the_generation_settings():
+    """--top-k on generate and chat becomes GenerationSettings.top_k; a negative one is a clear error."""
+    import argparse
+
+    from engine.cli._model_args import add_sampling_arguments, settings_from
+    from engine.errors import EngineError
+
+    parser = argparse.ArgumentParser()
+    add_sampling_arguments(parser)
+    assert settings_from(parser.parse_args(["--top-k", "40"])).top_k == 40
+    assert settings_from(parser.parse_args([])).top_k == 0
+    with pytest.raises(EngineError, match="top_k"):
+        settings_from(parser.parse_args(["--top-k", "-1"]))

@@ -202,3 +202,11 @@ def test_the_check_runs_once_per_cache_and_span(model, monkeypatch):
     monkeypatch.setattr(model, "decode_graphs", graphs)
     decode(model)  # positions 250..261: spans 256 (captured at 250, checked at 251) and 512 (256, 257)
     assert graphs.disabled is None and len(checks) == 2
+
+
+def test_graphs_by_default_only_where_they_exist(offload_model_dir, monkeypatch):
+    """load_model's default asks for graphs, but on the CPU it quietly loads without them (no device to
+    capture on); GOSSAMER_CUDA_GRAPHS=0 or cuda_graphs=False are the ways to turn them off on CUDA."""
+    monkeypatch.delenv(decode_graph.ENV, raising=False)
+    model = load_model(offload_model_dir, "cpu", context_length=64, dense_cache_bytes=0)
+    assert decode_graph.requested(None) and model.decode_graphs is None
