@@ -152,9 +152,10 @@ def torch_fallback(model) -> str | None:
     """Why the model's steps on its CUDA device take the slower PyTorch path instead of the Triton kernels
     (no Triton, an old GPU, a Triton failure in this process, GOSSAMER_KERNELS=torch), or None: they do
     not, or the model is not on CUDA (where the PyTorch path is the only one)."""
-    if model.device.type != "cuda":
+    device = getattr(model, "device", None)  # (a remote model has none)
+    if not isinstance(device, torch.device) or device.type != "cuda":
         return None
-    return kernels.why_unavailable(model.device)
+    return kernels.why_unavailable(device)
 
 
 def tell_torch_fallback(model) -> str | None:
