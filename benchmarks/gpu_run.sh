@@ -19,7 +19,7 @@ case "${1:-13}" in
     timeout 340 python3 benchmarks/gpu_bench.py --budgets all --contexts 4096,32768 --kernels triton,torch \
         --cuda-graphs on,off --sampling --decode-tokens 64 --case-timeout 30 --deadline 320 \
         --out "$OUT/gpu_bench_13.jsonl" || echo "gpu_run: gpu_bench stopped (exit $?)"
-    # What a user runs: `engine bench` with the app's defaults (Triton), graphs off and on, --sampling, 2k prompt.
+    # What a user runs: `engine bench`, Triton, graphs off and on, --sampling, a 2k prompt.
     [ -f "$MODEL/bench-checkpoint.json" ] && timeout 60 python -m engine bench --model "$MODEL" \
         --device cuda --prompt-tokens 2048 --gen-tokens 64 --cuda-graphs off,on --sampling \
         | tee "$OUT/engine_bench_13.jsonl" || echo "gpu_run: engine bench stopped (exit $?)"
