@@ -125,7 +125,10 @@ def build_stores(
     for placement in plan.layers:
         n, src = placement.layer, host_layers[placement.layer]
         if placement.fully_resident:
-            stores[n] = ExpertStore(n, PackedExperts(**{f: getattr(src, f).to(device) for f in FIELDS}))
+            # contiguous: host experts packed by rows are strided views, and the kernels read whole fields
+            stores[n] = ExpertStore(
+                n, PackedExperts(**{f: getattr(src, f).to(device).contiguous() for f in FIELDS})
+            )
         else:
             host[n] = pinned(src) if pin and not src.mlp1_blocks.is_pinned() else src
             if placement.resident:

@@ -158,6 +158,11 @@ def test_experts_packed_by_rows_give_the_same_logits(offload_model_dir, referenc
         model.prefill_chunk = 512
         assert model.offload_pool.staging is not None, name
         assert torch.equal(logits_of(model), reference), name
+    resident = [b.mlp.store for b in model.blocks if not isinstance(b.mlp, OffloadMoE)]
+    resident += [b.mlp.base.store for b in model.blocks if isinstance(b.mlp, OffloadMoE)]
+    for store in resident:  # whole layers kept on the device: one contiguous tensor a field, as kernels read
+        if not isinstance(store, OffloadedExperts):
+            assert store.packed.mlp1_blocks.is_contiguous() and store.packed.mlp2_bias.is_contiguous()
 
 
 def test_load_with_replan_passes_through_without_oom(offload_model_dir):
