@@ -314,6 +314,16 @@
         <source>Gossamer could not do that.</source>
         <translation>Gossamer가 이 작업을 하지 못했습니다.</translation>
     </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="132"/>
+        <source>The model produced invalid numbers, so the answer stopped.</source>
+        <translation>모델이 잘못된 수를 내놓아서 답변이 멈췄습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="133"/>
+        <source>Its files may be damaged: verify the model in Models and download again what is broken.</source>
+        <translation>모델 파일이 손상되었을 수 있습니다. 모델 관리에서 모델을 검증하고 손상된 파일을 다시 다운로드하세요.</translation>
+    </message>
 </context>
 <context>
     <name>EngineNotices</name>
