@@ -20,7 +20,7 @@ SHUTDOWN_WAIT_MS = 15000
 
 
 class EngineClient(QObject):
-    _load_requested = Signal(str, str, object, int)
+    _load_requested = Signal(str, str, object, int, bool)
     _unload_requested = Signal()
     _generate_requested = Signal(int, object, object, object, object)
 
@@ -59,12 +59,17 @@ class EngineClient(QObject):
 
     # requests
     def load(
-        self, path: str, device: str = "auto", vram_budget: int | None = None, context_length: int = 0
+        self,
+        path: str,
+        device: str = "auto",
+        vram_budget: int | None = None,
+        context_length: int = 0,
+        cuda_graphs: bool = True,
     ) -> None:
         self.stop()
         self._pending_loads += 1
         self.loading_path = path
-        self._load_requested.emit(path, device, vram_budget, int(context_length))
+        self._load_requested.emit(path, device, vram_budget, int(context_length), bool(cuda_graphs))
 
     def unload(self) -> None:
         self.stop()

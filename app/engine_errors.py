@@ -30,6 +30,7 @@ KINDS = (
     "DownloadError",
     "VerificationError",
     "ModelInUseError",
+    "NonFiniteLogitsError",
 )
 
 
@@ -125,6 +126,13 @@ def explanation(kind: str) -> str:
             translate(
                 "EngineErrors",
                 "Load another model, or close the Gossamer window that uses this one, then try again.",
+            ),
+        ),
+        "NonFiniteLogitsError": (
+            translate("EngineErrors", "The model produced invalid numbers, so the answer stopped."),
+            translate(
+                "EngineErrors",
+                "Its files may be damaged: verify the model in Models and download again what is broken.",
             ),
         ),
     }

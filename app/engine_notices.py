@@ -20,6 +20,12 @@ def shown(notice) -> str:
     engine's adds only the new placement, which the status bar shows in the user's language."""
     if notice.kind == "replanned" and notice.budget_bytes is not None:
         return replanned(notice.budget_bytes, notice.context_length)
+    if notice.kind == "torch_fallback":  # the reason is in the log and the status bar's tooltip
+        return translate(
+            "EngineNotices",
+            "The GPU kernels (Triton) failed, so Gossamer now uses the slower PyTorch path. Answers may be "
+            "slower; the log says why.",
+        )
     from app import long_context_words
 
     return long_context_words.notice(notice) or notice.text

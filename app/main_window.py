@@ -268,8 +268,7 @@ class MainWindow(QMainWindow):
     def load_model(self, path: str) -> None:
         self.show_chat()
         self.notice.dismiss()
-        get = self.settings.get
-        self.engine.load(path, get(keys.DEVICE), self.settings.vram_budget_bytes(), get(keys.CONTEXT_LENGTH))
+        self.engine.load(path, **self.settings.load_options())
         self._update_model_button()
 
     def _on_model_loading(self, path: str) -> None:

@@ -23,18 +23,21 @@ def short(facts: dict) -> str:
     """The status bar's line: "GPU · 11.7 GB · 5 of 24 layers in RAM", "CPU · 12.8 GB of weights"."""
     plan = facts.get("plan")
     if plan is None:
-        return _fill(
+        text = _fill(
             translate("ModelFacts", "%1 · %2 of weights"),
             _where(facts),
             formatting.memory(facts["weight_bytes"]),
         )
-    text = f"{_where(facts)} · {formatting.memory(plan['device_bytes'])}"
-    if plan["num_offloaded_layers"]:
-        text += " · " + _fill(
-            translate("ModelFacts", "%1 of %2 layers in RAM"),
-            formatting.count(plan["num_offloaded_layers"]),
-            formatting.count(plan["num_layers"]),
-        )
+    else:
+        text = f"{_where(facts)} · {formatting.memory(plan['device_bytes'])}"
+        if plan["num_offloaded_layers"]:
+            text += " · " + _fill(
+                translate("ModelFacts", "%1 of %2 layers in RAM"),
+                formatting.count(plan["num_offloaded_layers"]),
+                formatting.count(plan["num_layers"]),
+            )
+    if facts.get("torch_fallback"):
+        text += " · " + translate("ModelFacts", "slower PyTorch path")
     return text
 
 
@@ -79,6 +82,14 @@ def full(facts: dict) -> str:
     plan = facts.get("plan")
     if plan is not None:
         lines += _placement(plan)
+    if facts.get("torch_fallback"):
+        # the engine's reason stays in English: it names packages and GPUs, and the log has the same words
+        lines.append(
+            _fill(
+                translate("ModelFacts", "Without the Triton GPU kernels, so answers are slower: %1"),
+                facts["torch_fallback"],
+            )
+        )
     return "\n".join(lines)
 
 

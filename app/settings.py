@@ -17,6 +17,7 @@ APPLICATION = APP_NAME
 DEVICE = "engine/device"  # "auto" | "cuda" | "cpu"
 VRAM_BUDGET_GB = "engine/vram_budget_gb"  # 0 means automatic
 CONTEXT_LENGTH = "engine/context_length"  # tokens; 0: the largest the GPU holds without offloading experts
+CUDA_GRAPHS = "engine/cuda_graphs"  # decode steps as CUDA graphs (engine/runtime/decode_graph.py)
 # Generation
 TEMPERATURE = "generation/temperature"
 TOP_P = "generation/top_p"
@@ -57,6 +58,7 @@ DEFAULTS: dict[str, object] = {
     DEVICE: "auto",
     VRAM_BUDGET_GB: 0.0,
     CONTEXT_LENGTH: 0,
+    CUDA_GRAPHS: True,
     TEMPERATURE: 1.0,  # gpt-oss's recommended sampling
     TOP_P: 1.0,
     MAX_TOKENS: 4096,
@@ -136,6 +138,15 @@ class Settings:
 
     def set_splitter(self, data: QByteArray) -> None:
         self.qsettings.setValue(SPLITTER, data)
+
+    def load_options(self) -> dict:
+        """What EngineClient.load takes besides the folder, from the settings."""
+        return {
+            "device": self.get(DEVICE),
+            "vram_budget": self.vram_budget_bytes(),
+            "context_length": self.get(CONTEXT_LENGTH),
+            "cuda_graphs": self.get(CUDA_GRAPHS),
+        }
 
     def vram_budget_bytes(self) -> int | None:
         gigabytes = self.get(VRAM_BUDGET_GB)

@@ -50,11 +50,14 @@ class EngineWorker(QObject):
         return self._session
 
     # loading
-    @Slot(str, str, object, int)
-    def load(self, path: str, device: str, vram_budget: object, context_length: int) -> None:
+    @Slot(str, str, object, int, bool)
+    def load(
+        self, path: str, device: str, vram_budget: object, context_length: int, cuda_graphs: bool = True
+    ) -> None:
         """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = the largest the
-        GPU holds without offloading experts (engine/runtime/auto_context.py). ``path`` may also be a remote
-        model's key (engine.remote.servers): the worker connects instead."""
+        GPU holds without offloading experts (engine/runtime/auto_context.py); cuda_graphs: False turns them
+        off (True: the engine's default, which GOSSAMER_CUDA_GRAPHS=0 can override). ``path`` may also be a
+        remote model's key (engine.remote.servers): the worker connects instead."""
         self.model_loading.emit(path)
         self._release()
         if path.startswith(REMOTE_PREFIX):
@@ -83,6 +86,7 @@ class EngineWorker(QObject):
                     vram_budget=vram_budget if device != "cpu" else None,
                     context_length=context_length or None,
                     notify=notices.append,
+                    cuda_graphs=None if cuda_graphs else False,
                 )
                 session = ChatSession(model, context_length=context_length or None)
             except BaseException:
@@ -268,7 +272,10 @@ def _describe(model) -> str:
 
 def _facts(model) -> dict | None:
     try:
-        return model.facts()
+        from engine.runtime.loader import torch_fallback
+
+        # torch_fallback: why a CUDA model runs the slower PyTorch path (no Triton...), for the status bar
+        return {**model.facts(), "torch_fallback": torch_fallback(model)}
     except Exception:  # the status bar's words are not worth failing a load over either
         log.exception("model.facts() failed")
         return None

@@ -21,6 +21,12 @@ another, consecutive tokens share nothing). ``--skewed`` adds cases with a synth
 (router bias -log(rank + 1) over a random order of each layer's experts), clearly labelled; neither is
 the real model's routing.
 
+Issue 13 (decode at the bandwidth limit): ``--kernels torch,triton`` and ``--cuda-graphs off,on`` run every
+case in each combination on the one loaded model, ``--sampling`` also decodes each case as the app does
+(temperature 1, top-p 1, the id read back every token, the harmony parser) beside the greedy steps, and every
+case says its decode speed as a share of the card's bandwidth ceiling (benchmarks/decode_ceiling.py:
+measured copy bandwidth and the published figure). ``benchmarks/gpu_run.sh`` runs it all in one call.
+
 ``--tiny --device cpu`` runs the same code on a tiny model (tests/offload/test_gpu_bench.py), so the one GPU
 call cannot fail on a silly bug. Needs torch and safetensors-free engine code only (no platformdirs, no Qt).
 """
@@ -44,6 +50,16 @@ os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
 
 import torch
 
+from decode_ceiling import (
+    bytes_per_token,
+    ceiling,
+    measured_bandwidth,
+    nominal_bandwidth,
+    sampled_steps,
+    switch_ratios,
+)
+
+from engine import kernels
 from engine.config import ModelConfig
 from engine.offload.build import apply_plan, host_layers_of, load_planned, pinned, supports_host_embedding
 from engine.offload.pool import OffloadStats
@@ -76,11 +92,25 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--out", default=None, help="also append the JSON lines to this file")
     p.add_argument(
         "--cuda-graphs",
-        choices=("off", "on"),
         default="off",
-        help="decode through CUDA graphs (offloaded plans: one graph per segment between offloaded layers)",
+        help="decode through CUDA graphs: off, on, or off,on to run every case both ways (offloaded plans: "
+        "one graph per segment between offloaded layers)",
+    )
+    p.add_argument(
+        "--kernels",
+        default="auto",
+        help="GOSSAMER_KERNELS per case: auto, torch, triton, or a list (torch,triton)",
+    )
+    p.add_argument(
+        "--sampling", action="store_true", help="also decode each case as the app does, beside greedy"
     )
     args = p.parse_args(argv)
+    args.graph_modes = [w.strip() for w in args.cuda_graphs.split(",") if w.strip()]
+    args.kernel_modes = [w.strip() for w in args.kernels.split(",") if w.strip()]
+    if not args.graph_modes or not set(args.graph_modes) <= {"off", "on"}:
+        p.error(f"--cuda-graphs takes off, on or off,on, not {args.cuda_graphs!r}")
+    if not args.kernel_modes or not set(args.kernel_modes) <= set(kernels.MODES):
+        p.error(f"--kernels takes {', '.join(kernels.MODES)} or a list of them, not {args.kernels!r}")
     tiny = args.tiny
     args.budgets = (args.budgets or ("all,min+128KiB,min" if tiny else "all,16GiB,12GiB,8GiB")).split(",")
     args.contexts = [int(c) for c in (args.contexts or ("64,256" if tiny else "4096,32768")).split(",")]
@@ -183,8 +213,9 @@ def restore_routers(model, saved: list[torch.Tensor]) -> None:
 def run_case(model, args, context: int, device: torch.device, started_case: float) -> dict:
     """Prefill, random fill, check steps, timed decode; the numbers of one case."""
     decode, check = args.decode_tokens, args.check_tokens
-    prompt = max(1, min(args.prefill_tokens, context - decode - check - 1))
-    fill = context - prompt - decode - check
+    sampled = decode if args.sampling else 0  # the app's way, after the greedy steps on the same cache
+    prompt = max(1, min(args.prefill_tokens, context - decode - sampled - check - 1))
+    fill = context - prompt - decode - sampled - check
     gen = torch.Generator().manual_seed(context)
     ids = torch.randint(0, 199998, (prompt + check + decode,), generator=gen).to(device)
     pool = getattr(model, "offload_pool", None)
@@ -217,10 +248,11 @@ def run_case(model, args, context: int, device: torch.device, started_case: floa
         if time.perf_counter() - started_case > args.case_timeout:
             break
         j = prompt + check + i
-        model.forward(ids[j : j + 1], cache, last_only=True)
+        logits = model.forward(ids[j : j + 1], cache, last_only=True)
         steps += 1
     sync(device)
     decode_s = time.perf_counter() - t
+    sampled_numbers = sampled_steps(model, cache, logits, sampled) if sampled and steps else {}
     stats = pool.stats if pool is not None else OffloadStats()
     graph_numbers = {}
     if graphs is not None:
@@ -253,6 +285,7 @@ def run_case(model, args, context: int, device: torch.device, started_case: floa
         "prefetch_hits_per_token": round(stats.prefetch_hits / steps, 2) if steps else 0,
         "misses_per_token": round(stats.misses / steps, 2) if steps else 0,
         **graph_numbers,
+        **sampled_numbers,
         "_checks": checks,
     }
 
@@ -298,8 +331,23 @@ def main(argv=None) -> int:
             "host_embedding": supports_host_embedding(),
             "alloc_conf": os.environ.get("PYTORCH_CUDA_ALLOC_CONF"),
             "cuda_graphs": args.cuda_graphs,
+            "kernels": args.kernels,
+            "sampling": args.sampling,
         }
     )
+    measured_bw = nominal_bw = None
+    if cuda:  # the ceiling every case is measured against
+        measured_bw, nominal_bw = (
+            measured_bandwidth(device),
+            nominal_bandwidth(torch.cuda.get_device_name(device)),
+        )
+        report(
+            {
+                "event": "bandwidth",
+                "device_copy_gb_per_s": round(measured_bw / 1e9, 1),
+                "nominal_gb_per_s": round(nominal_bw / 1e9, 1) if nominal_bw else None,
+            }
+        )
 
     write_s, written = ensure_checkpoint(args.checkpoint_dir, cfg, device)
     from engine.io.checkpoint import Checkpoint
@@ -325,7 +373,7 @@ def main(argv=None) -> int:
         dense_cache_bytes=0,  # (the default on CUDA; on a CPU dry run a cache would rule graphs out)
     )
     if cuda:  # the bus every miss crosses: one layer's experts, pinned host -> device
-        layer = host[0].mlp1_blocks
+        layer = getattr(host[0], "rows", host[0].mlp1_blocks)  # packed a row per expert when pinned
         target = torch.empty_like(layer, device=device)
         target.copy_(layer, non_blocking=True)
         sync(device)
@@ -347,17 +395,21 @@ def main(argv=None) -> int:
         }
     )
 
-    cases = [(spec, ctx, UNIFORM) for ctx in args.contexts for spec in args.budgets]
+    variants = [(k, g) for k in args.kernel_modes for g in args.graph_modes]
+    cases = [(spec, ctx, UNIFORM, v) for ctx in args.contexts for spec in args.budgets for v in variants]
     if args.skewed:
-        cases += [(spec, ctx, SKEWED) for ctx in args.contexts[:1] for spec in args.budgets]
+        cases += [
+            (spec, ctx, SKEWED, v) for ctx in args.contexts[:1] for spec in args.budgets for v in variants
+        ]
     results, references, longest = [], {}, 0.0
     saved_bias = None
-    for spec, context, routing in cases:
+    for spec, context, routing, (kernel_mode, graph_mode) in cases:
+        name = f"{spec}@{context}" + (f"/{kernel_mode}/graphs-{graph_mode}" if len(variants) > 1 else "")
         left = deadline - time.perf_counter()
         if left < max(10.0, 1.3 * longest):
             report(
                 {
-                    "case": f"{spec}@{context}",
+                    "case": name,
                     "routing": routing,
                     "skipped": f"{left:.0f} s left of the deadline",
                 }
@@ -366,9 +418,11 @@ def main(argv=None) -> int:
         if routing == SKEWED and saved_bias is None:
             saved_bias = skew_routers(model)
         started = time.perf_counter()
-        record = {"case": f"{spec}@{context}", "budget": spec, "context": context, "routing": routing}
+        record = {"case": name, "budget": spec, "context": context, "routing": routing}
+        record.update({"kernels": kernel_mode, "graphs": graph_mode})
+        os.environ[kernels.ENV] = kernel_mode  # read by the engine at every step
         budget = budget_of(spec, cfg, context, options)
-        plan = make_plan(cfg, budget, context, options=options, model=record["case"])
+        plan = make_plan(cfg, budget, context, options=options, model=name)
         message = None
         for attempt in range(2):
             if not plan.fits:
@@ -379,7 +433,7 @@ def main(argv=None) -> int:
                         1.0 if budget is None else min(1.0, budget / total_mem)
                     )
                 apply_plan(model, plan, host, pin=False)
-                use_graphs(model, args.cuda_graphs == "on", cuda)
+                use_graphs(model, graph_mode == "on", cuda)
                 if cuda:
                     torch.cuda.reset_peak_memory_stats(device)
                 numbers = run_case(model, args, context, device, started)
@@ -405,7 +459,12 @@ def main(argv=None) -> int:
             report(record)
             continue
         checks = numbers.pop("_checks")
-        key = (context, routing)
+        numbers["fused_kernels"] = kernels.use_fused(device)
+        numbers["kernels_failed"] = kernels._disabled
+        numbers.update(
+            ceiling(numbers.get("decode_tok_s"), bytes_per_token(model, context), measured_bw, nominal_bw)
+        )
+        key = (context, routing, kernel_mode, graph_mode)  # other kernels round otherwise
         if spec == "all":
             references[key] = checks
         elif key in references and checks:
@@ -447,13 +506,17 @@ def summary(results: list[dict], args, total_s: float) -> dict:
     """Ratios against the targets of issue #4 (12 GiB: half the no-offload decode speed; 8 GiB: 36 tok/s on an
     RTX-class card; the H100 numbers are only indicative for that one)."""
     out = {"event": "summary", "total_s": round(total_s, 1), "cases": len(results), "routing_note": UNIFORM}
-    by = {(r["budget"], r["context"], r["routing"]): r for r in results}
+    first = (args.kernel_modes[0], args.graph_modes[0])  # the offload ratios compare the first variant's
+    by = {
+        (r["budget"], r["context"], r["routing"]): r for r in results if (r["kernels"], r["graphs"]) == first
+    }
     for context in args.contexts:
         base = by.get(("all", context, UNIFORM), {}).get("decode_tok_s")
         for spec in args.budgets:
             r = by.get((spec, context, UNIFORM))
             if spec != "all" and r and base and r.get("decode_tok_s"):
                 out[f"decode_ratio_{spec}@{context}"] = round(r["decode_tok_s"] / base, 3)
+        out.update(switch_ratios(results, context, UNIFORM))
     return out
 
 

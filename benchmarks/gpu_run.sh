@@ -1,12 +1,29 @@
 #!/usr/bin/env bash
-# The prepared GPU measurements (docs/benchmarks.md, "GPU: what to measure next"), in two device calls of
-# under 10 minutes each: `bash benchmarks/gpu_run.sh 1`, then `bash benchmarks/gpu_run.sh 2` on the same
-# warm machine (part 2 rewrites the random checkpoint only if part 1's is gone). Results go to $OUT.
+# The prepared GPU measurements (docs/benchmarks.md). Results go to $OUT.
+#   bash benchmarks/gpu_run.sh       issue 13, one device call of at most 8 minutes: a full-size random
+#                                    gpt-oss-20b at 4k and 32k context, CUDA graphs off/on x Triton/torch
+#                                    kernels, the app's sampled decode beside greedy, each as a share of the
+#                                    card's bandwidth ceiling; then the engine's own bench of the same
+#   bash benchmarks/gpu_run.sh 1|2   issue 4's offload budgets, in two calls on the same warm machine
 set -euo pipefail
 OUT=${OUT:-/tmp/gossamer-gpu-out}
 mkdir -p "$OUT"
 MODEL=/tmp/gpt-oss-20b-random
-case "${1:-}" in
+case "${1:-13}" in
+13) # (~7.5 min at most: every step has its own limit, and a step that fails leaves the rest to run)
+    # CUDA tests first, briefly: a wrong answer shows before the timings (sampling on the GPU included).
+    timeout 50 python -m pytest tests/engine/test_cuda.py tests/engine/test_sampling.py -q -x \
+        || echo "gpu_run: CUDA tests failed or ran out of time (exit $?)"
+    # Writes the checkpoint (~30 s with pinning and loading), then 8 cases (2 contexts x kernels x graphs),
+    # each 64 greedy and 64 sampled steps; cases that would pass the deadline are skipped, and said so.
+    timeout 340 python3 benchmarks/gpu_bench.py --budgets all --contexts 4096,32768 --kernels triton,torch \
+        --cuda-graphs on,off --sampling --decode-tokens 64 --case-timeout 30 --deadline 320 \
+        --out "$OUT/gpu_bench_13.jsonl" || echo "gpu_run: gpu_bench stopped (exit $?)"
+    # What a user runs: `engine bench`, Triton, graphs off and on, --sampling, a 2k prompt.
+    [ -f "$MODEL/bench-checkpoint.json" ] && timeout 60 python -m engine bench --model "$MODEL" \
+        --device cuda --prompt-tokens 2048 --gen-tokens 64 --cuda-graphs off,on --sampling \
+        | tee "$OUT/engine_bench_13.jsonl" || echo "gpu_run: engine bench stopped (exit $?)"
+    ;;
 1)  # CUDA tests first: a bug shows before the timings. Then offload budgets, eager and with graphs (~6 min).
     python -m pytest tests/engine/test_cuda.py tests/offload/test_offload_cuda.py -q -x
     python3 benchmarks/gpu_bench.py --deadline 150 --out "$OUT/gpu_bench.jsonl"
@@ -22,5 +39,5 @@ case "${1:-}" in
     python -m engine bench --model "$MODEL" --device cuda --prompt-tokens 1024 --gen-tokens 64 \
         --vram 12GiB --kernels triton --cuda-graphs off,on | tee -a "$OUT/engine_bench.jsonl"
     ;;
-*)  echo "usage: bash benchmarks/gpu_run.sh 1|2" >&2; exit 2 ;;
+*)  echo "usage: bash benchmarks/gpu_run.sh [13|1|2]" >&2; exit 2 ;;
 esac

@@ -192,6 +192,30 @@ def install_torch(
     raise SetupError("could not install torch (see pip's messages above)")
 
 
+def install_triton(
+    python: Path, plan: torch_plan.TorchPlan, system: torch_plan.System, dry_run: bool = False
+) -> None:
+    """Windows with a CUDA torch: triton-windows paired with the torch installed (its GPU kernels). A failure
+    is a warning, not an error: the app still runs, on the slower PyTorch path, and says so."""
+    if plan.build is None or system.os != "windows":
+        return
+    if dry_run:
+        log(
+            "would run (after torch, paired with its version: torch 2.10 and 2.11 take 3.6, 2.9 takes 3.5, "
+            "...): " + show([str(python), "-m", "pip", "install", "triton-windows>=X.Y,<X.Y+1"])
+        )
+        return
+    requirement = torch_plan.triton_requirement(plan, system, installed_torch(python))
+    if requirement is None:
+        return
+    log(f"Triton for the GPU kernels: {requirement}")
+    if _run([str(python), "-m", "pip", "install", requirement], check=False) != 0:
+        log(
+            "warning: Triton could not be installed; Gossamer will run on the GPU without its fast kernels "
+            "(the status bar says so). Run the set-up again to retry."
+        )
+
+
 def pip_torch_command(python: Path, source: torch_plan.TorchSource) -> list[str]:
     index = ["--index-url", source.index_url] if source.index_url else []
     return [str(python), "-m", "pip", "install", source.requirement, *index]
@@ -314,6 +338,7 @@ def setup(args: argparse.Namespace, extras: list[str]) -> None:
     if not python.exists():
         create_venv(venv)
     install_torch(python, plan, system, venv, previous.get("torch_variant") if previous else None)
+    install_triton(python, plan, system)
     _run([str(python), "-m", "pip", "install", "-e", project_spec(extras)])
     if "test" in extras:
         _run(reference_command(python))
@@ -343,6 +368,7 @@ def dry_run(
         verb = "would run" if number == 0 else "else would run"
         log(f"{verb}{condition}: " + show(pip_torch_command(python, source), _isolation(source)))
         log(f"    torch from {source.note}")
+    install_triton(python, plan, system, dry_run=True)
     log("would run: " + show([str(python), "-m", "pip", "install", "-e", project_spec(extras)]))
     if "test" in extras:
         log("would run: " + show(reference_command(python)))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 STAMP_NAME = "gossamer-setup.json"
 # Bump when the install steps change so that venvs set up by an older bootstrap must be set up again.
-RULES_VERSION = 2
+RULES_VERSION = 3  # 3: triton-windows beside a CUDA torch on Windows
 
 
 def pyproject_digest(repo: Path) -> str:

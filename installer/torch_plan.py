@@ -431,3 +431,38 @@ def installed_matches(variant: str, installed_version: str | None) -> bool:
     if variant in BUILDS_BY_TAG:
         return installed_version.endswith("+" + variant)
     return True  # every torch build runs on the CPU
+
+
+# --- Triton on Windows -------------------------------------------------------------------------------------
+# The engine's GPU kernels are Triton (engine/kernels); without it every step runs the slower PyTorch path.
+# torch's CUDA wheels bring Triton along on Linux x86_64; on Windows the community build `triton-windows`
+# (PyPI, same `triton` import name) must be installed beside them, and its minor version must be the one
+# torch was built against (triton-windows's README: "Triton 3.6 only works with PyTorch >= 2.10", and so on
+# down; pin below the next minor so a new Triton cannot break an installed torch).
+# The oldest torch of each pairing, newest first.
+TRITON_FOR_TORCH: tuple[tuple[tuple[int, int], str], ...] = (
+    ((2, 14), "3.8"),
+    ((2, 12), "3.7"),
+    ((2, 10), "3.6"),
+    ((2, 9), "3.5"),
+    ((2, 8), "3.4"),
+    ((2, 7), "3.3"),
+    ((2, 6), "3.2"),
+    ((2, 5), "3.1"),
+    ((2, 4), "3.0"),
+)
+
+
+def triton_requirement(plan: TorchPlan, system: System, torch_version: str | None) -> str | None:
+    """The pip requirement for Triton beside this torch, or None where none is needed or possible: on Windows
+    x86_64 with a CUDA build, ``triton-windows`` of the minor version paired with ``torch_version``
+    (``2.11.0+cu128`` -> ``triton-windows>=3.6,<3.7``); a torch newer than the table takes the newest
+    pairing."""
+    if plan.build is None or system.os != "windows" or system.machine != "x86_64" or not torch_version:
+        return None
+    torch_minor = _version_tuple(torch_version.split("+")[0])[:2]
+    for oldest_torch, triton in TRITON_FOR_TORCH:
+        if torch_minor >= oldest_torch:
+            major, minor = (int(part) for part in triton.split("."))
+            return f"triton-windows>={major}.{minor},<{major}.{minor + 1}"
+    return None  # older than the project's torch floor: never installed

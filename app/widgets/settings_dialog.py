@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -21,7 +22,7 @@ from app.settings import Settings
 from app.widgets.long_context_settings import LongContextFields
 from app.widgets.local_api_panel import LocalApiPanel
 
-ENGINE_KEYS = (keys.DEVICE, keys.VRAM_BUDGET_GB, keys.CONTEXT_LENGTH)
+ENGINE_KEYS = (keys.DEVICE, keys.VRAM_BUDGET_GB, keys.CONTEXT_LENGTH, keys.CUDA_GRAPHS)
 
 
 class SettingsDialog(QDialog):
@@ -64,6 +65,11 @@ class SettingsDialog(QDialog):
             self.tr("Longer context remembers more of the conversation and uses more memory.")
         )
         form.addRow(self.tr("&Context length:"), self.context)
+        self.cuda_graphs = QCheckBox(self.tr("Use CUDA &graphs (faster answers on NVIDIA GPUs)"), engine)
+        self.cuda_graphs.setToolTip(
+            self.tr("Turn off only if answers on the GPU go wrong; Gossamer checks the graphs itself.")
+        )
+        form.addRow("", self.cuda_graphs)
         note = QLabel(self.tr("Changes here reload the model."), engine)
         note.setObjectName("MutedLabel")
         form.addRow("", note)
@@ -146,6 +152,7 @@ class SettingsDialog(QDialog):
         _select(self.device, get(keys.DEVICE))
         self.vram.setValue(get(keys.VRAM_BUDGET_GB))
         _select(self.context, get(keys.CONTEXT_LENGTH), nearest=True)
+        self.cuda_graphs.setChecked(get(keys.CUDA_GRAPHS))
         self.temperature.setValue(get(keys.TEMPERATURE))
         self.top_p.setValue(get(keys.TOP_P))
         self.max_tokens.setValue(get(keys.MAX_TOKENS))
@@ -160,6 +167,7 @@ class SettingsDialog(QDialog):
             keys.DEVICE: self.device.currentData(),
             keys.VRAM_BUDGET_GB: round(self.vram.value(), 1),
             keys.CONTEXT_LENGTH: self.context.currentData(),
+            keys.CUDA_GRAPHS: self.cuda_graphs.isChecked(),
             keys.TEMPERATURE: round(self.temperature.value(), 2),
             keys.TOP_P: round(self.top_p.value(), 2),
             keys.MAX_TOKENS: self.max_tokens.value(),

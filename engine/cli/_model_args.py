@@ -41,6 +41,8 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
                         help="reasoning effort (default: medium)")
     parser.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (default: 1.0)")
     parser.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling mass (default: 1.0)")
+    parser.add_argument("--top-k", type=int, default=0,
+                        help="sample from the k most likely tokens only (default: 0, off)")
     parser.add_argument("--max-tokens", type=int, default=4096, help="most tokens to generate (default: 4096)")
     parser.add_argument("--seed", type=int, default=None, help="seed for reproducible sampling")
     parser.add_argument("--system", default=None, help="instructions for the model (a developer message)")
@@ -96,7 +98,7 @@ def settings_from(args: argparse.Namespace):
 
     try:
         return GenerationSettings(effort=args.effort, temperature=args.temperature, top_p=args.top_p,
-                                  max_tokens=args.max_tokens, seed=args.seed,
+                                  top_k=args.top_k, max_tokens=args.max_tokens, seed=args.seed,
                                   reasoning_budget=args.reasoning_budget, overflow=args.overflow)
     except ValueError as error:
         from engine.errors import EngineError

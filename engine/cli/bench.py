@@ -6,6 +6,8 @@ CPU it pages in the memory-mapped weights; on CUDA it builds kernels), and is re
 and what the expert cache did while decoding. ``--kernels torch,triton`` and ``--cuda-graphs off,on``
 measure each combination on the one loaded model (each a run of its own under "variants", the first also
 at the top level); ``--int8`` loads 8-bit attention and unembedding weights.
+``--sampling`` also times decoding as the app runs it (temperature 1, top-p 1, the id read back each token,
+the harmony parser, the session's per-token work) beside greedy: "sampling" in each run, with its ratio.
 ``--compare-transformers`` then loads the same checkpoint (Hugging Face layout) into transformers'
 GptOssForCausalLM (MXFP4 dequantized to bf16, as transformers runs it without Triton kernels) and
 decodes the same way in the same process, so the ratio comes from one run on one machine.
@@ -50,13 +52,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--cuda-graphs",
-        default="off",
-        help="decode steps as CUDA graphs: off (default), on, or off,on to compare on one loaded model",
+        default="auto",
+        help="decode steps as CUDA graphs: auto (default: on on CUDA, as the app runs), off, on, or off,on "
+        "to compare on one loaded model",
     )
     parser.add_argument(
         "--int8",
         action="store_true",
         help="8-bit attention projections and unembedding, quantized at load (engine/layers/int8_linear.py)",
+    )
+    parser.add_argument(
+        "--sampling",
+        action="store_true",
+        help="also decode as the app does (temperature 1, top-p 1, the parser, one host read a token) "
+        "beside greedy",
     )
     parser.add_argument(
         "--compare-transformers",
@@ -126,8 +135,8 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
     for mode in args.kernel_modes:
         for graphs in args.graph_modes:
             with kernels_mode(mode, device):
-                use_graphs(model, graphs)
-                runs.append(measure(model, prompt, g))
+                use_graphs(model, graphs_where_possible(model) if graphs is None else graphs)
+                runs.append(measure(model, prompt, g, sampling=getattr(args, "sampling", False)))
     use_graphs(model, False)
     first = runs[0]
     for run_ in runs[1:]:  # the same greedy tokens and logits, up to the rounding of other kernels
@@ -180,9 +189,9 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
 WARMUP_TOKENS = 16
 
 
-def measure(model, prompt, gen: int) -> dict:
+def measure(model, prompt, gen: int, sampling: bool = False) -> dict:
     """Warm-up, then a timed prefill of ``prompt`` and ``gen`` greedy decode steps, with the expert cache's
-    counters of each (offloaded models)."""
+    counters of each (offloaded models); with ``sampling`` also ``gen`` steps as the app decodes."""
     from engine import kernels
     from engine.offload.pool import OffloadStats
 
@@ -218,6 +227,9 @@ def measure(model, prompt, gen: int) -> dict:
         lambda t: model.forward(t, cache, last_only=True), logits.argmax(-1).view(1), gen, device, tokens
     )
     stats = pool.stats if pool is not None else OffloadStats()
+    sampled = measure_sampled(model, prompt, cache, gen) if sampling and gen else None
+    if sampled is not None and gen:
+        sampled["vs_greedy"] = round(sampled["decode_tok_s"] / (gen / decode_s), 3)
     return {
         "kernels": kernels.mode(),
         "fused_kernels": kernels.use_fused(device),
@@ -234,9 +246,35 @@ def measure(model, prompt, gen: int) -> dict:
         "h2d_bytes_per_token": round(stats.h2d_bytes_per_token, 1),
         "offload": stats.as_dict(),
         "offload_prefill": prefill_stats.as_dict(),
+        **({"sampling": sampled} if sampled is not None else {}),
         "_logits": logits.float().cpu(),
         "_tokens": [int(t) for t in tokens],
     }
+
+
+def measure_sampled(model, prompt, cache, gen: int) -> dict:
+    """``gen`` steps as a chat turn decodes (engine/cli/_bench_sampling.py) after the same prefill, on the
+    same cache (its graphs already captured), once untimed first."""
+    from engine.cli._bench_sampling import APP_DEFAULTS, sampled_decode
+
+    for _ in ("untimed", "timed"):
+        cache.reset()
+        logits = model.forward(prompt, cache, last_only=True)
+        seconds, tokens = sampled_decode(model, cache, logits, gen, seed=0)
+    return {
+        "temperature": APP_DEFAULTS.temperature,
+        "top_p": APP_DEFAULTS.top_p,
+        "decode_s": round(seconds, 4),
+        "decode_tok_s": round(gen / seconds, 2),
+        "distinct_tokens": len(set(tokens)),
+    }
+
+
+def graphs_where_possible(model) -> bool:
+    """--cuda-graphs auto: as load_model decides by default (on CUDA when the placement allows)."""
+    from engine.runtime import decode_graph
+
+    return decode_graph.unsupported(model) is None
 
 
 def use_graphs(model, on: bool) -> None:
@@ -343,9 +381,9 @@ def run(args: argparse.Namespace) -> int:
             f"--kernels takes {', '.join(MODES)} or a comma list of them, not {args.kernels!r}."
         )
     words = [w.strip().lower() for w in args.cuda_graphs.split(",") if w.strip()]
-    if not words or any(w not in ("on", "off") for w in words):
-        raise EngineError(f"--cuda-graphs takes on, off or off,on, not {args.cuda_graphs!r}.")
-    args.graph_modes = [w == "on" for w in words]
+    if not words or any(w not in ("on", "off", "auto") for w in words):
+        raise EngineError(f"--cuda-graphs takes auto, on, off or off,on, not {args.cuda_graphs!r}.")
+    args.graph_modes = [None if w == "auto" else w == "on" for w in words]  # None: on where it is CUDA
 
     vocab = min(read_config(args.model).vocab_size, 199998)  # ordinary tokens only
     prompt = torch.randint(

@@ -45,28 +45,54 @@ class _Registered:
             torch.cuda.cudart().cudaHostUnregister(self.ptr)
 
 
+FIELD_ALIGN = 16  # bytes: every field of an expert's row starts on a vector-load boundary (bf16 views too)
+ROW_ALIGN = 256  # bytes: every expert's row starts where a DMA engine likes it
+
+
+def row_layout(packed: PackedExperts) -> tuple[tuple[tuple[int, int], ...], int]:
+    """Where each field of one expert lies in its host row: ((offset, bytes) per FIELDS, row bytes)."""
+    places, offset = [], 0
+    for f in FIELDS:
+        size = getattr(packed, f)[0].nbytes
+        places.append((offset, size))
+        offset += -(-size // FIELD_ALIGN) * FIELD_ALIGN
+    return tuple(places), -(-offset // ROW_ALIGN) * ROW_ALIGN
+
+
+def pack_rows(packed: PackedExperts, buffer: torch.Tensor | None = None) -> PackedExperts:
+    """A copy with each expert's six fields side by side in one row of ``buffer`` (uint8, [E * row bytes];
+    a new one when None), so that one copy moves an expert (engine.offload.pool.ExpertPool). The fields are
+    views into the rows ([E, ...], strided by the row, each expert's part contiguous); ``rows`` is the
+    [E, row bytes] uint8 view and ``row_fields`` the layout (``row_layout``)."""
+    places, row_bytes = row_layout(packed)
+    experts = packed.num_rows
+    if buffer is None:
+        buffer = torch.empty(experts * row_bytes, dtype=torch.uint8)
+    rows = buffer[: experts * row_bytes].view(experts, row_bytes)
+    out = {}
+    for f, (offset, size) in zip(FIELDS, places):
+        src = getattr(packed, f)
+        view = rows[:, offset : offset + size].view(src.dtype).view(src.shape)
+        view.copy_(src)
+        out[f] = view
+    result = PackedExperts(**out, keys=packed.keys)
+    result.rows, result.row_fields = rows, places
+    return result
+
+
 def pinned(packed: PackedExperts) -> PackedExperts:
-    """A copy in one page-locked host buffer, which asynchronous copies need; the same tensors when pinning is
-    impossible (no CUDA, or the OS refuses): copies are then synchronous, slower and still right."""
-    sizes = [getattr(packed, f).nbytes for f in FIELDS]
-    offsets = [0]
-    for size in sizes:
-        offsets.append(offsets[-1] + (size + 255) // 256 * 256)  # every field 256-byte aligned
+    """``pack_rows`` into one page-locked host buffer, which asynchronous copies need; the same tensors when
+    pinning is impossible (no CUDA, or the OS refuses): copies are then synchronous, slower, still right."""
+    experts, (_, row_bytes) = packed.num_rows, row_layout(packed)
     try:
-        buffer = torch.empty(offsets[-1], dtype=torch.uint8)
+        buffer = torch.empty(experts * row_bytes, dtype=torch.uint8)
         error = torch.cuda.cudart().cudaHostRegister(buffer.data_ptr(), buffer.nbytes, 0)
         if int(getattr(error, "value", error)) != 0:
             return packed
     except (AssertionError, RuntimeError, AttributeError):  # a CPU-only torch, or CUDA not usable
         return packed
     owner = _Registered(buffer)
-    out = {}
-    for f, start, size in zip(FIELDS, offsets, sizes):
-        src = getattr(packed, f)
-        view = buffer[start : start + size].view(src.dtype).view(src.shape)
-        view.copy_(src)
-        out[f] = view
-    result = PackedExperts(**out, keys=packed.keys)
+    result = pack_rows(packed, buffer)
     result.pinned_owner = owner  # keeps the registration as long as these tensors are used through it
     return result
 
@@ -99,7 +125,10 @@ def build_stores(
     for placement in plan.layers:
         n, src = placement.layer, host_layers[placement.layer]
         if placement.fully_resident:
-            stores[n] = ExpertStore(n, PackedExperts(**{f: getattr(src, f).to(device) for f in FIELDS}))
+            # contiguous: host experts packed by rows are strided views, and the kernels read whole fields
+            stores[n] = ExpertStore(
+                n, PackedExperts(**{f: getattr(src, f).to(device).contiguous() for f in FIELDS})
+            )
         else:
             host[n] = pinned(src) if pin and not src.mlp1_blocks.is_pinned() else src
             if placement.resident:

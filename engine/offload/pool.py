@@ -158,6 +158,20 @@ class ExpertPool:
         self.ready: dict[int, torch.cuda.Event] = {}  # row -> copy event the compute stream has not waited on
         # Views made once: a copy is then one call per field (a decode step's copies are host-bound)
         self._row_views = [tuple(getattr(self.arena, f)[row] for f in FIELDS) for row in range(rows)]
+        # Host experts packed a row each (engine.offload.build.pack_rows, as pinned ones are): one copy moves
+        # an expert over the bus into a device row laid out the same, then the fields go to their slots on
+        # the device (the kernels read each field as one contiguous [rows, ...] tensor)
+        self.staging, self._staging_views = None, ()
+        layouts = {(p.rows.shape[1], p.row_fields) if hasattr(p, "rows") else None for p in host.values()}
+        if len(layouts) == 1 and None not in layouts:
+            row_bytes, places = layouts.pop()
+            self.staging = torch.empty(row_bytes, dtype=torch.uint8, device=self.device)
+            self._staging_views = tuple(
+                self.staging[offset : offset + size]
+                .view(getattr(sample, f).dtype)
+                .view(getattr(sample, f).shape[1:])
+                for f, (offset, size) in zip(FIELDS, places)
+            )
         self._host_views: dict[tuple[int, int], tuple[torch.Tensor, ...]] = {}
         for row, (layer, e) in enumerate(permanent):
             self._place(row, layer, e)
@@ -167,7 +181,8 @@ class ExpertPool:
 
     # ---- bookkeeping --------------------------------------------------------------------------------------
     def nbytes(self) -> int:
-        """Device bytes: the permanent rows and the slots."""
+        """Device bytes: the permanent rows and the slots (the staging row, one expert, is within the plan's
+        working memory)."""
         return self.arena.nbytes()
 
     def host_nbytes(self) -> int:
@@ -249,18 +264,27 @@ class ExpertPool:
         self.stats.h2d_bytes += len(copies) * self.expert_bytes
         if self.copy_stream is None:
             for row, layer, e in copies:
-                for dst, src in zip(self._row_views[row], self._host_view(layer, e)):
-                    dst.copy_(src)
+                self._copy_one(row, layer, e, non_blocking=False)
             return
         fence = torch.cuda.current_stream(self.device).record_event()  # readers of the old contents
         with torch.cuda.stream(self.copy_stream):
             self.copy_stream.wait_event(fence)
-            for row, layer, e in copies:
-                for dst, src in zip(self._row_views[row], self._host_view(layer, e)):
-                    dst.copy_(src, non_blocking=True)
+            for row, layer, e in copies:  # in stream order: the staging row is free again for the next
+                self._copy_one(row, layer, e, non_blocking=True)
             done = self.copy_stream.record_event()
         for row, _, _ in copies:
             self.ready[row] = done
+
+    def _copy_one(self, row: int, layer: int, e: int, non_blocking: bool) -> None:
+        """Expert ``e`` of ``layer`` into ``row``: one host-to-device copy of its packed row, then one copy
+        per field on the device; or, from host experts not packed by rows, one host copy per field."""
+        if self.staging is not None:
+            self.staging.copy_(self.host[layer].rows[e], non_blocking=non_blocking)
+            sources = self._staging_views
+        else:
+            sources = self._host_view(layer, e)
+        for dst, src in zip(self._row_views[row], sources):
+            dst.copy_(src, non_blocking=non_blocking)
 
     def wait_ready(self, rows: Iterable[int]) -> None:
         """The compute stream waits for the copies into ``rows`` (no host synchronization)."""

@@ -17,8 +17,9 @@ Each set of graphs checks itself once: its first replay at a position other than
 is compared with the same step called directly (the same kernels, not graphed). A graph that kept a value
 of its capture disagrees; graphs then go off for the model, logged, and the direct step's logits stand.
 
-Off by default until measured on a GPU (``load_model(cuda_graphs=True)``, GOSSAMER_CUDA_GRAPHS=1 for the
-app, bench ``--cuda-graphs``).
+On by default on CUDA (issue 13: eager decode spent most of each token launching kernels), guarded by that
+self-check; off with ``load_model(cuda_graphs=False)``, GOSSAMER_CUDA_GRAPHS=0, or the app's setting (which
+passes cuda_graphs); bench compares ``--cuda-graphs off,on``.
 Careful fallback: a model with a dequantized-expert cache (its contents are managed on the host) decodes
 eagerly; any exception while capturing turns graphs off for the model, logged, and the step is redone
 eagerly from its start (its keys and values written again, the same ones).
@@ -66,11 +67,11 @@ class _Step:
 
 
 def requested(cuda_graphs: bool | None) -> bool:
-    """load_model's ``cuda_graphs``: as given, or when None the environment's GOSSAMER_CUDA_GRAPHS (1, on,
-    true, yes), so that the app, which never passes it, can try graphs before they are the default."""
+    """load_model's ``cuda_graphs``: as given, or when None on unless the environment's GOSSAMER_CUDA_GRAPHS
+    says off (0, off, false, no): a way to turn them off for any program without a setting of its own."""
     if cuda_graphs is not None:
         return cuda_graphs
-    return os.environ.get(ENV, "").strip().lower() in ("1", "on", "true", "yes")
+    return os.environ.get(ENV, "").strip().lower() not in ("0", "off", "false", "no")
 
 
 def span_for(position: int, max_tokens: int) -> int:

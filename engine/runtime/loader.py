@@ -15,6 +15,7 @@ On the CPU a budget is simulated: the same placement and copies, counted in byte
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -28,11 +29,14 @@ from engine.layers.int8_linear import quantize_model
 from engine.model import Transformer
 from engine.notices import Notice
 from engine.offload.build import load_planned
-from engine.placement.host_memory import auto_host_memory
 from engine.placement.device import DEFAULT_DENSE_CACHE_BYTES, resolve_device  # noqa: F401  (callers' names)
+from engine.placement.host_memory import auto_host_memory
 from engine.placement.memory import parse_size
 from engine.placement.plan import Plan, PlanOptions, auto_budget, make_plan, replan_after_oom
 from engine.runtime import decode_graph
+
+log = logging.getLogger(__name__)
+_fallbacks_told: set[tuple[str, str]] = set()  # (device, reason) already in the log: said once a process
 
 
 def load_model(
@@ -57,8 +61,8 @@ def load_model(
     plan_options: PlanOptions for the planner (its device and fused_kernels are set here).
     int8_weights: quantize the attention projections and the unembedding to 8 bits on the device
     (engine/layers/int8_linear.py; off by default until measured on GPUs). The plan still counts them in bf16.
-    cuda_graphs: decode steps as CUDA graphs (engine/runtime/decode_graph.py) where the placement allows; None (the
-    default): off unless GOSSAMER_CUDA_GRAPHS=1, until measured on GPUs.
+    cuda_graphs: decode steps as CUDA graphs (engine/runtime/decode_graph.py) where the placement allows; None
+    (the default): on, on CUDA, unless GOSSAMER_CUDA_GRAPHS=0. True on another device logs why not.
     """
     device = resolve_device(device)
     checkpoint = Checkpoint.open(path)  # raises ModelFilesError / UnsupportedModelError
@@ -72,7 +76,9 @@ def load_model(
         )
         if int8_weights:
             quantize_model(model)
-        if decode_graph.requested(cuda_graphs):
+        tell_torch_fallback(model)
+        # the default asks only where graphs exist; an explicit True elsewhere logs why not
+        if decode_graph.requested(cuda_graphs) and (cuda_graphs or device.type == "cuda"):
             decode_graph.enable(model)  # logs why not, when the placement does not allow it
         return model
     except BaseException:
@@ -140,3 +146,24 @@ def budget_bytes(vram_budget: int | str | None) -> tuple[int | None, str]:
         return parse_size(vram_budget), "user"
     except ValueError as error:
         raise EngineError(f"GPU memory budget: {error}.") from None
+
+
+def torch_fallback(model) -> str | None:
+    """Why the model's steps on its CUDA device take the slower PyTorch path instead of the Triton kernels
+    (no Triton, an old GPU, a Triton failure in this process, GOSSAMER_KERNELS=torch), or None: they do
+    not, or the model is not on CUDA (where the PyTorch path is the only one)."""
+    device = getattr(model, "device", None)  # (a remote model has none)
+    if not isinstance(device, torch.device) or device.type != "cuda":
+        return None
+    return kernels.why_unavailable(device)
+
+
+def tell_torch_fallback(model) -> str | None:
+    """Log ``torch_fallback``'s reason once per device and reason (a reload does not repeat it); return it."""
+    why = torch_fallback(model)
+    if why is not None and (str(model.device), why) not in _fallbacks_told:
+        _fallbacks_told.add((str(model.device), why))
+        log.warning(
+            "Triton kernels not used on %s, so the model runs the slower PyTorch path: %s", model.device, why
+        )
+    return why

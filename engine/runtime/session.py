@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from engine.errors import ContextFullError, OutOfMemoryError
+from engine import kernels
+from engine.errors import ContextFullError, NonFiniteLogitsError, OutOfMemoryError
 from engine.notices import Notice
 from engine.offload.build import replan_model
 from engine.runtime import overflow
@@ -38,7 +39,7 @@ from engine.runtime.reasoning_guard import (
     default_budget,
     turn_budget,
 )
-from engine.runtime.sampling import SamplingParams, make_generator, sample
+from engine.runtime.sampling import NON_FINITE, NON_FINITE_MESSAGE, SamplingParams, draw, make_generator
 from engine.text.harmony import STOP_TOKENS, StreamParser, continuation, render_continuation, render_prompt
 from engine.text.harmony.events import Event, TextDelta, TurnEnd
 from engine.text.tokenizer import load_tokenizer
@@ -56,6 +57,7 @@ class GenerationSettings:
     effort: str = "medium"
     temperature: float = 1.0
     top_p: float = 1.0
+    top_k: int = 0  # sample from the k most likely tokens only; 0: off
     max_tokens: int = 4096  # completion tokens, analysis included
     seed: int | None = None
     date: str | None = None  # the system message's current date; today when None
@@ -69,7 +71,7 @@ class GenerationSettings:
             raise ValueError(f"effort must be one of {EFFORTS}, got {self.effort!r}")
         if self.max_tokens < 1:
             raise ValueError(f"max_tokens must be >= 1, got {self.max_tokens}")
-        SamplingParams(self.temperature, self.top_p)  # validates
+        SamplingParams(self.temperature, self.top_p, self.top_k)  # validates
         if self.reasoning_budget is not None and self.reasoning_budget < 0:
             raise ValueError(f"reasoning_budget must be >= 0, got {self.reasoning_budget}")
         if self.overflow is not None and self.overflow not in overflow.POLICIES:
@@ -132,6 +134,7 @@ class ChatSession:
         self.last_turn = TurnRecord()
         self._stop_ids = set(STOP_TOKENS)
         self._notices: list[Notice] = []  # raised by _forward, yielded by generate
+        self._kernels_failed = kernels._disabled  # a Triton failure seen already (a notice is given once)
 
     def reset(self) -> None:
         self.cache.reset()
@@ -182,8 +185,8 @@ class ChatSession:
 
         reused = self._reuse_prefix(prompt)
         usage.cached_tokens = reused
-        params = SamplingParams(settings.temperature, settings.top_p)
-        generator = make_generator(settings.seed)
+        params = SamplingParams(settings.temperature, settings.top_p, settings.top_k)
+        generator = make_generator(settings.seed, self.model.device)  # draws stay on the model's device
         parser = StreamParser(self.tokenizer)
         for token in answer:  # the parser starts where the answer stopped: inside its open message
             parser.feed(token)
@@ -202,7 +205,7 @@ class ChatSession:
                     break
                 if logits_processor is not None:
                     logits = logits_processor(record.completion_ids, logits)
-                token = sample(logits, params, generator)
+                token = self._pick(logits, params, generator)
                 if step == 0:
                     usage.ttft_s = time.perf_counter() - started
                     decode_started = time.perf_counter()
@@ -301,12 +304,42 @@ class ChatSession:
         # Out of the except block: the traceback, which holds the failed step's tensors, is gone.
         return self._forward_once(self._recover(ids))
 
+    def _note_kernel_failure(self) -> None:
+        """A Triton kernel failed during this step (engine.kernels fell back to PyTorch for the process, and
+        logged why): a Notice tells the user once, since answers now come more slowly."""
+        if kernels._disabled is not None and self._kernels_failed is None:
+            self._kernels_failed = kernels._disabled
+            self._notices.append(
+                Notice(
+                    "The GPU kernels (Triton) failed, so Gossamer now uses the slower PyTorch path on the "
+                    f"GPU ({kernels._disabled}). Answers may be slower.",
+                    "torch_fallback",
+                )
+            )
+
     def _forward_once(self, ids: list[int]) -> torch.Tensor:
         # ids stay in host memory: the model checks them there and moves them without waiting on the device
         tokens = torch.tensor(ids, dtype=torch.long)
         logits = self.model.forward(tokens, self.cache, last_only=True)
+        self._note_kernel_failure()
         self._cached_ids.extend(ids)
         return logits[-1]
+
+    def _pick(self, logits: torch.Tensor, params: SamplingParams, generator) -> int:
+        """The next id, drawn on the device; reading it is the step's one host sync, and it carries the check
+        that the logits were finite (a NaN or an infinity stops the turn: NonFiniteLogitsError)."""
+        token = int(draw(logits, params, generator).item())
+        if token == NON_FINITE:
+            raise NonFiniteLogitsError(NON_FINITE_MESSAGE.format(name=self._model_name()))
+        return token
+
+    def _model_name(self) -> str:
+        """The model's folder name, as the model manager knows it (an original/ layout's parent)."""
+        checkpoint = getattr(self.model, "checkpoint", None)
+        directory = getattr(getattr(checkpoint, "layout", None), "directory", None)
+        if directory is None:
+            return "NAME"
+        return directory.parent.name if directory.name == "original" else directory.name
 
     def _can_replan(self) -> bool:
         plan = getattr(self.model, "plan", None)

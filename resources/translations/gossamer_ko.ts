@@ -267,112 +267,122 @@
 <context>
     <name>EngineErrors</name>
     <message>
-        <location filename="../../app/engine_errors.py" line="81"/>
+        <location filename="../../app/engine_errors.py" line="82"/>
         <source>The model&apos;s files are missing or damaged.</source>
         <translation>모델 파일이 없거나 손상되었습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="82"/>
+        <location filename="../../app/engine_errors.py" line="83"/>
         <source>Verify the model in Models or download it again, or choose another folder.</source>
         <translation>모델 관리에서 모델을 검증하거나 다시 다운로드하세요. 또는 다른 폴더를 선택하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="87"/>
+        <location filename="../../app/engine_errors.py" line="88"/>
         <source>This folder does not hold a gpt-oss model.</source>
         <translation>이 폴더에는 gpt-oss 모델이 없습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="88"/>
+        <location filename="../../app/engine_errors.py" line="89"/>
         <source>Gossamer runs gpt-oss models such as gpt-oss-20b. Choose another folder, or download one in Models.</source>
         <translation>Gossamer는 gpt-oss-20b 같은 gpt-oss 모델을 실행합니다. 다른 폴더를 선택하거나 모델 관리에서 모델을 다운로드하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="95"/>
+        <location filename="../../app/engine_errors.py" line="96"/>
         <source>There is not enough memory for the model.</source>
         <translation>모델을 실행할 메모리가 부족합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="96"/>
+        <location filename="../../app/engine_errors.py" line="97"/>
         <source>Close other programs that use the GPU or memory, or choose a shorter context length or a lower VRAM budget in Settings, then try again.</source>
         <translation>GPU나 메모리를 쓰는 다른 프로그램을 닫거나, 설정에서 컨텍스트 길이를 줄이거나 VRAM 한도를 낮춘 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="103"/>
+        <location filename="../../app/engine_errors.py" line="104"/>
         <source>The conversation is longer than the model&apos;s context.</source>
         <translation>대화가 모델의 컨텍스트보다 깁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="104"/>
+        <location filename="../../app/engine_errors.py" line="105"/>
         <source>Start a new conversation, or choose a longer context length in Settings.</source>
         <translation>새 대화를 시작하거나 설정에서 더 긴 컨텍스트 길이를 선택하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="109"/>
+        <location filename="../../app/engine_errors.py" line="110"/>
         <source>The model&apos;s files could not be downloaded or copied.</source>
         <translation>모델 파일을 다운로드하거나 복사하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="110"/>
+        <location filename="../../app/engine_errors.py" line="111"/>
         <source>Check the internet connection and the free disk space, then try again: a download goes on where it stopped.</source>
         <translation>인터넷 연결과 디스크 여유 공간을 확인한 뒤 다시 시도하세요. 다운로드는 멈춘 곳부터 이어집니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="117"/>
+        <location filename="../../app/engine_errors.py" line="118"/>
         <source>Some of the model&apos;s files are not what was published.</source>
         <translation>일부 모델 파일이 배포된 파일과 다릅니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="118"/>
+        <location filename="../../app/engine_errors.py" line="119"/>
         <source>Download the model again to replace them, or import it again from a good copy.</source>
         <translation>모델을 다시 다운로드해 바꾸거나, 온전한 사본에서 다시 가져오세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="124"/>
+        <location filename="../../app/engine_errors.py" line="125"/>
         <source>The model is in use.</source>
         <translation>모델을 사용하는 중입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="125"/>
+        <location filename="../../app/engine_errors.py" line="126"/>
         <source>Load another model, or close the Gossamer window that uses this one, then try again.</source>
         <translation>다른 모델을 불러오거나 이 모델을 쓰는 Gossamer 창을 닫은 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="139"/>
+        <location filename="../../app/engine_errors.py" line="132"/>
+        <source>The model produced invalid numbers, so the answer stopped.</source>
+        <translation>모델이 잘못된 수를 내놓아서 답변이 멈췄습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="133"/>
+        <source>Its files may be damaged: verify the model in Models and download again what is broken.</source>
+        <translation>모델 파일이 손상되었을 수 있습니다. 모델 관리에서 모델을 검증하고 손상된 파일을 다시 다운로드하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="147"/>
         <source>Could not load %1.</source>
         <translation>%1을(를) 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="140"/>
+        <location filename="../../app/engine_errors.py" line="148"/>
         <source>Could not download %1.</source>
         <translation>%1을(를) 다운로드하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="141"/>
+        <location filename="../../app/engine_errors.py" line="149"/>
         <source>Could not verify %1.</source>
         <translation>%1을(를) 검증하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="142"/>
+        <location filename="../../app/engine_errors.py" line="150"/>
         <source>Could not delete %1.</source>
         <translation>%1을(를) 삭제하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="143"/>
+        <location filename="../../app/engine_errors.py" line="151"/>
         <source>Could not import %1.</source>
         <translation>%1을(를) 가져오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="144"/>
+        <location filename="../../app/engine_errors.py" line="152"/>
         <source>Could not move the models to %1.</source>
         <translation>모델을 %1(으)로 옮기지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="145"/>
+        <location filename="../../app/engine_errors.py" line="153"/>
         <source>Could not list the models.</source>
         <translation>모델 목록을 읽지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="151"/>
+        <location filename="../../app/engine_errors.py" line="159"/>
         <source>Gossamer could not do that.</source>
         <translation>Gossamer가 이 작업을 하지 못했습니다.</translation>
     </message>
@@ -380,12 +390,17 @@
 <context>
     <name>EngineNotices</name>
     <message>
-        <location filename="../../app/engine_notices.py" line="32"/>
+        <location filename="../../app/engine_notices.py" line="24"/>
+        <source>The GPU kernels (Triton) failed, so Gossamer now uses the slower PyTorch path. Answers may be slower; the log says why.</source>
+        <translation>GPU 커널(Triton)이 실패해서 이제 Gossamer는 더 느린 PyTorch 경로를 씁니다. 답변이 느려질 수 있으며, 이유는 로그에 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_notices.py" line="38"/>
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 씁니다. 답변이 느려질 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_notices.py" line="37"/>
+        <location filename="../../app/engine_notices.py" line="43"/>
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it and the context is shortened to %2 tokens. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 쓰고 컨텍스트를 %2토큰으로 줄였습니다. 답변이 느려질 수 있습니다.</translation>
     </message>
@@ -393,33 +408,33 @@
 <context>
     <name>EngineWorker</name>
     <message>
-        <location filename="../../app/worker.py" line="92"/>
-        <location filename="../../app/worker.py" line="125"/>
+        <location filename="../../app/worker.py" line="96"/>
+        <location filename="../../app/worker.py" line="129"/>
         <source>The model could not be loaded.</source>
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="179"/>
+        <location filename="../../app/worker.py" line="183"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="245"/>
+        <location filename="../../app/worker.py" line="249"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="53"/>
+        <location filename="../../app/engine_errors.py" line="54"/>
         <source>The computer ran out of memory. Close other programs, or choose a smaller context length in Settings, then try again.</source>
         <translation>컴퓨터의 메모리가 부족합니다. 다른 프로그램을 닫거나 설정에서 컨텍스트 길이를 줄인 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="60"/>
+        <location filename="../../app/engine_errors.py" line="61"/>
         <source>This looks like a bug in Gossamer. The details below and the log file help to report it.</source>
         <translation>Gossamer의 버그로 보입니다. 아래 세부 정보와 로그 파일을 함께 알려 주시면 도움이 됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="160"/>
+        <location filename="../../app/engine_errors.py" line="168"/>
         <source>Log file:</source>
         <translation>로그 파일:</translation>
     </message>
@@ -698,8 +713,8 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/main_window.py" line="154"/>
-        <location filename="../../app/main_window.py" line="370"/>
-        <location filename="../../app/main_window.py" line="428"/>
+        <location filename="../../app/main_window.py" line="369"/>
+        <location filename="../../app/main_window.py" line="427"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
@@ -755,85 +770,85 @@
     </message>
     <message>
         <location filename="../../app/main_window.py" line="258"/>
-        <location filename="../../app/main_window.py" line="302"/>
-        <location filename="../../app/main_window.py" line="319"/>
+        <location filename="../../app/main_window.py" line="301"/>
+        <location filename="../../app/main_window.py" line="318"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="287"/>
-        <location filename="../../app/main_window.py" line="327"/>
+        <location filename="../../app/main_window.py" line="286"/>
+        <location filename="../../app/main_window.py" line="326"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="294"/>
-        <location filename="../../app/main_window.py" line="391"/>
+        <location filename="../../app/main_window.py" line="293"/>
+        <location filename="../../app/main_window.py" line="390"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="309"/>
+        <location filename="../../app/main_window.py" line="308"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="329"/>
+        <location filename="../../app/main_window.py" line="328"/>
         <source>No model</source>
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="350"/>
+        <location filename="../../app/main_window.py" line="349"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="389"/>
+        <location filename="../../app/main_window.py" line="388"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="404"/>
+        <location filename="../../app/main_window.py" line="403"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="406"/>
+        <location filename="../../app/main_window.py" line="405"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="430"/>
+        <location filename="../../app/main_window.py" line="429"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="432"/>
+        <location filename="../../app/main_window.py" line="431"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="453"/>
+        <location filename="../../app/main_window.py" line="452"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="453"/>
+        <location filename="../../app/main_window.py" line="452"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="455"/>
+        <location filename="../../app/main_window.py" line="454"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="462"/>
+        <location filename="../../app/main_window.py" line="461"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="465"/>
+        <location filename="../../app/main_window.py" line="464"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -983,142 +998,152 @@
         <translation>%1 · 가중치 %2</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="34"/>
+        <location filename="../../app/model_facts.py" line="35"/>
         <source>%1 of %2 layers in RAM</source>
         <translation>%2개 층 중 %1개는 RAM에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="45"/>
+        <location filename="../../app/model_facts.py" line="40"/>
+        <source>slower PyTorch path</source>
+        <translation>느린 PyTorch 경로</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="48"/>
         <source>Runs on: %1</source>
         <translation>실행 환경: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="50"/>
+        <location filename="../../app/model_facts.py" line="53"/>
         <source>Weights on the GPU: %1 (MXFP4 experts: %2)</source>
         <translation>GPU의 가중치: %1 (MXFP4 전문가: %2)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="52"/>
+        <location filename="../../app/model_facts.py" line="55"/>
         <source>Weights: %1 (MXFP4 experts: %2)</source>
         <translation>가중치: %1 (MXFP4 전문가: %2)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="59"/>
+        <location filename="../../app/model_facts.py" line="62"/>
         <source>Weights in RAM: %1</source>
         <translation>RAM의 가중치: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="63"/>
+        <location filename="../../app/model_facts.py" line="66"/>
         <source>%1 layers, %2 experts (top %3), context %4 tokens</source>
         <translation>%1개 층, 전문가 %2개(상위 %3개), 컨텍스트 %4토큰</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="73"/>
+        <location filename="../../app/model_facts.py" line="76"/>
         <source>Dequantized-expert cache: %1</source>
         <translation>역양자화한 전문가 캐시: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="78"/>
+        <location filename="../../app/model_facts.py" line="81"/>
         <source>8-bit attention and unembedding</source>
         <translation>8비트 어텐션과 언임베딩</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="88"/>
+        <location filename="../../app/model_facts.py" line="89"/>
+        <source>Without the Triton GPU kernels, so answers are slower: %1</source>
+        <translation>Triton GPU 커널 없이 실행되므로 답변이 느립니다: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="99"/>
         <source>GPU memory: %1 of a %2 budget</source>
         <translation>GPU 메모리: 한도 %2 중 %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="96"/>
+        <location filename="../../app/model_facts.py" line="107"/>
         <source>Experts of %1 of %2 layers in RAM, %3 cache slots for them on the GPU</source>
         <translation>%2개 층 중 %1개 층의 전문가는 RAM에, 이들을 위한 캐시 슬롯 %3개는 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="105"/>
+        <location filename="../../app/model_facts.py" line="116"/>
         <source>All experts on the GPU, the embedding in RAM</source>
         <translation>전문가는 모두 GPU에, 임베딩은 RAM에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="107"/>
+        <location filename="../../app/model_facts.py" line="118"/>
         <source>Everything on the GPU</source>
         <translation>모두 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="115"/>
+        <location filename="../../app/model_facts.py" line="126"/>
         <source>21B parameters, 3.6B active; runs on a 16 GB GPU, or with experts in RAM on less</source>
         <translation>매개변수 210억 개, 활성 36억 개. 16 GB GPU에서 실행되며, 더 작은 GPU에서는 전문가를 RAM에 두고 실행됩니다</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="118"/>
+        <location filename="../../app/model_facts.py" line="129"/>
         <source>117B parameters, 5.1B active; needs an 80 GB GPU, or experts in a lot of RAM</source>
         <translation>매개변수 1,170억 개, 활성 51억 개. 80 GB GPU가 필요하며, 아니면 전문가를 큰 RAM에 두어야 합니다</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="143"/>
+        <location filename="../../app/model_facts.py" line="154"/>
         <source>Fits on the GPU (%1).</source>
         <translation>GPU(%1)에 모두 들어갑니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="146"/>
+        <location filename="../../app/model_facts.py" line="157"/>
         <source>Runs on the GPU (%1) with some experts in RAM.</source>
         <translation>일부 전문가를 RAM에 두고 GPU(%1)에서 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="151"/>
+        <location filename="../../app/model_facts.py" line="162"/>
         <source>Runs on the CPU only: no GPU was found.</source>
         <translation>GPU를 찾지 못해 CPU에서만 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="154"/>
+        <location filename="../../app/model_facts.py" line="165"/>
         <source>Runs on the CPU only: it is too big for the GPU (%1).</source>
         <translation>GPU(%1)에 비해 모델이 커서 CPU에서만 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="158"/>
+        <location filename="../../app/model_facts.py" line="169"/>
         <source>Expect a few tokens a second.</source>
         <translation>속도는 초당 몇 토큰 정도입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="161"/>
+        <location filename="../../app/model_facts.py" line="172"/>
         <source>Needs about %1 of RAM; this computer has %2.</source>
         <translation>RAM이 약 %1 필요하지만 이 컴퓨터에는 %2뿐입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="167"/>
+        <location filename="../../app/model_facts.py" line="178"/>
         <source>Does not fit: with this GPU (%1) about %2 of experts stay in RAM, and this computer can spare %3 of RAM for them.</source>
         <translation>맞지 않습니다: 이 GPU(%1)로는 전문가 약 %2를 RAM에 두어야 하는데, 이 컴퓨터가 그것에 내줄 수 있는 RAM은 %3입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="178"/>
+        <location filename="../../app/model_facts.py" line="189"/>
         <source>Needs %1 of disk space; %2 is free.</source>
         <translation>디스크 공간이 %1 필요하지만 남은 공간은 %2입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="195"/>
+        <location filename="../../app/model_facts.py" line="206"/>
         <source>Runs on the GPU with the experts of %1 of %2 layers in RAM: %3 of GPU memory at %4 tokens of context.</source>
         <translation>GPU에서 실행되며 %2개 층 중 %1개 층의 전문가는 RAM에 둡니다. 컨텍스트 %4토큰 기준으로 GPU 메모리를 %3 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="206"/>
+        <location filename="../../app/model_facts.py" line="217"/>
         <source>Fits on the GPU, the embedding in RAM: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 들어가고 임베딩은 RAM에 둡니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="210"/>
+        <location filename="../../app/model_facts.py" line="221"/>
         <source>Fits on the GPU: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 모두 들어갑니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="217"/>
+        <location filename="../../app/model_facts.py" line="228"/>
         <source>GPU</source>
         <translation>GPU</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="219"/>
+        <location filename="../../app/model_facts.py" line="230"/>
         <source>GPU (simulated)</source>
         <translation>GPU (모의)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="220"/>
+        <location filename="../../app/model_facts.py" line="231"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
@@ -1791,173 +1816,183 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="31"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="32"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="44"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="45"/>
         <source>Automatic (GPU when there is one)</source>
         <translation>자동 (GPU가 있으면 GPU)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="45"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="46"/>
         <source>GPU (CUDA)</source>
         <translation>GPU (CUDA)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="46"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="47"/>
         <source>CPU only</source>
         <translation>CPU만 사용</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="49"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="50"/>
         <source>&amp;Device:</source>
         <translation>장치(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="55"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="56"/>
         <source>Automatic</source>
         <translation>자동</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="57"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="58"/>
         <source>How much GPU memory Gossamer may use. Experts that do not fit stay in RAM.</source>
         <translation>Gossamer가 쓸 수 있는 GPU 메모리입니다. 들어가지 않는 전문가(expert)는 RAM에 둡니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="59"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="60"/>
         <source>&amp;VRAM budget:</source>
         <translation>VRAM 한도(&amp;V):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="62"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="63"/>
         <source>%1 tokens</source>
         <translation>%1 토큰</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="64"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="65"/>
         <source>Longer context remembers more of the conversation and uses more memory.</source>
         <translation>컨텍스트가 길수록 대화를 더 많이 기억하지만 메모리를 더 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="66"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="67"/>
         <source>&amp;Context length:</source>
         <translation>컨텍스트 길이(&amp;C):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="67"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="68"/>
+        <source>Use CUDA &amp;graphs (faster answers on NVIDIA GPUs)</source>
+        <translation>CUDA 그래프 사용(&amp;G) (NVIDIA GPU에서 더 빠른 답변)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="70"/>
+        <source>Turn off only if answers on the GPU go wrong; Gossamer checks the graphs itself.</source>
+        <translation>GPU에서 답변이 잘못될 때만 끄세요. Gossamer가 그래프를 스스로 확인합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="73"/>
         <source>Changes here reload the model.</source>
         <translation>여기를 바꾸면 모델을 다시 불러옵니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="70"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="76"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="79"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="85"/>
         <source>0 always picks the likeliest word; gpt-oss is tuned for 1.0.</source>
         <translation>0이면 항상 가장 그럴듯한 단어를 고릅니다. gpt-oss는 1.0에 맞춰져 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="80"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="86"/>
         <source>&amp;Temperature:</source>
         <translation>온도(&amp;T):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="85"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="91"/>
         <source>Top-&amp;p:</source>
         <translation>Top-&amp;p:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="89"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="95"/>
         <source>The longest answer, thinking included, in tokens.</source>
         <translation>생각을 포함한 답변의 최대 길이(토큰)입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="90"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="96"/>
         <source>&amp;Max tokens:</source>
         <translation>최대 토큰(&amp;M):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="93"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="99"/>
         <source>Low</source>
         <translation>낮음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="94"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="100"/>
         <source>Medium</source>
         <translation>보통</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="95"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="101"/>
         <source>High</source>
         <translation>높음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="98"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="104"/>
         <source>Reasoning for &amp;new chats:</source>
         <translation>새 대화의 추론 강도(&amp;N):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="100"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="106"/>
         <source>For example: Answer briefly. Use metric units.</source>
         <translation>예: 짧게 답하세요. 미터법 단위를 쓰세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="102"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="108"/>
         <source>System instructions</source>
         <translation>시스템 지시문</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="103"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="109"/>
         <source>&amp;System instructions:</source>
         <translation>시스템 지시문(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="105"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="111"/>
         <source>Answers</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="112"/>
-        <location filename="../../app/widgets/settings_dialog.py" line="119"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="118"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="125"/>
         <source>Same as the system</source>
         <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="113"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="119"/>
         <source>Light</source>
         <translation>밝게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="114"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="120"/>
         <source>Dark</source>
         <translation>어둡게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="117"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="123"/>
         <source>T&amp;heme:</source>
         <translation>테마(&amp;H):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="121"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="127"/>
         <source>&amp;Language:</source>
         <translation>언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="122"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="128"/>
         <source>A new language shows after Gossamer restarts.</source>
         <translation>바꾼 언어는 Gossamer를 다시 시작하면 적용됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="125"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="131"/>
         <source>Appearance</source>
         <translation>모양</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="127"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="133"/>
         <source>Local API</source>
         <translation>로컬 API</translation>
     </message>

@@ -264,3 +264,17 @@ def test_an_out_of_memory_notice_is_korean(korean, loaded_window, qtbot, context
         "GPU 메모리: 한도 12.0 GB 중 11.7 GB",
         "24개 층 중 4개 층의 전문가는 RAM에, 이들을 위한 캐시 슬롯 18개는 GPU에",
     ]
+
+
+def test_the_pytorch_fallback_is_said_in_korean(korean, loaded_window, qtbot):
+    """With Korean chosen, a Triton failure's notice is Korean, and the status bar says the model runs the
+    slower PyTorch path (the engine's English reason, which names packages and GPUs, in the tooltip)."""
+    window = loaded_window
+    notice = Notice("The GPU kernels (Triton) failed, so ... (RuntimeError: boom).", "torch_fallback")
+    facts = GPU_FACTS | {"torch_fallback": "Triton is not installed (or does not import)"}
+    window.engine.worker.engine_notice.emit(notice, facts)
+    qtbot.waitUntil(lambda: window.notice.text().startswith("GPU 커널(Triton)이 실패해서"), timeout=5000)
+    assert window.status.device_label.text().endswith(" · 느린 PyTorch 경로")
+    assert window.status.device_text().splitlines()[-1] == (
+        "Triton GPU 커널 없이 실행되므로 답변이 느립니다: Triton is not installed (or does not import)"
+    )

@@ -26,6 +26,7 @@ def test_file_lives_in_user_config_dir(app_dirs):
         (keys.DEVICE, "cuda"),
         (keys.VRAM_BUDGET_GB, 7.5),
         (keys.CONTEXT_LENGTH, 32768),
+        (keys.CUDA_GRAPHS, False),
         (keys.TEMPERATURE, 0.7),
         (keys.TOP_P, 0.9),
         (keys.MAX_TOKENS, 2048),
@@ -128,3 +129,22 @@ def test_system_theme_follows_the_desktop(qapp, monkeypatch):
     monkeypatch.setattr(theme, "system_is_dark", lambda: False)
     assert theme.resolve("system") is theme.LIGHT
     assert theme.resolve("dark") is theme.DARK
+
+
+def test_cuda_graphs_are_a_setting_that_reloads_the_model(qtbot, settings):
+    """CUDA graphs are on by default; unticking the box saves off, counts as an engine setting (the model
+    reloads) and reaches the engine's load as cuda_graphs=False."""
+    from app.widgets.settings_dialog import ENGINE_KEYS
+
+    assert settings.get(keys.CUDA_GRAPHS) is True and settings.load_options()["cuda_graphs"] is True
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.cuda_graphs.isChecked()
+    dialog.cuda_graphs.setChecked(False)
+    assert dialog.save() == {keys.CUDA_GRAPHS} and keys.CUDA_GRAPHS in ENGINE_KEYS
+    assert settings.load_options() == {
+        "device": "cpu",
+        "vram_budget": None,
+        "context_length": 4096,
+        "cuda_graphs": False,
+    }

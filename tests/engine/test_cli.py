@@ -122,6 +122,18 @@ def test_bench_prints_one_json_object(tiny_model_dir, capsys):
     ):
         assert key in result
     assert result["device"] == "cpu" and result["decode_tok_s"] > 0 and "peak_vram_bytes" not in result
+    assert "sampling" not in result and result["cuda_graphs"] is False  # auto: graphs only on CUDA
+
+
+def test_bench_sampling_times_what_the_app_runs_beside_greedy(tiny_model_dir, capsys):
+    """--sampling adds, in the same JSON, decoding at temperature 1 and top-p 1 through the session's
+    per-token code (draw, one read, parser) with its speed relative to greedy."""
+    args = ["bench", "--model", str(tiny_model_dir), "--prompt-tokens", "12", "--gen-tokens", "4"]
+    assert main([*args, "--sampling"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    sampled = result["sampling"]
+    assert (sampled["temperature"], sampled["top_p"]) == (1.0, 1.0)
+    assert sampled["decode_tok_s"] > 0 and sampled["vs_greedy"] > 0 and result["decode_tok_s"] > 0
 
 
 def test_bench_compares_with_transformers(make_checkpoint, capsys):
@@ -147,3 +159,18 @@ def test_bench_compares_with_transformers(make_checkpoint, capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["threads"] == 1 and result["transformers"]["decode_tok_s"] > 0
     assert result["decode_speedup_vs_transformers"] > 0
+
+
+def test_top_k_reaches_the_generation_settings():
+    """--top-k on generate and chat becomes GenerationSettings.top_k; a negative one is a clear error."""
+    import argparse
+
+    from engine.cli._model_args import add_sampling_arguments, settings_from
+    from engine.errors import EngineError
+
+    parser = argparse.ArgumentParser()
+    add_sampling_arguments(parser)
+    assert settings_from(parser.parse_args(["--top-k", "40"])).top_k == 40
+    assert settings_from(parser.parse_args([])).top_k == 0
+    with pytest.raises(EngineError, match="top_k"):
+        settings_from(parser.parse_args(["--top-k", "-1"]))

@@ -166,11 +166,11 @@ def test_a_new_placement_forgets_the_graphs(offload_model_dir):
 
 
 def test_graphs_on_request_from_the_environment(monkeypatch):
-    """The app never passes cuda_graphs: GOSSAMER_CUDA_GRAPHS=1 turns them on for it; an explicit value
-    wins."""
+    """Graphs are on by default; GOSSAMER_CUDA_GRAPHS=0 turns them off for a caller that passes nothing;
+    an explicit value wins."""
     monkeypatch.delenv(decode_graph.ENV, raising=False)
-    assert decode_graph.requested(None) is False and decode_graph.requested(True) is True
-    for value, want in (("1", True), ("on", True), ("0", False), ("off", False), ("", False)):
+    assert decode_graph.requested(None) is True and decode_graph.requested(False) is False
+    for value, want in (("1", True), ("on", True), ("0", False), ("off", False), ("No", False), ("", True)):
         monkeypatch.setenv(decode_graph.ENV, value)
         assert decode_graph.requested(None) is want
         assert decode_graph.requested(False) is False
@@ -202,3 +202,11 @@ def test_the_check_runs_once_per_cache_and_span(model, monkeypatch):
     monkeypatch.setattr(model, "decode_graphs", graphs)
     decode(model)  # positions 250..261: spans 256 (captured at 250, checked at 251) and 512 (256, 257)
     assert graphs.disabled is None and len(checks) == 2
+
+
+def test_graphs_by_default_only_where_they_exist(offload_model_dir, monkeypatch):
+    """load_model's default asks for graphs, but on the CPU it quietly loads without them (no device to
+    capture on); GOSSAMER_CUDA_GRAPHS=0 or cuda_graphs=False are the ways to turn them off on CUDA."""
+    monkeypatch.delenv(decode_graph.ENV, raising=False)
+    model = load_model(offload_model_dir, "cpu", context_length=64, dense_cache_bytes=0)
+    assert decode_graph.requested(None) and model.decode_graphs is None

@@ -20,6 +20,7 @@ from engine.layers.int8_linear import quantize_model
 from engine.model import Transformer
 from engine.offload.pool import FIELDS
 from engine.runtime import decode_segments
+from engine.runtime.sampling import SamplingParams
 from engine.runtime.session import ChatSession
 
 META = torch.device("meta")
@@ -39,13 +40,13 @@ class SyncWatch(TorchDispatchMode):
         kwargs = kwargs or {}
         self.ops += 1
         inputs = {t.device.type for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)}
+        if "meta" in inputs and any(name in str(func) for name in DATA_DEPENDENT):  # host values are free
+            self.syncs.append(str(func))  # before the call: on meta it raises
         out = func(*args, **kwargs)
         outputs = {t.device.type for t in tree_leaves(out) if isinstance(t, torch.Tensor)}
         devices = inputs | outputs
         if "cpu" in devices and "meta" in devices:
             self.syncs.append(f"{func} between host and device")
-        if "meta" in inputs and any(name in str(func) for name in DATA_DEPENDENT):  # host values are free
-            self.syncs.append(str(func))
         return out
 
 
@@ -139,3 +140,31 @@ def test_a_sessions_decode_step_copies_nothing_from_host_memory(tiny_model_dir, 
     session._cached_ids = [0] * 40
     watch = run_watched(lambda: session._forward_once([200005]))
     assert watch.syncs == [] and python_reads == []
+
+
+@pytest.mark.parametrize(
+    "params",
+    [SamplingParams(temperature=0.0), SamplingParams(), SamplingParams(temperature=0.8, top_p=0.9, top_k=40)],
+    ids=["greedy", "t1-p1", "t0.8-p0.9-k40"],
+)
+def test_a_sampled_token_costs_exactly_one_host_sync(tiny_model_dir, python_reads, params):
+    """host_syncs_per_token is exactly 1 with sampling on: the session's step and draw (temperature, top-p,
+    top-k, the finiteness check) run on the device, and reading the id back is the one sync; the 201,088
+    probabilities never come to the host. (On meta the read itself fails, after it was counted.)"""
+    session = ChatSession(meta_model(tiny_model_dir), context_length=64)
+    session.cache.append_tokens(torch.zeros(40, dtype=torch.long, device=META))
+    session.cache.advance(40)
+    session._cached_ids = [0] * 40
+
+    def step():
+        logits = session._forward_once([200005])
+        with pytest.raises(RuntimeError, match="meta"):
+            session._pick(logits, params, None)
+
+    step()  # lookup tables built on first use are not part of a steady step
+    python_reads.clear()
+    watch = SyncWatch()
+    with watch:
+        step()
+    assert len(watch.syncs) == 1 and "_local_scalar_dense" in watch.syncs[0], watch.syncs
+    assert python_reads == ["item"]

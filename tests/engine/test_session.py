@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from engine.errors import ContextFullError
+from engine.errors import ContextFullError, NonFiniteLogitsError
 from engine.runtime.session import ChatSession, GenerationSettings
 from engine.text.harmony import MessageEnd, MessageStart, TextDelta, TurnEnd
 
@@ -212,13 +212,15 @@ def test_generation_stops_at_the_end_of_the_context(tiny_model):
     assert session.cache.num_tokens <= 80
 
 
-@pytest.mark.parametrize("temperature, top_p", [(1.0, 1.0), (0.7, 0.9)])
-def test_sampling_is_reproducible_with_a_seed(tiny_model, temperature, top_p):
+@pytest.mark.parametrize("temperature, top_p, top_k", [(1.0, 1.0, 0), (0.7, 0.9, 0), (1.0, 1.0, 50)])
+def test_sampling_is_reproducible_with_a_seed(tiny_model, temperature, top_p, top_k):
     """The same seed gives the same tokens; the sampled run differs from another seed's."""
 
     def tokens(seed):
         session = ChatSession(tiny_model, context_length=512)
-        settings = GenerationSettings(temperature=temperature, top_p=top_p, max_tokens=16, seed=seed)
+        settings = GenerationSettings(
+            temperature=temperature, top_p=top_p, top_k=top_k, max_tokens=16, seed=seed
+        )
         run_turn(session, [user("Pick a number")], settings)
         return session.last_turn.completion_ids
 
@@ -269,3 +271,26 @@ def test_generate_command_prints_one_json_object(tiny_model_dir):
         "usage"
     ].keys()
     assert result["usage"]["completion_tokens"] == len(result["tokens"])
+
+
+def test_non_finite_logits_stop_the_turn_with_a_clear_error(tiny_model_dir):
+    """A model whose logits turn NaN (a damaged file) raises NonFiniteLogitsError naming Verify and the
+    model; no NaN-chosen token is streamed, and the session's cache starts the next turn clean."""
+    import torch
+
+    from engine.runtime.loader import load_model
+
+    model = load_model(tiny_model_dir)
+    model.norm = torch.full_like(model.norm, float("nan"))  # the final norm's weight, as a bad file holds it
+    session = ChatSession(model, context_length=256)
+    with pytest.raises(NonFiniteLogitsError) as caught:
+        run_turn(session, [user("Hello")], GenerationSettings(max_tokens=8, seed=0))
+    assert "damaged" in str(caught.value) and f"models verify {tiny_model_dir.name}" in str(caught.value)
+    assert session.last_turn.completion_ids == [] and session.cache.num_tokens == 0
+
+
+def test_top_k_is_a_generation_setting():
+    """top_k defaults to off (0) and a negative one is refused."""
+    assert GenerationSettings().top_k == 0
+    with pytest.raises(ValueError, match="top_k"):
+        GenerationSettings(top_k=-3)

@@ -133,6 +133,7 @@ def test_dry_run_for_an_rtx_5090_on_windows_prints_the_cu128_plan(tmp_path: Path
     assert "PIP_FIND_LINKS=' '" in out  # the local +cpu wheel must not win over the CUDA index
     assert str(venv / "Scripts" / "python.exe") in out
     assert "-m pytest -k plan" in out and "QT_QPA_PLATFORM=offscreen" in out
+    assert "pip install 'triton-windows>=X.Y,<X.Y+1'" in out  # paired with the torch pip picks
     assert not venv.exists()
 
 
@@ -360,3 +361,23 @@ def test_pypi_torch_is_the_last_resort_when_nothing_else_could_be_tried(
     monkeypatch.setattr(bootstrap, "_run", lambda command, env=None, check=True: ran.append(command) or 0)
     bootstrap.install_torch(tmp_path / "python", plan, system, tmp_path, None)
     assert [command[-1] for command in ran] == ["torch>=2.4"]
+
+
+@pytest.mark.parametrize("pip_exit", [0, 1])
+def test_windows_cuda_installs_triton_windows_paired_with_torch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys, pip_exit: int
+):
+    """After a CUDA torch on Windows, triton-windows of the paired version is installed; pip failing is a
+    warning (the app runs on the PyTorch path and says so), never a failed set-up."""
+    system = bootstrap.torch_plan.System("windows", "x86_64", (3, 12))
+    ran: list[list[str]] = []
+    monkeypatch.setattr(bootstrap, "installed_torch", lambda python: "2.11.0+cu128")
+    monkeypatch.setattr(
+        bootstrap, "_run", lambda command, env=None, check=True: ran.append(command) or pip_exit
+    )
+    bootstrap.install_triton(tmp_path / "python", bootstrap.torch_plan.TorchPlan("cu128", "test"), system)
+    assert ran == [[str(tmp_path / "python"), "-m", "pip", "install", "triton-windows>=3.6,<3.7"]]
+    assert ("warning: Triton could not be installed" in capsys.readouterr().out) == bool(pip_exit)
+    ran.clear()
+    bootstrap.install_triton(tmp_path / "python", bootstrap.torch_plan.TorchPlan("cpu", "test"), system)
+    assert ran == []

@@ -238,3 +238,34 @@ def test_the_readme_table_is_the_code_table():
         [build.tag, build.min_driver_linux, build.min_driver_windows] for build in torch_plan.CUDA_BUILDS
     ]
     assert [[cell.strip() for cell in row] for row in rows] == expected
+
+
+@pytest.mark.parametrize(
+    ("torch_version", "requirement"),
+    [
+        ("2.11.0+cu128", "triton-windows>=3.6,<3.7"),
+        ("2.10.1+cu130", "triton-windows>=3.6,<3.7"),
+        ("2.9.0+cu126", "triton-windows>=3.5,<3.6"),
+        ("2.7.1+cu128", "triton-windows>=3.3,<3.4"),
+        ("2.13.0+cu130", "triton-windows>=3.7,<3.8"),
+        ("2.16.0+cu130", "triton-windows>=3.8,<3.9"),  # newer than the table: the newest pairing
+    ],
+)
+def test_windows_cuda_torch_gets_the_paired_triton_windows(torch_version, requirement):
+    """A CUDA torch on Windows x86_64 takes triton-windows of the minor version it was built against,
+    pinned below the next minor."""
+    plan = torch_plan.TorchPlan("cu128", "test")
+    assert (
+        torch_plan.triton_requirement(plan, System("windows", "x86_64", (3, 12)), torch_version)
+        == requirement
+    )
+
+
+@pytest.mark.parametrize(
+    ("variant", "os_name", "machine"),
+    [("cpu", "windows", "x86_64"), ("cu128", "linux", "x86_64"), ("cu128", "windows", "aarch64")],
+)
+def test_no_triton_windows_off_windows_cuda(variant, os_name, machine):
+    """The CPU build, Linux (torch's CUDA wheels bring Triton) and Windows on Arm get no triton-windows."""
+    plan = torch_plan.TorchPlan(variant, "test")
+    assert torch_plan.triton_requirement(plan, System(os_name, machine, (3, 12)), "2.11.0+cu128") is None

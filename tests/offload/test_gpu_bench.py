@@ -86,3 +86,23 @@ def test_gpu_bench_skips_cases_past_the_deadline(tmp_path):
         "cases": 0,
         "routing_note": lines[-1]["routing_note"],
     }
+
+
+@pytest.mark.slow
+def test_gpu_bench_dry_run_of_the_issue_13_matrix(tmp_path):
+    """The one-call GPU run's options (graphs off and on, a kernel mode each case, the app's sampled decode
+    beside greedy) run every case on the CPU, each with its sampled speed and bytes per token, and the
+    summary compares graphs on with off and sampled with greedy."""
+    lines = bench(
+        tmp_path,
+        *("--contexts", "40", "--budgets", "all", "--prefill-tokens", "16", "--decode-tokens", "2"),
+        *("--check-tokens", "1", "--cuda-graphs", "on,off", "--kernels", "torch", "--sampling"),
+    )
+    cases = [r for r in lines if "case" in r]
+    assert [r["case"] for r in cases] == ["all@40/torch/graphs-on", "all@40/torch/graphs-off"]
+    for r in cases:
+        assert r["decode_tokens"] == 2 and r["sampled_decode_tok_s"] > 0 and r["sampled_parser"] is True
+        assert r["bytes_per_token"] > 0 and r["kernels"] == "torch" and r["fused_kernels"] is False
+        assert r["kv_filled"] == 40 - 16 - 2 - 2 - 1
+    summary = lines[-1]
+    assert {"graphs_on_vs_off@40/torch/on", "sampled_vs_greedy@40/torch/on", "best@40"} <= set(summary)

@@ -146,6 +146,25 @@ def test_apply_plan_on_a_loaded_model(offload_model_dir, reference):
         ]
 
 
+def test_experts_packed_by_rows_give_the_same_logits(offload_model_dir, reference):
+    """Host experts packed a row per expert (as pinned ones are on a GPU: one copy moves an expert) give the
+    resident model's logits bit for bit, through every plan that copies."""
+    from engine.offload.build import pack_rows
+
+    model = load_model(offload_model_dir, device="cpu")
+    host = [pack_rows(p) for p in host_layers_of(model.checkpoint)]
+    for name in ("all, fewest slots", "all, streaming through 2 slots", "a layer partly resident"):
+        apply_plan(model, plans(model.config)[name], host)
+        model.prefill_chunk = 512
+        assert model.offload_pool.staging is not None, name
+        assert torch.equal(logits_of(model), reference), name
+    resident = [b.mlp.store for b in model.blocks if not isinstance(b.mlp, OffloadMoE)]
+    resident += [b.mlp.base.store for b in model.blocks if isinstance(b.mlp, OffloadMoE)]
+    for store in resident:  # whole layers kept on the device: one contiguous tensor a field, as kernels read
+        if not isinstance(store, OffloadedExperts):
+            assert store.packed.mlp1_blocks.is_contiguous() and store.packed.mlp2_bias.is_contiguous()
+
+
 def test_load_with_replan_passes_through_without_oom(offload_model_dir):
     """No out-of-memory: the plan is used as given and nobody is told anything."""
     cfg = read_config(offload_model_dir)

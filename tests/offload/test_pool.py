@@ -166,3 +166,36 @@ def test_prefill_streams_groups_that_cover_every_route_once(slots):
     assert pool.stats.misses - before == needed - (1 if slots > 1 and 6 in expert_ids else 0)
     assert (count == 1) == (slots >= needed)
     assert pool.stats.groups == (0 if slots >= needed else 1)
+
+
+def test_packed_rows_hold_each_expert_in_one_piece():
+    """pack_rows puts an expert's six fields side by side in one row (the unit one copy moves), and its field
+    views read the same numbers as the original tensors."""
+    from engine.offload.build import pack_rows, row_layout
+
+    original = host_layer(3)
+    packed = pack_rows(original)
+    places, row_bytes = row_layout(original)
+    assert packed.rows.shape == (E, row_bytes) and row_bytes % 256 == 0 and packed.row_fields == places
+    for f, (offset, size) in zip(FIELDS, places):
+        assert torch.equal(getattr(packed, f), getattr(original, f)) and offset % 16 == 0
+        for e in (0, E - 1):
+            field = getattr(packed, f)[e]
+            assert field.is_contiguous() and field.data_ptr() == packed.rows[e].data_ptr() + offset
+            assert field.nbytes == size
+
+
+def test_a_pool_over_packed_rows_serves_the_same_experts():
+    """With host experts packed by rows the pool copies each expert as one row through its staging row, and
+    serves exactly what the field-by-field pool serves, misses, prefetches and streamed groups alike."""
+    from engine.offload.build import pack_rows
+
+    plain = ExpertPool({n: host_layer(n) for n in (0, 1)}, 3, "cpu", policy="lru")
+    packed = ExpertPool({n: pack_rows(host_layer(n)) for n in (0, 1)}, 3, "cpu", policy="lru")
+    assert plain.staging is None and packed.staging is not None
+    for layer, experts in [(0, (1, 2)), (1, (7, 0, 5)), (0, (2, 6)), (1, (5,))]:
+        assert fetch(plain, layer, *experts).tolist() == fetch(packed, layer, *experts).tolist()
+    plain.prefetch(0, [3, 4])
+    packed.prefetch(0, [3, 4])
+    assert fetch(plain, 0, 3, 4).tolist() == fetch(packed, 0, 3, 4).tolist()
+    assert plain.stats == packed.stats and plain.nbytes() == packed.nbytes()
