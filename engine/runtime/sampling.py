@@ -59,12 +59,17 @@ def logits_to_probs(logits: torch.Tensor, params: SamplingParams) -> torch.Tenso
 
 
 def draw(
-    logits: torch.Tensor, params: SamplingParams, generator: torch.Generator | None = None
+    logits: torch.Tensor,
+    params: SamplingParams,
+    generator: torch.Generator | None = None,
+    checked: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The next token as a 0-dim int64 tensor on the logits' device, or NON_FINITE when any of the
-    logits is NaN or infinite. logits: [V] (or [1, V]). Nothing is read on the host here."""
+    logits is NaN or infinite. logits: [V] (or [1, V]). ``checked``: the logits to check instead, when
+    ``logits`` were masked on purpose (a constraint's -inf), so only the model's own are judged. Nothing is
+    read on the host here."""
     logits = logits.reshape(-1)
-    finite = torch.isfinite(logits).all()
+    finite = torch.isfinite(logits if checked is None else checked).all()
     if params.greedy:
         token = torch.argmax(logits)
     else:

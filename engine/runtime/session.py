@@ -203,9 +203,10 @@ class ChatSession:
                 if cancel is not None and cancel.is_set():
                     reason = "cancelled"
                     break
-                if logits_processor is not None:
+                model_logits = logits
+                if logits_processor is not None:  # its -inf masks are no fault of the model's
                     logits = logits_processor(record.completion_ids, logits)
-                token = self._pick(logits, params, generator)
+                token = self._pick(logits, params, generator, model_logits)
                 if step == 0:
                     usage.ttft_s = time.perf_counter() - started
                     decode_started = time.perf_counter()
@@ -325,10 +326,10 @@ class ChatSession:
         self._cached_ids.extend(ids)
         return logits[-1]
 
-    def _pick(self, logits: torch.Tensor, params: SamplingParams, generator) -> int:
+    def _pick(self, logits: torch.Tensor, params: SamplingParams, generator, model_logits=None) -> int:
         """The next id, drawn on the device; reading it is the step's one host sync, and it carries the check
-        that the logits were finite (a NaN or an infinity stops the turn: NonFiniteLogitsError)."""
-        token = int(draw(logits, params, generator).item())
+        that the model's logits were finite (a NaN or an infinity stops the turn: NonFiniteLogitsError)."""
+        token = int(draw(logits, params, generator, model_logits).item())
         if token == NON_FINITE:
             raise NonFiniteLogitsError(NON_FINITE_MESSAGE.format(name=self._model_name()))
         return token
