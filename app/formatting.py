@@ -1,4 +1,8 @@
-"""Numbers as people read them: sizes, durations, speeds, relative dates (translatable)."""
+"""Numbers as people read them: sizes, durations, speeds, relative dates (translatable).
+
+Every number goes through QLocale, so it is grouped and pointed the way the user's regional formats say
+(16,384 and 13.8 in English; 16.384 and 13,8 in German), as i18n.install set the default locale.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ def size(num_bytes: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if abs(value) < 1000 or unit == "TB":
             if unit == "B":
-                return f"{int(value)} B"
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+                return f"{count(value)} B"
+            return f"{QLocale().toString(value, 'f', 1 if value < 100 else 0)} {unit}"
         value /= 1000
     return f"{value:.1f} TB"
 
@@ -30,7 +34,7 @@ def memory(num_bytes: float) -> str:
             break
         value /= 1024
     if unit == "B":
-        return f"{int(value)} B"
+        return f"{count(value)} B"
     return f"{QLocale().toString(value, 'f', 1 if abs(value) < 100 else 0)} {unit}"
 
 

@@ -28,6 +28,7 @@ THEME = "appearance/theme"  # "system" | "light" | "dark"
 LANGUAGE = "appearance/language"  # "system" | "en" | "ko"
 # Models
 MODEL_PATH = "models/last_path"  # the models folder itself is the hub's (engine.hub.default_root)
+MODEL_FOLDERS = "models/folders"  # folders loaded from outside the models folder, newest first, one a line
 # Window
 GEOMETRY = "window/geometry"
 SPLITTER = "window/splitter"
@@ -51,6 +52,7 @@ DEFAULTS: dict[str, object] = {
     THEME: "system",
     LANGUAGE: "system",
     MODEL_PATH: "",
+    MODEL_FOLDERS: "",
     LAST_CONVERSATION: 0,
 }
 
