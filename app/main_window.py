@@ -444,6 +444,7 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.sidebar.list.setFocus()  # a rename being typed is committed (on focus out) while the store is open
         self.controller.save_answers()
         self.engine.shutdown()
         self.models.shutdown()

@@ -31,7 +31,9 @@ def test_models_window_lists_a_model_loaded_from_a_folder(loaded_window, qtbot, 
     assert not manager.empty_local.isVisible()
     row = folder_row(manager, tiny_model_dir)
     table = manager.local_model
-    assert table.data(table.index(row, 0)).startswith("gpt-oss-tiny") and "(loaded)" in table.data(table.index(row, 0))
+    assert table.data(table.index(row, 0)).startswith("gpt-oss-tiny") and "(loaded)" in table.data(
+        table.index(row, 0)
+    )
     assert table.data(table.index(row, 4)) == "Not in the models folder"
     manager.local_table.selectRow(row)
     assert not manager.load_button.isEnabled()  # loaded already
@@ -43,9 +45,7 @@ def test_models_window_lists_a_model_loaded_from_a_folder(loaded_window, qtbot, 
 
     qtbot.waitUntil(lambda: manager.add_button.isEnabled(), timeout=30_000)
     qtbot.mouseClick(manager.add_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(
-        lambda: any(m.source == "in_place" for m in manager.local_model.models()), timeout=60_000
-    )
+    qtbot.waitUntil(lambda: any(m.source == "in_place" for m in manager.local_model.models()), timeout=60_000)
     qtbot.waitUntil(lambda: folder_row(manager, tiny_model_dir) is None, timeout=30_000)
     assert [m.source for m in manager.local_model.models()] == ["in_place"]
 
