@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QLocale, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from app import formatting, model_facts
@@ -47,7 +47,7 @@ class StatusBar(QStatusBar):
 
     def set_speed(self, tokens_per_s: float | None) -> None:
         self.speed_label.setText(
-            self.tr("%1 tok/s").replace("%1", QLocale().toString(float(tokens_per_s), "f", 1))
+            self.tr("%1 tok/s").replace("%1", formatting.decimal(tokens_per_s))
             if tokens_per_s
             else ""
         )
