@@ -101,7 +101,7 @@ class ModelsWorker(QObject):
         them, every file's header and every tensor's name, shape and type, as loading does."""
 
         def check(_store):
-            from engine.checkpoint import Checkpoint
+            from engine.io.checkpoint import Checkpoint
 
             Checkpoint.open(path).close()
 
