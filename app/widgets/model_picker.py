@@ -55,8 +55,11 @@ class ModelPicker(QToolButton):
         kind = None
         for choice in choices:
             if choice.kind != kind:
+                if kind is not None:
+                    menu.addSeparator()
                 kind = choice.kind
-                menu.addSection(titles.get(kind, kind))
+                title = menu.addAction(titles.get(kind, kind))  # QMenu.addSection shows no text in Fusion
+                title.setEnabled(False)
             menu.addAction(self._action(choice, checked=choice.key == current))
         if not choices:
             empty = menu.addAction(self.tr("No models on this computer yet"))
