@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import model_choices
+from app import model_choices, remote_models
 from app import settings as keys
 from app.chat_controller import ChatController
 from app.engine_client import EngineClient
@@ -254,7 +254,7 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         """The folder to load at start: --model, else the last one loaded, else the first model in the
         models folder; None when there is none (or the folder cannot be read now: the listing decides)."""
         path = self.model_path_arg or self.settings.get(keys.MODEL_PATH)
-        if path and Path(path).is_dir():
+        if path and (Path(path).is_dir() or remote_models.is_remote(path)):
             return path
         try:
             from engine.hub import ModelStore

@@ -7,14 +7,17 @@ bar, notice bar and pages.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
-from app import engine_errors, engine_notices, formatting, model_choices
+from app import engine_errors, engine_notices, formatting, model_choices, remote_models
 from app import settings as keys
 from app.engine_errors import ErrorReport
 from app.model_choices import ModelChoice
 from app.widgets.model_manager import ModelManager
+
+log = logging.getLogger(__name__)
 
 
 class ModelHandlers:
@@ -29,8 +32,16 @@ class ModelHandlers:
         return list(listing.local) if listing is not None else []
 
     def model_choices(self) -> list[ModelChoice]:
-        """What the header's picker lists: models in the models folder, then folders loaded from outside it."""
-        return model_choices.local_choices(self._library(), self.remembered_folders(), *self._model_folders())
+        """What the header's picker lists: models in the models folder, folders loaded from outside it, then
+        the models of the servers the user saved."""
+        local = [p for p in self._model_folders() if p and not remote_models.is_remote(p)]
+        choices = model_choices.local_choices(self._library(), self.remembered_folders(), *local)
+        try:
+            remote = remote_models.choices()
+        except Exception:  # a damaged servers file must not take the local models with it
+            log.exception("the saved servers could not be read")
+            remote = []
+        return choices + [ModelChoice("remote", key, label, detail) for key, label, detail in remote]
 
     def _model_folders(self) -> tuple[str | None, str | None]:
         loaded = self.engine.model["path"] if self.engine.model is not None else None
@@ -39,15 +50,17 @@ class ModelHandlers:
     def current_model_key(self) -> str | None:
         loaded, loading = self._model_folders()
         path = loading or loaded
-        if path is None:
-            return None
+        if path is None or remote_models.is_remote(path):
+            return path
         for choice in self.model_choices():  # the picker's key for it (the same folder, spelled its way)
             if choice.kind != "remote" and model_choices.same_folder(choice.key, path):
                 return choice.key
         return path
 
     def choose_model(self, choice: ModelChoice) -> None:
-        if choice.kind in ("library", "folder"):
+        if choice.kind == "remote":
+            remote_models.activate(self, choice.key)
+        elif choice.kind in ("library", "folder"):
             self.load_model(choice.key)
 
     # loading
@@ -75,7 +88,7 @@ class ModelHandlers:
         )
 
     def _on_model_loading(self, path: str) -> None:
-        self._loading_since, self._loading_name = time.monotonic(), Path(path).name
+        self._loading_since, self._loading_name = time.monotonic(), _model_name(path)
         self._loading_timer.start()
         self.show_state()
         self.status.set_device(None)
@@ -87,7 +100,7 @@ class ModelHandlers:
         busy = self.controller.busy
         if self.engine.loading:
             elapsed = time.monotonic() - self._loading_since
-            name = self._loading_name or Path(self.engine.loading_path or "").name
+            name = self._loading_name or _model_name(self.engine.loading_path or "")
             text = self.tr("Loading %1…").replace("%1", name)
             if elapsed >= 1:
                 text += " " + formatting.duration(elapsed)
@@ -109,7 +122,7 @@ class ModelHandlers:
     def _on_model_loaded(self, info: dict) -> None:
         path = info["path"]
         self.settings.set(keys.MODEL_PATH, path)
-        if not model_choices.in_library(path, self._library()):
+        if Path(path).is_dir() and not model_choices.in_library(path, self._library()):
             self.settings.set(
                 keys.MODEL_FOLDERS, "\n".join(model_choices.remember(self.remembered_folders(), path))
             )
@@ -126,7 +139,7 @@ class ModelHandlers:
         self.show_chat()
         self.notice.show_error(
             error,
-            lead=engine_errors.task_lead("load", Path(path).name),
+            lead=engine_errors.task_lead("load", _model_name(path)),
             actions=[("models", self.tr("Choose a model…"))],
         )
         self._update_manager()
@@ -144,9 +157,9 @@ class ModelHandlers:
 
     def _update_model_button(self) -> None:
         if self.engine.model is not None:
-            text = Path(self.engine.model["path"]).name
+            text = _model_name(self.engine.model["path"])
         elif self.engine.loading and self.engine.loading_path:
-            text = self.tr("Loading %1…").replace("%1", Path(self.engine.loading_path).name)
+            text = self.tr("Loading %1…").replace("%1", _model_name(self.engine.loading_path))
         else:
             text = self.tr("No model")
         self.model_button.setText(text + "  ▾")
@@ -188,3 +201,8 @@ class ModelHandlers:
         self.load_model(path)
         if self.model_manager is not None:
             self.model_manager.accept()
+
+
+def _model_name(path: str) -> str:
+    """How the window names a model: its folder's name, or "MODEL on HOST" for a server's."""
+    return remote_models.label(path) if remote_models.is_remote(path) else Path(path).name

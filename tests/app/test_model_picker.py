@@ -161,3 +161,19 @@ def test_a_folder_without_a_model_keeps_the_download_offer(make_window, qtbot, t
     assert window.engine.model is None and not window.engine.loading
     downloads = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DownloadLocation)
     assert opened_in[0] == (downloads if Path(downloads).is_dir() else str(Path.home()))
+
+
+def test_picker_lists_a_servers_models_and_chooses_one(make_window, qtbot):
+    """Models of a saved server are listed after the local ones; choosing one asks the engine for it."""
+    from engine.remote.client import RemoteModel
+    from engine.remote.servers import ServerStore
+
+    server = ServerStore().save("http://127.0.0.1:9/v1", None, [RemoteModel("gpt-oss-120b")])
+    window = make_window()
+    picker = window.model_button
+    remote = [a for a in picker.actions_shown() if a.data().kind == "remote"]
+    assert [a.text().split("\t")[0] for a in remote] == ["gpt-oss-120b"]
+    assert remote[0].data().key == server.model_key("gpt-oss-120b") and not remote[0].isChecked()
+    remote[0].trigger()
+    assert window.engine.loading_path == server.model_key("gpt-oss-120b")
+    assert "gpt-oss-120b" in picker.text()
