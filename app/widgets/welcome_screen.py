@@ -144,6 +144,10 @@ class WelcomeScreen(QWidget):
 
     def _download(self) -> None:
         self.notice.dismiss()
+        if self.models.listing is None:
+            # Clicked before the first look at the models folder (the screen shows from the first frame): look
+            # first, or the list and its estimates would wait behind the whole download on the worker.
+            self.models.refresh()
         self.models.download(RECOMMENDED)
 
     def _choose_folder(self) -> None:
