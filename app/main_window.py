@@ -69,6 +69,7 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         self._closed = False
         self._choosing_model = False  # at start: waiting for the models list to pick one
         self._first_model: str | None = None
+        self._first_library: list = []  # the models folder as listed at start, until the worker lists it
         self._loading_since = 0.0
         self._loading_name = ""
         self._loading_timer = QTimer(self, interval=1000)
@@ -259,7 +260,8 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         try:
             from engine.hub import ModelStore
 
-            usable = [m for m in ModelStore().list() if m.status in model_choices.LOADABLE]
+            self._first_library = ModelStore().list()
+            usable = [m for m in self._first_library if m.status in model_choices.LOADABLE]
         except Exception:  # the worker's listing says what is wrong with the folder
             log.exception("the models folder could not be listed at start")
             self._choosing_model = True

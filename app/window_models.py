@@ -29,7 +29,7 @@ class ModelHandlers:
 
     def _library(self) -> list:
         listing = self.models.listing
-        return list(listing.local) if listing is not None else []
+        return list(listing.local) if listing is not None else list(self._first_library)
 
     def model_choices(self) -> list[ModelChoice]:
         """What the header's picker lists: models in the models folder, folders loaded from outside it, then
