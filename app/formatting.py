@@ -1,4 +1,8 @@
-"""Numbers as people read them: sizes, durations, speeds, relative dates (translatable)."""
+"""Numbers as people read them: sizes, durations, speeds, relative dates (translatable).
+
+Every number goes through QLocale, so it is grouped and pointed the way the user's regional formats say
+(16,384 and 13.8 in English; 16.384 and 13,8 in German), as i18n.install set the default locale.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +19,8 @@ def size(num_bytes: float) -> str:
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if abs(value) < 1000 or unit == "TB":
             if unit == "B":
-                return f"{int(value)} B"
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:.0f} {unit}"
+                return f"{count(value)} B"
+            return f"{_locale().toString(value, 'f', 1 if value < 100 else 0)} {unit}"
         value /= 1000
     return f"{value:.1f} TB"
 
@@ -30,8 +34,8 @@ def memory(num_bytes: float) -> str:
             break
         value /= 1024
     if unit == "B":
-        return f"{int(value)} B"
-    return f"{QLocale().toString(value, 'f', 1 if abs(value) < 100 else 0)} {unit}"
+        return f"{count(value)} B"
+    return f"{_locale().toString(value, 'f', 1 if abs(value) < 100 else 0)} {unit}"
 
 
 def duration(seconds: float) -> str:
@@ -49,8 +53,13 @@ def speed(bytes_per_s: float) -> str:
     return translate("Formatting", "%1/s").replace("%1", size(bytes_per_s))
 
 
+def decimal(value: float, decimals: int = 1) -> str:
+    """A number with ``decimals`` digits after the point, the locale's point and grouping: 1,234.5."""
+    return _locale().toString(float(value), "f", decimals)
+
+
 def count(number: int) -> str:
-    return QLocale().toString(int(number))
+    return _locale().toString(int(number))
 
 
 def relative_date(timestamp: float, now: float | None = None) -> str:
@@ -66,4 +75,13 @@ def relative_date(timestamp: float, now: float | None = None) -> str:
         return translate("Formatting", "Previous 7 days")
     if days < 30:
         return translate("Formatting", "Previous 30 days")
-    return QLocale().toString(QDate(local.tm_year, local.tm_mon, 1), "MMMM yyyy")
+    return _locale().toString(QDate(local.tm_year, local.tm_mon, 1), "MMMM yyyy")
+
+
+def _locale() -> QLocale:
+    """The default locale, except Qt's C locale (LANG=C or unset), which prints 16384 without grouping:
+    numbers then read as in English, 16,384 (as app.i18n.install sets it)."""
+    locale = QLocale()
+    if locale.language() == QLocale.Language.C:
+        return QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
+    return locale

@@ -33,6 +33,10 @@ def install(setting: str) -> str:
     language = choose(setting)
     # Numbers and dates: Korean with the Korean interface, else the user's own regional formats.
     system = QLocale.system()
+    if system.language() == QLocale.Language.C:
+        # LANG=C (or unset) says nothing about regional formats, and Qt's C locale prints 16384 without
+        # grouping: read numbers as English speakers do (16,384).
+        system = QLocale(QLocale.Language.English, QLocale.Country.UnitedStates)
     korean = language == "ko" and system.language() != QLocale.Language.Korean
     QLocale.setDefault(QLocale(QLocale.Language.Korean, QLocale.Country.SouthKorea) if korean else system)
     ours = QTranslator(app)  # for English: only the plural forms ("1 token", "2 tokens")

@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QHBoxLayout,
     QMainWindow,
     QSplitter,
@@ -22,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import engine_errors, engine_notices, export, formatting, remote_models
+from app import model_choices, remote_models
 from app import settings as keys
 from app.chat_controller import ChatController
 from app.engine_client import EngineClient
@@ -42,12 +41,14 @@ from app.widgets.settings_dialog import ENGINE_KEYS, SettingsDialog
 from app.widgets.sidebar import Sidebar
 from app.widgets.status_bar import StatusBar
 from app.widgets.welcome_screen import WelcomeScreen
+from app.window_conversations import UNDO_MS, ConversationActions
+from app.window_models import ModelHandlers
 
 log = logging.getLogger(__name__)
-UNDO_MS = 10000
+__all__ = ["UNDO_MS", "MainWindow"]
 
 
-class MainWindow(QMainWindow):
+class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
     first_painted = Signal(float)  # time.monotonic() of the first paint
     theme_change_requested = Signal(str)
 
@@ -69,10 +70,13 @@ class MainWindow(QMainWindow):
         self._started = False
         self._closed = False
         self._choosing_model = False  # at start: waiting for the models list to pick one
+        self._first_model: str | None = None
+        self._first_library: list = []  # the models folder as listed at start, until the worker lists it
         self._loading_since = 0.0
         self._loading_name = ""
         self._loading_timer = QTimer(self, interval=1000)
         self._loading_timer.timeout.connect(self._show_loading)
+        self._live_context: tuple[int, int] | None = None  # (turn id, prompt tokens) while an answer streams
         self._build()
         self._connect()
         self._restore()
@@ -94,6 +98,8 @@ class MainWindow(QMainWindow):
         right_layout.setSpacing(0)
         self.header = ChatHeader(right)
         self.header.models_requested.connect(self.open_model_manager)
+        self.header.model_button.set_source(self.model_choices, self.current_model_key)
+        self.header.model_button.choice_selected.connect(self.choose_model)
         self.title_label = self.header.title_label
         self.model_button = self.header.model_button
         self.menu_button = self.header.menu_button
@@ -140,6 +146,25 @@ class MainWindow(QMainWindow):
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self._build_actions()
+        self._set_tab_order()
+
+    def _set_tab_order(self) -> None:
+        """Tab walks the window as it reads: the sidebar top to bottom, the header, then the composer."""
+        sidebar, composer = self.sidebar, self.composer
+        chain = [
+            sidebar.new_button,
+            sidebar.search,
+            sidebar.list,
+            sidebar.models_button,
+            sidebar.settings_button,
+            self.model_button,
+            self.menu_button,
+            composer.edit,
+            composer.effort,
+            composer.send_button,
+        ]
+        for first, second in zip(chain, chain[1:], strict=False):
+            QWidget.setTabOrder(first, second)
 
     def _build_actions(self) -> None:
         def action(text: str, shortcut, slot, parent=self) -> QAction:
@@ -196,7 +221,7 @@ class MainWindow(QMainWindow):
         self.sidebar.models_requested.connect(self.open_model_manager)
         self.sidebar.settings_requested.connect(self.open_settings)
         self.notice.action_triggered.connect(self._on_notice_action)
-        self.welcome.folder_chosen.connect(self.load_model)
+        self.welcome.folder_chosen.connect(self.load_chosen_folder)
         self.welcome.models_requested.connect(self.open_model_manager)
         worker = self.engine.worker
         worker.model_loading.connect(self._on_model_loading)
@@ -204,7 +229,10 @@ class MainWindow(QMainWindow):
         worker.model_load_failed.connect(self._on_model_load_failed)
         worker.model_unloaded.connect(self._on_model_unloaded)
         worker.engine_notice.connect(self._on_engine_notice)
+        worker.turn_started.connect(self._on_turn_started)
+        worker.text_streamed.connect(self._on_text_streamed)
         self.models.worker.listed.connect(self._on_listing)
+        self.models.worker.listed.connect(self._on_listing_for_manager)
         self.models.worker.task_finished.connect(self._on_models_task_finished)
 
     def _restore(self) -> None:
@@ -218,7 +246,31 @@ class MainWindow(QMainWindow):
         last = self.settings.get(keys.LAST_CONVERSATION)
         if not (last and self.controller.open_conversation(last)):
             self.controller.new_conversation()
-        self.composer.edit.setFocus()
+        # The page is chosen before the first paint: the welcome screen from the first frame when there is
+        # no model to load (the models folder is listed here by sizes alone; the fit estimates come later).
+        self._first_model = self._model_to_start_with()
+        if self._first_model is None and not self._choosing_model:
+            self.show_welcome()
+            self.welcome.download_button.setFocus()
+        else:
+            self.composer.edit.setFocus()
+
+    def _model_to_start_with(self) -> str | None:
+        """The folder to load at start: --model, else the last one loaded, else the first model in the
+        models folder; None when there is none (or the folder cannot be read now: the listing decides)."""
+        path = self.model_path_arg or self.settings.get(keys.MODEL_PATH)
+        if path and (Path(path).is_dir() or remote_models.is_remote(path)):
+            return path
+        try:
+            from engine.hub import ModelStore
+
+            self._first_library = ModelStore().list()
+            usable = [m for m in self._first_library if m.status in model_choices.LOADABLE]
+        except Exception:  # the worker's listing says what is wrong with the folder
+            log.exception("the models folder could not be listed at start")
+            self._choosing_model = True
+            return None
+        return str(usable[0].path) if usable else None
 
     # start-up, after the first paint
     def event(self, event) -> bool:
@@ -239,11 +291,9 @@ class MainWindow(QMainWindow):
             return
         self._started = True
         self.controller.purge()
-        path = self.model_path_arg or self.settings.get(keys.MODEL_PATH)
-        if path and (Path(path).is_dir() or remote_models.is_remote(path)):
-            self.load_model(path)
-        else:
-            self._choosing_model = True
+        if self._first_model is not None:
+            self.load_model(self._first_model)
+        elif self._choosing_model:
             self.status.set_state(self.tr("Looking for models…"), busy=True)
         self.models.refresh()
 
@@ -263,79 +313,6 @@ class MainWindow(QMainWindow):
 
     def show_chat(self) -> None:
         self.stack.setCurrentWidget(self.chat_page)
-
-    # the model
-    def load_model(self, path: str) -> None:
-        self.show_chat()
-        self.notice.dismiss()
-        self.engine.load(path, **self.settings.load_options())
-        self._update_model_button()
-
-    def _on_model_loading(self, path: str) -> None:
-        self._loading_since, self._loading_name = time.monotonic(), Path(path).name
-        self._loading_timer.start()
-        self._show_loading()
-        self.status.set_device(None)
-        self._update_model_button()
-
-    def _show_loading(self) -> None:
-        if not self.engine.loading:
-            self._loading_timer.stop()
-            return
-        elapsed = time.monotonic() - self._loading_since
-        text = self.tr("Loading %1…").replace("%1", self._loading_name)
-        if elapsed >= 1:
-            text += " " + formatting.duration(elapsed)
-        self.status.set_state(text, busy=True)
-
-    def _on_model_loaded(self, info: dict) -> None:
-        self.settings.set(keys.MODEL_PATH, info["path"])
-        self.status.set_state(self.tr("Ready"))
-        self.status.set_device(info.get("facts"))
-        self._show_context()
-        self._update_model_button()
-        if self.model_manager is not None:
-            self.model_manager.set_loaded_path(info["path"])
-
-    def _on_model_load_failed(self, path: str, error: ErrorReport) -> None:
-        self.status.set_state(self.tr("No model loaded"))
-        self.status.set_device(None)
-        self._update_model_button()
-        self.show_chat()
-        self.notice.show_error(
-            error,
-            lead=engine_errors.task_lead("load", Path(path).name),
-            actions=[("models", self.tr("Choose a model…"))],
-        )
-
-    def _on_engine_notice(self, notice, facts: dict | None) -> None:
-        """The engine changed how it runs (say, more experts in RAM after the GPU ran out of memory)."""
-        if facts:
-            self.status.set_device(facts)
-        self.notice.show_notice(engine_notices.shown(notice), kind="warning")
-
-    def _on_model_unloaded(self) -> None:
-        self.status.set_state(self.tr("No model loaded"))
-        self.status.set_device(None)
-        self._update_model_button()
-
-    def _update_model_button(self) -> None:
-        if self.engine.model is not None:
-            text = Path(self.engine.model["path"]).name
-        elif self.engine.loading and self.engine.loading_path:
-            text = self.tr("Loading %1…").replace("%1", Path(self.engine.loading_path).name)
-        else:
-            text = self.tr("No model")
-        self.model_button.setText(text + "  ▾")
-
-    def _on_models_task_finished(self, kind: str, _name: str, result) -> None:
-        if (
-            kind == "download"
-            and self.engine.model is None
-            and not self.engine.loading
-            and result is not None
-        ):
-            self.load_model(str(result.path))
 
     # chat
     def new_chat(self) -> None:
@@ -366,6 +343,7 @@ class MainWindow(QMainWindow):
         self.composer.set_effort(self.controller.effort)  # the saved one, if the store refused the change
 
     def _on_conversation_changed(self, conversation) -> None:
+        self._live_context = None
         title = conversation.title if conversation is not None and conversation.title else self.tr("New chat")
         self.title_label.setText(title)
         self.setWindowTitle(f"{title} — Gossamer")
@@ -377,6 +355,9 @@ class MainWindow(QMainWindow):
         self._show_context()
 
     def _show_context(self) -> None:
+        """The meter and the speed of the chat shown: its newest answer's (nothing for a new chat)."""
+        messages = self.controller.chat_model.messages()
+        self.status.set_chat_speed(messages)
         if self.engine.model is not None:
             # what the chat's next prompt holds, counted without the model (a reopened chat too)
             self.status.set_context(self.long_context.context_used(), self.engine.model.get("context_max"))
@@ -384,10 +365,29 @@ class MainWindow(QMainWindow):
     def _on_busy_changed(self, busy: bool) -> None:
         self.composer.set_busy(busy)
         self.chat_view.set_busy(busy)
-        if busy:
-            self.status.set_state(self.tr("Answering…  (Esc to stop)"), busy=True)
-        elif self.engine.model is not None:
-            self.status.set_state(self.tr("Ready"))
+        if not busy:
+            self._live_context = None
+        self.show_state()
+
+    def _streaming_here(self) -> bool:
+        shown = self.controller.conversation
+        return shown is not None and shown.id == self.controller.streaming_conversation_id()
+
+    def _on_turn_started(self, turn_id: int, prompt_ids: list) -> None:
+        """The answer has begun: the meter counts the prompt, then each token as it arrives."""
+        if turn_id == self.engine.turn_id:
+            self._live_context = (turn_id, len(prompt_ids))
+            self._show_live_context(0)
+
+    def _on_text_streamed(self, turn_id: int, deltas: list) -> None:
+        if self._live_context is not None and self._live_context[0] == turn_id:
+            self._show_live_context(sum(tokens for _channel, _text, tokens in deltas))
+
+    def _show_live_context(self, new_tokens: int) -> None:
+        turn_id, used = self._live_context
+        self._live_context = (turn_id, used + new_tokens)
+        if self._streaming_here() and self.engine.model is not None:
+            self.status.set_context(used + new_tokens, self.engine.model.get("context_max"))
 
     def _on_turn_completed(self, _reason: str, usage: dict) -> None:
         if usage:
@@ -409,7 +409,7 @@ class MainWindow(QMainWindow):
         if key == "models":
             self.open_model_manager()
         elif key.startswith("undo:"):
-            self.controller.undo_delete(int(key.split(":", 1)[1]))
+            self.undo_delete(int(key.split(":", 1)[1]))
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Escape and self.controller.busy:
@@ -418,75 +418,19 @@ class MainWindow(QMainWindow):
             return
         super().keyPressEvent(event)
 
-    # conversations
-    def delete_conversation(self, conversation_id: int) -> None:
-        conversation = self.store.conversation(conversation_id)
-        if conversation is None or not self.controller.delete(conversation_id):
-            return
-        self.show_chat()  # the Undo notice lives on the chat page
-        title = conversation.title or self.tr("New chat")
-        self.notice.show_notice(
-            self.tr("Deleted “%1”.").replace("%1", title),
-            kind="info",
-            actions=[(f"undo:{conversation_id}", self.tr("Undo"))],
-            timeout_ms=UNDO_MS,
-        )
-
-    def _delete_current(self) -> None:
-        if self.controller.conversation is not None:
-            self.delete_conversation(self.controller.conversation.id)
-
-    def _rename_current(self) -> None:
-        if self.controller.conversation is not None:
-            self.sidebar.rename(self.controller.conversation.id)
-
-    def _export_current(self, kind: str) -> None:
-        if self.controller.conversation is not None:
-            self.export_conversation(self.controller.conversation.id, kind)
-
-    def export_conversation(self, conversation_id: int, kind: str, path: str | None = None) -> str | None:
-        conversation = self.store.conversation(conversation_id)
-        if conversation is None:
-            return None
-        if path is None:
-            filters = self.tr("Markdown (*.md)") if kind == "markdown" else self.tr("JSON (*.json)")
-            suggested = str(Path.home() / export.file_name(conversation, kind))
-            path, _ = QFileDialog.getSaveFileName(self, self.tr("Export conversation"), suggested, filters)
-            if not path:
-                return None
-        try:
-            export.write(path, kind, conversation, self.store.messages(conversation_id))
-        except OSError as error:
-            self.notice.show_notice(
-                self.tr("Could not write %1: %2").replace("%1", path).replace("%2", str(error)), kind="error"
-            )
-            return None
-        self.notice.show_notice(self.tr("Exported to %1").replace("%1", path), kind="info", timeout_ms=6000)
-        return path
-
     # dialogs
-    def open_model_manager(self) -> ModelManager:
-        if self.model_manager is None:
-            self.model_manager = ModelManager(self.models, self)
-            self.model_manager.load_requested.connect(self._load_from_manager)
-        self.model_manager.set_loaded_path(self.engine.model["path"] if self.engine.model else None)
-        self.models.refresh()
-        self.model_manager.show()
-        self.model_manager.raise_()
-        self.model_manager.activateWindow()
-        return self.model_manager
-
-    def _load_from_manager(self, path: str) -> None:
-        self.load_model(path)
-        if self.model_manager is not None:
-            self.model_manager.accept()
-
     def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.settings, self)
+        dialog = SettingsDialog(self.settings, self, gpu=self._has_gpu())
         dialog.long_context.set_model(self.engine.model)  # each context length's cost on this GPU
         dialog.accepted.connect(lambda: self.apply_settings(dialog.save()))
         dialog.open()
         return dialog
+
+    def _has_gpu(self) -> bool | None:
+        facts = self.engine.model.get("facts") if self.engine.model is not None else None
+        if facts and facts.get("device_type") == "cuda":
+            return True
+        return self.models.listing.gpu if self.models.listing is not None else None
 
     def apply_settings(self, changed: set[str]) -> None:
         if keys.THEME in changed:
@@ -511,6 +455,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self.sidebar.list.setFocus()  # a rename being typed is committed (on focus out) while the store is open
         self.controller.save_answers()
         self.local_api.stop()  # its requests leave the engine thread before that stops
         self.engine.shutdown()

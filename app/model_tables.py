@@ -96,6 +96,7 @@ class LocalModelsModel(_RowsTable):
                     "hub": translate("ModelTables", "Downloaded"),
                     "import": translate("ModelTables", "Imported"),
                     "in_place": translate("ModelTables", "Folder"),
+                    "folder": translate("ModelTables", "Not in the models folder"),
                 }.get(model.source, model.source)
         if role == Qt.ItemDataRole.ToolTipRole:
             fit = self._fits.get(model.path)

@@ -24,12 +24,15 @@ class Listing:
     local: list  # engine.hub.LocalModel
     catalog: list  # (engine.hub.CatalogEntry, engine.hub.FitEstimate | None)
     local_fits: dict  # LocalModel.path -> engine.hub.FitEstimate | None
+    gpu: bool | None = None  # whether torch sees a CUDA device; None: not looked yet
 
 
 class ModelsWorker(QObject):
     listed = Signal(object)  # Listing
     progressed = Signal(object)  # engine.hub.DownloadProgress
-    task_started = Signal(str, str)  # kind ("download" | "verify" | "remove" | "import" | "move"), model name
+    # kind ("download" | "verify" | "check" | "remove" | "import" | "move"), model name (a folder for "check",
+    # "import" and "move")
+    task_started = Signal(str, str)
     task_finished = Signal(str, str, object)  # kind, name, result (LocalModel or None)
     task_failed = Signal(str, str, object)  # kind, name, app.engine_errors.ErrorReport
     task_cancelled = Signal(str, str)  # kind, name
@@ -38,6 +41,7 @@ class ModelsWorker(QObject):
         super().__init__()
         self._store = None
         self._fits: dict = {}  # catalog name or local path -> last estimate (probing imports torch)
+        self._gpu: bool | None = None
 
     def _models(self):
         if self._store is None:
@@ -56,6 +60,7 @@ class ModelsWorker(QObject):
                 from engine.hub.fit import probe_machine
 
                 machine = probe_machine(store.root)
+                self._gpu = bool(machine.vram)
             catalog = [
                 (entry, self._fit(entry.name, machine, lambda e=entry: store.fit(e)))
                 for entry in store.catalog()
@@ -64,7 +69,7 @@ class ModelsWorker(QObject):
                 model.path: self._fit(model.path, machine, lambda m=model: _local_fit(m, machine))
                 for model in local
             }
-            self.listed.emit(Listing(str(store.root), local, catalog, local_fits))
+            self.listed.emit(Listing(str(store.root), local, catalog, local_fits, self._gpu))
         except Exception as error:
             self._fail("list", "", error)
 
@@ -89,6 +94,18 @@ class ModelsWorker(QObject):
             name,
             lambda store: store.verify(name, full=True, progress=self.progressed.emit, cancel=cancel),
         )
+
+    @Slot(str)
+    def check_folder(self, path: str) -> None:
+        """A folder outside the models folder has no recorded checksums: check what can be checked without
+        them, every file's header and every tensor's name, shape and type, as loading does."""
+
+        def check(_store):
+            from engine.io.checkpoint import Checkpoint
+
+            Checkpoint.open(path).close()
+
+        self._run("check", path, check)
 
     @Slot(str)
     def remove(self, name: str) -> None:
@@ -158,6 +175,7 @@ class ModelsClient(QObject):
     _download_requested = Signal(str, object)
     _verify_requested = Signal(str, object)
     _remove_requested = Signal(str)
+    _check_requested = Signal(str)
     _import_requested = Signal(str, bool, object)
     _move_requested = Signal(str)
 
@@ -172,6 +190,7 @@ class ModelsClient(QObject):
         self._download_requested.connect(self.worker.download)
         self._verify_requested.connect(self.worker.verify)
         self._remove_requested.connect(self.worker.remove)
+        self._check_requested.connect(self.worker.check_folder)
         self._import_requested.connect(self.worker.import_folder)
         self._move_requested.connect(self.worker.move_root)
         self.worker.task_started.connect(self._on_started)
@@ -204,6 +223,10 @@ class ModelsClient(QObject):
     def remove(self, name: str) -> None:
         self._queued += 1
         self._remove_requested.emit(name)
+
+    def check_folder(self, path: str) -> None:
+        self._queued += 1
+        self._check_requested.emit(path)
 
     def import_folder(self, path: str, copy: bool = False) -> None:
         self._queued += 1

@@ -125,6 +125,28 @@ def populate(store, language: str = "en") -> int:
     return conversation.id
 
 
+def picker_shot(window, wait):
+    """The window with the header's model picker open: its menu drawn where it opens (an offscreen popup is
+    a window of its own, so it is painted onto the window's picture)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtGui import QPainter
+
+    window.models.refresh(False)
+    wait(500)
+    picker = window.model_button
+    picker.rebuild()
+    menu = picker.menu_
+    menu.adjustSize()
+    menu.popup(picker.mapToGlobal(QPoint(0, picker.height())))
+    wait(200)
+    picture = window.grab()
+    painter = QPainter(picture)
+    painter.drawPixmap(picker.mapTo(window, QPoint(0, picker.height() + 2)), menu.grab())
+    painter.end()
+    menu.hide()
+    return picture
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent.parent / "docs" / "screenshots"))
@@ -191,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         wait(200)
         window.grab().save(str(out / f"main{suffix}-{name}.png"))
         answer.thinking.grab().save(str(out / f"thinking{suffix}-{name}.png"))
+        picker_shot(window, wait).save(str(out / f"model-picker{suffix}-{name}.png"))
 
         window.models.refresh()
         wait_for(lambda w=window: w.models.listing is not None)

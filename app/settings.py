@@ -39,6 +39,7 @@ MODEL_PATH = "models/last_path"  # the models folder itself is the hub's (engine
 # Local API (engine/server: the loaded model over an OpenAI-compatible API)
 API_ENABLED = "api/enabled"
 API_PORT = "api/port"  # 0: any free port
+MODEL_FOLDERS = "models/folders"  # folders loaded from outside the models folder, newest first, one a line
 # Window
 GEOMETRY = "window/geometry"
 SPLITTER = "window/splitter"
@@ -72,6 +73,7 @@ DEFAULTS: dict[str, object] = {
     THEME: "system",
     LANGUAGE: "system",
     MODEL_PATH: "",
+    MODEL_FOLDERS: "",
     LAST_CONVERSATION: 0,
     API_ENABLED: False,  # a server reachable by every program on the computer: only when asked for
     API_PORT: 8642,

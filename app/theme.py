@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QApplication
 from engine.paths import RESOURCES_DIR
 
 STYLESHEET = RESOURCES_DIR / "styles" / "app.qss"
+ICONS_DIR = RESOURCES_DIR / "icons"
 
 # First installed family wins; CJK families follow as fallbacks so Korean never shows as boxes.
 UI_FAMILIES = (
@@ -178,8 +179,9 @@ def mono_font(point_size: float = 10.0) -> QFont:
 
 def stylesheet(palette: Palette) -> str:
     template = STYLESHEET.read_text(encoding="utf-8")
-    colors = asdict(palette)
-    return re.sub(r"@([a-z_]+)", lambda match: colors.get(match.group(1), match.group(0)), template)
+    # @icons: the folder of the arrows drawn in each theme's colors (arrow-down-@name.svg)
+    values = {**asdict(palette), "icons": ICONS_DIR.as_posix()}
+    return re.sub(r"@([a-z_]+)", lambda match: values.get(match.group(1), match.group(0)), template)
 
 
 def qpalette(palette: Palette) -> QPalette:

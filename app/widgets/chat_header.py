@@ -1,9 +1,11 @@
-"""The bar above the conversation: its title, the model button and the conversation actions menu."""
+"""The bar above the conversation: its title, the model picker and the conversation actions menu."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
+
+from app.widgets.model_picker import ModelPicker
 
 
 class ChatHeader(QFrame):
@@ -19,12 +21,8 @@ class ChatHeader(QFrame):
         self.title_label.setObjectName("ChatTitle")
         self.title_label.setTextFormat(Qt.TextFormat.PlainText)
         layout.addWidget(self.title_label, 1)
-        self.model_button = QToolButton(self)
-        self.model_button.setObjectName("ModelButton")
-        self.model_button.setToolTip(self.tr("Models: download, verify, choose"))
-        self.model_button.setAccessibleName(self.tr("Model"))
-        self.model_button.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.model_button.clicked.connect(self.models_requested)
+        self.model_button = ModelPicker(self)
+        self.model_button.manage_requested.connect(self.models_requested)
         layout.addWidget(self.model_button)
         self.menu_button = QToolButton(self)
         self.menu_button.setObjectName("MenuButton")
@@ -32,6 +30,7 @@ class ChatHeader(QFrame):
         self.menu_button.setToolTip(self.tr("Conversation actions"))
         self.menu_button.setAccessibleName(self.tr("Conversation actions"))
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.conversation_menu = QMenu(self.menu_button)
         self.menu_button.setMenu(self.conversation_menu)
         layout.addWidget(self.menu_button)

@@ -90,8 +90,7 @@ class ChatView(QScrollArea):
     # model signals
     def _rebuild(self) -> None:
         for widget in self._widgets:
-            self.column_layout.removeWidget(widget)
-            widget.deleteLater()
+            self._drop(widget)
         self._widgets = []
         for row in range(self.model.rowCount()):
             self._insert_widget(row)
@@ -109,8 +108,7 @@ class ChatView(QScrollArea):
 
     def _on_rows_removed(self, _parent: QModelIndex, first: int, last: int) -> None:
         for widget in self._widgets[first : last + 1]:
-            self.column_layout.removeWidget(widget)
-            widget.deleteLater()
+            self._drop(widget)
         del self._widgets[first : last + 1]
         self._refresh_all()
         self._update_empty()
@@ -121,6 +119,18 @@ class ChatView(QScrollArea):
         self._update_clock()
 
     # widgets
+    def _drop(self, widget: MessageWidget) -> None:
+        """Take a message off the page now. Hidden first: deleteLater waits for the event loop, and inside
+        a context menu's own loop (right-click on another chat) it would be drawn under the new chat."""
+        self.column_layout.removeWidget(widget)
+        widget.hide()
+        widget.deleteLater()
+
+    def _hold_position(self) -> None:
+        """The user opened or closed a Thinking section: keep what is under the mouse where it is, rather
+        than following the bottom as the height changes."""
+        self._stick = False
+
     def _insert_widget(self, row: int) -> None:
         message = self.model.message(row)
         if context_store.note_kind(message) is not None:  # where the prompt starts (a full context)
@@ -135,6 +145,9 @@ class ChatView(QScrollArea):
         widget.regenerate_requested.connect(lambda w=widget: self._emit_for(w, self.regenerate_requested))
         widget.continue_requested.connect(lambda w=widget: self._emit_for(w, self.continue_requested))
         widget.edit_submitted.connect(lambda text, w=widget: self._emit_edit(w, text))
+        thinking = getattr(widget, "thinking", None)
+        if thinking is not None:
+            thinking.header.clicked.connect(self._hold_position)
         self._widgets.insert(row, widget)
         self.column_layout.insertWidget(row + 1, widget)  # after the empty-state label
 

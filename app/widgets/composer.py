@@ -23,7 +23,12 @@ class Composer(QFrame):
         layout.setSpacing(6)
         self.edit = ComposerEdit(self)
         self.edit.setFont(theme.ui_font(11.0))
-        self.edit.setPlaceholderText(self.tr("Message gpt-oss…  (Enter to send, Shift+Enter for a new line)"))
+        self.edit.set_placeholders(
+            self.tr("Message gpt-oss…  (Enter to send, Shift+Enter for a new line)"),
+            self.tr("Message gpt-oss…  (Enter to send)"),
+            self.tr("Message gpt-oss…"),
+        )
+        self.edit.focus_changed.connect(self._show_focus)
         self.edit.setAccessibleName(self.tr("Message"))
         self.edit.submitted.connect(self._on_submit)
         self.edit.textChanged.connect(self._update_buttons)
@@ -58,6 +63,9 @@ class Composer(QFrame):
         self.send_button.clicked.connect(self._on_button)
         row.addWidget(self.send_button)
         layout.addLayout(row)
+        # Tab goes on from the text box to Reasoning, then Send; then out of the composer.
+        self.setTabOrder(self.edit, self.effort)
+        self.setTabOrder(self.effort, self.send_button)
         self._busy = False
         self._update_buttons()
 
@@ -76,6 +84,11 @@ class Composer(QFrame):
         """While an answer streams the button stops it; the text box stays editable for the next message."""
         self._busy = busy
         self._update_buttons()
+
+    def _show_focus(self, focused: bool) -> None:
+        self.setProperty("focused", focused)
+        self.style().unpolish(self)
+        self.style().polish(self)
 
     def set_hint(self, text: str) -> None:
         self.hint.setText(text)

@@ -10,6 +10,7 @@ MAX_LINES = 10
 
 class ComposerEdit(QPlainTextEdit):
     submitted = Signal()
+    focus_changed = Signal(bool)  # the composer's frame shows the focus ring, the text box has none
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -20,7 +21,32 @@ class ComposerEdit(QPlainTextEdit):
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.document().setDocumentMargin(4)
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
+        self._placeholders: tuple[str, ...] = ()
         self._fit()
+
+    def set_placeholders(self, *texts: str) -> None:
+        """Placeholder texts, longest first: the longest that fits on one line is shown (a narrow window
+        gets the short one instead of a wrapped, cut-off long one)."""
+        self._placeholders = texts
+        self._choose_placeholder()
+
+    def _choose_placeholder(self) -> None:
+        if not self._placeholders:
+            return
+        room = self.viewport().width() - 2 * int(self.document().documentMargin()) - 4
+        metrics = self.fontMetrics()
+        fitting = [t for t in self._placeholders if metrics.horizontalAdvance(t) <= room]
+        text = fitting[0] if fitting else self._placeholders[-1]
+        if text != self.placeholderText():
+            self.setPlaceholderText(text)
+
+    def focusInEvent(self, event) -> None:  # noqa: N802
+        super().focusInEvent(event)
+        self.focus_changed.emit(True)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802
+        super().focusOutEvent(event)
+        self.focus_changed.emit(False)
 
     def keyPressEvent(self, event) -> None:  # noqa: N802
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
@@ -54,4 +80,5 @@ class ComposerEdit(QPlainTextEdit):
 
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
+        self._choose_placeholder()
         self._fit()

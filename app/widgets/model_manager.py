@@ -3,6 +3,8 @@ server, use its models), downloads, and the folder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -19,7 +21,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from app import engine_errors, formatting, model_facts
+from app import engine_errors, formatting, model_choices, model_facts
 from app.engine_errors import ErrorReport
 from app.model_tables import CatalogModel, LocalModelsModel
 from app.models_worker import Listing, ModelsClient
@@ -38,6 +40,8 @@ class ModelManager(QDialog):
         self.setMinimumSize(760, 680)
         self.models = models
         self.loaded_path: str | None = None
+        self.folders: list[str] = []  # model folders loaded from outside the models folder
+        self._library: list = []
         self.confirm = _ask  # replaced by tests to answer the confirmation
 
         layout = QVBoxLayout(self)
@@ -83,13 +87,20 @@ class ModelManager(QDialog):
         self.verify_button.setToolTip(self.tr("Check every file against its sha256"))
         self.delete_button = QPushButton(self.tr("Delete"), self)
         self.delete_button.setProperty("kind", "danger")
+        self.add_button = QPushButton(self.tr("Add to library"), self)
+        self.add_button.setToolTip(
+            self.tr(
+                "Record this folder in the models folder with its checksums; its files stay where they are"
+            )
+        )
+        self.add_button.clicked.connect(self._add_to_library)
         self.import_button = QPushButton(self.tr("Import folder…"), self)
         self.import_button.setToolTip(self.tr("Use a gpt-oss model folder you already have"))
         self.load_button.clicked.connect(self._load)
         self.verify_button.clicked.connect(self._verify)
         self.delete_button.clicked.connect(self._delete)
         self.import_button.clicked.connect(self._import)
-        for button in (self.load_button, self.verify_button, self.delete_button):
+        for button in (self.load_button, self.verify_button, self.add_button, self.delete_button):
             local_buttons.addWidget(button)
         local_buttons.addStretch(1)
         local_buttons.addWidget(self.import_button)
@@ -164,23 +175,39 @@ class ModelManager(QDialog):
     # showing
     def set_loaded_path(self, path: str | None) -> None:
         self.loaded_path = path
-        self.local_model.set_models(self.local_model.models(), path)
         self.remote.set_loaded(path)
+        self._show_models()
+
+    def set_folders(self, folders: list[str]) -> None:
+        """Model folders outside the models folder (the loaded one among them): listed after the library."""
+        if list(folders) != self.folders:
+            self.folders = list(folders)
+            self._show_models()
+
+    def _show_models(self, fits: dict | None = None) -> None:
+        selected = self._selected_local()
+        outside = [
+            model_choices.folder_model(f)
+            for f in self.folders
+            if Path(f).is_dir() and not model_choices.in_library(f, self._library)
+        ]
+        rows = self._library + outside
+        self.local_model.set_models(rows, self.loaded_path, fits)
+        self.empty_local.setVisible(not rows)
+        if selected is not None:
+            for row, model in enumerate(rows):
+                if str(model.path) == str(selected.path):
+                    self.local_table.selectRow(row)
+        elif rows and not self.local_table.selectionModel().hasSelection():
+            self.local_table.selectRow(0)
         self._update_buttons()
 
     def show_listing(self, listing: Listing) -> None:
         self.folder_path.setText(listing.root)
         self.folder_path.setToolTip(listing.root)
-        selected = self._selected_local()
-        self.local_model.set_models(listing.local, self.loaded_path, listing.local_fits)
+        self._library = list(listing.local)
+        self._show_models(listing.local_fits)
         self.catalog_model.set_entries(listing.catalog)
-        self.empty_local.setVisible(not listing.local)
-        if selected is not None:
-            for row, model in enumerate(self.local_model.models()):
-                if model.name == selected.name:
-                    self.local_table.selectRow(row)
-        elif listing.local and not self.local_table.selectionModel().hasSelection():
-            self.local_table.selectRow(0)
         if listing.catalog and not self.catalog_table.selectionModel().hasSelection():
             self.catalog_table.selectRow(0)
         self._update_buttons()
@@ -199,16 +226,29 @@ class ModelManager(QDialog):
         busy = self.models.busy
         model = self._selected_local()
         loaded = model is not None and self.loaded_path is not None and str(model.path) == self.loaded_path
+        outside = model is not None and model.source == "folder"
         self.load_button.setEnabled(
             model is not None and model.status in ("verified", "unverified") and not loaded
         )
         self.verify_button.setEnabled(model is not None and not busy and model.status != "incomplete")
-        self.delete_button.setEnabled(model is not None and not busy and not loaded)
-        self.delete_button.setToolTip(
-            self.tr("Unload it first: a loaded model cannot be deleted")
-            if loaded
-            else self.tr("Delete this model's files")
+        self.verify_button.setToolTip(
+            self.tr("Check every file's header and every tensor's shape (a folder has no recorded checksums)")
+            if outside
+            else self.tr("Check every file against its sha256")
         )
+        self.add_button.setVisible(outside)
+        self.add_button.setEnabled(outside and not busy)
+        self.delete_button.setEnabled(model is not None and not busy and not loaded and not outside)
+        if outside:
+            self.delete_button.setToolTip(
+                self.tr("This folder is not in the models folder: nothing to delete")
+            )
+        else:
+            self.delete_button.setToolTip(
+                self.tr("Unload it first: a loaded model cannot be deleted")
+                if loaded
+                else self.tr("Delete this model's files")
+            )
         self.import_button.setEnabled(not busy)
         self.change_folder_button.setEnabled(not busy)
         entry, fit = self._selected_entry()
@@ -242,7 +282,16 @@ class ModelManager(QDialog):
     def _verify(self) -> None:
         model = self._selected_local()
         if model is not None:
-            self.models.verify(model.name)
+            if model.source == "folder":
+                self.models.check_folder(str(model.path))
+            else:
+                self.models.verify(model.name)
+            self._update_buttons()
+
+    def _add_to_library(self) -> None:
+        model = self._selected_local()
+        if model is not None and model.source == "folder":
+            self.models.import_folder(str(model.path), copy=False)
             self._update_buttons()
 
     def _delete(self) -> None:
@@ -271,7 +320,9 @@ class ModelManager(QDialog):
             self._update_buttons()
 
     def _import(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose a gpt-oss model folder"))
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Choose a gpt-oss model folder"), model_choices.picker_start_folder()
+        )
         if folder:
             self.models.import_folder(folder, copy=False)
             self._update_buttons()
@@ -296,13 +347,15 @@ class ModelManager(QDialog):
         titles = {
             "download": self.tr("Downloading %1"),
             "verify": self.tr("Verifying %1"),
+            "check": self.tr("Checking %1"),
             "import": self.tr("Importing %1"),
             "remove": self.tr("Deleting %1"),
             "move": self.tr("Moving the models to %1"),
         }
         if kind in titles:
-            self.progress.start(titles[kind].replace("%1", name))
+            self.progress.start(titles[kind].replace("%1", Path(name).name if kind == "check" else name))
             self.progress.cancel_button.setVisible(kind in ("download", "verify", "import"))
+
         self._update_buttons()
 
     def _on_task_finished(self, kind: str, name: str, _result) -> None:
@@ -310,18 +363,25 @@ class ModelManager(QDialog):
         messages = {
             "download": self.tr("%1 is downloaded and verified."),
             "verify": self.tr("%1 is verified: every file matches."),
+            "check": self.tr(
+                "%1: every file and tensor is in place. Add it to the library to record its checksums."
+            ),
             "import": self.tr("%1 was imported."),
             "remove": self.tr("%1 was deleted."),
             "move": self.tr("The models are now in %1."),
         }
         if kind in messages:
             shown = getattr(_result, "name", name) if kind == "import" else name
+            shown = Path(name).name if kind == "check" else shown
             self.notice.show_notice(messages[kind].replace("%1", shown), kind="info", timeout_ms=8000)
         self._update_buttons()
 
     def _on_task_failed(self, kind: str, name: str, error: ErrorReport) -> None:
         self.progress.finish()
-        self.notice.show_error(error, lead=engine_errors.task_lead(kind, name))
+        shown = Path(name).name if kind == "check" else name
+        self.notice.show_error(
+            error, lead=engine_errors.task_lead("verify" if kind == "check" else kind, shown)
+        )
         self._update_buttons()
 
     def _on_task_cancelled(self, kind: str, name: str) -> None:

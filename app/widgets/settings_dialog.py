@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app import formatting
 from app import settings as keys
 from app.settings import Settings
 from app.widgets.long_context_settings import LongContextFields
@@ -26,7 +27,9 @@ ENGINE_KEYS = (keys.DEVICE, keys.VRAM_BUDGET_GB, keys.CONTEXT_LENGTH, keys.CUDA_
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: Settings, parent=None) -> None:
+    def __init__(self, settings: Settings, parent=None, *, gpu: bool | None = None) -> None:
+        """``gpu``: whether this computer has a CUDA GPU (None: not known yet); without one the GPU's
+        settings are shown but cannot be changed."""
         super().__init__(parent)
         self.setObjectName("SettingsDialog")
         self.setWindowTitle(self.tr("Settings"))
@@ -58,9 +61,14 @@ class SettingsDialog(QDialog):
             self.tr("How much GPU memory Gossamer may use. Experts that do not fit stay in RAM.")
         )
         form.addRow(self.tr("&VRAM budget:"), self.vram)
+        if gpu is False:
+            self.vram.setEnabled(False)
+            self.vram.setToolTip(
+                self.tr("No CUDA GPU was found on this computer, so the model runs on the CPU and uses RAM.")
+            )
         self.context = QComboBox(engine)
         for length in keys.CONTEXT_LENGTHS:
-            self.context.addItem(self.tr("%1 tokens").replace("%1", f"{length:,}"), length)
+            self.context.addItem(self.tr("%1 tokens").replace("%1", formatting.count(length)), length)
         self.context.setToolTip(
             self.tr("Longer context remembers more of the conversation and uses more memory.")
         )
@@ -92,6 +100,7 @@ class SettingsDialog(QDialog):
         self.max_tokens = QSpinBox(answers)
         self.max_tokens.setRange(16, 131072)
         self.max_tokens.setSingleStep(256)
+        self.max_tokens.setGroupSeparatorShown(True)
         self.max_tokens.setToolTip(self.tr("The longest answer, thinking included, in tokens."))
         form.addRow(self.tr("&Max tokens:"), self.max_tokens)
         self.default_effort = QComboBox(answers)

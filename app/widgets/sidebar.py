@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -58,6 +58,7 @@ class Sidebar(QFrame):
         self._search_timer = QTimer(self, singleShot=True, interval=SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self._apply_search)
         self.search.textChanged.connect(lambda: self._search_timer.start())
+        self.search.installEventFilter(self)  # Esc clears it
         layout.addWidget(self.search)
 
         self.list = QListView(self)
@@ -127,6 +128,19 @@ class Sidebar(QFrame):
                 self.conversation_selected.emit(conversation_id)
 
     # search
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if (
+            watched is self.search
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() == Qt.Key.Key_Escape
+            and self.search.text()
+        ):
+            self.search.clear()
+            self._search_timer.stop()
+            self._apply_search()  # all chats again at once, not after the typing delay
+            return True
+        return super().eventFilter(watched, event)
+
     def focus_search(self) -> None:
         self.search.setFocus()
         self.search.selectAll()

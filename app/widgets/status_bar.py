@@ -47,8 +47,18 @@ class StatusBar(QStatusBar):
 
     def set_speed(self, tokens_per_s: float | None) -> None:
         self.speed_label.setText(
-            self.tr("%1 tok/s").replace("%1", f"{tokens_per_s:.1f}") if tokens_per_s else ""
+            self.tr("%1 tok/s").replace("%1", formatting.decimal(tokens_per_s))
+            if tokens_per_s
+            else ""
         )
+
+    def set_chat_speed(self, messages: list) -> None:
+        """The decoding speed of a chat's newest answer; nothing for a chat with no answer yet (a new one)."""
+        speed = next(
+            (m.usage.get("decode_tok_s") for m in reversed(messages) if m.role == "assistant" and m.usage),
+            None,
+        )
+        self.set_speed(speed)
 
     def set_chat_context(self, messages: list, maximum: int | None) -> None:
         """The context a chat used when it was last answered (its newest answer's usage) out of what the

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from app import engine_errors, formatting, model_facts
+from app import engine_errors, formatting, model_choices, model_facts
 from app.engine_errors import ErrorReport
 from app.models_worker import Listing, ModelsClient
 from app.widgets.download_panel import DownloadPanel
@@ -144,10 +144,16 @@ class WelcomeScreen(QWidget):
 
     def _download(self) -> None:
         self.notice.dismiss()
+        if self.models.listing is None:
+            # Clicked before the first look at the models folder (the screen shows from the first frame): look
+            # first, or the list and its estimates would wait behind the whole download on the worker.
+            self.models.refresh()
         self.models.download(RECOMMENDED)
 
     def _choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, self.tr("Choose a gpt-oss model folder"))
+        folder = QFileDialog.getExistingDirectory(
+            self, self.tr("Choose a gpt-oss model folder"), model_choices.picker_start_folder()
+        )
         if folder:
             self.folder_chosen.emit(folder)
 

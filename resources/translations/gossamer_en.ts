@@ -34,7 +34,7 @@
 <context>
     <name>Formatting</name>
     <message numerus="yes">
-        <location filename="../../app/formatting.py" line="40"/>
+        <location filename="../../app/formatting.py" line="44"/>
         <source>%n s</source>
         <comment>seconds</comment>
         <translation>
@@ -49,8 +49,8 @@
         <location filename="../../app/widgets/message_widget.py" line="258"/>
         <source>%n tokens</source>
         <translation>
-            <numerusform>%n token</numerusform>
-            <numerusform>%n tokens</numerusform>
+            <numerusform>%Ln token</numerusform>
+            <numerusform>%Ln tokens</numerusform>
         </translation>
     </message>
 </context>
@@ -60,16 +60,16 @@
         <location filename="../../app/widgets/thinking_section.py" line="95"/>
         <source>%n tokens</source>
         <translation>
-            <numerusform>%n token</numerusform>
-            <numerusform>%n tokens</numerusform>
+            <numerusform>%Ln token</numerusform>
+            <numerusform>%Ln tokens</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../app/widgets/thinking_section.py" line="97"/>
         <source>%n words</source>
         <translation>
-            <numerusform>%n word</numerusform>
-            <numerusform>%n words</numerusform>
+            <numerusform>%Ln word</numerusform>
+            <numerusform>%Ln words</numerusform>
         </translation>
     </message>
 </context>

@@ -24,18 +24,8 @@
 <context>
     <name>ChatHeader</name>
     <message>
-        <location filename="../../app/widgets/chat_header.py" line="24"/>
-        <source>Models: download, verify, choose</source>
-        <translation>모델: 다운로드, 검증, 선택</translation>
-    </message>
-    <message>
-        <location filename="../../app/widgets/chat_header.py" line="25"/>
-        <source>Model</source>
-        <translation>모델</translation>
-    </message>
-    <message>
-        <location filename="../../app/widgets/chat_header.py" line="32"/>
-        <location filename="../../app/widgets/chat_header.py" line="33"/>
+        <location filename="../../app/widgets/chat_header.py" line="30"/>
+        <location filename="../../app/widgets/chat_header.py" line="31"/>
         <source>Conversation actions</source>
         <translation>대화 메뉴</translation>
     </message>
@@ -92,74 +82,84 @@
 <context>
     <name>Composer</name>
     <message>
-        <location filename="../../app/widgets/composer.py" line="26"/>
+        <location filename="../../app/widgets/composer.py" line="27"/>
         <source>Message gpt-oss…  (Enter to send, Shift+Enter for a new line)</source>
         <translation>gpt-oss에게 메시지 보내기…  (Enter로 전송, Shift+Enter로 줄바꿈)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="27"/>
+        <location filename="../../app/widgets/composer.py" line="28"/>
+        <source>Message gpt-oss…  (Enter to send)</source>
+        <translation>gpt-oss에게 메시지…  (Enter로 보내기)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="29"/>
+        <source>Message gpt-oss…</source>
+        <translation>gpt-oss에게 메시지…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/composer.py" line="32"/>
         <source>Message</source>
         <translation>메시지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="34"/>
+        <location filename="../../app/widgets/composer.py" line="39"/>
         <source>Reasoning</source>
         <translation>추론</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="38"/>
+        <location filename="../../app/widgets/composer.py" line="43"/>
         <source>Reasoning effort</source>
         <translation>추론 강도</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="40"/>
+        <location filename="../../app/widgets/composer.py" line="45"/>
         <source>How long the model thinks before it answers. Saved with this conversation.</source>
         <translation>모델이 답하기 전에 얼마나 오래 생각할지 정합니다. 이 대화에 함께 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="42"/>
+        <location filename="../../app/widgets/composer.py" line="47"/>
         <source>Low</source>
         <translation>낮음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="42"/>
+        <location filename="../../app/widgets/composer.py" line="47"/>
         <source>Medium</source>
         <translation>보통</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="42"/>
+        <location filename="../../app/widgets/composer.py" line="47"/>
         <source>High</source>
         <translation>높음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="53"/>
-        <location filename="../../app/widgets/composer.py" line="116"/>
+        <location filename="../../app/widgets/composer.py" line="58"/>
+        <location filename="../../app/widgets/composer.py" line="129"/>
         <source>Send</source>
         <translation>보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="57"/>
-        <location filename="../../app/widgets/composer.py" line="118"/>
+        <location filename="../../app/widgets/composer.py" line="62"/>
+        <location filename="../../app/widgets/composer.py" line="131"/>
         <source>Send message</source>
         <translation>메시지 보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="110"/>
+        <location filename="../../app/widgets/composer.py" line="123"/>
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="111"/>
+        <location filename="../../app/widgets/composer.py" line="124"/>
         <source>Stop the answer (Esc)</source>
         <translation>답변 중지 (Esc)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="112"/>
+        <location filename="../../app/widgets/composer.py" line="125"/>
         <source>Stop answering</source>
         <translation>답변 중지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/composer.py" line="117"/>
+        <location filename="../../app/widgets/composer.py" line="130"/>
         <source>Send (Enter)</source>
         <translation>보내기 (Enter)</translation>
     </message>
@@ -204,6 +204,49 @@
         <translation>
             <numerusform>대화가 컨텍스트보다 길어져 위의 이전 메시지 %n개는 모델이 읽는 내용에서 빠졌습니다. 메시지는 여기와 내보내기에 그대로 남아 있습니다.</numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>ConversationActions</name>
+    <message>
+        <location filename="../../app/window_conversations.py" line="26"/>
+        <source>New chat</source>
+        <translation>새 대화</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_conversations.py" line="28"/>
+        <source>Deleted “%1”.</source>
+        <translation>“%1” 대화를 삭제했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_conversations.py" line="30"/>
+        <source>Undo</source>
+        <translation>실행 취소</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_conversations.py" line="56"/>
+        <source>Markdown (*.md)</source>
+        <translation>Markdown (*.md)</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_conversations.py" line="56"/>
+        <source>JSON (*.json)</source>
+        <translation>JSON (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_conversations.py" line="58"/>
+        <source>Export conversation</source>
+        <translation>대화 내보내기</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_conversations.py" line="65"/>
+        <source>Could not write %1: %2</source>
+        <translation>%1에 쓰지 못했습니다: %2</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_conversations.py" line="68"/>
+        <source>Exported to %1</source>
+        <translation>%1(으)로 내보냈습니다</translation>
     </message>
 </context>
 <context>
@@ -442,7 +485,7 @@
 <context>
     <name>Formatting</name>
     <message numerus="yes">
-        <location filename="../../app/formatting.py" line="40"/>
+        <location filename="../../app/formatting.py" line="44"/>
         <source>%n s</source>
         <comment>seconds</comment>
         <translation>
@@ -450,37 +493,37 @@
         </translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="43"/>
+        <location filename="../../app/formatting.py" line="47"/>
         <source>%1 min %2 s</source>
         <translation>%1분 %2초</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="45"/>
+        <location filename="../../app/formatting.py" line="49"/>
         <source>%1 h %2 min</source>
         <translation>%1시간 %2분</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="49"/>
+        <location filename="../../app/formatting.py" line="53"/>
         <source>%1/s</source>
         <translation>%1/초</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="62"/>
+        <location filename="../../app/formatting.py" line="71"/>
         <source>Today</source>
         <translation>오늘</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="64"/>
+        <location filename="../../app/formatting.py" line="73"/>
         <source>Yesterday</source>
         <translation>어제</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="66"/>
+        <location filename="../../app/formatting.py" line="75"/>
         <source>Previous 7 days</source>
         <translation>지난 7일</translation>
     </message>
     <message>
-        <location filename="../../app/formatting.py" line="68"/>
+        <location filename="../../app/formatting.py" line="77"/>
         <source>Previous 30 days</source>
         <translation>지난 30일</translation>
     </message>
@@ -712,100 +755,70 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="154"/>
-        <location filename="../../app/main_window.py" line="369"/>
-        <location filename="../../app/main_window.py" line="427"/>
+        <location filename="../../app/main_window.py" line="179"/>
+        <location filename="../../app/main_window.py" line="347"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="155"/>
+        <location filename="../../app/main_window.py" line="180"/>
         <source>Search chats</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="156"/>
+        <location filename="../../app/main_window.py" line="181"/>
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="157"/>
+        <location filename="../../app/main_window.py" line="182"/>
         <source>Models…</source>
         <translation>모델…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="159"/>
+        <location filename="../../app/main_window.py" line="184"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="161"/>
+        <location filename="../../app/main_window.py" line="186"/>
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="163"/>
+        <location filename="../../app/main_window.py" line="188"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="166"/>
+        <location filename="../../app/main_window.py" line="191"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="168"/>
+        <location filename="../../app/main_window.py" line="193"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="169"/>
+        <location filename="../../app/main_window.py" line="194"/>
         <source>Quit</source>
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="247"/>
+        <location filename="../../app/main_window.py" line="297"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="258"/>
-        <location filename="../../app/main_window.py" line="301"/>
-        <location filename="../../app/main_window.py" line="318"/>
+        <location filename="../../app/main_window.py" line="308"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="286"/>
         <location filename="../../app/main_window.py" line="326"/>
-        <source>Loading %1…</source>
-        <translation>%1 불러오는 중…</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="293"/>
-        <location filename="../../app/main_window.py" line="390"/>
-        <source>Ready</source>
-        <translation>준비됨</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="308"/>
-        <source>Choose a model…</source>
-        <translation>모델 선택…</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="328"/>
-        <source>No model</source>
-        <translation>모델 없음</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="349"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="388"/>
-        <source>Answering…  (Esc to stop)</source>
-        <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
         <location filename="../../app/main_window.py" line="403"/>
@@ -816,41 +829,6 @@
         <location filename="../../app/main_window.py" line="405"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="429"/>
-        <source>Deleted “%1”.</source>
-        <translation>“%1” 대화를 삭제했습니다.</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="431"/>
-        <source>Undo</source>
-        <translation>실행 취소</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="452"/>
-        <source>Markdown (*.md)</source>
-        <translation>Markdown (*.md)</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="452"/>
-        <source>JSON (*.json)</source>
-        <translation>JSON (*.json)</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="454"/>
-        <source>Export conversation</source>
-        <translation>대화 내보내기</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="461"/>
-        <source>Could not write %1: %2</source>
-        <translation>%1에 쓰지 못했습니다: %2</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="464"/>
-        <source>Exported to %1</source>
-        <translation>%1(으)로 내보냈습니다</translation>
     </message>
 </context>
 <context>
@@ -988,6 +966,14 @@
         <location filename="../../app/widgets/message_widget.py" line="268"/>
         <source>Copied</source>
         <translation>복사됨</translation>
+    </message>
+</context>
+<context>
+    <name>ModelChoices</name>
+    <message>
+        <location filename="../../app/model_choices.py" line="79"/>
+        <source>Not in the models folder: %1</source>
+        <translation>모델 폴더 밖에 있음: %1</translation>
     </message>
 </context>
 <context>
@@ -1149,223 +1135,336 @@
     </message>
 </context>
 <context>
+    <name>ModelHandlers</name>
+    <message>
+        <location filename="../../app/window_models.py" line="83"/>
+        <source>%1 holds no gpt-oss model. Choose the folder with config.json and the .safetensors files, or download gpt-oss-20b.</source>
+        <translation>%1에는 gpt-oss 모델이 없습니다. config.json과 .safetensors 파일이 있는 폴더를 선택하거나 gpt-oss-20b를 다운로드하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_models.py" line="103"/>
+        <location filename="../../app/window_models.py" line="161"/>
+        <source>Loading %1…</source>
+        <translation>%1 불러오는 중…</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_models.py" line="107"/>
+        <source>Your message is queued and answered once the model is ready.</source>
+        <translation>메시지는 대기 중이며 모델이 준비되면 답변합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_models.py" line="110"/>
+        <source>Answering…  (Esc to stop)</source>
+        <translation>답변하는 중…  (Esc로 중지)</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_models.py" line="112"/>
+        <source>Ready</source>
+        <translation>준비됨</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_models.py" line="114"/>
+        <source>No model loaded</source>
+        <translation>불러온 모델 없음</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_models.py" line="142"/>
+        <source>Choose a model…</source>
+        <translation>모델 선택…</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_models.py" line="163"/>
+        <source>No model</source>
+        <translation>모델 없음</translation>
+    </message>
+</context>
+<context>
     <name>ModelManager</name>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="37"/>
+        <location filename="../../app/widgets/model_manager.py" line="39"/>
         <source>Models</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="48"/>
+        <location filename="../../app/widgets/model_manager.py" line="52"/>
         <source>Models folder:</source>
         <translation>모델 폴더:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="53"/>
+        <location filename="../../app/widgets/model_manager.py" line="57"/>
         <source>Open</source>
         <translation>열기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="54"/>
+        <location filename="../../app/widgets/model_manager.py" line="58"/>
         <source>Show the models folder in the file manager</source>
         <translation>파일 관리자에서 모델 폴더 보기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="56"/>
+        <location filename="../../app/widgets/model_manager.py" line="60"/>
         <source>Change…</source>
         <translation>변경…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="57"/>
+        <location filename="../../app/widgets/model_manager.py" line="61"/>
         <source>Move the models to another folder or disk</source>
         <translation>모델을 다른 폴더나 디스크로 옮기기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="68"/>
+        <location filename="../../app/widgets/model_manager.py" line="72"/>
         <source>On this computer</source>
         <translation>이 컴퓨터에 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="72"/>
+        <location filename="../../app/widgets/model_manager.py" line="76"/>
         <source>Models on this computer</source>
         <translation>이 컴퓨터에 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="74"/>
+        <location filename="../../app/widgets/model_manager.py" line="78"/>
         <source>No models yet. Download one below, or import a folder.</source>
         <translation>아직 모델이 없습니다. 아래에서 다운로드하거나 폴더를 가져오세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="79"/>
+        <location filename="../../app/widgets/model_manager.py" line="83"/>
         <source>Load</source>
         <translation>불러오기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="81"/>
+        <location filename="../../app/widgets/model_manager.py" line="85"/>
         <source>Chat with this model</source>
         <translation>이 모델과 대화하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="82"/>
+        <location filename="../../app/widgets/model_manager.py" line="86"/>
         <source>Verify</source>
         <translation>검증</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="83"/>
+        <location filename="../../app/widgets/model_manager.py" line="87"/>
+        <location filename="../../app/widgets/model_manager.py" line="237"/>
         <source>Check every file against its sha256</source>
         <translation>모든 파일을 sha256으로 확인합니다</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="84"/>
+        <location filename="../../app/widgets/model_manager.py" line="88"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="86"/>
+        <location filename="../../app/widgets/model_manager.py" line="90"/>
+        <source>Add to library</source>
+        <translation>라이브러리에 추가</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="93"/>
+        <source>Record this folder in the models folder with its checksums; its files stay where they are</source>
+        <translation>이 폴더를 체크섬과 함께 모델 폴더에 등록합니다. 파일은 지금 위치에 그대로 둡니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="97"/>
         <source>Import folder…</source>
         <translation>폴더 가져오기…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="87"/>
+        <location filename="../../app/widgets/model_manager.py" line="98"/>
         <source>Use a gpt-oss model folder you already have</source>
         <translation>이미 가지고 있는 gpt-oss 모델 폴더 사용하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="105"/>
-        <location filename="../../app/widgets/model_manager.py" line="112"/>
-        <location filename="../../app/widgets/model_manager.py" line="222"/>
+        <location filename="../../app/widgets/model_manager.py" line="116"/>
+        <location filename="../../app/widgets/model_manager.py" line="123"/>
+        <location filename="../../app/widgets/model_manager.py" line="262"/>
         <source>Download</source>
         <translation>다운로드</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="109"/>
+        <location filename="../../app/widgets/model_manager.py" line="120"/>
         <source>Models to download</source>
         <translation>다운로드할 수 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="208"/>
+        <location filename="../../app/widgets/model_manager.py" line="235"/>
+        <source>Check every file&apos;s header and every tensor&apos;s shape (a folder has no recorded checksums)</source>
+        <translation>모든 파일의 헤더와 모든 텐서의 모양을 확인합니다(폴더에는 기록된 체크섬이 없습니다)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="244"/>
+        <source>This folder is not in the models folder: nothing to delete</source>
+        <translation>이 폴더는 모델 폴더 밖에 있어 삭제할 것이 없습니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="248"/>
         <source>Unload it first: a loaded model cannot be deleted</source>
         <translation>불러온 모델은 삭제할 수 없습니다. 먼저 다른 모델을 불러오세요</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="210"/>
+        <location filename="../../app/widgets/model_manager.py" line="250"/>
         <source>Delete this model&apos;s files</source>
         <translation>이 모델의 파일 삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="218"/>
+        <location filename="../../app/widgets/model_manager.py" line="258"/>
         <source>Resume download</source>
         <translation>이어받기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="220"/>
+        <location filename="../../app/widgets/model_manager.py" line="260"/>
         <source>Repair download</source>
         <translation>다시 받아 복구</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="228"/>
+        <location filename="../../app/widgets/model_manager.py" line="268"/>
         <source>Already downloaded and verified.</source>
         <translation>이미 다운로드하고 검증했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="230"/>
+        <location filename="../../app/widgets/model_manager.py" line="270"/>
         <source>unknown size</source>
         <translation>크기 알 수 없음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="231"/>
+        <location filename="../../app/widgets/model_manager.py" line="271"/>
         <source>%1 to download.</source>
         <translation>다운로드 크기 %1.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="254"/>
+        <location filename="../../app/widgets/model_manager.py" line="303"/>
         <source>%1 is loaded. Load another model first, then delete this one.</source>
         <translation>%1 모델을 사용 중입니다. 다른 모델을 먼저 불러온 뒤 삭제하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="262"/>
+        <location filename="../../app/widgets/model_manager.py" line="311"/>
         <source>Forget %1? Its folder stays where it is.</source>
         <translation>%1 모델을 목록에서 지울까요? 폴더는 그대로 남습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="264"/>
+        <location filename="../../app/widgets/model_manager.py" line="313"/>
         <source>Delete %1 and free %2 of disk space?</source>
         <translation>%1 모델을 삭제하고 디스크 공간 %2을(를) 확보할까요?</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="269"/>
+        <location filename="../../app/widgets/model_manager.py" line="318"/>
         <source>Delete model</source>
         <translation>모델 삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="274"/>
+        <location filename="../../app/widgets/model_manager.py" line="324"/>
         <source>Choose a gpt-oss model folder</source>
         <translation>gpt-oss 모델 폴더 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="289"/>
+        <location filename="../../app/widgets/model_manager.py" line="340"/>
         <source>Choose a new, empty folder for the models</source>
         <translation>모델을 둘 새 빈 폴더 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="297"/>
+        <location filename="../../app/widgets/model_manager.py" line="348"/>
         <source>Downloading %1</source>
         <translation>%1 다운로드 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="298"/>
+        <location filename="../../app/widgets/model_manager.py" line="349"/>
         <source>Verifying %1</source>
         <translation>%1 검증 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="299"/>
+        <location filename="../../app/widgets/model_manager.py" line="350"/>
+        <source>Checking %1</source>
+        <translation>%1 확인 중</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="351"/>
         <source>Importing %1</source>
         <translation>%1 가져오는 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="300"/>
+        <location filename="../../app/widgets/model_manager.py" line="352"/>
         <source>Deleting %1</source>
         <translation>%1 삭제 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="301"/>
+        <location filename="../../app/widgets/model_manager.py" line="353"/>
         <source>Moving the models to %1</source>
         <translation>모델을 %1(으)로 옮기는 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="311"/>
+        <location filename="../../app/widgets/model_manager.py" line="364"/>
         <source>%1 is downloaded and verified.</source>
         <translation>%1 다운로드와 검증을 마쳤습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="312"/>
+        <location filename="../../app/widgets/model_manager.py" line="365"/>
         <source>%1 is verified: every file matches.</source>
         <translation>%1 검증 완료: 모든 파일이 일치합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="313"/>
+        <location filename="../../app/widgets/model_manager.py" line="367"/>
+        <source>%1: every file and tensor is in place. Add it to the library to record its checksums.</source>
+        <translation>%1: 모든 파일과 텐서가 제자리에 있습니다. 체크섬을 기록하려면 라이브러리에 추가하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_manager.py" line="369"/>
         <source>%1 was imported.</source>
         <translation>%1 모델을 가져왔습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="314"/>
+        <location filename="../../app/widgets/model_manager.py" line="370"/>
         <source>%1 was deleted.</source>
         <translation>%1 모델을 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="315"/>
+        <location filename="../../app/widgets/model_manager.py" line="371"/>
         <source>The models are now in %1.</source>
         <translation>이제 모델이 %1에 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="330"/>
+        <location filename="../../app/widgets/model_manager.py" line="390"/>
         <source>Download of %1 paused. Resume continues where it stopped.</source>
         <translation>%1 다운로드를 멈췄습니다. 이어받기로 멈춘 곳부터 계속합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="332"/>
+        <location filename="../../app/widgets/model_manager.py" line="392"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>ModelPicker</name>
+    <message>
+        <location filename="../../app/widgets/model_picker.py" line="27"/>
+        <source>Choose the model to chat with</source>
+        <translation>대화할 모델 선택</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_picker.py" line="28"/>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_picker.py" line="51"/>
+        <source>Models folder</source>
+        <translation>모델 폴더</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_picker.py" line="52"/>
+        <source>Other folders</source>
+        <translation>다른 폴더</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_picker.py" line="53"/>
+        <source>Servers</source>
+        <translation>서버</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_picker.py" line="65"/>
+        <source>No models on this computer yet</source>
+        <translation>이 컴퓨터에 아직 모델이 없습니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/model_picker.py" line="68"/>
+        <source>Manage models…</source>
+        <translation>모델 관리…</translation>
     </message>
 </context>
 <context>
@@ -1392,7 +1491,7 @@
     </message>
     <message>
         <location filename="../../app/model_tables.py" line="25"/>
-        <location filename="../../app/model_tables.py" line="157"/>
+        <location filename="../../app/model_tables.py" line="158"/>
         <source>Unknown</source>
         <translation>알 수 없음</translation>
     </message>
@@ -1433,7 +1532,7 @@
     </message>
     <message>
         <location filename="../../app/model_tables.py" line="71"/>
-        <location filename="../../app/model_tables.py" line="139"/>
+        <location filename="../../app/model_tables.py" line="140"/>
         <source>Runs on</source>
         <translation>실행 환경</translation>
     </message>
@@ -1463,17 +1562,22 @@
         <translation>폴더</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="137"/>
+        <location filename="../../app/model_tables.py" line="99"/>
+        <source>Not in the models folder</source>
+        <translation>모델 폴더 밖</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_tables.py" line="138"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="138"/>
+        <location filename="../../app/model_tables.py" line="139"/>
         <source>Download</source>
         <translation>다운로드</translation>
     </message>
     <message>
-        <location filename="../../app/model_tables.py" line="140"/>
+        <location filename="../../app/model_tables.py" line="141"/>
         <source>About</source>
         <translation>설명</translation>
     </message>
@@ -1481,7 +1585,7 @@
 <context>
     <name>ModelsWorker</name>
     <message>
-        <location filename="../../app/models_worker.py" line="129"/>
+        <location filename="../../app/models_worker.py" line="146"/>
         <source>The model manager hit an unexpected problem.</source>
         <translation>모델 관리자에서 예상하지 못한 문제가 생겼습니다.</translation>
     </message>
@@ -1560,6 +1664,19 @@
         <location filename="../../app/widgets/overflow_dialog.py" line="56"/>
         <source>Send nothing; start a new chat to go on.</source>
         <translation>보내지 않습니다. 계속하려면 새 대화를 시작하세요.</translation>
+    </message>
+</context>
+<context>
+    <name>QFileDialog</name>
+    <message>
+        <location filename="../../app/qt_strings.py" line="13"/>
+        <source>&amp;Look in:</source>
+        <translation>다음에서 찾기(&amp;L):</translation>
+    </message>
+    <message>
+        <location filename="../../app/qt_strings.py" line="14"/>
+        <source>Files of &amp;type:</source>
+        <translation>파일 형식(&amp;T):</translation>
     </message>
 </context>
 <context>
@@ -1816,183 +1933,188 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="32"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="35"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="45"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="48"/>
         <source>Automatic (GPU when there is one)</source>
         <translation>자동 (GPU가 있으면 GPU)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="46"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="49"/>
         <source>GPU (CUDA)</source>
         <translation>GPU (CUDA)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="47"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="50"/>
         <source>CPU only</source>
         <translation>CPU만 사용</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="50"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="53"/>
         <source>&amp;Device:</source>
         <translation>장치(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="56"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="59"/>
         <source>Automatic</source>
         <translation>자동</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="58"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="61"/>
         <source>How much GPU memory Gossamer may use. Experts that do not fit stay in RAM.</source>
         <translation>Gossamer가 쓸 수 있는 GPU 메모리입니다. 들어가지 않는 전문가(expert)는 RAM에 둡니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="60"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="63"/>
         <source>&amp;VRAM budget:</source>
         <translation>VRAM 한도(&amp;V):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="63"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="67"/>
+        <source>No CUDA GPU was found on this computer, so the model runs on the CPU and uses RAM.</source>
+        <translation>이 컴퓨터에서 CUDA GPU를 찾지 못해 모델은 CPU에서 실행되고 RAM을 씁니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="71"/>
         <source>%1 tokens</source>
         <translation>%1 토큰</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="65"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="73"/>
         <source>Longer context remembers more of the conversation and uses more memory.</source>
         <translation>컨텍스트가 길수록 대화를 더 많이 기억하지만 메모리를 더 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="67"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="75"/>
         <source>&amp;Context length:</source>
         <translation>컨텍스트 길이(&amp;C):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="68"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="76"/>
         <source>Use CUDA &amp;graphs (faster answers on NVIDIA GPUs)</source>
         <translation>CUDA 그래프 사용(&amp;G) (NVIDIA GPU에서 더 빠른 답변)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="70"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="78"/>
         <source>Turn off only if answers on the GPU go wrong; Gossamer checks the graphs itself.</source>
         <translation>GPU에서 답변이 잘못될 때만 끄세요. Gossamer가 그래프를 스스로 확인합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="73"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="81"/>
         <source>Changes here reload the model.</source>
         <translation>여기를 바꾸면 모델을 다시 불러옵니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="76"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="84"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="85"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="93"/>
         <source>0 always picks the likeliest word; gpt-oss is tuned for 1.0.</source>
         <translation>0이면 항상 가장 그럴듯한 단어를 고릅니다. gpt-oss는 1.0에 맞춰져 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="86"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="94"/>
         <source>&amp;Temperature:</source>
         <translation>온도(&amp;T):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="91"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="99"/>
         <source>Top-&amp;p:</source>
         <translation>Top-&amp;p:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="95"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="104"/>
         <source>The longest answer, thinking included, in tokens.</source>
         <translation>생각을 포함한 답변의 최대 길이(토큰)입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="96"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="105"/>
         <source>&amp;Max tokens:</source>
         <translation>최대 토큰(&amp;M):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="99"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="108"/>
         <source>Low</source>
         <translation>낮음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="100"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="109"/>
         <source>Medium</source>
         <translation>보통</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="101"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="110"/>
         <source>High</source>
         <translation>높음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="104"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="113"/>
         <source>Reasoning for &amp;new chats:</source>
         <translation>새 대화의 추론 강도(&amp;N):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="106"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="115"/>
         <source>For example: Answer briefly. Use metric units.</source>
         <translation>예: 짧게 답하세요. 미터법 단위를 쓰세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="108"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="117"/>
         <source>System instructions</source>
         <translation>시스템 지시문</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="109"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="118"/>
         <source>&amp;System instructions:</source>
         <translation>시스템 지시문(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="111"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="120"/>
         <source>Answers</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="118"/>
-        <location filename="../../app/widgets/settings_dialog.py" line="125"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="127"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="134"/>
         <source>Same as the system</source>
         <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="119"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="128"/>
         <source>Light</source>
         <translation>밝게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="120"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="129"/>
         <source>Dark</source>
         <translation>어둡게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="123"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="132"/>
         <source>T&amp;heme:</source>
         <translation>테마(&amp;H):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="127"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="136"/>
         <source>&amp;Language:</source>
         <translation>언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="128"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="137"/>
         <source>A new language shows after Gossamer restarts.</source>
         <translation>바꾼 언어는 Gossamer를 다시 시작하면 적용됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="131"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="140"/>
         <source>Appearance</source>
         <translation>모양</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="133"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="142"/>
         <source>Local API</source>
         <translation>로컬 API</translation>
     </message>
@@ -2026,53 +2148,53 @@
         <translation>제목과 메시지 검색 (Ctrl+F)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/sidebar.py" line="65"/>
+        <location filename="../../app/widgets/sidebar.py" line="66"/>
         <source>Conversations</source>
         <translation>대화 목록</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/sidebar.py" line="78"/>
+        <location filename="../../app/widgets/sidebar.py" line="79"/>
         <source>No conversations match.</source>
         <translation>일치하는 대화가 없습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/sidebar.py" line="83"/>
-        <location filename="../../app/widgets/sidebar.py" line="162"/>
+        <location filename="../../app/widgets/sidebar.py" line="84"/>
+        <location filename="../../app/widgets/sidebar.py" line="176"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/sidebar.py" line="91"/>
+        <location filename="../../app/widgets/sidebar.py" line="92"/>
         <source>Models</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/sidebar.py" line="93"/>
+        <location filename="../../app/widgets/sidebar.py" line="94"/>
         <source>Download, verify and choose models</source>
         <translation>모델 다운로드, 검증, 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/sidebar.py" line="95"/>
+        <location filename="../../app/widgets/sidebar.py" line="96"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/sidebar.py" line="97"/>
+        <location filename="../../app/widgets/sidebar.py" line="98"/>
         <source>Settings (Ctrl+,)</source>
         <translation>설정 (Ctrl+,)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/sidebar.py" line="154"/>
+        <location filename="../../app/widgets/sidebar.py" line="168"/>
         <source>Rename</source>
         <translation>이름 바꾸기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/sidebar.py" line="156"/>
+        <location filename="../../app/widgets/sidebar.py" line="170"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/sidebar.py" line="159"/>
+        <location filename="../../app/widgets/sidebar.py" line="173"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
@@ -2096,7 +2218,7 @@
     </message>
     <message>
         <location filename="../../app/widgets/status_bar.py" line="36"/>
-        <location filename="../../app/widgets/status_bar.py" line="81"/>
+        <location filename="../../app/widgets/status_bar.py" line="91"/>
         <source>Where the model&apos;s weights are</source>
         <translation>모델 가중치가 있는 곳</translation>
     </message>
@@ -2111,7 +2233,7 @@
         <translation>%1 토큰/초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="71"/>
+        <location filename="../../app/widgets/status_bar.py" line="81"/>
         <source>Context %1 / %2</source>
         <translation>컨텍스트 %1 / %2</translation>
     </message>
@@ -2359,17 +2481,17 @@
         <translation>이어받기 (%2 중 %1 완료)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="150"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="155"/>
         <source>Choose a gpt-oss model folder</source>
         <translation>gpt-oss 모델 폴더 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="156"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="162"/>
         <source>Downloading %1</source>
         <translation>%1 다운로드 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/welcome_screen.py" line="179"/>
+        <location filename="../../app/widgets/welcome_screen.py" line="185"/>
         <source>Download paused. Resume continues where it stopped.</source>
         <translation>다운로드를 멈췄습니다. 이어받기로 멈춘 곳부터 계속합니다.</translation>
     </message>
