@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
         self.chat_view.regenerate_requested.connect(controller.regenerate)
         self.chat_view.continue_requested.connect(controller.continue_answer)
         self.chat_view.edit_submitted.connect(self._edit_and_resend)
+        self.chat_view.version_requested.connect(controller.show_version)
         self.sidebar.conversation_selected.connect(controller.open_conversation)
         # Past chats stay readable without a model: picking one leaves the welcome screen.
         self.sidebar.conversation_selected.connect(lambda _id: self.show_chat())
@@ -450,7 +451,7 @@ class MainWindow(QMainWindow):
             if not path:
                 return None
         try:
-            export.write(path, kind, conversation, self.store.messages(conversation_id))
+            export.write(path, kind, conversation, self.store.all_messages(conversation_id))
         except OSError as error:
             self.notice.show_notice(
                 self.tr("Could not write %1: %2").replace("%1", path).replace("%2", str(error)), kind="error"

@@ -25,9 +25,10 @@ from app.store_records import (
     Conversation,
     Message,
     chat_messages,
-    children_by_parent,
     conversation_from_row,
     message_from_row,
+    shown_path,
+    with_versions,
 )
 from app.store_schema import MIGRATIONS, SCHEMA_VERSION
 from engine.paths import user_data_dir
@@ -219,22 +220,14 @@ class Store:
     # Messages
     def messages(self, conversation_id: int) -> list[Message]:
         """The conversation as shown: from the first message down, at each fork the version chosen last."""
-        rows = self._rows(conversation_id)
-        children = children_by_parent(rows)
-        path, parent = [], None
-        while children.get(parent):
-            row = max(children[parent], key=lambda r: (r["chosen"], r["id"]))
-            path.append(message_from_row(row, children))
-            parent = row["id"]
-        return path
+        return shown_path(self.all_messages(conversation_id))
 
     def all_messages(self, conversation_id: int) -> list[Message]:
         """Every version of every message, by position (depth in the tree), then age."""
-        rows = self._rows(conversation_id)
-        children = children_by_parent(rows)
-        return [
-            message_from_row(row, children) for row in sorted(rows, key=lambda r: (r["position"], r["id"]))
-        ]
+        rows = self.db.execute(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY position, id", (conversation_id,)
+        )
+        return with_versions([message_from_row(row) for row in rows])
 
     def message(self, message_id: int) -> Message | None:
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
@@ -263,11 +256,6 @@ class Store:
                 " WHERE m.conversation_id = messages.conversation_id) WHERE id = ?",
                 (message_id,),
             )
-
-    def _rows(self, conversation_id: int) -> list[sqlite3.Row]:
-        return self.db.execute(
-            "SELECT * FROM messages WHERE conversation_id = ?", (conversation_id,)
-        ).fetchall()
 
     def add_message(
         self,

@@ -14,7 +14,18 @@ from app.store import StoreWriteError
 translate = QCoreApplication.translate
 
 # What the user was doing when a write failed; "answer": a streaming answer's save, tried again by itself.
-TASKS = ("send", "edit", "regenerate", "continue", "answer", "rename", "delete", "restore", "effort")
+TASKS = (
+    "send",
+    "edit",
+    "regenerate",
+    "continue",
+    "answer",
+    "rename",
+    "delete",
+    "restore",
+    "effort",
+    "version",
+)
 KINDS = ("full", "read_only", "other")
 
 
@@ -37,6 +48,7 @@ def lead(task: str) -> str:
         "delete": translate("StoreErrors", "Gossamer could not delete the chat."),
         "restore": translate("StoreErrors", "Gossamer could not bring the chat back."),
         "effort": translate("StoreErrors", "Gossamer could not save the reasoning effort for this chat."),
+        "version": translate("StoreErrors", "Gossamer could not switch to that version of the message."),
     }
     return leads[task]
 

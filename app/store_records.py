@@ -45,6 +45,7 @@ class Message:
     thinking_s: float | None = None
     settings: dict = field(default_factory=dict)  # the generation settings an answer was made with
     parent_id: int | None = None  # the message this one follows; None for a first message
+    chosen: int = 0  # when this version was last picked at its fork (a count): the latest is shown
     versions: tuple[int, ...] = ()  # ids of this message's versions (itself and its siblings), oldest first
 
     @property
@@ -101,21 +102,33 @@ def conversation_from_row(row: sqlite3.Row) -> Conversation:
     )
 
 
-def children_by_parent(rows: list[sqlite3.Row]) -> dict[int | None, list[sqlite3.Row]]:
-    """Each message's versions of what follows it (None: the first messages), oldest first."""
-    children: dict[int | None, list[sqlite3.Row]] = {}
-    for row in sorted(rows, key=lambda r: r["id"]):
-        children.setdefault(row["parent_id"], []).append(row)
-    return children
+def with_versions(messages: list[Message]) -> list[Message]:
+    """``messages`` (every message of a conversation) with each one's ``versions`` filled in: its siblings'
+    ids and its own, oldest first."""
+    siblings: dict[int | None, list[int]] = {}
+    for message in sorted(messages, key=lambda m: m.id):
+        siblings.setdefault(message.parent_id, []).append(message.id)
+    for message in messages:
+        message.versions = tuple(siblings[message.parent_id])
+    return messages
 
 
-def message_from_row(
-    row: sqlite3.Row,
-    children: dict[int | None, list[sqlite3.Row]] | None = None,
-    versions: tuple[int, ...] = (),
-) -> Message:
-    if children is not None:
-        versions = tuple(r["id"] for r in children[row["parent_id"]])
+def shown_path(messages: list[Message]) -> list[Message]:
+    """The conversation as shown, from every version of its messages: from the first message down, at each
+    fork the version chosen last."""
+    children: dict[int | None, list[Message]] = {}
+    for message in messages:
+        children.setdefault(message.parent_id, []).append(message)
+    path: list[Message] = []
+    parent = None
+    while children.get(parent):
+        chosen = max(children[parent], key=lambda m: (m.chosen, m.id))
+        path.append(chosen)
+        parent = chosen.id
+    return path
+
+
+def message_from_row(row: sqlite3.Row, versions: tuple[int, ...] = ()) -> Message:
     return Message(
         id=row["id"],
         conversation_id=row["conversation_id"],
@@ -136,6 +149,7 @@ def message_from_row(
         thinking_s=row["thinking_s"],
         settings=_loads(row["settings"], {}),
         parent_id=row["parent_id"],
+        chosen=row["chosen"],
         versions=versions,
     )
 

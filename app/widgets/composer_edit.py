@@ -11,8 +11,10 @@ MAX_LINES = 10
 class ComposerEdit(QPlainTextEdit):
     submitted = Signal()
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, *, min_lines: int = 1) -> None:
+        """``min_lines``: the height it starts at (the message editor opens a little taller than one line)."""
         super().__init__(parent)
+        self.min_lines = min_lines
         self.setObjectName("ComposerEdit")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setTabChangesFocus(True)
@@ -22,7 +24,7 @@ class ComposerEdit(QPlainTextEdit):
         self.document().documentLayout().documentSizeChanged.connect(self._fit)
         self._fit()
 
-    def keyPressEvent(self, event) -> None:  # noqa: N802
+    def keyPressEvent(self, event) -> None:
         enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
         if enter and modifiers == Qt.KeyboardModifier.NoModifier:
@@ -41,7 +43,7 @@ class ComposerEdit(QPlainTextEdit):
         while block.isValid():
             lines += max(1, block.layout().lineCount())
             block = block.next()
-        lines = max(1, min(lines, MAX_LINES))
+        lines = max(self.min_lines, min(lines, MAX_LINES))
         margins = self.contentsMargins()
         height = (
             lines * self.fontMetrics().lineSpacing()
@@ -52,6 +54,6 @@ class ComposerEdit(QPlainTextEdit):
         )
         self.setFixedHeight(height)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._fit()

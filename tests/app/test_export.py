@@ -47,14 +47,18 @@ def test_json_keeps_channels_usage_and_unicode(conversation):
     text = to_json(*conversation)
     assert "한국어" in text
     document = json.loads(text)
-    assert document["format"] == JSON_FORMAT and document["version"] == 1
+    assert document["format"] == JSON_FORMAT and document["version"] == 2
     assert document["settings"] == {"effort": "high"}
     user, answer, cut = document["messages"]
     assert user == {
+        "id": 1,
+        "parent": None,
+        "shown": True,
         "role": "user",
         "content": "How do I sort a list of 한국어 words?",
         "created_at": user["created_at"],
     }
+    assert (answer["parent"], cut["parent"]) == (1, 2)
     assert answer["reasoning"].startswith("They want sorting.")
     assert answer["usage"] == {"completion_tokens": 12} and answer["complete"] is True
     assert answer["finish_reason"] == "return" and answer["thinking_s"] == 3.2
