@@ -16,7 +16,7 @@
 <context>
     <name>MessageWidget</name>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="247"/>
+        <location filename="../../app/widgets/message_widget.py" line="266"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n token</numerusform>

@@ -232,3 +232,25 @@ def test_the_editor_sends_with_enter_and_opens_fully_in_view(make_window, qtbot,
         qtbot.keyClick(widget.editor, Qt.Key.Key_Return)
     assert submitted.args == ["Question 2\nMore detail, please."]
     assert widget.editing and widget.editor.toPlainText() == "Question 2\nMore detail, please."
+
+
+def test_the_switcher_and_editor_hint_speak_korean(qtbot):
+    """With Korean installed, the version buttons, the "1 / 2" label's spoken name and the editor's hint
+    are Korean."""
+    from app import i18n
+    from app.widgets.message_widget import MessageWidget
+    from app.widgets.version_switcher import VersionSwitcher
+
+    i18n.install("ko")
+    try:
+        versions = VersionSwitcher()
+        qtbot.addWidget(versions)
+        versions.set_versions(1, 2)
+        assert versions.previous_button.accessibleName() == "이전 버전"
+        assert versions.next_button.toolTip() == "다음 버전"
+        assert versions.label.text() == "1 / 2" and versions.label.accessibleName() == "2개 버전 중 1번째"
+        widget = MessageWidget("user")
+        qtbot.addWidget(widget)
+        assert widget.edit_hint.text() == "Enter로 전송, Shift+Enter로 줄바꿈"
+    finally:
+        i18n.install("en")
