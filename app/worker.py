@@ -1,4 +1,4 @@
-"""The engine on its own thread: the only module of the app that touches ``engine.loader``/``engine.session``.
+"""The engine on its own thread: the only module of the app that touches ``engine.runtime.loader``/``engine.runtime.session``.
 
 ``EngineWorker`` is a QObject moved to a QThread (see ``app.engine_client``). Its slots run there, one at
 a time; what happens comes back as signals named for events, which Qt queues to the GUI thread. Text is
@@ -19,6 +19,7 @@ from app.engine_errors import ErrorReport, report
 translate = QCoreApplication.translate
 
 BATCH_S = 0.03
+REMOTE_PREFIX = "remote:"  # engine.remote.servers.PREFIX, without importing the engine before it is needed
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class EngineWorker(QObject):
     tool_called = Signal(int, object)  # turn id, {"id", "type", "function": {"name", "arguments"}}
     turn_finished = Signal(int, str, object)  # turn id, reason, usage dict
     turn_failed = Signal(int, object)  # turn id, app.engine_errors.ErrorReport
-    engine_notice = Signal(object, object)  # engine.session.Notice (how the engine now runs), facts after it
+    engine_notice = Signal(object, object)  # engine.notices.Notice (how the engine now runs), facts after it
 
     def __init__(self) -> None:
         super().__init__()
@@ -45,21 +46,25 @@ class EngineWorker(QObject):
     # loading
     @Slot(str, str, object, int)
     def load(self, path: str, device: str, vram_budget: object, context_length: int) -> None:
-        """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = default."""
+        """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = default.
+        ``path`` may also be a remote model's key (engine.remote.servers): the worker connects instead."""
         self.model_loading.emit(path)
         self._release()
+        if path.startswith(REMOTE_PREFIX):
+            self._connect(path)
+            return
         try:
             import torch
 
             from engine.hub import in_use
-            from engine.loader import load_model
-            from engine.session import ChatSession
+            from engine.runtime.loader import load_model
+            from engine.runtime.session import ChatSession
 
             if device == "auto":
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             hold = in_use.acquire(path)
             try:
-                notices: list = []  # engine.session.Notice
+                notices: list = []  # engine.notices.Notice
                 model = load_model(
                     path,
                     device=device,
@@ -96,20 +101,49 @@ class EngineWorker(QObject):
         for notice in notices:  # an out-of-memory while loading made the plan offload more
             self.engine_notice.emit(notice, info["facts"])
 
+    def _connect(self, key: str) -> None:
+        """A model on a saved server: ask it for its models (a server down, a rejected key or a dropped model
+        is said now, as a load failure), then turns go to it through a RemoteSession."""
+        try:
+            from engine.remote.servers import open_session
+
+            session = open_session(key)
+        except Exception as error:  # shown to the user; never kills the thread
+            failure = report(error, translate("EngineWorker", "The model could not be loaded."))
+            log.info("connecting to %s failed: %s", key, failure.message, exc_info=bool(failure.traceback))
+            self.model_load_failed.emit(key, failure)
+            return
+        self._session, self._path = session, key
+        info = {
+            "path": key,
+            "description": session.describe(),
+            "facts": None,  # no device here: the server's own
+            "device": "remote",
+            "context_max": session.context_length,
+            "remote": session.client.host,
+        }
+        log.info("connected to %s", info["description"])
+        self.model_loaded.emit(info)
+
     @Slot()
     def unload(self) -> None:
-        if self._model is not None:
+        if self._model is not None or self._session is not None:
             self._release()
             self.model_unloaded.emit()
 
     def _release(self) -> None:
+        client = getattr(self._session, "client", None)  # a RemoteSession's connections
+        if client is not None:
+            client.close()
         self._session = None
         self._model = None
         if self._hold is not None:
             self._hold.release()
             self._hold = None
         if self._path is not None:
-            self._path = None
+            remote, self._path = self._path.startswith(REMOTE_PREFIX), None
+            if remote:
+                return
             try:
                 import gc
 
@@ -134,15 +168,17 @@ class EngineWorker(QObject):
             )
             self.turn_failed.emit(turn_id, ErrorReport("", message))
             return
+        batch: list[list] = []
+        broken = None  # a TurnEnd("error"): a remote stream broke; its error follows
         try:
-            from engine.harmony.events import TextDelta, ToolCall, TurnEnd
-            from engine.session import GenerationSettings, Notice
+            from engine.notices import Notice
+            from engine.runtime.session import GenerationSettings
+            from engine.text.harmony.events import TextDelta, ToolCall, TurnEnd
 
             generation = GenerationSettings(**settings)
             events = self._session.generate(
                 list(messages), generation, cancel=cancel, continue_from=continue_from
             )
-            batch: list[list] = []
             sent = time.monotonic()
             started = False
             for event in events:
@@ -168,6 +204,9 @@ class EngineWorker(QObject):
                             "function": {"name": event.name, "arguments": event.arguments},
                         },
                     )
+                elif isinstance(event, TurnEnd) and event.reason == "error":
+                    self._flush(turn_id, batch)  # the text so far is kept; the error is raised next
+                    broken = event
                 elif isinstance(event, TurnEnd):
                     self._flush(turn_id, batch)
                     usage = event.usage.as_dict() if event.usage is not None else {}
@@ -178,10 +217,14 @@ class EngineWorker(QObject):
                     self._flush(turn_id, batch)
                     sent = now
             self._flush(turn_id, batch)
+            if broken is not None:
+                self.turn_finished.emit(turn_id, "error", broken.usage.as_dict() if broken.usage else {})
+                return
             self.turn_finished.emit(
                 turn_id, "cancelled" if cancel is not None and cancel.is_set() else "return", {}
             )
         except Exception as error:
+            self._flush(turn_id, batch)  # what streamed before the error is part of the answer
             failure = report(error, translate("EngineWorker", "The answer could not be generated."))
             log.log(
                 logging.ERROR if failure.traceback else logging.INFO,

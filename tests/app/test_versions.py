@@ -11,7 +11,7 @@ from PySide6.QtCore import QPoint, QRect, Qt
 
 from app import settings as keys
 from app.store import Store
-from engine.tokenizer import load_tokenizer
+from engine.text.tokenizer import load_tokenizer
 from tests.app.conftest import read_only, send, wait_idle
 
 

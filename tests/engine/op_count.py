@@ -12,12 +12,12 @@ from collections import Counter
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-from engine.checkpoint import LAYER_TENSORS, tensor_specs
 from engine.config import ModelConfig
-from engine.experts import DenseCache, ExpertStore, PackedExperts
+from engine.io.checkpoint import LAYER_TENSORS, tensor_specs
+from engine.layers.experts import DenseCache, ExpertStore, PackedExperts
+from engine.layers.int8_linear import quantize_model
 from engine.model import Transformer
-from engine.offload import FIELDS
-from engine.quant8 import quantize_model
+from engine.offload.pool import FIELDS
 
 DTYPES = {"BF16": torch.bfloat16, "U8": torch.uint8, "F32": torch.float32}
 VIEWS = {"view", "reshape", "slice", "select", "transpose", "permute", "unsqueeze", "squeeze", "expand",

@@ -1,4 +1,4 @@
-"""The MoE layers of the model reach the kernels through engine.moe (issue #8 wiring): the seam's arguments,
+"""The MoE layers of the model reach the kernels through engine.layers.moe (issue #8 wiring): the seam's arguments,
 the choice of strategy, and a whole model run by the Triton kernels under the interpreter."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from engine import kernels
-from engine.experts import PackedExperts
-from engine.moe import by_expert, default_strategy, expert_mlp, expert_terms, weighted_sum
+from engine.layers.experts import PackedExperts
+from engine.layers.moe import by_expert, default_strategy, expert_mlp, expert_terms, weighted_sum
 from tests.engine.logits_check import assert_logits_close
 
 from .synth import random_experts, rel_err
@@ -23,10 +23,12 @@ def _routes(t: int, k: int, e: int, seed: int):
 
 @pytest.mark.parametrize("value", ["", "auto", "torch", "triton"])
 def test_the_cpu_never_takes_the_kernels(monkeypatch, value):
-    """Whatever GOSSAMER_KERNELS says, a CPU tensor goes the torch way (grouped) and mode() reads the setting."""
+    """Whatever GOSSAMER_KERNELS says, a CPU tensor never goes to the Triton kernels: to the CPU's numba
+    kernels where numba runs and the setting is not "torch", else the torch way (grouped); mode() reads it."""
     monkeypatch.setenv(kernels.ENV, value)
     assert not kernels.use_fused(torch.device("cpu"))
-    assert default_strategy(torch.device("cpu"), 4, None) == "grouped"
+    cpu = "cpu" if value != "torch" and kernels.cpu_available() else "grouped"
+    assert default_strategy(torch.device("cpu"), 4, None) == cpu
     assert kernels.mode() == (value or "auto")
     assert kernels.why_unavailable("cpu")
 
@@ -52,7 +54,7 @@ def test_fused_strategy_passes_the_seams_arguments(monkeypatch):
 def test_model_logits_with_interpreted_kernels(interp, tiny_model_dir, monkeypatch):
     """The tiny model's MoE layers through the Triton kernels (interpreted on the CPU): prefill (grouped
     GEMM) and decode (GEMV) logits agree with the torch path."""
-    from engine.loader import load_model
+    from engine.runtime.loader import load_model
 
     model = load_model(tiny_model_dir, "cpu")
     ids = torch.randint(0, 199998, (10,), generator=torch.Generator().manual_seed(5))

@@ -1,0 +1,112 @@
+"""The MoE layer over offloaded experts: stream a prefill chunk's experts in groups, prefetch the next
+layer's experts from a prediction of its routing.
+
+``OffloadMoE`` wraps an ``engine.layers.moe.MoE`` (same router, same ``expert_mlp``) and is what
+``engine.offload.build.attach`` puts in a block's place. Its forward is ``MoE.forward`` over the pool:
+- every routed expert fits in the pool at once (decode, short prompts): one ``fetch``, then
+  ``expert_mlp`` exactly as for resident experts;
+- more distinct experts than free slots (a long prefill chunk): the pool yields groups; each group's
+  routes fill their rows of the expert outputs, summed once at the end in expert order like ``expert_mlp``
+  sums them (the same numbers, the same order: the same bits as resident experts);
+- for a step of at most PREDICT_MAX_TOKENS tokens, the next layer's router applied to this layer's
+  input predicts the next layer's experts (the residual stream changes little from one layer to the
+  next; the MoE input x = rms_norm(h) * s_n is rescaled to rms_norm(h) * s_{n+1}). The prediction goes
+  to the host with this layer's own routing (one synchronization), and its copies start right after
+  this layer's, overlapping this layer's expert compute and the next layer's attention.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from engine.layers.experts import ExpertStore
+from engine.layers.moe import MoE, by_expert, expert_mlp, expert_terms, weighted_sum
+from engine.offload.pool import ExpertPool, OffloadedExperts
+from engine.quant.mxfp4 import linear
+
+# predict and prefetch for decode-sized steps; a prefill chunk needs every expert anyway
+PREDICT_MAX_TOKENS = 4
+
+
+class NextRouter(nn.Module):
+    """The following layer's router, to predict its experts from this layer's MoE input."""
+
+    def __init__(
+        self,
+        layer: int,
+        gate_weight: torch.Tensor,
+        gate_bias: torch.Tensor,
+        this_norm: torch.Tensor,
+        next_norm: torch.Tensor,
+        top_k: int,
+    ):
+        super().__init__()
+        self.layer, self.top_k = layer, top_k
+        self.register_buffer("gate_weight", gate_weight, persistent=False)
+        self.register_buffer("gate_bias", gate_bias, persistent=False)
+        this = this_norm.float()
+        ratio = torch.where(this.abs() > 1e-6, next_norm.float() / this, torch.zeros_like(this))
+        self.register_buffer("ratio", ratio, persistent=False)  # [H] float32
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: [T, H] this layer's normed MoE input -> [T, k] predicted experts of the next layer
+        guess = (x.float() * self.ratio).to(x.dtype)
+        return torch.topk(linear(guess, self.gate_weight, self.gate_bias), self.top_k, dim=-1).indices
+
+
+class OffloadMoE(nn.Module):
+    def __init__(
+        self,
+        moe: MoE,
+        store: ExpertStore | OffloadedExperts,
+        pool: ExpertPool | None,
+        next_router: NextRouter | None = None,
+    ):
+        super().__init__()
+        self.base = moe  # kept for its router weights and settings, and to undo the wrapping
+        self.store, self.pool, self.next_router = store, pool, next_router
+        moe.store = store
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: [T, H] (normed) -> [T, H]; routed exactly as engine.layers.moe.MoE.forward routes
+        expert_ids, weights = by_expert(*self.base.route(x))
+        hint = None
+        if self.next_router is not None and self.pool is not None and x.shape[0] <= PREDICT_MAX_TOKENS:
+            hint = (self.next_router.layer, self.next_router(x))
+        return self.experts(x, expert_ids, weights, hint)
+
+    def experts(
+        self,
+        x: torch.Tensor,
+        expert_ids: torch.Tensor,
+        weights: torch.Tensor,
+        hint: tuple[int, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """The expert half of ``forward``: x [T, H] normed, its routes (``by_expert`` order) -> [T, H].
+        hint: (next layer, its predicted experts [T, k]) to prefetch. Decode graphs call this between their
+        segments (engine/runtime/decode_segments.py), with the routes a graph computed."""
+        base = self.base
+        if not isinstance(self.store, OffloadedExperts):  # resident layer; maybe prefetch for the next one
+            staged = self.pool.stage(*hint) if hint is not None else None
+            packed, rows = self.store.fetch(expert_ids)
+            out = expert_mlp(x, rows, weights, packed, base.limit, base.alpha, base.dense_cache)
+            if staged is not None:
+                self.pool.prefetch_staged(staged)  # after this layer's compute was enqueued
+            return out
+        groups = self.store.fetch_groups(expert_ids, prefetch=hint)
+        packed, rows, mask = next(groups)
+        if mask is None:  # every routed expert is on the device at once
+            groups.close()
+            return expert_mlp(x, rows, weights, packed, base.limit, base.alpha, base.dense_cache)
+        # Streamed in groups: each group's routes fill their rows of the expert outputs; the weighted sum runs
+        # once at the end, in expert order, so the numbers equal one call's over resident experts.
+        t, k = rows.shape
+        terms = torch.empty(t * k, x.shape[1], dtype=x.dtype, device=x.device)  # [T*k, H]
+        while True:
+            expert_terms(terms, x, rows, packed, base.limit, base.alpha, base.dense_cache, mask=mask)
+            try:
+                packed, rows, mask = next(groups)
+            except StopIteration:
+                break
+        return weighted_sum(terms.view(t, k, -1), weights)

@@ -1,0 +1,1 @@
+"""Running the model: loading (with re-planning), sampling, decode graphs, chat sessions."""

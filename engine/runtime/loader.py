@@ -1,0 +1,142 @@
+"""``load_model``: a validated checkpoint becomes a ready ``Transformer`` on the chosen device, its weights
+placed by a plan (engine/placement/plan.py) for the device's memory.
+
+Nothing is allocated twice: on CPU every weight is a view of the memory-mapped files (pages come in
+as they are first used and belong to the page cache), on CUDA each tensor is copied from its mapping
+to the device and its pages are dropped again, so host memory stays flat. Expert weights stay packed
+as MXFP4 everywhere; ``DenseCache`` keeps a bounded number of dequantized ones (512 MiB by default on
+CPU, none on CUDA where dequantizing on the fly is cheap next to the memory it would take).
+
+On CUDA the plan is made for a budget: the caller's, or what is free on the device less a reserve. Experts
+that do not fit stay in (pinned) host memory and are copied to the device when routed (engine/offload/pool.py).
+On the CPU a budget is simulated: the same placement and copies, counted in bytes (tests, planning).
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from engine import kernels
+from engine.errors import EngineError, OutOfMemoryError
+from engine.io.checkpoint import Checkpoint
+from engine.layers.int8_linear import quantize_model
+from engine.model import Transformer
+from engine.notices import Notice
+from engine.offload.build import load_planned
+from engine.placement.host_memory import auto_host_memory
+from engine.placement.device import DEFAULT_DENSE_CACHE_BYTES, resolve_device  # noqa: F401  (callers' names)
+from engine.placement.memory import parse_size
+from engine.placement.plan import Plan, PlanOptions, auto_budget, make_plan, replan_after_oom
+from engine.runtime import decode_graph
+
+
+def load_model(
+    path: str | Path,
+    device: str | torch.device | None = "cpu",
+    vram_budget: int | str | None = None,
+    context_length: int | None = None,
+    dense_cache_bytes: int | None = None,
+    *,
+    notify: Callable[[Notice], None] | None = None,
+    plan_options: PlanOptions | None = None,
+    int8_weights: bool = False,
+    cuda_graphs: bool | None = None,
+) -> Transformer:
+    """Validate every tensor of the model folder ``path``, plan where the weights go, build the model.
+
+    vram_budget: bytes (or a size such as "12GiB") of device memory the model may use; None or "auto" on
+    CUDA: what is free now less a reserve; on the CPU, a size simulates a GPU of that budget, None places
+    everything in memory. Raises OutOfMemoryError (saying what would fit) when the weights cannot be placed.
+    notify(notice): told (an engine.notices.Notice) when an out-of-memory while loading made the plan
+    offload more.
+    plan_options: PlanOptions for the planner (its device and fused_kernels are set here).
+    int8_weights: quantize the attention projections and the unembedding to 8 bits on the device
+    (engine/layers/int8_linear.py; off by default until measured on GPUs). The plan still counts them in bf16.
+    cuda_graphs: decode steps as CUDA graphs (engine/runtime/decode_graph.py) where the placement allows; None (the
+    default): off unless GOSSAMER_CUDA_GRAPHS=1, until measured on GPUs.
+    """
+    device = resolve_device(device)
+    checkpoint = Checkpoint.open(path)  # raises ModelFilesError / UnsupportedModelError
+    try:
+        plan = plan_model(checkpoint, device, vram_budget, context_length, plan_options, Path(path).name)
+        if not plan.fits:
+            raise OutOfMemoryError(plan.problem)
+        # the checkpoint stays open with the model: replan_model re-reads experts from its mappings
+        model = load_with_replan(
+            path, device, plan, checkpoint=checkpoint, dense_cache_bytes=dense_cache_bytes, notify=notify
+        )
+        if int8_weights:
+            quantize_model(model)
+        if decode_graph.requested(cuda_graphs):
+            decode_graph.enable(model)  # logs why not, when the placement does not allow it
+        return model
+    except BaseException:
+        checkpoint.close()
+        raise
+
+
+def load_with_replan(
+    path: str | Path,
+    device,
+    plan: Plan,
+    *,
+    max_tries: int = 3,
+    notify: Callable[[Notice], None] | None = None,
+    **kwargs,
+):
+    """``load_planned``; after a CUDA out-of-memory, free what was allocated, re-plan with more offload (or a
+    shorter context), tell ``notify`` why, and try again. Raises engine.errors.OutOfMemoryError at the end.
+    The notices compare with the plan asked for: a context shortened by an earlier try stays shortened."""
+    asked = plan
+    for attempt in range(max_tries + 1):
+        try:
+            return load_planned(path, device, plan, **kwargs)
+        except torch.OutOfMemoryError:
+            gc.collect()
+            torch.cuda.empty_cache()
+            if attempt == max_tries:
+                raise OutOfMemoryError(
+                    f"The GPU ran out of memory {max_tries + 1} times loading the model. Close "
+                    "other programs using the GPU, lower the memory setting, or use the CPU."
+                ) from None
+            plan, message = replan_after_oom(plan)
+            if notify is not None:
+                notify(Notice.replanned(asked, plan, message))
+    raise AssertionError("unreachable")
+
+
+def plan_model(
+    checkpoint: Checkpoint,
+    device: torch.device,
+    vram_budget: int | str | None,
+    context_length: int | None,
+    options: PlanOptions | None = None,
+    name: str = "gpt-oss",
+) -> Plan:
+    """The plan ``load_model`` follows (see there for the budget's forms)."""
+    budget, source = budget_bytes(vram_budget)
+    if device.type == "cuda" and budget is None:
+        torch.cuda.empty_cache()  # memory our allocator caches counts as used in mem_get_info
+        budget, _ = auto_budget(device)
+        source = "auto"
+    options = replace(options or PlanOptions(), device=device.type, fused_kernels=kernels.use_fused(device))
+    if device.type == "cuda" and options.host_memory is None:  # pinned experts must leave the desktop room
+        options = replace(options, host_memory=auto_host_memory())
+    return make_plan(
+        checkpoint.config, budget, context_length, options=options, budget_source=source, model=name
+    )
+
+
+def budget_bytes(vram_budget: int | str | None) -> tuple[int | None, str]:
+    """A budget as callers give it -> (bytes or None for automatic / none, source for the plan)."""
+    if vram_budget is None or (isinstance(vram_budget, str) and vram_budget.strip().lower() in ("", "auto")):
+        return None, "none"
+    try:
+        return parse_size(vram_budget), "user"
+    except ValueError as error:
+        raise EngineError(f"GPU memory budget: {error}.") from None
