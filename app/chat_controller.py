@@ -1,10 +1,13 @@
 """What happens when the user sends, stops, continues, regenerates or edits: store, chat model, engine agree.
+Managing the conversations themselves (effort, rename, delete, undo) is app/conversation_actions.py's.
 
 One turn: the user's message is committed to the store, an empty assistant message is added (marked
 incomplete), the engine worker is asked for the answer, and every batch of streamed text goes to the
 chat model (the screen) and to an ``AnswerRecorder`` (the disk, at most every half second). The end of
 the turn marks the message complete with its usage; an error or Stop is recorded the same way.
 Continue runs a turn on the last answer instead: it is marked incomplete again and the new text added to it.
+Nothing is replaced: Regenerate adds a new version of the answer and an edit a new version of the message
+(app/store.py keeps every version); the screen shows one path, and ``show_version`` moves between them.
 
 A write the store refuses (``StoreWriteError``: a full disk, a read-only file) is caught here and reported
 by ``store_failed``; the store rolled it back, and what is shown is changed only after a write succeeded, so
@@ -15,7 +18,6 @@ on screen and in its recorder, and its saves are tried again until the store tak
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -23,6 +25,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app import long_context
 from app import settings as keys
 from app.chat_model import ChatModel, LiveState
+from app.conversation_actions import ConversationActions, make_title
 from app.conversation_model import ConversationListModel
 from app.engine_client import EngineClient
 from app.engine_errors import ErrorReport
@@ -31,7 +34,6 @@ from app.settings import Settings
 from app.store import Conversation, Message, Store, StoreWriteError, chat_messages
 
 log = logging.getLogger(__name__)
-TITLE_LENGTH = 48
 
 
 @dataclass
@@ -44,18 +46,7 @@ class _Turn:
     usage_before: dict = field(default_factory=dict)  # a continued answer's usage from its earlier turns
 
 
-def make_title(text: str) -> str:
-    """The first line of the first message, cut at a word near ``TITLE_LENGTH`` characters."""
-    line = next((line.strip() for line in text.splitlines() if line.strip()), "").lstrip("#>*- ").strip()
-    if len(line) <= TITLE_LENGTH:
-        return line
-    cut = line[:TITLE_LENGTH]
-    if " " in cut[TITLE_LENGTH // 2 :]:
-        cut = cut[: cut.rindex(" ")]
-    return cut.rstrip(" ,.;:") + "…"
-
-
-class ChatController(QObject):
+class ChatController(QObject, ConversationActions):
     conversation_changed = Signal(object)  # Conversation | None
     busy_changed = Signal(bool)
     turn_completed = Signal(str, object)  # reason, usage dict
@@ -119,88 +110,38 @@ class ChatController(QObject):
         if self._turn is not None:
             self._save(self._turn.recorder)
         self.conversation = conversation
-        # An answer streaming, or one the store has not taken yet, is shown as its recorder holds it.
-        recorders = dict(self._unsaved)
-        live = {}
-        if self._turn is not None and self._turn.conversation_id == conversation_id:
-            recorders[self._turn.message_id] = self._turn.recorder
-            live[self._turn.message_id] = self._turn.live
-        messages = [
-            recorders[m.id].applied(m) if m.id in recorders else m
-            for m in self.store.messages(conversation_id)
-        ]
-        self.chat_model.set_messages(messages, live)
+        self.chat_model.set_messages(*self._shown(self.store.messages(conversation_id)))
         self.settings.set(keys.LAST_CONVERSATION, conversation_id)
         self.conversation_changed.emit(conversation)
         return True
 
-    def set_effort(self, effort: str) -> bool:
-        """Save the chat's reasoning effort; if the store refuses, the chat keeps the one it had (``effort``
-        says which), so the composer shows what the next answer will use and what the file has."""
-        if self.conversation is None:
-            self.pending_effort = effort
-            return True
-        settings = {**self.conversation.settings, "effort": effort}
-        try:
-            self.store.update_settings(self.conversation.id, settings)
-        except StoreWriteError as error:
-            self._failed(error, "effort", self.conversation.id)
-            return False
-        self.conversation.settings = settings
-        return True
+    def _shown(self, messages: list[Message]) -> tuple[list[Message], dict[int, LiveState]]:
+        """Stored messages as the screen shows them: an answer streaming, or one the store has not taken yet,
+        as its recorder holds it (with the live state of the one streaming)."""
+        recorders, live = dict(self._unsaved), {}
+        if self._turn is not None:
+            recorders[self._turn.message_id] = self._turn.recorder
+            if any(m.id == self._turn.message_id for m in messages):
+                live[self._turn.message_id] = self._turn.live
+        return [recorders[m.id].applied(m) if m.id in recorders else m for m in messages], live
 
-    def rename(self, conversation_id: int, title: str) -> bool:
-        """A title the store refuses is not shown: the list keeps the saved one, and renaming again works once
-        the store can write (nothing is worth holding back for: the user sees the title did not change)."""
-        title = title.strip()
-        try:
-            self.store.rename_conversation(conversation_id, title)
-        except StoreWriteError as error:
-            self._failed(error, "rename", conversation_id)
+    def show_version(self, row: int, step: int) -> bool:
+        """Show another version of the message at ``row`` (``step`` -1: the one before, 1: the one after),
+        with the turns that followed it (at each fork below, the version chosen last). The choice is saved,
+        so the chat opens on it again; if the store refuses, the shown version stays."""
+        if self.conversation is None or not 0 <= row < self.chat_model.rowCount():
             return False
-        self.conversations.retitle(conversation_id, title)
-        if self.conversation is not None and self.conversation.id == conversation_id:
-            self.conversation.title, self.conversation.title_is_auto = title, False
-            self.conversation_changed.emit(self.conversation)
-        return True
-
-    def delete(self, conversation_id: int) -> bool:
-        """Move to the bin (``undo_delete`` brings it back until ``purge``). If the store refuses, the chat
-        stays where it was, and an answer it is writing goes on."""
-        try:
-            self.store.delete_conversation(conversation_id)
-        except StoreWriteError as error:
-            self._failed(error, "delete", conversation_id)
+        message = self.chat_model.message(row)
+        index = message.version - 1 + step
+        if step == 0 or not 0 <= index < len(message.versions):
             return False
-        if self._turn is not None and self._turn.conversation_id == conversation_id:
-            self.stop()
-        if self.conversation is not None and self.conversation.id == conversation_id:
-            self.new_conversation()
-        self.conversations.reload()
-        return True
-
-    def undo_delete(self, conversation_id: int) -> bool:
-        """Bring a deleted chat back. If the store refuses, it stays in the bin, hidden, and the Undo is kept
-        pending (``store_failed`` lets the window offer it again; closing tries once more before the bin is
-        emptied), since the bin is the only place the chat is left."""
         try:
-            self.store.restore_conversation(conversation_id)
+            self.store.choose(message.versions[index])
         except StoreWriteError as error:
-            self._unrestored.add(conversation_id)
-            self._failed(error, "restore", conversation_id)
+            self._failed(error, "version", self.conversation.id)
             return False
-        self._unrestored.discard(conversation_id)
-        self.conversations.reload()
-        self.open_conversation(conversation_id)
+        self.chat_model.show_path(*self._shown(self.store.messages(self.conversation.id)))
         return True
-
-    def purge(self) -> None:
-        """Empty the bin. One the store cannot empty is only logged: it holds nothing the user wants, and the
-        next start empties it."""
-        try:
-            self.store.purge_deleted()
-        except StoreWriteError as error:
-            log.warning("the bin of deleted chats was not emptied: %s", error)
 
     # turns
     def send(self, text: str) -> bool:
@@ -219,11 +160,13 @@ class ChatController(QObject):
             with self.store.transaction():
                 if conversation is None:
                     conversation = self.store.create_conversation(settings={"effort": self.pending_effort})
-                user = self.store.add_message(conversation.id, "user", text)
+                shown = self.chat_model.messages() if not created else []
+                parent = shown[-1].id if shown else None
+                user = self.store.add_message(conversation.id, "user", text, parent_id=parent)
                 if conversation.title_is_auto and not conversation.title:
                     title = make_title(text)
                     self.store.rename_conversation(conversation.id, title, auto=True)
-                answer = self._add_answer(conversation.id)
+                answer = self._add_answer(conversation.id, user.id)
         except StoreWriteError as error:
             self._failed(error, "send", None if created else conversation.id)
             return False
@@ -240,7 +183,8 @@ class ChatController(QObject):
         return True
 
     def regenerate(self, row: int | None = None) -> bool:
-        """Answer the last user message again (the answer at ``row`` and anything after it is replaced)."""
+        """Answer again the user message before ``row`` (default: the last): a new version of the answer
+        there; the old one stays, with what followed it, a version away (``show_version``)."""
         if self.busy or self.conversation is None:
             return False
         if self.engine.model is None and not self.engine.loading:
@@ -254,10 +198,7 @@ class ChatController(QObject):
         start = users[-1] + 1  # the answer begins right after the user's message
         try:
             self._save_unsaved()
-            with self.store.transaction():  # the old answer goes only if the new one is saved
-                if start < len(messages):
-                    self.store.delete_messages_from(self.conversation.id, messages[start].position)
-                answer = self._add_answer(self.conversation.id)
+            answer = self._add_answer(self.conversation.id, messages[users[-1]].id)
         except StoreWriteError as error:
             self._failed(error, "regenerate", self.conversation.id)
             return False
@@ -291,7 +232,8 @@ class ChatController(QObject):
         return True
 
     def edit_and_resend(self, row: int, text: str) -> bool:
-        """Replace the user's message at ``row`` with ``text``, drop what followed it, and answer again."""
+        """Send ``text`` as a new version of the user's message at ``row`` and answer it; the old version stays,
+        with what followed it, a version away. An edit of the first message retitles a chat titled by it."""
         text = text.strip()
         if self.busy or self.conversation is None or not text:
             return False
@@ -301,17 +243,24 @@ class ChatController(QObject):
         if self.engine.model is None and not self.engine.loading:
             self.no_model.emit()
             return False
+        conversation, title = self.conversation, None
         try:
             self._save_unsaved()
-            with self.store.transaction():  # the edit, what it replaces and the new answer: all or nothing
-                self.store.edit_message(message.id, text)
-                self.store.delete_messages_from(self.conversation.id, message.position + 1)
-                answer = self._add_answer(self.conversation.id)
+            with self.store.transaction():  # the new version, its title and its answer: all or nothing
+                user = self.store.add_message(conversation.id, "user", text, parent_id=message.parent_id)
+                if message.parent_id is None and conversation.title_is_auto:
+                    title = make_title(text)
+                    self.store.rename_conversation(conversation.id, title, auto=True)
+                answer = self._add_answer(conversation.id, user.id)
         except StoreWriteError as error:
-            self._failed(error, "edit", self.conversation.id)
+            self._failed(error, "edit", conversation.id)
             return False
-        self.chat_model.remove_from(row + 1)
-        self.chat_model.replace(row, self.store.message(message.id))
+        self.chat_model.remove_from(row)
+        self.chat_model.append(user)
+        if title is not None:
+            conversation.title = title
+            self.conversation_changed.emit(conversation)
+        self.conversations.reload()
         self._start_turn(answer)
         return True
 
@@ -328,27 +277,36 @@ class ChatController(QObject):
             **long_context.engine_settings(self.settings, self.conversation, self.effort),
         }
 
-    def engine_messages(self, before: int | None = None) -> list[dict]:
-        """The conversation as the engine gets it: system instructions, then every message so far (those
-        before position ``before``, when given)."""
-        stored = long_context.prompt_messages(self.store.messages(self.conversation.id), self.conversation)
-        messages = chat_messages(m for m in stored if before is None or m.position < before)
+    def engine_messages(self, answer: Message | None = None) -> list[dict]:
+        """The conversation as the engine gets it: system instructions, then the messages shown (those that
+        led to ``answer``, when given: the path it answers, never another version), from where the prompt
+        starts once the chat outgrew its context (app/long_context.py)."""
+        if answer is None:
+            stored = self.store.messages(self.conversation.id)
+        else:
+            stored = self.store.path_to(answer.id)[:-1]
+        messages = chat_messages(long_context.prompt_messages(stored, self.conversation))
         instructions = self.settings.get(keys.SYSTEM_INSTRUCTIONS).strip()
         return ([{"role": "system", "content": instructions}] if instructions else []) + messages
 
-    def _add_answer(self, conversation_id: int) -> Message:
-        """An empty answer, marked incomplete until its turn ends, with the settings it is written with."""
+    def _add_answer(self, conversation_id: int, parent_id: int) -> Message:
+        """An empty answer to ``parent_id``, marked incomplete until its turn ends, with the settings it is
+        written with."""
         return self.store.add_message(
-            conversation_id, "assistant", complete=False, settings=self.generation_settings()
+            conversation_id,
+            "assistant",
+            complete=False,
+            settings=self.generation_settings(),
+            parent_id=parent_id,
         )
 
     def _start_turn(self, answer: Message, *, continuing: bool = False) -> None:
         """Ask the engine for ``answer``, saved already: a new empty message (``_add_answer``), or the last
         answer, cut short and reopened, to write more of (Continue)."""
         assert self.conversation is not None
-        messages = self.engine_messages(before=answer.position)
+        messages = self.engine_messages(answer)
         if continuing:
-            live = _continued_live(answer)
+            live = LiveState.resumed(answer)
             self.chat_model.replace(self.chat_model.row_of(answer.id), answer, live)
             partial = answer.to_chat()
         else:
@@ -392,7 +350,7 @@ class ChatController(QObject):
         if row is not None:
             self.chat_model.append_text(row, deltas)
         else:  # the user is looking at another conversation: keep the live state current anyway
-            _advance(turn.live, deltas)
+            turn.live.advance(deltas)
         self._save(turn.recorder, due_only=True)
 
     def _on_tool_call(self, turn_id: int, call: dict) -> None:
@@ -497,16 +455,7 @@ class ChatController(QObject):
     def shutdown(self) -> None:
         """Save what has streamed (the message stays incomplete, shown as interrupted next time), with a last
         try for the answers and the Undo the store refused; what still cannot be saved is logged."""
-        for conversation_id in list(self._unrestored):
-            try:
-                self.store.restore_conversation(conversation_id)
-                self._unrestored.discard(conversation_id)
-            except StoreWriteError as error:
-                log.error(
-                    "closing with chat %d still deleted: its Undo could not be saved: %s",
-                    conversation_id,
-                    error,
-                )
+        self._restore_unrestored()
         error = self.save_answers()
         self._save_timer.stop()  # a refused save above restarts it: nothing writes once the store closes
         self._shut = True
@@ -518,32 +467,6 @@ class ChatController(QObject):
                 self.unsaved_characters(),
                 error,
             )
-
-
-def _advance(live: LiveState, deltas: list) -> None:
-    for channel, _text, tokens in deltas:
-        if channel == "analysis":
-            live.phase = "analysis"
-            live.analysis_tokens += tokens
-        else:
-            live.phase = "final"
-            live.final_tokens += tokens
-
-
-def _continued_live(answer: Message) -> LiveState:
-    """The live state of an answer being continued: its thinking time and token counts go on from its own."""
-    usage = answer.usage or {}
-    reasoning = int(usage.get("reasoning_tokens") or 0)
-    live = LiveState(
-        analysis_tokens=reasoning,
-        final_tokens=max(0, int(usage.get("completion_tokens") or 0) - reasoning),
-    )
-    if answer.thinking_s is not None:
-        now = time.monotonic()
-        live.thinking_started = now - answer.thinking_s
-        if answer.content:  # it had finished thinking
-            live.thinking_ended = now
-    return live
 
 
 def _added(before: dict, after: dict) -> dict:

@@ -38,6 +38,32 @@ class LiveState:
         end = self.thinking_ended if self.thinking_ended is not None else time.monotonic()
         return end - self.thinking_started
 
+    @classmethod
+    def resumed(cls, answer: Message) -> LiveState:
+        """The live state of an answer being continued: its thinking time and token counts go on from its own."""
+        usage = answer.usage or {}
+        reasoning = int(usage.get("reasoning_tokens") or 0)
+        live = cls(
+            analysis_tokens=reasoning,
+            final_tokens=max(0, int(usage.get("completion_tokens") or 0) - reasoning),
+        )
+        if answer.thinking_s is not None:
+            now = time.monotonic()
+            live.thinking_started = now - answer.thinking_s
+            if answer.content:  # it had finished thinking
+                live.thinking_ended = now
+        return live
+
+    def advance(self, deltas: list) -> None:
+        """Count streamed (channel, text, tokens) deltas of an answer not on screen (another chat or version)."""
+        for channel, _text, tokens in deltas:
+            if channel == "analysis":
+                self.phase = "analysis"
+                self.analysis_tokens += tokens
+            else:
+                self.phase = "final"
+                self.final_tokens += tokens
+
 
 class ChatModel(QAbstractListModel):
     def __init__(self, parent=None) -> None:
@@ -46,7 +72,7 @@ class ChatModel(QAbstractListModel):
         self._live: dict[int, LiveState] = {}  # message id -> live state
 
     # Qt model interface
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+    def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._messages)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -65,7 +91,7 @@ class ChatModel(QAbstractListModel):
             return f"{message.role}: {message.content}"
         return None
 
-    def roleNames(self) -> dict:  # noqa: N802
+    def roleNames(self) -> dict:
         return {
             MessageRole: b"message",
             LiveRole: b"live",
@@ -104,6 +130,16 @@ class ChatModel(QAbstractListModel):
             self._live[message.id] = live
         self.endInsertRows()
         return row
+
+    def show_path(self, messages: list[Message], live: dict[int, LiveState] | None = None) -> None:
+        """Show ``messages`` (another version's path): the rows up to the first that differs stay as they are,
+        the rest are replaced, so the view keeps what it has drawn above the fork."""
+        keep = 0
+        while keep < min(len(messages), len(self._messages)) and messages[keep].id == self._messages[keep].id:
+            keep += 1
+        self.remove_from(keep)
+        for message in messages[keep:]:
+            self.append(message, (live or {}).get(message.id))
 
     def remove_from(self, row: int) -> None:
         if row >= len(self._messages):

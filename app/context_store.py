@@ -39,27 +39,48 @@ def insert_message(
     *,
     settings: dict | None = None,
 ) -> Message:
-    """A message at ``position``; the ones from there on move one down."""
+    """A message at ``position`` of the path shown: it follows the message before that position, and the
+    message shown there (with every version below it) now follows it, one position further down. Other
+    versions at that fork keep their place: the note belongs to the path it was made for."""
     assert role in ROLES, role
     now = store._clock()
     with store.transaction():
-        # in two steps: positions are unique, and SQLite checks each row as it moves
-        store.db.execute(
-            "UPDATE messages SET position = -position - 1 WHERE conversation_id = ? AND position >= ?",
-            (conversation_id, position),
-        )
-        store.db.execute(
-            "UPDATE messages SET position = -position WHERE conversation_id = ? AND position < 0",
-            (conversation_id,),
-        )
+        path = store.messages(conversation_id)
+        parent_id = path[position - 1].id if position > 0 else None
+        moved = path[position] if position < len(path) else None
         cursor = store.db.execute(
-            "INSERT INTO messages (conversation_id, position, role, content, settings, created_at,"
-            " updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (conversation_id, position, role, content, json.dumps(settings) if settings else None, now, now),
+            "INSERT INTO messages (conversation_id, parent_id, position, chosen, role, content, settings,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation_id,
+                parent_id,
+                position,
+                moved.chosen if moved is not None else _next_choice(store, conversation_id),
+                role,
+                content,
+                json.dumps(settings) if settings else None,
+                now,
+                now,
+            ),
         )
+        note_id = cursor.lastrowid
+        if moved is not None:  # the message shown there and everything below it move one down, under the note
+            store.db.execute(
+                "WITH RECURSIVE below(id) AS (SELECT ? UNION ALL"
+                " SELECT m.id FROM messages m JOIN below ON m.parent_id = below.id)"
+                " UPDATE messages SET position = position + 1 WHERE id IN (SELECT id FROM below)",
+                (moved.id,),
+            )
+            store.db.execute("UPDATE messages SET parent_id = ? WHERE id = ?", (note_id, moved.id))
         store.db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
-    return store.message(cursor.lastrowid)
+    return store.message(note_id)
+
+
+def _next_choice(store: Store, conversation_id: int) -> int:
+    row = store.db.execute(
+        "SELECT COALESCE(MAX(chosen), 0) + 1 FROM messages WHERE conversation_id = ?", (conversation_id,)
+    ).fetchone()
+    return row[0]
 
 
 def add_note(

@@ -1,4 +1,9 @@
-"""A conversation as a Markdown document (to read and share) or JSON (to keep and re-import elsewhere)."""
+"""A conversation as a Markdown document (to read and share) or JSON (to keep and re-import elsewhere).
+
+Markdown has the conversation as shown (at each fork the version chosen last), each message that has other
+versions marked "version 2 of 3"; JSON has every version, each message naming the one it follows and
+whether it is shown.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +12,10 @@ from datetime import UTC, datetime
 
 from app import context_store
 from app.store import Conversation, Message
+from app.store_records import shown_path
 
 JSON_FORMAT = "gossamer.conversation"
-JSON_VERSION = 1
+JSON_VERSION = 2  # 2: every version of every message ("id", "parent", "shown"); 1 had the shown ones only
 
 _HEADINGS = {
     "user": "You",
@@ -26,17 +32,27 @@ def _iso(timestamp: float | None) -> str | None:
     return datetime.fromtimestamp(timestamp, tz=UTC).isoformat(timespec="seconds")
 
 
-def to_markdown(conversation: Conversation, messages: list[Message]) -> str:
+def local_time(moment: datetime) -> str:
+    """A moment as the reader's clock shows it, with its zone: "2026-12-03 20:05 KST" (or "UTC+09:00")."""
+    moment = moment.astimezone()
+    zone = moment.tzname() or ""
+    if not zone.isalpha():  # some systems name zones by their offset ("+09"): write it out in full
+        minutes = int(moment.utcoffset().total_seconds() // 60)
+        zone = f"UTC{'+' if minutes >= 0 else '-'}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+    return f"{moment:%Y-%m-%d %H:%M} {zone}"
+
+
+def to_markdown(conversation: Conversation, messages: list[Message], *, now: datetime | None = None) -> str:
+    """``messages``: the conversation as shown (``Store.messages``); ``now``: the export's time (default: now)."""
+    exported = local_time(now or datetime.now().astimezone())
     lines = [f"# {conversation.title or 'Conversation'}", ""]
-    lines += [
-        f"*Exported from Gossamer on {_iso(conversation.updated_at)} · "
-        f"reasoning effort: {conversation.effort}*",
-        "",
-    ]
+    lines += [f"*Exported from Gossamer on {exported} · reasoning effort: {conversation.effort}*", ""]
     for message in messages:
         heading = _HEADINGS.get(message.role, message.role.title())
         if message.role == "tool" and message.name:
             heading += f" ({message.name})"
+        if message.num_versions > 1:
+            heading += f" (version {message.version} of {message.num_versions})"
         note = context_store.note_kind(message)  # where the prompt started once the chat outgrew the context
         heading = {"summary": "Summary of the earlier messages", "dropped": "Context"}.get(note, heading)
         lines += [f"## {heading}", ""]
@@ -83,6 +99,12 @@ def _quote(text: str) -> str:
 
 
 def to_json(conversation: Conversation, messages: list[Message]) -> str:
+    """``messages``: every version (``Store.all_messages``). Each is written with an "id" (its number in this
+    file), the "parent" it follows (None: a first message) and whether it is "shown"; the shown ones, in
+    order, are the conversation as Gossamer shows it. A parent comes before the messages that follow it."""
+    shown = {message.id for message in shown_path(messages)}
+    ordered = sorted(messages, key=lambda m: (m.position, m.id))
+    numbers = {message.id: number for number, message in enumerate(ordered, start=1)}
     document = {
         "format": JSON_FORMAT,
         "version": JSON_VERSION,
@@ -90,7 +112,15 @@ def to_json(conversation: Conversation, messages: list[Message]) -> str:
         "created_at": _iso(conversation.created_at),
         "updated_at": _iso(conversation.updated_at),
         "settings": conversation.settings,
-        "messages": [_message_json(message) for message in messages],
+        "messages": [
+            {
+                "id": numbers[message.id],
+                "parent": numbers.get(message.parent_id),
+                "shown": message.id in shown,
+                **_message_json(message),
+            }
+            for message in ordered
+        ],
     }
     return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
 
@@ -124,7 +154,11 @@ def file_name(conversation: Conversation, kind: str) -> str:
 
 
 def write(path: str, kind: str, conversation: Conversation, messages: list[Message]) -> None:
-    """Write the export of ``kind`` ("markdown" or "json") to ``path``; raises OSError."""
-    text = to_markdown(conversation, messages) if kind == "markdown" else to_json(conversation, messages)
+    """Write the export of ``kind`` ("markdown": the versions shown, or "json": all) of ``messages``, every
+    version (``Store.all_messages``), to ``path``; raises OSError."""
+    if kind == "markdown":
+        text = to_markdown(conversation, shown_path(messages))
+    else:
+        text = to_json(conversation, messages)
     with open(path, "w", encoding="utf-8") as file:
         file.write(text)

@@ -212,6 +212,7 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         self.chat_view.regenerate_requested.connect(controller.regenerate)
         self.chat_view.continue_requested.connect(controller.continue_answer)
         self.chat_view.edit_submitted.connect(self._edit_and_resend)
+        self.chat_view.version_requested.connect(controller.show_version)
         self.sidebar.conversation_selected.connect(controller.open_conversation)
         # Past chats stay readable without a model: picking one leaves the welcome screen.
         self.sidebar.conversation_selected.connect(lambda _id: self.show_chat())

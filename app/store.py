@@ -1,5 +1,10 @@
 """Conversations in SQLite (WAL): what the user wrote and what the model answered, channels kept apart.
 
+A conversation is a tree: an edit or a regenerate adds a new version of a message beside the old one (a
+sibling with the same parent), and each version keeps the messages that followed it. What is shown (and
+sent to the engine) is one path from the first message down, at each fork the version chosen last
+(``messages``); ``all_messages`` has every version.
+
 No Qt here: the store is plain Python so a crash test (and future tools) can use it headless.
 The user's message is committed before generation starts; the answer is written while it streams
 (``update_message``) and marked complete only when the turn ends, so a crash or kill leaves at most
@@ -10,16 +15,38 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from app.store_records import (
+    Conversation,
+    Message,
+    chat_messages,
+    conversation_from_row,
+    message_from_row,
+    shown_path,
+    with_versions,
+)
+from app.store_schema import MIGRATIONS, SCHEMA_VERSION
 from engine.paths import user_data_dir
 
+log = logging.getLogger(__name__)
 FILE_NAME = "chats.sqlite"
 ROLES = ("system", "developer", "user", "assistant", "tool")
+LAST = -1  # add_message's parent: the last message shown (no message has a negative id)
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "Conversation",
+    "Message",
+    "Store",
+    "StoreError",
+    "StoreWriteError",
+    "chat_messages",
+]
 
 
 class StoreError(Exception):
@@ -52,119 +79,6 @@ def write_error_kind(error: sqlite3.DatabaseError) -> str:
     if primary == sqlite3.SQLITE_FULL:
         return "full"
     return "read_only" if primary in _UNWRITABLE else "other"
-
-
-_SCHEMA_V1 = """
-CREATE TABLE conversations (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    title TEXT NOT NULL DEFAULT '',
-    title_is_auto INTEGER NOT NULL DEFAULT 1,
-    settings TEXT NOT NULL DEFAULT '{}',
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    deleted_at REAL
-);
-CREATE TABLE messages (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
-    position INTEGER NOT NULL,
-    role TEXT NOT NULL,
-    content TEXT NOT NULL DEFAULT '',
-    reasoning TEXT NOT NULL DEFAULT '',
-    tool_calls TEXT,
-    tool_call_id TEXT,
-    name TEXT,
-    complete INTEGER NOT NULL DEFAULT 1,
-    finish_reason TEXT,
-    error TEXT,
-    usage TEXT,
-    thinking_s REAL,
-    settings TEXT,
-    created_at REAL NOT NULL,
-    updated_at REAL NOT NULL,
-    UNIQUE (conversation_id, position)
-);
-CREATE INDEX messages_by_conversation ON messages (conversation_id, position);
-CREATE INDEX conversations_by_update ON conversations (updated_at);
-"""
-
-# An engine error's class name beside its English text, so the app can word it in the user's language
-# whenever the message is shown (app/engine_errors.py).
-_V2_ERROR_KIND = "ALTER TABLE messages ADD COLUMN error_kind TEXT"
-
-# A full context (app/context_store.py): what a chat does once it outgrows the context; its prompt's start
-_CONTEXT_OVERFLOW = ("ALTER TABLE conversations ADD COLUMN overflow TEXT;"
-                     "ALTER TABLE conversations ADD COLUMN prompt_start INTEGER NOT NULL DEFAULT 0")
-
-# MIGRATIONS[n] takes a database at version n to version n + 1. Append; never edit a released step.
-MIGRATIONS: list[str] = [
-    _SCHEMA_V1,
-    _V2_ERROR_KIND,
-    _CONTEXT_OVERFLOW,
-]
-SCHEMA_VERSION = len(MIGRATIONS)
-
-
-@dataclass
-class Conversation:
-    id: int
-    title: str
-    title_is_auto: bool
-    settings: dict
-    created_at: float
-    updated_at: float
-    deleted_at: float | None = None
-    overflow: str | None = None  # "drop" | "summarize" | "stop"; None: not chosen (the Settings default)
-    prompt_start: int = 0  # the first message position the prompt holds (app/long_context.py)
-
-    @property
-    def effort(self) -> str:
-        return self.settings.get("effort", "medium")
-
-
-@dataclass
-class Message:
-    id: int
-    conversation_id: int
-    position: int
-    role: str
-    content: str = ""
-    reasoning: str = ""
-    tool_calls: list | None = None
-    tool_call_id: str | None = None
-    name: str | None = None
-    complete: bool = True
-    finish_reason: str | None = None  # "return" | "length" | "cancelled" | "error" | "call" | None
-    error: str | None = None
-    error_kind: str | None = None  # the EngineError class of ``error``; None when it was not the engine's
-    usage: dict = field(default_factory=dict)
-    created_at: float = 0.0
-    updated_at: float = 0.0
-    thinking_s: float | None = None
-    settings: dict = field(default_factory=dict)  # the generation settings an answer was made with
-
-    @property
-    def unfinished(self) -> bool:
-        """An answer the model did not end: stopped, cut at the token limit, failed, or cut by a crash."""
-        return self.role == "assistant" and (
-            not self.complete or self.finish_reason in ("cancelled", "length", "error")
-        )
-
-    @property
-    def can_continue(self) -> bool:
-        """An unfinished answer with text the model can go on from (a tool call is not continued)."""
-        return self.unfinished and not self.tool_calls and bool(self.content or self.reasoning)
-
-    def to_chat(self) -> dict:
-        """This message as the engine wants it (OpenAI chat shape, analysis under "reasoning")."""
-        message: dict = {"role": self.role, "content": self.content}
-        if self.role == "assistant":
-            message["reasoning"] = self.reasoning or None
-            message["tool_calls"] = self.tool_calls or None
-        if self.role == "tool":
-            message["name"] = self.name
-            message["tool_call_id"] = self.tool_call_id
-        return message
 
 
 def default_path() -> Path:
@@ -214,6 +128,12 @@ class Store:
                     if statement.strip():
                         self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {step + 1}")
+        # A step that rebuilds a table (schema 3) leaves the old one's pages free in the file: give them back.
+        if version < SCHEMA_VERSION and self.db.execute("PRAGMA freelist_count").fetchone()[0]:
+            try:
+                self.db.execute("VACUUM")
+            except sqlite3.DatabaseError as error:  # no room for its copy: the file works, only larger
+                log.warning("the conversation file was not compacted after its upgrade: %s", error)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -248,7 +168,7 @@ class Store:
 
     def conversation(self, conversation_id: int) -> Conversation | None:
         row = self.db.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
-        return _conversation(row) if row is not None else None
+        return conversation_from_row(row) if row is not None else None
 
     def conversations(self, query: str = "") -> list[Conversation]:
         """Conversations not deleted, newest first; ``query`` matches titles and message text."""
@@ -266,7 +186,7 @@ class Store:
                 " ORDER BY updated_at DESC, id DESC",
                 (pattern,),
             )
-        return [_conversation(row) for row in rows]
+        return [conversation_from_row(row) for row in rows]
 
     def rename_conversation(self, conversation_id: int, title: str, *, auto: bool = False) -> None:
         with self.transaction():
@@ -299,14 +219,43 @@ class Store:
 
     # Messages
     def messages(self, conversation_id: int) -> list[Message]:
+        """The conversation as shown: from the first message down, at each fork the version chosen last."""
+        return shown_path(self.all_messages(conversation_id))
+
+    def all_messages(self, conversation_id: int) -> list[Message]:
+        """Every version of every message, by position (depth in the tree), then age."""
         rows = self.db.execute(
-            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY position", (conversation_id,)
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY position, id", (conversation_id,)
         )
-        return [_message(row) for row in rows]
+        return with_versions([message_from_row(row) for row in rows])
 
     def message(self, message_id: int) -> Message | None:
         row = self.db.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
-        return _message(row) if row is not None else None
+        if row is None:
+            return None
+        siblings = self.db.execute(
+            "SELECT id FROM messages WHERE conversation_id = ? AND parent_id IS ? ORDER BY id",
+            (row["conversation_id"], row["parent_id"]),
+        )
+        return message_from_row(row, versions=tuple(r[0] for r in siblings))
+
+    def path_to(self, message_id: int) -> list[Message]:
+        """The message and those it follows, from the first: what led to it, whatever is shown now."""
+        path = []
+        message = self.message(message_id)
+        while message is not None:
+            path.append(message)
+            message = self.message(message.parent_id) if message.parent_id is not None else None
+        return path[::-1]
+
+    def choose(self, message_id: int) -> None:
+        """Show this version at its fork (and, below it, the versions chosen last there), also after a restart."""
+        with self.transaction():
+            self.db.execute(
+                "UPDATE messages SET chosen = (SELECT MAX(chosen) + 1 FROM messages m"
+                " WHERE m.conversation_id = messages.conversation_id) WHERE id = ?",
+                (message_id,),
+            )
 
     def add_message(
         self,
@@ -320,21 +269,34 @@ class Store:
         name: str | None = None,
         complete: bool = True,
         settings: dict | None = None,
+        parent_id: int | None = LAST,
     ) -> Message:
+        """A message following ``parent_id`` (``LAST``: the last one shown; None: a first message), shown from
+        now on: a second child of a parent is a new version beside the first (edit, regenerate)."""
         assert role in ROLES, role
         now = self._clock()
         with self.transaction():
-            (position,) = self.db.execute(
-                "SELECT COALESCE(MAX(position), -1) + 1 FROM messages WHERE conversation_id = ?",
-                (conversation_id,),
-            ).fetchone()
+            if parent_id == LAST:
+                shown = self.messages(conversation_id)
+                parent_id = shown[-1].id if shown else None
+            position = 0
+            if parent_id is not None:
+                parent = self.db.execute(
+                    "SELECT position FROM messages WHERE id = ? AND conversation_id = ?",
+                    (parent_id, conversation_id),
+                ).fetchone()
+                assert parent is not None, f"message {parent_id} is not in conversation {conversation_id}"
+                position = parent[0] + 1
             cursor = self.db.execute(
-                "INSERT INTO messages (conversation_id, position, role, content, reasoning, tool_calls,"
-                " tool_call_id, name, complete, settings, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO messages (conversation_id, parent_id, position, chosen, role, content, reasoning,"
+                " tool_calls, tool_call_id, name, complete, settings, created_at, updated_at)"
+                " VALUES (?, ?, ?, (SELECT COALESCE(MAX(chosen), 0) + 1 FROM messages WHERE conversation_id = ?),"
+                " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation_id,
+                    parent_id,
                     position,
+                    conversation_id,
                     role,
                     content,
                     reasoning,
@@ -378,7 +340,7 @@ class Store:
             )
 
     def edit_message(self, message_id: int, content: str) -> None:
-        """Replace a message's text (edit-and-resend of a user message)."""
+        """Replace a message's text in place (the app's edits add a version instead: ``add_message``)."""
         with self.transaction():
             self.db.execute(
                 "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
@@ -426,18 +388,19 @@ class Store:
             )
 
     def delete_messages_from(self, conversation_id: int, position: int) -> int:
-        """Delete the messages at ``position`` and after it (regenerate, edit-and-resend)."""
+        """Delete the messages at ``position`` and deeper, in every version (the app's edits and regenerates
+        keep them: they add versions)."""
+        where = "FROM messages WHERE conversation_id = ? AND position >= ?"
         with self.transaction():
-            cursor = self.db.execute(
-                "DELETE FROM messages WHERE conversation_id = ? AND position >= ?",
-                (conversation_id, position),
-            )
+            # Counted first: the rows below a deleted one go with it (ON DELETE CASCADE), uncounted.
+            (count,) = self.db.execute(f"SELECT COUNT(*) {where}", (conversation_id, position)).fetchone()
+            self.db.execute(f"DELETE {where}", (conversation_id, position))
             self._touch(conversation_id, self._clock())
-        return cursor.rowcount
+        return count
 
     def incomplete_messages(self) -> list[Message]:
         rows = self.db.execute("SELECT * FROM messages WHERE complete = 0 ORDER BY conversation_id, position")
-        return [_message(row) for row in rows]
+        return [message_from_row(row) for row in rows]
 
     def _touch(self, conversation_id: int, now: float) -> None:
         self.db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))
@@ -445,54 +408,3 @@ class Store:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _loads(text: str | None, default):
-    if not text:
-        return default
-    try:
-        return json.loads(text)
-    except ValueError:
-        return default
-
-
-def _conversation(row: sqlite3.Row) -> Conversation:
-    return Conversation(
-        id=row["id"],
-        title=row["title"],
-        title_is_auto=bool(row["title_is_auto"]),
-        settings=_loads(row["settings"], {}),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        deleted_at=row["deleted_at"],
-        overflow=row["overflow"],
-        prompt_start=row["prompt_start"] or 0,
-    )
-
-
-def _message(row: sqlite3.Row) -> Message:
-    return Message(
-        id=row["id"],
-        conversation_id=row["conversation_id"],
-        position=row["position"],
-        role=row["role"],
-        content=row["content"],
-        reasoning=row["reasoning"],
-        tool_calls=_loads(row["tool_calls"], None),
-        tool_call_id=row["tool_call_id"],
-        name=row["name"],
-        complete=bool(row["complete"]),
-        finish_reason=row["finish_reason"],
-        error=row["error"],
-        error_kind=row["error_kind"],
-        usage=_loads(row["usage"], {}),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        thinking_s=row["thinking_s"],
-        settings=_loads(row["settings"], {}),
-    )
-
-
-def chat_messages(messages: Iterable[Message]) -> list[dict]:
-    """The engine's view of a conversation: roles and channels, nothing of ours."""
-    return [message.to_chat() for message in messages]

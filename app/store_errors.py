@@ -15,7 +15,17 @@ translate = QCoreApplication.translate
 
 # What the user was doing when a write failed; "answer": a streaming answer's save, tried again by itself.
 TASKS = (
-    "send", "edit", "regenerate", "continue", "answer", "rename", "delete", "restore", "effort", "overflow"
+    "send",
+    "edit",
+    "regenerate",
+    "continue",
+    "answer",
+    "rename",
+    "delete",
+    "restore",
+    "effort",
+    "version",
+    "overflow",
 )
 KINDS = ("full", "read_only", "other")
 
@@ -40,6 +50,7 @@ def lead(task: str) -> str:
         "restore": translate("StoreErrors", "Gossamer could not bring the chat back."),
         "effort": translate("StoreErrors", "Gossamer could not save the reasoning effort for this chat."),
         "overflow": translate("StoreErrors", "Gossamer could not save what this chat does when it is full."),
+        "version": translate("StoreErrors", "Gossamer could not switch to that version of the message."),
     }
     return leads[task]
 

@@ -59,7 +59,7 @@ class ConversationActions:
             if not path:
                 return None
         try:
-            export.write(path, kind, conversation, self.store.messages(conversation_id))
+            export.write(path, kind, conversation, self.store.all_messages(conversation_id))
         except OSError as error:
             self.notice.show_notice(
                 self.tr("Could not write %1: %2").replace("%1", path).replace("%2", str(error)), kind="error"

@@ -1,12 +1,13 @@
 """The conversation: one MessageWidget per row of the chat model, in a centred column that scrolls.
 
 It follows the model's signals: rows inserted and removed add and drop widgets, a data change refreshes
-only that row's widget. While the user is at the bottom, new text keeps the view at the bottom.
+only that row's widget. While the user is at the bottom, new text keeps the view at the bottom. Switching a
+message's version keeps that message where it was on screen; an editor opens scrolled fully into view.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from app import context_store
@@ -16,6 +17,8 @@ from app.widgets.message_widget import MessageWidget
 
 COLUMN_WIDTH = 820
 STICK_DISTANCE = 48  # pixels from the bottom that still count as "at the bottom"
+ANCHOR_MS = 300  # how long a switched message is held in place while the rows below it are laid out
+EDITOR_MARGIN = 16  # pixels kept around an editor scrolled into view
 
 
 class ChatView(QScrollArea):
@@ -24,6 +27,7 @@ class ChatView(QScrollArea):
     edit_submitted = Signal(int, str)  # row, new text
     continue_reasoning_requested = Signal(int)  # row (app/long_context.py)
     summary_edited = Signal(int, str)  # row, the summary as rewritten
+    version_requested = Signal(int, int)  # row, step (-1: the version before, 1: the one after)
 
     def __init__(self, model: ChatModel, parent=None) -> None:
         super().__init__(parent)
@@ -59,6 +63,11 @@ class ChatView(QScrollArea):
 
         self._widgets: list[MessageWidget] = []
         self._stick = True
+        # The row of a message whose version was switched, and its top in the viewport: the new version's
+        # widget replaces the old one there, and is held at the same place.
+        self._anchor: tuple[int, int] | None = None
+        self._anchor_timer = QTimer(self, singleShot=True, interval=ANCHOR_MS)
+        self._anchor_timer.timeout.connect(self._release_anchor)
         scrollbar = self.verticalScrollBar()
         scrollbar.valueChanged.connect(self._on_scrolled)
         scrollbar.rangeChanged.connect(self._on_range_changed)
@@ -103,7 +112,7 @@ class ChatView(QScrollArea):
         for row in range(first, last + 1):
             self._insert_widget(row)
         self._refresh_all()
-        self._stick = True
+        self._stick = self._anchor is None  # a new message follows the bottom; another version stays put
         self._update_empty()
 
     def _on_rows_removed(self, _parent: QModelIndex, first: int, last: int) -> None:
@@ -148,6 +157,8 @@ class ChatView(QScrollArea):
         thinking = getattr(widget, "thinking", None)
         if thinking is not None:
             thinking.header.clicked.connect(self._hold_position)
+        widget.edit_started.connect(lambda w=widget: self._show_editor(w))
+        widget.version_requested.connect(lambda step, w=widget: self._emit_version(w, step))
         self._widgets.insert(row, widget)
         self.column_layout.insertWidget(row + 1, widget)  # after the empty-state label
 
@@ -162,6 +173,39 @@ class ChatView(QScrollArea):
     def _emit_edit(self, widget: MessageWidget, text: str) -> None:
         if widget in self._widgets:
             self.edit_submitted.emit(self._widgets.index(widget), text)
+
+    def _emit_version(self, widget: MessageWidget, step: int) -> None:
+        if widget not in self._widgets:
+            return
+        row = self._widgets.index(widget)
+        self._anchor = (row, self._top(widget) - self.verticalScrollBar().value())
+        self._stick = False
+        self.version_requested.emit(row, step)
+        QTimer.singleShot(0, self._hold_anchor)
+        self._anchor_timer.start()
+
+    def _top(self, widget: MessageWidget) -> int:
+        return widget.mapTo(self.widget(), QPoint(0, 0)).y()
+
+    def _hold_anchor(self) -> None:
+        if self._anchor is not None and self._anchor[0] < len(self._widgets):
+            row, top = self._anchor
+            self.verticalScrollBar().setValue(self._top(self._widgets[row]) - top)
+
+    def _release_anchor(self) -> None:
+        self._hold_anchor()
+        self._anchor = None
+        self._on_scrolled(self.verticalScrollBar().value())
+
+    def _show_editor(self, widget: MessageWidget) -> None:
+        """Scroll the editor that just opened, with its buttons, fully into view once it is laid out."""
+        self._stick = False
+
+        def show() -> None:
+            if widget in self._widgets and widget.editing:
+                self.ensureWidgetVisible(widget.bubble, 0, EDITOR_MARGIN)
+
+        QTimer.singleShot(0, show)
 
     def edit_again(self, row: int, text: str) -> None:
         """Open the editor of the message at ``row`` again with ``text`` (an edit that could not be sent)."""
@@ -201,7 +245,9 @@ class ChatView(QScrollArea):
         self._stick = value >= self.verticalScrollBar().maximum() - STICK_DISTANCE
 
     def _on_range_changed(self, _minimum: int, maximum: int) -> None:
-        if self._stick:
+        if self._anchor is not None:
+            self._hold_anchor()
+        elif self._stick:
             self.verticalScrollBar().setValue(maximum)
 
     def scroll_to_bottom(self) -> None:

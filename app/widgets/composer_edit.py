@@ -12,8 +12,10 @@ class ComposerEdit(QPlainTextEdit):
     submitted = Signal()
     focus_changed = Signal(bool)  # the composer's frame shows the focus ring, the text box has none
 
-    def __init__(self, parent=None) -> None:
+    def __init__(self, parent=None, *, min_lines: int = 1) -> None:
+        """``min_lines``: the height it starts at (the message editor opens a little taller than one line)."""
         super().__init__(parent)
+        self.min_lines = min_lines
         self.setObjectName("ComposerEdit")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setTabChangesFocus(True)
@@ -67,7 +69,7 @@ class ComposerEdit(QPlainTextEdit):
         while block.isValid():
             lines += max(1, block.layout().lineCount())
             block = block.next()
-        lines = max(1, min(lines, MAX_LINES))
+        lines = max(self.min_lines, min(lines, MAX_LINES))
         margins = self.contentsMargins()
         height = (
             lines * self.fontMetrics().lineSpacing()
@@ -78,7 +80,7 @@ class ComposerEdit(QPlainTextEdit):
         )
         self.setFixedHeight(height)
 
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self._choose_placeholder()
         self._fit()

@@ -12,7 +12,6 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
-    QPlainTextEdit,
     QPushButton,
     QSizePolicy,
     QToolButton,
@@ -23,9 +22,11 @@ from app import engine_errors, long_context, long_context_words, theme
 from app.chat_model import LiveState
 from app.engine_errors import ErrorReport
 from app.store import Message
+from app.widgets.composer_edit import ComposerEdit
 from app.widgets.markdown_view import MarkdownView
 from app.widgets.text_block import TextBlock
 from app.widgets.thinking_section import ThinkingSection
+from app.widgets.version_switcher import VersionSwitcher
 
 USER_BUBBLE_FRACTION = 0.78
 
@@ -35,6 +36,8 @@ class MessageWidget(QFrame):
     continue_requested = Signal()
     continue_reasoning_requested = Signal()  # after the engine cut the reasoning (app/long_context.py)
     edit_submitted = Signal(str)
+    edit_started = Signal()  # the editor opened: the chat view scrolls it into view
+    version_requested = Signal(int)  # -1: show the version before this one, 1: the one after
 
     def __init__(self, role: str, parent=None) -> None:
         super().__init__(parent)
@@ -67,12 +70,19 @@ class MessageWidget(QFrame):
         self.text.document().setDefaultFont(theme.ui_font(11.0))
         self.text.setAccessibleName(self.tr("Your message"))
         bubble_layout.addWidget(self.text)
-        self.editor = QPlainTextEdit(self.bubble)
+        # The composer's text box: Enter sends and Shift+Enter starts a line here too, and it grows with its text.
+        self.editor = ComposerEdit(self.bubble, min_lines=3)
         self.editor.setObjectName("EditBox")
+        self.editor.setFont(theme.ui_font(11.0))
         self.editor.setAccessibleName(self.tr("Edit your message"))
         self.editor.setVisible(False)
+        self.editor.submitted.connect(self._submit_edit)
         bubble_layout.addWidget(self.editor)
         edit_buttons = QHBoxLayout()
+        self.edit_hint = QLabel(self.tr("Enter to send, Shift+Enter for a new line"), self.bubble)
+        self.edit_hint.setObjectName("ComposerHint")
+        self.edit_hint.setVisible(False)
+        edit_buttons.addWidget(self.edit_hint)
         edit_buttons.addStretch(1)
         self.cancel_edit_button = QPushButton(self.tr("Cancel"), self.bubble)
         self.send_edit_button = QPushButton(self.tr("Send"), self.bubble)
@@ -84,9 +94,6 @@ class MessageWidget(QFrame):
         bubble_layout.addLayout(edit_buttons)
         self.cancel_edit_button.clicked.connect(self.cancel_edit)
         self.send_edit_button.clicked.connect(self._submit_edit)
-        submit = QShortcut(QKeySequence("Ctrl+Return"), self.editor)
-        submit.setContext(Qt.ShortcutContext.WidgetShortcut)
-        submit.activated.connect(self._submit_edit)
         cancel = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.editor)
         cancel.setContext(Qt.ShortcutContext.WidgetShortcut)
         cancel.activated.connect(self.cancel_edit)
@@ -96,6 +103,8 @@ class MessageWidget(QFrame):
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 4, 0)
         actions.addStretch(1)
+        self.versions = self._version_switcher()
+        actions.addWidget(self.versions)
         self.copy_button = self._action(self.tr("Copy"), self.tr("Copy message"), self.copy)
         self.edit_button = self._action(
             self.tr("Edit"), self.tr("Edit and resend"), lambda: self.start_edit()
@@ -134,6 +143,8 @@ class MessageWidget(QFrame):
         actions = QHBoxLayout()
         actions.setContentsMargins(0, 0, 0, 0)
         actions.setSpacing(2)
+        self.versions = self._version_switcher()
+        actions.addWidget(self.versions)
         self.copy_button = self._action(self.tr("Copy"), self.tr("Copy answer"), self.copy)
         self.continue_button = self._action(
             self.tr("Continue"),
@@ -159,6 +170,11 @@ class MessageWidget(QFrame):
         actions.addStretch(1)
         layout.addLayout(actions)
 
+    def _version_switcher(self) -> VersionSwitcher:
+        switcher = VersionSwitcher(self)
+        switcher.step_requested.connect(self.version_requested.emit)
+        return switcher
+
     def _action(self, text: str, tooltip: str, slot) -> QToolButton:
         button = QToolButton(self)
         button.setObjectName("MessageAction")
@@ -173,11 +189,13 @@ class MessageWidget(QFrame):
     def refresh(self, message: Message, live: LiveState | None, *, last: bool, busy: bool) -> None:
         """``last``: this is the newest message; ``busy``: a turn is running (actions that start one wait)."""
         self._message, self._live = message, live
+        self.versions.set_versions(message.version, message.num_versions)
         if self.role == "user":
             if self.text.toPlainText() != message.content:
                 self.text.setPlainText(message.content)
                 self._fit_bubble()
             self.edit_button.setEnabled(not busy)
+            self.versions.setVisible(message.num_versions > 1 and not self.editing)
             return
         self._refresh_thinking(message, live)
         self.answer.set_text(message.content)
@@ -189,7 +207,8 @@ class MessageWidget(QFrame):
         self.continue_button.setEnabled(not busy)
         self.reason_button.setVisible(last and live is None and long_context.can_continue_reasoning(message))
         self.reason_button.setEnabled(not busy)
-        self.regenerate_button.setVisible(last and live is None)
+        # Any answer can be written again: the new one is a version beside it, which stays.
+        self.regenerate_button.setVisible(live is None)
         self.regenerate_button.setEnabled(not busy)
         self.copy_button.setVisible(live is None and bool(message.content))
         self.usage_label.setText(self._usage_text(message, live))
@@ -276,6 +295,7 @@ class MessageWidget(QFrame):
         self._set_editing(True)
         self.editor.setFocus()
         self.editor.selectAll()
+        self.edit_started.emit()
 
     def cancel_edit(self) -> None:
         self._set_editing(False)
@@ -296,13 +316,15 @@ class MessageWidget(QFrame):
         self.editor.setVisible(editing)
         self.cancel_edit_button.setVisible(editing)
         self.send_edit_button.setVisible(editing)
+        self.edit_hint.setVisible(editing)
         self.edit_button.setVisible(not editing)
         self.copy_button.setVisible(not editing)
+        self.versions.setVisible(not editing and self.versions.count > 1)
         self.bubble.setMinimumWidth(int(self.width() * USER_BUBBLE_FRACTION) if editing else 0)
         self._fit_bubble()
 
     # layout
-    def resizeEvent(self, event) -> None:  # noqa: N802
+    def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         if self.role == "user":
             self._fit_bubble()

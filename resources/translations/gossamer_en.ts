@@ -46,7 +46,7 @@
 <context>
     <name>MessageWidget</name>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="258"/>
+        <location filename="../../app/widgets/message_widget.py" line="277"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%Ln token</numerusform>

@@ -33,17 +33,17 @@
 <context>
     <name>ChatView</name>
     <message>
-        <location filename="../../app/widgets/chat_view.py" line="34"/>
+        <location filename="../../app/widgets/chat_view.py" line="38"/>
         <source>Conversation</source>
         <translation>대화</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/chat_view.py" line="76"/>
+        <location filename="../../app/widgets/chat_view.py" line="85"/>
         <source>What can I help with?</source>
         <translation>무엇을 도와드릴까요?</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/chat_view.py" line="77"/>
+        <location filename="../../app/widgets/chat_view.py" line="86"/>
         <source>gpt-oss runs on this computer. Nothing you write leaves it.</source>
         <translation>gpt-oss가 이 컴퓨터에서 실행됩니다. 입력한 내용은 밖으로 나가지 않습니다.</translation>
     </message>
@@ -756,7 +756,7 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/main_window.py" line="179"/>
-        <location filename="../../app/main_window.py" line="347"/>
+        <location filename="../../app/main_window.py" line="348"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
@@ -806,27 +806,27 @@
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="297"/>
+        <location filename="../../app/main_window.py" line="298"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="308"/>
+        <location filename="../../app/main_window.py" line="309"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="326"/>
+        <location filename="../../app/main_window.py" line="327"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="403"/>
+        <location filename="../../app/main_window.py" line="404"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="405"/>
+        <location filename="../../app/main_window.py" line="406"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
@@ -834,136 +834,141 @@
 <context>
     <name>MessageWidget</name>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="54"/>
-        <location filename="../../app/widgets/message_widget.py" line="99"/>
-        <location filename="../../app/widgets/message_widget.py" line="137"/>
+        <location filename="../../app/widgets/message_widget.py" line="57"/>
+        <location filename="../../app/widgets/message_widget.py" line="108"/>
+        <location filename="../../app/widgets/message_widget.py" line="148"/>
         <source>Copy</source>
         <translation>복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="68"/>
+        <location filename="../../app/widgets/message_widget.py" line="71"/>
         <source>Your message</source>
         <translation>내 메시지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="72"/>
+        <location filename="../../app/widgets/message_widget.py" line="77"/>
         <source>Edit your message</source>
         <translation>메시지 편집</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="77"/>
+        <location filename="../../app/widgets/message_widget.py" line="82"/>
+        <source>Enter to send, Shift+Enter for a new line</source>
+        <translation>Enter로 전송, Shift+Enter로 줄바꿈</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/message_widget.py" line="87"/>
         <source>Cancel</source>
         <translation>취소</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="78"/>
+        <location filename="../../app/widgets/message_widget.py" line="88"/>
         <source>Send</source>
         <translation>보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="99"/>
+        <location filename="../../app/widgets/message_widget.py" line="108"/>
         <source>Copy message</source>
         <translation>메시지 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="101"/>
+        <location filename="../../app/widgets/message_widget.py" line="110"/>
         <source>Edit</source>
         <translation>편집</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="101"/>
+        <location filename="../../app/widgets/message_widget.py" line="110"/>
         <source>Edit and resend</source>
         <translation>편집해서 다시 보내기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="112"/>
+        <location filename="../../app/widgets/message_widget.py" line="121"/>
         <source>Reading the conversation…</source>
         <translation>대화를 읽는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="117"/>
+        <location filename="../../app/widgets/message_widget.py" line="126"/>
         <source>Answer</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="137"/>
+        <location filename="../../app/widgets/message_widget.py" line="148"/>
         <source>Copy answer</source>
         <translation>답변 복사</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="139"/>
+        <location filename="../../app/widgets/message_widget.py" line="150"/>
         <source>Continue</source>
         <translation>이어서 쓰기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="140"/>
+        <location filename="../../app/widgets/message_widget.py" line="151"/>
         <source>Continue this answer where it stopped</source>
         <translation>멈춘 곳부터 답변 이어서 쓰기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="144"/>
+        <location filename="../../app/widgets/message_widget.py" line="155"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="144"/>
+        <location filename="../../app/widgets/message_widget.py" line="155"/>
         <source>Answer again</source>
         <translation>다시 답변하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="147"/>
+        <location filename="../../app/widgets/message_widget.py" line="158"/>
         <source>Continue reasoning</source>
         <translation>추론 계속하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="148"/>
+        <location filename="../../app/widgets/message_widget.py" line="159"/>
         <source>Let the model reason on from where it was cut, then answer again</source>
         <translation>중단된 곳부터 모델이 더 추론한 뒤 다시 답합니다</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="218"/>
+        <location filename="../../app/widgets/message_widget.py" line="237"/>
         <source>The answer failed.</source>
         <translation>답변에 실패했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="222"/>
+        <location filename="../../app/widgets/message_widget.py" line="241"/>
         <source>Interrupted: Gossamer closed before this answer finished. Continue to finish it, or Regenerate to answer again.</source>
         <translation>중단됨: 답변이 끝나기 전에 Gossamer가 종료되었습니다. 이어서 쓰기를 눌러 마저 받거나, 다시 생성을 눌러 새로 답변받으세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="232"/>
+        <location filename="../../app/widgets/message_widget.py" line="251"/>
         <source>Cut off at the token limit. Continue to let it write more, or raise “Max tokens” in Settings for longer answers.</source>
         <translation>토큰 한도에서 잘렸습니다. 이어서 쓰기를 눌러 더 받거나, 더 긴 답변을 원하면 설정에서 “최대 토큰”을 늘리세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="228"/>
+        <location filename="../../app/widgets/message_widget.py" line="247"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="241"/>
+        <location filename="../../app/widgets/message_widget.py" line="260"/>
         <source>Asked to use a tool: %1</source>
         <translation>도구 사용 요청: %1</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="256"/>
+        <location filename="../../app/widgets/message_widget.py" line="275"/>
         <source>%1 tok/s</source>
         <translation>%1 토큰/초</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../app/widgets/message_widget.py" line="258"/>
+        <location filename="../../app/widgets/message_widget.py" line="277"/>
         <source>%n tokens</source>
         <translation>
             <numerusform>%n토큰</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="260"/>
+        <location filename="../../app/widgets/message_widget.py" line="279"/>
         <source>%1 s to first token</source>
         <translation>첫 토큰까지 %1초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/message_widget.py" line="268"/>
+        <location filename="../../app/widgets/message_widget.py" line="287"/>
         <source>Copied</source>
         <translation>복사됨</translation>
     </message>
@@ -2241,127 +2246,132 @@
 <context>
     <name>StoreErrors</name>
     <message>
-        <location filename="../../app/store_errors.py" line="26"/>
+        <location filename="../../app/store_errors.py" line="36"/>
         <source>Chats are kept in %1.</source>
         <translation>대화는 %1에 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="33"/>
+        <location filename="../../app/store_errors.py" line="43"/>
         <source>Gossamer could not save your message.</source>
         <translation>Gossamer가 메시지를 저장하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="34"/>
+        <location filename="../../app/store_errors.py" line="44"/>
         <source>Gossamer could not save your edited message.</source>
         <translation>Gossamer가 수정한 메시지를 저장하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="35"/>
+        <location filename="../../app/store_errors.py" line="45"/>
         <source>Gossamer could not start a new answer.</source>
         <translation>Gossamer가 새 답변을 시작하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="36"/>
+        <location filename="../../app/store_errors.py" line="46"/>
         <source>Gossamer could not continue the answer.</source>
         <translation>Gossamer가 답변을 이어서 쓰지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="37"/>
+        <location filename="../../app/store_errors.py" line="47"/>
         <source>Gossamer could not save the answer.</source>
         <translation>Gossamer가 답변을 저장하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="38"/>
+        <location filename="../../app/store_errors.py" line="48"/>
         <source>Gossamer could not rename the chat.</source>
         <translation>Gossamer가 대화 이름을 바꾸지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="39"/>
+        <location filename="../../app/store_errors.py" line="49"/>
         <source>Gossamer could not delete the chat.</source>
         <translation>Gossamer가 대화를 삭제하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="40"/>
+        <location filename="../../app/store_errors.py" line="50"/>
         <source>Gossamer could not bring the chat back.</source>
         <translation>Gossamer가 대화를 되살리지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="41"/>
+        <location filename="../../app/store_errors.py" line="51"/>
         <source>Gossamer could not save the reasoning effort for this chat.</source>
         <translation>Gossamer가 이 대화의 추론 강도를 저장하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="42"/>
+        <location filename="../../app/store_errors.py" line="52"/>
         <source>Gossamer could not save what this chat does when it is full.</source>
         <translation>Gossamer가 이 대화가 가득 찼을 때 할 일을 저장하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="49"/>
+        <location filename="../../app/store_errors.py" line="53"/>
+        <source>Gossamer could not switch to that version of the message.</source>
+        <translation>Gossamer가 메시지의 해당 버전으로 전환하지 못했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="60"/>
         <source>The disk is full.</source>
         <translation>디스크가 가득 찼습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="50"/>
+        <location filename="../../app/store_errors.py" line="61"/>
         <source>The chats file is read-only or cannot be written.</source>
         <translation>대화 파일이 읽기 전용이거나 쓸 수 없는 상태입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="51"/>
+        <location filename="../../app/store_errors.py" line="62"/>
         <source>Writing to the chats file failed.</source>
         <translation>대화 파일에 쓰지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="61"/>
+        <location filename="../../app/store_errors.py" line="72"/>
         <source>The answer stays on screen and is saved as soon as there is room.</source>
         <translation>답변은 화면에 그대로 있으며, 공간이 생기는 대로 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="64"/>
+        <location filename="../../app/store_errors.py" line="75"/>
         <source>The answer stays on screen and is saved as soon as the chats folder can be written again.</source>
         <translation>답변은 화면에 그대로 있으며, 대화 폴더에 다시 쓸 수 있게 되는 대로 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="68"/>
+        <location filename="../../app/store_errors.py" line="79"/>
         <source>The answer stays on screen, and Gossamer keeps trying to save it.</source>
         <translation>답변은 화면에 그대로 있으며, Gossamer가 계속 저장을 시도합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="74"/>
+        <location filename="../../app/store_errors.py" line="85"/>
         <source>Free some space, then send again.</source>
         <translation>디스크 공간을 확보한 뒤 다시 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="75"/>
+        <location filename="../../app/store_errors.py" line="86"/>
         <source>Check that the chats folder can be written, then send again.</source>
         <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="78"/>
+        <location filename="../../app/store_errors.py" line="89"/>
         <source>Send again. If it keeps failing, close Gossamer and check the chats folder.</source>
         <translation>다시 보내 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="84"/>
+        <location filename="../../app/store_errors.py" line="95"/>
         <source>Free some space, then try again.</source>
         <translation>디스크 공간을 확보한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="85"/>
+        <location filename="../../app/store_errors.py" line="96"/>
         <source>Check that the chats folder can be written, then try again.</source>
         <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="88"/>
+        <location filename="../../app/store_errors.py" line="99"/>
         <source>Try again. If it keeps failing, close Gossamer and check the chats folder.</source>
         <translation>다시 시도해 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="96"/>
+        <location filename="../../app/store_errors.py" line="107"/>
         <source>The answer is saved now.</source>
         <translation>이제 답변이 저장되었습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="101"/>
+        <location filename="../../app/store_errors.py" line="112"/>
         <source>If you close now, the part of the answer not yet saved is lost.</source>
         <translation>지금 닫으면 아직 저장되지 않은 답변 내용은 사라집니다.</translation>
     </message>
@@ -2416,6 +2426,24 @@
         <location filename="../../app/widgets/thinking_section.py" line="107"/>
         <source>Click to show or hide the model&apos;s reasoning</source>
         <translation>눌러서 모델의 추론 과정을 보이거나 숨기기</translation>
+    </message>
+</context>
+<context>
+    <name>VersionSwitcher</name>
+    <message>
+        <location filename="../../app/widgets/version_switcher.py" line="20"/>
+        <source>Previous version</source>
+        <translation>이전 버전</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/version_switcher.py" line="24"/>
+        <source>Next version</source>
+        <translation>다음 버전</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/version_switcher.py" line="46"/>
+        <source>Version %1 of %2</source>
+        <translation>%2개 버전 중 %1번째</translation>
     </message>
 </context>
 <context>

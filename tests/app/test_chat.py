@@ -67,8 +67,8 @@ def test_escape_stops_mid_answer(loaded_window, qtbot, settings):
     assert widget.regenerate_button.isVisible()
 
 
-def test_regenerate_replaces_the_answer(loaded_window, qtbot):
-    """Regenerate deletes the last answer and writes a new one after the same user message."""
+def test_regenerate_adds_a_version_of_the_answer(loaded_window, qtbot):
+    """Regenerate writes a new answer after the same user message, shown; the old one stays as a version."""
     window = loaded_window
     send(qtbot, window, "Name a colour.")
     wait_idle(qtbot, window)
@@ -81,11 +81,12 @@ def test_regenerate_replaces_the_answer(loaded_window, qtbot):
     messages = window.store.messages(window.controller.conversation.id)
     assert [m.role for m in messages] == ["user", "assistant"]
     assert messages[1].id != first.id and messages[1].complete
-    assert window.store.message(first.id) is None
+    assert messages[1].versions == (first.id, messages[1].id)
+    assert window.store.message(first.id).content == first.content
 
 
 def test_edit_and_resend(loaded_window, qtbot):
-    """Editing a sent message replaces it, drops the old answer, and answers the new text."""
+    """Editing a sent message shows the new text, answered, in place of the old message and its answer."""
     window = loaded_window
     send(qtbot, window, "What is 2+2?")
     wait_idle(qtbot, window)

@@ -202,8 +202,8 @@ def test_a_bug_is_not_taken_for_a_disk_error(store):
     with pytest.raises(sqlite3.IntegrityError), store.transaction():
         store.add_message(conversation.id, "user", "first")
         store.db.execute(
-            "INSERT INTO messages (conversation_id, position, role, created_at, updated_at)"
-            " VALUES (?, 0, 'user', 0, 0)",
+            "INSERT INTO messages (conversation_id, parent_id, position, role, created_at, updated_at)"
+            " VALUES (?, 12345, 1, 'user', 0, 0)",
             (conversation.id,),
         )
     assert store.messages(conversation.id) == [] and not store.db.in_transaction
