@@ -151,14 +151,14 @@ class ChatView(QScrollArea):
             widget.continue_reasoning_requested.connect(
                 lambda w=widget: self._emit_for(w, self.continue_reasoning_requested)
             )
+            widget.edit_started.connect(lambda w=widget: self._show_editor(w))
+            widget.version_requested.connect(lambda step, w=widget: self._emit_version(w, step))
         widget.regenerate_requested.connect(lambda w=widget: self._emit_for(w, self.regenerate_requested))
         widget.continue_requested.connect(lambda w=widget: self._emit_for(w, self.continue_requested))
         widget.edit_submitted.connect(lambda text, w=widget: self._emit_edit(w, text))
         thinking = getattr(widget, "thinking", None)
         if thinking is not None:
             thinking.header.clicked.connect(self._hold_position)
-        widget.edit_started.connect(lambda w=widget: self._show_editor(w))
-        widget.version_requested.connect(lambda step, w=widget: self._emit_version(w, step))
         self._widgets.insert(row, widget)
         self.column_layout.insertWidget(row + 1, widget)  # after the empty-state label
 

@@ -959,7 +959,7 @@
         <location filename="../../app/widgets/message_widget.py" line="277"/>
         <source>%n tokens</source>
         <translation>
-            <numerusform>%n토큰</numerusform>
+            <numerusform>%Ln토큰</numerusform>
         </translation>
     </message>
     <message>
@@ -2397,14 +2397,14 @@
         <location filename="../../app/widgets/thinking_section.py" line="95"/>
         <source>%n tokens</source>
         <translation>
-            <numerusform>%n토큰</numerusform>
+            <numerusform>%Ln토큰</numerusform>
         </translation>
     </message>
     <message numerus="yes">
         <location filename="../../app/widgets/thinking_section.py" line="97"/>
         <source>%n words</source>
         <translation>
-            <numerusform>%n단어</numerusform>
+            <numerusform>%Ln단어</numerusform>
         </translation>
     </message>
     <message>

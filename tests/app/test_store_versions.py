@@ -116,7 +116,7 @@ def test_a_schema_2_file_becomes_single_version_trees(path):
     schema_2_file(path)
     before = stored(path)
     store = Store(path)
-    assert store.schema_version == SCHEMA_VERSION == 3
+    assert store.schema_version == SCHEMA_VERSION == 4  # versions (3), then a full context (4)
     first = store.messages(1)
     assert [(m.id, m.parent_id, m.position) for m in first] == [(1, None, 0), (2, 1, 1), (5, 2, 2), (6, 5, 3)]
     assert texts(first) == ["Hello", "Hi there", "And again?", "Cut sh"]
