@@ -137,7 +137,9 @@ class DecodeGraphs:
             self.segments = Segments(self.model, self.token, self.position)
         segments = self.segments
         position = cache.num_tokens
-        span = span_for(position, cache.max_tokens)
+        # the Triton attention reads the live keys of any position: one set of graphs per cache
+        fixed = kernels.use_fused(self.model.device)
+        span = cache.max_tokens if fixed else span_for(position, cache.max_tokens)
         key = (id(cache), span, kernels.mode(), kernels._disabled)  # a graph bakes in the kernels it ran
         entry = self.graphs.get(key)
         if entry is None or entry.cache() is not cache:  # never captured, or another cache now has that id

@@ -131,7 +131,9 @@ def quantize_model(model) -> None:
     for block in model.blocks:
         attn = block.attn
         modules = {}
-        for name in ATTENTION_PROJECTIONS:
+        # q, k and v concatenated at load (accelerators) stay one projection: per-row scales, same numbers
+        names = ("qkv", "out") if attn.qkv_weight is not None else ATTENTION_PROJECTIONS
+        for name in names:
             modules[name] = Int8Linear.from_weight(getattr(attn, f"{name}_weight"), getattr(attn, f"{name}_bias"))
             setattr(attn, f"{name}_weight", None)  # registered buffers may be None: the bf16 copy goes
             setattr(attn, f"{name}_bias", None)

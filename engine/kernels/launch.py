@@ -1,0 +1,45 @@
+"""Every Triton launch of the engine goes through ``launch``, so that launches can be counted without a GPU.
+
+Triton cannot run on PyTorch's ``meta`` device (shapes, no data), where the engine counts the kernels of a
+decode step (engine/runtime/op_count.py). Inside ``counting(hook)``:
+- a ``meta`` device counts as a CUDA device on which the Triton kernels run (``simulated``), so the model
+  takes the path it takes on a GPU with Triton;
+- each ``launch`` calls ``hook(kernel name)`` and, when its tensors are on ``meta``, launches nothing: the
+  launcher's own torch operations (allocations, views) still run and are counted by the caller's dispatch
+  mode, the kernel is counted here.
+Outside ``counting`` a launch is just ``kernel[grid](*args, **kwargs)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+import torch
+
+_hook: Callable[[str], None] | None = None
+
+
+@contextlib.contextmanager
+def counting(hook: Callable[[str], None]) -> Iterator[None]:
+    """Count launches with ``hook(name)``, and let ``meta`` stand for a CUDA device with Triton."""
+    global _hook
+    previous, _hook = _hook, hook
+    try:
+        yield
+    finally:
+        _hook = previous
+
+
+def simulated(device: torch.device) -> bool:
+    """True while counting on the ``meta`` device: the engine takes its CUDA + Triton path there."""
+    return _hook is not None and device.type == "meta"
+
+
+def launch(kernel, grid: tuple, *args, **kwargs) -> None:
+    """``kernel[grid](*args, **kwargs)``, counted while ``counting``; nothing runs on ``meta`` tensors."""
+    if _hook is not None:
+        _hook(getattr(getattr(kernel, "fn", kernel), "__name__", str(kernel)))
+    if any(isinstance(a, torch.Tensor) and a.device.type == "meta" for a in args):
+        return
+    kernel[grid](*args, **kwargs)
