@@ -33,6 +33,7 @@ class Attention(nn.Module):
         )
         self.window = cfg.sliding_window if cfg.is_sliding(layer) else 0
         self.scale = cfg.head_dim**-0.5
+        self.fusable = fusable(cfg.head_dim)
         names = ("q_weight", "q_bias", "k_weight", "k_bias", "v_weight", "v_bias")
         if weights["q_weight"].device.type == "cpu":
             # CPU weights are views of the checkpoint's mmap: three projections, nothing copied
@@ -95,7 +96,7 @@ class Attention(nn.Module):
         positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
         # x: [T, hidden] (normed) -> [T, hidden]; positions: [T] int64 on the device (start..), or None
-        if x.shape[0] == 1 and positions is not None and kernels.use_fused(x.device):
+        if x.shape[0] == 1 and positions is not None and self.fusable and kernels.use_fused(x.device):
             return self.decode(x, cos, sin, cache, positions)
         q, k, v = self.qkv(x)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
@@ -115,7 +116,7 @@ class Attention(nn.Module):
         """``forward`` for one token whose position is a device tensor [1], with shapes fixed by ``span``
         (see engine/decode_graph.py): keys past the position, or before 0, are masked instead of sliced off.
         With the Triton kernels ``span`` does not matter: they read the live keys of any position."""
-        if kernels.use_fused(x.device):
+        if self.fusable and kernels.use_fused(x.device):
             return self.decode(x, cos, sin, cache, position)
         q, k, v = self.qkv(x)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
@@ -165,6 +166,11 @@ class Attention(nn.Module):
         return self.project("out", out)
 
 
+def fusable(head_dim: int) -> bool:
+    """The Triton attention kernels take power-of-two head sizes of at least 16 (gpt-oss: 64)."""
+    return head_dim >= 16 and head_dim & (head_dim - 1) == 0
+
+
 def matmul_dtype(device: torch.device, dtype: torch.dtype) -> torch.dtype:
     """float32 on CPU (bf16 matmuls are slow there; same products, float32 sums either way), else bf16."""
     return torch.float32 if device.type == "cpu" else dtype
@@ -190,19 +196,19 @@ def attend(
     Prompts on CUDA with Triton go through the flash-attention kernel (engine/kernels/attention_triton.py:
     no score matrix, memory linear in T); this torch path is its reference and the CPU's.
     """
-    if q.shape[0] > 1 and masked is None and kernels.use_fused(q.device):
+    if q.shape[0] > 1 and masked is None and fusable(q.shape[-1]) and kernels.use_fused(q.device):
         return kernels.run_with_fallback(
             kernels.backend(),
             q.device,
             lambda: fused.prefill_attention(
                 q, keys, values, sinks.view(-1), scale, q_start, key_start, window
             ),
-            lambda: _attend_torch(q, keys, values, sinks, scale, q_start, key_start, window),
+            lambda: attend_torch(q, keys, values, sinks, scale, q_start, key_start, window),
         )
-    return _attend_torch(q, keys, values, sinks, scale, q_start, key_start, window, masked)
+    return attend_torch(q, keys, values, sinks, scale, q_start, key_start, window, masked)
 
 
-def _attend_torch(q, keys, values, sinks, scale, q_start, key_start, window, masked=None) -> torch.Tensor:
+def attend_torch(q, keys, values, sinks, scale, q_start, key_start, window, masked=None) -> torch.Tensor:
     # Queries go in pieces whose fp32 scores stay under SCORE_BUDGET_BYTES, each against only the keys its
     # queries can see (the causal band, and the window): a long prompt never holds [heads, T, T] scores.
     t, num_heads, d = q.shape

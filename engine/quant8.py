@@ -54,7 +54,7 @@ def int8_linear(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor, bias: tor
     x2 = x.reshape(-1, x.shape[-1])
     if use_triton is None:  # the GEMV when it applies, and the torch path if Triton fails on this GPU
         from engine import kernels
-        backend = kernels.backend() if x.is_cuda and _triton_ok(x2, q) else "torch"
+        backend = kernels.backend() if kernels.use_fused(x.device) and _triton_ok(x2, q) else "torch"
         y = kernels.run_with_fallback(backend, x.device, lambda: _gemv(x2, q, scale, bias),
                                       lambda: _chunked(x2, q, scale, bias))
     else:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
 
 from engine import decode_segments
 from engine.checkpoint import LAYER_TENSORS, Checkpoint
@@ -20,33 +18,10 @@ from engine.experts import DenseCache, ExpertStore, PackedExperts
 from engine.model import Transformer
 from engine.offload import FIELDS
 from engine.quant8 import quantize_model
+from engine.runtime.op_count import OpCount, watching
 from engine.session import ChatSession
 
 META = torch.device("meta")
-# operations whose result depends on values (a device sync when the values live on a GPU)
-DATA_DEPENDENT = ("_local_scalar_dense", "nonzero", "unique", "bincount", "masked_select", "item", "equal")
-
-
-class SyncWatch(TorchDispatchMode):
-    """Records operations that move data between host and device, or need values on the host."""
-
-    def __init__(self):
-        super().__init__()
-        self.syncs: list[str] = []
-        self.ops = 0
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        self.ops += 1
-        inputs = {t.device.type for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)}
-        out = func(*args, **kwargs)
-        outputs = {t.device.type for t in tree_leaves(out) if isinstance(t, torch.Tensor)}
-        devices = inputs | outputs
-        if "cpu" in devices and "meta" in devices:
-            self.syncs.append(f"{func} between host and device")
-        if "meta" in inputs and any(name in str(func) for name in DATA_DEPENDENT):  # host values are free
-            self.syncs.append(str(func))
-        return out
 
 
 @pytest.fixture
@@ -96,9 +71,9 @@ def prefilled(model, count: int = 40):
     return cache
 
 
-def run_watched(step) -> SyncWatch:
+def run_watched(step) -> OpCount:
     step()  # once first: lookup tables built on first use are not part of a steady decode step
-    watch = SyncWatch()
+    watch = OpCount()
     with watch:
         step()
     return watch
@@ -115,7 +90,7 @@ def test_resident_decode_step_does_not_sync(tiny_model_dir, python_reads, int8):
     token = torch.zeros(1, dtype=torch.long, device=META)
     watch = run_watched(lambda: model.forward(token, cache, last_only=True))
     assert watch.syncs == [] and python_reads == []
-    assert watch.ops > 100 and cache.num_tokens == 42
+    assert watch.kernels > 100 and cache.num_tokens == 42
 
 
 def test_fixed_shape_step_does_not_sync(tiny_model_dir, python_reads):
@@ -139,3 +114,26 @@ def test_a_sessions_decode_step_copies_nothing_from_host_memory(tiny_model_dir, 
     session._cached_ids = [0] * 40
     watch = run_watched(lambda: session._forward_once([200005]))
     assert watch.syncs == [] and python_reads == []
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "graph-held"])
+def test_fused_decode_step_does_not_sync(tiny_model_dir, python_reads, graph):
+    """On the CUDA + Triton path (meta standing for the GPU, Triton launches counted, not run) a decode step,
+    eager or as a graph holds it, reads nothing back and copies nothing between host and device."""
+    model = meta_model(tiny_model_dir)
+    cache = prefilled(model, 40)
+    token = torch.zeros(1, dtype=torch.long, device=META)
+    position = torch.full((1,), 40, dtype=torch.long, device=META)
+
+    def step():
+        if graph:
+            return decode_segments.step(model, token, position, cache, 64)
+        cache.num_tokens = 40
+        return model.forward(token, cache, last_only=True)
+
+    with watching("triton"):
+        step()
+    with watching("triton") as count:
+        step()
+    assert count.syncs == [] and python_reads == []
+    assert count.launches["decode_partial_kernel"] == model.config.num_hidden_layers
