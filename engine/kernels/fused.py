@@ -240,5 +240,11 @@ def route(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, k: int):
     return _run(x.device, triton_fn, lambda: ref.route(x, weight, bias, k))
 
 
+def router_block(padded_experts: int) -> int:
+    """Hidden columns per loop step of the router: a [experts, columns] tile of 4096 weights stays in
+    registers (8192 spilled for 128 experts on sm_90)."""
+    return max(16, min(256, 4096 // padded_experts))
+
+
 def _pow2(n: int) -> int:
     return 1 << max(0, (n - 1).bit_length())
