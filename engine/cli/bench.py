@@ -31,7 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--count-ops",
         action="store_true",
         help="count the kernels and host syncs of one decode step at position --prompt-tokens on the meta "
-        "device (no GPU, no weights; engine/runtime/op_count.py) and print them as JSON",
+        "device (no GPU, no weights; engine/runtime/op_count.py) and print them as JSON; with --model and "
+        "--device cuda, also the kernels the CUDA profiler records in one eager step",
     )
     parser.add_argument(
         "--preset", choices=("gpt-oss-20b", "gpt-oss-120b"), help="a built-in model shape for --count-ops"
@@ -350,6 +351,16 @@ def count_ops(args: argparse.Namespace) -> int:
         cfg = PRESETS[args.preset or "gpt-oss-20b"]
     path = "torch" if args.kernels.strip().lower() == "torch" else "triton"
     result = count(cfg, position=args.prompt_tokens, path=path, int8=args.int8)
+    if args.model and args.device != "cpu":  # a GPU too: what its profiler sees in one eager step
+        from engine.loader import load_model
+        from engine.runtime.op_count import profile_step
+
+        with kernels_mode(args.kernels.strip().lower(), args.device):
+            model = load_model(
+                args.model, device=args.device, context_length=args.prompt_tokens + 64, int8_weights=args.int8
+            )
+            if model.device.type == "cuda":
+                result.update(profile_step(model, position=args.prompt_tokens))
     print(json.dumps({"model": args.model or args.preset or "gpt-oss-20b", **result}))
     return 0
 

@@ -40,6 +40,27 @@ def launch(kernel, grid: tuple, *args, **kwargs) -> None:
     """``kernel[grid](*args, **kwargs)``, counted while ``counting``; nothing runs on ``meta`` tensors."""
     if _hook is not None:
         _hook(getattr(getattr(kernel, "fn", kernel), "__name__", str(kernel)))
-    if any(isinstance(a, torch.Tensor) and a.device.type == "meta" for a in args):
+    devices = {a.device.type for a in args if isinstance(a, torch.Tensor)}
+    if "meta" in devices:
         return
+    if "cpu" in devices:  # only Triton's interpreter runs kernels on CPU tensors (tests, BENCH_SMOKE)
+        patch_interpreter_index()
     kernel[grid](*args, **kwargs)
+
+
+def patch_interpreter_index() -> None:
+    """Triton 3.6's interpreter holds scalars as 1-element arrays and NumPy 2 refuses int() of those, so a
+    loop whose bounds are read at run time (``range(start, end, BLOCK)`` in the attention kernels) fails
+    there, though it compiles on a GPU: give its tensors an ``__index__`` that reads the one element."""
+    from triton.runtime import interpreter
+
+    original = interpreter._patch_lang_tensor
+    if getattr(original, "gossamer_patched", False):
+        return
+
+    def patched(tensor, scope):
+        original(tensor, scope)
+        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
+
+    patched.gossamer_patched = True
+    interpreter._patch_lang_tensor = patched

@@ -211,3 +211,28 @@ def count_ops(
             Counter({k: v for k, v in step.ops.items() if k not in NOT_KERNELS}).most_common(8)
         ),
     }
+
+
+def profile_step(model: Transformer, position: int = 1000) -> dict:
+    """On a CUDA model: the GPU kernels (and copies) of one eager decode step at ``position`` as the CUDA
+    profiler records them, by name. What the meta count cannot see shows here (cuBLAS splitting a GEMV,
+    or adding a bias in a kernel of its own)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    device = model.device
+    cache = model.new_cache(position + 2)
+    model.forward(torch.zeros(position, dtype=torch.long, device=device), cache, last_only=True)
+    token = torch.zeros(1, dtype=torch.long, device=device)
+    model.forward(token, cache, last_only=True)  # warm-up: compiles, picks cuBLAS kernels
+    cache.truncate(position)
+    torch.cuda.synchronize(device)
+    with profile(activities=[ProfilerActivity.CUDA]) as prof:
+        model.forward(token, cache, last_only=True)
+        torch.cuda.synchronize(device)
+    names = Counter(e.name for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
+    total = sum(names.values())
+    return {
+        "profiled_kernels_per_token": total,
+        "profiled_kernels_per_layer": round(total / model.config.num_hidden_layers, 2),
+        "profiled_kernels": dict(names.most_common(24)),
+    }

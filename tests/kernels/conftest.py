@@ -30,24 +30,6 @@ _interp_items: list[str] = []
 _child_results: dict[str, dict] | None = None
 
 
-def patch_interpreter_index() -> None:
-    """Triton 3.6's interpreter holds scalars as 1-element arrays and NumPy 2 refuses int() of those, so a
-    loop whose bounds are read at run time (``range(start, end, BLOCK)`` in the attention kernels) fails
-    there, though it compiles on a GPU: give its tensors an ``__index__`` that reads the one element."""
-    from triton.runtime import interpreter
-
-    original = interpreter._patch_lang_tensor
-    if getattr(original, "gossamer_patched", False):
-        return
-
-    def patched(tensor, scope):
-        original(tensor, scope)
-        scope.set_attr(tensor, "__index__", lambda self: int(self.handle.data.reshape(-1)[0]))
-
-    patched.gossamer_patched = True
-    interpreter._patch_lang_tensor = patched
-
-
 def _triton_importable() -> bool:
     try:
         import triton  # noqa: F401
@@ -61,7 +43,9 @@ def interp() -> SimpleNamespace | None:
     """The kernel modules (mxfp4_triton, moe_mxfp4, int8_gemv), interpreted: they run on CPU tensors."""
     if not IN_CHILD:
         return None  # the test body runs in the child process (see pytest_pyfunc_call)
-    patch_interpreter_index()
+    from engine.kernels.launch import patch_interpreter_index
+
+    patch_interpreter_index()  # the launchers do it too; direct kernel launches in tests need it as well
     return SimpleNamespace(**{name: importlib.import_module(f"engine.kernels.{name}") for name in KERNEL_MODULES})
 
 
