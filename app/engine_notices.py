@@ -1,6 +1,6 @@
 """Engine notices in the user's language: how the engine now runs, worded by the app from the notice's facts.
 
-A turn (or a load) may bring an ``engine.session.Notice``: something the user should know that is not the
+A turn (or a load) may bring an ``engine.notices.Notice``: something the user should know that is not the
 model's text, such as the GPU running out of memory and the model being placed again with less on it. Its
 ``text`` is the engine's English sentence (the CLI prints it); for the kinds the app knows it words the
 notice's facts itself, with tr. A kind added to the engine later is shown in the engine's words.
@@ -16,7 +16,7 @@ translate = QCoreApplication.translate
 
 
 def shown(notice) -> str:
-    """An engine.session.Notice in the user's language. No English sentence beneath, unlike an error's: the
+    """An engine.notices.Notice in the user's language. No English sentence beneath, unlike an error's: the
     engine's adds only the new placement, which the status bar shows in the user's language."""
     if notice.kind == "replanned" and notice.budget_bytes is not None:
         return replanned(notice.budget_bytes, notice.context_length)

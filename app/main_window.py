@@ -28,8 +28,8 @@ from app.chat_controller import ChatController
 from app.engine_client import EngineClient
 from app.engine_errors import ErrorReport
 from app.models_worker import Listing, ModelsClient
-from app.settings import Settings
 from app.save_failures import SaveFailures
+from app.settings import Settings
 from app.store import Store
 from app.widgets.chat_header import ChatHeader
 from app.widgets.chat_view import ChatView

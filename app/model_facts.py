@@ -127,7 +127,15 @@ def catalog_description(entry) -> str:
 def fit_estimate(estimate) -> str:
     """Where a model would run on this machine (an engine.hub.fit.FitEstimate), as a sentence or two: "Fits
     on the GPU: 14.0 GB of GPU memory at 16,384 tokens of context.", "Needs 13.8 GB of disk space; ..."."""
-    from engine.hub.fit import CPU_ONLY, NO_DISK, NO_RAM, ON_GPU, PLANNED, SOME_IN_RAM  # loaded with estimate
+    from engine.hub.fit import (  # loaded with the estimate
+        CPU_ONLY,
+        NO_DISK,
+        NO_RAM,
+        NO_RAM_FOR_EXPERTS,
+        ON_GPU,
+        PLANNED,
+        SOME_IN_RAM,
+    )
 
     if estimate.kind == PLANNED:
         return _planned(estimate.plan, estimate.context_length)
@@ -154,6 +162,17 @@ def fit_estimate(estimate) -> str:
             formatting.memory(estimate.needed_bytes),
             formatting.memory(estimate.available_bytes),
         )
+    if estimate.kind == NO_RAM_FOR_EXPERTS:
+        return _fill(
+            translate(
+                "ModelFacts",
+                "Does not fit: with this GPU (%1) about %2 of experts stay in RAM, and this computer can spare "
+                "%3 of RAM for them.",
+            ),
+            formatting.memory(estimate.vram),
+            formatting.memory(estimate.needed_bytes),
+            formatting.memory(estimate.available_bytes),
+        )
     if estimate.kind == NO_DISK:  # disk space in decimal units, as disks and downloads are labelled
         return _fill(
             translate("ModelFacts", "Needs %1 of disk space; %2 is free."),
@@ -164,7 +183,7 @@ def fit_estimate(estimate) -> str:
 
 
 def _planned(plan: dict, context_length: int) -> str:
-    """The planner's placement at a context length (engine.plan.Plan.facts)."""
+    """The planner's placement at a context length (engine.placement.plan.Plan.facts)."""
     memory, context = formatting.memory(plan["device_bytes"]), formatting.count(context_length)
     if plan["num_offloaded_layers"]:
         return _fill(

@@ -2,7 +2,7 @@
 
 Everything runs in a throw-away data folder. The conversation shown is sample text written into the
 store (a random test checkpoint cannot write prose); the model that is loaded is real: ``--model``, or a
-tiny random gpt-oss checkpoint written by ``engine.synthetic`` so the status bar shows where a real model
+tiny random gpt-oss checkpoint written by ``engine.io.synthetic`` so the status bar shows where a real model
 runs. Each view is rendered in the light and the dark theme.
 """
 
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     model = args.model
     if model is None:
-        from engine.synthetic import tiny_config, write_checkpoint
+        from engine.io.synthetic import tiny_config, write_checkpoint
 
         model = str(write_checkpoint(scratch / "gpt-oss-tiny-random", tiny_config()))
 

@@ -1,4 +1,4 @@
-"""The engine on its own thread: the only module of the app that touches ``engine.loader``/``engine.session``.
+"""The engine on its own thread: the only module of the app that touches ``engine.runtime.loader``/``engine.runtime.session``.
 
 ``EngineWorker`` is a QObject moved to a QThread (see ``app.engine_client``). Its slots run there, one at
 a time; what happens comes back as signals named for events, which Qt queues to the GUI thread. Text is
@@ -33,7 +33,7 @@ class EngineWorker(QObject):
     tool_called = Signal(int, object)  # turn id, {"id", "type", "function": {"name", "arguments"}}
     turn_finished = Signal(int, str, object)  # turn id, reason, usage dict
     turn_failed = Signal(int, object)  # turn id, app.engine_errors.ErrorReport
-    engine_notice = Signal(object, object)  # engine.session.Notice (how the engine now runs), facts after it
+    engine_notice = Signal(object, object)  # engine.notices.Notice (how the engine now runs), facts after it
 
     def __init__(self) -> None:
         super().__init__()
@@ -52,14 +52,14 @@ class EngineWorker(QObject):
             import torch
 
             from engine.hub import in_use
-            from engine.loader import load_model
-            from engine.session import ChatSession
+            from engine.runtime.loader import load_model
+            from engine.runtime.session import ChatSession
 
             if device == "auto":
                 device = "cuda" if torch.cuda.is_available() else "cpu"
             hold = in_use.acquire(path)
             try:
-                notices: list = []  # engine.session.Notice
+                notices: list = []  # engine.notices.Notice
                 model = load_model(
                     path,
                     device=device,
@@ -135,8 +135,9 @@ class EngineWorker(QObject):
             self.turn_failed.emit(turn_id, ErrorReport("", message))
             return
         try:
-            from engine.harmony.events import TextDelta, ToolCall, TurnEnd
-            from engine.session import GenerationSettings, Notice
+            from engine.notices import Notice
+            from engine.runtime.session import GenerationSettings
+            from engine.text.harmony.events import TextDelta, ToolCall, TurnEnd
 
             generation = GenerationSettings(**settings)
             events = self._session.generate(

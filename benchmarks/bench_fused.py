@@ -111,7 +111,7 @@ def decode_attention(context: int, window: int) -> None:
 
 @case
 def prefill_attention(t: int, window: int) -> None:
-    from engine.attention import attend_torch
+    from engine.layers.attention import attend_torch
     from engine.kernels import fused
 
     q, k, v = bf16(t, HQ, D), bf16(HKV, t, D), bf16(HKV, t, D)

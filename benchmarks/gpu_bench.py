@@ -45,10 +45,10 @@ os.environ.setdefault("PYTORCH_CUDA_ALLOC_CONF", "expandable_segments:True")
 import torch
 
 from engine.config import ModelConfig
-from engine.memory import format_size, parse_size
-from engine.offload import OffloadStats
-from engine.offload_build import apply_plan, host_layers_of, load_planned, pinned, supports_host_embedding
-from engine.plan import PlanOptions, make_plan, replan_after_oom
+from engine.offload.build import apply_plan, host_layers_of, load_planned, pinned, supports_host_embedding
+from engine.offload.pool import OffloadStats
+from engine.placement.memory import format_size, parse_size
+from engine.placement.plan import PlanOptions, make_plan, replan_after_oom
 
 UNIFORM = "random weights (routing roughly uniform: worst case for an expert cache)"
 SKEWED = "synthetic skew (router bias -log(rank+1), random expert order per layer; not real routing)"
@@ -105,7 +105,7 @@ class Reporter:
 
 def model_config(tiny: bool) -> ModelConfig:
     if tiny:
-        from engine.synthetic import tiny_config
+        from engine.io.synthetic import tiny_config
 
         return tiny_config(num_hidden_layers=4, num_experts=8, experts_per_token=2)
     return ModelConfig()
@@ -113,7 +113,7 @@ def model_config(tiny: bool) -> ModelConfig:
 
 def ensure_checkpoint(directory: Path, cfg: ModelConfig, device: torch.device) -> tuple[float, bool]:
     """Write the random checkpoint unless a complete one of this shape is there; (seconds, written)."""
-    from engine.synthetic import write_checkpoint
+    from engine.io.synthetic import write_checkpoint
 
     marker = directory / MARKER
     want = cfg.to_hf_json()
@@ -143,7 +143,7 @@ def sync(device: torch.device) -> None:
 def fill_random_kv(cache, count: int, device: torch.device, seed: int) -> None:
     """Positions num_tokens .. +count hold random keys and values (bf16 normal): decoding after them reads
     what it would read after a real prefill of that length."""
-    from engine.kv_cache import FullLayerCache
+    from engine.layers.kv_cache import FullLayerCache
 
     g = torch.Generator(device).manual_seed(seed)
     start = cache.num_tokens
@@ -260,7 +260,7 @@ def run_case(model, args, context: int, device: torch.device, started_case: floa
 def use_graphs(model, on: bool, cuda: bool) -> None:
     """Decode graphs for this placement (a fresh set: graphs hold the placement's tensors), or none. Off the
     GPU (the --tiny dry run) the bookkeeping runs with a stand-in capture that calls each segment."""
-    from engine.decode_graph import DecodeGraphs, unsupported
+    from engine.runtime.decode_graph import DecodeGraphs, unsupported
 
     model.decode_graphs = None
     if not on or unsupported(model, need_cuda=cuda) is not None:
@@ -302,7 +302,7 @@ def main(argv=None) -> int:
     )
 
     write_s, written = ensure_checkpoint(args.checkpoint_dir, cfg, device)
-    from engine.checkpoint import Checkpoint
+    from engine.io.checkpoint import Checkpoint
 
     t = time.perf_counter()
     bandwidth = None

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Host time the expert pool spends per offloaded layer per decoded token: ``python3 benchmarks/pool_overhead.py``.
 
-With decode graphs (engine/decode_segments.py) the GPU waits at every offloaded layer while the host reads
+With decode graphs (engine/runtime/decode_segments.py) the GPU waits at every offloaded layer while the host reads
 the routes, decides what to copy and issues the copies: this bookkeeping is on the critical path, once per
 offloaded layer per token. It is plain Python over small tensors, so a CPU measures it as well as the GPU
 machine would (the copies themselves are tiny here; on a GPU each is an asynchronous launch).
@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch
 
-from engine.experts import PackedExperts
-from engine.offload import ExpertPool
+from engine.layers.experts import PackedExperts
+from engine.offload.pool import ExpertPool
 
 EXPERTS, TOP_K, LAYERS, SLOTS, STEPS = 32, 4, range(19, 24), 40, 3000
 

@@ -113,12 +113,6 @@ class ModelConfig:
 
     # Reading config.json.
     @classmethod
-    def from_model_dir(cls, path: str | Path) -> ModelConfig:
-        from engine.checkpoint import find_layout  # the layout decides which config.json counts
-
-        return find_layout(path).config
-
-    @classmethod
     def from_json_file(cls, path: Path) -> ModelConfig:
         """Either layout's config.json; raises ModelFilesError / UnsupportedModelError naming the file."""
         try:

@@ -1,5 +1,5 @@
 """The gpt-oss transformer: embedding, blocks of (attention, MoE) with pre-norm residuals, final norm,
-unembedding. Weights arrive ready (engine/loader.py); this file only computes.
+unembedding. Weights arrive ready (engine/runtime/loader.py); this file only computes.
 
 Activations are bf16 like the reference; norms, softmaxes and the MoE's weighted sum are float32.
 """
@@ -10,15 +10,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.attention import Attention
 from engine.config import ModelConfig
 from engine.errors import ContextFullError
-from engine.experts import DenseCache, ExpertStore
 from engine.kernels import fused, fused_ref
-from engine.kv_cache import DEFAULT_SLIDING_HISTORY, KVCache
-from engine.moe import MoE
-from engine.mxfp4 import linear
-from engine.rope import Rotary
+from engine.layers.attention import Attention
+from engine.layers.experts import DenseCache, ExpertStore
+from engine.layers.kv_cache import DEFAULT_SLIDING_HISTORY, KVCache
+from engine.layers.moe import MoE
+from engine.layers.rotary import Rotary
+from engine.quant.mxfp4 import linear
 
 DEFAULT_PREFILL_CHUNK = 512  # positions per step of a long prompt: bounds activations, not results
 
@@ -94,11 +94,11 @@ class Transformer(nn.Module):
         self.stores, self.dense_cache = stores, dense_cache
         self.rotary = Rotary(cfg, device)
         self.prefill_chunk = DEFAULT_PREFILL_CHUNK
-        self.plan = None  # engine.plan.Plan once placed by one (engine.offload_build.attach)
-        self.offload_pool = None  # engine.offload.ExpertPool when some experts live in host memory
-        self.checkpoint = None  # the open engine.checkpoint.Checkpoint the weights come from (loader)
-        self.unembedding_int8: nn.Module | None = None  # engine.quant8.Int8Linear in place of unembedding
-        self.decode_graphs = None  # engine.decode_graph.DecodeGraphs: one-token steps as CUDA graphs
+        self.plan = None  # engine.placement.plan.Plan once placed by one (engine.offload.build.attach)
+        self.offload_pool = None  # engine.offload.pool.ExpertPool when some experts live in host memory
+        self.checkpoint = None  # the open engine.io.checkpoint.Checkpoint the weights come from (loader)
+        self.unembedding_int8: nn.Module | None = None  # engine.layers.int8_linear.Int8Linear in place of unembedding
+        self.decode_graphs = None  # engine.runtime.decode_graph.DecodeGraphs: one-token steps as CUDA graphs
         self._token_buffer: torch.Tensor | None = None  # [1] int64 on the device (see _to_device)
 
     def new_cache(
@@ -183,7 +183,7 @@ class Transformer(nn.Module):
         return fused.add_rms_norm(x, delta, self.norm, self.config.rms_norm_eps)[1]
 
     def unembed(self, hidden: torch.Tensor) -> torch.Tensor:
-        # hidden: [t, H] final-normed -> float32 logits [t, V]; 8-bit weights after engine.quant8.quantize_model
+        # hidden: [t, H] final-normed -> float32 logits [t, V]; 8-bit weights after engine.layers.int8_linear.quantize_model
         if self.unembedding_int8 is not None:
             return self.unembedding_int8(hidden).float()
         return linear(hidden, self.unembedding).float()

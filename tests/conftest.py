@@ -16,14 +16,14 @@ os.environ["TIKTOKEN_ENCODINGS_BASE"] = str(Path(__file__).resolve().parent.pare
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 
 
-# ---- Tiny random gpt-oss checkpoints (engine.synthetic), written once per test run -----------------------
+# ---- Tiny random gpt-oss checkpoints (engine.io.synthetic), written once per test run -----------------------
 import pytest  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def tiny_repo_dir(tmp_path_factory):
     """A repo root like the Hub's: Hugging Face layout at the top, the same numbers again in original/."""
-    from engine.synthetic import tiny_config, write_checkpoint
+    from engine.io.synthetic import tiny_config, write_checkpoint
 
     return write_checkpoint(tmp_path_factory.mktemp("models") / "gpt-oss-tiny-repo", tiny_config(), layout="both")
 
@@ -31,7 +31,7 @@ def tiny_repo_dir(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """A tiny gpt-oss model folder in the Hugging Face layout only (real vocabulary, 2 layers)."""
-    from engine.synthetic import tiny_config, write_checkpoint
+    from engine.io.synthetic import tiny_config, write_checkpoint
 
     return write_checkpoint(tmp_path_factory.mktemp("models") / "gpt-oss-tiny", tiny_config(), layout="hf")
 
@@ -45,6 +45,6 @@ def tiny_original_dir(tiny_repo_dir):
 @pytest.fixture(scope="session")
 def tiny_model(tiny_model_dir):
     """The tiny model loaded on the CPU (shared: make a new cache per use, never change the model)."""
-    from engine.loader import load_model
+    from engine.runtime.loader import load_model
 
     return load_model(tiny_model_dir, device="cpu")

@@ -37,8 +37,8 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
 
 def load_session(args: argparse.Namespace):
     """Load the model named by ``args`` and wrap it in a ChatSession."""
-    from engine.loader import load_model
-    from engine.session import ChatSession
+    from engine.runtime.loader import load_model
+    from engine.runtime.session import ChatSession
 
     # load_model reads the budget's forms itself ("auto" measures the device it loads on); a bad one is an
     # EngineError that says how to write it
@@ -48,7 +48,7 @@ def load_session(args: argparse.Namespace):
 
 
 def settings_from(args: argparse.Namespace):
-    from engine.session import GenerationSettings
+    from engine.runtime.session import GenerationSettings
 
     try:
         return GenerationSettings(effort=args.effort, temperature=args.temperature, top_p=args.top_p,

@@ -23,6 +23,7 @@ import time
 
 from engine.cli._model_args import add_vram_argument
 from engine.errors import EngineError
+from engine.io.checkpoint import read_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--int8",
         action="store_true",
-        help="8-bit attention projections and unembedding, quantized at load (engine/quant8.py)",
+        help="8-bit attention projections and unembedding, quantized at load (engine/layers/int8_linear.py)",
     )
     parser.add_argument(
         "--compare-transformers",
@@ -111,7 +112,7 @@ def _decode_loop(step, first, count: int, device, tokens: list | None = None) ->
 def bench_ours(args, prompt) -> tuple[dict, object]:
     import torch
 
-    from engine.loader import load_model
+    from engine.runtime.loader import load_model
 
     notices: list[str] = []
     started = time.perf_counter()
@@ -193,7 +194,7 @@ def measure(model, prompt, gen: int) -> dict:
     """Warm-up, then a timed prefill of ``prompt`` and ``gen`` greedy decode steps, with the expert cache's
     counters of each (offloaded models)."""
     from engine import kernels
-    from engine.offload import OffloadStats
+    from engine.offload.pool import OffloadStats
 
     device, n = model.device, prompt.shape[0]
     pool, graphs = model.offload_pool, model.decode_graphs
@@ -249,8 +250,8 @@ def measure(model, prompt, gen: int) -> dict:
 
 
 def use_graphs(model, on: bool) -> None:
-    """Decode through CUDA graphs (engine/decode_graph.py) or eagerly; an EngineError if they cannot be."""
-    from engine import decode_graph
+    """Decode through CUDA graphs (engine/runtime/decode_graph.py) or eagerly; an EngineError if they cannot be."""
+    from engine.runtime import decode_graph
 
     if not on:
         model.decode_graphs = None
@@ -283,7 +284,7 @@ def bench_transformers(args, prompt, device) -> dict:
     """transformers' decode speed on the same checkpoint, or why it could not run."""
     import torch
 
-    from engine.checkpoint import find_layout
+    from engine.io.checkpoint import find_layout
 
     layout = find_layout(args.model)
     if layout.kind != "hf":
@@ -342,7 +343,7 @@ def _cache_keyword(model) -> str:
 def count_ops(args: argparse.Namespace) -> int:
     """--count-ops: the CUDA + Triton path unless --kernels torch (a GPU without Triton)."""
     from engine.config import ModelConfig
-    from engine.plan import PRESETS
+    from engine.placement.plan import PRESETS
     from engine.runtime.op_count import count_ops as count
 
     if args.model:
@@ -352,7 +353,7 @@ def count_ops(args: argparse.Namespace) -> int:
     path = "torch" if args.kernels.strip().lower() == "torch" else "triton"
     result = count(cfg, position=args.prompt_tokens, path=path, int8=args.int8)
     if args.model and args.device != "cpu":  # a GPU too: what its profiler sees in one eager step
-        from engine.loader import load_model
+        from engine.runtime.loader import load_model
         from engine.runtime.op_count import profile_step
 
         with kernels_mode(args.kernels.strip().lower(), args.device):
@@ -385,9 +386,8 @@ def run(args: argparse.Namespace) -> int:
     if not words or any(w not in ("on", "off") for w in words):
         raise EngineError(f"--cuda-graphs takes on, off or off,on, not {args.cuda_graphs!r}.")
     args.graph_modes = [w == "on" for w in words]
-    from engine.config import ModelConfig
 
-    vocab = min(ModelConfig.from_model_dir(args.model).vocab_size, 199998)  # ordinary tokens only
+    vocab = min(read_config(args.model).vocab_size, 199998)  # ordinary tokens only
     prompt = torch.randint(
         0, vocab, (args.prompt_tokens,), generator=torch.Generator().manual_seed(args.seed)
     )

@@ -83,8 +83,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _answer(session, messages: list[dict], settings, color: bool, continue_from=None) -> tuple[dict, bool]:
     """Stream one answer (or more of ``continue_from``); returns it and whether it was cut short."""
-    from engine.harmony import TextDelta, TurnEnd
-    from engine.session import Notice
+    from engine.notices import Notice
+    from engine.text.harmony import TextDelta, TurnEnd
 
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())

@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.harmony import TextDelta, ToolCall, TurnEnd
-    from engine.session import Notice
+    from engine.notices import Notice
+    from engine.text.harmony import TextDelta, ToolCall, TurnEnd
 
     settings = settings_from(args)
     session = load_session(args)

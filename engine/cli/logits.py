@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--chunk", type=int, default=None, help="prefill chunk size (positions per step)")
     add_vram_argument(parser)
     parser.add_argument(
-        "--int8", action="store_true", help="8-bit attention projections and unembedding (engine/quant8.py)"
+        "--int8", action="store_true", help="8-bit attention projections and unembedding (engine/layers/int8_linear.py)"
     )
 
 
@@ -43,9 +43,9 @@ def parse_ids(text: str, vocab_size: int | None = None) -> list[int]:
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from engine.loader import load_model
-    from engine.npy import write_npy
-    from engine.plan import PlanOptions
+    from engine.io.npy import write_npy
+    from engine.placement.plan import PlanOptions
+    from engine.runtime.loader import load_model
 
     ids = parse_ids(args.ids)
     # the context is the sequence; prefill keeps the logits of every position (the plan's working memory)

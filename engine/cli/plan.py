@@ -13,10 +13,11 @@ import json
 from pathlib import Path
 
 from engine.errors import EngineError
+from engine.io.checkpoint import read_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from engine.plan import PRESETS
+    from engine.placement.plan import PRESETS
 
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--model", help="model folder (either layout)")
@@ -26,6 +27,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--vram",
         default=None,
         help="GPU memory budget: bytes, 12GiB, 12GB, 12000MB, 8G, or auto (default: no limit)",
+    )
+    parser.add_argument(
+        "--ram",
+        default=None,
+        help="RAM of the machine to plan for: a size such as 64GiB, or auto (this machine's); experts that "
+        "stay in host memory must fit it, less a reserve for everything else (default: not checked)",
     )
     parser.add_argument(
         "--context", type=int, default=None, help="context length in tokens (default: the model's)"
@@ -47,19 +54,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _config(args):
     from engine.config import ModelConfig
-    from engine.plan import PRESETS
+    from engine.placement.plan import PRESETS
 
     if args.preset:
         return PRESETS[args.preset], args.preset
     if args.config:
         return ModelConfig.from_json_file(Path(args.config)), Path(args.config).resolve().parent.name
-    return ModelConfig.from_model_dir(args.model), Path(args.model).resolve().name
+    return read_config(args.model), Path(args.model).resolve().name
 
 
 def resolve_budget(setting: str | int | None, device: str = "cuda") -> tuple[int | None, str]:
     """A --vram / settings value -> (bytes or None, source). Raises EngineError with what to write instead."""
-    from engine.memory import parse_size
-    from engine.plan import auto_budget
+    from engine.placement.memory import parse_size
+    from engine.placement.plan import auto_budget
 
     if setting is None or setting == "":
         return None, "none"
@@ -75,8 +82,26 @@ def resolve_budget(setting: str | int | None, device: str = "cuda") -> tuple[int
         raise EngineError(f"--vram: {error}.") from None
 
 
+def resolve_host_memory(setting: str | None) -> int | None:
+    """A --ram value -> the bytes a plan may keep in host memory (None: not checked)."""
+    from engine.placement.host_memory import auto_host_memory, host_memory_for
+    from engine.placement.memory import parse_size
+
+    if setting is None or setting == "":
+        return None
+    if setting.strip().lower() == "auto":
+        available = auto_host_memory()
+        if available is None:
+            raise EngineError("--ram auto: this machine's RAM cannot be read; give a size such as 64GiB.")
+        return available
+    try:
+        return host_memory_for(parse_size(setting))
+    except ValueError as error:
+        raise EngineError(f"--ram: {error}.") from None
+
+
 def run(args: argparse.Namespace) -> int:
-    from engine.plan import PlanOptions, make_plan
+    from engine.placement.plan import PlanOptions, make_plan
 
     cfg, name = _config(args)
     if args.context is not None and args.context < 1:
@@ -90,6 +115,7 @@ def run(args: argparse.Namespace) -> int:
         all_logits=args.all_logits,
         fused_kernels=args.fused_kernels,
         offload_order=args.offload_order,
+        host_memory=resolve_host_memory(args.ram),
     )
     plan = make_plan(cfg, budget, args.context, options=options, budget_source=source, model=name)
     if args.json:

@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.harmony import render_prompt
+    from engine.text.harmony import render_prompt
 
     messages = _read_json(args.messages, "messages")
     tools = None

@@ -1,18 +1,18 @@
 """Will a model fit this machine? An estimate for the catalog, before anything is downloaded.
 
 Where the model's shape is known (a ``ModelConfig``), the GPU part of the answer is the engine's own
-planner (``engine.plan``) at ``FIT_CONTEXT`` tokens of context; otherwise a rough sum of sizes.
+planner (``engine.placement.plan``) at ``FIT_CONTEXT`` tokens of context; otherwise a rough sum of sizes.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import ModelConfig
 from engine.hub.fsutil import existing_ancestor, human_bytes
+from engine.placement.host_memory import physical_ram
 
 GPU = "gpu"  # every weight on the GPU
 PARTIAL = "partial"  # attention, embeddings and some experts on the GPU; the other experts in RAM
@@ -25,6 +25,8 @@ NO_RAM = "no_ram"  # about needed_bytes of RAM, available_bytes in the machine
 ON_GPU = "on_gpu"  # by the sizes alone: every weight on a GPU of vram bytes
 SOME_IN_RAM = "some_in_ram"  # by the sizes alone: some experts in RAM, the rest on a GPU of vram bytes
 CPU_ONLY = "cpu_only"  # no GPU (vram None), or one of vram bytes too small for the model
+NO_RAM_FOR_EXPERTS = "no_ram_for_experts"  # with a GPU of vram bytes, needed_bytes of experts stay in RAM,
+#                                            available_bytes of the machine's RAM may hold them
 PLANNED = "planned"  # the planner's placement: plan (Plan.facts()) at context_length tokens
 
 # Room kept for what is not weights: the KV cache and activations on the GPU (plus the CUDA context),
@@ -50,7 +52,7 @@ class FitEstimate:
     needed_bytes: int | None = None  # NO_DISK: the download; NO_RAM: the RAM it needs
     available_bytes: int | None = None  # NO_DISK: the free disk; NO_RAM: the machine's RAM
     vram: int | None = None  # ON_GPU, SOME_IN_RAM, CPU_ONLY: the GPU's memory (None: no GPU found)
-    plan: dict | None = None  # PLANNED: the placement's facts (engine.plan.Plan.facts)
+    plan: dict | None = None  # PLANNED: the placement's facts (engine.placement.plan.Plan.facts)
     context_length: int | None = None  # PLANNED: FIT_CONTEXT, or the model's longest context if shorter
 
 
@@ -115,14 +117,28 @@ def estimate_fit(
 
 
 def _planned_fit(config: ModelConfig, vram: int, ram: int | None) -> FitEstimate | None:
-    """The planner's verdict for a card of ``vram`` bytes, less what the desktop keeps; None when not even
-    a partial plan fits (then the caller's RAM-only answers apply)."""
-    from engine.plan import AUTO_RESERVE_FRACTION, AUTO_RESERVE_MIN, make_plan
+    """The planner's verdict for a card of ``vram`` bytes, less what the desktop keeps, and this machine's
+    RAM for the experts that stay in host memory; None when not even a partial plan fits the GPU (then the
+    caller's RAM-only answers apply)."""
+    from engine.placement.host_memory import host_memory_for
+    from engine.placement.plan import AUTO_RESERVE_FRACTION, AUTO_RESERVE_MIN, PlanOptions, make_plan
 
     vram = int(vram)
     budget = vram - max(AUTO_RESERVE_MIN, int(AUTO_RESERVE_FRACTION * vram))
-    plan = make_plan(config, budget, FIT_CONTEXT)
-    if not plan.fits or (ram is not None and plan.total_host_bytes + RAM_RESERVE > ram):
+    host_memory = None if ram is None else host_memory_for(ram)
+    plan = make_plan(config, budget, FIT_CONTEXT, options=PlanOptions(host_memory=host_memory))
+    if plan.ram_short:
+        return FitEstimate(
+            NONE,
+            f"with this GPU ({human_bytes(vram)}) it keeps {human_bytes(plan.total_host_bytes)} of experts in "
+            f"RAM; this machine has {human_bytes(host_memory or 0)} of RAM to spare for them",
+            True,
+            NO_RAM_FOR_EXPERTS,
+            needed_bytes=plan.total_host_bytes,
+            available_bytes=host_memory,
+            vram=vram,
+        )
+    if not plan.fits:
         return None
     verdict = PARTIAL if plan.offloaded_layers else GPU
     return FitEstimate(
@@ -160,16 +176,7 @@ def expert_bytes_from_config(config: dict) -> int | None:
 
 def probe_machine(path: Path) -> Machine:
     """Free disk at ``path``, physical RAM, and VRAM when torch sees a CUDA device (imports torch)."""
-    return Machine(shutil.disk_usage(existing_ancestor(path)).free, _physical_ram(), _vram())
-
-
-def _physical_ram() -> int | None:
-    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
-        try:
-            return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-        except (ValueError, OSError):
-            return None
-    return None  # Windows: unknown here; the planner measures it properly
+    return Machine(shutil.disk_usage(existing_ancestor(path)).free, physical_ram(), _vram())
 
 
 def _vram() -> int | None:

@@ -49,7 +49,7 @@ from engine.hub.progress import ProgressCallback, ProgressTracker
 from engine.hub.remote import HubClient
 from engine.hub.status import LocalModel, check_files, files_base, inspect
 from engine.paths import user_config_dir, user_data_dir
-from engine.plan import PRESETS
+from engine.placement.plan import PRESETS
 
 ROOT_SETTING = "models-root.json"  # in user_config_dir(): where move_root put the models
 LOCKS_DIR = ".locks"

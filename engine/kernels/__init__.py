@@ -151,7 +151,7 @@ def _moe():
 
 
 def expert_mlp(x, rows, weights, packed, limit=7.0, alpha=1.702, *, backend=None):
-    """The seam of engine/moe.py: ``packed`` has mlp1_/mlp2_ blocks, scales, bias; rows [T, k] index them."""
+    """The seam of engine/layers/moe.py: ``packed`` has mlp1_/mlp2_ blocks, scales, bias; rows [T, k] index them."""
     return moe_experts(x, rows, weights, packed.mlp1_blocks, packed.mlp1_scales, packed.mlp1_bias,
                        packed.mlp2_blocks, packed.mlp2_scales, packed.mlp2_bias, limit=limit, alpha=alpha,
                        backend=backend)

@@ -10,7 +10,7 @@
   queries, query head), key blocks outside the causal band (and the window) skipped: memory is linear in T.
 
 Scores are rounded to the activations' dtype and scaled there, and probabilities rounded to it before they
-meet the values, as the torch path (engine/attention.py) and the gpt-oss reference do; the softmax's
+meet the values, as the torch path (engine/layers/attention.py) and the gpt-oss reference do; the softmax's
 normalisation comes at the end (flash order), so results agree with the torch path to bf16 rounding.
 DOT_F32 (the interpreter, on CPU tensors): products in float32, since it has no bf16 dot.
 """

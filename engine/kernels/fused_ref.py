@@ -1,6 +1,6 @@
 """Torch references of the fused decode kernels (engine/kernels/layer_triton.py, attention_triton.py): the
 same arguments and results, computed the way the model's torch path computes them (RMSNorm and the router
-as engine/model.py and engine/moe.py do, the rotation as engine/rope.py, attention as engine/attention.py).
+as engine/model.py and engine/layers/moe.py do, the rotation as engine/layers/rotary.py, attention as engine/layers/attention.py).
 
 They are what a kernel falls back to when Triton fails, and what the interpreter tests compare with. Like the
 kernels, none of them reads a value on the host: the position is a device tensor, and decode attention
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.mxfp4 import linear
+from engine.quant.mxfp4 import linear
 
 
 def rms_norm(x: torch.Tensor, scale: torch.Tensor, eps: float) -> torch.Tensor:
@@ -98,7 +98,7 @@ def route(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, k: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """x [T, H] -> expert ids [T, k] int64 in increasing id and their weights [T, k] in x's dtype: the softmax
-    of the k largest router logits (engine.moe.MoE.route, then engine.moe.by_expert)."""
+    of the k largest router logits (engine.layers.moe.MoE.route, then engine.layers.moe.by_expert)."""
     top = torch.topk(linear(x, weight, bias), k, dim=-1, sorted=True)
     weights = torch.softmax(top.values.float(), dim=-1).to(x.dtype)
     ids, order = top.indices.sort(dim=-1)

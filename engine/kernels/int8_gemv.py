@@ -5,7 +5,7 @@ words (4 weights, 16-byte loads). A word becomes two fp16x2 registers by the exp
 u = w ^ 0x80808080 (bytes biased to 0..255), (u & 0x00FF00FF) | 0x64006400 holds 1024 + u0 and 1024 + u2
 as fp16, and the same on u >> 8 gives bytes 1 and 3: one or two integer ops per 4 weights; subtracting
 1152 in float32 gives the integers back exactly. The per-output-channel scale is applied once per row.
-Imported only when Triton is usable; ``engine.quant8`` holds the torch path and the module around it.
+Imported only when Triton is usable; ``engine.layers.int8_linear`` holds the torch path and the module around it.
 """
 
 from __future__ import annotations

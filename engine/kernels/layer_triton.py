@@ -70,7 +70,7 @@ def rope_kv_kernel(qkv_ptr, cos_ptr, sin_ptr, pos_ptr, q_out_ptr, k_ptr, v_ptr, 
 def router_kernel(x_ptr, w_ptr, b_ptr, ids_ptr, wts_ptr, H, E,
                   K: tl.constexpr, EP: tl.constexpr, BH: tl.constexpr):
     # one token: logits = x @ W^T + b (rounded to bf16 like torch's linear), the K largest (ties: the lower
-    # id), their softmax, written in increasing expert id (the order engine.moe.by_expert gives)
+    # id), their softmax, written in increasing expert id (the order engine.layers.moe.by_expert gives)
     t = tl.program_id(0).to(tl.int64)
     e = tl.arange(0, EP)
     emask = e < E

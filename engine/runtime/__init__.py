@@ -1,1 +1,1 @@
-"""Running a loaded model: what a session, a benchmark and the CLI share (issue #12's layout)."""
+"""Running the model: loading (with re-planning), sampling, decode graphs, chat sessions."""

@@ -7,7 +7,7 @@ shows, exactly where a GPU would make the host wait. Triton cannot run on ``meta
 instead of run. What is counted:
 
 - kernels: aten operations that launch work on a GPU (views, allocations and metadata do not) plus Triton
-  launches, for one step as a CUDA graph holds it (``engine.decode_segments.step``; a graph removes the
+  launches, for one step as a CUDA graph holds it (``engine.runtime.decode_segments.step``; a graph removes the
   launches from the host, not the kernels);
 - syncs: operations that need values on the host or move data between host and device, in the step and
   in reading the sampled id back (``sample``: greedy argmax by default, one sync).
@@ -26,12 +26,12 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
 from engine import kernels
-from engine.checkpoint import LAYER_TENSORS, tensor_specs
 from engine.config import ModelConfig
-from engine.experts import DenseCache, ExpertStore, PackedExperts
+from engine.io.checkpoint import LAYER_TENSORS, tensor_specs
 from engine.kernels.launch import counting
+from engine.layers.experts import DenseCache, ExpertStore, PackedExperts
 from engine.model import Transformer
-from engine.offload import FIELDS
+from engine.offload.pool import FIELDS
 
 META = torch.device("meta")
 DTYPES = {"BF16": torch.bfloat16, "U8": torch.uint8, "F32": torch.float32}
@@ -133,7 +133,7 @@ def count_step(
 ) -> OpCount:
     """One decode step of a meta ``model`` at ``position`` (graph: as a CUDA graph holds it, else the eager
     ``forward``), then ``sample(logits)`` (None: no sampling), counted after one uncounted warm-up step."""
-    from engine import decode_segments
+    from engine.runtime import decode_segments
 
     cache = model.new_cache(max(position + 2, 64))
     cache.append_tokens(torch.zeros(position, dtype=torch.long, device=META))
@@ -180,7 +180,7 @@ def count_ops(
     def build(c: ModelConfig) -> Transformer:
         model = meta_model(c, context=position + 64)
         if int8:
-            from engine.quant8 import quantize_model
+            from engine.layers.int8_linear import quantize_model
 
             quantize_model(model)
         return model

@@ -1,6 +1,6 @@
 """Fixtures for the app's tests: private folders per test, a tiny real checkpoint, real windows.
 
-The engine is real everywhere: windows load a tiny random gpt-oss checkpoint written by engine.synthetic
+The engine is real everywhere: windows load a tiny random gpt-oss checkpoint written by engine.io.synthetic
 (the real vocabulary, so the real tokenizer and harmony parser run) and generate with it on the CPU.
 """
 
@@ -21,7 +21,7 @@ LOAD_TIMEOUT_MS = 120_000
 TURN_TIMEOUT_MS = 180_000
 
 # Transformer.facts() of gpt-oss-20b placed for a 12 GiB budget on a GPU at 16,384 tokens of context (the
-# numbers engine.plan gives): the experts of 4 of its 24 layers in RAM.
+# numbers engine.placement.plan gives): the experts of 4 of its 24 layers in RAM.
 GPU_FACTS = {
     "device_type": "cuda",
     "device": "cuda:0",
@@ -63,7 +63,7 @@ def english(qapp):
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """A tiny gpt-oss checkpoint (Hugging Face layout) with random weights, written once per run."""
-    from engine.synthetic import tiny_config, write_checkpoint
+    from engine.io.synthetic import tiny_config, write_checkpoint
 
     return write_checkpoint(tmp_path_factory.mktemp("models") / "gpt-oss-tiny", tiny_config())
 

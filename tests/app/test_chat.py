@@ -11,8 +11,9 @@ from app import formatting, model_facts
 from app import settings as keys
 from app.chat_model import ContentRole
 from app.store import Store
-from engine.session import Notice
-from engine.tokenizer import load_tokenizer
+from engine.io.checkpoint import read_config
+from engine.notices import Notice
+from engine.text.tokenizer import load_tokenizer
 from tests.app.conftest import GPU_FACTS, send, stop_mid_answer, wait_idle, wait_loaded
 
 
@@ -260,9 +261,9 @@ def test_an_out_of_memory_while_loading_is_told_once_loaded(make_window, qtbot, 
     placement the engine chose (a GPU simulated on the CPU here)."""
     import torch
 
-    import engine.offload_build as ob
+    import engine.runtime.loader as loader
 
-    real, calls = ob.load_planned, []
+    real, calls = loader.load_planned, []
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -270,7 +271,7 @@ def test_an_out_of_memory_while_loading_is_told_once_loaded(make_window, qtbot, 
             raise torch.OutOfMemoryError("CUDA out of memory (test double)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(ob, "load_planned", flaky)
+    monkeypatch.setattr(loader, "load_planned", flaky)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
     window = make_window(tiny_model_dir)
     wait_loaded(qtbot, window)
@@ -318,11 +319,10 @@ def test_where_the_model_runs_in_words(qapp, plan, short, last_line):
 def test_the_engine_facts_of_a_placed_model_are_worded(tiny_model_dir, qapp):
     """The facts of a model the engine placed for a budget (simulated on the CPU) have every key the app's
     words need."""
-    from engine.config import ModelConfig
-    from engine.loader import load_model
-    from engine.plan import PlanOptions, make_plan
+    from engine.placement.plan import PlanOptions, make_plan
+    from engine.runtime.loader import load_model
 
-    cfg = ModelConfig.from_model_dir(tiny_model_dir)
+    cfg = read_config(tiny_model_dir)
     budget = make_plan(cfg, None, 512, options=PlanOptions(device="cpu")).min_budget_bytes
     facts = load_model(tiny_model_dir, "cpu", vram_budget=budget, context_length=512).facts()
     assert model_facts.short(facts).startswith("GPU (simulated) · ")

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 
 from app import settings as keys
 from app.store import Store
-from engine.tokenizer import load_tokenizer
+from engine.text.tokenizer import load_tokenizer
 from tests.app.conftest import stop_mid_answer, wait_idle, wait_loaded
 
 

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QPushButton
 from app import engine_errors, formatting, i18n
 from app import settings as keys
 from engine.hub.catalog import BUILTIN
-from engine.session import Notice
+from engine.notices import Notice
 from tests.app.conftest import GPU_FACTS, disk_full, fit_texts, send, wait_idle
 from tests.app.test_store_errors import DRAFT
 

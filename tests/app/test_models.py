@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QFileDialog
 from app import i18n, model_facts
 from engine.hub.catalog import BUILTIN
 from engine.hub.fit import estimate_fit
-from engine.plan import PRESETS
+from engine.placement.plan import PRESETS
 from tests.app.conftest import FREE_DISK, RAM, VRAM, fit_texts
 from tests.hub.fakehub import FakeHub
 
@@ -260,3 +260,19 @@ def test_welcome_and_model_manager_say_where_it_would_run(make_window, qtbot, gp
         f"13.8 GB to download. {fits}",
         f"{REPO} @ {COMMIT[:12]}\n{fits}",
     )
+
+
+def test_120b_fit_without_enough_ram_is_worded_in_english_and_korean(english_numbers):
+    """gpt-oss-120b beside a 16 GiB GPU and 32 GiB of RAM: the app says its experts would not fit in RAM,
+    with the GPU, the RAM the experts need and the RAM there is; in Korean with the same numbers."""
+    big = BUILTIN[1]
+    fit = estimate_fit(
+        big.download_bytes, big.expert_bytes, big.non_expert_bytes, FREE_DISK, 32 * GiB, 16 * GiB,
+        config=PRESETS["gpt-oss-120b"],
+    )
+    shown = model_facts.fit_estimate(fit)
+    assert shown.startswith("Does not fit: with this GPU (16.0 GB) about 48.4 GB") and "of experts stay in RAM" in shown
+    i18n.install("ko")
+    korean = model_facts.fit_estimate(fit)
+    assert "RAM" in korean and any("가" <= character <= "힣" for character in korean)
+    assert sorted(re.findall(r"\d[\d,.]*\d|\d", korean)) == sorted(re.findall(r"\d[\d,.]*\d|\d", shown))

@@ -71,8 +71,8 @@ def test_app_modules_do_not_import_torch_or_the_engine_core():
     """Importing the window's modules pulls in neither torch nor the engine's model code."""
     code = (
         "import sys, app.__main__, app.main_window, app.worker, app.models_worker;"
-        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith(('engine.session', "
-        "'engine.loader', 'engine.model', 'huggingface_hub'))))"
+        "print(sorted(m for m in sys.modules if m == 'torch' or m.startswith(('engine.runtime.session', "
+        "'engine.runtime.loader', 'engine.model', 'huggingface_hub'))))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

@@ -8,7 +8,7 @@ import pytest
 @pytest.fixture(scope="session")
 def make_checkpoint(tmp_path_factory):
     """``make_checkpoint(cfg, layout="both", seed=0) -> Path``: a model folder, written once per run."""
-    from engine.synthetic import write_checkpoint
+    from engine.io.synthetic import write_checkpoint
 
     made = {}
 

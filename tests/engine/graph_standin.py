@@ -1,4 +1,4 @@
-"""Stand-ins for ``engine.decode_graph.cuda_capture`` that run on the CPU.
+"""Stand-ins for ``engine.runtime.decode_graph.cuda_capture`` that run on the CPU.
 
 ``eager_capture``: the "graph" calls the function again (bookkeeping only).
 

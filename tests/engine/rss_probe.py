@@ -32,7 +32,7 @@ def main() -> None:
 
     import torch
 
-    from engine.loader import load_model
+    from engine.runtime.loader import load_model
 
     torch.ones(1024, 1024).sum()  # torch's own start-up allocations belong to the baseline
     before = peak()

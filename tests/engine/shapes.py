@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from engine.config import FULL, SLIDING
-from engine.synthetic import tiny_config
+from engine.io.synthetic import tiny_config
 
 VOCAB = 512  # comparisons do not need the real vocabulary, and bf16 unembedding is slow in the references
 

@@ -7,10 +7,10 @@ import shutil
 
 import pytest
 
-from engine.checkpoint import Checkpoint, find_layout, is_model_dir
 from engine.errors import ModelFilesError, UnsupportedModelError
-from engine.loader import load_model
-from engine.synthetic import tiny_config
+from engine.io.checkpoint import Checkpoint, find_layout, is_model_dir
+from engine.io.synthetic import tiny_config
+from engine.runtime.loader import load_model
 
 SMALL = tiny_config(vocab_size=512)
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from engine.__main__ import main
-from engine.synthetic import tiny_config
+from engine.io.synthetic import tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
 IDS = (

@@ -8,7 +8,7 @@ import pytest
 
 from engine.config import FULL, SLIDING, ModelConfig
 from engine.errors import ModelFilesError, UnsupportedModelError
-from engine.synthetic import tiny_config
+from engine.io.synthetic import tiny_config
 
 # openai/gpt-oss-20b's config.json files as the Hub serves them (values; key order as there).
 HF_20B = {

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.loader import load_model
+from engine.runtime.loader import load_model
 from tests.engine.logits_check import assert_logits_close
 from tests.engine.shapes import SHAPES
 
@@ -45,7 +45,7 @@ def test_cuda_matches_cpu(name, make_checkpoint):
 
 def test_cuda_strategies_agree(make_checkpoint):
     """On the GPU, decoding runs experts gathered (no host sync); prefill runs them grouped."""
-    from engine.moe import expert_mlp
+    from engine.layers.moe import expert_mlp
 
     model = load_model(make_checkpoint(SHAPES["gqa-top3"], layout="hf", seed=1), "cuda")
     moe = model.blocks[0].mlp
@@ -69,7 +69,7 @@ def _decode_logits(model, ids: torch.Tensor, prompt: int) -> torch.Tensor:
 def test_cuda_graphs_match_eager_decode(name, make_checkpoint):
     """load_model(cuda_graphs=True): decode steps replay CUDA graphs (one per span: 256 and 512 here) and
     give the eager steps' logits; the graphs survive a second cache and fall back for a stale one."""
-    from engine.decode_graph import unsupported
+    from engine.runtime.decode_graph import unsupported
 
     model_dir = make_checkpoint(SHAPES[name], layout="hf", seed=1)
     ids = torch.randint(0, SHAPES[name].vocab_size, (270,), generator=torch.Generator().manual_seed(3)).cuda()

@@ -1,5 +1,5 @@
-"""Decode steps with fixed shapes (engine.decode_segments.step) and their CUDA-graph bookkeeping
-(engine.decode_graph), on the CPU: the graphs themselves need a GPU, so stand-ins that rerun or record the
+"""Decode steps with fixed shapes (engine.runtime.decode_segments.step) and their CUDA-graph bookkeeping
+(engine.runtime.decode_graph), on the CPU: the graphs themselves need a GPU, so stand-ins that rerun or record the
 step stand for them (tests/engine/graph_standin.py)."""
 
 from __future__ import annotations
@@ -9,9 +9,10 @@ import logging
 import pytest
 import torch
 
-from engine import decode_graph, decode_segments
-from engine.decode_graph import DecodeGraphs, span_for, unsupported
-from engine.loader import load_model
+from engine.io.checkpoint import read_config
+from engine.runtime import decode_graph, decode_segments
+from engine.runtime.decode_graph import DecodeGraphs, span_for, unsupported
+from engine.runtime.loader import load_model
 from tests.engine.graph_standin import Counting, eager_capture, recorded_capture
 from tests.engine.logits_check import assert_logits_close
 
@@ -94,7 +95,7 @@ def test_recorded_graphs_hold_the_resident_step(model, reference, monkeypatch):
     """With a stand-in that records each graph's operations once and re-runs them on the same tensors (host
     values baked in, host reads refused: tests/engine/graph_standin.py), decoding across two spans gives the
     eager logits. Experts run gathered, as on a GPU without the Triton kernels."""
-    from engine import moe
+    from engine.layers import moe
 
     monkeypatch.setattr(moe, "default_strategy", lambda device, routes, cache: "gathered")
     graphs = DecodeGraphs(model)
@@ -117,7 +118,7 @@ def test_a_failed_capture_turns_graphs_off_and_decodes_eagerly(model, reference,
     x = ids(PROMPT + DECODE)
     cache = type(model.new_cache(8))(model.config, 1024, "cpu", zeroed=True)
     out = [model.forward(x[:PROMPT], cache, last_only=True)]
-    with caplog.at_level(logging.WARNING, logger="engine.decode_graph"):
+    with caplog.at_level(logging.WARNING, logger="engine.runtime.decode_graph"):
         out += [model.forward(x[i : i + 1], cache) for i in range(PROMPT, PROMPT + DECODE)]
     assert graphs.disabled.startswith("RuntimeError") and len(caplog.records) == 1
     assert torch.equal(torch.cat(out), reference)
@@ -125,7 +126,7 @@ def test_a_failed_capture_turns_graphs_off_and_decodes_eagerly(model, reference,
 
 @pytest.fixture(scope="module")
 def offload_model_dir(make_checkpoint):
-    from engine.synthetic import tiny_config
+    from engine.io.synthetic import tiny_config
 
     return make_checkpoint(tiny_config(num_hidden_layers=4, num_experts=8, experts_per_token=2), layout="hf")
 
@@ -134,15 +135,14 @@ def test_which_models_can_have_graphs(offload_model_dir):
     """Models on CUDA without a dequantized-expert cache, offloaded or not (tests/offload/
     test_offload_graphs.py);
     load_model(cuda_graphs=True) elsewhere loads as usual, without graphs."""
-    from engine.config import ModelConfig
-    from engine.plan import PlanOptions, make_plan
+    from engine.placement.plan import PlanOptions, make_plan
 
     resident = load_model(offload_model_dir, "cpu", context_length=64, dense_cache_bytes=0, cuda_graphs=True)
     assert resident.decode_graphs is None and unsupported(resident) == "CUDA graphs need a CUDA device"
     assert unsupported(resident, need_cuda=False) is None
     cached = load_model(offload_model_dir, "cpu", context_length=64)
     assert "dequantized-expert cache" in unsupported(cached, need_cuda=False)
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     budget = make_plan(cfg, None, 64, options=PlanOptions(device="cpu")).min_budget_bytes
     offloaded = load_model(
         offload_model_dir, "cpu", vram_budget=budget, context_length=64, dense_cache_bytes=0
@@ -153,7 +153,7 @@ def test_which_models_can_have_graphs(offload_model_dir):
 
 def test_a_new_placement_forgets_the_graphs(offload_model_dir):
     """Re-placing the experts (replan after an out-of-memory) drops every graph: they read the old tensors."""
-    from engine.offload_build import apply_plan, host_layers_of
+    from engine.offload.build import apply_plan, host_layers_of
 
     model = load_model(offload_model_dir, "cpu", context_length=64, dense_cache_bytes=0)
     graphs = model.decode_graphs = DecodeGraphs(model, capture=eager_capture)
@@ -187,7 +187,7 @@ def test_a_graph_that_kept_its_capture_is_caught_by_the_check(model, reference, 
 
     graphs = DecodeGraphs(model, capture=frozen)
     monkeypatch.setattr(model, "decode_graphs", graphs)
-    with caplog.at_level(logging.WARNING, logger="engine.decode_graph"):
+    with caplog.at_level(logging.WARNING, logger="engine.runtime.decode_graph"):
         logits, _ = decode(model)
     assert graphs.disabled.startswith("a replayed step disagreed") and len(caplog.records) == 1
     assert_logits_close(logits, reference, min_cos=0.99999, max_argmax_misses=0)

@@ -12,14 +12,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine import decode_segments
-from engine.checkpoint import LAYER_TENSORS, Checkpoint
-from engine.experts import DenseCache, ExpertStore, PackedExperts
+from engine.io.checkpoint import LAYER_TENSORS, Checkpoint
+from engine.layers.experts import DenseCache, ExpertStore, PackedExperts
+from engine.layers.int8_linear import quantize_model
 from engine.model import Transformer
-from engine.offload import FIELDS
-from engine.quant8 import quantize_model
+from engine.offload.pool import FIELDS
+from engine.runtime import decode_segments
 from engine.runtime.op_count import OpCount, watching
-from engine.session import ChatSession
+from engine.runtime.session import ChatSession
 
 META = torch.device("meta")
 
@@ -94,7 +94,7 @@ def test_resident_decode_step_does_not_sync(tiny_model_dir, python_reads, int8):
 
 
 def test_fixed_shape_step_does_not_sync(tiny_model_dir, python_reads):
-    """The fixed-shape step (what a CUDA graph holds: engine.decode_segments.step) reads its position from a
+    """The fixed-shape step (what a CUDA graph holds: engine.runtime.decode_segments.step) reads its position from a
     device tensor: no sync."""
     model = meta_model(tiny_model_dir)
     cache = prefilled(model, 40)
@@ -107,7 +107,7 @@ def test_fixed_shape_step_does_not_sync(tiny_model_dir, python_reads):
 def test_a_sessions_decode_step_copies_nothing_from_host_memory(tiny_model_dir, python_reads):
     """The session hands the model its next id as a host tensor; the model checks it on the host and puts
     it on the device as a fill of a device buffer (a kernel argument), not a copy from pageable memory.
-    Its one sync per token is reading the sampled id back (engine.sampling), outside this step."""
+    Its one sync per token is reading the sampled id back (engine.runtime.sampling), outside this step."""
     session = ChatSession(meta_model(tiny_model_dir), context_length=64)
     session.cache.append_tokens(torch.zeros(40, dtype=torch.long, device=META))
     session.cache.advance(40)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.__main__ import main
-from engine.harmony import render_prompt
+from engine.text.harmony import render_prompt
 from tests.engine.test_harmony_oracle import oracle_render
 from tests.engine.test_harmony_render import TOOL_CHAIN, WEATHER
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from engine.harmony import ConversationError, StreamParser, continuation, render_continuation, render_prompt
-from engine.tokenizer import Special, load_tokenizer
+from engine.text.harmony import (
+    ConversationError,
+    StreamParser,
+    continuation,
+    render_continuation,
+    render_prompt,
+)
+from engine.text.tokenizer import Special, load_tokenizer
 from tests.engine.test_harmony_oracle import oracle_render
 
 DATE = "2025-06-28"

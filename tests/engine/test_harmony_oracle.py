@@ -1,5 +1,5 @@
 """The test oracle: OpenAI-shaped conversations turned into openai-harmony objects, written apart from
-engine.harmony so that comparing the two checks something; plus checks of the oracle's own behaviour
+engine.text.harmony so that comparing the two checks something; plus checks of the oracle's own behaviour
 that our renderer relies on."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ def encoding():
 
 
 def oracle_messages(messages, effort="medium", date="2025-06-28", tools=None, drop="harmony"):
-    """openai-harmony Messages equivalent to OpenAI-shaped ``messages`` (see engine/harmony/messages.py)."""
+    """openai-harmony Messages equivalent to OpenAI-shaped ``messages`` (see engine/text/harmony/messages.py)."""
     system = SystemContent.new().with_reasoning_effort(EFFORTS[effort]).with_conversation_start_date(date)
     out = [Message.from_role_and_content(Role.SYSTEM, system)]
     instructions = [m["content"] for m in messages if m["role"] in ("system", "developer") and m["content"]]

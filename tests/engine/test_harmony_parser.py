@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.harmony import MessageEnd, MessageStart, StreamParser, TextDelta, ToolCall, TurnEnd
-from engine.harmony.parser import MAX_HEADER_TOKENS
-from engine.tokenizer import NUM_ORDINARY_TOKENS, VOCAB_SIZE, Special, load_tokenizer
+from engine.text.harmony import MessageEnd, MessageStart, StreamParser, TextDelta, ToolCall, TurnEnd
+from engine.text.harmony.parser import MAX_HEADER_TOKENS
+from engine.text.tokenizer import NUM_ORDINARY_TOKENS, VOCAB_SIZE, Special, load_tokenizer
 from tests.engine.test_harmony_oracle import oracle_parse
 
 S = Special

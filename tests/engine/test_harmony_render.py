@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.harmony import STOP_TOKENS, ConversationError, render_prompt
-from engine.tokenizer import load_tokenizer
+from engine.text.harmony import STOP_TOKENS, ConversationError, render_prompt
+from engine.text.tokenizer import load_tokenizer
 from tests.engine.test_harmony_oracle import encoding, oracle_render
 
 DATE = "2025-06-28"

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.harmony.tools import json_text, rust_lines
+from engine.text.harmony.tools import json_text, rust_lines
 from tests.engine.test_harmony_render import assert_same, function
 
 USER = [{"role": "user", "content": "go"}]

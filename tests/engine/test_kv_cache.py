@@ -7,9 +7,9 @@ import torch
 
 from engine.config import FULL
 from engine.errors import ContextFullError
-from engine.kv_cache import KVCache
-from engine.loader import load_model
-from engine.synthetic import tiny_config
+from engine.io.synthetic import tiny_config
+from engine.layers.kv_cache import KVCache
+from engine.runtime.loader import load_model
 from tests.engine.logits_check import assert_logits_close
 
 CFG = tiny_config(vocab_size=512, num_hidden_layers=3, sliding_window=8)
@@ -169,13 +169,13 @@ def test_cache_arguments():
 def test_accelerator_numerics_on_cpu(model, monkeypatch):
     """The CUDA code path's numerics (bf16 cache and attention matmuls, experts gathered per route when
     decoding) run here on the CPU and agree with the CPU path: what test_cuda.py checks on a GPU."""
-    import engine.attention
-    import engine.moe
+    import engine.layers.attention
+    import engine.layers.moe
 
     x = ids(40, 10)
     expected = run(model, x, model.new_cache(40))
-    monkeypatch.setattr(engine.attention, "matmul_dtype", lambda device, dtype: dtype)
-    monkeypatch.setattr(engine.moe, "default_strategy", lambda device, routes, cache: "gathered")
+    monkeypatch.setattr(engine.layers.attention, "matmul_dtype", lambda device, dtype: dtype)
+    monkeypatch.setattr(engine.layers.moe, "default_strategy", lambda device, routes, cache: "gathered")
     for decode in (False, True):
         cache = KVCache(CFG, 40, "cpu", dtype=torch.bfloat16, sliding_history=5)
         assert_logits_close(

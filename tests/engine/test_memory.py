@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.synthetic import tiny_config
+from engine.io.synthetic import tiny_config
 
 ROOT = Path(__file__).resolve().parents[2]
 # about 210 MB: mostly the two 201088 x 256 bf16 embeddings, and 64 packed experts

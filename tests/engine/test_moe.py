@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.experts import DenseCache, ExpertStore, PackedExperts
-from engine.moe import by_expert, expert_mlp, expert_terms, swiglu, weighted_sum
-from engine.mxfp4 import dequantize
+from engine.layers.experts import DenseCache, ExpertStore, PackedExperts
+from engine.layers.moe import by_expert, expert_mlp, expert_terms, swiglu, weighted_sum
+from engine.quant.mxfp4 import dequantize
 
 H, I, E = 64, 96, 5
 

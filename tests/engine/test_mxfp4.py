@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.mxfp4 import FP4_VALUES, dequantize, linear
+from engine.quant.mxfp4 import FP4_VALUES, dequantize, linear
 
 
 def slow_dequantize(blocks: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from engine.config import ModelConfig
-from engine.rope import Rotary, apply_rotary, yarn_frequencies
-from engine.synthetic import tiny_config
+from engine.io.synthetic import tiny_config
+from engine.layers.rotary import Rotary, apply_rotary, yarn_frequencies
 
 CONFIGS = [
     ModelConfig(),

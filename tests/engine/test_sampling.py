@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.sampling import SamplingParams, logits_to_probs, make_generator, sample
+from engine.runtime.sampling import SamplingParams, logits_to_probs, make_generator, sample
 
 
 def test_greedy_takes_the_argmax():

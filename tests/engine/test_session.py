@@ -10,8 +10,8 @@ import threading
 import pytest
 
 from engine.errors import ContextFullError
-from engine.harmony import MessageEnd, MessageStart, TextDelta, TurnEnd
-from engine.session import ChatSession, GenerationSettings
+from engine.runtime.session import ChatSession, GenerationSettings
+from engine.text.harmony import MessageEnd, MessageStart, TextDelta, TurnEnd
 
 GREEDY = GenerationSettings(temperature=0.0, max_tokens=12)
 

@@ -8,9 +8,9 @@ import json
 import pytest
 import torch
 
-from engine.checkpoint import Checkpoint, file_specs
 from engine.config import ModelConfig
-from engine.synthetic import _split, tiny_config, write_checkpoint
+from engine.io.checkpoint import Checkpoint, file_specs
+from engine.io.synthetic import _split, tiny_config, write_checkpoint
 
 SMALL = tiny_config(vocab_size=512, num_hidden_layers=3)
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.errors import ModelFilesError
-from engine.tokenizer import (
+from engine.text.tokenizer import (
     NUM_ORDINARY_TOKENS,
     PATTERN,
     SPECIAL_TOKENS,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.loader import load_model
+from engine.runtime.loader import load_model
 from tests.engine.logits_check import assert_logits_close
 from tests.engine.routing_check import forced_logits
 from tests.engine.shapes import SHAPES

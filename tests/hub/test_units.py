@@ -173,7 +173,7 @@ def test_select_files_never_takes_two_layouts():
 def test_fit_estimate_asks_the_planner_when_the_shape_is_known(vram, verdict, words, kind):
     """With the model's config, the GPU answer is the engine planner's: the reason is its summary, and the
     facts are the plan's own (Plan.facts) and its context."""
-    from engine.plan import PRESETS, make_plan
+    from engine.placement.plan import PRESETS, make_plan
 
     fit = estimate_fit(
         TWENTY.download_bytes, TWENTY.expert_bytes, TWENTY.non_expert_bytes, 100 * GB, 64 * GB, vram,
@@ -188,3 +188,26 @@ def test_fit_estimate_asks_the_planner_when_the_shape_is_known(vram, verdict, wo
     assert fit.plan == plan.facts() and fit.reason.startswith(plan.summary())
     assert fit.plan["device"] == "cuda" and fit.plan["budget_bytes"] < vram
     assert (fit.plan["num_offloaded_layers"] > 0) == (verdict == PARTIAL)
+
+
+def test_fit_estimate_for_gpt_oss_120b_counts_the_ram_its_experts_take():
+    """gpt-oss-120b with a 16 GiB GPU: it runs with experts in RAM when the machine has 64 GiB, and is
+    refused, naming the RAM its experts need, with 32 GiB."""
+    from engine.hub.fit import NO_RAM_FOR_EXPERTS
+    from engine.placement.plan import PRESETS
+
+    big, gib = BUILTIN[1], 2**30
+    assert big.name == "gpt-oss-120b"
+
+    def fit(ram):
+        return estimate_fit(
+            big.download_bytes, big.expert_bytes, big.non_expert_bytes, 200 * GB, ram, 16 * gib,
+            config=PRESETS["gpt-oss-120b"],
+        )
+
+    roomy = fit(64 * gib)
+    assert roomy.verdict == PARTIAL and roomy.kind == PLANNED and roomy.plan["num_offloaded_layers"] > 0
+    short = fit(32 * gib)
+    assert short.verdict == NONE and short.kind == NO_RAM_FOR_EXPERTS
+    assert short.needed_bytes > short.available_bytes and short.vram == 16 * gib
+    assert human_bytes(short.needed_bytes) in short.reason

@@ -37,7 +37,7 @@ def test_reads_a_real_compile_output():
     assert len(packed) == 126
     assert {
         "app/__main__.py",
-        "engine/session.py",
+        "engine/session.py",  # the layout of that day (before engine/runtime/)
         "installer/bootstrap.py",
         "pyproject.toml",
         "README.md",
@@ -176,7 +176,7 @@ def test_the_script_compiles_cleanly(tmp_path: Path, bundled_python: bool):
     assert iscc.not_to_pack(packed) == []
     tracked = {
         "app/__main__.py",
-        "engine/session.py",
+        "engine/session.py",  # the layout of that day (before engine/runtime/)
         "installer/bootstrap.py",
         "pyproject.toml",
         "README.md",

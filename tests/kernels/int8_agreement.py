@@ -12,11 +12,11 @@ import argparse
 
 import torch
 
-import engine.attention
-import engine.moe
-from engine.kv_cache import KVCache
-from engine.loader import load_model
-from engine.quant8 import quantize_model
+import engine.layers.attention
+import engine.layers.moe
+from engine.layers.int8_linear import quantize_model
+from engine.layers.kv_cache import KVCache
+from engine.runtime.loader import load_model
 from tests.engine.routing_check import ForcedRouting
 
 
@@ -52,13 +52,13 @@ def main() -> None:
             forced = stats(model.forward(ids, new_cache()))
         return own, forced
 
-    real_mm, real_strategy = engine.attention.matmul_dtype, engine.moe.default_strategy
-    engine.attention.matmul_dtype = lambda device, dtype: dtype
-    engine.moe.default_strategy = lambda device, routes, cache: "gathered"
+    real_mm, real_strategy = engine.layers.attention.matmul_dtype, engine.layers.moe.default_strategy
+    engine.layers.attention.matmul_dtype = lambda device, dtype: dtype
+    engine.layers.moe.default_strategy = lambda device, routes, cache: "gathered"
     try:
         base = both(lambda: KVCache(model.config, n, "cpu", dtype=torch.bfloat16))
     finally:
-        engine.attention.matmul_dtype, engine.moe.default_strategy = real_mm, real_strategy
+        engine.layers.attention.matmul_dtype, engine.layers.moe.default_strategy = real_mm, real_strategy
     before = model.weight_bytes()["dense"]
     quantize_model(model)
     after = model.weight_bytes()["dense"]

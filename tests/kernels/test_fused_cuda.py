@@ -37,7 +37,7 @@ def test_decode_attention_on_the_gpu(window, slots, position):
 @pytest.mark.parametrize("t,window", [(1000, 0), (1000, 128), (4097, 0)])
 def test_prefill_attention_on_the_gpu(t, window):
     """Flash prefill against the model's torch attention."""
-    from engine.attention import attend_torch
+    from engine.layers.attention import attend_torch
 
     torch.manual_seed(1)
     q, k, v = _bf16(t, 64, 64), _bf16(8, t, 64), _bf16(8, t, 64)
@@ -69,7 +69,7 @@ def test_small_kernels_on_the_gpu():
 def test_tiny_model_with_the_fused_kernels(tiny_model_dir, monkeypatch):
     """The tiny model on the GPU: logits with the fused kernels (eager, then CUDA graphs) agree with the
     torch path's on the same GPU."""
-    from engine.loader import load_model
+    from engine.runtime.loader import load_model
 
     model = load_model(tiny_model_dir, "cuda")
     ids = torch.randint(0, 199998, (40,), generator=torch.Generator().manual_seed(3))
@@ -84,7 +84,7 @@ def test_tiny_model_with_the_fused_kernels(tiny_model_dir, monkeypatch):
     want = run()
     monkeypatch.setenv(kernels.ENV, "triton")
     assert_logits_close(run(), want, min_cos=0.999)
-    from engine import decode_graph
+    from engine.runtime import decode_graph
 
     assert decode_graph.enable(model)
     assert_logits_close(run(), want, min_cos=0.999)

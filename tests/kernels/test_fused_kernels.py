@@ -1,5 +1,5 @@
 """The fused decode and prefill kernels (engine/kernels/fused.py), run by Triton's interpreter on the CPU,
-against their torch references and the model's own torch path (engine/attention.py attend).
+against their torch references and the model's own torch path (engine/layers/attention.py attend).
 
 The interpreter converts float32 to bf16 by truncation where a GPU rounds to nearest, so bf16 results may
 differ by an ulp or two of bf16 (1/128 relative): the bounds below allow that and nothing more.
@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from engine import kernels
-from engine.attention import attend_torch as attend
 from engine.kernels import fused_ref
+from engine.layers.attention import attend_torch as attend
 
 from .synth import rel_err
 
@@ -66,7 +66,9 @@ def _caches(kv: int, slots: int, d: int, seed: int, dtype=torch.bfloat16):
     return k, _bf16(kv, slots, d, seed=seed + 1).to(dtype)
 
 
-@pytest.mark.parametrize("heads,kv,d,ring,position", [(4, 2, 16, 10, 13), (64, 8, 64, 131, 300), (64, 8, 64, 4096, 1000)])
+@pytest.mark.parametrize(
+    "heads,kv,d,ring,position", [(4, 2, 16, 10, 13), (64, 8, 64, 131, 300), (64, 8, 64, 4096, 1000)]
+)
 def test_rope_fused_with_the_cache_write(interp, heads, kv, d, ring, position):
     """RoPE of q and k and the cache write at slot position % ring, against apply_rotary + index_copy_."""
     qkv = _bf16(1, (heads + 2 * kv) * d, seed=7)
@@ -86,8 +88,16 @@ def _model_path(q, k_cache, v_cache, position, ring, window, sinks, scale):
     slots = torch.arange(lo, position + 1) % ring
     heads, d = q.shape
     kv = k_cache.shape[0]
-    return attend(q.view(1, heads, d), k_cache[:, slots], v_cache[:, slots],
-                  sinks.view(kv, heads // kv, 1, 1), scale, position, lo, window)
+    return attend(
+        q.view(1, heads, d),
+        k_cache[:, slots],
+        v_cache[:, slots],
+        sinks.view(kv, heads // kv, 1, 1),
+        scale,
+        position,
+        lo,
+        window,
+    )
 
 
 DECODE_CASES = [  # heads, kv, d, slots (ring or cache length), window, position, splits
@@ -126,11 +136,13 @@ def test_flash_decode_ignores_stale_and_unwritten_slots(interp):
     live = torch.arange(position - window + 1, position + 1) % ring
     stale = torch.ones(ring, dtype=torch.bool)
     stale[live] = False
-    clean = interp.fused.decode_attention(q, k_cache, v_cache, torch.tensor([position]), ring, window, sinks,
-                                          d**-0.5, 2)
+    clean = interp.fused.decode_attention(
+        q, k_cache, v_cache, torch.tensor([position]), ring, window, sinks, d**-0.5, 2
+    )
     k_cache[:, stale], v_cache[:, stale] = float("nan"), float("nan")
-    poisoned = interp.fused.decode_attention(q, k_cache, v_cache, torch.tensor([position]), ring, window,
-                                             sinks, d**-0.5, 2)
+    poisoned = interp.fused.decode_attention(
+        q, k_cache, v_cache, torch.tensor([position]), ring, window, sinks, d**-0.5, 2
+    )
     assert torch.equal(clean, poisoned)
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import torch
 
-from engine import decode_segments, kernels, moe
+from engine import kernels
+from engine.layers import moe
+from engine.runtime import decode_segments
 from tests.engine.logits_check import assert_logits_close
 
 
@@ -16,7 +18,7 @@ def _ids(n: int, seed: int) -> torch.Tensor:
 def test_prefill_and_decode_on_the_fused_path(interp, tiny_model_dir, monkeypatch):
     """Prefill (flash attention) and decode steps past the sliding window (norm, router, RoPE + cache write,
     flash-decode) give the torch path's logits; the fixed-shape step a CUDA graph holds agrees too."""
-    from engine.loader import load_model
+    from engine.runtime.loader import load_model
 
     model = load_model(tiny_model_dir, "cpu")  # window 8: decode at positions 12.. reads a wrapped ring
     ids = _ids(16, seed=3)

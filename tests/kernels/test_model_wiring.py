@@ -1,4 +1,4 @@
-"""The MoE layers of the model reach the kernels through engine.moe (issue #8 wiring): the seam's arguments,
+"""The MoE layers of the model reach the kernels through engine.layers.moe (issue #8 wiring): the seam's arguments,
 the choice of strategy, and a whole model run by the Triton kernels under the interpreter."""
 
 from __future__ import annotations
@@ -6,9 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine import kernels, moe
-from engine.experts import PackedExperts
-from engine.moe import by_expert, default_strategy, expert_mlp, expert_terms, weighted_sum
+from engine import kernels
+from engine.layers import moe
+from engine.layers.experts import PackedExperts
+from engine.layers.moe import by_expert, default_strategy, expert_mlp, expert_terms, weighted_sum
 from tests.engine.logits_check import assert_logits_close
 
 from .synth import random_experts, rel_err
@@ -52,7 +53,7 @@ def test_fused_strategy_passes_the_seams_arguments(monkeypatch):
 def test_model_logits_with_interpreted_kernels(interp, tiny_model_dir, monkeypatch):
     """The tiny model's MoE layers through the Triton kernels (interpreted on the CPU): prefill (grouped
     GEMM) and decode (GEMV) logits agree with the torch path."""
-    from engine.loader import load_model
+    from engine.runtime.loader import load_model
 
     model = load_model(tiny_model_dir, "cpu")
     ids = torch.randint(0, 199998, (10,), generator=torch.Generator().manual_seed(5))

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from engine.quant8 import Int8Linear, dequantize_linear, int8_linear, quantize_linear
+from engine.layers.int8_linear import Int8Linear, int8_linear
+from engine.quant.int8 import dequantize_linear, quantize_linear
 
 from .synth import rel_err
 
@@ -57,7 +58,7 @@ def test_int8_linear_close_to_linear(bias, dtype):
 
 def test_int8_linear_chunks(monkeypatch):
     """The torch path dequantizes a block of rows at a time and still covers every row."""
-    from engine import quant8
+    from engine.layers import int8_linear as quant8
 
     monkeypatch.setattr(quant8, "CHUNK_ELEMENTS", 64 * 7)  # 7 rows per block, 50 rows
     w, b = torch.randn(50, 64), torch.randn(50)
@@ -108,7 +109,7 @@ def test_int8_model_logits_close_to_bf16(tiny_model_dir):
     Random models are chaotic (a router near-tie flips an expert, nearly flat logits over 201088 tokens flip
     an argmax), so the tight bounds hold with the bf16 model's routing imposed; docs/benchmarks.md has the
     numbers of a larger model."""
-    from engine.loader import load_model
+    from engine.runtime.loader import load_model
     from tests.engine.routing_check import ForcedRouting
 
     n = 96

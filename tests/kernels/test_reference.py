@@ -27,8 +27,8 @@ def test_dequantize_matches_elementwise_decode():
 
 
 def test_dequantize_matches_model_core():
-    """Our reference agrees bit for bit with engine.mxfp4.dequantize (the model core's)."""
-    mxfp4 = pytest.importorskip("engine.mxfp4")
+    """Our reference agrees bit for bit with engine.quant.mxfp4.dequantize (the model core's)."""
+    mxfp4 = pytest.importorskip("engine.quant.mxfp4")
     ex = random_experts(2, 64, 96, seed=3)
     assert torch.equal(torch_ref.dequantize_mxfp4(ex.mlp1_blocks, ex.mlp1_scales),
                        mxfp4.dequantize(ex.mlp1_blocks, ex.mlp1_scales))
@@ -77,7 +77,7 @@ def test_failing_triton_falls_back_once(monkeypatch):
 
 def test_kernels_import_is_light():
     """Importing engine.kernels (and asking available()) on a CPU machine never needs Triton."""
-    code = ("import sys, engine.kernels as k; k.available(); import engine.quant8; "
+    code = ("import sys, engine.kernels as k; k.available(); import engine.layers.int8_linear; "
             "assert 'engine.kernels.moe_mxfp4' not in sys.modules; print('ok')")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
@@ -115,10 +115,10 @@ def test_expert_rows_through_slot_map():
 
 
 def test_seam_matches_model_core_expert_mlp():
-    """kernels.expert_mlp takes engine/moe.py's arguments (rows, weights, PackedExperts, limit, alpha) and
+    """kernels.expert_mlp takes engine/layers/moe.py's arguments (rows, weights, PackedExperts, limit, alpha) and
     agrees with its torch expert_mlp to bf16 rounding (the model core rounds after each matmul)."""
-    moe = pytest.importorskip("engine.moe")
-    experts = pytest.importorskip("engine.experts")
+    moe = pytest.importorskip("engine.layers.moe")
+    experts = pytest.importorskip("engine.layers.experts")
     ex = random_experts(5, 64, 96, seed=9)
     packed = experts.PackedExperts(**vars(ex))
     g = torch.Generator().manual_seed(9)

@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 
 from engine.__main__ import main
-from engine.config import ModelConfig
-from engine.plan import PlanOptions, make_plan
+from engine.io.checkpoint import read_config
+from engine.placement.plan import PlanOptions, make_plan
 
 IDS = "200006,1428,200008,13225,11,1495,553,481,30,200007,200006,173781,200005,35644,200008,976,1825,382,4376"
 
 
 def budgets(model_dir, context: int = len(IDS.split(",")), all_logits: bool = True) -> dict[str, int]:
     """Budgets whose plans offload the experts of no, some and all layers (default: logits of IDS)."""
-    cfg = ModelConfig.from_model_dir(model_dir)
+    cfg = read_config(model_dir)
     opts = PlanOptions(device="cpu", all_logits=all_logits)
     full = make_plan(cfg, None, context, options=opts)
     out = {
@@ -105,8 +105,8 @@ def test_generate_with_a_budget_gives_the_same_answer(offload_model_dir, capsys)
 def test_bench_cuda_graphs_variants(offload_model_dir, capsys, monkeypatch):
     """--cuda-graphs off,on: both runs on one model (graphs stood in for by eager reruns on the CPU: the
     real ones need a GPU); the graphs are captured in the warm-up, none while timing; same greedy tokens."""
-    from engine import decode_graph
     from engine.cli import bench
+    from engine.runtime import decode_graph
     from tests.engine.test_decode_graph import eager_capture
 
     def use_graphs(model, on):

@@ -1,4 +1,4 @@
-"""engine.loader.load_model plans by itself (issue #4 wiring): a budget on the CPU is simulated, one too
+"""engine.runtime.loader.load_model plans by itself (issue #4 wiring): a budget on the CPU is simulated, one too
 small is refused with the plan's words, and the model says where its weights are."""
 
 from __future__ import annotations
@@ -6,12 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.config import ModelConfig
 from engine.errors import EngineError, OutOfMemoryError
-from engine.loader import load_model
-from engine.memory import format_size
-from engine.offload_build import placed_device_bytes
-from engine.plan import PlanOptions, make_plan
+from engine.io.checkpoint import read_config
+from engine.offload.build import placed_device_bytes
+from engine.placement.memory import format_size
+from engine.placement.plan import PlanOptions, make_plan
+from engine.runtime.loader import load_model
 
 CTX = 64
 CPU = PlanOptions(device="cpu")
@@ -32,7 +32,7 @@ def test_no_budget_on_the_cpu_places_everything_in_memory(offload_model_dir):
 def test_a_budget_that_offloads_some_layers(offload_model_dir):
     """A budget between the minimum and everything: some layers' experts in host memory, the model's own
     count of device bytes stays within the budget, and describe() ends with the plan's summary."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     low = make_plan(cfg, make_plan(cfg, None, CTX, options=CPU).min_budget_bytes, CTX, options=CPU)
     budget = low.total_device_bytes + 2 * cfg.num_experts * cfg.expert_bytes()
     model = load_model(offload_model_dir, "cpu", vram_budget=str(budget), context_length=CTX)
@@ -49,7 +49,7 @@ def test_a_budget_that_offloads_some_layers(offload_model_dir):
 def test_facts_are_what_describe_says(offload_model_dir, budgeted):
     """facts() gives describe()'s numbers as a plain dict (for the app to word in the user's language): the
     device, sizes, shape and context, and the placement's facts only when placed for a budget."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     low = make_plan(cfg, make_plan(cfg, None, CTX, options=CPU).min_budget_bytes, CTX, options=CPU)
     budget = low.total_device_bytes + 2 * cfg.num_experts * cfg.expert_bytes() if budgeted else None
     model = load_model(offload_model_dir, "cpu", vram_budget=budget, context_length=CTX)
@@ -87,7 +87,7 @@ def test_facts_are_what_describe_says(offload_model_dir, budgeted):
 def test_a_budget_too_small_is_refused_with_what_would_fit(offload_model_dir):
     """Below the smallest working plan: OutOfMemoryError with the plan's own explanation, which names the
     longest context this budget holds."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     big = 4096
     needed = make_plan(cfg, None, big, options=CPU).min_budget_bytes
     budget = make_plan(cfg, None, CTX, options=CPU).min_budget_bytes

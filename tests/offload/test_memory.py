@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.memory import GiB, MiB, format_gib, format_size, parse_size
+from engine.placement.memory import GiB, MiB, format_gib, format_size, parse_size
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ import dataclasses
 import pytest
 import torch
 
-from engine.config import ModelConfig
-from engine.offload_build import load_planned
-from engine.plan import LayerPlacement, PlanOptions, make_plan
+from engine.io.checkpoint import read_config
+from engine.offload.build import load_planned
+from engine.placement.plan import LayerPlacement, PlanOptions, make_plan
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 @pytest.mark.parametrize("offloaded, slots", [((1, 3), 4), ((0, 1, 2, 3), 4), ((0, 1, 2, 3), 5)])
 def test_cuda_decode_identical_with_offload(offload_model_dir, offloaded, slots):
     """Random keys and values, then decode steps: offloaded placements equal the resident one exactly."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     full = make_plan(cfg, None, 64, options=PlanOptions(device="cuda", host_embedding=False))
     layers = tuple(LayerPlacement(n, () if n in offloaded else tuple(range(8)), 8) for n in range(4))
     plans = [full, dataclasses.replace(full, layers=layers, num_slots=slots)]
@@ -52,7 +52,7 @@ def test_cuda_prefill_with_offload_streaming(offload_model_dir, monkeypatch, mod
     from tests.engine.logits_check import assert_logits_close
 
     monkeypatch.setenv("GOSSAMER_KERNELS", mode)
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     full = make_plan(cfg, None, 64, options=PlanOptions(device="cuda", host_embedding=False))
     layers = tuple(LayerPlacement(n, (), 8) for n in range(4))
     plans = [full, dataclasses.replace(full, layers=layers, num_slots=3)]
@@ -71,13 +71,13 @@ def test_cuda_prefill_with_offload_streaming(offload_model_dir, monkeypatch, mod
 
 @pytest.mark.parametrize("host_embedding", [False, True])
 def test_cuda_graphs_with_offloaded_experts(offload_model_dir, host_embedding):
-    """Decode graphs cut at the offloaded layers (engine/decode_segments.py): one capture per segment, the
+    """Decode graphs cut at the offloaded layers (engine/runtime/decode_segments.py): one capture per segment, the
     eager offloaded decode's logits (to bf16 noise: graphs attend over a fixed span, keys past it masked)."""
-    from engine import decode_graph
-    from engine.decode_segments import offloaded_layers
+    from engine.runtime import decode_graph
+    from engine.runtime.decode_segments import offloaded_layers
     from tests.engine.logits_check import assert_logits_close
 
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     options = PlanOptions(device="cuda", host_embedding=host_embedding)
     low = make_plan(cfg, make_plan(cfg, None, 64, options=options).min_budget_bytes, 64, options=options)
     assert low.embedding_on_device != host_embedding

@@ -1,4 +1,4 @@
-"""Decode graphs for models with offloaded experts (engine/decode_segments.py), on the CPU.
+"""Decode graphs for models with offloaded experts (engine/runtime/decode_segments.py), on the CPU.
 
 The graphs are stood in for by ``recorded_capture``: each segment's aten operations recorded once and
 re-run on the same tensors, so anything a segment decided in Python at capture time stays baked in as in a
@@ -13,11 +13,11 @@ import logging
 import pytest
 import torch
 
-from engine import moe
-from engine.config import ModelConfig
-from engine.decode_graph import DecodeGraphs
-from engine.decode_segments import Segments, offloaded_layers
-from engine.offload_build import load_planned
+from engine.io.checkpoint import read_config
+from engine.layers import moe
+from engine.offload.build import load_planned
+from engine.runtime.decode_graph import DecodeGraphs
+from engine.runtime.decode_segments import Segments, offloaded_layers
 from tests.engine.graph_standin import Counting, eager_capture, recorded_capture
 from tests.engine.logits_check import assert_logits_close
 from tests.offload.test_offload_model import CTX, plans
@@ -54,7 +54,7 @@ def decode(model, graphs: DecodeGraphs | None) -> torch.Tensor:
 
 
 def planned(model_dir, name: str):
-    cfg = ModelConfig.from_model_dir(model_dir)
+    cfg = read_config(model_dir)
     model = load_planned(model_dir, "cpu", plans(cfg)[name], dense_cache_bytes=0)  # no cache: graphs can run
     model.prefill_chunk = 512
     return model
@@ -116,7 +116,7 @@ def test_a_capture_failing_mid_step_redoes_the_step_eagerly(offload_model_dir, c
         return recorded_capture(fn, device, pool)
 
     graphs.capture = second_fails
-    with caplog.at_level(logging.WARNING, logger="engine.decode_graph"):
+    with caplog.at_level(logging.WARNING, logger="engine.runtime.decode_graph"):
         got = decode(model, graphs)
     assert graphs.disabled.startswith("RuntimeError") and len(caplog.records) == 1 and graphs.graphs == {}
     assert_logits_close(got, eager, min_cos=0.99999, max_argmax_misses=0)

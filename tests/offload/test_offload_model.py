@@ -9,18 +9,18 @@ import pytest
 import torch
 
 from engine.config import ModelConfig
-from engine.loader import load_model
-from engine.offload import OffloadedExperts
-from engine.offload_build import (
+from engine.io.checkpoint import read_config
+from engine.offload.build import (
     apply_plan,
     host_layers_of,
     load_planned,
-    load_with_replan,
     placed_device_bytes,
     replan_model,
 )
-from engine.offload_moe import OffloadMoE
-from engine.plan import LayerPlacement, PlanOptions, make_plan
+from engine.offload.moe import OffloadMoE
+from engine.offload.pool import OffloadedExperts
+from engine.placement.plan import LayerPlacement, PlanOptions, make_plan
+from engine.runtime.loader import load_model, load_with_replan
 
 CTX, PROMPT, DECODE = 64, 30, 6
 CPU = PlanOptions(device="cpu")
@@ -62,7 +62,7 @@ def reference(offload_model_dir):
 
 def test_the_plans_offload_what_their_names_say(offload_model_dir):
     """none: 0 layers; some: between; all: 4 (the fixture's plans are what the other tests rely on)."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     counts = {name: len(p.offloaded_layers) for name, p in plans(cfg).items()}
     assert counts["none"] == 0 and 0 < counts["some"] < 4 and counts["all, fewest slots"] == 4
     assert plans(cfg)["all, fewest slots"].num_slots == 2 * cfg.experts_per_token
@@ -82,7 +82,7 @@ def test_the_plans_offload_what_their_names_say(offload_model_dir):
 )
 def test_logits_identical_whatever_is_offloaded(offload_model_dir, reference, name):
     """Prefill and decode logits equal the all-resident model's exactly, and counters add up."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     plan = plans(cfg)[name]
     model = load_planned(offload_model_dir, "cpu", plan)
     model.prefill_chunk = 512  # as the reference (chunking is the model's business, not offloading's)
@@ -102,9 +102,9 @@ def test_logits_identical_whatever_is_offloaded(offload_model_dir, reference, na
 @pytest.mark.parametrize("slots", [4, 8])
 def test_top4_routing_identical_too(offload_model_dir_k4, slots):
     """With four routes per token: a token's expert outputs are summed in expert order whatever slots hold
-    them (engine.moe.by_expert), so the float32 sums see the same terms in the same order."""
+    them (engine.layers.moe.by_expert), so the float32 sums see the same terms in the same order."""
     reference = logits_of(load_model(offload_model_dir_k4, device="cpu"))
-    cfg = ModelConfig.from_model_dir(offload_model_dir_k4)
+    cfg = read_config(offload_model_dir_k4)
     plan = dataclasses.replace(make_plan(cfg, 0, CTX, options=CPU), num_slots=slots, fits=True)
     plan = dataclasses.replace(plan, layers=tuple(LayerPlacement(n, (), 8) for n in range(4)))
     model = load_planned(offload_model_dir_k4, "cpu", plan)
@@ -114,7 +114,7 @@ def test_top4_routing_identical_too(offload_model_dir_k4, slots):
 
 def test_device_pool_stays_within_the_simulated_budget(offload_model_dir):
     """Weights, resident experts, slots and the KV cache placed in the device pool fit the budget the plan had."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     for name, plan in plans(cfg).items():
         if name not in ("some", "all, fewest slots", "some, last layers"):  # the others are edited by hand
             continue
@@ -148,7 +148,7 @@ def test_apply_plan_on_a_loaded_model(offload_model_dir, reference):
 
 def test_load_with_replan_passes_through_without_oom(offload_model_dir):
     """No out-of-memory: the plan is used as given and nobody is told anything."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     plan = plans(cfg)["some"]
     said = []
     model = load_with_replan(offload_model_dir, "cpu", plan, notify=said.append)
@@ -157,11 +157,11 @@ def test_load_with_replan_passes_through_without_oom(offload_model_dir):
 
 def test_load_with_replan_after_oom(offload_model_dir, monkeypatch):
     """An out-of-memory while loading re-plans with a lower budget, says so, and loads."""
-    import engine.offload_build as ob
+    import engine.runtime.loader as loader
 
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     plan = make_plan(cfg, 10 * 2**30, CTX, options=CPU)
-    real, calls = ob.load_planned, []
+    real, calls = loader.load_planned, []
 
     def flaky(path, device, plan, **kw):
         calls.append(plan)
@@ -169,10 +169,10 @@ def test_load_with_replan_after_oom(offload_model_dir, monkeypatch):
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
         return real(path, device, plan, **kw)
 
-    monkeypatch.setattr(ob, "load_planned", flaky)
+    monkeypatch.setattr(loader, "load_planned", flaky)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: None)
     said = []
-    model = ob.load_with_replan(offload_model_dir, "cpu", plan, notify=said.append)
+    model = loader.load_with_replan(offload_model_dir, "cpu", plan, notify=said.append)
     assert len(calls) == 2 and calls[1].budget_bytes < plan.budget_bytes
     assert model.plan.budget_source == "after out-of-memory" and "ran out of memory" in said[0].text
     assert said[0].kind == "replanned" and said[0].budget_bytes == model.plan.budget_bytes
@@ -180,12 +180,12 @@ def test_load_with_replan_after_oom(offload_model_dir, monkeypatch):
 
 
 def test_model_level_wiring(offload_model_dir, reference):
-    """Once engine.loader takes a budget on the CPU (issue #4 wiring), load_model offloads by itself."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    """Once engine.runtime.loader takes a budget on the CPU (issue #4 wiring), load_model offloads by itself."""
+    cfg = read_config(offload_model_dir)
     budget = plans(cfg)["some"].budget_bytes
     model = load_model(offload_model_dir, device="cpu", vram_budget=budget, context_length=CTX)
     if getattr(model, "plan", None) is None:
-        pytest.skip("engine.loader does not plan yet (the issue #4 wiring has not landed)")
+        pytest.skip("engine.runtime.loader does not plan yet (the issue #4 wiring has not landed)")
     assert model.plan.offloads and model.plan.budget_bytes == budget
     model.prefill_chunk = 512
     assert torch.equal(logits_of(model), reference)
@@ -194,7 +194,7 @@ def test_model_level_wiring(offload_model_dir, reference):
 
 def test_replan_model_after_oom_in_generation(offload_model_dir, reference):
     """An out-of-memory while generating: the model is re-placed with more offload, says so, same logits."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     before = plans(cfg)["some"]
     model = load_planned(offload_model_dir, "cpu", before)
     notice = replan_model(model, shortfall=2 * cfg.num_experts * cfg.expert_bytes())

@@ -8,11 +8,18 @@ import sys
 
 import pytest
 
-import engine.plan as plan_module
+import engine.placement.plan as plan_module
 from engine.errors import OutOfMemoryError
-from engine.memory import GiB, parse_size
-from engine.plan import PRESETS, PlanOptions, kv_cache_bytes, make_plan, replan_after_oom, weight_bytes
-from engine.synthetic import tiny_config
+from engine.io.synthetic import tiny_config
+from engine.placement.memory import GiB, format_size, parse_size
+from engine.placement.plan import (
+    PRESETS,
+    PlanOptions,
+    kv_cache_bytes,
+    make_plan,
+    replan_after_oom,
+    weight_bytes,
+)
 
 CFG = PRESETS["gpt-oss-20b"]
 EXPERT = 13_236_480  # one gpt-oss-20b expert: MXFP4 mlp1 + mlp2 with scales, bf16 biases
@@ -20,21 +27,21 @@ EXPERT = 13_236_480  # one gpt-oss-20b expert: MXFP4 mlp1 + mlp2 with scales, bf
 
 def test_constants_mirror_the_model_code():
     """plan.py copies a few numbers to stay torch-free; they must equal the model code's."""
-    import engine.attention
-    import engine.kv_cache
+    import engine.layers.attention
+    import engine.layers.kv_cache
+    import engine.layers.moe
     import engine.model
-    import engine.moe
-    from engine import plan
+    from engine.placement import plan
 
-    assert plan.SCORE_BUDGET_BYTES == engine.attention.SCORE_BUDGET_BYTES
-    assert plan.DEFAULT_SLIDING_HISTORY == engine.kv_cache.DEFAULT_SLIDING_HISTORY
+    assert plan.SCORE_BUDGET_BYTES == engine.layers.attention.SCORE_BUDGET_BYTES
+    assert plan.DEFAULT_SLIDING_HISTORY == engine.layers.kv_cache.DEFAULT_SLIDING_HISTORY
     assert plan.DEFAULT_PREFILL_CHUNK == engine.model.DEFAULT_PREFILL_CHUNK
-    assert plan.GATHER_MAX_ROUTES == engine.moe.GATHER_MAX_ROUTES
+    assert plan.GATHER_MAX_ROUTES == engine.layers.moe.GATHER_MAX_ROUTES
 
 
 def test_plan_module_does_not_import_torch():
     """python -m engine plan --preset is instant: planning needs no torch."""
-    code = "import sys, engine.plan, engine.cli.plan; print('torch' in sys.modules)"
+    code = "import sys, engine.placement.plan, engine.cli.plan; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
@@ -211,3 +218,84 @@ def test_min_budget_and_max_context_are_exact_for_a_tiny_model_too(device, conte
     assert not make_plan(cfg, least - 1, context, options=opts).fits
     short = make_plan(cfg, least - 1, context, options=opts)
     assert 0 < short.max_context < context and make_plan(cfg, least - 1, short.max_context, options=opts).fits
+
+
+@pytest.mark.parametrize(
+    "cfg, budget",
+    [(tiny_config(), 300 * 2**20), (CFG, 2 * GiB), (CFG, 3 * GiB)],
+    ids=["tiny-300MiB", "20b-2GiB", "20b-3GiB"],
+)
+def test_a_refusal_names_every_part_and_they_add_up(cfg, budget):
+    """When nothing fits on a GPU budget, the parts the message names (the CUDA reserve too) add up to
+    the least budget it gives."""
+    import re
+
+    plan = make_plan(cfg, budget, 8192, options=PlanOptions(device="cuda"))
+    assert not plan.fits
+    sizes = [parse_size(s.replace(" ", "")) for s in re.findall(r"\((\d+(?:\.\d+)? [KMGT]?i?B)\)", plan.problem)]
+    needed = re.search(r"needs at least (\d+(?:\.\d+)? [KMGT]?i?B)", plan.problem).group(1)
+    assert "reserve" in plan.problem
+    assert sum(sizes) == pytest.approx(parse_size(needed.replace(" ", "")), rel=0.02)
+    assert parse_size(needed.replace(" ", "")) == pytest.approx(plan.min_budget_bytes, rel=0.01)
+
+
+BIG = PRESETS["gpt-oss-120b"]
+
+
+def test_120b_on_a_16_gib_card_with_64_gib_of_ram_keeps_most_experts_in_ram():
+    """gpt-oss-120b on a 16 GiB card (less the desktop's share) and 64 GiB of RAM: the experts of most
+    layers live in RAM, within what the machine can spare for them."""
+    from engine.placement.host_memory import host_memory_for
+
+    plan = make_plan(BIG, 15 * GiB, 16384, options=PlanOptions(host_memory=host_memory_for(64 * GiB)))
+    assert plan.fits and not plan.ram_short
+    assert 0 < len(plan.offloaded_layers) < BIG.num_hidden_layers
+    assert plan.total_device_bytes <= 15 * GiB
+    assert 40 * GiB < plan.total_host_bytes <= host_memory_for(64 * GiB)
+    assert "layers in RAM" in plan.summary()
+
+
+def test_120b_with_32_gib_of_ram_is_refused_with_the_reason():
+    """With 32 GiB of RAM the same card's placement would pin more experts than the machine can spare:
+    refused, and the words name the RAM needed and the RAM there is."""
+    from engine.placement.host_memory import host_memory_for
+
+    spare = host_memory_for(32 * GiB)
+    plan = make_plan(BIG, 15 * GiB, 16384, options=PlanOptions(host_memory=spare))
+    assert not plan.fits and plan.ram_short
+    assert "RAM" in plan.problem and format_size(plan.total_host_bytes) in plan.problem
+    assert format_size(spare) in plan.problem
+    assert plan.summary().startswith("Does not fit:") and "of RAM needed" in plan.summary()
+
+
+def test_120b_on_a_24_gib_card_keeps_fewer_layers_in_ram():
+    """A 24 GiB card holds more layers whole than a 16 GiB one; 64 GiB of RAM holds the rest."""
+    from engine.placement.host_memory import host_memory_for
+
+    options = PlanOptions(host_memory=host_memory_for(64 * GiB))
+    small = make_plan(BIG, 15 * GiB, 16384, options=options)
+    large = make_plan(BIG, 23 * GiB, 16384, options=options)
+    assert large.fits and len(large.offloaded_layers) < len(small.offloaded_layers)
+    assert large.total_host_bytes < small.total_host_bytes
+
+
+def test_the_ram_reserve_leaves_the_desktop_room():
+    """A plan may pin all of the RAM but a reserve: at least 4 GiB, a tenth of a large machine."""
+    from engine.placement.host_memory import host_memory_for
+
+    assert host_memory_for(16 * GiB) == 12 * GiB
+    assert host_memory_for(128 * GiB) == 128 * GiB - int(0.1 * 128 * GiB)
+    assert host_memory_for(2 * GiB) == 0
+
+
+def test_cli_plan_takes_the_machines_ram():
+    """`engine plan --ram` checks the experts in RAM against it: exit 1 and the reason when they do not fit."""
+    args = ["--preset", "gpt-oss-120b", "--vram", "15GiB", "--context", "16384"]
+    short = subprocess.run(
+        [sys.executable, "-m", "engine", "plan", *args, "--ram", "32GiB"], capture_output=True, text=True
+    )
+    assert short.returncode == 1 and "of RAM needed" in short.stdout
+    enough = subprocess.run(
+        [sys.executable, "-m", "engine", "plan", *args, "--ram", "64GiB"], capture_output=True, text=True
+    )
+    assert enough.returncode == 0 and "layers in RAM" in enough.stdout

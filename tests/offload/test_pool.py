@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.experts import PackedExperts
-from engine.offload import FIELDS, ExpertPool, NoFreeSlot, OffloadedExperts
+from engine.layers.experts import PackedExperts
+from engine.offload.pool import FIELDS, ExpertPool, NoFreeSlot, OffloadedExperts
 
 E = 8
 

@@ -10,13 +10,13 @@ import threading
 
 import pytest
 
-from engine import moe
-from engine.config import ModelConfig
-from engine.decode_graph import DecodeGraphs
-from engine.harmony import TextDelta, TurnEnd
-from engine.offload_build import load_planned
-from engine.plan import PlanOptions, make_plan
-from engine.session import ChatSession, GenerationSettings
+from engine.io.checkpoint import read_config
+from engine.layers import moe
+from engine.offload.build import load_planned
+from engine.placement.plan import PlanOptions, make_plan
+from engine.runtime.decode_graph import DecodeGraphs
+from engine.runtime.session import ChatSession, GenerationSettings
+from engine.text.harmony import TextDelta, TurnEnd
 from tests.engine.graph_standin import recorded_capture
 
 GREEDY = GenerationSettings(temperature=0.0, max_tokens=10)
@@ -29,7 +29,7 @@ def gathered(monkeypatch):
 
 
 def session(model_dir, graphs: bool) -> ChatSession:
-    cfg, options = ModelConfig.from_model_dir(model_dir), PlanOptions(device="cpu")
+    cfg, options = read_config(model_dir), PlanOptions(device="cpu")
     low = make_plan(
         cfg, make_plan(cfg, None, CONTEXT, options=options).min_budget_bytes, CONTEXT, options=options
     )

@@ -8,12 +8,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-from engine.config import ModelConfig
 from engine.errors import EngineError, OutOfMemoryError
-from engine.harmony import TurnEnd
-from engine.loader import load_model
-from engine.plan import PRESETS, GiB, PlanOptions, make_plan
-from engine.session import ChatSession, GenerationSettings, Notice
+from engine.io.checkpoint import read_config
+from engine.notices import Notice
+from engine.placement.plan import PRESETS, GiB, PlanOptions, make_plan
+from engine.runtime.loader import load_model
+from engine.runtime.session import ChatSession, GenerationSettings
+from engine.text.harmony import TurnEnd
 
 CPU = PlanOptions(device="cpu")
 GREEDY = GenerationSettings(temperature=0.0, max_tokens=10)
@@ -22,7 +23,7 @@ MESSAGES = [{"role": "user", "content": "Tell me about memory."}]
 
 def some_budget(model_dir, context: int) -> int:
     """A budget that keeps the experts of some layers on the (simulated) GPU at this context."""
-    cfg = ModelConfig.from_model_dir(model_dir)
+    cfg = read_config(model_dir)
     layer = cfg.num_experts * cfg.expert_bytes()
     budget = make_plan(cfg, None, context, options=CPU).min_budget_bytes + 2 * layer
     assert 0 < len(make_plan(cfg, budget, context, options=CPU).offloaded_layers) < cfg.num_hidden_layers
@@ -32,10 +33,11 @@ def some_budget(model_dir, context: int) -> int:
 def replan_by(monkeypatch, shortfall: int) -> None:
     """replan_model gives up ``shortfall`` bytes (its default, a tenth of the plan, is sized for real models:
     in these tiny ones the experts are a few hundred KB of 40 MB)."""
-    import engine.offload_build as ob
+    import engine.offload.build as ob
+    import engine.runtime.session as session
 
     real = ob.replan_model
-    monkeypatch.setattr(ob, "replan_model", lambda model, _=None: real(model, shortfall))
+    monkeypatch.setattr(session, "replan_model", lambda model, _=None: real(model, shortfall))
 
 
 def fail_once(monkeypatch, module, at_call: int) -> list[int]:
@@ -86,7 +88,7 @@ def test_out_of_memory_re_plans_and_repeats_the_step(offload_model_dir, monkeypa
 def test_out_of_memory_that_shortens_the_context(offload_model_dir, monkeypatch):
     """When only a shorter context fits, the session makes a new cache of that length, prefills the
     conversation again and finishes the answer; the usage reports the new context."""
-    cfg = ModelConfig.from_model_dir(offload_model_dir)
+    cfg = read_config(offload_model_dir)
     context = 2048
     lo, hi = 0, make_plan(cfg, None, context, options=CPU).full_budget_bytes  # the least budget that fits
     while lo < hi:

@@ -1,6 +1,6 @@
 """GPU micro-benchmark of the fused kernels at gpt-oss-20b shapes: one JSON line per measurement.
 
-    python engine/kernels/bench_kernels.py            (from the repository root; about 40 s on an H100)
+    python benchmarks/bench_kernels.py            (from the repository root; about 40 s on an H100)
 
 Needs torch (CUDA) and triton only; weights are random packed bytes made on the GPU. Each case is
 checked against a float32 torch reference (``rel_err``) and timed with triton.testing.do_bench (median,
@@ -106,7 +106,7 @@ def routes(T: int, gen: torch.Generator, sets: int = 8):
 
 
 def fallback_moe(x, ids, w, ex, limit=7.0, alpha=1.702):
-    """The model's torch path: bf16 dequantize per expert, cuBLAS matmuls (engine/moe.py's strategies)."""
+    """The model's torch path: bf16 dequantize per expert, cuBLAS matmuls (engine/layers/moe.py's strategies)."""
     from engine.kernels.torch_ref import dequantize_mxfp4, swiglu
     b1, s1, c1, b2, s2, c2 = ex
     T, k = ids.shape
@@ -278,7 +278,7 @@ def moe_prefill(ex, gen, T: int, configs=(None,), fallback=True):
 @case("int8_gemv")
 def int8_gemv_case(gen, N: int, K: int):
     from engine.kernels.int8_gemv import int8_gemv
-    from engine.quant8 import dequantize_linear, quantize_linear
+    from engine.quant.int8 import dequantize_linear, quantize_linear
     w = (torch.randn(N, K, device=DEV, generator=gen) * 0.02).to(torch.bfloat16)
     bias = torch.randn(N, device=DEV, generator=gen).to(torch.bfloat16)
     q, s = quantize_linear(w)

@@ -5,11 +5,11 @@ and the unembedding, the KV cache for the chosen context and the working memory 
 first; then a pool of expert cache slots (so any token's routed experts fit, with room to prefetch the
 next layer's); then whole layers of experts while the budget lasts; what is left becomes more slots.
 Experts of the other layers stay packed (MXFP4) in pinned host memory and are copied into slots on
-demand (engine/offload.py). The embedding is a row lookup per token, so it stays in host memory unless
+demand (engine/offload/pool.py). The embedding is a row lookup per token, so it stays in host memory unless
 everything else fits.
 
 Nothing here imports torch (``auto_budget`` does, lazily): ``python -m engine plan --preset`` is instant.
-Sizes of the model's parts come from engine/memory.py.
+Sizes of the model's parts come from engine/placement/memory.py.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from engine.config import ModelConfig
 from engine.errors import OutOfMemoryError
-from engine.memory import (  # noqa: F401 - the mirrored constants are part of this module's interface too
+from engine.placement.memory import (  # noqa: F401 - the mirrored constants are part of this module's interface too
     DEFAULT_PREFILL_CHUNK,
     DEFAULT_SLIDING_HISTORY,
     GATHER_MAX_ROUTES,
@@ -30,6 +30,7 @@ from engine.memory import (  # noqa: F401 - the mirrored constants are part of t
     weight_bytes,
     workspace_bytes,
 )
+from engine.placement.refusals import gpu_problem, ram_problem
 
 OFFLOAD_PREFILL_CHUNK = 2048  # with offloaded experts, larger chunks copy each expert fewer times
 SLOTS_PER_ROUTE_MIN = 2  # slots >= 2 x experts_per_token: one layer's experts + the next one's prefetch
@@ -62,6 +63,8 @@ class PlanOptions:
     # "spread": offloaded layers evenly apart (each prefetch overlaps a resident layer's compute); "last"
     offload_order: str = "spread"
     sliding_history: int = DEFAULT_SLIDING_HISTORY
+    # bytes of RAM the host side may take (experts in pinned memory, the embedding); None: not checked
+    host_memory: int | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,12 @@ class Plan:
         return sum(self.host_bytes.values())
 
     @property
+    def ram_short(self) -> bool:
+        """What the plan keeps in host memory is more than the RAM it may take (options.host_memory)."""
+        limit = self.options.host_memory
+        return limit is not None and self.total_host_bytes > limit
+
+    @property
     def embedding_on_device(self) -> bool:
         return self.device_bytes["embedding"] > 0
 
@@ -150,6 +159,11 @@ class Plan:
 
     def summary(self) -> str:
         """One line for a status bar: "GPU 11.6 GiB · experts of 5 of 24 layers in RAM (32 cache slots)"."""
+        if self.ram_short:
+            return (
+                f"Does not fit: {format_size(self.total_host_bytes)} of RAM needed for what stays in host "
+                f"memory, {format_size(self.options.host_memory or 0)} available"
+            )
         if not self.fits:
             return (
                 f"Does not fit: {format_size(self.min_budget_bytes)} of GPU memory needed for "
@@ -311,18 +325,22 @@ def make_plan(
     full = base(context, resident_chunk, True) | {"experts": num_l * num_e * eb, "expert_slots": 0}
     full_budget = total(full)
 
-    def smallest(ctx: int) -> int:
+    def cheapest(ctx: int) -> dict[str, int]:
         # the least of the placements below: every expert in host memory (fewest slots), or every expert on
         # the device with the embedding in host memory or not (in a tiny model, experts can be smaller
-        # than the larger working memory of an offloading prefill chunk)
-        every_expert = {"experts": num_l * num_e * eb}
-        sizes = [
-            total(base(ctx, offload_chunk, not opts.host_embedding) | {"expert_slots": min_slots * eb}),
-            total(base(ctx, resident_chunk, True) | every_expert),
+        # than the larger working memory of an offloading prefill chunk); its parts, the reserve included
+        every_expert = {"experts": num_l * num_e * eb, "expert_slots": 0}
+        candidates = [
+            base(ctx, offload_chunk, not opts.host_embedding) | {"experts": 0, "expert_slots": min_slots * eb},
+            base(ctx, resident_chunk, True) | every_expert,
         ]
         if opts.host_embedding:
-            sizes.append(total(base(ctx, resident_chunk, False) | every_expert))
-        return min(sizes)
+            candidates.append(base(ctx, resident_chunk, False) | every_expert)
+        parts = min(candidates, key=total)
+        return parts | {"reserve": slack(sum(parts.values()))}
+
+    def smallest(ctx: int) -> int:
+        return sum(cheapest(ctx).values())
 
     min_budget = smallest(context)
     if budget is None:
@@ -392,7 +410,7 @@ def make_plan(
             layers=layers,
             num_slots=0,
             fits=False,
-            problem=_problem(cfg, budget, context, parts, min_budget, max_context),
+            problem=gpu_problem(budget, context, cheapest(context), min_slots, max_context),
             **common,
         )
     wanted = max(min_slots, SLOTS_PER_ROUTE_WANTED * k)
@@ -404,14 +422,16 @@ def make_plan(
     layers = tuple(LayerPlacement(n, () if n in off else tuple(range(num_e)), num_e) for n in range(num_l))
     host["experts"] = num_off * num_e * eb
     parts |= {"experts": whole * num_e * eb, "expert_slots": slots * eb}
+    ram_needed = sum(host.values())
+    ram_ok = opts.host_memory is None or ram_needed <= opts.host_memory
     return Plan(
         prefill_chunk=offload_chunk,
         device_bytes=parts,
         host_bytes=host,
         layers=layers,
         num_slots=slots,
-        fits=True,
-        problem="",
+        fits=ram_ok,
+        problem="" if ram_ok else ram_problem(ram_needed, opts.host_memory, num_off, num_l, budget),
         **common,
     )
 
@@ -423,21 +443,6 @@ def _offloaded_layers(num_layers: int, count: int, order: str) -> set[int]:
         raise ValueError(f"offload_order must be 'spread' or 'last', not {order!r}")
     # evenly apart, centred: 5 of 24 -> 2, 7, 12, 16, 21
     return {min(num_layers - 1, int((i + 0.5) * num_layers / count)) for i in range(count)}
-
-
-def _problem(
-    cfg: ModelConfig, budget: int, context: int, parts: dict[str, int], min_budget: int, max_context: int
-) -> str:
-    weights = parts["attention"] + parts["norms_routers"] + parts["unembedding"] + parts["embedding"]
-    text = (
-        f"A budget of {format_size(budget)} cannot hold the attention, router and unembedding weights "
-        f"({format_size(weights)}), the KV cache for {context} tokens ({format_size(parts['kv_cache'])}), the "
-        f"working memory ({format_size(parts['workspace'])}) and {SLOTS_PER_ROUTE_MIN * cfg.experts_per_token} "
-        f"expert cache slots: this context needs at least {format_size(min_budget)} of GPU memory."
-    )
-    if max_context > 0:
-        return text + f" At this budget the context can be at most {max_context} tokens."
-    return text + " No context fits at this budget: free GPU memory, or run on the CPU."
 
 
 # ---- Budgets -------------------------------------------------------------------------------------------------

@@ -23,9 +23,9 @@ import re
 import secrets
 from collections.abc import Callable
 
-from engine.harmony.events import Event, MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
-from engine.harmony.tools import NAMESPACE
-from engine.tokenizer import NUM_ORDINARY_TOKENS, VOCAB_SIZE, Special, Tokenizer, load_tokenizer
+from engine.text.harmony.events import Event, MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
+from engine.text.harmony.tools import NAMESPACE
+from engine.text.tokenizer import NUM_ORDINARY_TOKENS, VOCAB_SIZE, Special, Tokenizer, load_tokenizer
 
 CHANNELS = ("analysis", "commentary", "final")
 ROLES = ("assistant", "user", "system", "developer", "tool")

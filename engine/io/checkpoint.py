@@ -3,7 +3,7 @@
 Two public layouts hold the same numbers (see docs gpt-oss-facts.md): the Hugging Face one (sharded
 ``model-*.safetensors`` + index) and ``original/`` (``model.safetensors`` with ``block.N...`` names).
 Both are read through one table (``tensor_map``) from the model's own names to the file's names.
-The files themselves are read by engine/weights.py (validated headers, zero-copy mmap views).
+The files themselves are read by engine/io/weights.py (validated headers, zero-copy mmap views).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from engine.config import MXFP4_GROUP, ModelConfig
 from engine.errors import EngineError, ModelFilesError
-from engine.weights import REDOWNLOAD, SafetensorsFile
+from engine.io.weights import REDOWNLOAD, SafetensorsFile
 
 CONFIG_FILE = "config.json"
 INDEX_FILE = "model.safetensors.index.json"
@@ -31,6 +31,11 @@ class Layout:
     config: ModelConfig
     files: list[Path]  # the safetensors files holding the weights
     index: dict[str, str] | None  # tensor name -> file name (HF index), if the folder has one
+
+
+def read_config(path: str | Path) -> ModelConfig:
+    """The config of the model folder ``path``: the config.json of the layout ``find_layout`` picks."""
+    return find_layout(path).config
 
 
 def find_layout(path: str | Path) -> Layout:

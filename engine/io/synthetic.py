@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from engine.checkpoint import CONFIG_FILE, INDEX_FILE, ORIGINAL_DIR, file_specs, tensor_map, tensor_specs
 from engine.config import ModelConfig
+from engine.io.checkpoint import CONFIG_FILE, INDEX_FILE, ORIGINAL_DIR, file_specs, tensor_map, tensor_specs
 
 CHUNK_ELEMENTS = 1 << 24  # generated at once: 64 MB of float32
 FP4_RMS = 2.93  # root mean square of the 16 FP4 values

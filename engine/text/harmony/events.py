@@ -36,7 +36,7 @@ class MessageEnd:
 @dataclass(frozen=True)
 class TurnEnd:
     reason: str  # "return" | "call" from the parser; "length" | "cancelled" | "error" from the session
-    usage: Any = None  # engine.session.Usage, filled in by the session
+    usage: Any = None  # engine.runtime.session.Usage, filled in by the session
 
 
 Event = MessageStart | TextDelta | ToolCall | MessageEnd | TurnEnd

@@ -6,10 +6,10 @@ well-formed output and, unlike it, shows malformed output instead of raising.
 
 from __future__ import annotations
 
-from engine.harmony.events import Event, MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
-from engine.harmony.messages import ConversationError, continuation
-from engine.harmony.parser import StreamParser
-from engine.harmony.render import STOP_TOKENS, render_continuation, render_prompt
+from engine.text.harmony.events import Event, MessageEnd, MessageStart, TextDelta, ToolCall, TurnEnd
+from engine.text.harmony.messages import ConversationError, continuation
+from engine.text.harmony.parser import StreamParser
+from engine.text.harmony.render import STOP_TOKENS, render_continuation, render_prompt
 
 __all__ = [
     "STOP_TOKENS",

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from engine.harmony.messages import (
+from engine.text.harmony.messages import (
     DROP_ANALYSIS_MODES,
     ConversationError,
     HarmonyMessage,
@@ -23,8 +23,8 @@ from engine.harmony.messages import (
     function_tools,
     instructions,
 )
-from engine.harmony.tools import NAMESPACE, FunctionTool, namespace_block
-from engine.tokenizer import Special, Tokenizer, load_tokenizer
+from engine.text.harmony.tools import NAMESPACE, FunctionTool, namespace_block
+from engine.text.tokenizer import Special, Tokenizer, load_tokenizer
 
 MODEL_IDENTITY = "You are ChatGPT, a large language model trained by OpenAI."
 KNOWLEDGE_CUTOFF = "2024-06"
@@ -53,7 +53,7 @@ def render_prompt(
 ) -> list[int]:
     """The prompt for the assistant's next turn, ending in ``<|start|>assistant``.
 
-    ``messages`` and ``tools`` are OpenAI-shaped (see engine/harmony/messages.py); ``date`` is
+    ``messages`` and ``tools`` are OpenAI-shaped (see engine/text/harmony/messages.py); ``date`` is
     YYYY-MM-DD (default today); ``drop_analysis`` chooses which earlier reasoning is left out
     ("harmony" is openai-harmony's default). ``continue_from``, an assistant message cut short (its
     ``reasoning`` and ``content`` so far), goes after ``<|start|>assistant`` with its last message left

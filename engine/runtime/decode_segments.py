@@ -1,7 +1,7 @@
 """A one-token decode step cut into pieces that CUDA graphs can hold, for models whose experts are offloaded.
 
 Which experts of an offloaded layer to copy is decided on the host once its router has run
-(engine/offload.py), so such a step cannot be one graph. It is cut at each offloaded layer's experts:
+(engine/offload/pool.py), so such a step cannot be one graph. It is cut at each offloaded layer's experts:
 
 - segment 0 runs from the embedding through the first offloaded layer's attention and router;
 - the host reads that layer's routes (the one synchronization an offloaded layer costs in the eager step
@@ -11,7 +11,7 @@ Which experts of an offloaded layer to copy is decided on the host once its rout
   with the logits.
 
 Segments pass the residual stream, the normed MoE input and the routes through fixed device buffers, so
-each segment is a graph (engine/decode_graph.py captures them): a step with m offloaded layers costs m + 1
+each segment is a graph (engine/runtime/decode_graph.py captures them): a step with m offloaded layers costs m + 1
 replays, m synchronizations and the offloaded experts' own launches, where the eager step launches about
 155 kernels per layer. Each segment is also a plain function: calling it instead of replaying it gives the
 same numbers (what happens on the CPU, and after a capture failed).
@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 
 from engine.kernels import fused
-from engine.offload import OffloadedExperts
-from engine.offload_moe import OffloadMoE
+from engine.offload.moe import OffloadMoE
+from engine.offload.pool import OffloadedExperts
 
 
 def offloaded_layers(model) -> list[int]:

@@ -11,7 +11,7 @@ fused.py) the attention reads the position from the device and only the live key
 
 A model with offloaded experts decides on the host which experts to copy, layer by layer: its step is cut
 at each offloaded layer's experts into segments, one graph each, with the host's part (read the routes,
-copy, run those experts) between them (engine/decode_segments.py). A resident model's step is one segment.
+copy, run those experts) between them (engine/runtime/decode_segments.py). A resident model's step is one segment.
 The embedding may stay in host memory: its row is copied in before the first segment.
 
 Each set of graphs checks itself once: its first replay at a position other than the one it was captured at
@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import torch
 
 from engine import kernels
-from engine.decode_segments import Segments
+from engine.runtime.decode_segments import Segments
 
 ENV = "GOSSAMER_CUDA_GRAPHS"
 MIN_SPAN = 256  # keys of the smallest graph: below this, reading a few masked keys costs nothing
@@ -119,7 +119,7 @@ class DecodeGraphs:
         self.disabled: str | None = None  # why graphs were turned off after a failure
 
     def reset(self) -> None:
-        """Forget every graph (the weights moved: engine.offload_build.attach calls this)."""
+        """Forget every graph (the weights moved: engine.offload.build.attach calls this)."""
         self.graphs.clear()
         self.segments = None
         self.pool = None

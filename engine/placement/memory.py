@@ -20,9 +20,9 @@ KiB, MiB, GiB, TiB = 1024, 1024**2, 1024**3, 1024**4
 
 # Mirrors of the engine's own numbers (see the module docstring).
 DEFAULT_PREFILL_CHUNK = 512  # engine.model
-SCORE_BUDGET_BYTES = 256 * MiB  # engine.attention: the attention score matrix is computed in pieces this big
-DEFAULT_SLIDING_HISTORY = 4096  # engine.kv_cache: positions a sliding layer keeps beyond its window
-GATHER_MAX_ROUTES = 16  # engine.moe: decode dequantizes up to this many routed experts at once
+SCORE_BUDGET_BYTES = 256 * MiB  # engine.layers.attention: the attention score matrix is computed in pieces this big
+DEFAULT_SLIDING_HISTORY = 4096  # engine.layers.kv_cache: positions a sliding layer keeps beyond its window
+GATHER_MAX_ROUTES = 16  # engine.layers.moe: decode dequantizes up to this many routed experts at once
 
 _UNITS = {
     "": 1,
@@ -87,7 +87,7 @@ def format_gib(nbytes: float, digits: int = 2) -> str:
 
 def weight_bytes(cfg: ModelConfig, device: str = "cuda") -> dict[str, int]:
     """Bytes of the non-expert weights by category, as the model holds them (norms and sinks in float32)."""
-    from engine.checkpoint import tensor_specs  # no torch: header arithmetic only
+    from engine.io.checkpoint import tensor_specs  # no torch: header arithmetic only
 
     out = {"attention": 0, "norms_routers": 0, "unembedding": 0, "embedding": 0}
     for name, (shape, dtype) in tensor_specs(cfg).items():
@@ -109,7 +109,7 @@ def weight_bytes(cfg: ModelConfig, device: str = "cuda") -> dict[str, int]:
 def kv_cache_bytes(
     cfg: ModelConfig, context: int, device: str = "cuda", sliding_history: int = DEFAULT_SLIDING_HISTORY
 ) -> int:
-    """engine.kv_cache.KVCache: full layers hold the context, sliding ones a ring of window + history."""
+    """engine.layers.kv_cache.KVCache: full layers hold the context, sliding ones a ring of window + history."""
     itemsize = 4 if device == "cpu" else 2  # the CPU cache is float32 holding bf16 values
     per_position = 2 * cfg.num_key_value_heads * cfg.head_dim * itemsize
     ring = min(context, cfg.sliding_window - 1 + max(1, sliding_history)) if cfg.sliding_window > 0 else 0

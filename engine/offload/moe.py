@@ -1,8 +1,8 @@
 """The MoE layer over offloaded experts: stream a prefill chunk's experts in groups, prefetch the next
 layer's experts from a prediction of its routing.
 
-``OffloadMoE`` wraps an ``engine.moe.MoE`` (same router, same ``expert_mlp``) and is what
-``engine.offload_build.attach`` puts in a block's place. Its forward is ``MoE.forward`` over the pool:
+``OffloadMoE`` wraps an ``engine.layers.moe.MoE`` (same router, same ``expert_mlp``) and is what
+``engine.offload.build.attach`` puts in a block's place. Its forward is ``MoE.forward`` over the pool:
 - every routed expert fits in the pool at once (decode, short prompts): one ``fetch``, then
   ``expert_mlp`` exactly as for resident experts;
 - more distinct experts than free slots (a long prefill chunk): the pool yields groups; each group's
@@ -20,10 +20,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.experts import ExpertStore
-from engine.moe import MoE, expert_mlp, expert_terms, weighted_sum
-from engine.mxfp4 import linear
-from engine.offload import ExpertPool, OffloadedExperts
+from engine.layers.experts import ExpertStore
+from engine.layers.moe import MoE, expert_mlp, expert_terms, weighted_sum
+from engine.offload.pool import ExpertPool, OffloadedExperts
+from engine.quant.mxfp4 import linear
 
 # predict and prefetch for decode-sized steps; a prefill chunk needs every expert anyway
 PREDICT_MAX_TOKENS = 4
@@ -69,7 +69,7 @@ class OffloadMoE(nn.Module):
         moe.store = store
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: [T, H] (normed) -> [T, H]; routed exactly as engine.moe.MoE.forward routes
+        # x: [T, H] (normed) -> [T, H]; routed exactly as engine.layers.moe.MoE.forward routes
         expert_ids, weights = self.base.routes(x)
         hint = None
         if self.next_router is not None and self.pool is not None and x.shape[0] <= PREDICT_MAX_TOKENS:
@@ -85,7 +85,7 @@ class OffloadMoE(nn.Module):
     ) -> torch.Tensor:
         """The expert half of ``forward``: x [T, H] normed, its routes (``by_expert`` order) -> [T, H].
         hint: (next layer, its predicted experts [T, k]) to prefetch. Decode graphs call this between their
-        segments (engine/decode_segments.py), with the routes a graph computed."""
+        segments (engine/runtime/decode_segments.py), with the routes a graph computed."""
         base = self.base
         if not isinstance(self.store, OffloadedExperts):  # resident layer; maybe prefetch for the next one
             staged = self.pool.stage(*hint) if hint is not None else None

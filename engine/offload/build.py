@@ -1,12 +1,13 @@
 """From a ``Plan`` to a model: expert stores for each layer, the wrapping of MoE layers, loading a checkpoint.
 
-- ``build_stores(plan, host_layers, device)``: resident layers get an ``engine.experts.ExpertStore`` on the
+- ``build_stores(plan, host_layers, device)``: resident layers get an ``engine.layers.experts.ExpertStore`` on the
   device, offloaded ones an ``OffloadedExperts`` over one shared ``ExpertPool`` (host copies pinned).
 - ``attach(model, plan, stores, pool)``: puts them into a built ``Transformer`` (``OffloadMoE`` where a
   layer is offloaded or precedes one) and sets its prefill chunk; ``apply_plan`` does both, and again
   after a re-plan, freeing the previous placement first.
 - ``load_planned(path, device, plan)``: builds the model with every weight placed as a plan says (what
-  ``engine.loader.load_model`` runs after planning); ``load_with_replan`` retries with ``replan_after_oom``.
+  ``engine.runtime.loader.load_model`` runs after planning; its ``load_with_replan`` retries with
+  ``replan_after_oom``).
 - ``placed_device_bytes(model)``: what the model holds in the device pool, by category (tests check it
   against the budget; on the CPU the same count is the simulated budget).
 """
@@ -15,19 +16,18 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
-from engine.experts import DenseCache, ExpertStore, PackedExperts
-from engine.offload import FIELDS, ExpertPool, OffloadedExperts
-from engine.offload_moe import NextRouter, OffloadMoE
-from engine.plan import Plan, replan_after_oom
-
-if TYPE_CHECKING:
-    from engine.session import Notice
+from engine.io.checkpoint import LAYER_TENSORS, Checkpoint
+from engine.layers.experts import DenseCache, ExpertStore, PackedExperts
+from engine.model import Transformer
+from engine.notices import Notice
+from engine.offload.moe import NextRouter, OffloadMoE
+from engine.offload.pool import FIELDS, ExpertPool, OffloadedExperts
+from engine.placement.device import DEFAULT_DENSE_CACHE_BYTES, resolve_device
+from engine.placement.plan import Plan, replan_after_oom
 
 
 class _Registered:
@@ -175,8 +175,6 @@ def replan_model(model, shortfall: int | None = None) -> Notice:
     (or a shorter context, then ``model.context_length`` shrinks and the caller starts a new KV cache) and
     return the notice for the user. Experts already pinned stay where they are; the others come from the
     checkpoint's mappings, which ``load_planned`` keeps open. Raises OutOfMemoryError when nothing fits."""
-    from engine.session import Notice  # lazily: it brings the harmony parser, which loading does not need
-
     before = model.plan
     plan, message = replan_after_oom(before, shortfall)
     host = host_layers_of(model.checkpoint)
@@ -189,9 +187,7 @@ def replan_model(model, shortfall: int | None = None) -> Notice:
 
 def supports_host_embedding(model_class=None) -> bool:
     """Whether the model looks tokens up in a host-memory embedding (engine.model wiring of issue #4)."""
-    if model_class is None:
-        from engine.model import Transformer as model_class
-    return bool(getattr(model_class, "supports_host_embedding", False))
+    return bool(getattr(model_class or Transformer, "supports_host_embedding", False))
 
 
 def load_planned(
@@ -209,10 +205,6 @@ def load_planned(
     same, or on CUDA, re-planned with the embedding on the device while the model cannot look it up in host
     memory (engine.model wiring of issue #4). ``host_layers``: experts already in host memory (pinned once,
     for several plans in turn) instead of the checkpoint's mappings."""
-    from engine.checkpoint import LAYER_TENSORS, Checkpoint
-    from engine.loader import DEFAULT_DENSE_CACHE_BYTES, resolve_device
-    from engine.model import Transformer
-
     device = resolve_device(device)
     if device.type == "cuda" and not plan.embedding_on_device and not supports_host_embedding(Transformer):
         plan = plan.with_changes(host_embedding=False)  # (on the CPU, host memory is where it is anyway)
@@ -249,39 +241,6 @@ def load_planned(
     attach(model, plan, stores, pool)
     model.checkpoint = checkpoint  # CPU views (and unpinned host experts) need the mappings alive
     return model
-
-
-def load_with_replan(
-    path: str | Path,
-    device,
-    plan: Plan,
-    *,
-    max_tries: int = 3,
-    notify: Callable[[Notice], None] | None = None,
-    **kwargs,
-):
-    """``load_planned``; after a CUDA out-of-memory, free what was allocated, re-plan with more offload (or a
-    shorter context), tell ``notify`` why, and try again. Raises engine.errors.OutOfMemoryError at the end.
-    The notices compare with the plan asked for: a context shortened by an earlier try stays shortened."""
-    from engine.errors import OutOfMemoryError
-    from engine.session import Notice
-
-    asked = plan
-    for attempt in range(max_tries + 1):
-        try:
-            return load_planned(path, device, plan, **kwargs)
-        except torch.OutOfMemoryError:
-            gc.collect()
-            torch.cuda.empty_cache()
-            if attempt == max_tries:
-                raise OutOfMemoryError(
-                    f"The GPU ran out of memory {max_tries + 1} times loading the model. Close "
-                    "other programs using the GPU, lower the memory setting, or use the CPU."
-                ) from None
-            plan, message = replan_after_oom(plan)
-            if notify is not None:
-                notify(Notice.replanned(asked, plan, message))
-    raise AssertionError("unreachable")
 
 
 def placed_device_bytes(model) -> dict[str, int]:

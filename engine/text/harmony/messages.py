@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import EngineError
-from engine.harmony.tools import NAMESPACE, FunctionTool
+from engine.text.harmony.tools import NAMESPACE, FunctionTool
 
 CONSTRAINED_JSON = "<|constrain|>json"
 DROP_ANALYSIS_MODES = ("harmony", "answered", "none")

@@ -7,7 +7,7 @@ bf16 (a 3-bit-mantissa value times a power of two), so the references and we see
 ``linear`` is the one bf16 matmul of the model: on CPUs without bf16 instructions (AVX2) torch's bf16
 GEMM is very slow for more than a few rows, so there we multiply in float32 blocks; the products of bf16
 numbers are exact in float32 and both paths accumulate in float32, so the results are the same numbers.
-Triton kernels (engine/kernels/, later) replace ``dequantize`` and the expert matmuls in engine/moe.py.
+Triton kernels (engine/kernels/, later) replace ``dequantize`` and the expert matmuls in engine/layers/moe.py.
 """
 
 from __future__ import annotations

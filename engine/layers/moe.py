@@ -6,7 +6,7 @@ rows (``PackedExperts``) and runs the fused Triton kernels (engine/kernels/) whe
 
 A token's expert outputs are summed in float32 in increasing expert id (``by_expert`` sorts the routes
 before the store maps them to rows), never in the order of the rows that hold them: so a model whose
-experts sit in cache slots (engine/offload.py) adds the same numbers in the same order as one with every
+experts sit in cache slots (engine/offload/pool.py) adds the same numbers in the same order as one with every
 expert resident, and gives the same bits.
 """
 
@@ -17,9 +17,9 @@ from torch import nn
 
 from engine import kernels
 from engine.config import ModelConfig
-from engine.experts import DenseCache, ExpertStore, PackedExperts
 from engine.kernels import fused
-from engine.mxfp4 import dequantize, linear
+from engine.layers.experts import DenseCache, ExpertStore, PackedExperts
+from engine.quant.mxfp4 import dequantize, linear
 
 GATHER_MAX_ROUTES = 16  # on accelerators, up to this many (token, expert) pairs run batched, without a sync
 

@@ -7,7 +7,7 @@ local API server all drive the engine through this class.
 A turn may also continue an answer that was cut short (Stop, the token limit, a crash): the answer so far
 goes after ``<|start|>assistant`` with its last message left open, and the model goes on writing it.
 
-Besides the harmony events (engine/harmony/events.py) a turn may yield a ``Notice``: something the user
+Besides the harmony events (engine/text/harmony/events.py) a turn may yield a ``Notice``: something the user
 should know that is not the model's text. Today one kind: the GPU ran out of memory while generating, so
 the model was placed again with more experts in host memory (or a shorter context) and the step repeated.
 """
@@ -20,45 +20,20 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import torch
 
 from engine.errors import ContextFullError, OutOfMemoryError
-from engine.harmony import STOP_TOKENS, StreamParser, continuation, render_continuation, render_prompt
-from engine.harmony.events import Event, TextDelta, TurnEnd
-from engine.sampling import SamplingParams, make_generator, sample
-from engine.tokenizer import load_tokenizer
-
-if TYPE_CHECKING:
-    from engine.plan import Plan
+from engine.notices import Notice
+from engine.offload.build import replan_model
+from engine.runtime.sampling import SamplingParams, make_generator, sample
+from engine.text.harmony import STOP_TOKENS, StreamParser, continuation, render_continuation, render_prompt
+from engine.text.harmony.events import Event, TextDelta, TurnEnd
+from engine.text.tokenizer import load_tokenizer
 
 EFFORTS = ("low", "medium", "high")
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Notice:
-    """Something for the user about how the engine runs. Not part of the answer.
-
-    text: the English sentence (the CLI prints it), e.g. "The GPU ran out of memory, so Gossamer now uses
-    at most 10.6 GiB of it: ... Generation may be slower."; the other fields are its facts, for callers
-    that word it themselves (the app, in the user's language). kind "replanned": out of memory, the model
-    was placed again for ``budget_bytes`` of GPU memory, and for a shorter ``context_length`` when that
-    is not None.
-    """
-
-    text: str
-    kind: str = ""
-    budget_bytes: int | None = None
-    context_length: int | None = None
-
-    @classmethod
-    def replanned(cls, before: Plan, after: Plan, text: str) -> Notice:
-        """The notice for a re-plan from ``before`` to ``after`` (engine.plan.replan_after_oom)."""
-        shorter = after.context_length < before.context_length
-        return cls(text, "replanned", after.budget_bytes, after.context_length if shorter else None)
 
 
 @dataclass(frozen=True)
@@ -290,7 +265,6 @@ class ChatSession:
         """Re-place the model after an out-of-memory in a step that was to add ``ids``; returns the ids to run
         again (more than ``ids`` when the cache had to be rebuilt). Raises OutOfMemoryError (engine.errors,
         worded for the user) when no placement fits, ContextFullError when the conversation no longer does."""
-        from engine.offload_build import replan_model
 
         gc.collect()
         notice = replan_model(self.model)  # frees the old placement first, then places anew

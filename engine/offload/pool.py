@@ -31,7 +31,7 @@ from dataclasses import dataclass, fields
 
 import torch
 
-from engine.experts import PackedExperts
+from engine.layers.experts import PackedExperts
 
 FIELDS = ("mlp1_blocks", "mlp1_scales", "mlp1_bias", "mlp2_blocks", "mlp2_scales", "mlp2_bias")
 PROTECTED_FRACTION = 0.75  # of the slots, at most this many hold experts that were needed twice

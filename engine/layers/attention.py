@@ -16,9 +16,9 @@ from torch import nn
 from engine import kernels
 from engine.config import ModelConfig
 from engine.kernels import fused
-from engine.kv_cache import FullLayerCache, SlidingLayerCache
-from engine.mxfp4 import linear
-from engine.rope import apply_rotary
+from engine.layers.kv_cache import FullLayerCache, SlidingLayerCache
+from engine.layers.rotary import apply_rotary
+from engine.quant.mxfp4 import linear
 
 SCORE_BUDGET_BYTES = 256 * 1024 * 1024
 
@@ -54,7 +54,9 @@ class Attention(nn.Module):
         # sinks: [heads] -> [kv_heads, group, 1, 1], float32 for the softmax
         sinks = weights["sinks"].float().view(self.num_kv_heads, cfg.num_query_groups, 1, 1)
         self.register_buffer("sinks", sinks, persistent=False)
-        self.int8: nn.ModuleDict | None = None  # engine.quant8.quantize_model: qkv (or q, k, v), out
+        self.int8: nn.ModuleDict | None = (
+            None  # engine.layers.int8_linear.quantize_model: qkv (or q, k, v), out
+        )
 
     def project(self, name: str, x: torch.Tensor) -> torch.Tensor:
         """x [T, in] through the projection ``name`` (q, k, v, qkv or out): bf16 weights, or 8-bit ones."""
@@ -114,7 +116,7 @@ class Attention(nn.Module):
         span: int,
     ) -> torch.Tensor:
         """``forward`` for one token whose position is a device tensor [1], with shapes fixed by ``span``
-        (see engine/decode_graph.py): keys past the position, or before 0, are masked instead of sliced off.
+        (see engine/runtime/decode_graph.py): keys past the position, or before 0, are masked instead of sliced off.
         With the Triton kernels ``span`` does not matter: they read the live keys of any position."""
         if self.fusable and kernels.use_fused(x.device):
             return self.decode(x, cos, sin, cache, position)

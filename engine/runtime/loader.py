@@ -1,5 +1,5 @@
 """``load_model``: a validated checkpoint becomes a ready ``Transformer`` on the chosen device, its weights
-placed by a plan (engine/plan.py) for the device's memory.
+placed by a plan (engine/placement/plan.py) for the device's memory.
 
 Nothing is allocated twice: on CPU every weight is a view of the memory-mapped files (pages come in
 as they are first used and belong to the page cache), on CUDA each tensor is copied from its mapping
@@ -8,56 +8,31 @@ as MXFP4 everywhere; ``DenseCache`` keeps a bounded number of dequantized ones (
 CPU, none on CUDA where dequantizing on the fly is cheap next to the memory it would take).
 
 On CUDA the plan is made for a budget: the caller's, or what is free on the device less a reserve. Experts
-that do not fit stay in (pinned) host memory and are copied to the device when routed (engine/offload.py).
+that do not fit stay in (pinned) host memory and are copied to the device when routed (engine/offload/pool.py).
 On the CPU a budget is simulated: the same placement and copies, counted in bytes (tests, planning).
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 
-from engine import decode_graph, kernels
-from engine.checkpoint import Checkpoint
+from engine import kernels
 from engine.errors import EngineError, OutOfMemoryError
+from engine.io.checkpoint import Checkpoint
+from engine.layers.int8_linear import quantize_model
 from engine.model import Transformer
-from engine.offload_build import load_with_replan
-from engine.plan import Plan, PlanOptions, auto_budget, make_plan
-from engine.quant8 import quantize_model
-
-if TYPE_CHECKING:
-    from engine.session import Notice
-
-DEFAULT_DENSE_CACHE_BYTES = {"cpu": 512 * 1024 * 1024}  # other devices: 0
-
-
-def resolve_device(device: str | torch.device | None) -> torch.device:
-    """ "auto" (or None) picks CUDA when there is one; raises EngineError for a device torch cannot use."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise EngineError(f"{device!r} is not a device name; use cpu, cuda or cuda:N.") from None
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise EngineError(
-                "CUDA was asked for, but this PyTorch build or machine has no usable NVIDIA GPU. "
-                "Use the CPU, or install the CUDA build of PyTorch and a current driver."
-            )
-        if device.index is None:
-            device = torch.device("cuda", torch.cuda.current_device())
-        elif device.index >= torch.cuda.device_count():
-            raise EngineError(
-                f"There is no {device}; this machine has {torch.cuda.device_count()} CUDA device(s)."
-            )
-    elif device.type != "cpu":
-        raise EngineError(f"Device {device} is not supported; use cpu or cuda.")
-    return device
+from engine.notices import Notice
+from engine.offload.build import load_planned
+from engine.placement.host_memory import auto_host_memory
+from engine.placement.device import DEFAULT_DENSE_CACHE_BYTES, resolve_device  # noqa: F401  (callers' names)
+from engine.placement.memory import parse_size
+from engine.placement.plan import Plan, PlanOptions, auto_budget, make_plan, replan_after_oom
+from engine.runtime import decode_graph
 
 
 def load_model(
@@ -77,12 +52,12 @@ def load_model(
     vram_budget: bytes (or a size such as "12GiB") of device memory the model may use; None or "auto" on
     CUDA: what is free now less a reserve; on the CPU, a size simulates a GPU of that budget, None places
     everything in memory. Raises OutOfMemoryError (saying what would fit) when the weights cannot be placed.
-    notify(notice): told (an engine.session.Notice) when an out-of-memory while loading made the plan
+    notify(notice): told (an engine.notices.Notice) when an out-of-memory while loading made the plan
     offload more.
     plan_options: PlanOptions for the planner (its device and fused_kernels are set here).
     int8_weights: quantize the attention projections and the unembedding to 8 bits on the device
-    (engine/quant8.py; off by default until measured on GPUs). The plan still counts them in bf16.
-    cuda_graphs: decode steps as CUDA graphs (engine/decode_graph.py) where the placement allows; None (the
+    (engine/layers/int8_linear.py; off by default until measured on GPUs). The plan still counts them in bf16.
+    cuda_graphs: decode steps as CUDA graphs (engine/runtime/decode_graph.py) where the placement allows; None (the
     default): off unless GOSSAMER_CUDA_GRAPHS=1, until measured on GPUs.
     """
     device = resolve_device(device)
@@ -105,6 +80,36 @@ def load_model(
         raise
 
 
+def load_with_replan(
+    path: str | Path,
+    device,
+    plan: Plan,
+    *,
+    max_tries: int = 3,
+    notify: Callable[[Notice], None] | None = None,
+    **kwargs,
+):
+    """``load_planned``; after a CUDA out-of-memory, free what was allocated, re-plan with more offload (or a
+    shorter context), tell ``notify`` why, and try again. Raises engine.errors.OutOfMemoryError at the end.
+    The notices compare with the plan asked for: a context shortened by an earlier try stays shortened."""
+    asked = plan
+    for attempt in range(max_tries + 1):
+        try:
+            return load_planned(path, device, plan, **kwargs)
+        except torch.OutOfMemoryError:
+            gc.collect()
+            torch.cuda.empty_cache()
+            if attempt == max_tries:
+                raise OutOfMemoryError(
+                    f"The GPU ran out of memory {max_tries + 1} times loading the model. Close "
+                    "other programs using the GPU, lower the memory setting, or use the CPU."
+                ) from None
+            plan, message = replan_after_oom(plan)
+            if notify is not None:
+                notify(Notice.replanned(asked, plan, message))
+    raise AssertionError("unreachable")
+
+
 def plan_model(
     checkpoint: Checkpoint,
     device: torch.device,
@@ -120,6 +125,8 @@ def plan_model(
         budget, _ = auto_budget(device)
         source = "auto"
     options = replace(options or PlanOptions(), device=device.type, fused_kernels=kernels.use_fused(device))
+    if device.type == "cuda" and options.host_memory is None:  # pinned experts must leave the desktop room
+        options = replace(options, host_memory=auto_host_memory())
     return make_plan(
         checkpoint.config, budget, context_length, options=options, budget_source=source, model=name
     )
@@ -129,8 +136,6 @@ def budget_bytes(vram_budget: int | str | None) -> tuple[int | None, str]:
     """A budget as callers give it -> (bytes or None for automatic / none, source for the plan)."""
     if vram_budget is None or (isinstance(vram_budget, str) and vram_budget.strip().lower() in ("", "auto")):
         return None, "none"
-    from engine.memory import parse_size
-
     try:
         return parse_size(vram_budget), "user"
     except ValueError as error:

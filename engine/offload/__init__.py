@@ -1,0 +1,1 @@
+"""Experts in host memory: the device slot pool, the offloaded MoE layer, building a placed model."""
