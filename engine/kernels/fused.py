@@ -81,15 +81,15 @@ def rope_kv_write(qkv, cos, sin, position, k_cache, v_cache, ring: int, num_head
 
     def triton_fn():
         d = k_cache.shape[-1]
-        assert qkv.shape == (1, (num_heads + 2 * num_kv_heads) * d) and qkv.is_contiguous(), qkv.shape
+        assert qkv.shape == (1, (num_heads + 2 * num_kv_heads) * d), qkv.shape
         assert k_cache.stride() == v_cache.stride() and k_cache.stride(-1) == 1, k_cache.stride()
         q = torch.empty(num_heads, d, dtype=qkv.dtype, device=qkv.device)
         launch(
             _layer().rope_kv_kernel,
             (num_heads + num_kv_heads,),
-            qkv,
-            cos,
-            sin,
+            qkv.contiguous(),
+            cos.contiguous(),
+            sin.contiguous(),
             position,
             q,
             k_cache,
@@ -178,7 +178,9 @@ def prefill_attention(q, keys, values, sinks, scale: float, q_start: int, key_st
     and values [kv_heads, S, d] at key_start.. -> [T, heads * d], causal, window > 0: sliding."""
     t, heads, d = q.shape
     num_kv, s, _ = keys.shape
-    assert keys.stride() == values.stride() and keys.stride(-1) == 1 and q.stride(-1) == 1
+    if keys.stride() != values.stride() or keys.stride(-1) != 1:  # the caches' views never need this
+        keys, values = keys.contiguous(), values.contiguous()
+    q = q if q.stride(-1) == 1 else q.contiguous()
     out = torch.empty(t, heads * d, dtype=q.dtype, device=q.device)
     grid = (-(-t // PREFILL_BM), heads)
     launch(
@@ -216,15 +218,15 @@ def route(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, k: int):
     def triton_fn():
         t, h = x.shape
         e = weight.shape[0]
-        assert x.is_contiguous() and weight.is_contiguous()
+        xc, wc = x.contiguous(), weight.contiguous()  # no copy when they already are (always, in the model)
         ids = torch.empty(t, k, dtype=torch.long, device=x.device)
         weights = torch.empty(t, k, dtype=x.dtype, device=x.device)
         ep = _pow2(e)
         launch(
             _layer().router_kernel,
             (t,),
-            x,
-            weight,
+            xc,
+            wc,
             bias,
             ids,
             weights,
