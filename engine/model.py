@@ -62,9 +62,10 @@ class Block(nn.Module):
         to add), whose addition is fused into this block's first norm. -> (residual stream after attention,
         this block's MoE output, for the next block or the final norm to add)."""
         x, normed = fused.add_rms_norm(x, delta, self.attn_norm, self.eps)
-        x, normed = fused.add_rms_norm(
-            x, self.attn(normed, cos, sin, cache, start, positions), self.mlp_norm, self.eps
-        )
+        out, bias = self.attn.run(
+            normed, cos, sin, cache, start, positions
+        )  # bias: left for the norm's kernel
+        x, normed = fused.add_rms_norm(x, out, self.mlp_norm, self.eps, bias)
         return x, self.mlp(normed)
 
 
@@ -97,7 +98,9 @@ class Transformer(nn.Module):
         self.plan = None  # engine.placement.plan.Plan once placed by one (engine.offload.build.attach)
         self.offload_pool = None  # engine.offload.pool.ExpertPool when some experts live in host memory
         self.checkpoint = None  # the open engine.io.checkpoint.Checkpoint the weights come from (loader)
-        self.unembedding_int8: nn.Module | None = None  # engine.layers.int8_linear.Int8Linear in place of unembedding
+        self.unembedding_int8: nn.Module | None = (
+            None  # engine.layers.int8_linear.Int8Linear in place of unembedding
+        )
         self.decode_graphs = None  # engine.runtime.decode_graph.DecodeGraphs: one-token steps as CUDA graphs
         self._token_buffer: torch.Tensor | None = None  # [1] int64 on the device (see _to_device)
 

@@ -48,9 +48,15 @@ def _run(device: torch.device, triton_fn, torch_fn):
 
 
 def add_rms_norm(
-    x: torch.Tensor, delta: torch.Tensor | None, scale: torch.Tensor, eps: float
+    x: torch.Tensor,
+    delta: torch.Tensor | None,
+    scale: torch.Tensor,
+    eps: float,
+    delta_bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """(x + delta, rms_norm(x + delta) * scale) for x, delta [T, H] (delta None: x itself, not copied)."""
+    """(x + delta, rms_norm(x + delta) * scale) for x, delta [T, H] (delta None: x itself, not copied).
+    delta_bias [H]: the bias of the projection that made delta (run without it: cuBLAS adds a one-row GEMV's
+    bias in a kernel of its own), added to delta here."""
 
     def triton_fn():
         t, h = x.shape
@@ -61,23 +67,28 @@ def add_rms_norm(
             (t,),
             x,
             x if delta is None else delta,
+            scale if delta_bias is None else delta_bias,
             scale,
             residual,
             normed,
             h,
             float(eps),
             HAS_DELTA=delta is not None,
+            HAS_DBIAS=delta is not None and delta_bias is not None,
             BH=_pow2(h),
             num_warps=8 if h >= 2048 else 4,
         )
         return residual, normed
 
-    return _run(x.device, triton_fn, lambda: ref.add_rms_norm(x, delta, scale, eps))
+    return _run(x.device, triton_fn, lambda: ref.add_rms_norm(x, delta, scale, eps, delta_bias))
 
 
-def rope_kv_write(qkv, cos, sin, position, k_cache, v_cache, ring: int, num_heads: int, num_kv_heads: int):
-    """One token: qkv [1, (heads + 2 kv_heads) * d] -> rotated queries [heads, d]; key and value written to
-    the caches [kv_heads, slots, d] at slot position % ring (position: [1] int64 on the device)."""
+def rope_kv_write(
+    qkv, cos, sin, position, k_cache, v_cache, ring: int, num_heads: int, num_kv_heads: int, bias=None
+):
+    """One token: qkv [1, (heads + 2 kv_heads) * d] (+ bias, when the projection left it out: one cuBLAS
+    kernel, not two) -> rotated queries [heads, d]; key and value written to the caches [kv_heads, slots, d]
+    at slot position % ring (position: [1] int64 on the device)."""
 
     def triton_fn():
         d = k_cache.shape[-1]
@@ -88,6 +99,7 @@ def rope_kv_write(qkv, cos, sin, position, k_cache, v_cache, ring: int, num_head
             _layer().rope_kv_kernel,
             (num_heads + num_kv_heads,),
             qkv.contiguous(),
+            qkv if bias is None else bias.contiguous(),
             cos.contiguous(),
             sin.contiguous(),
             position,
@@ -100,11 +112,12 @@ def rope_kv_write(qkv, cos, sin, position, k_cache, v_cache, ring: int, num_head
             HQ=num_heads,
             HKV=num_kv_heads,
             HALF=d // 2,
+            HAS_BIAS=bias is not None,
             num_warps=1,
         )
         return q
 
-    args = (qkv, cos, sin, position, k_cache, v_cache, ring, num_heads, num_kv_heads)
+    args = (qkv, cos, sin, position, k_cache, v_cache, ring, num_heads, num_kv_heads, bias)
     return _run(qkv.device, triton_fn, lambda: ref.rope_kv_write(*args))
 
 

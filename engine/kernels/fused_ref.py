@@ -22,11 +22,16 @@ def rms_norm(x: torch.Tensor, scale: torch.Tensor, eps: float) -> torch.Tensor:
 
 
 def add_rms_norm(
-    x: torch.Tensor, delta: torch.Tensor | None, scale: torch.Tensor, eps: float
+    x: torch.Tensor,
+    delta: torch.Tensor | None,
+    scale: torch.Tensor,
+    eps: float,
+    delta_bias: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """The residual stream x [T, H] plus delta (None: nothing to add) and its RMSNorm: (x + delta, normed)."""
+    """The residual stream x [T, H] plus delta (None: nothing to add) and its RMSNorm: (x + delta, normed).
+    delta_bias [H]: the bias of the projection that made delta, added to it first."""
     if delta is not None:
-        x = x + delta
+        x = x + (delta if delta_bias is None else delta + delta_bias)
     return x, rms_norm(x, scale, eps)
 
 
@@ -46,9 +51,13 @@ def rope_kv_write(
     ring: int,
     num_heads: int,
     num_kv_heads: int,
+    bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One token's projections qkv [1, (heads + 2 kv_heads) * d] -> rotated queries [heads, d]; the rotated key
-    and the value go into the caches [kv_heads, slots, d] at slot position % ring (position: [1] int64)."""
+    """One token's projections qkv [1, (heads + 2 kv_heads) * d] (plus their bias, when the projection left it
+    out) -> rotated queries [heads, d]; the rotated key and the value go into the caches [kv_heads, slots, d] at
+    slot position % ring (position: [1] int64)."""
+    if bias is not None:
+        qkv = qkv + bias
     d = k_cache.shape[-1]
     half = d // 2
     cos, sin = cos.reshape(1, 1, half), sin.reshape(1, 1, half)

@@ -13,16 +13,20 @@ import triton.language as tl
 
 
 @triton.jit
-def add_rms_norm_kernel(x_ptr, d_ptr, w_ptr, res_ptr, out_ptr, H, eps,
-                        HAS_DELTA: tl.constexpr, BH: tl.constexpr):
-    # one row: res = x + d (rounded to the activations' dtype, as torch adds them), out = rms_norm(res) * w
+def add_rms_norm_kernel(x_ptr, d_ptr, db_ptr, w_ptr, res_ptr, out_ptr, H, eps,
+                        HAS_DELTA: tl.constexpr, HAS_DBIAS: tl.constexpr, BH: tl.constexpr):
+    # one row: res = x + (d + db) (each sum rounded to the activations' dtype, as torch adds them: db is the
+    # bias of the projection that made d, left to this kernel), out = rms_norm(res) * w
     row = tl.program_id(0).to(tl.int64)
     offs = tl.arange(0, BH)
     mask = offs < H
+    ty: tl.constexpr = res_ptr.dtype.element_ty
     x = tl.load(x_ptr + row * H + offs, mask=mask, other=0.0).to(tl.float32)
     if HAS_DELTA:
         d = tl.load(d_ptr + row * H + offs, mask=mask, other=0.0).to(tl.float32)
-        x = (x + d).to(res_ptr.dtype.element_ty).to(tl.float32)
+        if HAS_DBIAS:
+            d = (d + tl.load(db_ptr + offs, mask=mask, other=0.0).to(tl.float32)).to(ty).to(tl.float32)
+        x = (x + d).to(ty).to(tl.float32)
         tl.store(res_ptr + row * H + offs, x.to(res_ptr.dtype.element_ty), mask=mask)
     mean_sq = tl.sum(x * x, axis=0) / H
     w = tl.load(w_ptr + offs, mask=mask, other=0.0).to(tl.float32)
@@ -36,8 +40,17 @@ def _round(x, dtype: tl.constexpr):
 
 
 @triton.jit
-def rope_kv_kernel(qkv_ptr, cos_ptr, sin_ptr, pos_ptr, q_out_ptr, k_ptr, v_ptr, stride_kh, stride_ks, ring,
-                   HQ: tl.constexpr, HKV: tl.constexpr, HALF: tl.constexpr):
+def _load_head(qkv_ptr, b_ptr, off, HAS_BIAS: tl.constexpr, ty: tl.constexpr):
+    # a half head of the projection, plus its bias (the projection ran without: one kernel, not two)
+    x = tl.load(qkv_ptr + off).to(tl.float32)
+    if HAS_BIAS:
+        x = (x + tl.load(b_ptr + off).to(tl.float32)).to(ty).to(tl.float32)
+    return x
+
+
+@triton.jit
+def rope_kv_kernel(qkv_ptr, b_ptr, cos_ptr, sin_ptr, pos_ptr, q_out_ptr, k_ptr, v_ptr, stride_kh, stride_ks,
+                   ring, HQ: tl.constexpr, HKV: tl.constexpr, HALF: tl.constexpr, HAS_BIAS: tl.constexpr):
     # program h < HQ: query head h, rotated into q_out [HQ, D]; h >= HQ: key head h - HQ, rotated and written
     # with its value into the caches [HKV, slots, D] at slot position % ring (ring: the ring's size, or the
     # full cache's length, where the remainder is the position itself)
@@ -47,8 +60,8 @@ def rope_kv_kernel(qkv_ptr, cos_ptr, sin_ptr, pos_ptr, q_out_ptr, k_ptr, v_ptr, 
     ty: tl.constexpr = qkv_ptr.dtype.element_ty
     cos = tl.load(cos_ptr + i).to(tl.float32)
     sin = tl.load(sin_ptr + i).to(tl.float32)
-    x1 = tl.load(qkv_ptr + h * D + i).to(tl.float32)
-    x2 = tl.load(qkv_ptr + h * D + HALF + i).to(tl.float32)
+    x1 = _load_head(qkv_ptr, b_ptr, h * D + i, HAS_BIAS, ty)
+    x2 = _load_head(qkv_ptr, b_ptr, h * D + HALF + i, HAS_BIAS, ty)
     # (x1 cos - x2 sin, x2 cos + x1 sin), each product and sum rounded as torch's bf16 ops round them
     o1 = (_round(x1 * cos, ty) - _round(x2 * sin, ty)).to(ty)
     o2 = (_round(x2 * cos, ty) + _round(x1 * sin, ty)).to(ty)
@@ -61,9 +74,11 @@ def rope_kv_kernel(qkv_ptr, cos_ptr, sin_ptr, pos_ptr, q_out_ptr, k_ptr, v_ptr, 
         dst = kvh * stride_kh + slot * stride_ks
         tl.store(k_ptr + dst + i, o1.to(k_ptr.dtype.element_ty))
         tl.store(k_ptr + dst + HALF + i, o2.to(k_ptr.dtype.element_ty))
-        src = qkv_ptr + (HQ + HKV) * D + kvh * D
-        tl.store(v_ptr + dst + i, tl.load(src + i).to(v_ptr.dtype.element_ty))
-        tl.store(v_ptr + dst + HALF + i, tl.load(src + HALF + i).to(v_ptr.dtype.element_ty))
+        src = (HQ + HKV) * D + kvh * D
+        v1 = _load_head(qkv_ptr, b_ptr, src + i, HAS_BIAS, ty)
+        v2 = _load_head(qkv_ptr, b_ptr, src + HALF + i, HAS_BIAS, ty)
+        tl.store(v_ptr + dst + i, v1.to(v_ptr.dtype.element_ty))
+        tl.store(v_ptr + dst + HALF + i, v2.to(v_ptr.dtype.element_ty))
 
 
 @triton.jit

@@ -98,13 +98,26 @@ class Attention(nn.Module):
         positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
         # x: [T, hidden] (normed) -> [T, hidden]; positions: [T] int64 on the device (start..), or None
+        return _with_bias(*self.run(x, cos, sin, cache, start, positions))
+
+    def run(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        cache: FullLayerCache | SlidingLayerCache,
+        start: int,
+        positions: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``forward`` as (output, the output projection's bias when still to be added, else None): a one-token
+        step on the fused path leaves the bias to the next norm's kernel (``Block.step``)."""
         if x.shape[0] == 1 and positions is not None and self.fusable and kernels.use_fused(x.device):
             return self.decode(x, cos, sin, cache, positions)
         q, k, v = self.qkv(x)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         keys, values, key_start = cache.update(k, v, start)
         out = attend(q, keys, values, self.sinks, self.scale, start, key_start, self.window)
-        return self.project("out", out)
+        return self.project("out", out), None
 
     def forward_at(
         self,
@@ -118,6 +131,18 @@ class Attention(nn.Module):
         """``forward`` for one token whose position is a device tensor [1], with shapes fixed by ``span``
         (see engine/runtime/decode_graph.py): keys past the position, or before 0, are masked instead of sliced off.
         With the Triton kernels ``span`` does not matter: they read the live keys of any position."""
+        return _with_bias(*self.run_at(x, cos, sin, cache, position, span))
+
+    def run_at(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        cache: FullLayerCache | SlidingLayerCache,
+        position: torch.Tensor,
+        span: int,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``forward_at`` as (output, bias still to be added or None), like ``run``."""
         if self.fusable and kernels.use_fused(x.device):
             return self.decode(x, cos, sin, cache, position)
         q, k, v = self.qkv(x)
@@ -125,7 +150,7 @@ class Attention(nn.Module):
         keys, values, key_pos = cache.update_at(k, v, position, span)
         masked = (key_pos > position) | (key_pos < 0)  # [S]: not written yet, or before the first token
         out = attend(q, keys, values, self.sinks, self.scale, 0, 0, 0, masked=masked)
-        return self.project("out", out)
+        return self.project("out", out), None
 
     def decode(
         self,
@@ -134,11 +159,16 @@ class Attention(nn.Module):
         sin: torch.Tensor,
         cache: FullLayerCache | SlidingLayerCache,
         position: torch.Tensor,
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """One token through the fused kernels (engine/kernels/fused.py): one QKV projection, RoPE fused with
         the cache write, flash-decode attention over the live keys only, the output projection.
-        position: [1] int64 on the device; no host sync, fixed shapes (a CUDA graph replays it anywhere)."""
-        qkv = self.project_qkv(x)  # [1, (heads + 2 kv_heads) * d]
+        position: [1] int64 on the device; no host sync, fixed shapes (a CUDA graph replays it anywhere).
+        bf16 projections run without their biases: for one row cuBLAS would add a bias in a kernel of its
+        own, so the RoPE kernel adds q/k/v's and the output's is returned for the next norm's kernel."""
+        if self.int8 is None and self.qkv_weight is not None:
+            qkv, qkv_bias = linear(x, self.qkv_weight), self.qkv_bias  # [1, (heads + 2 kv_heads) * d]
+        else:  # 8-bit weights: the GEMV adds the bias itself (or the CPU's three projections, in tests)
+            qkv, qkv_bias = self.project_qkv(x), None
         if isinstance(cache, SlidingLayerCache):
             ring, capacity = cache.ring_size, min(self.window, cache.ring_size)
         else:  # a full layer: slot = position (the remainder by the cache's length)
@@ -153,6 +183,7 @@ class Attention(nn.Module):
             ring,
             self.num_heads,
             self.num_kv_heads,
+            bias=qkv_bias,
         )
         out = fused.decode_attention(
             q,
@@ -165,7 +196,13 @@ class Attention(nn.Module):
             self.scale,
             fused.decode_splits(capacity),
         )
-        return self.project("out", out)
+        if self.int8 is None:
+            return linear(out, self.out_weight), self.out_bias
+        return self.project("out", out), None
+
+
+def _with_bias(out: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return out if bias is None else out + bias
 
 
 def fusable(head_dim: int) -> bool:

@@ -17,7 +17,7 @@ replays, m synchronizations and the offloaded experts' own launches, where the e
 same numbers (what happens on the CPU, and after a capture failed).
 
 Inside segments, a layer is ``Block.step`` for one token at a device-held position (attention through
-``Attention.forward_at``: fixed shapes, keys past the position masked), except that a resident layer
+``Attention.run_at``: fixed shapes, keys past the position masked), except that a resident layer
 followed by an offloaded one does not predict and prefetch the next layer's experts (that needs the host
 mid-segment); an offloaded layer followed by another still does, with its own routes. A resident model's
 step is one segment: ``step(model, token, position, cache, span)``.
@@ -98,8 +98,8 @@ class Segments:
             for n in layers:
                 block = model.blocks[n]
                 x, attn_in = fused.add_rms_norm(x, delta, block.attn_norm, block.eps)
-                attn = block.attn.forward_at(attn_in, cos, sin, cache.layers[n], position, span)
-                h, xn = fused.add_rms_norm(x, attn, block.mlp_norm, block.eps)
+                attn, bias = block.attn.run_at(attn_in, cos, sin, cache.layers[n], position, span)
+                h, xn = fused.add_rms_norm(x, attn, block.mlp_norm, block.eps, bias)
                 if n == cut:
                     moe: OffloadMoE = block.mlp
                     ids, weights = moe.base.routes(xn)

@@ -61,8 +61,9 @@ def test_small_kernels_on_the_gpu():
     k1, v1 = _bf16(8, 4096, 64), _bf16(8, 4096, 64)
     k2, v2 = k1.clone(), v1.clone()
     pos = torch.tensor([777], device=CUDA)
-    q = fused.rope_kv_write(qkv, cos, sin, pos, k1, v1, 4096, 64, 8)
-    assert rel_err(q, fused_ref.rope_kv_write(qkv, cos, sin, pos, k2, v2, 4096, 64, 8)) < TOL
+    bias = _bf16(80 * 64)
+    q = fused.rope_kv_write(qkv, cos, sin, pos, k1, v1, 4096, 64, 8, bias=bias)
+    assert rel_err(q, fused_ref.rope_kv_write(qkv, cos, sin, pos, k2, v2, 4096, 64, 8, bias=bias)) < TOL
     assert rel_err(k1, k2) < TOL and torch.equal(v1, v2)
 
 
