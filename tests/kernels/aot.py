@@ -135,12 +135,13 @@ def fused_variants():
 
     bf, f32, i32 = "*bf16", "*fp32", "i32"
     out = []
-    norm = dict(x_ptr=bf, d_ptr=bf, w_ptr=f32, res_ptr=bf, out_ptr=bf, H=i32, eps="fp32")
-    for delta in (True, False):
-        out.append((L.add_rms_norm_kernel, norm, dict(HAS_DELTA=delta, BH=4096), 8, 1))
-    rope = dict(qkv_ptr=bf, cos_ptr=bf, sin_ptr=bf, pos_ptr="*i64", q_out_ptr=bf, k_ptr=bf, v_ptr=bf,
-                stride_kh=i32, stride_ks=i32, ring=i32)
-    out.append((L.rope_kv_kernel, rope, dict(HQ=64, HKV=8, HALF=32), 1, 1))
+    norm = dict(x_ptr=bf, d_ptr=bf, db_ptr=bf, w_ptr=f32, res_ptr=bf, out_ptr=bf, H=i32, eps="fp32")
+    for delta, bias in ((True, True), (True, False), (False, False)):
+        out.append((L.add_rms_norm_kernel, norm, dict(HAS_DELTA=delta, HAS_DBIAS=bias, BH=4096), 8, 1))
+    rope = dict(qkv_ptr=bf, b_ptr=bf, cos_ptr=bf, sin_ptr=bf, pos_ptr="*i64", q_out_ptr=bf, k_ptr=bf,
+                v_ptr=bf, stride_kh=i32, stride_ks=i32, ring=i32)
+    for bias in (True, False):
+        out.append((L.rope_kv_kernel, rope, dict(HQ=64, HKV=8, HALF=32, HAS_BIAS=bias), 1, 1))
     router = dict(x_ptr=bf, w_ptr=bf, b_ptr=bf, ids_ptr="*i64", wts_ptr=bf, H=i32, E=i32)
     for experts in (32, 128):
         out.append((L.router_kernel, router, dict(K=4, EP=experts, BH=F.router_block(experts)), 4, 1))
