@@ -20,7 +20,7 @@ from engine.layers.int8_linear import quantize_model
 from engine.model import Transformer
 from engine.offload.pool import FIELDS
 from engine.runtime import decode_segments
-from engine.runtime.op_count import OpCount, watching  # noqa: F401
+from engine.runtime.op_count import OpCount, watching
 from engine.runtime.sampling import SamplingParams
 from engine.runtime.session import ChatSession
 
