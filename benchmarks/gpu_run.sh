@@ -5,6 +5,8 @@
 #                                    kernels, the app's sampled decode beside greedy, each as a share of the
 #                                    card's bandwidth ceiling; then the engine's own bench of the same
 #   bash benchmarks/gpu_run.sh 1|2   issue 4's offload budgets, in two calls on the same warm machine
+#   bash benchmarks/gpu_run.sh 3     issue 13's fused kernels (about 5 minutes): the decode-layer and attention
+#                                    kernels against the torch path, the kernels a step launches, the model
 set -euo pipefail
 OUT=${OUT:-/tmp/gossamer-gpu-out}
 mkdir -p "$OUT"
@@ -39,5 +41,17 @@ case "${1:-13}" in
     python -m engine bench --model "$MODEL" --device cuda --prompt-tokens 1024 --gen-tokens 64 \
         --vram 12GiB --kernels triton --cuda-graphs off,on | tee -a "$OUT/engine_bench.jsonl"
     ;;
-*)  echo "usage: bash benchmarks/gpu_run.sh [13|1|2]" >&2; exit 2 ;;
+3)  # Fused kernels: GPU correctness first, then per-kernel timings (4k, 32k), the profiler's count of one
+    # step, and the model at 4k context with graphs and Triton against the fallback (~5 min).
+    python -m pytest tests/kernels/test_fused_cuda.py tests/engine/test_cuda.py -q -x
+    python3 benchmarks/bench_fused.py | tee "$OUT/bench_fused.jsonl"
+    python -m engine bench --preset gpt-oss-20b --count-ops | tee "$OUT/count_ops.jsonl"
+    [ -f "$MODEL/bench-checkpoint.json" ] || python3 benchmarks/gpu_bench.py --budgets all --contexts 4096 \
+        --decode-tokens 4 --deadline 120
+    python -m engine bench --model "$MODEL" --device cuda --prompt-tokens 4096 --count-ops \
+        | tee -a "$OUT/count_ops.jsonl"
+    python -m engine bench --model "$MODEL" --device cuda --prompt-tokens 4096 --gen-tokens 128 \
+        --kernels torch,triton --cuda-graphs off,on | tee "$OUT/engine_bench_fused.jsonl"
+    ;;
+*)  echo "usage: bash benchmarks/gpu_run.sh [13|1|2|3]" >&2; exit 2 ;;
 esac

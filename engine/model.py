@@ -12,6 +12,7 @@ from torch import nn
 
 from engine.config import ModelConfig
 from engine.errors import ContextFullError
+from engine.kernels import fused, fused_ref
 from engine.layers.attention import Attention
 from engine.layers.experts import DenseCache, ExpertStore
 from engine.layers.kv_cache import DEFAULT_SLIDING_HISTORY, KVCache
@@ -22,11 +23,7 @@ from engine.quant.mxfp4 import linear
 DEFAULT_PREFILL_CHUNK = 512  # positions per step of a long prompt: bounds activations, not results
 
 
-def rms_norm(x: torch.Tensor, scale: torch.Tensor, eps: float) -> torch.Tensor:
-    # x: [T, H] bf16, scale: [H] float32 -> [T, H] bf16, computed in float32 like both references
-    t = x.float()
-    t = t * torch.rsqrt(t.pow(2).mean(dim=-1, keepdim=True) + eps)
-    return (t * scale).to(x.dtype)
+rms_norm = fused_ref.rms_norm  # x [T, H] bf16, scale [H] float32 -> [T, H] bf16, computed in float32
 
 
 class Block(nn.Module):
@@ -48,8 +45,28 @@ class Block(nn.Module):
     def forward(
         self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache, start: int
     ) -> torch.Tensor:
-        x = x + self.attn(rms_norm(x, self.attn_norm, self.eps), cos, sin, cache, start)
-        return x + self.mlp(rms_norm(x, self.mlp_norm, self.eps))
+        x, out = self.step(x, None, cos, sin, cache, start)
+        return x + out
+
+    def step(
+        self,
+        x: torch.Tensor,
+        delta: torch.Tensor | None,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        cache,
+        start: int,
+        positions: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The block on the residual stream x plus the previous block's MoE output ``delta`` (None: nothing
+        to add), whose addition is fused into this block's first norm. -> (residual stream after attention,
+        this block's MoE output, for the next block or the final norm to add)."""
+        x, normed = fused.add_rms_norm(x, delta, self.attn_norm, self.eps)
+        out, bias = self.attn.run(
+            normed, cos, sin, cache, start, positions
+        )  # bias: left for the norm's kernel
+        x, normed = fused.add_rms_norm(x, out, self.mlp_norm, self.eps, bias)
+        return x, self.mlp(normed)
 
 
 class Transformer(nn.Module):
@@ -81,7 +98,9 @@ class Transformer(nn.Module):
         self.plan = None  # engine.placement.plan.Plan once placed by one (engine.offload.build.attach)
         self.offload_pool = None  # engine.offload.pool.ExpertPool when some experts live in host memory
         self.checkpoint = None  # the open engine.io.checkpoint.Checkpoint the weights come from (loader)
-        self.unembedding_int8: nn.Module | None = None  # engine.layers.int8_linear.Int8Linear in place of unembedding
+        self.unembedding_int8: nn.Module | None = (
+            None  # engine.layers.int8_linear.Int8Linear in place of unembedding
+        )
         self.decode_graphs = None  # engine.runtime.decode_graph.DecodeGraphs: one-token steps as CUDA graphs
         self._token_buffer: torch.Tensor | None = None  # [1] int64 on the device (see _to_device)
 
@@ -157,14 +176,14 @@ class Transformer(nn.Module):
         try:
             positions = torch.arange(start, start + tokens.shape[0], device=self.device)
             cos, sin = self.rotary.cos_sin(positions, self.embedding.dtype)
-            x = self._embed(tokens, host)
+            x, delta = self._embed(tokens, host), None
             for block, layer_cache in zip(self.blocks, cache.layers):
-                x = block(x, cos, sin, layer_cache, start)
+                x, delta = block.step(x, delta, cos, sin, layer_cache, start, positions)
         except BaseException:
             cache.note_written(start + tokens.shape[0])  # a failed step may still have overwritten ring slots
             raise
         cache.advance(tokens.shape[0])
-        return rms_norm(x, self.norm, self.config.rms_norm_eps)
+        return fused.add_rms_norm(x, delta, self.norm, self.config.rms_norm_eps)[1]
 
     def unembed(self, hidden: torch.Tensor) -> torch.Tensor:
         # hidden: [t, H] final-normed -> float32 logits [t, V]; 8-bit weights after engine.layers.int8_linear.quantize_model

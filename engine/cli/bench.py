@@ -29,7 +29,17 @@ from engine.io.checkpoint import read_config
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="model folder (either layout)")
+    parser.add_argument("--model", help="model folder (either layout); --count-ops may take --preset instead")
+    parser.add_argument(
+        "--count-ops",
+        action="store_true",
+        help="count the kernels and host syncs of one decode step at position --prompt-tokens on the meta "
+        "device (no GPU, no weights; engine/runtime/op_count.py) and print them as JSON; with --model and "
+        "--device cuda, also the kernels the CUDA profiler records in one eager step",
+    )
+    parser.add_argument(
+        "--preset", choices=("gpt-oss-20b", "gpt-oss-120b"), help="a built-in model shape for --count-ops"
+    )
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N or auto (default: cpu)")
     parser.add_argument("--prompt-tokens", type=int, default=128)
     parser.add_argument("--gen-tokens", type=int, default=32)
@@ -368,9 +378,39 @@ def _cache_keyword(model) -> str:
     return "cache" if "cache" in params else "past_key_values"
 
 
+def count_ops(args: argparse.Namespace) -> int:
+    """--count-ops: the CUDA + Triton path unless --kernels torch (a GPU without Triton)."""
+    from engine.config import ModelConfig
+    from engine.placement.plan import PRESETS
+    from engine.runtime.op_count import count_ops as count
+
+    if args.model:
+        cfg = ModelConfig.from_model_dir(args.model)
+    else:
+        cfg = PRESETS[args.preset or "gpt-oss-20b"]
+    path = "torch" if args.kernels.strip().lower() == "torch" else "triton"
+    result = count(cfg, position=args.prompt_tokens, path=path, int8=args.int8)
+    if args.model and args.device != "cpu":  # a GPU too: what its profiler sees in one eager step
+        from engine.runtime.loader import load_model
+        from engine.runtime.op_count import profile_step
+
+        with kernels_mode(args.kernels.strip().lower(), args.device):
+            model = load_model(
+                args.model, device=args.device, context_length=args.prompt_tokens + 64, int8_weights=args.int8
+            )
+            if model.device.type == "cuda":
+                result.update(profile_step(model, position=args.prompt_tokens))
+    print(json.dumps({"model": args.model or args.preset or "gpt-oss-20b", **result}))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    if args.count_ops:
+        return count_ops(args)
+    if not args.model:
+        raise EngineError("bench needs --model FOLDER (only --count-ops runs without one).")
     if args.prompt_tokens < 1 or args.gen_tokens < 0:
         raise EngineError("--prompt-tokens must be at least 1 and --gen-tokens at least 0.")
     from engine.kernels import MODES

@@ -22,6 +22,8 @@ import os
 
 import torch
 
+from .launch import simulated
+
 MIN_CAPABILITY = (8, 0)  # bf16 tensor cores and conversions: Ampere (RTX 30) and newer
 
 log = logging.getLogger(__name__)
@@ -58,13 +60,15 @@ def available(device: torch.device | str | None = None) -> bool:
     if mode() == "torch" or _disabled:
         return False
     device = torch.device("cuda") if device is None else torch.device(device)
+    if simulated(device):  # counting a step on meta (engine/runtime/op_count.py): the CUDA + Triton path
+        return _triton_importable()
     return device.type == "cuda" and _hardware_ok(device)
 
 
 def use_fused(device: torch.device) -> bool:
     """Whether the engine's MoE layers run the Triton kernels on ``device`` now (asked per layer per step:
     the checks are cached, and a CPU answers at once)."""
-    return device.type == "cuda" and available(device)
+    return (device.type == "cuda" or simulated(device)) and available(device)
 
 
 def why_unavailable(device: torch.device | str | None = None) -> str | None:

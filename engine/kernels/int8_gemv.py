@@ -17,6 +17,7 @@ import torch
 import triton
 import triton.language as tl
 
+from .launch import launch
 from .mxfp4_triton import _halves
 
 MAX_ROWS = 4  # rows of x up to which the GEMV beats dequantize-and-matmul (weights re-read per row)
@@ -100,7 +101,7 @@ def int8_gemv(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor, bias: torch
     interpreted = x.device.type == "cpu"  # Triton's interpreter
     asm = not interpreted and os.environ.get("GOSSAMER_MXFP4_ASM", "1") != "0"
     grid = (M, triton.cdiv(N, cfg.bn))
-    int8_gemv_kernel[grid](
+    launch(int8_gemv_kernel, grid,
         x, q.view(torch.int32), scale, bias if bias is not None else scale, out, N, x.stride(0), out.stride(0),
         K=K, HAS_BIAS=bias is not None, BN=cfg.bn, BW=cfg.bw, ASM=asm, num_warps=cfg.num_warps)
     return out

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import torch
 
 from . import mxfp4_triton as K
+from .launch import launch
 from .moe_routing import ExpertSchedule, build_schedule, expert_rows
 from .torch_ref import SWIGLU_ALPHA
 
@@ -115,7 +116,7 @@ def moe_mlp1(x: torch.Tensor, expert_ids: torch.Tensor, blocks: torch.Tensor, sc
     if schedule is None and decode_path(T) and not isinstance(config, GemmConfig):
         cfg = config or MLP1_GEMV
         grid = (T * k, triton_cdiv(N, cfg.bn))
-        K.mlp1_gemv_kernel[grid](
+        launch(K.mlp1_gemv_kernel, grid,
             x, expert_ids.contiguous(), _slot_map(expert_to_slot, expert_ids), words, scales, bias, out,
             N, float(limit), float(alpha), G=G, TOPK=k, HAS_MAP=expert_to_slot is not None,
             BN=cfg.bn, BG=cfg.bg, ASM=_use_asm(x), num_warps=cfg.num_warps)
@@ -125,7 +126,7 @@ def moe_mlp1(x: torch.Tensor, expert_ids: torch.Tensor, blocks: torch.Tensor, sc
         schedule = plan(expert_ids, blocks.shape[0], expert_to_slot=expert_to_slot, config=cfg)
     assert schedule.block_m == cfg.bm, (schedule.block_m, cfg.bm)
     grid = (triton_cdiv(N, cfg.bn), schedule.num_tiles)
-    K.mlp1_grouped_kernel[grid](
+    launch(K.mlp1_grouped_kernel, grid,
         x, schedule.sorted_pairs, schedule.tile_row, schedule.tile_start, schedule.tile_end,
         words, scales, bias, out, N, float(limit), float(alpha),
         G=G, TOPK=k, BM=cfg.bm, BN=cfg.bn, BG=cfg.bg, ASM=_use_asm(x), DOT_F32=_interpreted(x), num_warps=cfg.num_warps,
@@ -148,7 +149,7 @@ def moe_mlp2(h: torch.Tensor, expert_ids: torch.Tensor, weights: torch.Tensor, b
         cfg = config or MLP2_GEMV
         out = torch.empty(T, N, dtype=h.dtype, device=h.device)
         grid = (T, triton_cdiv(N, cfg.bn))
-        K.mlp2_gemv_kernel[grid](
+        launch(K.mlp2_gemv_kernel, grid,
             h, expert_ids.contiguous(), _slot_map(expert_to_slot, expert_ids), weights.contiguous(),
             words, scales, bias, out, N, G=G, TOPK=k, HAS_MAP=expert_to_slot is not None,
             BN=cfg.bn, BG=cfg.bg, ASM=_use_asm(h), num_warps=cfg.num_warps)
@@ -159,7 +160,7 @@ def moe_mlp2(h: torch.Tensor, expert_ids: torch.Tensor, weights: torch.Tensor, b
     assert schedule.block_m == cfg.bm, (schedule.block_m, cfg.bm)
     per_pair = torch.empty(T, k, N, dtype=h.dtype, device=h.device)
     grid = (triton_cdiv(N, cfg.bn), schedule.num_tiles)
-    K.mlp2_grouped_kernel[grid](
+    launch(K.mlp2_grouped_kernel, grid,
         h, schedule.sorted_pairs, schedule.tile_row, schedule.tile_start, schedule.tile_end,
         weights.contiguous(), words, scales, bias, per_pair, N,
         G=G, BM=cfg.bm, BN=cfg.bn, BG=cfg.bg, ASM=_use_asm(h), DOT_F32=_interpreted(h), num_warps=cfg.num_warps,
@@ -190,7 +191,7 @@ def dequantize(blocks: torch.Tensor, scales: torch.Tensor, dtype: torch.dtype = 
     out = torch.empty(rows.shape[0], G * 32, dtype=dtype, device=blocks.device)
     bn, bg = 32, 8
     grid = (triton_cdiv(rows.shape[0], bn), triton_cdiv(G, bg))
-    K.dequant_kernel[grid](rows.view(torch.int32), scales.reshape(-1, G).contiguous(), out, rows.shape[0],
+    launch(K.dequant_kernel, grid, rows.view(torch.int32), scales.reshape(-1, G).contiguous(), out, rows.shape[0],
                            G=G, BN=bn, BG=bg, ASM=_use_asm(blocks), num_warps=4)
     return out.view(*lead, G * 32)
 

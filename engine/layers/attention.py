@@ -13,7 +13,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine import kernels
 from engine.config import ModelConfig
+from engine.kernels import fused
 from engine.layers.kv_cache import FullLayerCache, SlidingLayerCache
 from engine.layers.rotary import apply_rotary
 from engine.quant.mxfp4 import linear
@@ -31,27 +33,60 @@ class Attention(nn.Module):
         )
         self.window = cfg.sliding_window if cfg.is_sliding(layer) else 0
         self.scale = cfg.head_dim**-0.5
-        for name in (
-            "q_weight",
-            "q_bias",
-            "k_weight",
-            "k_bias",
-            "v_weight",
-            "v_bias",
-            "out_weight",
-            "out_bias",
-        ):
-            self.register_buffer(name, weights[name], persistent=False)
+        self.fusable = fusable(cfg.head_dim)
+        names = ("q_weight", "q_bias", "k_weight", "k_bias", "v_weight", "v_bias")
+        if weights["q_weight"].device.type == "cpu":
+            # CPU weights are views of the checkpoint's mmap: three projections, nothing copied
+            for name in names:
+                self.register_buffer(name, weights[name], persistent=False)
+            self.qkv_weight = self.qkv_bias = None
+        else:
+            # one GEMV reads q, k and v together (one kernel, not three); rows q, then k, then v, as the
+            # original checkpoint stacks them. The checkpoint's q/k/v tensors are these rows.
+            qkv = torch.cat([weights["q_weight"], weights["k_weight"], weights["v_weight"]])
+            bias = torch.cat([weights["q_bias"], weights["k_bias"], weights["v_bias"]])
+            self.register_buffer("qkv_weight", qkv, persistent=False)
+            self.register_buffer("qkv_bias", bias, persistent=False)
+            for name in names:
+                setattr(self, name, None)
+        self.register_buffer("out_weight", weights["out_weight"], persistent=False)
+        self.register_buffer("out_bias", weights["out_bias"], persistent=False)
         # sinks: [heads] -> [kv_heads, group, 1, 1], float32 for the softmax
         sinks = weights["sinks"].float().view(self.num_kv_heads, cfg.num_query_groups, 1, 1)
         self.register_buffer("sinks", sinks, persistent=False)
-        self.int8: nn.ModuleDict | None = None  # engine.layers.int8_linear.quantize_model: q, k, v, out as Int8Linear
+        self.int8: nn.ModuleDict | None = (
+            None  # engine.layers.int8_linear.quantize_model: qkv (or q, k, v), out
+        )
 
     def project(self, name: str, x: torch.Tensor) -> torch.Tensor:
-        """x [T, in] through the projection ``name`` (q, k, v or out): bf16 weights, or 8-bit ones."""
+        """x [T, in] through the projection ``name`` (q, k, v, qkv or out): bf16 weights, or 8-bit ones."""
         if self.int8 is not None:
             return self.int8[name](x)
         return linear(x, getattr(self, f"{name}_weight"), getattr(self, f"{name}_bias"))
+
+    def project_qkv(self, x: torch.Tensor) -> torch.Tensor:
+        """x [T, hidden] -> [T, (heads + 2 kv_heads) * head_dim]: queries, keys, values side by side."""
+        fused = self.qkv_weight is not None or (self.int8 is not None and "qkv" in self.int8)
+        if fused:
+            return self.project("qkv", x)
+        return torch.cat([self.project(name, x) for name in ("q", "k", "v")], dim=-1)
+
+    def qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        # x: [T, hidden] -> q [T, heads, d], k and v [T, kv_heads, d]
+        t, d = x.shape[0], self.head_dim
+        if self.qkv_weight is None and (self.int8 is None or "qkv" not in self.int8):
+            return (
+                self.project("q", x).view(t, self.num_heads, d),
+                self.project("k", x).view(t, self.num_kv_heads, d),
+                self.project("v", x).view(t, self.num_kv_heads, d),
+            )
+        qkv = self.project("qkv", x)
+        nq, nk = self.num_heads * d, self.num_kv_heads * d
+        return (
+            qkv[:, :nq].view(t, self.num_heads, d),
+            qkv[:, nq : nq + nk].view(t, self.num_kv_heads, d),
+            qkv[:, nq + nk :].view(t, self.num_kv_heads, d),
+        )
 
     def forward(
         self,
@@ -60,16 +95,29 @@ class Attention(nn.Module):
         sin: torch.Tensor,
         cache: FullLayerCache | SlidingLayerCache,
         start: int,
+        positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        # x: [T, hidden] (normed) -> [T, hidden]
-        t = x.shape[0]
-        q = self.project("q", x).view(t, self.num_heads, self.head_dim)
-        k = self.project("k", x).view(t, self.num_kv_heads, self.head_dim)
-        v = self.project("v", x).view(t, self.num_kv_heads, self.head_dim)
+        # x: [T, hidden] (normed) -> [T, hidden]; positions: [T] int64 on the device (start..), or None
+        return _with_bias(*self.run(x, cos, sin, cache, start, positions))
+
+    def run(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        cache: FullLayerCache | SlidingLayerCache,
+        start: int,
+        positions: torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``forward`` as (output, the output projection's bias when still to be added, else None): a one-token
+        step on the fused path leaves the bias to the next norm's kernel (``Block.step``)."""
+        if x.shape[0] == 1 and positions is not None and self.fusable and kernels.use_fused(x.device):
+            return self.decode(x, cos, sin, cache, positions)
+        q, k, v = self.qkv(x)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         keys, values, key_start = cache.update(k, v, start)
         out = attend(q, keys, values, self.sinks, self.scale, start, key_start, self.window)
-        return self.project("out", out)
+        return self.project("out", out), None
 
     def forward_at(
         self,
@@ -81,15 +129,85 @@ class Attention(nn.Module):
         span: int,
     ) -> torch.Tensor:
         """``forward`` for one token whose position is a device tensor [1], with shapes fixed by ``span``
-        (see engine/runtime/decode_graph.py): keys past the position, or before 0, are masked instead of sliced off."""
-        q = self.project("q", x).view(1, self.num_heads, self.head_dim)
-        k = self.project("k", x).view(1, self.num_kv_heads, self.head_dim)
-        v = self.project("v", x).view(1, self.num_kv_heads, self.head_dim)
+        (see engine/runtime/decode_graph.py): keys past the position, or before 0, are masked instead of sliced off.
+        With the Triton kernels ``span`` does not matter: they read the live keys of any position."""
+        return _with_bias(*self.run_at(x, cos, sin, cache, position, span))
+
+    def run_at(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        cache: FullLayerCache | SlidingLayerCache,
+        position: torch.Tensor,
+        span: int,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``forward_at`` as (output, bias still to be added or None), like ``run``."""
+        if self.fusable and kernels.use_fused(x.device):
+            return self.decode(x, cos, sin, cache, position)
+        q, k, v = self.qkv(x)
         q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
         keys, values, key_pos = cache.update_at(k, v, position, span)
         masked = (key_pos > position) | (key_pos < 0)  # [S]: not written yet, or before the first token
         out = attend(q, keys, values, self.sinks, self.scale, 0, 0, 0, masked=masked)
-        return self.project("out", out)
+        return self.project("out", out), None
+
+    def decode(
+        self,
+        x: torch.Tensor,
+        cos: torch.Tensor,
+        sin: torch.Tensor,
+        cache: FullLayerCache | SlidingLayerCache,
+        position: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """One token through the fused kernels (engine/kernels/fused.py): one QKV projection, RoPE fused with
+        the cache write, flash-decode attention over the live keys only, the output projection.
+        position: [1] int64 on the device; no host sync, fixed shapes (a CUDA graph replays it anywhere).
+        bf16 projections run without their biases: for one row cuBLAS would add a bias in a kernel of its
+        own, so the RoPE kernel adds q/k/v's and the output's is returned for the next norm's kernel."""
+        if self.int8 is None and self.qkv_weight is not None:
+            qkv, qkv_bias = linear(x, self.qkv_weight), self.qkv_bias  # [1, (heads + 2 kv_heads) * d]
+        else:  # 8-bit weights: the GEMV adds the bias itself (or the CPU's three projections, in tests)
+            qkv, qkv_bias = self.project_qkv(x), None
+        if isinstance(cache, SlidingLayerCache):
+            ring, capacity = cache.ring_size, min(self.window, cache.ring_size)
+        else:  # a full layer: slot = position (the remainder by the cache's length)
+            ring = capacity = cache.k.shape[1]
+        q = fused.rope_kv_write(
+            qkv,
+            cos.reshape(-1),
+            sin.reshape(-1),
+            position,
+            cache.k,
+            cache.v,
+            ring,
+            self.num_heads,
+            self.num_kv_heads,
+            bias=qkv_bias,
+        )
+        out = fused.decode_attention(
+            q,
+            cache.k,
+            cache.v,
+            position,
+            ring,
+            self.window,
+            self.sinks.view(-1),
+            self.scale,
+            fused.decode_splits(capacity),
+        )
+        if self.int8 is None:
+            return linear(out, self.out_weight), self.out_bias
+        return self.project("out", out), None
+
+
+def _with_bias(out: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    return out if bias is None else out + bias
+
+
+def fusable(head_dim: int) -> bool:
+    """The Triton attention kernels take power-of-two head sizes of at least 16 (gpt-oss: 64)."""
+    return head_dim >= 16 and head_dim & (head_dim - 1) == 0
 
 
 def matmul_dtype(device: torch.device, dtype: torch.dtype) -> torch.dtype:
@@ -113,7 +231,25 @@ def attend(
     q: [T, heads, d] at positions q_start..; keys, values: [kv_heads, S, d] at positions key_start..;
     sinks: [kv_heads, group, 1, 1] float32. Returns [T, heads*d] in q's dtype. masked: [S] bool, keys no
     query sees (one token with a fixed number of keys: decode_graph), besides the causal mask.
+
+    Prompts on CUDA with Triton go through the flash-attention kernel (engine/kernels/attention_triton.py:
+    no score matrix, memory linear in T); this torch path is its reference and the CPU's.
     """
+    if q.shape[0] > 1 and masked is None and fusable(q.shape[-1]) and kernels.use_fused(q.device):
+        return kernels.run_with_fallback(
+            kernels.backend(),
+            q.device,
+            lambda: fused.prefill_attention(
+                q, keys, values, sinks.view(-1), scale, q_start, key_start, window
+            ),
+            lambda: attend_torch(q, keys, values, sinks, scale, q_start, key_start, window),
+        )
+    return attend_torch(q, keys, values, sinks, scale, q_start, key_start, window, masked)
+
+
+def attend_torch(q, keys, values, sinks, scale, q_start, key_start, window, masked=None) -> torch.Tensor:
+    # Queries go in pieces whose fp32 scores stay under SCORE_BUDGET_BYTES, each against only the keys its
+    # queries can see (the causal band, and the window): a long prompt never holds [heads, T, T] scores.
     t, num_heads, d = q.shape
     num_kv, s, _ = keys.shape
     group = num_heads // num_kv
@@ -128,13 +264,19 @@ def attend(
     for t0 in range(0, t, piece):
         tq = min(piece, t - t0)
         qp = q[:, :, t0 : t0 + tq].reshape(num_kv, group * tq, d)
+        lo, hi = 0, s  # keys [lo, hi) are the ones this piece's queries may see
+        if key_pos is not None:
+            hi = min(s, q_start + t0 + tq - key_start)
+            lo = max(0, q_start + t0 - window + 1 - key_start) if window else 0
+        n = hi - lo
         # scores are rounded to bf16 and scaled there, as the reference computes them
-        scores = (torch.bmm(qp, keys_t).to(act_dtype) * scale).float().view(num_kv, group, tq, s)
+        scores = (torch.bmm(qp, keys_t[:, :, lo:hi]).to(act_dtype) * scale).float().view(num_kv, group, tq, n)
         if key_pos is not None:  # one new position sees every key the cache returned: no mask needed
             q_pos = torch.arange(q_start + t0, q_start + t0 + tq, device=q.device)[:, None]
-            hidden = key_pos[None, :] > q_pos
+            band = key_pos[lo:hi]
+            hidden = band[None, :] > q_pos
             if window:
-                hidden |= key_pos[None, :] <= q_pos - window
+                hidden |= band[None, :] <= q_pos - window
             scores.masked_fill_(hidden, float("-inf"))
         if masked is not None:
             scores.masked_fill_(masked, float("-inf"))
@@ -142,6 +284,6 @@ def attend(
         probs = (scores - top).exp_()
         probs /= probs.sum(dim=-1, keepdim=True) + (sinks - top).exp()
         probs = probs.to(act_dtype).to(mm_dtype)  # bf16 probabilities, as the reference's bf16 softmax gives
-        o = torch.bmm(probs.view(num_kv, group * tq, s), values)  # [kv, group*tq, d]
+        o = torch.bmm(probs.view(num_kv, group * tq, n), values[:, lo:hi])  # [kv, group*tq, d]
         out[t0 : t0 + tq] = o.view(num_kv, group, tq, d).permute(2, 0, 1, 3).reshape(tq, num_heads * d)
     return out

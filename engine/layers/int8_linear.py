@@ -23,7 +23,7 @@ def int8_linear(x: torch.Tensor, q: torch.Tensor, scale: torch.Tensor, bias: tor
     x2 = x.reshape(-1, x.shape[-1])
     if use_triton is None:  # the GEMV when it applies, and the torch path if Triton fails on this GPU
         from engine import kernels
-        backend = kernels.backend() if x.is_cuda and _triton_ok(x2, q) else "torch"
+        backend = kernels.backend() if kernels.use_fused(x.device) and _triton_ok(x2, q) else "torch"
         y = kernels.run_with_fallback(backend, x.device, lambda: _gemv(x2, q, scale, bias),
                                       lambda: _chunked(x2, q, scale, bias))
     else:
@@ -100,7 +100,9 @@ def quantize_model(model) -> None:
     for block in model.blocks:
         attn = block.attn
         modules = {}
-        for name in ATTENTION_PROJECTIONS:
+        # q, k and v concatenated at load (accelerators) stay one projection: per-row scales, same numbers
+        names = ("qkv", "out") if attn.qkv_weight is not None else ATTENTION_PROJECTIONS
+        for name in names:
             modules[name] = Int8Linear.from_weight(getattr(attn, f"{name}_weight"), getattr(attn, f"{name}_bias"))
             setattr(attn, f"{name}_weight", None)  # registered buffers may be None: the bf16 copy goes
             setattr(attn, f"{name}_bias", None)

@@ -17,6 +17,7 @@ from torch import nn
 
 from engine import kernels
 from engine.config import ModelConfig
+from engine.kernels import fused
 from engine.layers.experts import DenseCache, ExpertStore, PackedExperts
 from engine.quant.mxfp4 import dequantize, linear
 
@@ -39,9 +40,16 @@ class MoE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: [T, H] (normed) -> [T, H]
-        expert_ids, weights = by_expert(*self.route(x))
+        expert_ids, weights = self.routes(x)
         packed, rows = self.store.fetch(expert_ids)
         return expert_mlp(x, rows, weights, packed, self.limit, self.alpha, self.dense_cache)
+
+    def routes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``route`` in ``by_expert`` order: each token's expert ids [T, k] increasing, and their weights. With
+        the Triton kernels one launch (engine/kernels/layer_triton.py router_kernel) instead of five."""
+        if kernels.use_fused(x.device):
+            return fused.route(x, self.gate_weight, self.gate_bias, self.top_k)
+        return by_expert(*self.route(x))
 
     def router_logits(self, x: torch.Tensor) -> torch.Tensor:
         return linear(x, self.gate_weight, self.gate_bias)  # [T, E] bf16

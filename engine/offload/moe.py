@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from engine.layers.experts import ExpertStore
-from engine.layers.moe import MoE, by_expert, expert_mlp, expert_terms, weighted_sum
+from engine.layers.moe import MoE, expert_mlp, expert_terms, weighted_sum
 from engine.offload.pool import ExpertPool, OffloadedExperts
 from engine.quant.mxfp4 import linear
 
@@ -70,7 +70,7 @@ class OffloadMoE(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: [T, H] (normed) -> [T, H]; routed exactly as engine.layers.moe.MoE.forward routes
-        expert_ids, weights = by_expert(*self.base.route(x))
+        expert_ids, weights = self.base.routes(x)
         hint = None
         if self.next_router is not None and self.pool is not None and x.shape[0] <= PREDICT_MAX_TOKENS:
             hint = (self.next_router.layer, self.next_router(x))

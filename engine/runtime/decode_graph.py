@@ -6,7 +6,8 @@ A graph replays fixed kernels on fixed addresses, so the step it holds takes its
 two device buffers filled before each replay, writes the KV cache at that position with an index kernel,
 and attends over a fixed number of keys with the ones past the position masked. That number, the "span",
 is the position rounded up to a power of two (at least MIN_SPAN): one set of graphs per span, captured when
-first needed, so a token reads at most twice the keys it needs.
+first needed, so a token reads at most twice the keys it needs. With the Triton kernels (engine/kernels/
+fused.py) the attention reads the position from the device and only the live keys: one set per cache.
 
 A model with offloaded experts decides on the host which experts to copy, layer by layer: its step is cut
 at each offloaded layer's experts into segments, one graph each, with the host's part (read the routes,
@@ -138,7 +139,9 @@ class DecodeGraphs:
             self.segments = Segments(self.model, self.token, self.position)
         segments = self.segments
         position = cache.num_tokens
-        span = span_for(position, cache.max_tokens)
+        # the Triton attention reads the live keys of any position: one set of graphs per cache
+        fixed = kernels.use_fused(self.model.device) and self.model.blocks[0].attn.fusable
+        span = cache.max_tokens if fixed else span_for(position, cache.max_tokens)
         key = (id(cache), span, kernels.mode(), kernels._disabled)  # a graph bakes in the kernels it ran
         entry = self.graphs.get(key)
         if entry is None or entry.cache() is not cache:  # never captured, or another cache now has that id

@@ -16,8 +16,8 @@ replays, m synchronizations and the offloaded experts' own launches, where the e
 155 kernels per layer. Each segment is also a plain function: calling it instead of replaying it gives the
 same numbers (what happens on the CPU, and after a capture failed).
 
-Inside segments, a layer is ``Block.forward`` for one token at a device-held position (attention through
-``Attention.forward_at``: fixed shapes, keys past the position masked), except that a resident layer
+Inside segments, a layer is ``Block.step`` for one token at a device-held position (attention through
+``Attention.run_at``: fixed shapes, keys past the position masked), except that a resident layer
 followed by an offloaded one does not predict and prefetch the next layer's experts (that needs the host
 mid-segment); an offloaded layer followed by another still does, with its own routes. A resident model's
 step is one segment: ``step(model, token, position, cache, span)``.
@@ -30,8 +30,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from engine.layers.moe import by_expert
-from engine.model import rms_norm
+from engine.kernels import fused
 from engine.offload.moe import OffloadMoE
 from engine.offload.pool import OffloadedExperts
 
@@ -92,15 +91,18 @@ class Segments:
                 x = F.embedding(self.token, model.embedding) if self.embed_on_device else self.x
             else:
                 x = self.x
+            delta = (
+                None  # the previous layer's MoE output, added inside the next norm (engine.model.Block.step)
+            )
             cos, sin = model.rotary.cos_sin(position, model.embedding.dtype)
             for n in layers:
                 block = model.blocks[n]
-                attn_in = rms_norm(x, block.attn_norm, block.eps)
-                h = x + block.attn.forward_at(attn_in, cos, sin, cache.layers[n], position, span)
-                xn = rms_norm(h, block.mlp_norm, block.eps)
+                x, attn_in = fused.add_rms_norm(x, delta, block.attn_norm, block.eps)
+                attn, bias = block.attn.run_at(attn_in, cos, sin, cache.layers[n], position, span)
+                h, xn = fused.add_rms_norm(x, attn, block.mlp_norm, block.eps, bias)
                 if n == cut:
                     moe: OffloadMoE = block.mlp
-                    ids, weights = by_expert(*moe.base.route(xn))
+                    ids, weights = moe.base.routes(xn)
                     self.h.copy_(h)
                     self.xn.copy_(xn)
                     self.ids.copy_(ids)
@@ -109,8 +111,8 @@ class Segments:
                         self.predicted.copy_(moe.next_router(xn))
                     return None
                 mlp = block.mlp.base if isinstance(block.mlp, OffloadMoE) else block.mlp
-                x = h + mlp(xn)
-            return model.unembed(rms_norm(x, model.norm, model.config.rms_norm_eps))
+                x, delta = h, mlp(xn)
+            return model.unembed(fused.add_rms_norm(x, delta, model.norm, model.config.rms_norm_eps)[1])
 
         return run
 

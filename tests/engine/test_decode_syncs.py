@@ -20,6 +20,7 @@ from engine.layers.int8_linear import quantize_model
 from engine.model import Transformer
 from engine.offload.pool import FIELDS
 from engine.runtime import decode_segments
+from engine.runtime.op_count import OpCount, watching
 from engine.runtime.sampling import SamplingParams
 from engine.runtime.session import ChatSession
 
@@ -97,9 +98,9 @@ def prefilled(model, count: int = 40):
     return cache
 
 
-def run_watched(step) -> SyncWatch:
+def run_watched(step) -> OpCount:
     step()  # once first: lookup tables built on first use are not part of a steady decode step
-    watch = SyncWatch()
+    watch = OpCount()
     with watch:
         step()
     return watch
@@ -116,7 +117,7 @@ def test_resident_decode_step_does_not_sync(tiny_model_dir, python_reads, int8):
     token = torch.zeros(1, dtype=torch.long, device=META)
     watch = run_watched(lambda: model.forward(token, cache, last_only=True))
     assert watch.syncs == [] and python_reads == []
-    assert watch.ops > 100 and cache.num_tokens == 42
+    assert watch.kernels > 100 and cache.num_tokens == 42
 
 
 def test_fixed_shape_step_does_not_sync(tiny_model_dir, python_reads):
@@ -168,3 +169,24 @@ def test_a_sampled_token_costs_exactly_one_host_sync(tiny_model_dir, python_read
         step()
     assert len(watch.syncs) == 1 and "_local_scalar_dense" in watch.syncs[0], watch.syncs
     assert python_reads == ["item"]
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "graph-held"])
+def test_fused_decode_step_does_not_sync(tiny_model_dir, python_reads, graph):
+    """On the CUDA + Triton path (meta standing for the GPU, Triton launches counted, not run) a decode step,
+    eager or as a graph holds it, reads nothing back and copies nothing between host and device."""
+    model = meta_model(tiny_model_dir)
+    cache = prefilled(model, 40)
+    token = torch.zeros(1, dtype=torch.long, device=META)
+    position = torch.full((1,), 40, dtype=torch.long, device=META)
+
+    def step():
+        if graph:
+            return decode_segments.step(model, token, position, cache, 64)
+        cache.num_tokens = 40
+        return model.forward(token, cache, last_only=True)
+
+    with watching("triton"):
+        step()
+    with watching("triton") as count:
+        step()
+    assert count.syncs == [] and python_reads == []
+    assert count.launches["decode_partial_kernel"] == model.config.num_hidden_layers

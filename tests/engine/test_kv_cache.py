@@ -147,7 +147,7 @@ def test_failed_step_leaves_the_cache_consistent(model, monkeypatch):
     cache = model.new_cache(60, sliding_history=4)
     first = run(model, ids(20), cache)
     block = model.blocks[2]
-    monkeypatch.setattr(block, "forward", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    monkeypatch.setattr(block, "step", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
     with pytest.raises(RuntimeError):
         model.forward(ids(5, 1), cache)
     monkeypatch.undo()

@@ -126,8 +126,41 @@ def int8_variants():
     return out
 
 
+def fused_variants():
+    """The fused decode-layer and attention kernels (engine/kernels/fused.py) at gpt-oss's shapes (20b and
+    120b routers), with the launchers' tiles."""
+    from engine.kernels import attention_triton as A
+    from engine.kernels import fused as F
+    from engine.kernels import layer_triton as L
+
+    bf, f32, i32 = "*bf16", "*fp32", "i32"
+    out = []
+    norm = dict(x_ptr=bf, d_ptr=bf, db_ptr=bf, w_ptr=f32, res_ptr=bf, out_ptr=bf, H=i32, eps="fp32")
+    for delta, bias in ((True, True), (True, False), (False, False)):
+        out.append((L.add_rms_norm_kernel, norm, dict(HAS_DELTA=delta, HAS_DBIAS=bias, BH=4096), 8, 1))
+    rope = dict(qkv_ptr=bf, b_ptr=bf, cos_ptr=bf, sin_ptr=bf, pos_ptr="*i64", q_out_ptr=bf, k_ptr=bf,
+                v_ptr=bf, stride_kh=i32, stride_ks=i32, ring=i32)
+    for bias in (True, False):
+        out.append((L.rope_kv_kernel, rope, dict(HQ=64, HKV=8, HALF=32, HAS_BIAS=bias), 1, 1))
+    router = dict(x_ptr=bf, w_ptr=bf, b_ptr=bf, ids_ptr="*i64", wts_ptr=bf, H=i32, E=i32)
+    for experts in (32, 128):
+        out.append((L.router_kernel, router, dict(K=4, EP=experts, BH=F.router_block(experts)), 4, 1))
+    partial = dict(q_ptr=bf, k_ptr=bf, v_ptr=bf, pos_ptr="*i64", acc_ptr=f32, ml_ptr=f32, stride_kh=i32,
+                   stride_ks=i32, ring=i32, window=i32, scale="fp32", num_splits=i32)
+    const = dict(GROUP=8, GP=16, D=64, BLOCK=F.DECODE_BLOCK, DOT_F32=False)
+    out.append((A.decode_partial_kernel, partial, const, 4, 1))
+    combine = dict(acc_ptr=f32, ml_ptr=f32, sinks_ptr=f32, out_ptr=bf, num_splits=i32)
+    out.append((A.decode_combine_kernel, combine, dict(D=64, SP=F.MAX_SPLITS), 1, 1))
+    prefill = dict(q_ptr=bf, k_ptr=bf, v_ptr=bf, sinks_ptr=f32, out_ptr=bf, T=i32, S=i32, q_start=i32,
+                   key_start=i32, window=i32, scale="fp32", stride_qt=i32, stride_qh=i32, stride_kh=i32,
+                   stride_ks=i32, stride_ot=i32)
+    const = dict(GROUP=8, D=64, BM=F.PREFILL_BM, BN=F.PREFILL_BN, DOT_F32=False)
+    out.append((A.prefill_kernel, prefill, const, 4, 1))
+    return out
+
+
 def all_variants():
-    return moe_variants() + int8_variants()
+    return moe_variants() + int8_variants() + fused_variants()
 
 
 def main() -> None:

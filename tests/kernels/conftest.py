@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 
-KERNEL_MODULES = ("mxfp4_triton", "moe_mxfp4", "int8_gemv")
+KERNEL_MODULES = ("mxfp4_triton", "moe_mxfp4", "int8_gemv", "layer_triton", "attention_triton", "fused")
 IN_CHILD = os.environ.get("TRITON_INTERPRET") == "1"
 REPORT_ENV = "GOSSAMER_INTERP_REPORT"
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +43,9 @@ def interp() -> SimpleNamespace | None:
     """The kernel modules (mxfp4_triton, moe_mxfp4, int8_gemv), interpreted: they run on CPU tensors."""
     if not IN_CHILD:
         return None  # the test body runs in the child process (see pytest_pyfunc_call)
+    from engine.kernels.launch import patch_interpreter_index
+
+    patch_interpreter_index()  # the launchers do it too; direct kernel launches in tests need it as well
     return SimpleNamespace(**{name: importlib.import_module(f"engine.kernels.{name}") for name in KERNEL_MODULES})
 
 

@@ -41,8 +41,9 @@ def replan_by(monkeypatch, shortfall: int) -> None:
 
 
 def fail_once(monkeypatch, module, at_call: int) -> list[int]:
-    """module.forward raises torch.OutOfMemoryError on its at_call-th call; returns the call counter."""
-    real, calls = module.forward, [0]
+    """An attention module's run (what a block calls: engine.model.Block.step) raises torch.OutOfMemoryError
+    on its at_call-th call; returns the call counter."""
+    real, calls = module.run, [0]
 
     def forward(*args, **kwargs):
         calls[0] += 1
@@ -50,7 +51,7 @@ def fail_once(monkeypatch, module, at_call: int) -> list[int]:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 MiB (test double)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(module, "forward", forward)
+    monkeypatch.setattr(module, "run", forward)
     return calls
 
 
