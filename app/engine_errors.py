@@ -30,6 +30,7 @@ KINDS = (
     "DownloadError",
     "VerificationError",
     "ModelInUseError",
+    "NonFiniteLogitsError",
 )
 
 
@@ -125,6 +126,14 @@ def explanation(kind: str) -> str:
             translate(
                 "EngineErrors",
                 "Load another model, or close the Gossamer window that uses this one, then try again.",
+            ),
+        ),
+        "NonFiniteLogitsError": (
+            translate("EngineErrors", "The model produced invalid numbers, so the answer was stopped."),
+            translate(
+                "EngineErrors",
+                "The model's files may be damaged. Verify the model; if it is fine, load it again, or choose "
+                "the CPU in Settings.",
             ),
         ),
     }

@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 class EngineWorker(QObject):
     model_loading = Signal(str)  # folder
+    model_checking = Signal(object)  # engine.hub.DownloadProgress: files hashed again before the load
     model_loaded = Signal(object)  # dict: path, description (English: the log), facts, device, context_max
     model_load_failed = Signal(str, object)  # folder, app.engine_errors.ErrorReport
     model_unloaded = Signal()
@@ -51,7 +52,8 @@ class EngineWorker(QObject):
         try:
             import torch
 
-            from engine.hub import in_use
+            from engine.hub import check_before_load, in_use
+            from engine.notices import Notice
             from engine.runtime.loader import load_model
             from engine.runtime.session import ChatSession
 
@@ -60,6 +62,10 @@ class EngineWorker(QObject):
             hold = in_use.acquire(path)
             try:
                 notices: list = []  # engine.notices.Notice
+                # files changed since they were verified are hashed again first (VerificationError if wrong)
+                check = check_before_load(path, progress=self.model_checking.emit)
+                if check.note:
+                    notices.append(Notice(check.note, kind="unverified"))
                 model = load_model(
                     path,
                     device=device,
@@ -93,7 +99,7 @@ class EngineWorker(QObject):
         }
         log.info("loaded %s: %s", path, info["description"])
         self.model_loaded.emit(info)
-        for notice in notices:  # an out-of-memory while loading made the plan offload more
+        for notice in notices:  # files not verified; an out-of-memory while loading made the plan offload more
             self.engine_notice.emit(notice, info["facts"])
 
     @Slot()

@@ -36,3 +36,7 @@ class VerificationError(EngineError):
 
 class ModelInUseError(EngineError):
     """The model is loaded, so it cannot be deleted or replaced."""
+
+
+class NonFiniteLogitsError(EngineError):
+    """The model produced NaN or infinite logits: its files may be damaged, or a kernel failed."""

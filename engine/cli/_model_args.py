@@ -35,10 +35,29 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", default=None, help="instructions for the model (a developer message)")
 
 
+def check_model(path: str) -> None:
+    """Before loading: files that changed since they were verified are hashed again, with a progress bar;
+    a folder outside the models folder gets one note that its files are unverified (engine.hub.trust)."""
+    from engine.cli.models import TerminalProgress
+    from engine.hub import check_before_load
+
+    bar = TerminalProgress()
+    try:
+        check = check_before_load(path, progress=bar)
+    finally:
+        bar.close()
+    if check.rehashed:
+        print(f"note: {', '.join(check.rehashed)} changed since verified; hashed again, they match", file=sys.stderr)
+    if check.note:
+        print(f"note: {check.note}", file=sys.stderr)
+
+
 def load_session(args: argparse.Namespace):
     """Load the model named by ``args`` and wrap it in a ChatSession."""
     from engine.runtime.loader import load_model
     from engine.runtime.session import ChatSession
+
+    check_model(args.model)
 
     # load_model reads the budget's forms itself ("auto" measures the device it loads on); a bad one is an
     # EngineError that says how to write it

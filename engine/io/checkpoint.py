@@ -21,6 +21,9 @@ CONFIG_FILE = "config.json"
 INDEX_FILE = "model.safetensors.index.json"
 ORIGINAL_DIR = "original"
 BYTES_PER_BLOCK = 16  # 32 FP4 codes packed two to a byte
+# The largest E8M0 scale byte the Triton kernels hold exactly: they build 2**(s - 127 + 14) as float32 bits,
+# which overflows from 241 on. gpt-oss's scales sit far below (weights of 2**113 mean damaged bytes).
+MAX_SCALE_BYTE = 240
 
 # ---- Layouts: where the config and the tensors are --------------------------------------------------------
 
@@ -306,6 +309,22 @@ class Checkpoint:
                 rows = specs[part][0][0]
                 self._where[part] = (shard, file_name, row, rows)
                 row += rows
+
+    def check_scales(self) -> None:
+        """Every MXFP4 scale byte at most MAX_SCALE_BYTE: one max per scale tensor, once at load."""
+        for n in range(self.config.num_hidden_layers):
+            for part in ("mlp1_scales", "mlp2_scales"):
+                name = f"{n}.{part}"
+                scales = self.get(name)
+                top = int(scales.max()) if scales.numel() else 0
+                self.release(name)
+                if top > MAX_SCALE_BYTE:
+                    shard, file_name, _, _ = self._where[name]
+                    raise ModelFilesError(
+                        f"tensor {file_name} in {shard.path} holds the MXFP4 scale byte {top} "
+                        f"(a factor of 2**{top - 127}); gpt-oss scales are at most {MAX_SCALE_BYTE}, so the "
+                        f"file is damaged. {REDOWNLOAD}"
+                    )
 
     def names(self) -> list[str]:
         return list(self._where)
