@@ -77,8 +77,7 @@ def split(text: str, offset: int = 0) -> list[Segment]:
                 position += len(inner)
                 i += 1
             code = "".join(body)
-            if code.endswith("\n"):
-                code = code[:-1]
+            code = code.removesuffix("\n")
             segments.append(Segment(offset + start, "code", code, language, closed))
             prose_start = position
             continue

@@ -15,7 +15,7 @@ translate = QCoreApplication.translate
 
 # What the user was doing when a write failed; "answer": a streaming answer's save, tried again by itself.
 TASKS = ("send", "edit", "regenerate", "continue", "answer", "rename", "delete", "restore", "effort")
-KINDS = ("full", "read_only", "other")
+KINDS = ("full", "read_only", "other", "gone")
 
 
 def shown(error: StoreWriteError, task: str) -> tuple[str, str]:
@@ -46,6 +46,7 @@ def cause(kind: str) -> str:
         "full": translate("StoreErrors", "The disk is full."),
         "read_only": translate("StoreErrors", "The chats file is read-only or cannot be written."),
         "other": translate("StoreErrors", "Writing to the chats file failed."),
+        "gone": translate("StoreErrors", "The chat is no longer there: it was deleted, perhaps in another window."),
     }
     return causes[kind]
 
@@ -53,6 +54,8 @@ def cause(kind: str) -> str:
 def advice(kind: str, task: str) -> str:
     """What to do: send again (the text is still in the box), try again, or, for a streaming answer, nothing
     but making room: it is saved by itself."""
+    if kind == "gone":  # retrying cannot help
+        return translate("StoreErrors", "Nothing more can be saved in it. Start a new chat to go on.")
     if task == "answer":
         texts = {
             "full": translate(
