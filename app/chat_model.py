@@ -46,7 +46,7 @@ class ChatModel(QAbstractListModel):
         self._live: dict[int, LiveState] = {}  # message id -> live state
 
     # Qt model interface
-    def rowCount(self, parent=QModelIndex()) -> int:
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self._messages)
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
@@ -65,7 +65,7 @@ class ChatModel(QAbstractListModel):
             return f"{message.role}: {message.content}"
         return None
 
-    def roleNames(self) -> dict:
+    def roleNames(self) -> dict:  # noqa: N802
         return {
             MessageRole: b"message",
             LiveRole: b"live",

@@ -226,7 +226,7 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, self.start)
         return super().event(event)
 
-    def showEvent(self, event) -> None:
+    def showEvent(self, event) -> None:  # noqa: N802
         super().showEvent(event)
         if not self._started:
             QTimer.singleShot(1000, self.start)  # in case no paint comes (a minimized start)
@@ -420,7 +420,7 @@ class MainWindow(QMainWindow):
         elif key.startswith("undo:"):
             self.controller.undo_delete(int(key.split(":", 1)[1]))
 
-    def keyPressEvent(self, event) -> None:
+    def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Escape and self.controller.busy:
             self.controller.stop()
             event.accept()
@@ -512,7 +512,7 @@ class MainWindow(QMainWindow):
             self.load_model(self.engine.model["path"])
 
     # closing
-    def closeEvent(self, event) -> None:
+    def closeEvent(self, event) -> None:  # noqa: N802
         if not self._closed and not self.save_failures.may_close():
             event.ignore()  # an answer the store still refuses: the question is up
             return

@@ -77,7 +77,8 @@ def split(text: str, offset: int = 0) -> list[Segment]:
                 position += len(inner)
                 i += 1
             code = "".join(body)
-            code = code.removesuffix("\n")
+            if code.endswith("\n"):
+                code = code[:-1]
             segments.append(Segment(offset + start, "code", code, language, closed))
             prose_start = position
             continue

@@ -109,7 +109,7 @@ class CodeBlock(QFrame):
             height += self.editor.horizontalScrollBar().sizeHint().height()
         self.editor.setFixedHeight(height)
 
-    def changeEvent(self, event) -> None:
+    def changeEvent(self, event) -> None:  # noqa: N802
         if event.type() == QEvent.Type.PaletteChange:
             self.highlighter.update_colors()
         super().changeEvent(event)

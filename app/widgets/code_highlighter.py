@@ -11,7 +11,13 @@ from PySide6.QtGui import QColor, QFont, QSyntaxHighlighter, QTextCharFormat
 
 from app import theme
 
-_KEYWORDS = ["and", "as", "assert", "async", "await", "break", "case", "catch", "class", "const", "continue", "def", "default", "del", "do", "elif", "else", "enum", "except", "export", "extends", "false", "False", "final", "finally", "fn", "for", "from", "func", "function", "if", "impl", "import", "in", "interface", "is", "let", "loop", "match", "mod", "mut", "new", "nil", "None", "not", "null", "or", "package", "pass", "private", "protected", "pub", "public", "raise", "return", "self", "static", "struct", "super", "switch", "this", "throw", "true", "True", "try", "type", "typeof", "use", "var", "void", "where", "while", "with", "yield"]
+_KEYWORDS = (
+    "and as assert async await break case catch class const continue def default del do elif else enum "
+    "except export extends false False final finally fn for from func function if impl import in interface "
+    "is let loop match mod mut new nil None not null or package pass private protected pub public raise "
+    "return self static struct super switch this throw true True try type typeof use var void where while "
+    "with yield"
+).split()
 _RULES = [
     ("keyword", re.compile(r"\b(?:" + "|".join(map(re.escape, _KEYWORDS)) + r")\b")),
     ("number", re.compile(r"\b(?:0x[0-9a-fA-F_]+|\d[\d_]*(?:\.\d+)?(?:[eE][+-]?\d+)?)\b")),
@@ -63,7 +69,7 @@ class CodeHighlighter(QSyntaxHighlighter):
             self._formats[name] = fmt
         self.rehighlight()
 
-    def highlightBlock(self, text: str) -> None:
+    def highlightBlock(self, text: str) -> None:  # noqa: N802 (Qt override)
         if len(text) > 2000:
             return  # minified or generated lines: not worth the time
         taken = [False] * len(text)

@@ -92,7 +92,7 @@ class MarkdownView(QWidget):
         _style_document(block.document())
         block.setProperty("markdown_source", source)
 
-    def changeEvent(self, event) -> None:
+    def changeEvent(self, event) -> None:  # noqa: N802
         if event.type() == QEvent.Type.PaletteChange:
             for widget, segment in zip(self._widgets, self._segments, strict=True):
                 if segment.kind == "prose":

@@ -291,7 +291,7 @@ class MessageWidget(QFrame):
         self._fit_bubble()
 
     # layout
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         if self.role == "user":
             self._fit_bubble()

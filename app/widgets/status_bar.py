@@ -85,7 +85,7 @@ class StatusBar(QStatusBar):
         """Every fact, as the tooltip shows them ("" without a model)."""
         return self._device_text
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._elide_device()
 

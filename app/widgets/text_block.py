@@ -35,18 +35,18 @@ class TextBlock(QTextBrowser):
             self._height = height
             self.setFixedHeight(max(height, 1))
 
-    def resizeEvent(self, event) -> None:
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt override)
         super().resizeEvent(event)
         if event.size().width() != event.oldSize().width():
             self._fit()
 
-    def sizeHint(self) -> QSize:
+    def sizeHint(self) -> QSize:  # noqa: N802
         return QSize(super().sizeHint().width(), max(self._height, 1))
 
-    def wheelEvent(self, event) -> None:
+    def wheelEvent(self, event) -> None:  # noqa: N802
         event.ignore()  # let the chat scroll, never this block
 
-    def contextMenuEvent(self, event) -> None:
+    def contextMenuEvent(self, event) -> None:  # noqa: N802
         menu = self.createStandardContextMenu(event.pos())
         menu.exec(event.globalPos())
         menu.deleteLater()
