@@ -205,112 +205,122 @@
 <context>
     <name>EngineErrors</name>
     <message>
-        <location filename="../../app/engine_errors.py" line="81"/>
+        <location filename="../../app/engine_errors.py" line="82"/>
         <source>The model&apos;s files are missing or damaged.</source>
         <translation>모델 파일이 없거나 손상되었습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="82"/>
+        <location filename="../../app/engine_errors.py" line="83"/>
         <source>Verify the model in Models or download it again, or choose another folder.</source>
         <translation>모델 관리에서 모델을 검증하거나 다시 다운로드하세요. 또는 다른 폴더를 선택하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="87"/>
+        <location filename="../../app/engine_errors.py" line="88"/>
         <source>This folder does not hold a gpt-oss model.</source>
         <translation>이 폴더에는 gpt-oss 모델이 없습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="88"/>
+        <location filename="../../app/engine_errors.py" line="89"/>
         <source>Gossamer runs gpt-oss models such as gpt-oss-20b. Choose another folder, or download one in Models.</source>
         <translation>Gossamer는 gpt-oss-20b 같은 gpt-oss 모델을 실행합니다. 다른 폴더를 선택하거나 모델 관리에서 모델을 다운로드하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="95"/>
+        <location filename="../../app/engine_errors.py" line="96"/>
         <source>There is not enough memory for the model.</source>
         <translation>모델을 실행할 메모리가 부족합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="96"/>
+        <location filename="../../app/engine_errors.py" line="97"/>
         <source>Close other programs that use the GPU or memory, or choose a shorter context length or a lower VRAM budget in Settings, then try again.</source>
         <translation>GPU나 메모리를 쓰는 다른 프로그램을 닫거나, 설정에서 컨텍스트 길이를 줄이거나 VRAM 한도를 낮춘 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="103"/>
+        <location filename="../../app/engine_errors.py" line="104"/>
         <source>The conversation is longer than the model&apos;s context.</source>
         <translation>대화가 모델의 컨텍스트보다 깁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="104"/>
+        <location filename="../../app/engine_errors.py" line="105"/>
         <source>Start a new conversation, or choose a longer context length in Settings.</source>
         <translation>새 대화를 시작하거나 설정에서 더 긴 컨텍스트 길이를 선택하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="109"/>
+        <location filename="../../app/engine_errors.py" line="110"/>
         <source>The model&apos;s files could not be downloaded or copied.</source>
         <translation>모델 파일을 다운로드하거나 복사하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="110"/>
+        <location filename="../../app/engine_errors.py" line="111"/>
         <source>Check the internet connection and the free disk space, then try again: a download goes on where it stopped.</source>
         <translation>인터넷 연결과 디스크 여유 공간을 확인한 뒤 다시 시도하세요. 다운로드는 멈춘 곳부터 이어집니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="117"/>
+        <location filename="../../app/engine_errors.py" line="118"/>
         <source>Some of the model&apos;s files are not what was published.</source>
         <translation>일부 모델 파일이 배포된 파일과 다릅니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="118"/>
+        <location filename="../../app/engine_errors.py" line="119"/>
         <source>Download the model again to replace them, or import it again from a good copy.</source>
         <translation>모델을 다시 다운로드해 바꾸거나, 온전한 사본에서 다시 가져오세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="124"/>
+        <location filename="../../app/engine_errors.py" line="125"/>
         <source>The model is in use.</source>
         <translation>모델을 사용하는 중입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="125"/>
+        <location filename="../../app/engine_errors.py" line="126"/>
         <source>Load another model, or close the Gossamer window that uses this one, then try again.</source>
         <translation>다른 모델을 불러오거나 이 모델을 쓰는 Gossamer 창을 닫은 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="139"/>
+        <location filename="../../app/engine_errors.py" line="132"/>
+        <source>The model produced invalid numbers, so the answer was stopped.</source>
+        <translation>모델이 올바르지 않은 수를 내놓아 답변을 멈췄습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="133"/>
+        <source>The model&apos;s files may be damaged. Verify the model; if it is fine, load it again, or choose the CPU in Settings.</source>
+        <translation>모델 파일이 손상되었을 수 있습니다. 모델을 검증하세요. 이상이 없으면 모델을 다시 불러오거나 설정에서 CPU를 선택하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_errors.py" line="148"/>
         <source>Could not load %1.</source>
         <translation>%1을(를) 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="140"/>
+        <location filename="../../app/engine_errors.py" line="149"/>
         <source>Could not download %1.</source>
         <translation>%1을(를) 다운로드하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="141"/>
+        <location filename="../../app/engine_errors.py" line="150"/>
         <source>Could not verify %1.</source>
         <translation>%1을(를) 검증하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="142"/>
+        <location filename="../../app/engine_errors.py" line="151"/>
         <source>Could not delete %1.</source>
         <translation>%1을(를) 삭제하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="143"/>
+        <location filename="../../app/engine_errors.py" line="152"/>
         <source>Could not import %1.</source>
         <translation>%1을(를) 가져오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="144"/>
+        <location filename="../../app/engine_errors.py" line="153"/>
         <source>Could not move the models to %1.</source>
         <translation>모델을 %1(으)로 옮기지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="145"/>
+        <location filename="../../app/engine_errors.py" line="154"/>
         <source>Could not list the models.</source>
         <translation>모델 목록을 읽지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="151"/>
+        <location filename="../../app/engine_errors.py" line="160"/>
         <source>Gossamer could not do that.</source>
         <translation>Gossamer가 이 작업을 하지 못했습니다.</translation>
     </message>
@@ -318,12 +328,17 @@
 <context>
     <name>EngineNotices</name>
     <message>
-        <location filename="../../app/engine_notices.py" line="30"/>
+        <location filename="../../app/engine_notices.py" line="24"/>
+        <source>This folder is not in the models folder, so nothing checked that its files are the published ones. Import it in Models to verify it.</source>
+        <translation>이 폴더는 모델 폴더에 있지 않아 파일이 배포된 것과 같은지 확인되지 않았습니다. 검증하려면 모델 관리에서 가져오세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_notices.py" line="36"/>
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 씁니다. 답변이 느려질 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_notices.py" line="35"/>
+        <location filename="../../app/engine_notices.py" line="41"/>
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it and the context is shortened to %2 tokens. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 쓰고 컨텍스트를 %2토큰으로 줄였습니다. 답변이 느려질 수 있습니다.</translation>
     </message>
@@ -331,32 +346,32 @@
 <context>
     <name>EngineWorker</name>
     <message>
-        <location filename="../../app/worker.py" line="76"/>
+        <location filename="../../app/worker.py" line="82"/>
         <source>The model could not be loaded.</source>
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="132"/>
+        <location filename="../../app/worker.py" line="138"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="186"/>
+        <location filename="../../app/worker.py" line="192"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="53"/>
+        <location filename="../../app/engine_errors.py" line="54"/>
         <source>The computer ran out of memory. Close other programs, or choose a smaller context length in Settings, then try again.</source>
         <translation>컴퓨터의 메모리가 부족합니다. 다른 프로그램을 닫거나 설정에서 컨텍스트 길이를 줄인 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="60"/>
+        <location filename="../../app/engine_errors.py" line="61"/>
         <source>This looks like a bug in Gossamer. The details below and the log file help to report it.</source>
         <translation>Gossamer의 버그로 보입니다. 아래 세부 정보와 로그 파일을 함께 알려 주시면 도움이 됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_errors.py" line="160"/>
+        <location filename="../../app/engine_errors.py" line="169"/>
         <source>Log file:</source>
         <translation>로그 파일:</translation>
     </message>
@@ -408,145 +423,163 @@
     </message>
 </context>
 <context>
+    <name>Main</name>
+    <message>
+        <location filename="../../app/__main__.py" line="84"/>
+        <source>Gossamer is already running with this profile, but it does not answer. Close it (or end it in the task manager), then start Gossamer again.</source>
+        <translation>이 프로필로 Gossamer가 이미 실행 중이지만 응답하지 않습니다. 그 창을 닫거나 작업 관리자에서 끝낸 뒤 Gossamer를 다시 시작하세요.</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="151"/>
-        <location filename="../../app/main_window.py" line="364"/>
-        <location filename="../../app/main_window.py" line="422"/>
+        <location filename="../../app/main_window.py" line="152"/>
+        <location filename="../../app/main_window.py" line="374"/>
+        <location filename="../../app/main_window.py" line="436"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="152"/>
+        <location filename="../../app/main_window.py" line="153"/>
         <source>Search chats</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="153"/>
+        <location filename="../../app/main_window.py" line="154"/>
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="154"/>
+        <location filename="../../app/main_window.py" line="155"/>
         <source>Models…</source>
         <translation>모델…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="156"/>
+        <location filename="../../app/main_window.py" line="157"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="158"/>
+        <location filename="../../app/main_window.py" line="159"/>
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="160"/>
+        <location filename="../../app/main_window.py" line="161"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="163"/>
+        <location filename="../../app/main_window.py" line="164"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="165"/>
+        <location filename="../../app/main_window.py" line="166"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="166"/>
+        <location filename="../../app/main_window.py" line="167"/>
         <source>Quit</source>
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="243"/>
+        <location filename="../../app/main_window.py" line="245"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="254"/>
-        <location filename="../../app/main_window.py" line="298"/>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="256"/>
+        <location filename="../../app/main_window.py" line="308"/>
+        <location filename="../../app/main_window.py" line="325"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="283"/>
-        <location filename="../../app/main_window.py" line="323"/>
+        <location filename="../../app/main_window.py" line="285"/>
+        <location filename="../../app/main_window.py" line="333"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="290"/>
-        <location filename="../../app/main_window.py" line="385"/>
+        <location filename="../../app/main_window.py" line="288"/>
+        <source>Checking %1&apos;s changed files… %2%</source>
+        <translation>%1의 바뀐 파일 확인 중… %2%</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="300"/>
+        <location filename="../../app/main_window.py" line="395"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="305"/>
+        <location filename="../../app/main_window.py" line="315"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="325"/>
+        <location filename="../../app/main_window.py" line="335"/>
         <source>No model</source>
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="346"/>
+        <location filename="../../app/main_window.py" line="356"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="383"/>
+        <location filename="../../app/main_window.py" line="393"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="398"/>
+        <location filename="../../app/main_window.py" line="404"/>
+        <source>Verify the model</source>
+        <translation>모델 검증</translation>
+    </message>
+    <message>
+        <location filename="../../app/main_window.py" line="410"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="400"/>
+        <location filename="../../app/main_window.py" line="412"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="424"/>
+        <location filename="../../app/main_window.py" line="438"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="426"/>
+        <location filename="../../app/main_window.py" line="440"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="447"/>
+        <location filename="../../app/main_window.py" line="461"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="447"/>
+        <location filename="../../app/main_window.py" line="461"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="449"/>
+        <location filename="../../app/main_window.py" line="463"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="456"/>
+        <location filename="../../app/main_window.py" line="470"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="459"/>
+        <location filename="../../app/main_window.py" line="473"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -1566,57 +1599,67 @@
         <translation>대화 파일에 쓰지 못했습니다.</translation>
     </message>
     <message>
+        <location filename="../../app/store_errors.py" line="49"/>
+        <source>The chat is no longer there: it was deleted, perhaps in another window.</source>
+        <translation>대화가 더 이상 없습니다. 다른 창에서 삭제되었을 수 있습니다.</translation>
+    </message>
+    <message>
         <location filename="../../app/store_errors.py" line="58"/>
+        <source>Nothing more can be saved in it. Start a new chat to go on.</source>
+        <translation>이 대화에는 더 저장할 수 없습니다. 계속하려면 새 대화를 시작하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="61"/>
         <source>The answer stays on screen and is saved as soon as there is room.</source>
         <translation>답변은 화면에 그대로 있으며, 공간이 생기는 대로 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="61"/>
+        <location filename="../../app/store_errors.py" line="64"/>
         <source>The answer stays on screen and is saved as soon as the chats folder can be written again.</source>
         <translation>답변은 화면에 그대로 있으며, 대화 폴더에 다시 쓸 수 있게 되는 대로 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="65"/>
+        <location filename="../../app/store_errors.py" line="68"/>
         <source>The answer stays on screen, and Gossamer keeps trying to save it.</source>
         <translation>답변은 화면에 그대로 있으며, Gossamer가 계속 저장을 시도합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="71"/>
+        <location filename="../../app/store_errors.py" line="74"/>
         <source>Free some space, then send again.</source>
         <translation>디스크 공간을 확보한 뒤 다시 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="72"/>
+        <location filename="../../app/store_errors.py" line="75"/>
         <source>Check that the chats folder can be written, then send again.</source>
         <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="75"/>
+        <location filename="../../app/store_errors.py" line="78"/>
         <source>Send again. If it keeps failing, close Gossamer and check the chats folder.</source>
         <translation>다시 보내 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="81"/>
+        <location filename="../../app/store_errors.py" line="84"/>
         <source>Free some space, then try again.</source>
         <translation>디스크 공간을 확보한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="82"/>
+        <location filename="../../app/store_errors.py" line="85"/>
         <source>Check that the chats folder can be written, then try again.</source>
         <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="85"/>
+        <location filename="../../app/store_errors.py" line="88"/>
         <source>Try again. If it keeps failing, close Gossamer and check the chats folder.</source>
         <translation>다시 시도해 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="93"/>
+        <location filename="../../app/store_errors.py" line="96"/>
         <source>The answer is saved now.</source>
         <translation>이제 답변이 저장되었습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="98"/>
+        <location filename="../../app/store_errors.py" line="101"/>
         <source>If you close now, the part of the answer not yet saved is lost.</source>
         <translation>지금 닫으면 아직 저장되지 않은 답변 내용은 사라집니다.</translation>
     </message>
