@@ -20,12 +20,6 @@ def shown(notice) -> str:
     engine's adds only the new placement, which the status bar shows in the user's language."""
     if notice.kind == "replanned" and notice.budget_bytes is not None:
         return replanned(notice.budget_bytes, notice.context_length)
-    if notice.kind == "unverified":
-        return translate(
-            "EngineNotices",
-            "This folder is not in the models folder, so nothing checked that its files are the published "
-            "ones. Import it in Models to verify it.",
-        )
     return notice.text
 
 

@@ -27,6 +27,7 @@ from app import settings as keys
 from app.chat_controller import ChatController
 from app.engine_client import EngineClient
 from app.engine_errors import ErrorReport
+from app.model_checks import ModelChecks
 from app.models_worker import Listing, ModelsClient
 from app.save_failures import SaveFailures
 from app.settings import Settings
@@ -69,9 +70,8 @@ class MainWindow(QMainWindow):
         self._choosing_model = False  # at start: waiting for the models list to pick one
         self._loading_since = 0.0
         self._loading_name = ""
-        self._checking = None  # engine.hub.DownloadProgress while a load hashes changed files again
         self._loading_timer = QTimer(self, interval=1000)
-        self._loading_timer.timeout.connect(self._show_loading)
+        self._loading_timer.timeout.connect(self.show_loading)
         self._build()
         self._connect()
         self._restore()
@@ -181,6 +181,7 @@ class MainWindow(QMainWindow):
         controller.turn_error.connect(self._on_turn_error)
         controller.no_model.connect(self._on_no_model)
         self.save_failures = SaveFailures(self)  # writes the store refuses: notices, and the close question
+        self.model_checks = ModelChecks(self)  # changed files hashed before a load; Verify after bad logits
         self.chat_view.regenerate_requested.connect(controller.regenerate)
         self.chat_view.continue_requested.connect(controller.continue_answer)
         self.chat_view.edit_submitted.connect(self._edit_and_resend)
@@ -197,7 +198,6 @@ class MainWindow(QMainWindow):
         self.welcome.models_requested.connect(self.open_model_manager)
         worker = self.engine.worker
         worker.model_loading.connect(self._on_model_loading)
-        worker.model_checking.connect(self._on_model_checking)
         worker.model_loaded.connect(self._on_model_loaded)
         worker.model_load_failed.connect(self._on_model_load_failed)
         worker.model_unloaded.connect(self._on_model_unloaded)
@@ -271,29 +271,23 @@ class MainWindow(QMainWindow):
         self._update_model_button()
 
     def _on_model_loading(self, path: str) -> None:
-        self._loading_since, self._loading_name, self._checking = time.monotonic(), Path(path).name, None
+        self._loading_since, self._loading_name = time.monotonic(), Path(path).name
         self._loading_timer.start()
-        self._show_loading()
+        self.show_loading()
         self.status.set_device(None)
         self._update_model_button()
 
-    def _show_loading(self) -> None:
+    def show_loading(self) -> None:
         if not self.engine.loading:
             self._loading_timer.stop()
             return
         elapsed = time.monotonic() - self._loading_since
-        text = self.tr("Loading %1…").replace("%1", self._loading_name)
-        if self._checking is not None and self._checking.bytes_done < self._checking.bytes_total:
-            # files changed since they were verified are hashed again before the load (engine.hub.trust)
-            text = self.tr("Checking %1's changed files… %2%").replace("%1", self._loading_name)
-            text = text.replace("%2", str(int(100 * self._checking.fraction)))
+        text = self.model_checks.status_text(self._loading_name) or self.tr("Loading %1…").replace(
+            "%1", self._loading_name
+        )
         if elapsed >= 1:
             text += " " + formatting.duration(elapsed)
         self.status.set_state(text, busy=True)
-
-    def _on_model_checking(self, progress) -> None:
-        self._checking = progress
-        self._show_loading()
 
     def _on_model_loaded(self, info: dict) -> None:
         self.settings.set(keys.MODEL_PATH, info["path"])
@@ -400,9 +394,7 @@ class MainWindow(QMainWindow):
             self.status.set_context(usage.get("context_used"), usage.get("context_max"))
 
     def _on_turn_error(self, error: ErrorReport) -> None:
-        if error.kind == "NonFiniteLogitsError":  # damaged files, likely: offer to hash them
-            self.notice.show_error(error, actions=[("verify", self.tr("Verify the model"))])
-        elif error.traceback:  # an unexpected error: the message in the answer says it, the details are here
+        if error.traceback:  # an unexpected error: the message in the answer says it, the details are here
             self.notice.show_error(error)
 
     def _on_no_model(self) -> None:
@@ -415,8 +407,6 @@ class MainWindow(QMainWindow):
     def _on_notice_action(self, key: str) -> None:
         if key == "models":
             self.open_model_manager()
-        elif key == "verify":
-            self.verify_loaded_model()
         elif key.startswith("undo:"):
             self.controller.undo_delete(int(key.split(":", 1)[1]))
 
@@ -484,15 +474,6 @@ class MainWindow(QMainWindow):
         self.model_manager.raise_()
         self.model_manager.activateWindow()
         return self.model_manager
-
-    def verify_loaded_model(self) -> None:
-        """Hash the loaded model's files again in Models (a folder outside the models folder: Models opens)."""
-        self.open_model_manager()
-        path = Path(self.engine.model["path"]).resolve() if self.engine.model else None
-        local = self.models.listing.local if self.models.listing is not None else []
-        name = next((m.name for m in local if path is not None and Path(m.path).resolve() == path), None)
-        if name is not None:
-            self.models.verify(name)
 
     def _load_from_manager(self, path: str) -> None:
         self.load_model(path)

@@ -53,7 +53,6 @@ class EngineWorker(QObject):
             import torch
 
             from engine.hub import check_before_load, in_use
-            from engine.notices import Notice
             from engine.runtime.loader import load_model
             from engine.runtime.session import ChatSession
 
@@ -64,8 +63,6 @@ class EngineWorker(QObject):
                 notices: list = []  # engine.notices.Notice
                 # files changed since they were verified are hashed again first (VerificationError if wrong)
                 check = check_before_load(path, progress=self.model_checking.emit)
-                if check.note:
-                    notices.append(Notice(check.note, kind="unverified"))
                 model = load_model(
                     path,
                     device=device,
@@ -96,10 +93,11 @@ class EngineWorker(QObject):
             "facts": _facts(model),
             "device": str(getattr(model, "device", device)),
             "context_max": session.context_length,
+            "unverified": check.note is not None,  # a folder outside the models folder: nothing checked it
         }
         log.info("loaded %s: %s", path, info["description"])
         self.model_loaded.emit(info)
-        for notice in notices:  # files not verified; an out-of-memory while loading made the plan offload more
+        for notice in notices:  # an out-of-memory while loading made the plan offload more
             self.engine_notice.emit(notice, info["facts"])
 
     @Slot()

@@ -328,17 +328,12 @@
 <context>
     <name>EngineNotices</name>
     <message>
-        <location filename="../../app/engine_notices.py" line="24"/>
-        <source>This folder is not in the models folder, so nothing checked that its files are the published ones. Import it in Models to verify it.</source>
-        <translation>이 폴더는 모델 폴더에 있지 않아 파일이 배포된 것과 같은지 확인되지 않았습니다. 검증하려면 모델 관리에서 가져오세요.</translation>
-    </message>
-    <message>
-        <location filename="../../app/engine_notices.py" line="36"/>
+        <location filename="../../app/engine_notices.py" line="30"/>
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 씁니다. 답변이 느려질 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_notices.py" line="41"/>
+        <location filename="../../app/engine_notices.py" line="35"/>
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it and the context is shortened to %2 tokens. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 쓰고 컨텍스트를 %2토큰으로 줄였습니다. 답변이 느려질 수 있습니다.</translation>
     </message>
@@ -346,17 +341,17 @@
 <context>
     <name>EngineWorker</name>
     <message>
-        <location filename="../../app/worker.py" line="82"/>
+        <location filename="../../app/worker.py" line="79"/>
         <source>The model could not be loaded.</source>
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="138"/>
+        <location filename="../../app/worker.py" line="136"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="192"/>
+        <location filename="../../app/worker.py" line="190"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
@@ -434,8 +429,8 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/main_window.py" line="152"/>
-        <location filename="../../app/main_window.py" line="374"/>
-        <location filename="../../app/main_window.py" line="436"/>
+        <location filename="../../app/main_window.py" line="368"/>
+        <location filename="../../app/main_window.py" line="426"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
@@ -491,95 +486,85 @@
     </message>
     <message>
         <location filename="../../app/main_window.py" line="256"/>
-        <location filename="../../app/main_window.py" line="308"/>
-        <location filename="../../app/main_window.py" line="325"/>
+        <location filename="../../app/main_window.py" line="302"/>
+        <location filename="../../app/main_window.py" line="319"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
         <location filename="../../app/main_window.py" line="285"/>
-        <location filename="../../app/main_window.py" line="333"/>
+        <location filename="../../app/main_window.py" line="327"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="288"/>
-        <source>Checking %1&apos;s changed files… %2%</source>
-        <translation>%1의 바뀐 파일 확인 중… %2%</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="300"/>
-        <location filename="../../app/main_window.py" line="395"/>
+        <location filename="../../app/main_window.py" line="294"/>
+        <location filename="../../app/main_window.py" line="389"/>
         <source>Ready</source>
         <translation>준비됨</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="315"/>
+        <location filename="../../app/main_window.py" line="309"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="335"/>
+        <location filename="../../app/main_window.py" line="329"/>
         <source>No model</source>
         <translation>모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="356"/>
+        <location filename="../../app/main_window.py" line="350"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="393"/>
+        <location filename="../../app/main_window.py" line="387"/>
         <source>Answering…  (Esc to stop)</source>
         <translation>답변하는 중…  (Esc로 중지)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="404"/>
-        <source>Verify the model</source>
-        <translation>모델 검증</translation>
-    </message>
-    <message>
-        <location filename="../../app/main_window.py" line="410"/>
+        <location filename="../../app/main_window.py" line="402"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="412"/>
+        <location filename="../../app/main_window.py" line="404"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="438"/>
+        <location filename="../../app/main_window.py" line="428"/>
         <source>Deleted “%1”.</source>
         <translation>“%1” 대화를 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="440"/>
+        <location filename="../../app/main_window.py" line="430"/>
         <source>Undo</source>
         <translation>실행 취소</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="461"/>
+        <location filename="../../app/main_window.py" line="451"/>
         <source>Markdown (*.md)</source>
         <translation>Markdown (*.md)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="461"/>
+        <location filename="../../app/main_window.py" line="451"/>
         <source>JSON (*.json)</source>
         <translation>JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="463"/>
+        <location filename="../../app/main_window.py" line="453"/>
         <source>Export conversation</source>
         <translation>대화 내보내기</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="470"/>
+        <location filename="../../app/main_window.py" line="460"/>
         <source>Could not write %1: %2</source>
         <translation>%1에 쓰지 못했습니다: %2</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="473"/>
+        <location filename="../../app/main_window.py" line="463"/>
         <source>Exported to %1</source>
         <translation>%1(으)로 내보냈습니다</translation>
     </message>
@@ -709,6 +694,24 @@
         <location filename="../../app/widgets/message_widget.py" line="257"/>
         <source>Copied</source>
         <translation>복사됨</translation>
+    </message>
+</context>
+<context>
+    <name>ModelChecks</name>
+    <message>
+        <location filename="../../app/model_checks.py" line="37"/>
+        <source>Checking %1&apos;s changed files… %2%</source>
+        <translation>%1의 바뀐 파일 확인 중… %2%</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_checks.py" line="62"/>
+        <source>%1 is not in the models folder, so nothing checked that its files are the published ones. Import it in Models to verify it.</source>
+        <translation>%1은(는) 모델 폴더에 있지 않아 파일이 배포된 것과 같은지 확인되지 않았습니다. 검증하려면 모델 관리에서 가져오세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_checks.py" line="69"/>
+        <source>Verify the model</source>
+        <translation>모델 검증</translation>
     </message>
 </context>
 <context>
