@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 LOCK_NAME = "gossamer.lock"
 TIMEOUT_MS = 3000
 ACK = b"ok\n"
+MAX_MESSAGE_BYTES = 64 * 1024  # a path and a little JSON
 
 
 def server_name(data_dir: Path) -> str:
@@ -83,7 +84,7 @@ class SingleInstance(QObject):
 
             def read(socket=socket, buffer=buffer) -> None:
                 buffer += bytes(socket.readAll().data())
-                if not buffer.endswith(b"\n"):
+                if not buffer.endswith(b"\n") and len(buffer) < MAX_MESSAGE_BYTES:
                     return
                 socket.write(ACK)
                 socket.flush()
@@ -91,7 +92,7 @@ class SingleInstance(QObject):
                 try:
                     message = json.loads(buffer.decode("utf-8"))
                     model = message.get("model") if isinstance(message, dict) else None
-                except ValueError:
+                except (ValueError, RecursionError):  # not from a Gossamer launch
                     model = None
                 self.activated.emit(model if isinstance(model, str) else None)
 
