@@ -271,3 +271,25 @@ def test_engine_logits_refuses_non_finite_logits(original, tmp_path):
     assert result.returncode == 1 and not out.exists()
     assert "NaN or infinite logits" in result.stderr and "verify" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---- the model manager's readers ----------------------------------------------------------------------------
+
+
+def test_the_model_managers_readers_refuse_deep_json_too(hf, tmp_path):
+    """Importing a folder with a deep config or index, and listing a deep manifest: errors or "unreadable"."""
+    from engine.hub import ModelStore
+    from engine.hub.layout import detect_local
+
+    (hf / "model.safetensors.index.json").write_bytes(DEEP)
+    with pytest.raises(ModelFilesError, match="index"):
+        detect_local(hf)
+    (hf / "config.json").write_bytes(b'{"model_type": ' + b"7" * 5000 + b"}")
+    with pytest.raises(ModelFilesError, match="config.json"):
+        detect_local(hf)
+    store = ModelStore(tmp_path / "models")
+    (store.root / "broken").mkdir(parents=True)
+    (store.root / "broken" / "manifest.json").write_bytes(DEEP)
+    (store.root / "broken" / "model.safetensors").write_bytes(b"x")
+    (listed,) = store.list()
+    assert listed.status == "incomplete" and "manifest.json" in listed.problems[0]
