@@ -55,7 +55,8 @@ def bring_forward(window, model: str | None) -> None:
     """A second launch handed over: show this window on top, and load its --model (if any)."""
     from PySide6.QtCore import Qt
 
-    window.setWindowState((window.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive)
+    state = window.windowState() & ~Qt.WindowState.WindowMinimized
+    window.setWindowState(state | Qt.WindowState.WindowActive)
     window.show()
     window.raise_()
     window.activateWindow()

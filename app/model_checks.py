@@ -38,7 +38,7 @@ class ModelChecks(QObject):
         return text.replace("%2", str(int(100 * self.progress.fraction)))
 
     def verify_loaded_model(self) -> None:
-        """Hash the loaded model's files again in Models (a folder outside the models folder: Models opens)."""
+        """Hash the loaded model's files again in Models (for a folder outside the models folder: Models)."""
         self.window.open_model_manager()
         engine, models = self.window.engine, self.window.models
         path = Path(engine.model["path"]).resolve() if engine.model else None

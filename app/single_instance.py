@@ -32,8 +32,8 @@ def server_name(data_dir: Path) -> str:
 
 
 class SingleInstance(QObject):
-    """``acquire()`` in the first instance; ``hand_over(model)`` in a second. ``activated(model)`` fires in the
-    first when a second launch hands over (``model``: a folder path or None)."""
+    """``acquire()`` in the first instance; ``hand_over(model)`` in a second. ``activated(model)`` fires in
+    the first when a second launch hands over (``model``: a folder path or None)."""
 
     activated = Signal(object)
 

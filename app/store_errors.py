@@ -46,7 +46,9 @@ def cause(kind: str) -> str:
         "full": translate("StoreErrors", "The disk is full."),
         "read_only": translate("StoreErrors", "The chats file is read-only or cannot be written."),
         "other": translate("StoreErrors", "Writing to the chats file failed."),
-        "gone": translate("StoreErrors", "The chat is no longer there: it was deleted, perhaps in another window."),
+        "gone": translate(
+            "StoreErrors", "The chat is no longer there: it was deleted, perhaps in another window."
+        ),
     }
     return causes[kind]
 

@@ -138,7 +138,9 @@ class ModelConfig:
             if isinstance(self.sliding_window, bool) or not isinstance(self.sliding_window, int) or (
                 self.sliding_window <= 0
             ):
-                raise ValueError(f"sliding layers need a positive sliding_window, not {self.sliding_window!r}")
+                raise ValueError(
+                    f"sliding layers need a positive sliding_window, not {self.sliding_window!r}"
+                )
             if self.sliding_window > MAX_CONTEXT:
                 raise ConfigRangeError("sliding_window", self.sliding_window, 1, MAX_CONTEXT)
         if self.initial_context_length > self.max_position_embeddings:

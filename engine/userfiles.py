@@ -38,7 +38,9 @@ def check_regular(path: Path, what: str = "file") -> os.stat_result:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise ModelFilesError(f"{path} is missing. Verify or re-download the model in the model manager.") from None
+        raise ModelFilesError(
+            f"{path} is missing. Verify or re-download the model in the model manager."
+        ) from None
     except OSError as error:
         raise ModelFilesError(f"{path} cannot be read ({error.strerror}).") from None
     if not stat.S_ISREG(info.st_mode):

@@ -47,7 +47,8 @@ def check_model(path: str) -> None:
     finally:
         bar.close()
     if check.rehashed:
-        print(f"note: {', '.join(check.rehashed)} changed since verified; hashed again, they match", file=sys.stderr)
+        changed = ", ".join(check.rehashed)
+        print(f"note: {changed} changed since verified; hashed again, they match", file=sys.stderr)
     if check.note:
         print(f"note: {check.note}", file=sys.stderr)
 

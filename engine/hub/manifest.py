@@ -80,7 +80,8 @@ class Manifest:
     def from_json(cls, data: dict) -> Manifest:
         data = dict(data)
         known = set(FileRecord.__dataclass_fields__)
-        data["files"] = [FileRecord(**{k: v for k, v in f.items() if k in known}) for f in data.get("files", [])]
+        files = data.get("files", [])
+        data["files"] = [FileRecord(**{k: v for k, v in f.items() if k in known}) for f in files]
         return cls(**data)
 
 

@@ -52,12 +52,14 @@ def check_before_load(
         return LoadCheck(
             None,
             False,
-            note=f"{Path(path)} is not in the models folder, so its files are unverified: nothing checked that "
-            "they are the published bytes. Import it in Models to verify it.",
+            note=f"{Path(path)} is not in the models folder, so its files are unverified: nothing checked "
+            "that they are the published bytes. Import it in Models to verify it.",
         )
     folder, manifest = found
     if manifest.corrupt:
-        raise _corrupt(folder.name, manifest, manifest.corrupt, "did not match the verified hash when last checked")
+        raise _corrupt(
+            folder.name, manifest, manifest.corrupt, "did not match the verified hash when last checked"
+        )
     base = files_base(folder, manifest)
     stale = [r for r in manifest.files if r.verified and not _unchanged(r, base)]
     if not stale:

@@ -29,7 +29,7 @@ MEMORY_BOUND = (
     64 * 1024 * 1024
 )  # far above what a few-kB input needs; a shape-sized allocation is far above it
 
-# ---- safetensors headers ------------------------------------------------------------------------------------
+# ---- safetensors headers -----------------------------------------------------------------------------------
 
 NUMBERS = st.one_of(
     st.integers(min_value=-2, max_value=600),
@@ -124,7 +124,7 @@ def test_safetensors_header_reader(tmp_path, raw):
         assert peak < MEMORY_BOUND, peak
 
 
-# ---- config.json --------------------------------------------------------------------------------------------
+# ---- config.json -------------------------------------------------------------------------------------------
 
 BASE = tiny_config(vocab_size=512).to_hf_json()
 KEYS = sorted(set(BASE) | set(BASE["rope_scaling"]) | {"rope_parameters", "layer_types", "unused"})
@@ -142,7 +142,9 @@ def configs(draw) -> bytes:
     for _ in range(draw(st.integers(1, 4))):
         key = draw(st.sampled_from(KEYS))
         rope = data.get("rope_scaling")
-        target = rope if isinstance(rope, dict) and key in BASE["rope_scaling"] and draw(st.booleans()) else data
+        target = (
+            rope if isinstance(rope, dict) and key in BASE["rope_scaling"] and draw(st.booleans()) else data
+        )
         if draw(st.integers(0, 9)) == 0:
             target.pop(key, None)
         else:
@@ -177,7 +179,7 @@ def small_model(tmp_path_factory):
 )
 @given(raw=configs())
 def test_a_folder_with_a_fuzzed_config_opens_or_says_why(small_model, tmp_path, raw):
-    """The whole folder: a fuzzed config.json beside real weights either opens, spans tiling, or raises ours."""
+    """A whole folder: a fuzzed config.json beside real weights opens, its spans tiling, or raises ours."""
     folder = tmp_path / "model"
     if not folder.exists():
         shutil.copytree(small_model, folder)
