@@ -48,7 +48,11 @@ class SingleInstance(QObject):
     def acquire(self) -> bool:
         """Take the profile and listen for later launches; False when another instance holds it."""
         if not self.lock.tryLock(0):
-            return False
+            if self.lock.error() == QLockFile.LockError.LockFailedError:
+                return False  # held by a running instance
+            # the data folder cannot hold a lock (read-only, a network share): run, unguarded
+            log.warning("cannot lock %s (%s): running unguarded", LOCK_NAME, self.lock.error())
+            return True
         QLocalServer.removeServer(self.name)  # a socket file left by a crashed instance
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
