@@ -35,9 +35,10 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--system", default=None, help="instructions for the model (a developer message)")
 
 
-def check_model(path: str) -> None:
-    """Before loading: files that changed since they were verified are hashed again, with a progress bar;
-    a folder outside the models folder gets one note that its files are unverified (engine.hub.trust)."""
+def check_model(path: str) -> str | None:
+    """Before loading: files that changed since they were verified are hashed again, with a progress bar
+    (engine.hub.trust). Returns the note to print once the model has loaded (a folder outside the models
+    folder: its files are unverified), so that a load that fails says only why."""
     from engine.cli.models import TerminalProgress
     from engine.hub import check_before_load
 
@@ -49,8 +50,7 @@ def check_model(path: str) -> None:
     if check.rehashed:
         changed = ", ".join(check.rehashed)
         print(f"note: {changed} changed since verified; hashed again, they match", file=sys.stderr)
-    if check.note:
-        print(f"note: {check.note}", file=sys.stderr)
+    return check.note
 
 
 def load_session(args: argparse.Namespace):
@@ -58,12 +58,14 @@ def load_session(args: argparse.Namespace):
     from engine.runtime.loader import load_model
     from engine.runtime.session import ChatSession
 
-    check_model(args.model)
+    note = check_model(args.model)
 
     # load_model reads the budget's forms itself ("auto" measures the device it loads on); a bad one is an
     # EngineError that says how to write it
     model = load_model(args.model, device=args.device, vram_budget=args.vram, context_length=args.context,
                        notify=lambda notice: print(f"note: {notice.text}", file=sys.stderr))
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     return ChatSession(model, context_length=min(args.context, model.context_length))
 
 

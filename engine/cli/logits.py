@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.runtime.loader import load_model
 
     ids = parse_ids(args.ids)
-    check_model(args.model)
+    note = check_model(args.model)
     # the context is the sequence; prefill keeps the logits of every position (the plan's working memory)
     options = PlanOptions(all_logits=args.mode == "prefill")
     model = load_model(
@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         plan_options=options,
         int8_weights=args.int8,
     )
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     parse_ids(args.ids, model.config.vocab_size)
     if args.chunk:
         model.prefill_chunk = args.chunk
