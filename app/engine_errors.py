@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication
 
-from app import logs
+from app import logs, remote_errors
 
 translate = QCoreApplication.translate
 
@@ -137,7 +137,7 @@ def explanation(kind: str) -> str:
             ),
         ),
     }
-    headline, advice = texts.get(kind, ("", ""))
+    headline, advice = texts.get(kind) or remote_errors.explanation(kind)
     return _joined(headline, advice)
 
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app import engine_errors, engine_notices, export, formatting
+from app import engine_errors, engine_notices, export, formatting, remote_models
 from app import settings as keys
 from app.chat_controller import ChatController
 from app.engine_client import EngineClient
@@ -238,7 +238,7 @@ class MainWindow(QMainWindow):
         self._started = True
         self.controller.purge()
         path = self.model_path_arg or self.settings.get(keys.MODEL_PATH)
-        if path and Path(path).is_dir():
+        if path and (Path(path).is_dir() or remote_models.is_remote(path)):
             self.load_model(path)
         else:
             self._choosing_model = True

@@ -19,6 +19,7 @@ from app.engine_errors import ErrorReport, report
 translate = QCoreApplication.translate
 
 BATCH_S = 0.03
+REMOTE_PREFIX = "remote:"  # engine.remote.servers.PREFIX, without importing the engine before it is needed
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +47,13 @@ class EngineWorker(QObject):
     # loading
     @Slot(str, str, object, int)
     def load(self, path: str, device: str, vram_budget: object, context_length: int) -> None:
-        """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = default."""
+        """device: "auto", "cuda" or "cpu"; vram_budget: bytes or None; context_length: 0 = default.
+        ``path`` may also be a remote model's key (engine.remote.servers): the worker connects instead."""
         self.model_loading.emit(path)
         self._release()
+        if path.startswith(REMOTE_PREFIX):
+            self._connect(path)
+            return
         try:
             import torch
 
@@ -100,20 +105,49 @@ class EngineWorker(QObject):
         for notice in notices:  # an out-of-memory while loading made the plan offload more
             self.engine_notice.emit(notice, info["facts"])
 
+    def _connect(self, key: str) -> None:
+        """A model on a saved server: ask it for its models (a server down, a rejected key or a dropped model
+        is said now, as a load failure), then turns go to it through a RemoteSession."""
+        try:
+            from engine.remote.servers import open_session
+
+            session = open_session(key)
+        except Exception as error:  # shown to the user; never kills the thread
+            failure = report(error, translate("EngineWorker", "The model could not be loaded."))
+            log.info("connecting to %s failed: %s", key, failure.message, exc_info=bool(failure.traceback))
+            self.model_load_failed.emit(key, failure)
+            return
+        self._session, self._path = session, key
+        info = {
+            "path": key,
+            "description": session.describe(),
+            "facts": None,  # no device here: the server's own
+            "device": "remote",
+            "context_max": session.context_length,
+            "remote": session.client.host,
+        }
+        log.info("connected to %s", info["description"])
+        self.model_loaded.emit(info)
+
     @Slot()
     def unload(self) -> None:
-        if self._model is not None:
+        if self._model is not None or self._session is not None:
             self._release()
             self.model_unloaded.emit()
 
     def _release(self) -> None:
+        client = getattr(self._session, "client", None)  # a RemoteSession's connections
+        if client is not None:
+            client.close()
         self._session = None
         self._model = None
         if self._hold is not None:
             self._hold.release()
             self._hold = None
         if self._path is not None:
-            self._path = None
+            remote, self._path = self._path.startswith(REMOTE_PREFIX), None
+            if remote:
+                return
             try:
                 import gc
 
@@ -138,6 +172,8 @@ class EngineWorker(QObject):
             )
             self.turn_failed.emit(turn_id, ErrorReport("", message))
             return
+        batch: list[list] = []
+        broken = None  # a TurnEnd("error"): a remote stream broke; its error follows
         try:
             from engine.notices import Notice
             from engine.runtime.session import GenerationSettings
@@ -147,7 +183,6 @@ class EngineWorker(QObject):
             events = self._session.generate(
                 list(messages), generation, cancel=cancel, continue_from=continue_from
             )
-            batch: list[list] = []
             sent = time.monotonic()
             started = False
             for event in events:
@@ -173,6 +208,9 @@ class EngineWorker(QObject):
                             "function": {"name": event.name, "arguments": event.arguments},
                         },
                     )
+                elif isinstance(event, TurnEnd) and event.reason == "error":
+                    self._flush(turn_id, batch)  # the text so far is kept; the error is raised next
+                    broken = event
                 elif isinstance(event, TurnEnd):
                     self._flush(turn_id, batch)
                     usage = event.usage.as_dict() if event.usage is not None else {}
@@ -183,10 +221,14 @@ class EngineWorker(QObject):
                     self._flush(turn_id, batch)
                     sent = now
             self._flush(turn_id, batch)
+            if broken is not None:
+                self.turn_finished.emit(turn_id, "error", broken.usage.as_dict() if broken.usage else {})
+                return
             self.turn_finished.emit(
                 turn_id, "cancelled" if cancel is not None and cancel.is_set() else "return", {}
             )
         except Exception as error:
+            self._flush(turn_id, batch)  # what streamed before the error is part of the answer
             failure = report(error, translate("EngineWorker", "The answer could not be generated."))
             log.log(
                 logging.ERROR if failure.traceback else logging.INFO,

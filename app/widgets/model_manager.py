@@ -1,4 +1,5 @@
-"""The model manager: models on this computer (load, verify, delete, import), downloads, and the folder."""
+"""The model manager: models on this computer (load, verify, delete, import), models on servers (add a
+server, use its models), downloads, and the folder."""
 
 from __future__ import annotations
 
@@ -24,16 +25,17 @@ from app.model_tables import CatalogModel, LocalModelsModel
 from app.models_worker import Listing, ModelsClient
 from app.widgets.download_panel import DownloadPanel
 from app.widgets.notice_bar import NoticeBar
+from app.widgets.remote_section import RemoteSection
 
 
 class ModelManager(QDialog):
-    load_requested = Signal(str)  # model folder
+    load_requested = Signal(str)  # model folder, or a remote model's key (app.remote_models)
 
     def __init__(self, models: ModelsClient, parent=None) -> None:
         super().__init__(parent)
         self.setObjectName("ModelManager")
         self.setWindowTitle(self.tr("Models"))
-        self.setMinimumSize(760, 560)
+        self.setMinimumSize(760, 680)
         self.models = models
         self.loaded_path: str | None = None
         self.confirm = _ask  # replaced by tests to answer the confirmation
@@ -92,6 +94,13 @@ class ModelManager(QDialog):
         local_buttons.addStretch(1)
         local_buttons.addWidget(self.import_button)
         layout.addLayout(local_buttons)
+
+        self.remote = RemoteSection(self)
+        self.remote.load_requested.connect(self.load_requested)
+        self.remote.message.connect(
+            lambda text, kind: self.notice.show_notice(text, kind=kind, timeout_ms=8000)
+        )
+        layout.addWidget(self.remote, 2)
 
         catalog_title = QLabel(self.tr("Download"), self)
         catalog_title.setObjectName("SectionTitle")
@@ -156,6 +165,7 @@ class ModelManager(QDialog):
     def set_loaded_path(self, path: str | None) -> None:
         self.loaded_path = path
         self.local_model.set_models(self.local_model.models(), path)
+        self.remote.set_loaded(path)
         self._update_buttons()
 
     def show_listing(self, listing: Listing) -> None:

@@ -1,15 +1,26 @@
-"""Arguments shared by the commands that load a model (generate, chat)."""
+"""Arguments shared by the commands that load a model (generate, chat): a local folder, or a server."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 DEFAULT_CONTEXT = 16384
+KEY_ENV = "GOSSAMER_API_KEY"
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", required=True, help="model folder (either layout)")
+    parser.add_argument("--model", default=None, help="model folder (either layout); or use --remote")
+    remote = parser.add_argument_group("a model on a server (vLLM, SGLang, Ollama, LM Studio, llama.cpp)")
+    remote.add_argument("--remote", metavar="URL", default=None,
+                        help="the server's OpenAI-compatible address, e.g. http://gpu-box:8000/v1")
+    remote.add_argument("--api-key", metavar="KEY", default=None,
+                        help=f"the server's API key (default: ${KEY_ENV}, kept out of shell history)")
+    remote.add_argument("--remote-model", metavar="ID", default=None,
+                        help="the server's model id (default: its first gpt-oss model, else its first)")
+    remote.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                        help="seconds of silence from the server before giving up (default: 120)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default: auto)")
     parser.add_argument("--context", type=int, default=DEFAULT_CONTEXT,
                         help=f"context length in tokens (default: {DEFAULT_CONTEXT}, capped by the model)")
@@ -54,7 +65,16 @@ def check_model(path: str) -> str | None:
 
 
 def load_session(args: argparse.Namespace):
-    """Load the model named by ``args`` and wrap it in a ChatSession."""
+    """Load the model named by ``args`` and wrap it in a ChatSession (or connect to the server it names:
+    a RemoteSession, which yields the same events)."""
+    from engine.errors import EngineError
+
+    if getattr(args, "remote", None):
+        return remote_session(args)
+    if not args.model:
+        raise EngineError(
+            "Name a model: --model FOLDER for one on this computer, or --remote URL for a server."
+        )
     from engine.runtime.loader import load_model
     from engine.runtime.session import ChatSession
 
@@ -67,6 +87,20 @@ def load_session(args: argparse.Namespace):
     if note:
         print(f"note: {note}", file=sys.stderr)
     return ChatSession(model, context_length=min(args.context, model.context_length))
+
+
+def remote_session(args: argparse.Namespace):
+    from engine.remote import RemoteClient, RemoteSession
+
+    key = args.api_key if args.api_key is not None else os.environ.get(KEY_ENV)
+    client = RemoteClient(args.remote, key, timeout_s=args.timeout)
+    return RemoteSession.connect(client, args.remote_model)
+
+
+def describe(session) -> str:
+    """One line on what answers: the local model's placement, or the server's model."""
+    model = getattr(session, "model", None)
+    return model.describe() if model is not None else session.describe()
 
 
 def settings_from(args: argparse.Namespace):

@@ -13,7 +13,13 @@ import signal
 import sys
 import threading
 
-from engine.cli._model_args import add_model_arguments, add_sampling_arguments, load_session, settings_from
+from engine.cli._model_args import (
+    add_model_arguments,
+    add_sampling_arguments,
+    describe,
+    load_session,
+    settings_from,
+)
 
 DIM, RESET = "\x1b[2m", "\x1b[0m"
 HELP = "commands: /continue, /effort low|medium|high, /new, /exit (Ctrl+C stops an answer, Ctrl+D leaves)"
@@ -26,11 +32,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from engine.errors import ContextFullError
+    from engine.remote import RemoteError
 
     settings = settings_from(args)
-    print("loading the model...", file=sys.stderr)
+    print(f"connecting to {args.remote}..." if args.remote else "loading the model...", file=sys.stderr)
     session = load_session(args)
-    print(f"{session.model.describe()}\n{HELP}", file=sys.stderr)
+    print(f"{describe(session)}\n{HELP}", file=sys.stderr)
+    # errors that end one turn, not the chat: the context is full, the server failed or went away
+    turn_errors = (ContextFullError, RemoteError)
     color = sys.stdout.isatty()
     system = [{"role": "developer", "content": args.system}] if args.system else []
     history: list[dict] = []
@@ -57,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             answer = history.pop()
             try:
                 more, cut_short = _answer(session, system + history, settings, color, continue_from=answer)
-            except ContextFullError as error:  # the answer filled the context: say so, keep chatting
+            except turn_errors as error:  # the answer filled the context, the server failed: keep chatting
                 print(f"error: {error}", file=sys.stderr)
                 more = {"content": ""}
             history.append(_joined(answer, more))
@@ -74,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
         history.append({"role": "user", "content": text})
         try:
             answer, cut_short = _answer(session, system + history, settings, color)
-        except ContextFullError as error:
+        except turn_errors as error:
             print(f"error: {error}", file=sys.stderr)
             history.pop()
             continue
@@ -82,14 +91,16 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _answer(session, messages: list[dict], settings, color: bool, continue_from=None) -> tuple[dict, bool]:
-    """Stream one answer (or more of ``continue_from``); returns it and whether it was cut short."""
+    """Stream one answer (or more of ``continue_from``); returns it and whether it was cut short (stopped,
+    the token limit, or a server's stream broken after some text, which is printed and kept)."""
+    from engine.errors import EngineError
     from engine.notices import Notice
     from engine.text.harmony import TextDelta, TurnEnd
 
     cancel = threading.Event()
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     parts = {"analysis": [], "commentary": [], "final": []}
-    channel, reason = None, "return"
+    channel, reason, ended = None, "return", False
     try:
         for event in session.generate(messages, settings, cancel=cancel, continue_from=continue_from):
             if isinstance(event, TextDelta):
@@ -105,12 +116,20 @@ def _answer(session, messages: list[dict], settings, color: bool, continue_from=
             elif isinstance(event, Notice):
                 print(f"\n{DIM if color else ''}note: {event.text}{RESET if color else ''}")
             elif isinstance(event, TurnEnd):
-                usage, reason = event.usage, event.reason
-                note = {"cancelled": " (stopped)", "length": " (hit the token limit)"}.get(event.reason, "")
+                usage, reason, ended = event.usage, event.reason, True
+                note = {
+                    "cancelled": " (stopped)", "length": " (hit the token limit)", "error": " (broken off)"
+                }
+                context = f", context {usage.context_used}/{usage.context_max}" if usage.context_max else ""
                 print(
-                    f"\n{DIM if color else ''}[{usage.completion_tokens} tokens, {usage.decode_tok_s:.1f} tok/s, "
-                    f"context {usage.context_used}/{usage.context_max}]{note}{RESET if color else ''}"
+                    f"\n{DIM if color else ''}[{usage.completion_tokens} tokens, "
+                    f"{usage.decode_tok_s:.1f} tok/s"
+                    f"{context}]{note.get(event.reason, '')}{RESET if color else ''}"
                 )
+    except EngineError as error:
+        if not ended:  # nothing of this answer to keep: the caller says so and drops the question
+            raise
+        print(f"error: {error} (/continue goes on with it)", file=sys.stderr)
     finally:
         signal.signal(signal.SIGINT, previous)
     answer = {
@@ -118,7 +137,7 @@ def _answer(session, messages: list[dict], settings, color: bool, continue_from=
         "content": "".join(parts["final"]),
         "reasoning": "".join(parts["analysis"]) or None,
     }
-    return answer, reason in ("cancelled", "length")
+    return answer, reason in ("cancelled", "length", "error")
 
 
 def _joined(answer: dict, more: dict) -> dict:

@@ -141,6 +141,18 @@ def moe_experts(x, expert_ids, weights, mlp1_blocks, mlp1_scales, mlp1_bias, mlp
                 lambda: torch_ref.moe_experts_torch(*args, **kw))
 
 
+def cpu_available() -> bool:
+    """The numba MXFP4 expert kernels for the CPU (engine/kernels/cpu_mxfp4.py) can run: numba imports and
+    GOSSAMER_KERNELS is not "torch". Importing numba is deferred to the first CPU forward pass."""
+    if mode() == "torch":
+        return False
+    try:
+        from . import cpu_mxfp4
+    except ImportError:  # numpy comes with numba; without either, the torch path
+        return False
+    return cpu_mxfp4.available()
+
+
 def _moe():
     from . import moe_mxfp4
     return moe_mxfp4

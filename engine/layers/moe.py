@@ -79,7 +79,8 @@ def expert_mlp(
     """sum_j weights[t, j] * expert_{rows[t, j]}(x[t]) for every token t, j in order.
 
     x: [T, H] bf16; rows: [T, k] int64 rows of ``packed``; weights: [T, k]. Returns [T, H] bf16.
-    strategy: "fused" (the Triton kernels: packed weights dequantized in registers, no sync), "grouped"
+    strategy: "fused" (the Triton kernels: packed weights dequantized in registers, no sync), "cpu" (the
+    numba kernels of engine/kernels/cpu_mxfp4.py: the same from the packed bytes on every core), "grouped"
     (one matmul per expert, token lists known on the host: one sync per call) or "gathered" (each route's
     expert dequantized and run batched: no sync, for a few tokens on a GPU without the kernels).
     """
@@ -89,14 +90,20 @@ def expert_mlp(
         return kernels.expert_mlp(x, rows, weights, packed, limit, alpha, backend=kernels.backend())
     if strategy == "gathered":
         return _gathered(x, rows, weights, packed, limit, alpha)
+    if strategy == "cpu":
+        from engine.kernels import cpu_mxfp4  # numba compiles on first use
+
+        return cpu_mxfp4.expert_mlp_cpu(x, rows, weights, packed, limit, alpha)
     return _grouped(x, rows, weights, packed, limit, alpha, dense_cache)
 
 
 def default_strategy(device: torch.device, routes: int, dense_cache: DenseCache | None) -> str:
-    """The Triton kernels where they run; else gathered for a few routes on an accelerator without a dense
-    cache (decode: no sync), else grouped."""
+    """The Triton kernels where they run; on the CPU the numba kernels where numba imports; else gathered for
+    a few routes on an accelerator without a dense cache (decode: no sync), else grouped."""
     if kernels.use_fused(device):
         return "fused"
+    if device.type == "cpu" and kernels.cpu_available():
+        return "cpu"
     cached = dense_cache is not None and dense_cache.max_bytes > 0
     return "gathered" if device.type != "cpu" and routes <= GATHER_MAX_ROUTES and not cached else "grouped"
 

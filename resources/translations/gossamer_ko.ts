@@ -341,17 +341,18 @@
 <context>
     <name>EngineWorker</name>
     <message>
-        <location filename="../../app/worker.py" line="79"/>
+        <location filename="../../app/worker.py" line="84"/>
+        <location filename="../../app/worker.py" line="116"/>
         <source>The model could not be loaded.</source>
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="136"/>
+        <location filename="../../app/worker.py" line="170"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="190"/>
+        <location filename="../../app/worker.py" line="232"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
@@ -420,7 +421,7 @@
 <context>
     <name>Main</name>
     <message>
-        <location filename="../../app/__main__.py" line="84"/>
+        <location filename="../../app/__main__.py" line="85"/>
         <source>Gossamer is already running with this profile, but it does not answer. Close it (or end it in the task manager), then start Gossamer again.</source>
         <translation>이 프로필로 Gossamer가 이미 실행 중이지만 응답하지 않습니다. 그 창을 닫거나 작업 관리자에서 끝낸 뒤 Gossamer를 다시 시작하세요.</translation>
     </message>
@@ -865,219 +866,219 @@
 <context>
     <name>ModelManager</name>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="35"/>
+        <location filename="../../app/widgets/model_manager.py" line="37"/>
         <source>Models</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="46"/>
+        <location filename="../../app/widgets/model_manager.py" line="48"/>
         <source>Models folder:</source>
         <translation>모델 폴더:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="51"/>
+        <location filename="../../app/widgets/model_manager.py" line="53"/>
         <source>Open</source>
         <translation>열기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="52"/>
+        <location filename="../../app/widgets/model_manager.py" line="54"/>
         <source>Show the models folder in the file manager</source>
         <translation>파일 관리자에서 모델 폴더 보기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="54"/>
+        <location filename="../../app/widgets/model_manager.py" line="56"/>
         <source>Change…</source>
         <translation>변경…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="55"/>
+        <location filename="../../app/widgets/model_manager.py" line="57"/>
         <source>Move the models to another folder or disk</source>
         <translation>모델을 다른 폴더나 디스크로 옮기기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="66"/>
+        <location filename="../../app/widgets/model_manager.py" line="68"/>
         <source>On this computer</source>
         <translation>이 컴퓨터에 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="70"/>
+        <location filename="../../app/widgets/model_manager.py" line="72"/>
         <source>Models on this computer</source>
         <translation>이 컴퓨터에 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="72"/>
+        <location filename="../../app/widgets/model_manager.py" line="74"/>
         <source>No models yet. Download one below, or import a folder.</source>
         <translation>아직 모델이 없습니다. 아래에서 다운로드하거나 폴더를 가져오세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="77"/>
+        <location filename="../../app/widgets/model_manager.py" line="79"/>
         <source>Load</source>
         <translation>불러오기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="79"/>
+        <location filename="../../app/widgets/model_manager.py" line="81"/>
         <source>Chat with this model</source>
         <translation>이 모델과 대화하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="80"/>
+        <location filename="../../app/widgets/model_manager.py" line="82"/>
         <source>Verify</source>
         <translation>검증</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="81"/>
+        <location filename="../../app/widgets/model_manager.py" line="83"/>
         <source>Check every file against its sha256</source>
         <translation>모든 파일을 sha256으로 확인합니다</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="82"/>
+        <location filename="../../app/widgets/model_manager.py" line="84"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="84"/>
+        <location filename="../../app/widgets/model_manager.py" line="86"/>
         <source>Import folder…</source>
         <translation>폴더 가져오기…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="85"/>
+        <location filename="../../app/widgets/model_manager.py" line="87"/>
         <source>Use a gpt-oss model folder you already have</source>
         <translation>이미 가지고 있는 gpt-oss 모델 폴더 사용하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="96"/>
-        <location filename="../../app/widgets/model_manager.py" line="103"/>
-        <location filename="../../app/widgets/model_manager.py" line="212"/>
+        <location filename="../../app/widgets/model_manager.py" line="105"/>
+        <location filename="../../app/widgets/model_manager.py" line="112"/>
+        <location filename="../../app/widgets/model_manager.py" line="222"/>
         <source>Download</source>
         <translation>다운로드</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="100"/>
+        <location filename="../../app/widgets/model_manager.py" line="109"/>
         <source>Models to download</source>
         <translation>다운로드할 수 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="198"/>
+        <location filename="../../app/widgets/model_manager.py" line="208"/>
         <source>Unload it first: a loaded model cannot be deleted</source>
         <translation>불러온 모델은 삭제할 수 없습니다. 먼저 다른 모델을 불러오세요</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="200"/>
+        <location filename="../../app/widgets/model_manager.py" line="210"/>
         <source>Delete this model&apos;s files</source>
         <translation>이 모델의 파일 삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="208"/>
+        <location filename="../../app/widgets/model_manager.py" line="218"/>
         <source>Resume download</source>
         <translation>이어받기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="210"/>
+        <location filename="../../app/widgets/model_manager.py" line="220"/>
         <source>Repair download</source>
         <translation>다시 받아 복구</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="218"/>
+        <location filename="../../app/widgets/model_manager.py" line="228"/>
         <source>Already downloaded and verified.</source>
         <translation>이미 다운로드하고 검증했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="220"/>
+        <location filename="../../app/widgets/model_manager.py" line="230"/>
         <source>unknown size</source>
         <translation>크기 알 수 없음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="221"/>
+        <location filename="../../app/widgets/model_manager.py" line="231"/>
         <source>%1 to download.</source>
         <translation>다운로드 크기 %1.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="244"/>
+        <location filename="../../app/widgets/model_manager.py" line="254"/>
         <source>%1 is loaded. Load another model first, then delete this one.</source>
         <translation>%1 모델을 사용 중입니다. 다른 모델을 먼저 불러온 뒤 삭제하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="252"/>
+        <location filename="../../app/widgets/model_manager.py" line="262"/>
         <source>Forget %1? Its folder stays where it is.</source>
         <translation>%1 모델을 목록에서 지울까요? 폴더는 그대로 남습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="254"/>
+        <location filename="../../app/widgets/model_manager.py" line="264"/>
         <source>Delete %1 and free %2 of disk space?</source>
         <translation>%1 모델을 삭제하고 디스크 공간 %2을(를) 확보할까요?</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="259"/>
+        <location filename="../../app/widgets/model_manager.py" line="269"/>
         <source>Delete model</source>
         <translation>모델 삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="264"/>
+        <location filename="../../app/widgets/model_manager.py" line="274"/>
         <source>Choose a gpt-oss model folder</source>
         <translation>gpt-oss 모델 폴더 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="279"/>
+        <location filename="../../app/widgets/model_manager.py" line="289"/>
         <source>Choose a new, empty folder for the models</source>
         <translation>모델을 둘 새 빈 폴더 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="287"/>
+        <location filename="../../app/widgets/model_manager.py" line="297"/>
         <source>Downloading %1</source>
         <translation>%1 다운로드 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="288"/>
+        <location filename="../../app/widgets/model_manager.py" line="298"/>
         <source>Verifying %1</source>
         <translation>%1 검증 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="289"/>
+        <location filename="../../app/widgets/model_manager.py" line="299"/>
         <source>Importing %1</source>
         <translation>%1 가져오는 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="290"/>
+        <location filename="../../app/widgets/model_manager.py" line="300"/>
         <source>Deleting %1</source>
         <translation>%1 삭제 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="291"/>
+        <location filename="../../app/widgets/model_manager.py" line="301"/>
         <source>Moving the models to %1</source>
         <translation>모델을 %1(으)로 옮기는 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="301"/>
+        <location filename="../../app/widgets/model_manager.py" line="311"/>
         <source>%1 is downloaded and verified.</source>
         <translation>%1 다운로드와 검증을 마쳤습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="302"/>
+        <location filename="../../app/widgets/model_manager.py" line="312"/>
         <source>%1 is verified: every file matches.</source>
         <translation>%1 검증 완료: 모든 파일이 일치합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="303"/>
+        <location filename="../../app/widgets/model_manager.py" line="313"/>
         <source>%1 was imported.</source>
         <translation>%1 모델을 가져왔습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="304"/>
+        <location filename="../../app/widgets/model_manager.py" line="314"/>
         <source>%1 was deleted.</source>
         <translation>%1 모델을 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="305"/>
+        <location filename="../../app/widgets/model_manager.py" line="315"/>
         <source>The models are now in %1.</source>
         <translation>이제 모델이 %1에 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="320"/>
+        <location filename="../../app/widgets/model_manager.py" line="330"/>
         <source>Download of %1 paused. Resume continues where it stopped.</source>
         <translation>%1 다운로드를 멈췄습니다. 이어받기로 멈춘 곳부터 계속합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="322"/>
+        <location filename="../../app/widgets/model_manager.py" line="332"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
     </message>
@@ -1229,6 +1230,176 @@
     </message>
 </context>
 <context>
+    <name>RemoteErrors</name>
+    <message>
+        <location filename="../../app/remote_errors.py" line="18"/>
+        <source>The model server could not be reached.</source>
+        <translation>모델 서버에 연결할 수 없습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="19"/>
+        <source>Check that the server is running and that its address is right (Models, Servers), and that this computer can reach it, then try again.</source>
+        <translation>서버가 실행 중인지, 주소가 맞는지(모델, 서버), 이 컴퓨터에서 서버에 닿을 수 있는지 확인한 뒤 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="26"/>
+        <source>The server rejected the API key.</source>
+        <translation>서버가 API 키를 거부했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="27"/>
+        <source>Remove the server in Models and add it again with the right key.</source>
+        <translation>모델에서 서버를 제거한 뒤 올바른 키로 다시 추가하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="30"/>
+        <source>The server no longer has this model.</source>
+        <translation>서버에 더 이상 이 모델이 없습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="31"/>
+        <source>Choose another of its models in Models, or load the model on the server.</source>
+        <translation>모델에서 이 서버의 다른 모델을 고르거나, 서버에 이 모델을 불러오세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="36"/>
+        <source>The server took too long to answer.</source>
+        <translation>서버의 응답이 너무 늦습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="37"/>
+        <source>It may be busy or still loading the model. Try again in a moment.</source>
+        <translation>서버가 바쁘거나 아직 모델을 불러오는 중일 수 있습니다. 잠시 후 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="40"/>
+        <source>The answer broke off: the connection to the server was lost.</source>
+        <translation>답변이 중간에 끊겼습니다: 서버와의 연결이 끊어졌습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="41"/>
+        <source>What arrived is kept. Continue goes on with it; Regenerate writes the answer again.</source>
+        <translation>받은 내용은 보존됩니다. 계속하기로 이어 쓰거나, 다시 생성으로 답변을 새로 쓸 수 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="47"/>
+        <source>The model server answered with an error.</source>
+        <translation>모델 서버가 오류를 반환했습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="48"/>
+        <source>Try again; if it keeps failing, look at the server&apos;s log.</source>
+        <translation>다시 시도하세요. 계속 실패하면 서버의 로그를 확인하세요.</translation>
+    </message>
+</context>
+<context>
+    <name>RemoteModels</name>
+    <message>
+        <location filename="../../app/remote_models.py" line="38"/>
+        <source>remote</source>
+        <translation>원격</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_models.py" line="51"/>
+        <source>%1 on %2</source>
+        <translation>%2의 %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_models.py" line="99"/>
+        <location filename="../../app/remote_models.py" line="117"/>
+        <source>The server did not answer.</source>
+        <translation>서버가 응답하지 않았습니다.</translation>
+    </message>
+</context>
+<context>
+    <name>RemoteSection</name>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="45"/>
+        <source>On servers</source>
+        <translation>서버에 있는 모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="49"/>
+        <source>Model</source>
+        <translation>모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="49"/>
+        <source>Server</source>
+        <translation>서버</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="52"/>
+        <source>Models on servers</source>
+        <translation>서버에 있는 모델</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="65"/>
+        <source>No servers yet. Add one to chat with a model that runs on another computer (vLLM, SGLang, Ollama, LM Studio, llama.cpp).</source>
+        <translation>아직 서버가 없습니다. 다른 컴퓨터에서 실행되는 모델과 대화하려면 서버를 추가하세요(vLLM, SGLang, Ollama, LM Studio, llama.cpp).</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="75"/>
+        <source>Use</source>
+        <translation>사용</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="77"/>
+        <source>Chat with this model on its server</source>
+        <translation>서버의 이 모델과 대화</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="78"/>
+        <source>Refresh</source>
+        <translation>새로 고침</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="79"/>
+        <source>Ask the servers for their models again</source>
+        <translation>서버에 모델 목록을 다시 요청</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="80"/>
+        <source>Remove server</source>
+        <translation>서버 제거</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="81"/>
+        <source>Forget this server and its key</source>
+        <translation>이 서버와 키를 잊기</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="82"/>
+        <source>Add a server…</source>
+        <translation>서버 추가…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="84"/>
+        <source>Use models served by vLLM, SGLang, Ollama, LM Studio or llama.cpp</source>
+        <translation>vLLM, SGLang, Ollama, LM Studio 또는 llama.cpp가 제공하는 모델 사용</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="109"/>
+        <source>(no models)</source>
+        <translation>(모델 없음)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="111"/>
+        <source>%1 (in use)</source>
+        <translation>%1 (사용 중)</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="156"/>
+        <source>%1 is saved: choose one of its models and Use it.</source>
+        <translation>%1을(를) 저장했습니다: 모델을 하나 골라 사용을 누르세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="180"/>
+        <source>Could not list the models of %1.</source>
+        <translation>%1의 모델 목록을 가져올 수 없습니다.</translation>
+    </message>
+</context>
+<context>
     <name>SaveFailures</name>
     <message>
         <location filename="../../app/save_failures.py" line="32"/>
@@ -1244,6 +1415,69 @@
         <location filename="../../app/save_failures.py" line="66"/>
         <source>Close anyway</source>
         <translation>그래도 닫기</translation>
+    </message>
+</context>
+<context>
+    <name>ServerDialog</name>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="31"/>
+        <source>Add a server</source>
+        <translation>서버 추가</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="44"/>
+        <source>A computer that serves gpt-oss with an OpenAI-compatible API: vLLM, SGLang, Ollama, LM Studio, llama.cpp or another Gossamer.</source>
+        <translation>OpenAI 호환 API로 gpt-oss를 제공하는 컴퓨터: vLLM, SGLang, Ollama, LM Studio, llama.cpp 또는 다른 Gossamer.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="56"/>
+        <source>Server address</source>
+        <translation>서버 주소</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="59"/>
+        <source>optional</source>
+        <translation>선택 사항</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="60"/>
+        <source>API key</source>
+        <translation>API 키</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="61"/>
+        <source>Address:</source>
+        <translation>주소:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="62"/>
+        <source>API key:</source>
+        <translation>API 키:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="65"/>
+        <source>Test connection</source>
+        <translation>연결 테스트</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="100"/>
+        <source>Asking %1 for its models…</source>
+        <translation>%1에 모델 목록을 요청하는 중…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="118"/>
+        <source>The server could not be saved: %1</source>
+        <translation>서버를 저장할 수 없습니다: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="135"/>
+        <source>The server answered but serves no models. Load a model on it, then test again.</source>
+        <translation>서버가 응답했지만 제공하는 모델이 없습니다. 서버에 모델을 불러온 뒤 다시 테스트하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="140"/>
+        <source>Connected. Models: %1</source>
+        <translation>연결되었습니다. 모델: %1</translation>
     </message>
 </context>
 <context>
@@ -1607,62 +1841,62 @@
         <translation>대화가 더 이상 없습니다. 다른 창에서 삭제되었을 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="58"/>
+        <location filename="../../app/store_errors.py" line="60"/>
         <source>Nothing more can be saved in it. Start a new chat to go on.</source>
         <translation>이 대화에는 더 저장할 수 없습니다. 계속하려면 새 대화를 시작하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="61"/>
+        <location filename="../../app/store_errors.py" line="63"/>
         <source>The answer stays on screen and is saved as soon as there is room.</source>
         <translation>답변은 화면에 그대로 있으며, 공간이 생기는 대로 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="64"/>
+        <location filename="../../app/store_errors.py" line="66"/>
         <source>The answer stays on screen and is saved as soon as the chats folder can be written again.</source>
         <translation>답변은 화면에 그대로 있으며, 대화 폴더에 다시 쓸 수 있게 되는 대로 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="68"/>
+        <location filename="../../app/store_errors.py" line="70"/>
         <source>The answer stays on screen, and Gossamer keeps trying to save it.</source>
         <translation>답변은 화면에 그대로 있으며, Gossamer가 계속 저장을 시도합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="74"/>
+        <location filename="../../app/store_errors.py" line="76"/>
         <source>Free some space, then send again.</source>
         <translation>디스크 공간을 확보한 뒤 다시 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="75"/>
+        <location filename="../../app/store_errors.py" line="77"/>
         <source>Check that the chats folder can be written, then send again.</source>
         <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="78"/>
+        <location filename="../../app/store_errors.py" line="80"/>
         <source>Send again. If it keeps failing, close Gossamer and check the chats folder.</source>
         <translation>다시 보내 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="84"/>
+        <location filename="../../app/store_errors.py" line="86"/>
         <source>Free some space, then try again.</source>
         <translation>디스크 공간을 확보한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="85"/>
+        <location filename="../../app/store_errors.py" line="87"/>
         <source>Check that the chats folder can be written, then try again.</source>
         <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="88"/>
+        <location filename="../../app/store_errors.py" line="90"/>
         <source>Try again. If it keeps failing, close Gossamer and check the chats folder.</source>
         <translation>다시 시도해 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="96"/>
+        <location filename="../../app/store_errors.py" line="98"/>
         <source>The answer is saved now.</source>
         <translation>이제 답변이 저장되었습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="101"/>
+        <location filename="../../app/store_errors.py" line="103"/>
         <source>If you close now, the part of the answer not yet saved is lost.</source>
         <translation>지금 닫으면 아직 저장되지 않은 답변 내용은 사라집니다.</translation>
     </message>

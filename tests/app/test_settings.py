@@ -104,7 +104,8 @@ def test_engine_settings_reload_the_model(loaded_window, qtbot):
         lambda: window.engine.model is not None and window.engine.model["context_max"] == 8192,
         timeout=120_000,
     )
-    assert formatting.count(8192) in window.status.context_label.text()
+    # the status bar hears of the new model in a later event than the engine client: wait for it too
+    qtbot.waitUntil(lambda: formatting.count(8192) in window.status.context_label.text(), timeout=10_000)
 
 
 def test_geometry_is_saved_when_the_window_closes(make_window, qtbot):

@@ -35,6 +35,12 @@ def main() -> None:
     from engine.runtime.loader import load_model
 
     torch.ones(1024, 1024).sum()  # torch's own start-up allocations belong to the baseline
+    from engine import kernels
+
+    if kernels.cpu_available():  # and so does numba's: its import and machine code, not the weights'
+        from engine.kernels import cpu_mxfp4
+
+        cpu_mxfp4.warm_up()
     before = peak()
     model = load_model(args.model, device=args.device, dense_cache_bytes=0)
     after_load = peak()

@@ -75,6 +75,8 @@ def test_strategies_match_naive(t, k):
 
 
 def test_dense_cache_is_bounded_and_reused():
+    """The torch path's cache of dequantized experts stays in its bytes and is reused (the CPU's numba
+    kernels need none: they read the packed bytes)."""
     packed = packed_layer()
     store = ExpertStore(3, packed)
     one_expert = 2 * I * H * 2 + H * I * 2  # bf16 bytes of mlp1 + mlp2
@@ -82,16 +84,16 @@ def test_dense_cache_is_bounded_and_reused():
     x, ids, weights = routes(4, 2)
     fetched, rows = store.fetch(ids)
     assert fetched is packed and rows is ids and packed.keys[0] == (3, 0)
-    first = expert_mlp(x, rows, weights, fetched, 7.0, 1.702, dense_cache=cache)
+    first = expert_mlp(x, rows, weights, fetched, 7.0, 1.702, dense_cache=cache, strategy="grouped")
     assert cache.nbytes <= cache.max_bytes and cache.misses > 0
     big = DenseCache(max_bytes=E * one_expert)
-    assert torch.equal(expert_mlp(x, rows, weights, fetched, 7.0, 1.702, dense_cache=big), first)
-    again = expert_mlp(x[:1], rows[:1], weights[:1], fetched, 7.0, 1.702, dense_cache=big)
+    assert torch.equal(expert_mlp(x, rows, weights, fetched, 7.0, 1.702, dense_cache=big, strategy="grouped"), first)
+    again = expert_mlp(x[:1], rows[:1], weights[:1], fetched, 7.0, 1.702, dense_cache=big, strategy="grouped")
     assert torch.equal(again, first[:1]) and big.hits == 4 and big.nbytes <= big.max_bytes
     cache.clear()
     assert cache.nbytes == 0
     off = DenseCache(0)
-    assert torch.equal(expert_mlp(x, rows, weights, fetched, 7.0, 1.702, dense_cache=off), first)
+    assert torch.equal(expert_mlp(x, rows, weights, fetched, 7.0, 1.702, dense_cache=off, strategy="grouped"), first)
     assert off.nbytes == 0
 
 

@@ -1,0 +1,86 @@
+"""MXFP4 expert MLPs on the CPU, computed straight from the packed weights (numba, every core).
+
+The torch path dequantizes each routed expert to bf16 in memory (50 MB for a gpt-oss-20b expert, four of
+them per layer per token) and multiplies; most of its time goes to writing and reading that copy. Here each
+thread decodes 32 weights of one output row at a time into registers (a 16-entry table, one E8M0 scale per
+32) and uses them for every token routed to that expert, so the weights are read once, packed, and never
+written: decode is a GEMV per routed expert, prefill a grouped GEMM.
+
+numba ships LLVM in its wheels, so this needs no compiler on the user's machine (Windows included); the
+functions compile on first use (a few seconds, cached on disk). The numbers follow the torch path's roundings
+(engine/layers/moe.py): float32 sums rounded to bf16 after each matmul, the bias added in bf16, the SwiGLU in
+bf16 steps, the routes summed in float32 in order; only the order of a row's additions differs.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from types import SimpleNamespace
+
+import numpy as np
+import torch
+
+_lock = threading.Lock()  # numba's default thread pool runs one parallel region at a time
+
+
+@functools.cache
+def available() -> bool:
+    """numba imports (a broken install raises more than ImportError); GOSSAMER_KERNELS=torch turns it off."""
+    if os.environ.get("GOSSAMER_KERNELS", "").strip().lower() == "torch":
+        return False
+    try:
+        import numba  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
+def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torch.Tensor:
+    """The seam of engine/layers/moe.py on the CPU: x [T, H] bf16, rows [T, k] rows of ``packed``,
+    weights [T, k] -> [T, H] bf16 = sum_j weights[t, j] * expert_{rows[t, j]}(x[t])."""
+    t, k = rows.shape
+    flat = rows.reshape(-1).numpy()
+    used, route_expert = np.unique(flat, return_inverse=True)  # experts in increasing id; route -> index
+    order = np.argsort(route_expert, kind="stable").astype(np.int64)  # routes grouped by expert
+    starts = np.zeros(len(used) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(route_expert, minlength=len(used)), out=starts[1:])
+    used_t = torch.from_numpy(used)
+    kernels = _kernels()
+    with _lock:
+        out = kernels.moe(
+            x.float().numpy(),
+            order,
+            starts,
+            used,
+            k,
+            weights.float().reshape(-1).numpy(),
+            packed.mlp1_blocks.numpy(),
+            packed.mlp1_scales.numpy(),
+            packed.mlp1_bias.index_select(0, used_t).float().numpy(),
+            packed.mlp2_blocks.numpy(),
+            packed.mlp2_scales.numpy(),
+            packed.mlp2_bias.index_select(0, used_t).float().numpy(),
+            np.float32(limit),
+            np.float32(alpha),
+        )
+    return torch.from_numpy(out).to(torch.bfloat16)
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) the functions a forward pass calls, on a tiny layer."""
+    zeros, u8 = torch.zeros, torch.uint8
+    packed = SimpleNamespace(  # the fields of engine.layers.experts.PackedExperts, one expert of 32 x 1
+        mlp1_blocks=zeros(1, 2, 1, 16, dtype=u8), mlp1_scales=zeros(1, 2, 1, dtype=u8),
+        mlp1_bias=zeros(1, 2).bfloat16(), mlp2_blocks=zeros(1, 32, 1, 16, dtype=u8),
+        mlp2_scales=zeros(1, 32, 1, dtype=u8), mlp2_bias=zeros(1, 32).bfloat16(),
+    )
+    expert_mlp_cpu(zeros(1, 32).bfloat16(), zeros(1, 1, dtype=torch.long), zeros(1, 1).bfloat16(), packed, 7.0, 1.7)
+
+
+def _kernels():
+    """The compiled functions (numba is imported only here, on first use)."""
+    from engine.kernels import cpu_mxfp4_jit
+
+    return cpu_mxfp4_jit

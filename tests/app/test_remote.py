@@ -1,0 +1,144 @@
+"""Remote models in the app: add a server in Models, chat with its model, stop, and a cut stream kept."""
+
+from __future__ import annotations
+
+import logging
+import stat
+
+from PySide6.QtCore import Qt
+
+from app import export
+from app import settings as keys
+from app.widgets.server_dialog import ServerDialog
+from engine.remote.client import RemoteClient
+from engine.remote.servers import ServerStore
+from tests.app.conftest import send, wait_idle, wait_loaded
+from tests.remote.fake_server import ANSWER, REASONING, FakeServer, refused_url
+
+KEY = "sk-test-0123456789abcdef"
+
+
+def saved_model(server: FakeServer, key: str | None = None) -> str:
+    """The server saved as the Models window saves it; -> the key of its first model."""
+    models = RemoteClient(server.url, key).list_models()
+    return ServerStore().save(server.url, key, models).model_key(models[0].id)
+
+
+def test_add_a_server_then_chat_with_its_model(make_window, qtbot, app_dirs, caplog):
+    """Add a server (test, save), Use its model, chat: answer and thinking streamed; the key nowhere else."""
+    caplog.set_level(logging.DEBUG)  # every logger, httpx2's and httpcore2's too
+    with FakeServer("vllm", key=KEY) as server:
+        window = make_window()
+        manager = window.open_model_manager()
+        dialog = manager.remote.add_server()
+        dialog.url_edit.setText(server.url)
+        dialog.key_edit.setText("wrong")
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "API key" in dialog.result.text(), timeout=10_000)
+        dialog.key_edit.setText(KEY)
+        qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "Connected" in dialog.result.text(), timeout=10_000)
+        assert "openai/gpt-oss-120b" in dialog.result.text()
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert not dialog.isVisible()
+
+        section = manager.remote
+        host = server.url.split("//")[1].split("/")[0]
+        assert section.model.rowCount() == 1
+        assert section.model.item(0, 0).text() == "openai/gpt-oss-120b"
+        assert section.model.item(0, 1).text() == host
+        qtbot.mouseClick(section.use_button, Qt.MouseButton.LeftButton)
+        wait_loaded(qtbot, window)
+        assert window.engine.model["remote"] == host
+
+        window.composer.effort.setCurrentIndex(window.composer.effort.findData("high"))
+        send(qtbot, window, "Hello")
+        wait_idle(qtbot, window)
+        answer = window.controller.chat_model.message(1)
+        assert answer.content == ANSWER and answer.reasoning == REASONING
+        body = server.chat_bodies()[-1]
+        assert body["reasoning_effort"] == "high"
+        assert body["messages"][-1] == {"role": "user", "content": "Hello"}
+        stored = window.store.message(answer.id)
+        assert stored.complete and stored.usage["completion_tokens"] > 0
+
+        send(qtbot, window, "Again")
+        wait_idle(qtbot, window)
+        sent = server.chat_bodies()[-1]["messages"]
+        assert [m["role"] for m in sent] == ["user", "assistant", "user"] and "reasoning" not in sent[1]
+
+        conversation = window.controller.conversation
+        exported = export.to_markdown(conversation, window.store.messages(conversation.id))
+        assert ANSWER in exported
+    assert window.settings.get(keys.MODEL_PATH).startswith("remote:")
+    key_files = list((app_dirs / "config" / "keys").iterdir())
+    assert len(key_files) == 1 and stat.S_IMODE(key_files[0].stat().st_mode) == 0o600
+    for path in app_dirs.rglob("*"):
+        if path.is_file() and path not in key_files:
+            assert KEY.encode() not in path.read_bytes(), path
+    assert KEY not in exported
+    assert KEY not in caplog.text
+
+
+def test_stop_ends_a_remote_answer_at_once(make_window, qtbot, settings):
+    """Esc while a server streams: the turn ends as stopped, the text so far kept, the stream closed."""
+    with FakeServer("ollama", models=("gpt-oss:20b",), chunk_delay_s=0.3) as server:
+        window = make_window(saved_model(server))
+        wait_loaded(qtbot, window)
+        send(qtbot, window, "Hello")
+        model = window.controller.chat_model
+        qtbot.waitUntil(lambda: model.rowCount() == 2 and len(model.message(1).reasoning) > 0, timeout=10_000)
+        qtbot.keyClick(window.composer.edit, Qt.Key.Key_Escape)
+        qtbot.waitUntil(lambda: not window.controller.busy, timeout=1_000)
+        stored = window.store.message(model.message(1).id)
+        assert stored.finish_reason == "cancelled" and stored.reasoning
+        assert REASONING.startswith(stored.reasoning) and stored.reasoning != REASONING
+        assert server.disconnected.wait(3)
+
+
+def test_a_cut_stream_keeps_the_partial_answer_and_continues(make_window, qtbot, settings):
+    """A stream cut mid-answer: the partial answer stays, marked, with Continue and Regenerate offered."""
+    with FakeServer("llamacpp", cut_after=12) as server:
+        window = make_window(saved_model(server))
+        wait_loaded(qtbot, window)
+        send(qtbot, window, "Hello")
+        wait_idle(qtbot, window)
+        model = window.controller.chat_model
+        stored = window.store.message(model.message(1).id)
+        assert stored.reasoning == REASONING
+        assert stored.content and ANSWER.startswith(stored.content) and stored.content != ANSWER
+        assert stored.finish_reason == "error" and "answer so far is kept" in (stored.error or "")
+        widget = window.chat_view.message_widgets()[1]
+        assert widget.continue_button.isVisible() and widget.regenerate_button.isVisible()
+        assert "broke off" in widget.status_label.text() and "kept" in widget.status_label.text()
+
+        server.cut_after = None
+        qtbot.mouseClick(widget.continue_button, Qt.MouseButton.LeftButton)
+        wait_idle(qtbot, window)
+        body = server.chat_bodies()[-1]
+        assert body["messages"][-1]["content"] == stored.content and body["continue_final_message"] is True
+        again = window.store.message(stored.id)
+        assert again.complete and again.content == stored.content + ANSWER
+
+
+def test_a_server_that_is_down_fails_to_load_in_words(make_window, qtbot):
+    """Choosing a model on a server that has gone: the load fails with words about reaching the server."""
+    with FakeServer() as server:
+        key = saved_model(server)
+    window = make_window(key)
+    qtbot.waitUntil(lambda: window.notice.isVisible() and window.notice.kind == "error", timeout=20_000)
+    assert "could not be reached" in window.notice.text()
+    assert window.engine.model is None
+
+
+def test_test_connection_says_why_not(qtbot, settings):
+    """Test connection against an address where nothing listens says the server could not be reached."""
+    dialog = ServerDialog()
+    qtbot.addWidget(dialog)
+    dialog.url_edit.setText(refused_url())
+    qtbot.mouseClick(dialog.test_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: "could not be reached" in dialog.result.text(), timeout=10_000)
+    assert "refused" in dialog.result.text()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # Save tests again, and saves nothing
+    qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10_000)
+    assert ServerStore().servers() == []
