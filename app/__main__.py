@@ -51,23 +51,57 @@ def create_window(settings, model_path: str | None = None):
     return window
 
 
+def bring_forward(window, model: str | None) -> None:
+    """A second launch handed over: show this window on top, and load its --model (if any)."""
+    from PySide6.QtCore import Qt
+
+    state = window.windowState() & ~Qt.WindowState.WindowMinimized
+    window.setWindowState(state | Qt.WindowState.WindowActive)
+    window.show()
+    window.raise_()
+    window.activateWindow()
+    if model and Path(model).is_dir():
+        window.load_model(model)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv if argv is None else argv
     args = parse_args(argv[1:])
     model = str(Path(args.model).expanduser().resolve()) if args.model else None
     app, settings = create_application(argv)
+    from app.single_instance import SingleInstance
     from app.store import StoreError
+    from engine.paths import user_data_dir
 
+    instance = SingleInstance(user_data_dir())
+    if not instance.acquire():  # this profile is open: that window comes forward (and loads --model)
+        if instance.hand_over(model):
+            return 0
+        from PySide6.QtWidgets import QMessageBox
+
+        QMessageBox.critical(
+            None,
+            "Gossamer",
+            app.translate(
+                "Main",
+                "Gossamer is already running with this profile, but it does not answer. Close it (or end it "
+                "in the task manager), then start Gossamer again.",
+            ),
+        )
+        return 1
     try:
         window = create_window(settings, model)
     except StoreError as error:
         from PySide6.QtWidgets import QMessageBox
 
         QMessageBox.critical(None, "Gossamer", str(error))
+        instance.release()
         return 1
+    instance.activated.connect(lambda path: bring_forward(window, path))
     window.show()
     code = app.exec()
     window.shutdown()
+    instance.release()
     if window.engine.thread.isRunning() or window.models.thread.isRunning():
         # A long prefill or load cannot be interrupted; everything is saved, so leave without waiting for it.
         sys.stdout.flush()

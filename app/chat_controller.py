@@ -71,6 +71,7 @@ class ChatController(QObject, ConversationActions):
         self._turn: _Turn | None = None
         # Answers whose last save failed, by message id: kept whole here and tried again at every save point.
         self._unsaved: dict[int, AnswerRecorder] = {}
+        self._gone: set[int] = set()  # answers whose chat was deleted elsewhere: not saved
         self._unrestored: set[int] = set()  # chats whose Undo of a delete failed; tried again on closing
         self._shut = False  # shutdown() ran: the store is closing, nothing saves any more
         self._save_timer = QTimer(self, interval=int(SAVE_INTERVAL_S * 1000))
@@ -402,6 +403,13 @@ class ChatController(QObject, ConversationActions):
             else:
                 recorder.flush()
         except StoreWriteError as error:
+            if error.kind == "gone":  # its chat was deleted (another window): no retry can save it
+                self._unsaved.pop(recorder.message_id, None)
+                if recorder.message_id not in self._gone:  # told once
+                    self._gone.add(recorder.message_id)
+                    log.warning("an answer could not be saved, its chat is gone: %s", error)
+                    self.answer_save_failed.emit(error)
+                return None
             if not self._unsaved:
                 log.warning("an answer could not be saved; trying again at each save point: %s", error)
                 self.answer_save_failed.emit(error)

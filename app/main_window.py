@@ -28,6 +28,7 @@ from app.engine_client import EngineClient
 from app.engine_errors import ErrorReport
 from app.long_context import LongContext
 from app.local_api import LocalApi
+from app.model_checks import ModelChecks
 from app.models_worker import Listing, ModelsClient
 from app.save_failures import SaveFailures
 from app.settings import Settings
@@ -75,7 +76,7 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         self._loading_since = 0.0
         self._loading_name = ""
         self._loading_timer = QTimer(self, interval=1000)
-        self._loading_timer.timeout.connect(self._show_loading)
+        self._loading_timer.timeout.connect(self.show_loading)
         self._live_context: tuple[int, int] | None = None  # (turn id, prompt tokens) while an answer streams
         self._build()
         self._connect()
@@ -209,6 +210,7 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         controller.no_model.connect(self._on_no_model)
         self.save_failures = SaveFailures(self)  # writes the store refuses: notices, and the close question
         self.long_context = LongContext(self)  # a chat that outgrows the context; reasoning the engine cut
+        self.model_checks = ModelChecks(self)  # changed files hashed before a load; Verify after bad logits
         self.chat_view.regenerate_requested.connect(controller.regenerate)
         self.chat_view.continue_requested.connect(controller.continue_answer)
         self.chat_view.edit_submitted.connect(self._edit_and_resend)

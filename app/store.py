@@ -65,6 +65,14 @@ class StoreWriteError(Exception):
         self.reason = str(error)  # SQLite's English sentence, e.g. "database or disk is full"
 
 
+class RowGoneError(StoreWriteError):
+    """A write to a chat or message that is gone (deleted in another window): nothing saved; kind "gone"."""
+
+    def __init__(self, what: str, path: Path) -> None:
+        Exception.__init__(self, f"Could not write to {path}: {what} is no longer there")
+        self.kind, self.path, self.reason = "gone", path, f"{what} is no longer there"
+
+
 # Primary result codes (https://sqlite.org/rescode.html): the file cannot be written (read-only, no
 # permission, a journal it cannot create) or the disk failed under it; ENOSPC itself is SQLITE_FULL.
 _UNWRITABLE = (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_PERM, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR)
@@ -190,27 +198,33 @@ class Store:
 
     def rename_conversation(self, conversation_id: int, title: str, *, auto: bool = False) -> None:
         with self.transaction():
-            self.db.execute(
+            self._update(
                 "UPDATE conversations SET title = ?, title_is_auto = ? WHERE id = ?",
                 (title.strip(), int(auto), conversation_id),
+                f"chat {conversation_id}",
             )
 
     def update_settings(self, conversation_id: int, settings: dict) -> None:
         with self.transaction():
-            self.db.execute(
-                "UPDATE conversations SET settings = ? WHERE id = ?", (json.dumps(settings), conversation_id)
+            self._update(
+                "UPDATE conversations SET settings = ? WHERE id = ?",
+                (json.dumps(settings), conversation_id),
+                f"chat {conversation_id}",
             )
 
     def delete_conversation(self, conversation_id: int) -> None:
         """Move to the bin: hidden from lists, restorable until ``purge_deleted``."""
         with self.transaction():
-            self.db.execute(
-                "UPDATE conversations SET deleted_at = ? WHERE id = ?", (self._clock(), conversation_id)
+            self._update(
+                "UPDATE conversations SET deleted_at = ? WHERE id = ?",
+                (self._clock(), conversation_id),
+                f"chat {conversation_id}",
             )
 
     def restore_conversation(self, conversation_id: int) -> None:
         with self.transaction():
-            self.db.execute("UPDATE conversations SET deleted_at = NULL WHERE id = ?", (conversation_id,))
+            sql = "UPDATE conversations SET deleted_at = NULL WHERE id = ?"
+            self._update(sql, (conversation_id,), f"chat {conversation_id}")
 
     def purge_deleted(self) -> int:
         with self.transaction():
@@ -276,6 +290,8 @@ class Store:
         assert role in ROLES, role
         now = self._clock()
         with self.transaction():
+            if not self.db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone():
+                raise RowGoneError(f"chat {conversation_id}", self.path)  # not sqlite's IntegrityError
             if parent_id == LAST:
                 shown = self.messages(conversation_id)
                 parent_id = shown[-1].id if shown else None
@@ -334,17 +350,19 @@ class Store:
             return
         now = self._clock()
         with self.transaction():
-            self.db.execute(
+            self._update(
                 f"UPDATE messages SET {', '.join(assignments)}, updated_at = ? WHERE id = ?",
                 (*values, now, message_id),
+                f"message {message_id}",
             )
 
     def edit_message(self, message_id: int, content: str) -> None:
         """Replace a message's text in place (the app's edits add a version instead: ``add_message``)."""
         with self.transaction():
-            self.db.execute(
+            self._update(
                 "UPDATE messages SET content = ?, updated_at = ? WHERE id = ?",
                 (content, self._clock(), message_id),
+                f"message {message_id}",
             )
 
     def finish_message(
@@ -366,10 +384,11 @@ class Store:
             self.update_message(
                 message_id, content=content, reasoning=reasoning, tool_calls=tool_calls, thinking_s=thinking_s
             )
-            self.db.execute(
+            self._update(
                 "UPDATE messages SET complete = 1, finish_reason = ?, usage = ?, error = ?, error_kind = ?,"
                 " updated_at = ? WHERE id = ?",
                 (finish_reason, json.dumps(usage or {}), error, error_kind or None, now, message_id),
+                f"message {message_id}",
             )
             row = self.db.execute(
                 "SELECT conversation_id FROM messages WHERE id = ?", (message_id,)
@@ -381,10 +400,11 @@ class Store:
         """Mark an answer incomplete again while it is continued, so a crash leaves it interrupted."""
         now = self._clock()
         with self.transaction():
-            self.db.execute(
+            self._update(
                 "UPDATE messages SET complete = 0, finish_reason = NULL, error = NULL, error_kind = NULL,"
                 " updated_at = ? WHERE id = ?",
                 (now, message_id),
+                f"message {message_id}",
             )
 
     def delete_messages_from(self, conversation_id: int, position: int) -> int:
@@ -401,6 +421,11 @@ class Store:
     def incomplete_messages(self) -> list[Message]:
         rows = self.db.execute("SELECT * FROM messages WHERE complete = 0 ORDER BY conversation_id, position")
         return [message_from_row(row) for row in rows]
+
+    def _update(self, sql: str, values: tuple, what: str) -> None:
+        """An update that changes no row raises, rather than returning as if saved (its row is gone)."""
+        if self.db.execute(sql, values).rowcount == 0:
+            raise RowGoneError(what, self.path)
 
     def _touch(self, conversation_id: int, now: float) -> None:
         self.db.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now, conversation_id))

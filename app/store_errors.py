@@ -27,7 +27,7 @@ TASKS = (
     "version",
     "overflow",
 )
-KINDS = ("full", "read_only", "other")
+KINDS = ("full", "read_only", "other", "gone")
 
 
 def shown(error: StoreWriteError, task: str) -> tuple[str, str]:
@@ -60,6 +60,9 @@ def cause(kind: str) -> str:
         "full": translate("StoreErrors", "The disk is full."),
         "read_only": translate("StoreErrors", "The chats file is read-only or cannot be written."),
         "other": translate("StoreErrors", "Writing to the chats file failed."),
+        "gone": translate(
+            "StoreErrors", "The chat is no longer there: it was deleted, perhaps in another window."
+        ),
     }
     return causes[kind]
 
@@ -67,6 +70,8 @@ def cause(kind: str) -> str:
 def advice(kind: str, task: str) -> str:
     """What to do: send again (the text is still in the box), try again, or, for a streaming answer, nothing
     but making room: it is saved by itself."""
+    if kind == "gone":  # retrying cannot help
+        return translate("StoreErrors", "Nothing more can be saved in it. Start a new chat to go on.")
     if task == "answer":
         texts = {
             "full": translate(

@@ -100,7 +100,7 @@ class ModelHandlers:
         if self.engine.loading:
             elapsed = time.monotonic() - self._loading_since
             name = self._loading_name or _model_name(self.engine.loading_path or "")
-            text = self.tr("Loading %1…").replace("%1", name)
+            text = self.model_checks.status_text(name) or self.tr("Loading %1…").replace("%1", name)
             if elapsed >= 1:
                 text += " " + formatting.duration(elapsed)
             if busy:
@@ -113,7 +113,7 @@ class ModelHandlers:
         else:
             self.status.set_state(self.tr("No model loaded"))
 
-    def _show_loading(self) -> None:
+    def show_loading(self) -> None:
         if not self.engine.loading:
             self._loading_timer.stop()
         self.show_state()

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 class EngineWorker(QObject):
     model_loading = Signal(str)  # folder
+    model_checking = Signal(object)  # engine.hub.DownloadProgress: files hashed again before the load
     model_loaded = Signal(object)  # dict: path, description (English: the log), facts, device, context_max
     model_load_failed = Signal(str, object)  # folder, app.engine_errors.ErrorReport
     model_unloaded = Signal()
@@ -66,7 +67,7 @@ class EngineWorker(QObject):
         try:
             import torch
 
-            from engine.hub import in_use
+            from engine.hub import check_before_load, in_use
             from engine.runtime.auto_context import automatic_context
             from engine.runtime.loader import load_model
             from engine.runtime.session import ChatSession
@@ -79,6 +80,8 @@ class EngineWorker(QObject):
                 if automatic:  # the CPU gets no budget below, so none here either
                     context_length = automatic_context(path, device, vram_budget if device != "cpu" else None)
                 notices: list = []  # engine.notices.Notice
+                # files changed since they were verified are hashed again first (VerificationError if wrong)
+                check = check_before_load(path, progress=self.model_checking.emit)
                 model = load_model(
                     path,
                     device=device,
@@ -112,6 +115,7 @@ class EngineWorker(QObject):
             "context_max": session.context_length,
             "context_auto": automatic,
             "context_choices": _context_choices(model),
+            "unverified": check.note is not None,  # a folder outside the models folder: nothing checked it
         }
         log.info("loaded %s: %s", path, info["description"])
         self.model_loaded.emit(info)

@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-from engine.errors import EngineError
+from engine.errors import EngineError, NonFiniteLogitsError
 
 COMMANDS = {
     "logits": "write the logits of a token sequence to a .npy file",
@@ -44,6 +44,12 @@ def main(argv: list[str] | None = None) -> int:
         return int(module.run(args) or 0)
     except EngineError as error:
         print(f"error: {error}", file=sys.stderr)
+        if isinstance(error, NonFiniteLogitsError) and "verify" not in str(error):
+            print(
+                "The model's files may be damaged: check them with `python -m engine models verify NAME` "
+                "(a model in the models folder), or download the model again.",
+                file=sys.stderr,
+            )
         return 1
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

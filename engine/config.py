@@ -6,11 +6,11 @@ Hugging Face names are mapped in ``from_hf_json``. Defaults are gpt-oss-20b.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from engine.errors import ModelFilesError, UnsupportedModelError
+from engine.userfiles import read_json
 
 SLIDING = "sliding_attention"
 FULL = "full_attention"
@@ -19,6 +19,55 @@ MXFP4_GROUP = 32  # weights per MXFP4 scale (along the input dimension)
 # The Hugging Face config.json fields we do not need but write back for a faithful synthetic copy.
 HF_EOS_TOKEN_ID = 200002
 HF_PAD_TOKEN_ID = 199999
+
+# What a gpt-oss model can be (gpt-oss-120b: 36 layers, 128 experts, 131072 positions), with room for
+# variants. Every size is bounded, so that an absurd config.json fails at once instead of building a
+# structure per layer (or per position) of a model that cannot exist.
+MAX_CONTEXT = 1 << 20
+SIZE_RANGES: dict[str, tuple[int, int]] = {
+    "num_hidden_layers": (1, 256),
+    "num_experts": (1, 1024),
+    "experts_per_token": (1, 128),
+    "vocab_size": (1, 1 << 20),
+    "hidden_size": (32, 16384),
+    "intermediate_size": (32, 65536),
+    "head_dim": (2, 1024),
+    "num_attention_heads": (1, 1024),
+    "num_key_value_heads": (1, 1024),
+    "initial_context_length": (256, MAX_CONTEXT),
+    "max_position_embeddings": (1, MAX_CONTEXT),
+}
+# Values outside these ranges load, but answer with changed (or non-finite) numbers.
+VALUE_RANGES: dict[str, tuple[float, float]] = {
+    "rope_theta": (100.0, 1e9),
+    "rope_scaling_factor": (1.0, 1024.0),
+    "rope_ntk_alpha": (1e-3, 1024.0),
+    "rope_ntk_beta": (1e-3, 1024.0),
+    "rms_norm_eps": (1e-12, 1e-2),
+    "swiglu_limit": (1.0, 1e4),
+    "swiglu_alpha": (1e-2, 100.0),
+}
+# Our field -> its key in a Hugging Face config.json (the original layout's keys are our field names).
+HF_KEYS = {
+    "num_experts": "num_local_experts",
+    "experts_per_token": "num_experts_per_tok",
+    "rope_scaling_factor": "rope_scaling.factor",
+    "rope_ntk_alpha": "rope_scaling.beta_slow",
+    "rope_ntk_beta": "rope_scaling.beta_fast",
+    "rope_truncate": "rope_scaling.truncate",
+    "initial_context_length": "rope_scaling.original_max_position_embeddings",
+}
+
+
+class ConfigRangeError(ValueError):
+    """A config value outside what a gpt-oss model can have; ``key`` is renamed to the file's spelling."""
+
+    def __init__(self, name: str, value: object, low: float, high: float):
+        self.name, self.value, self.low, self.high = name, value, low, high
+        super().__init__(self.sentence(name))
+
+    def sentence(self, key: str) -> str:
+        return f"{key} is {self.value!r}; a gpt-oss model has it from {self.low:g} to {self.high:g}"
 
 
 @dataclass
@@ -48,26 +97,21 @@ class ModelConfig:
     extra: dict = field(default_factory=dict, compare=False, repr=False)  # unused keys, kept for messages
 
     def __post_init__(self) -> None:
+        # Sizes first, so that an absurd count fails before anything is built per layer.
+        for name, (low, high) in SIZE_RANGES.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+            if not low <= value <= high:
+                raise ConfigRangeError(name, value, low, high)
         if not self.layer_types:
             # gpt-oss: "sliding window on every other layer", starting with layer 0.
             self.layer_types = tuple(SLIDING if i % 2 == 0 else FULL for i in range(self.num_hidden_layers))
         self.layer_types = tuple(self.layer_types)
-        for name in (
-            "num_hidden_layers",
-            "num_experts",
-            "experts_per_token",
-            "vocab_size",
-            "hidden_size",
-            "intermediate_size",
-            "head_dim",
-            "num_attention_heads",
-            "num_key_value_heads",
-            "initial_context_length",
-            "max_position_embeddings",
-        ):
+        for name, (low, high) in VALUE_RANGES.items():
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, not {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+                raise ConfigRangeError(name, value, low, high)
         if self.experts_per_token > self.num_experts:
             raise ValueError(
                 f"experts_per_token ({self.experts_per_token}) exceeds num_experts ({self.num_experts})"
@@ -88,16 +132,26 @@ class ModelConfig:
             raise ValueError(
                 f"layer_types lists {len(self.layer_types)} layers, the model has {self.num_hidden_layers}"
             )
-        if bad := sorted(set(self.layer_types) - {SLIDING, FULL}):
+        if bad := sorted(set(self.layer_types) - {SLIDING, FULL}, key=repr):
             raise ValueError(f"unknown layer types {bad}")
-        if SLIDING in self.layer_types and (
-            not isinstance(self.sliding_window, int) or self.sliding_window <= 0
-        ):
-            raise ValueError(f"sliding layers need a positive sliding_window, not {self.sliding_window!r}")
-        if not self.rope_scaling_factor >= 1.0:
-            raise ValueError(f"rope scaling factor must be at least 1, not {self.rope_scaling_factor}")
-        if not (self.rope_theta > 1 and self.rms_norm_eps > 0 and self.swiglu_limit > 0):
-            raise ValueError("rope_theta, rms_norm_eps and swiglu_limit must be positive")
+        if SLIDING in self.layer_types:
+            if isinstance(self.sliding_window, bool) or not isinstance(self.sliding_window, int) or (
+                self.sliding_window <= 0
+            ):
+                raise ValueError(
+                    f"sliding layers need a positive sliding_window, not {self.sliding_window!r}"
+                )
+            if self.sliding_window > MAX_CONTEXT:
+                raise ConfigRangeError("sliding_window", self.sliding_window, 1, MAX_CONTEXT)
+        if self.initial_context_length > self.max_position_embeddings:
+            raise ValueError(
+                f"the original context ({self.initial_context_length}) is longer than the context "
+                f"YaRN stretches it to ({self.max_position_embeddings})"
+            )
+        if self.rope_ntk_alpha >= self.rope_ntk_beta:
+            raise ValueError(
+                f"YaRN's beta_slow ({self.rope_ntk_alpha}) must be below its beta_fast ({self.rope_ntk_beta})"
+            )
 
     # Derived sizes.
     @property
@@ -115,14 +169,7 @@ class ModelConfig:
     @classmethod
     def from_json_file(cls, path: Path) -> ModelConfig:
         """Either layout's config.json; raises ModelFilesError / UnsupportedModelError naming the file."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise ModelFilesError(f"{path} is missing. Re-download the model in the model manager.") from None
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ModelFilesError(
-                f"{path} is not valid JSON ({error}). Verify or re-download the model in the model manager."
-            ) from None
+        data = read_json(Path(path), what="config.json")  # bounded; ModelFilesError naming the file
         if not isinstance(data, dict):
             raise ModelFilesError(
                 f"{path} does not hold a JSON object. Re-download the model in the model manager."
@@ -138,7 +185,17 @@ class ModelConfig:
                 return cls.from_hf_json(data)
             if "num_experts" in data and "experts_per_token" in data:
                 return cls.from_original_json(data)
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
+        except ConfigRangeError as error:
+            key = error.name
+            if model_type is not None:
+                key = HF_KEYS.get(key, key)
+                if "rope_parameters" in data:
+                    key = key.replace("rope_scaling.", "rope_parameters.")
+            raise ModelFilesError(
+                f"{path} is not a usable gpt-oss config: {error.sentence(key)}. "
+                "Verify or re-download the model in the model manager."
+            ) from None
+        except (KeyError, TypeError, ValueError, AttributeError, ArithmeticError) as error:
             reason = f"missing key {error}" if isinstance(error, KeyError) else str(error)
             raise UnsupportedModelError(
                 f"{path} is not a usable gpt-oss config: {reason}. "
@@ -218,9 +275,10 @@ class ModelConfig:
             rope_scaling_factor=float(rope.get("factor", 1.0)) if yarn else 1.0,
             rope_ntk_alpha=float(rope.get("beta_slow") or 1.0),
             rope_ntk_beta=float(rope.get("beta_fast") or 32.0),
-            # transformers treats a missing "truncate" as true
-            rope_truncate=bool(rope.get("truncate", True)),
-            initial_context_length=int(
+            # transformers treats a missing "truncate" as true; the gpt-oss reference never rounds the ramp,
+            # and a gpt_oss config without the key means the reference's YaRN
+            rope_truncate=bool(rope.get("truncate", data.get("model_type", "gpt_oss") != "gpt_oss")),
+            initial_context_length=_whole(
                 rope.get("original_max_position_embeddings") or data.get("initial_context_length", 4096)
             ),
             max_position_embeddings=data.get("max_position_embeddings", 131072),
@@ -254,7 +312,7 @@ class ModelConfig:
             rope_truncate=False,  # the reference never rounds the ramp
             initial_context_length=initial,
             # The reference has no context key: YaRN stretches the initial context by the factor.
-            max_position_embeddings=data.get("max_position_embeddings", int(initial * factor)),
+            max_position_embeddings=data.get("max_position_embeddings", _whole(initial * factor)),
             rms_norm_eps=float(data.get("rms_norm_eps", 1e-5)),
             swiglu_limit=float(data.get("swiglu_limit", 7.0)),
             swiglu_alpha=float(data.get("swiglu_alpha", 1.702)),
@@ -370,3 +428,10 @@ class ModelConfig:
 
     def total_bytes(self) -> int:
         return self.dense_bytes() + self.num_hidden_layers * self.num_experts * self.expert_bytes()
+
+
+def _whole(value: object) -> object:
+    """A float that is a whole number as an int (4096.0 -> 4096); anything else unchanged, for the checks."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

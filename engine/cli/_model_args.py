@@ -58,6 +58,24 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_model(path: str) -> str | None:
+    """Before loading: files that changed since they were verified are hashed again, with a progress bar
+    (engine.hub.trust). Returns the note to print once the model has loaded (a folder outside the models
+    folder: its files are unverified), so that a load that fails says only why."""
+    from engine.cli.models import TerminalProgress
+    from engine.hub import check_before_load
+
+    bar = TerminalProgress()
+    try:
+        check = check_before_load(path, progress=bar)
+    finally:
+        bar.close()
+    if check.rehashed:
+        changed = ", ".join(check.rehashed)
+        print(f"note: {changed} changed since verified; hashed again, they match", file=sys.stderr)
+    return check.note
+
+
 def load_session(args: argparse.Namespace):
     """Load the model named by ``args`` and wrap it in a ChatSession (or connect to the server it names:
     a RemoteSession, which yields the same events)."""
@@ -72,10 +90,14 @@ def load_session(args: argparse.Namespace):
     from engine.runtime.loader import load_model
     from engine.runtime.session import ChatSession
 
+    note = check_model(args.model)
+
     # load_model reads the budget's forms itself ("auto" measures the device it loads on); a bad one is an
     # EngineError that says how to write it
     model = load_model(args.model, device=args.device, vram_budget=args.vram, context_length=args.context,
                        notify=lambda notice: print(f"note: {notice.text}", file=sys.stderr))
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     return ChatSession(model, context_length=min(args.context, model.context_length))
 
 

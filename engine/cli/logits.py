@@ -10,8 +10,8 @@ import argparse
 import sys
 import time
 
-from engine.cli._model_args import add_vram_argument
-from engine.errors import EngineError
+from engine.cli._model_args import add_vram_argument, check_model
+from engine.errors import EngineError, NonFiniteLogitsError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.runtime.loader import load_model
 
     ids = parse_ids(args.ids)
+    note = check_model(args.model)
     # the context is the sequence; prefill keeps the logits of every position (the plan's working memory)
     options = PlanOptions(all_logits=args.mode == "prefill")
     model = load_model(
@@ -58,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
         plan_options=options,
         int8_weights=args.int8,
     )
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     parse_ids(args.ids, model.config.vocab_size)
     if args.chunk:
         model.prefill_chunk = args.chunk
@@ -68,6 +71,13 @@ def run(args: argparse.Namespace) -> int:
         logits = model.forward(tokens, cache)
     else:
         logits = torch.cat([model.forward(tokens[i : i + 1], cache) for i in range(len(ids))])
+    if not bool(torch.isfinite(logits).all()):
+        bad = int((~torch.isfinite(logits)).any(dim=-1).nonzero()[0, 0])
+        raise NonFiniteLogitsError(
+            f"The model produced NaN or infinite logits (first at position {bad}), so {args.out} was not "
+            "written. Its files may be damaged: run `python -m engine models verify NAME` (or Verify in the "
+            "app's Models), or re-download the model."
+        )
     write_npy(args.out, logits)
     print(
         f"wrote {args.out}: {list(logits.shape)} float32 logits ({args.mode}, "

@@ -25,7 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     download.add_argument("name", help="a catalog name (gpt-oss-20b) or a Hub repo: owner/name[@revision]")
     verify = sub.add_parser("verify", help="hash every file again and compare with the manifest")
     verify.add_argument("name")
-    verify.add_argument("--quick", action="store_true", help="compare sizes only")
+    verify.add_argument(
+        "--quick", action="store_true", help="compare file sizes only; the bytes are not read or hashed"
+    )
     remove = sub.add_parser("rm", help="delete a model (an in-place import is only forgotten)")
     remove.add_argument("name")
     importing = sub.add_parser("import", help="import a gpt-oss model folder from disk")
@@ -55,6 +57,12 @@ def run(args: argparse.Namespace) -> int:
             model = store.verify(args.name, full=not args.quick, progress=bar)
         finally:
             bar.close()
+        if args.quick:
+            print(
+                f"{args.name}: quick check of sizes only: the bytes were not read, so a changed byte is not "
+                "noticed. Run without --quick to hash every file.",
+                file=sys.stderr,
+            )
         return _report(model)
     if args.action == "rm":
         freed = store.get(args.name).size_bytes

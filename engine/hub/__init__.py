@@ -11,6 +11,7 @@ from engine.hub.fit import FitEstimate, estimate_fit
 from engine.hub.progress import Cancelled, DownloadProgress
 from engine.hub.status import CORRUPT, INCOMPLETE, UNVERIFIED, VERIFIED, LocalModel
 from engine.hub.store import ModelStore, default_root
+from engine.hub.trust import LoadCheck, check_before_load
 
 __all__ = [
     "CORRUPT",
@@ -21,8 +22,10 @@ __all__ = [
     "CatalogEntry",
     "DownloadProgress",
     "FitEstimate",
+    "LoadCheck",
     "LocalModel",
     "ModelStore",
+    "check_before_load",
     "default_root",
     "estimate_fit",
     "in_use",

@@ -116,6 +116,7 @@ def _plan(
             and _size(folder / f.path) == f.size
         ):
             record.sha256, record.verified = before.sha256, True
+            record.mtime_ns, record.inode = before.mtime_ns, before.inode
         records.append(record)
     if old is not None:  # files of another revision or layout that this one does not have
         keep = {f.path for f in files}
@@ -164,6 +165,7 @@ def _fetch(
         hasher.feed_file(dest, tracker.advance, cancel)
         if matches(record, hasher):
             record.sha256, record.verified = hasher.sha256(), True
+            record.note_facts(dest)
             return True
         dest.unlink()
         tracker.rewind(f.size)
@@ -178,6 +180,7 @@ def _fetch(
     fsync_dir(dest.parent)
     sidecar.unlink(missing_ok=True)
     record.sha256, record.verified = hasher.sha256(), True
+    record.note_facts(dest)
     return True
 
 

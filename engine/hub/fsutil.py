@@ -9,6 +9,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from engine import userfiles
+from engine.errors import ModelFilesError
+from engine.userfiles import MAX_CONFIG_BYTES
+
 # errno values that mean "no room to write": a full disk, a quota, or a file-size limit (RLIMIT_FSIZE).
 DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
@@ -41,13 +45,14 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def read_json(path: Path) -> Any | None:
-    """The parsed file, or None when it is missing or not valid JSON (a user may have edited it)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+def read_json(path: Path, max_bytes: int = MAX_CONFIG_BYTES) -> Any | None:
+    """The parsed file, or None when it is missing, not a regular file, too big, or not valid JSON (a user
+    may have edited it); read with engine.userfiles' limits, so no file makes this hang or raise."""
+    if not path.exists():
         return None
-    except (ValueError, UnicodeDecodeError):
+    try:
+        return userfiles.read_json(path, max_bytes)
+    except ModelFilesError:
         return None
 
 

@@ -6,12 +6,12 @@ root, ``original/`` and ``metal/``, each about 13 GB); a download fetches exactl
 
 from __future__ import annotations
 
-import json
 import re
-import struct
 from pathlib import Path, PurePosixPath
 
 from engine.errors import ModelFilesError, UnsupportedModelError
+from engine.io.weights import SafetensorsFile
+from engine.userfiles import read_json
 
 HF = "hf"
 ORIGINAL = "original"
@@ -27,7 +27,6 @@ _HF_EXTRAS = (
 _HF_WEIGHTS = re.compile(r"model(-\d+-of-\d+)?\.safetensors")
 _ORIGINAL_FILES = re.compile(r"original/(config\.json|model[^/]*\.safetensors(\.index\.json)?)")
 _ORIGINAL_CONFIG_KEYS = ("num_hidden_layers", "num_experts", "experts_per_token", "hidden_size")
-_MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit on the JSON header
 
 
 def select_files(paths: list[str]) -> tuple[str, list[str]] | None:
@@ -67,10 +66,8 @@ def check_config(config: object, layout: str, where: str) -> None:
 
 
 def read_config(path: Path) -> object:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise ModelFilesError(f"Cannot read {path}: {error}. Download or copy the model again.") from error
+    """A model's config.json, parsed with engine.userfiles' limits (ModelFilesError naming it otherwise)."""
+    return read_json(path, what="config.json")
 
 
 def detect_local(folder: Path) -> tuple[str, list[str]]:
@@ -110,10 +107,10 @@ def _is_original_config(path: Path) -> bool:
 def check_weights(folder: Path, files: list[str]) -> None:
     """Every shard an index names is there, and every safetensors header parses and fits its file."""
     for index in (p for p in files if p.endswith(".safetensors.index.json")):
-        try:
-            weight_map = json.loads((folder / index).read_text(encoding="utf-8"))["weight_map"]
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise ModelFilesError(f"{folder / index} is not a safetensors index ({error}).") from error
+        data = read_json(folder / index, what="safetensors index")
+        weight_map = data.get("weight_map") if isinstance(data, dict) else None
+        if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+            raise ModelFilesError(f"{folder / index} is not a safetensors index (it has no weight_map).")
         base = PurePosixPath(index).parent
         missing = sorted({str(base / name) for name in weight_map.values()} - set(files))
         if missing:
@@ -123,21 +120,10 @@ def check_weights(folder: Path, files: list[str]) -> None:
 
 
 def safetensors_tensors(path: Path) -> dict[str, dict]:
-    """The header of a safetensors file (name -> dtype, shape, offsets), checked against the file's size."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            (header_len,) = struct.unpack("<Q", f.read(8).ljust(8, b"\0"))
-            if not 2 <= header_len <= min(_MAX_HEADER_BYTES, size - 8):
-                raise ValueError(f"header length {header_len} does not fit a {size}-byte file")
-            header = json.loads(f.read(header_len))
-        header.pop("__metadata__", None)
-        end = max((t["data_offsets"][1] for t in header.values()), default=0)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError) as error:
-        raise ModelFilesError(f"{path} is not a readable safetensors file ({error}).") from error
-    if 8 + header_len + end != size:
-        raise ModelFilesError(
-            f"{path} is {size} bytes but its header describes {8 + header_len + end}: the file is truncated "
-            "or damaged. Copy or download it again."
-        )
-    return header
+    """The header of a safetensors file (name -> dtype, shape, file offsets), checked as a load checks it: the
+    spans fit their shapes and tile the data area exactly (engine.io.weights)."""
+    tensors = SafetensorsFile(path).tensors
+    return {
+        name: {"dtype": t.dtype, "shape": list(t.shape), "file_offsets": [t.start, t.end]}
+        for name, t in tensors.items()
+    }

@@ -6,6 +6,7 @@ the models folder). A model is usable only when the manifest says every file was
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +24,24 @@ class FileRecord:
     sha256: str | None = None  # the Hub's lfs.sha256, or what we computed (small files, imports)
     git_sha1: str | None = None  # the Hub's git blob id, for small files kept in git rather than LFS
     verified: bool = False  # these bytes were hashed and matched
+    # The file as it was when its bytes were hashed: a change of any of these (a byte written in place moves
+    # the mtime; a copy over it changes the inode) means the bytes must be hashed again before they are used.
+    mtime_ns: int | None = None
+    inode: int | None = None  # None where the OS has none (st_ino 0)
+
+    def note_facts(self, path: Path) -> None:
+        """Record the file's mtime and inode now, as it was just hashed."""
+        info = os.stat(path)
+        self.mtime_ns, self.inode = info.st_mtime_ns, info.st_ino or None
+
+    def facts_match(self, info: os.stat_result) -> bool:
+        """The file is as it was when hashed: same size, mtime and inode (False when none were recorded)."""
+        return (
+            self.mtime_ns is not None
+            and info.st_size == self.size
+            and info.st_mtime_ns == self.mtime_ns
+            and (info.st_ino or None) == self.inode
+        )
 
 
 @dataclass
@@ -60,7 +79,9 @@ class Manifest:
     @classmethod
     def from_json(cls, data: dict) -> Manifest:
         data = dict(data)
-        data["files"] = [FileRecord(**f) for f in data.get("files", [])]
+        known = set(FileRecord.__dataclass_fields__)
+        files = data.get("files", [])
+        data["files"] = [FileRecord(**{k: v for k, v in f.items() if k in known}) for f in files]
         return cls(**data)
 
 
@@ -71,7 +92,7 @@ def read_manifest(folder: Path) -> Manifest | None:
         return None
     try:
         return Manifest.from_json(data)
-    except (TypeError, KeyError):
+    except (TypeError, KeyError, AttributeError):
         return None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 import threading
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -61,22 +63,25 @@ def inspect(folder: Path) -> LocalModel | None:
             (f"no readable {MANIFEST_NAME}",),
         )
     base = files_base(folder, manifest)
-    problems, missing, wrong = [], False, False
+    problems, missing, wrong, changed = [], False, False, False
     for record in manifest.files:
-        size = _size(base / record.path)
-        if size is None:
+        info = _stat(base / record.path)
+        if info is None:
             missing = True
             if manifest.verified or record.verified:
                 problems.append(f"{record.path}: missing")
-        elif size != record.size:
+        elif info.st_size != record.size:
             wrong = True
-            problems.append(f"{record.path}: {size} bytes, expected {record.size}")
+            problems.append(f"{record.path}: {info.st_size} bytes, expected {record.size}")
+        elif record.verified and record.mtime_ns is not None and not record.facts_match(info):
+            changed = True
+            problems.append(f"{record.path}: changed since it was verified (hashed again before it loads)")
     problems += [f"{path}: does not match its hash" for path in manifest.corrupt]
     if manifest.corrupt or wrong:
         status = CORRUPT
     elif missing:
         status = INCOMPLETE
-    elif manifest.verified:
+    elif manifest.verified and not changed:
         status = VERIFIED
     else:
         status = UNVERIFIED
@@ -119,6 +124,7 @@ def check_files(
             if matches(record, hasher):
                 record.verified = True
                 record.sha256 = hasher.sha256()
+                record.note_facts(path)
             else:
                 bad.append(record.path)
         else:
@@ -137,10 +143,17 @@ def matches(expected: FileRecord, hasher: FileHasher) -> bool:
 
 
 def _size(path: Path) -> int | None:
+    info = _stat(path)
+    return None if info is None else info.st_size
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    """The file's stat, or None when it is missing or not a regular file."""
     try:
-        return path.stat().st_size if path.is_file() else None
+        info = path.stat()
     except OSError:
         return None
+    return info if stat.S_ISREG(info.st_mode) else None
 
 
 def _folder_bytes(folder: Path) -> int:

@@ -8,18 +8,22 @@ The files themselves are read by engine/io/weights.py (validated headers, zero-c
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import MXFP4_GROUP, ModelConfig
 from engine.errors import EngineError, ModelFilesError
 from engine.io.weights import REDOWNLOAD, SafetensorsFile
+from engine.userfiles import check_regular, read_json
 
 CONFIG_FILE = "config.json"
 INDEX_FILE = "model.safetensors.index.json"
 ORIGINAL_DIR = "original"
 BYTES_PER_BLOCK = 16  # 32 FP4 codes packed two to a byte
+# The largest E8M0 scale byte the Triton kernels hold exactly: they build 2**(s - 127 + 14) as float32 bits,
+# which overflows from 241 on. gpt-oss's scales sit far below (weights of 2**113 mean damaged bytes).
+MAX_SCALE_BYTE = 240
 
 # ---- Layouts: where the config and the tensors are --------------------------------------------------------
 
@@ -46,7 +50,8 @@ def find_layout(path: str | Path) -> Layout:
         raise ModelFilesError(
             f"{root} is not a folder. Choose the folder that holds the model's config.json."
         )
-    candidates = [d for d in (root, root / ORIGINAL_DIR) if (d / CONFIG_FILE).is_file()]
+    # exists(), not is_file(): a config.json that is a pipe is refused by name, not passed over
+    candidates = [d for d in (root, root / ORIGINAL_DIR) if (d / CONFIG_FILE).exists()]
     if not candidates:
         raise ModelFilesError(
             f"{root} holds no {CONFIG_FILE} (nor does {root / ORIGINAL_DIR}). "
@@ -58,7 +63,7 @@ def find_layout(path: str | Path) -> Layout:
         config_path = directory / CONFIG_FILE
         try:
             config = ModelConfig.from_json_file(config_path)
-            kind = "hf" if "model_type" in json.loads(config_path.read_text(encoding="utf-8")) else "original"
+            kind = "hf" if "model_type" in read_json(config_path, what="config.json") else "original"
             layouts.append(_files_of(kind, directory, config))
         except EngineError as error:
             problems.append(error)
@@ -69,23 +74,26 @@ def find_layout(path: str | Path) -> Layout:
 
 def _files_of(kind: str, directory: Path, config: ModelConfig) -> Layout:
     index_path = directory / INDEX_FILE
-    if kind == "hf" and index_path.is_file():
-        try:
-            weight_map = json.loads(index_path.read_text(encoding="utf-8"))["weight_map"]
-            assert isinstance(weight_map, dict) and all(isinstance(v, str) for v in weight_map.values())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AssertionError):
-            raise ModelFilesError(f"{index_path} is not a valid safetensors index. {REDOWNLOAD}") from None
+    if kind == "hf" and index_path.exists():
+        index = read_json(index_path, what="safetensors index")  # ModelFilesError naming it, if malformed
+        weight_map = index.get("weight_map") if isinstance(index, dict) else None
+        if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
+            raise ModelFilesError(f"{index_path} is not a valid safetensors index. {REDOWNLOAD}")
         names = sorted(set(weight_map.values()))
         for name in names:
             if Path(name).name != name:
                 raise ModelFilesError(f"{index_path} names a shard outside the folder ({name}). {REDOWNLOAD}")
-            if not (directory / name).is_file():
+            if (directory / name).exists():
+                check_regular(directory / name, "weights file")
+            else:
                 raise ModelFilesError(
                     f"{directory / name} is missing: {INDEX_FILE} lists it as a shard of the "
                     f"model. {REDOWNLOAD}"
                 )
         return Layout(kind, directory, config, [directory / n for n in names], weight_map)
     files = sorted(directory.glob("*.safetensors"))
+    for file in files:
+        check_regular(file, "weights file")  # a pipe named like weights would block the first read
     if not files:
         raise ModelFilesError(
             f"{directory} has a {CONFIG_FILE} but no .safetensors weight files. {REDOWNLOAD}"
@@ -219,6 +227,11 @@ def file_specs(kind: str, cfg: ModelConfig) -> dict[str, tuple[tuple[int, ...], 
 
 # ---- The checkpoint: validated files and our tensors as views ---------------------------------------------
 
+_LAYER_NAMES = {
+    "hf": re.compile(r"model\.layers\.(\d{1,4})\."),
+    "original": re.compile(r"block\.(\d{1,4})\."),
+}
+
 
 class Checkpoint:
     """A validated model folder; ``get(name)`` returns our tensor ``name`` as a zero-copy CPU view."""
@@ -228,6 +241,7 @@ class Checkpoint:
         self.config = layout.config
         self.files = {p.name: SafetensorsFile(p) for p in layout.files}
         self._where: dict[str, tuple[SafetensorsFile, str, int, int]] = {}  # ours -> file, name, row0, rows
+        self._check_layers()
         self._validate()
 
     @classmethod
@@ -255,6 +269,23 @@ class Checkpoint:
         where = ", ".join(str(p) for p in self.layout.files)
         raise ModelFilesError(f"tensor {file_name} is missing from {where}. {REDOWNLOAD}")
 
+    def _check_layers(self) -> None:
+        """Before any table per layer is built: the files hold tensors of every layer config.json names."""
+        if self.layout.index is not None:
+            names = self.layout.index.keys()
+        else:
+            names = [name for shard in self.files.values() for name in shard.tensors]
+        pattern = _LAYER_NAMES[self.layout.kind]
+        present = {int(m.group(1)) for name in names if (m := pattern.match(name))}
+        count = self.config.num_hidden_layers
+        missing = [n for n in range(count) if n not in present]
+        if missing:
+            raise ModelFilesError(
+                f"{self.layout.directory / CONFIG_FILE} says the model has {count} layers, but its weight "
+                f"files hold no tensors of layer {missing[0]} (they have {len(present)} layers). The "
+                f"weights do not match the config: {REDOWNLOAD}"
+            )
+
     def _validate(self) -> None:
         specs = tensor_specs(self.config)
         expected = file_specs(self.layout.kind, self.config)
@@ -278,6 +309,22 @@ class Checkpoint:
                 rows = specs[part][0][0]
                 self._where[part] = (shard, file_name, row, rows)
                 row += rows
+
+    def check_scales(self) -> None:
+        """Every MXFP4 scale byte at most MAX_SCALE_BYTE: one max per scale tensor, once at load."""
+        for n in range(self.config.num_hidden_layers):
+            for part in ("mlp1_scales", "mlp2_scales"):
+                name = f"{n}.{part}"
+                scales = self.get(name)
+                top = int(scales.max()) if scales.numel() else 0
+                self.release(name)
+                if top > MAX_SCALE_BYTE:
+                    shard, file_name, _, _ = self._where[name]
+                    raise ModelFilesError(
+                        f"tensor {file_name} in {shard.path} holds the MXFP4 scale byte {top} "
+                        f"(a factor of 2**{top - 127}); gpt-oss scales are at most {MAX_SCALE_BYTE}, so the "
+                        f"file is damaged. {REDOWNLOAD}"
+                    )
 
     def names(self) -> list[str]:
         return list(self._where)

@@ -7,13 +7,14 @@ the file size alone, so they become ModelFilesError naming the file instead of a
 
 from __future__ import annotations
 
-import json
 import mmap
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from engine.errors import ModelFilesError
+from engine.userfiles import InvalidJSONError, open_regular, parse_json
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the safetensors library's own limit
 REDOWNLOAD = "Verify or re-download the model in the model manager."
@@ -73,9 +74,9 @@ class SafetensorsFile:
         return ModelFilesError(f"{self.path} is truncated or corrupt: {what}. {REDOWNLOAD}")
 
     def _parse(self) -> None:
-        try:
-            size = self.path.stat().st_size
-            with open(self.path, "rb") as f:
+        with open_regular(self.path, "weights file") as f:  # a pipe or device is refused unopened
+            try:
+                size = os.fstat(f.fileno()).st_size
                 head = f.read(8)
                 if len(head) < 8:
                     raise self._fail(f"the file has only {size} bytes")
@@ -83,14 +84,12 @@ class SafetensorsFile:
                 if header_len > MAX_HEADER_BYTES or 8 + header_len > size:
                     raise self._fail(f"its header claims {header_len} bytes but the file has {size}")
                 raw = f.read(header_len)
-        except FileNotFoundError:
-            raise ModelFilesError(f"{self.path} is missing. {REDOWNLOAD}") from None
-        except OSError as error:
-            raise ModelFilesError(f"{self.path} cannot be read ({error.strerror}).") from None
+            except OSError as error:
+                raise ModelFilesError(f"{self.path} cannot be read ({error.strerror}).") from None
         try:
-            header = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise self._fail("its header is not valid JSON") from None
+            header = parse_json(raw, self.path)
+        except InvalidJSONError as error:
+            raise self._fail(f"its header is not valid JSON ({error.reason})") from None
         if not isinstance(header, dict):
             raise self._fail("its header is not a JSON object")
         data_start, data_size = 8 + header_len, size - 8 - header_len
@@ -101,14 +100,30 @@ class SafetensorsFile:
             self.tensors[name] = TensorInfo(
                 name, info[0], info[1], data_start + info[2], data_start + info[3]
             )
+        self._check_tiling(data_start, data_size)
         self.size = size
+
+    def _check_tiling(self, data_start: int, data_size: int) -> None:
+        """The spans cover the data area exactly, in order: no overlap, no gap, nothing after the last, as
+        the format requires (its reference library refuses such files too). Two tensors sharing bytes, a
+        span shifted by a byte or two, or bytes no tensor owns all mean a damaged header."""
+        at = 0
+        for info in sorted(self.tensors.values(), key=lambda t: (t.start, t.end)):
+            begin, end = info.start - data_start, info.end - data_start
+            if begin < at:
+                raise self._fail(f"tensor {info.name} (data bytes {begin} to {end}) overlaps another tensor")
+            if begin > at:
+                raise self._fail(f"data bytes {at} to {begin} belong to no tensor (before {info.name})")
+            at = end
+        if at != data_size:
+            raise self._fail(f"the last {data_size - at} bytes of data belong to no tensor")
 
     def _check_entry(self, name: str, entry: object, data_size: int) -> tuple[str, tuple[int, ...], int, int]:
         try:
             dtype, shape, (begin, end) = entry["dtype"], tuple(entry["shape"]), entry["data_offsets"]
             ok = (
                 dtype in DTYPE_SIZES
-                and all(isinstance(n, int) and n >= 0 for n in shape)
+                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape)
                 and isinstance(begin, int)
                 and isinstance(end, int)
                 and 0 <= begin <= end
@@ -117,12 +132,14 @@ class SafetensorsFile:
             ok = False
         if not ok:
             raise self._fail(f"the header entry for tensor {name} is malformed")
-        numel = 1
+        numel = 0 if 0 in shape else 1
         for n in shape:
             numel *= n
+            if numel > data_size:  # stop before a product of many huge dimensions grows without bound
+                break
         if end - begin != numel * DTYPE_SIZES[dtype]:
             raise self._fail(
-                f"tensor {name} spans {end - begin} bytes, its shape {list(shape)} {dtype} needs "
+                f"tensor {name} spans {end - begin} bytes, its shape {list(shape)[:8]} {dtype} needs "
                 f"{numel * DTYPE_SIZES[dtype]}"
             )
         if end > data_size:

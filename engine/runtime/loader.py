@@ -67,6 +67,7 @@ def load_model(
     device = resolve_device(device)
     checkpoint = Checkpoint.open(path)  # raises ModelFilesError / UnsupportedModelError
     try:
+        checkpoint.check_scales()  # bytes the fused kernels cannot hold mean damaged files
         plan = plan_model(checkpoint, device, vram_budget, context_length, plan_options, Path(path).name)
         if not plan.fits:
             raise OutOfMemoryError(plan.problem)

@@ -451,18 +451,18 @@
 <context>
     <name>EngineWorker</name>
     <message>
-        <location filename="../../app/worker.py" line="96"/>
-        <location filename="../../app/worker.py" line="129"/>
+        <location filename="../../app/worker.py" line="99"/>
+        <location filename="../../app/worker.py" line="133"/>
         <source>The model could not be loaded.</source>
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="183"/>
+        <location filename="../../app/worker.py" line="187"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="249"/>
+        <location filename="../../app/worker.py" line="253"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
@@ -753,80 +753,88 @@
     </message>
 </context>
 <context>
+    <name>Main</name>
+    <message>
+        <location filename="../../app/__main__.py" line="85"/>
+        <source>Gossamer is already running with this profile, but it does not answer. Close it (or end it in the task manager), then start Gossamer again.</source>
+        <translation>이 프로필로 Gossamer가 이미 실행 중이지만 응답하지 않습니다. 그 창을 닫거나 작업 관리자에서 끝낸 뒤 Gossamer를 다시 시작하세요.</translation>
+    </message>
+</context>
+<context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../app/main_window.py" line="179"/>
-        <location filename="../../app/main_window.py" line="348"/>
+        <location filename="../../app/main_window.py" line="180"/>
+        <location filename="../../app/main_window.py" line="350"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="180"/>
+        <location filename="../../app/main_window.py" line="181"/>
         <source>Search chats</source>
         <translation>대화 검색</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="181"/>
+        <location filename="../../app/main_window.py" line="182"/>
         <source>Settings…</source>
         <translation>설정…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="182"/>
+        <location filename="../../app/main_window.py" line="183"/>
         <source>Models…</source>
         <translation>모델…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="184"/>
+        <location filename="../../app/main_window.py" line="185"/>
         <source>Regenerate</source>
         <translation>다시 생성</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="186"/>
+        <location filename="../../app/main_window.py" line="187"/>
         <source>Rename…</source>
         <translation>이름 바꾸기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="188"/>
+        <location filename="../../app/main_window.py" line="189"/>
         <source>Export as Markdown…</source>
         <translation>Markdown으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="191"/>
+        <location filename="../../app/main_window.py" line="192"/>
         <source>Export as JSON…</source>
         <translation>JSON으로 내보내기…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="193"/>
+        <location filename="../../app/main_window.py" line="194"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="194"/>
+        <location filename="../../app/main_window.py" line="195"/>
         <source>Quit</source>
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="298"/>
+        <location filename="../../app/main_window.py" line="300"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="309"/>
+        <location filename="../../app/main_window.py" line="311"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="327"/>
+        <location filename="../../app/main_window.py" line="329"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="404"/>
+        <location filename="../../app/main_window.py" line="406"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="406"/>
+        <location filename="../../app/main_window.py" line="408"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
@@ -971,6 +979,24 @@
         <location filename="../../app/widgets/message_widget.py" line="287"/>
         <source>Copied</source>
         <translation>복사됨</translation>
+    </message>
+</context>
+<context>
+    <name>ModelChecks</name>
+    <message>
+        <location filename="../../app/model_checks.py" line="37"/>
+        <source>Checking %1&apos;s changed files… %2%</source>
+        <translation>%1의 바뀐 파일 확인 중… %2%</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_checks.py" line="62"/>
+        <source>%1 is not in the models folder, so nothing checked that its files are the published ones. Import it in Models to verify it.</source>
+        <translation>%1은(는) 모델 폴더에 있지 않아 파일이 배포된 것과 같은지 확인되지 않았습니다. 검증하려면 모델 관리에서 가져오세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_checks.py" line="69"/>
+        <source>Verify the model</source>
+        <translation>모델 검증</translation>
     </message>
 </context>
 <context>
@@ -2321,57 +2347,67 @@
         <translation>대화 파일에 쓰지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="72"/>
+        <location filename="../../app/store_errors.py" line="63"/>
+        <source>The chat is no longer there: it was deleted, perhaps in another window.</source>
+        <translation>대화가 더 이상 없습니다. 다른 창에서 삭제되었을 수 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="74"/>
+        <source>Nothing more can be saved in it. Start a new chat to go on.</source>
+        <translation>이 대화에는 더 저장할 수 없습니다. 계속하려면 새 대화를 시작하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/store_errors.py" line="77"/>
         <source>The answer stays on screen and is saved as soon as there is room.</source>
         <translation>답변은 화면에 그대로 있으며, 공간이 생기는 대로 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="75"/>
+        <location filename="../../app/store_errors.py" line="80"/>
         <source>The answer stays on screen and is saved as soon as the chats folder can be written again.</source>
         <translation>답변은 화면에 그대로 있으며, 대화 폴더에 다시 쓸 수 있게 되는 대로 저장됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="79"/>
+        <location filename="../../app/store_errors.py" line="84"/>
         <source>The answer stays on screen, and Gossamer keeps trying to save it.</source>
         <translation>답변은 화면에 그대로 있으며, Gossamer가 계속 저장을 시도합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="85"/>
+        <location filename="../../app/store_errors.py" line="90"/>
         <source>Free some space, then send again.</source>
         <translation>디스크 공간을 확보한 뒤 다시 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="86"/>
+        <location filename="../../app/store_errors.py" line="91"/>
         <source>Check that the chats folder can be written, then send again.</source>
         <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="89"/>
+        <location filename="../../app/store_errors.py" line="94"/>
         <source>Send again. If it keeps failing, close Gossamer and check the chats folder.</source>
         <translation>다시 보내 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="95"/>
+        <location filename="../../app/store_errors.py" line="100"/>
         <source>Free some space, then try again.</source>
         <translation>디스크 공간을 확보한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="96"/>
+        <location filename="../../app/store_errors.py" line="101"/>
         <source>Check that the chats folder can be written, then try again.</source>
         <translation>대화 폴더에 쓸 수 있는지 확인한 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="99"/>
+        <location filename="../../app/store_errors.py" line="104"/>
         <source>Try again. If it keeps failing, close Gossamer and check the chats folder.</source>
         <translation>다시 시도해 보세요. 계속 실패하면 Gossamer를 닫고 대화 폴더를 확인하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="107"/>
+        <location filename="../../app/store_errors.py" line="112"/>
         <source>The answer is saved now.</source>
         <translation>이제 답변이 저장되었습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/store_errors.py" line="112"/>
+        <location filename="../../app/store_errors.py" line="117"/>
         <source>If you close now, the part of the answer not yet saved is lost.</source>
         <translation>지금 닫으면 아직 저장되지 않은 답변 내용은 사라집니다.</translation>
     </message>

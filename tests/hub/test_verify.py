@@ -23,7 +23,8 @@ def test_full_verify_names_a_corrupt_file_and_the_next_download_refetches_it(hub
     """A flipped byte passes the size check but not the hash; the file is named, deleted, refetched."""
     model = store.download(NAME)
     _flip_a_byte(model.folder / SHARD)
-    assert store.get(NAME).status == VERIFIED  # sizes alone cannot see it
+    listed = store.get(NAME)  # the size is right, but the file changed since it was hashed
+    assert listed.status == UNVERIFIED and any(SHARD in p and "changed" in p for p in listed.problems)
     with pytest.raises(VerificationError, match=SHARD) as error:
         store.verify(NAME)
     assert "download" in str(error.value)

@@ -133,3 +133,17 @@ def test_dequantize_kernel_is_exact(interp):
     assert torch.equal(got[2:], want[2:])
     # scale bytes 0 and 1 give subnormal float32s, which the interpreter's bf16 conversion may flush
     assert (got[:2] - want[:2]).abs().max() < 1e-37
+
+
+def test_scale_bytes_above_240_overflow_the_kernels_so_loading_refuses_them(interp):
+    """Byte 241 is 2**114, finite in the reference, but the kernels' 2**(s - 113) trick makes it infinite:
+    the reason engine.io.checkpoint.Checkpoint.check_scales refuses such bytes at load (tests/engine)."""
+    M = interp.moe_mxfp4
+    from engine.io.checkpoint import MAX_SCALE_BYTE
+    from engine.kernels.torch_ref import dequantize_mxfp4
+
+    blocks = torch.full((2, 16, 16), 0x22, dtype=torch.uint8)  # every code 1.0
+    scales = torch.tensor([[MAX_SCALE_BYTE] * 16, [MAX_SCALE_BYTE + 1] * 16], dtype=torch.uint8)
+    got, want = M.dequantize(blocks, scales, torch.float32), dequantize_mxfp4(blocks, scales, torch.float32)
+    assert torch.equal(got[0], want[0]) and torch.isfinite(want[1]).all()
+    assert not torch.isfinite(got[1]).any()
