@@ -86,7 +86,7 @@ def test_invalid_logits_offer_to_verify_the_loaded_model(make_window, qtbot, lib
     qtbot.waitUntil(lambda: window.models.listing is not None, timeout=30_000)
     text = "The model produced NaN or infinite logits at position 12."
     window.controller.turn_error.emit(ErrorReport("NonFiniteLogitsError", text))
-    assert window.notice.text().startswith("The model produced invalid numbers, so the answer was stopped.")
+    assert window.notice.text().startswith("The model produced invalid numbers, so the answer stopped.")
     assert window.notice.engine_text.text() == text
     button = window.notice.findChild(QPushButton, "NoticeAction")
     assert button.text() == "Verify the model"
