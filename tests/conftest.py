@@ -20,6 +20,17 @@ os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
 import pytest  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _seeded_randomness():
+    """Every test starts from the same random state, so a failure reproduces on the next run."""
+    import random
+
+    import torch
+
+    random.seed(0)
+    torch.manual_seed(0)
+
+
 @pytest.fixture(scope="session")
 def tiny_repo_dir(tmp_path_factory):
     """A repo root like the Hub's: Hugging Face layout at the top, the same numbers again in original/."""
