@@ -13,12 +13,12 @@ from torch import nn
 from engine.config import ModelConfig
 from engine.errors import ContextFullError
 from engine.kernels import fused, fused_ref
+from engine.kernels.cpu_bf16 import linear  # the numba GEMV for decode on the CPU, else quant's
 from engine.layers.attention import Attention
 from engine.layers.experts import DenseCache, ExpertStore
 from engine.layers.kv_cache import DEFAULT_SLIDING_HISTORY, KVCache
 from engine.layers.moe import MoE
 from engine.layers.rotary import Rotary
-from engine.quant.mxfp4 import linear
 
 DEFAULT_PREFILL_CHUNK = 512  # positions per step of a long prompt: bounds activations, not results
 

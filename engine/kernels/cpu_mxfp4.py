@@ -22,7 +22,8 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
-_lock = threading.Lock()  # numba's default thread pool runs one parallel region at a time
+# numba's default thread pool runs one parallel region at a time: every caller of a parallel function holds this
+NUMBA_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -48,7 +49,7 @@ def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torc
     np.cumsum(np.bincount(route_expert, minlength=len(used)), out=starts[1:])
     used_t = torch.from_numpy(used)
     kernels = _kernels()
-    with _lock:
+    with NUMBA_LOCK:
         out = kernels.moe(
             x.float().numpy(),
             order,
@@ -64,6 +65,7 @@ def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torc
             packed.mlp2_bias.index_select(0, used_t).float().numpy(),
             np.float32(limit),
             np.float32(alpha),
+            kernels.threads(),
         )
     return torch.from_numpy(out).to(torch.bfloat16)
 

@@ -2,25 +2,44 @@
 
 Module-level functions (not closures) so that numba's cache holds them: a second start loads the machine
 code instead of compiling again.
+
+Shapes of the inner loops, for LLVM to emit AVX2 (or whatever the CPU has):
+- FP4 codes become float32 bits by integer arithmetic and selects (``fp4_bits``), not by a table lookup,
+  which LLVM leaves scalar.
+- A block's 16 bytes hold 32 weights, the low nibbles the even ones: the inputs are permuted once per call
+  to "split" order (each group of 32 as its 16 even columns, then its 16 odd ones) so that the low and the
+  high nibbles of consecutive bytes meet consecutive inputs, and every load is contiguous.
+- No allocation inside a parallel loop: work is cut into a fixed number of chunks, each with its own
+  scratch allocated before the loop.
 """
 
 from __future__ import annotations
 
 import functools
 
+import numba
 import numpy as np
 from numba import njit, prange
 
-FP4_TABLE = np.array(
-    [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0], dtype=np.float32
-)
 SCALE_BIAS = 127
 GROUP = 32
+HALF = 16
+TILE_ROWS = 16  # prefill: weight rows decoded at once (16 x 2880 float32 = 184 KB, in L2 beside the inputs)
+ROUTE_BLOCK = 4  # prefill: routes multiplied together against one decoded row (four accumulators)
+DECODE_MAX_ROUTES = 1  # an expert with more routes than this decodes its weights once into a tile
+CHUNKS_PER_THREAD = 8  # load balance on a busy machine: a slow thread leaves its other chunks to the rest
 # E8M0 scale byte -> 2 ** (byte - 127), exact in float32 (2**-127 as a subnormal), as the torch path's table
 with np.errstate(over="ignore"):  # 255, E8M0's NaN, overflows to inf (so does the torch path's)
     SCALES = np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - SCALE_BIAS).astype(np.float32)
 
+
+def threads() -> int:
+    """numba's thread count, passed to the kernels (read inside one, it keeps numba's cache from holding it)."""
+    return numba.get_num_threads()
+
+
 jit = functools.partial(njit, cache=True, nogil=True, fastmath=False, error_model="numpy")
+FAST = {"reassoc", "contract", "nsz"}  # sums in any order (vector lanes); never assumes finite numbers
 
 
 @jit(inline="always")
@@ -33,62 +52,148 @@ def bf16(v):
     return r.view(np.float32)
 
 
-@jit(parallel=True, fastmath={"reassoc", "contract", "nsz"})
-def matmul(inputs, per, order, starts, used, blocks, scales, bias, out):
-    # out[route, r] = bf16(bf16(sum_c inputs[route // per, c] * W[e, r, c]) + bias[i, r]) for every route
-    # of every used expert e = used[i] (per: routes per input row); W[e] packed as blocks [E, R, G, 16],
-    # scales [E, R, G]
-    num_rows, groups = blocks.shape[1], blocks.shape[2]
-    for task in prange(len(used) * num_rows):
-        i, r = task // num_rows, task % num_rows
-        e = used[i]
-        first, last = starts[i], starts[i + 1]
-        n = last - first
-        acc = np.zeros(n, dtype=np.float32)
-        w = np.empty(GROUP, dtype=np.float32)
-        for g in range(groups):
-            # the group's 32 FP4 values; its scale, a power of two, multiplies the sum
-            for b in range(16):
-                byte = blocks[e, r, g, b]
-                w[2 * b] = FP4_TABLE[byte & 15]
-                w[2 * b + 1] = FP4_TABLE[byte >> 4]
-            scale = SCALES[scales[e, r, g]]
+@jit(inline="always")
+def fp4(code):
+    # an FP4 (e2m1) code 0..15 (uint32) -> its value as float32. Magnitudes 2..7 are exponent e >= 1 and
+    # mantissa m: (mag << 22) + bits(0.5) is (1 + m/2) * 2**(e-1); magnitudes 0 and 1 are 0 and 0.5.
+    # (numba types a global integer as 64 bits: the constants are written in place as uint32)
+    mag = np.uint32(code & np.uint32(7))
+    half = np.uint32(0x3F000000)  # float32 0.5
+    big = np.uint32((mag << np.uint32(22)) + half)
+    small = np.uint32((np.uint32(0) - mag) & half)
+    sign = np.uint32((code & np.uint32(8)) << np.uint32(28))
+    bits = np.uint32((big if mag >= np.uint32(2) else small) | sign)
+    return bits.view(np.float32)
+
+
+@jit(parallel=True)
+def split_columns(a):
+    # a [N, G*32] -> a copy with each group of 32 columns as its 16 even columns, then its 16 odd ones
+    out = np.empty_like(a)
+    for i in prange(a.shape[0]):
+        for g in range(a.shape[1] // GROUP):
             base = g * GROUP
-            for m in range(n):
-                row = inputs[order[first + m] // per]
-                s = np.float32(0.0)
-                for c in range(GROUP):
-                    s += w[c] * row[base + c]
-                acc[m] += s * scale
-        for m in range(n):
-            out[order[first + m], r] = bf16(bf16(acc[m]) + bias[i, r])
+            for j in range(HALF):
+                out[i, base + j] = a[i, base + 2 * j]
+                out[i, base + HALF + j] = a[i, base + 2 * j + 1]
+    return out
+
+
+@jit(fastmath=FAST, inline="always")
+def dot_packed(blocks, scales, e, r, xr):
+    # sum_c W[e, r, c] * xr[c] straight from the packed bytes, xr in split order
+    acc = np.float32(0.0)
+    for g in range(blocks.shape[2]):
+        base = g * GROUP
+        s = np.float32(0.0)
+        for j in range(HALF):
+            byte = np.uint32(blocks[e, r, g, j])
+            s += fp4(byte & np.uint32(15)) * xr[base + j] + fp4(byte >> np.uint32(4)) * xr[base + HALF + j]
+        acc += s * SCALES[scales[e, r, g]]
+    return acc
+
+
+@jit(fastmath=FAST, inline="always")
+def decode_row(blocks, scales, e, r, dst):
+    # W[e, r, :] -> dst as float32 in split order (each value times its group's scale: exact)
+    for g in range(blocks.shape[2]):
+        base = g * GROUP
+        scale = SCALES[scales[e, r, g]]
+        for j in range(HALF):
+            byte = np.uint32(blocks[e, r, g, j])
+            dst[base + j] = fp4(byte & np.uint32(15)) * scale
+            dst[base + HALF + j] = fp4(byte >> np.uint32(4)) * scale
+
+
+@jit(parallel=True, fastmath=FAST)
+def matmul(inputs, per, order, starts, used, blocks, scales, bias, out, threads):
+    # out[route, r] = bf16(bf16(sum_c inputs[route // per, c] * W[e, r, c]) + bias[i, r]) for every route of
+    # every used expert e = used[i] (per: routes per input row); inputs in split order; W[e] packed as
+    # blocks [E, R, G, 16], scales [E, R, G]. Experts with one route (decode) decode each weight in
+    # registers for it; the others decode a tile of rows once and multiply every route's input against it.
+    # threads: numba.get_num_threads() (called inside, it would keep numba's cache from holding this)
+    num_rows, width = blocks.shape[1], blocks.shape[2] * GROUP
+    tiles = (num_rows + TILE_ROWS - 1) // TILE_ROWS
+    tasks = len(used) * tiles
+    chunks = min(tasks, CHUNKS_PER_THREAD * threads)
+    tile_all = np.empty((chunks, TILE_ROWS, width), dtype=np.float32)
+    acc_all = np.empty((chunks, ROUTE_BLOCK), dtype=np.float32)
+    for chunk in prange(chunks):
+        tile, acc = tile_all[chunk], acc_all[chunk]
+        for task in range(chunk * tasks // chunks, (chunk + 1) * tasks // chunks):
+            i, r0 = task // tiles, (task % tiles) * TILE_ROWS
+            r1 = min(r0 + TILE_ROWS, num_rows)
+            e, first, last = used[i], starts[i], starts[i + 1]
+            if last - first <= DECODE_MAX_ROUTES:
+                for m in range(first, last):
+                    route = order[m]
+                    xr = inputs[route // per]
+                    for r in range(r0, r1):
+                        out[route, r] = bf16(bf16(dot_packed(blocks, scales, e, r, xr)) + bias[i, r])
+                continue
+            for r in range(r0, r1):
+                decode_row(blocks, scales, e, r, tile[r - r0])
+            for m0 in range(first, last, ROUTE_BLOCK):
+                m1 = min(m0 + ROUTE_BLOCK, last)
+                if m1 - m0 == ROUTE_BLOCK:  # four routes at once: each decoded weight loaded once for four
+                    x0, x1 = inputs[order[m0] // per], inputs[order[m0 + 1] // per]
+                    x2, x3 = inputs[order[m0 + 2] // per], inputs[order[m0 + 3] // per]
+                    for r in range(r0, r1):
+                        w = tile[r - r0]
+                        s0 = s1 = s2 = s3 = np.float32(0.0)
+                        for c in range(width):
+                            s0 += w[c] * x0[c]
+                            s1 += w[c] * x1[c]
+                            s2 += w[c] * x2[c]
+                            s3 += w[c] * x3[c]
+                        acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
+                        for q in range(ROUTE_BLOCK):
+                            out[order[m0 + q], r] = bf16(bf16(acc[q]) + bias[i, r])
+                    continue
+                for m in range(m0, m1):
+                    route = order[m]
+                    xr = inputs[route // per]
+                    for r in range(r0, r1):
+                        w = tile[r - r0]
+                        s = np.float32(0.0)
+                        for c in range(width):
+                            s += w[c] * xr[c]
+                        out[route, r] = bf16(bf16(s) + bias[i, r])
 
 
 @jit(parallel=True)
 def swiglu(h, limit, alpha, act):
-    # h [routes, 2I] gate/up interleaved -> act [routes, I], in the torch path's bf16 steps
+    # h [routes, 2I] gate/up interleaved -> act [routes, I] in split order, in the torch path's bf16 steps
     for route in prange(h.shape[0]):
         for j in range(act.shape[1]):
             gate = min(h[route, 2 * j], limit)
             up = min(max(h[route, 2 * j + 1], -limit), limit)
             sig = bf16(np.float32(1.0) / (np.float32(1.0) + np.exp(-bf16(alpha * gate))))
-            act[route, j] = bf16(bf16(gate * sig) * bf16(up + np.float32(1.0)))
+            c = j % GROUP
+            col = j - c + (c // 2 if c % 2 == 0 else HALF + c // 2)
+            act[route, col] = bf16(bf16(gate * sig) * bf16(up + np.float32(1.0)))
 
 
-@jit
-def moe(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, limit, alpha):
-    routes = x.shape[0] * k  # route t * k + j: token t's j-th expert
-    h = np.empty((routes, b1.shape[1]), dtype=np.float32)
-    matmul(x, k, order, starts, used, b1, s1, bias1, h)
-    act = np.empty((routes, b1.shape[1] // 2), dtype=np.float32)
-    swiglu(h, limit, alpha, act)
-    y = np.empty((routes, b2.shape[1]), dtype=np.float32)
-    matmul(act, 1, order, starts, used, b2, s2, bias2, y)
-    out = np.zeros((x.shape[0], b2.shape[1]), dtype=np.float32)
-    for t in range(x.shape[0]):  # the routes' outputs summed in float32, j = 0, 1, .. (weighted_sum)
+@jit(parallel=True)
+def weighted_sum(y, weights, k, out):
+    # out[t] = sum_j y[t * k + j] * weights[t * k + j] in float32, j = 0, 1, .. in turn (weighted_sum's order)
+    for t in prange(out.shape[0]):
         for j in range(k):
             route = t * k + j
             wj = weights[route]
             for c in range(out.shape[1]):
                 out[t, c] += y[route, c] * wj
+
+
+@jit
+def moe(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, limit, alpha, threads):
+    routes = x.shape[0] * k  # route t * k + j: token t's j-th expert
+    h = np.empty((routes, b1.shape[1]), dtype=np.float32)
+    matmul(split_columns(x), k, order, starts, used, b1, s1, bias1, h, threads)
+    act = np.empty((routes, b1.shape[1] // 2), dtype=np.float32)
+    swiglu(h, limit, alpha, act)
+    y = np.empty((routes, b2.shape[1]), dtype=np.float32)
+    matmul(act, 1, order, starts, used, b2, s2, bias2, y, threads)
+    out = np.zeros((x.shape[0], b2.shape[1]), dtype=np.float32)
+    weighted_sum(y, weights, k, out)
     return out

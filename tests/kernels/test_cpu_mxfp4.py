@@ -52,6 +52,10 @@ def close(ours: torch.Tensor, ref: torch.Tensor) -> None:
         (8, 96, 160, 5, 4),  # sizes that are no multiple of 64 or 128: tails everywhere
         (6, 32, 96, 37, 3),  # prefill-like: many tokens per expert
         (3, 160, 32, 7, 1),  # one expert per token
+        (1, 96, 96, 13, 1),  # every token on one expert: prefill tiles, three blocks of four routes and a tail
+        (2, 32, 32, 6, 2),  # every token on both experts: six routes each, one block of four and a tail of two
+        (5, 224, 288, 2, 3),  # decode-sized: experts with one route and with two
+        (40, 64, 96, 3, 4),  # more experts than tokens use
     ],
 )
 def test_kernels_equal_the_torch_path(experts, hidden, inter, tokens, k):
@@ -65,18 +69,56 @@ def test_kernels_equal_the_torch_path(experts, hidden, inter, tokens, k):
     close(ours, ref)
 
 
-def test_one_thread_and_all_threads_give_the_same_bits():
-    """Each output row is one thread's work in a fixed order, so the thread count changes no bit."""
+@pytest.mark.parametrize("tokens", [1, 2, 9])
+def test_one_thread_and_all_threads_give_the_same_bits(tokens):
+    """Each output row is one thread's work in a fixed order, so the thread count changes no bit (decode and
+    prefill sizes)."""
     packed = packed_experts(8, 96, 160, seed=3)
-    x = torch.randn(9, 96).bfloat16()
-    ids, weights = routes(9, 8, 4, seed=4)
+    x = torch.randn(tokens, 96).bfloat16()
+    ids, weights = routes(tokens, 8, 4, seed=4)
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
         one = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
     finally:
         numba.set_num_threads(threads)
-    assert torch.equal(expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu"), one)
+    many = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
+    assert torch.equal(many, one)
+    close(many, expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped"))
+
+
+def test_a_token_may_name_one_expert_twice():
+    """Repeated experts in a token's row (a hybrid placement may route so): each route counts once."""
+    packed = packed_experts(3, 64, 64, seed=7)
+    x = torch.randn(4, 64).bfloat16()
+    ids = torch.tensor([[1, 1], [0, 2], [2, 2], [1, 0]])
+    weights = torch.tensor([[0.5, 0.25], [0.75, 0.25], [0.5, 0.5], [0.125, 0.875]]).bfloat16()
+    ours = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
+    close(ours, expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped"))
+
+
+def test_decoded_and_tiled_experts_agree():
+    """One expert's output for a token is the same whether the expert serves it alone (weights decoded in
+    registers) or with other tokens (a decoded tile shared by them)."""
+    packed = packed_experts(2, 96, 160, seed=8)
+    x = torch.randn(7, 96).bfloat16()
+    ids, weights = torch.zeros(7, 1, dtype=torch.long), torch.ones(7, 1).bfloat16()
+    together = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
+    alone = torch.cat([expert_mlp(x[t : t + 1], ids[:1], weights[:1], packed, 7.0, 1.702, strategy="cpu")
+                       for t in range(7)])
+    close(together, alone)
+
+
+def test_every_fp4_code_decodes_to_its_value():
+    """The arithmetic FP4 decode (no table) gives the e2m1 value of each of the 16 codes, signed zero too."""
+    import numpy as np
+
+    from engine.kernels import cpu_mxfp4_jit
+    from engine.quant.mxfp4 import FP4_VALUES
+
+    for code, value in enumerate(FP4_VALUES):
+        got = float(cpu_mxfp4_jit.fp4(np.uint32(code)))
+        assert got == value and np.signbit(got) == np.signbit(value), (code, got, value)
 
 
 def test_the_swiglu_clamp_and_large_scales_follow_the_torch_path():

@@ -1,0 +1,70 @@
+"""The CPU's bf16 GEMV (numba) gives torch's numbers to bf16 tolerance, on odd shapes, at 1 and n threads."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from engine.kernels import cpu_bf16
+from engine.quant import mxfp4
+
+numba = pytest.importorskip("numba")
+
+
+def close(ours: torch.Tensor, ref: torch.Tensor) -> None:
+    """Equal to bf16 tolerance: sums in another order, rounded to bf16 once."""
+    assert ours.dtype == ref.dtype == torch.bfloat16 and ours.shape == ref.shape
+    diff = (ours.float() - ref.float()).abs()
+    assert (diff <= 2**-7 * ref.float().abs() + 2**-6 * ref.float().abs().max()).all()
+
+
+@pytest.mark.parametrize(
+    "tokens, width, rows, bias",
+    [
+        (1, 64, 10, True),  # decode
+        (1, 37, 300, False),  # widths and row counts no multiple of the vector or a chunk
+        (3, 2880 // 32, 129, True),
+        (cpu_bf16.MAX_ROWS, 200, 65, True),  # the most rows the GEMV takes
+    ],
+)
+def test_gemv_equals_torch(tokens, width, rows, bias):
+    """linear on a few bf16 rows (the numba GEMV) and torch's F.linear agree, with and without a bias."""
+    x = torch.randn(tokens, width).bfloat16()
+    w = torch.randn(rows, width).bfloat16()
+    b = torch.randn(rows).bfloat16() if bias else None
+    close(cpu_bf16.linear(x, w, b), F.linear(x.float(), w.float(), None if b is None else b.float()).bfloat16())
+
+
+def test_one_thread_and_all_threads_give_the_same_bits():
+    """Each output is one thread's sum in a fixed order, so the thread count changes no bit."""
+    x, w, b = torch.randn(2, 96).bfloat16(), torch.randn(333, 96).bfloat16(), torch.randn(333).bfloat16()
+    threads = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = cpu_bf16.linear(x, w, b)
+    finally:
+        numba.set_num_threads(threads)
+    assert torch.equal(cpu_bf16.linear(x, w, b), one)
+
+
+def test_other_inputs_take_the_torch_path(monkeypatch):
+    """More rows than the GEMV takes, float32, a transposed weight or GOSSAMER_KERNELS=torch: the numbers of
+    engine.quant.mxfp4.linear exactly."""
+    w, b = torch.randn(40, 48).bfloat16(), torch.randn(40).bfloat16()
+    many = torch.randn(cpu_bf16.MAX_ROWS + 1, 48).bfloat16()
+    assert torch.equal(cpu_bf16.linear(many, w, b), mxfp4.linear(many, w, b))
+    x = torch.randn(1, 48)
+    assert torch.equal(cpu_bf16.linear(x, w.float(), b.float()), mxfp4.linear(x, w.float(), b.float()))
+    wt = torch.randn(48, 40).bfloat16().t()
+    assert torch.equal(cpu_bf16.linear(x.bfloat16(), wt), mxfp4.linear(x.bfloat16(), wt))
+    monkeypatch.setenv("GOSSAMER_KERNELS", "torch")
+    assert torch.equal(cpu_bf16.linear(x.bfloat16(), w, b), mxfp4.linear(x.bfloat16(), w, b))
+
+
+def test_non_finite_inputs_stay_non_finite():
+    """An inf or NaN in the input or the weights reaches the output as torch's does (no fast-math folding)."""
+    x, w = torch.randn(1, 64).bfloat16(), torch.randn(8, 64).bfloat16()
+    x[0, 3], w[5, 7] = float("inf"), float("nan")
+    ours, ref = cpu_bf16.linear(x, w), F.linear(x.float(), w.float()).bfloat16()
+    assert torch.equal(torch.isnan(ours), torch.isnan(ref)) and torch.equal(torch.isinf(ours), torch.isinf(ref))
