@@ -1,4 +1,4 @@
-"""bf16 matrix-vector products on the CPU (numba): the attention projections and the unembedding of decode.
+"""bf16 matrix products on the CPU (numba): the attention projections, the router and the unembedding.
 
 On CPUs without bf16 instructions (AVX2) torch's bf16 GEMV reads the weights at 2-7 GB/s (measured on the
 development machine's Zen 3, 2 threads: 6.6 GB/s for the 201088 x 2880 unembedding, 1.8-3 GB/s for the
@@ -7,8 +7,10 @@ is float32's high half) and multiplied in vector registers, every core streaming
 float32 and rounded to bf16 once, bias included, as torch's float32-block path (engine/quant/mxfp4.py); only
 the order of a row's additions differs from torch's bf16 GEMV.
 
-Up to ``MAX_ROWS`` input rows (decode, a few speculative tokens); more rows (prefill) go to
-engine.quant.mxfp4.linear, whose float32 blocks run torch's GEMM.
+Up to ``MAX_ROWS`` input rows (decode) a GEMV streams the weights; more rows (prefill) a GEMM widens a tile of
+weight rows into L2 once and multiplies every input row against it. The float32 blocks of
+engine.quant.mxfp4.linear did the same through torch's GEMM, but widening a block in torch (an allocation and
+a copy per block) took as long as the multiplication (measured: 2.9 s of 6.2 s in a 128-token prefill).
 """
 
 from __future__ import annotations
@@ -20,33 +22,38 @@ from engine import kernels
 from engine.kernels import cpu_mxfp4
 from engine.quant import mxfp4
 
-MAX_ROWS = 8  # each weight row is read once from memory and then from L1 once per input row
+GEMV_MAX_ROWS = 8  # each weight row is read once from memory and then from L1 once per input row
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
-    """x [T, in] @ weight[out, in]^T + bias in x's dtype: engine.quant.mxfp4.linear, with the numba GEMV for
-    a few bf16 rows on the CPU where numba runs (GOSSAMER_KERNELS=torch turns it off)."""
+    """x [T, in] @ weight[out, in]^T + bias in x's dtype: the numba kernels for bf16 on the CPU where numba
+    runs (GOSSAMER_KERNELS=torch turns them off), else engine.quant.mxfp4.linear."""
     if not _fits(x, weight, bias) or not kernels.cpu_available():
         return mxfp4.linear(x, weight, bias)
     from engine.kernels import cpu_bf16_jit  # numba compiles on first use (cached on disk)
 
     rows = x.shape[0]
     out = np.empty((rows, weight.shape[0]), dtype=np.float32)
-    b = np.zeros(weight.shape[0], dtype=np.float32) if bias is None else bias.float().numpy()
+    b = np.zeros(weight.shape[0], dtype=np.float32) if bias is None else bias.float().contiguous().numpy()
+    args = (x.float().contiguous().numpy(), weight.view(torch.int16).numpy().view(np.uint16), b, out)
     with cpu_mxfp4.NUMBA_LOCK:
-        cpu_bf16_jit.gemv(x.float().numpy(), weight.view(torch.int16).numpy().view(np.uint16), b, out)
+        if rows <= GEMV_MAX_ROWS:
+            cpu_bf16_jit.gemv(*args)
+        else:
+            cpu_bf16_jit.gemm(*args, cpu_mxfp4.threads())
     return torch.from_numpy(out).to(torch.bfloat16)
 
 
 def _fits(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
-    """bf16 on the CPU, 2-D, a few rows, a contiguous weight (a view of the mmap'd file: no copy)."""
+    """bf16 on the CPU, 2-D, a contiguous weight (a view of the mmap'd file: no copy), no autograd."""
     return (
         x.device.type == "cpu"
         and weight.device.type == "cpu"
         and x.dtype == weight.dtype == torch.bfloat16
         and x.dim() == weight.dim() == 2
-        and 0 < x.shape[0] <= MAX_ROWS
+        and x.shape[0] > 0
+        and x.shape[1] == weight.shape[1]
         and weight.is_contiguous()
-        and (bias is None or bias.dim() == 1)
+        and (bias is None or bias.shape == weight.shape[:1])
         and not (x.requires_grad or weight.requires_grad)
     )

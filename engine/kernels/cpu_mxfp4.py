@@ -65,9 +65,17 @@ def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torc
             packed.mlp2_bias.index_select(0, used_t).float().numpy(),
             np.float32(limit),
             np.float32(alpha),
-            kernels.threads(),
+            threads(),
         )
     return torch.from_numpy(out).to(torch.bfloat16)
+
+
+def threads() -> int:
+    """numba's thread count (numba.set_num_threads), to pass to a kernel: read inside one, it would keep
+    numba's disk cache from holding the kernel."""
+    import numba
+
+    return numba.get_num_threads()
 
 
 def warm_up() -> None:

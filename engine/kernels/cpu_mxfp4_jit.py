@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 
-import numba
 import numpy as np
 from numba import njit, prange
 
@@ -31,11 +30,6 @@ CHUNKS_PER_THREAD = 8  # load balance on a busy machine: a slow thread leaves it
 # E8M0 scale byte -> 2 ** (byte - 127), exact in float32 (2**-127 as a subnormal), as the torch path's table
 with np.errstate(over="ignore"):  # 255, E8M0's NaN, overflows to inf (so does the torch path's)
     SCALES = np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - SCALE_BIAS).astype(np.float32)
-
-
-def threads() -> int:
-    """numba's thread count, passed to the kernels (read inside one, it keeps numba's cache from holding it)."""
-    return numba.get_num_threads()
 
 
 jit = functools.partial(njit, cache=True, nogil=True, fastmath=False, error_model="numpy")

@@ -1,4 +1,4 @@
-"""The CPU's bf16 GEMV (numba) gives torch's numbers to bf16 tolerance, on odd shapes, at 1 and n threads."""
+"""The CPU's bf16 GEMV and GEMM (numba) give torch's numbers to bf16 tolerance, on odd shapes, at 1 and n threads."""
 
 from __future__ import annotations
 
@@ -25,20 +25,24 @@ def close(ours: torch.Tensor, ref: torch.Tensor) -> None:
         (1, 64, 10, True),  # decode
         (1, 37, 300, False),  # widths and row counts no multiple of the vector or a chunk
         (3, 2880 // 32, 129, True),
-        (cpu_bf16.MAX_ROWS, 200, 65, True),  # the most rows the GEMV takes
+        (cpu_bf16.GEMV_MAX_ROWS, 200, 65, True),  # the most rows the GEMV takes
+        (cpu_bf16.GEMV_MAX_ROWS + 1, 200, 65, True),  # the fewest the GEMM takes: two blocks of four, a tail
+        (40, 96, 16, False),  # whole blocks of tokens and one whole tile of weight rows
+        (37, 45, 531, True),  # prefill-like: tails of tokens, width and tiles
     ],
 )
-def test_gemv_equals_torch(tokens, width, rows, bias):
-    """linear on a few bf16 rows (the numba GEMV) and torch's F.linear agree, with and without a bias."""
+def test_kernels_equal_torch(tokens, width, rows, bias):
+    """linear on bf16 rows (the numba GEMV or GEMM) and torch's F.linear agree, with and without a bias."""
     x = torch.randn(tokens, width).bfloat16()
     w = torch.randn(rows, width).bfloat16()
     b = torch.randn(rows).bfloat16() if bias else None
     close(cpu_bf16.linear(x, w, b), F.linear(x.float(), w.float(), None if b is None else b.float()).bfloat16())
 
 
-def test_one_thread_and_all_threads_give_the_same_bits():
+@pytest.mark.parametrize("tokens", [2, 11])
+def test_one_thread_and_all_threads_give_the_same_bits(tokens):
     """Each output is one thread's sum in a fixed order, so the thread count changes no bit."""
-    x, w, b = torch.randn(2, 96).bfloat16(), torch.randn(333, 96).bfloat16(), torch.randn(333).bfloat16()
+    x, w, b = torch.randn(tokens, 96).bfloat16(), torch.randn(333, 96).bfloat16(), torch.randn(333).bfloat16()
     threads = numba.get_num_threads()
     try:
         numba.set_num_threads(1)
@@ -49,11 +53,11 @@ def test_one_thread_and_all_threads_give_the_same_bits():
 
 
 def test_other_inputs_take_the_torch_path(monkeypatch):
-    """More rows than the GEMV takes, float32, a transposed weight or GOSSAMER_KERNELS=torch: the numbers of
-    engine.quant.mxfp4.linear exactly."""
+    """float32, a transposed weight or GOSSAMER_KERNELS=torch: the numbers of engine.quant.mxfp4.linear
+    exactly; a non-contiguous input is fine."""
     w, b = torch.randn(40, 48).bfloat16(), torch.randn(40).bfloat16()
-    many = torch.randn(cpu_bf16.MAX_ROWS + 1, 48).bfloat16()
-    assert torch.equal(cpu_bf16.linear(many, w, b), mxfp4.linear(many, w, b))
+    strided = torch.randn(12, 96).bfloat16()[:, ::2]
+    close(cpu_bf16.linear(strided, w, b), mxfp4.linear(strided, w, b))
     x = torch.randn(1, 48)
     assert torch.equal(cpu_bf16.linear(x, w.float(), b.float()), mxfp4.linear(x, w.float(), b.float()))
     wt = torch.randn(48, 40).bfloat16().t()
@@ -62,9 +66,10 @@ def test_other_inputs_take_the_torch_path(monkeypatch):
     assert torch.equal(cpu_bf16.linear(x.bfloat16(), w, b), mxfp4.linear(x.bfloat16(), w, b))
 
 
-def test_non_finite_inputs_stay_non_finite():
+@pytest.mark.parametrize("tokens", [1, 10])
+def test_non_finite_inputs_stay_non_finite(tokens):
     """An inf or NaN in the input or the weights reaches the output as torch's does (no fast-math folding)."""
-    x, w = torch.randn(1, 64).bfloat16(), torch.randn(8, 64).bfloat16()
+    x, w = torch.randn(tokens, 64).bfloat16(), torch.randn(8, 64).bfloat16()
     x[0, 3], w[5, 7] = float("inf"), float("nan")
     ours, ref = cpu_bf16.linear(x, w), F.linear(x.float(), w.float()).bfloat16()
     assert torch.equal(torch.isnan(ours), torch.isnan(ref)) and torch.equal(torch.isinf(ours), torch.isinf(ref))
