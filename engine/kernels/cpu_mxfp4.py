@@ -1,13 +1,16 @@
 """MXFP4 expert MLPs on the CPU, computed straight from the packed weights (numba, every core).
 
 The torch path dequantizes each routed expert to bf16 in memory (50 MB for a gpt-oss-20b expert, four of
-them per layer per token) and multiplies; most of its time goes to writing and reading that copy. Here each
-thread decodes 32 weights of one output row at a time into registers (a 16-entry table, one E8M0 scale per
-32) and uses them for every token routed to that expert, so the weights are read once, packed, and never
-written: decode is a GEMV per routed expert, prefill a grouped GEMM.
+them per layer per token) and multiplies; most of its time goes to writing and reading that copy. Here the
+weights are read once, packed, and never written. Decode (an expert with one token) is a GEMV: each thread
+turns the FP4 codes of one output row into float32 in vector registers, by integer arithmetic (AVX2 where
+the CPU has it), and multiplies them with the token as it goes. Prefill (an expert with several tokens) is a
+grouped GEMM: a tile of 16 rows is decoded once into L2 and every token routed to the expert is multiplied
+against it, four tokens at a time. Details in engine/kernels/cpu_mxfp4_jit.py.
 
 numba ships LLVM in its wheels, so this needs no compiler on the user's machine (Windows included); the
-functions compile on first use (a few seconds, cached on disk). The numbers follow the torch path's roundings
+functions compile on first use (20-50 s on a busy 2-core machine, once: numba caches the machine code on
+disk, and later starts load it in about a second). The numbers follow the torch path's roundings
 (engine/layers/moe.py): float32 sums rounded to bf16 after each matmul, the bias added in bf16, the SwiGLU in
 bf16 steps, the routes summed in float32 in order; only the order of a row's additions differs.
 """
@@ -86,7 +89,16 @@ def warm_up() -> None:
         mlp1_bias=zeros(1, 2).bfloat16(), mlp2_blocks=zeros(1, 32, 1, 16, dtype=u8),
         mlp2_scales=zeros(1, 32, 1, dtype=u8), mlp2_bias=zeros(1, 32).bfloat16(),
     )
-    expert_mlp_cpu(zeros(1, 32).bfloat16(), zeros(1, 1, dtype=torch.long), zeros(1, 1).bfloat16(), packed, 7.0, 1.7)
+    for tokens in (1, 2):  # decode and prefill
+        x, rows, weights = zeros(tokens, 32).bfloat16(), zeros(tokens, 1, dtype=torch.long), zeros(tokens, 1)
+        expert_mlp_cpu(x, rows, weights.bfloat16(), packed, 7.0, 1.7)
+    from engine.kernels import cpu_bf16_jit  # the projections' and the unembedding's GEMV and GEMM
+
+    w, bias, x = np.zeros((1, 8), np.uint16), np.zeros(1, np.float32), np.zeros((9, 8), np.float32)
+    out = np.zeros((9, 1), np.float32)
+    with NUMBA_LOCK:
+        cpu_bf16_jit.gemv(x[:1], w, bias, out[:1])
+        cpu_bf16_jit.gemm(x, w, bias, out, threads())
 
 
 def _kernels():

@@ -9,6 +9,8 @@ Shapes of the inner loops, for LLVM to emit AVX2 (or whatever the CPU has):
 - A block's 16 bytes hold 32 weights, the low nibbles the even ones: the inputs are permuted once per call
   to "split" order (each group of 32 as its 16 even columns, then its 16 odd ones) so that the low and the
   high nibbles of consecutive bytes meet consecutive inputs, and every load is contiguous.
+- The per-row functions are inlined into the parallel loop (numba's inline="always"): measured 1.2-1.5x
+  faster than leaving it to LLVM, for about 10 s more of first-use compile time.
 - No allocation inside a parallel loop: work is cut into a fixed number of chunks, each with its own
   scratch allocated before the loop.
 """
