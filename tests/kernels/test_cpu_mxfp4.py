@@ -136,15 +136,22 @@ def test_the_swiglu_clamp_and_large_scales_follow_the_torch_path():
 
 
 def test_the_cpu_is_the_default_where_numba_runs(tiny_model, monkeypatch):
-    """On the CPU the model's MoE layers use the numba kernels; GOSSAMER_KERNELS=torch turns them off, and
-    the logits stay the same to bf16 tolerance."""
+    """On the CPU the model's MoE layers, projections and unembedding use the numba kernels;
+    GOSSAMER_KERNELS=torch turns them off, and the logits stay the same to bf16 tolerance (prefill and a
+    decode step)."""
     from engine.layers.moe import default_strategy
 
     assert default_strategy(torch.device("cpu"), 4, None) == "cpu"
-    ids = torch.tensor([200006, 1428, 200008, 9906, 11, 1495, 200007])
-    fast = tiny_model.forward(ids, tiny_model.new_cache())
+    ids = torch.tensor([200006, 1428, 200008, 9906, 11, 1495, 200007, 1428, 9906, 11, 1495])
+
+    def run():
+        cache = tiny_model.new_cache()
+        prefill = tiny_model.forward(ids, cache)
+        return torch.cat([prefill, tiny_model.forward(ids[-1:], cache)])
+
+    fast = run()
     monkeypatch.setenv("GOSSAMER_KERNELS", "torch")
     assert default_strategy(torch.device("cpu"), 4, None) == "grouped"
-    slow = tiny_model.forward(ids, tiny_model.new_cache())
+    slow = run()
     cos = torch.nn.functional.cosine_similarity(fast.double(), slow.double(), dim=-1)
     assert cos.min() > 0.9999 and torch.equal(fast.argmax(-1), slow.argmax(-1))
