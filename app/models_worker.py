@@ -166,7 +166,14 @@ def _local_fit(model, machine):
         expert = size * 3 // 4
     shape = config_from_json(config) if config is not None else None
     return estimate_fit(
-        size, expert, size - expert, free_disk=size, ram=machine.ram, vram=machine.vram, config=shape
+        size,
+        expert,
+        size - expert,
+        free_disk=size,
+        ram=machine.ram,
+        vram=machine.vram,
+        config=shape,
+        fused_kernels=getattr(machine, "fused_kernels", False),
     )
 
 
