@@ -12,9 +12,8 @@ import pytest
 
 from engine.__main__ import main as engine_main
 from engine.hub import ModelStore
-from engine.io.synthetic import tiny_config, write_checkpoint
-
-SMALL = tiny_config(vocab_size=512, num_hidden_layers=1, layer_types=("full_attention",))
+from engine.io.synthetic import write_checkpoint
+from tests.hub.test_trust import SMALL, _flip_last_byte, _shard
 
 
 @pytest.fixture(scope="module")
@@ -29,18 +28,6 @@ def imported(source, tmp_path, monkeypatch):
     monkeypatch.setenv("GOSSAMER_CONFIG_DIR", str(tmp_path / "config"))
     store = ModelStore()
     return store.import_folder(shutil.copytree(source, tmp_path / "copy"), "tiny")
-
-
-def _shard(model):
-    return next(model.path.glob("*.safetensors"))
-
-
-def _flip_last_byte(path) -> None:
-    with open(path, "r+b") as f:
-        f.seek(-1, os.SEEK_END)
-        last = f.read(1)
-        f.seek(-1, os.SEEK_END)
-        f.write(bytes([last[0] ^ 0xFF]))
 
 
 COMMANDS = {
