@@ -7,10 +7,11 @@ is float32's high half) and multiplied in vector registers, every core streaming
 float32 and rounded to bf16 once, bias included, as torch's float32-block path (engine/quant/mxfp4.py); only
 the order of a row's additions differs from torch's bf16 GEMV.
 
-Up to ``MAX_ROWS`` input rows (decode) a GEMV streams the weights; more rows (prefill) a GEMM widens a tile of
-weight rows into L2 once and multiplies every input row against it. The float32 blocks of
-engine.quant.mxfp4.linear did the same through torch's GEMM, but widening a block in torch (an allocation and
-a copy per block) took as long as the multiplication (measured: 2.9 s of 6.2 s in a 128-token prefill).
+Up to ``GEMV_MAX_ROWS`` input rows (decode) a GEMV streams the weights. Up to ``GEMM_MAX_ROWS`` a GEMM widens
+a tile of weight rows into L2 once and multiplies every input row against it: 1.3-2.3x torch at 9-16 rows,
+where engine.quant.mxfp4.linear's float32 blocks pay for widening each block in torch (an allocation and a
+copy) over too few rows. From about 32 rows torch's float32 GEMM is faster on a quiet machine (1.2-1.4x at
+64-128 rows, benchmarks/cpu_dense.py), so longer prefills go to it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from engine.kernels import cpu_mxfp4
 from engine.quant import mxfp4
 
 GEMV_MAX_ROWS = 8  # each weight row is read once from memory and then from L1 once per input row
+GEMM_MAX_ROWS = 32  # above: torch's float32 GEMM (measured crossover on Zen 3, 2 threads)
 
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
@@ -45,13 +47,14 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 
 
 def _fits(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
-    """bf16 on the CPU, 2-D, a contiguous weight (a view of the mmap'd file: no copy), no autograd."""
+    """bf16 on the CPU, 2-D, up to GEMM_MAX_ROWS rows, a contiguous weight (a view of the mmap'd file: no
+    copy), no autograd."""
     return (
         x.device.type == "cpu"
         and weight.device.type == "cpu"
         and x.dtype == weight.dtype == torch.bfloat16
         and x.dim() == weight.dim() == 2
-        and x.shape[0] > 0
+        and 0 < x.shape[0] <= GEMM_MAX_ROWS
         and x.shape[1] == weight.shape[1]
         and weight.is_contiguous()
         and (bias is None or bias.shape == weight.shape[:1])

@@ -27,8 +27,8 @@ def close(ours: torch.Tensor, ref: torch.Tensor) -> None:
         (3, 2880 // 32, 129, True),
         (cpu_bf16.GEMV_MAX_ROWS, 200, 65, True),  # the most rows the GEMV takes
         (cpu_bf16.GEMV_MAX_ROWS + 1, 200, 65, True),  # the fewest the GEMM takes: two blocks of four, a tail
-        (40, 96, 16, False),  # whole blocks of tokens and one whole tile of weight rows
-        (37, 45, 531, True),  # prefill-like: tails of tokens, width and tiles
+        (cpu_bf16.GEMM_MAX_ROWS, 96, 16, False),  # whole blocks of tokens and one whole tile of weight rows
+        (cpu_bf16.GEMM_MAX_ROWS - 1, 45, 531, True),  # prefill-like: tails of tokens, width and tiles
     ],
 )
 def test_kernels_equal_torch(tokens, width, rows, bias):
@@ -53,9 +53,11 @@ def test_one_thread_and_all_threads_give_the_same_bits(tokens):
 
 
 def test_other_inputs_take_the_torch_path(monkeypatch):
-    """float32, a transposed weight or GOSSAMER_KERNELS=torch: the numbers of engine.quant.mxfp4.linear
-    exactly; a non-contiguous input is fine."""
+    """More rows than the GEMM takes, float32, a transposed weight or GOSSAMER_KERNELS=torch: the numbers of
+    engine.quant.mxfp4.linear exactly; a non-contiguous input is fine."""
     w, b = torch.randn(40, 48).bfloat16(), torch.randn(40).bfloat16()
+    many = torch.randn(cpu_bf16.GEMM_MAX_ROWS + 1, 48).bfloat16()
+    assert torch.equal(cpu_bf16.linear(many, w, b), mxfp4.linear(many, w, b))
     strided = torch.randn(12, 96).bfloat16()[:, ::2]
     close(cpu_bf16.linear(strided, w, b), mxfp4.linear(strided, w, b))
     x = torch.randn(1, 48)
