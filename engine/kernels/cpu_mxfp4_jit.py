@@ -4,7 +4,7 @@ Module-level functions (not closures) so that numba's cache holds them: a second
 code instead of compiling again.
 
 Shapes of the inner loops, for LLVM to emit AVX2 (or whatever the CPU has):
-- FP4 codes become float32 bits by integer arithmetic and selects (``fp4_bits``), not by a table lookup,
+- FP4 codes become float32 bits by integer arithmetic and selects (``fp4``), not by a table lookup,
   which LLVM leaves scalar.
 - A block's 16 bytes hold 32 weights, the low nibbles the even ones: the inputs are permuted once per call
   to "split" order (each group of 32 as its 16 even columns, then its 16 odd ones) so that the low and the
