@@ -76,16 +76,22 @@ def split_columns(a):
 
 
 @jit(fastmath=FAST, inline="always")
-def dot_packed(blocks, scales, e, r, xr):
-    # sum_c W[e, r, c] * xr[c] straight from the packed bytes, xr in split order
-    acc = np.float32(0.0)
+def dot_packed(blocks, scales, e, r, xr, lanes):
+    # sum_c W[e, r, c] * xr[c] straight from the packed bytes, xr in split order. Sixteen partial sums
+    # (lanes, a scratch of 16 floats) run across the groups, each group's pair of products times its scale,
+    # and are added once at the end: summing each group on its own cost a horizontal add per 32 weights
+    # (measured 1.2x slower on Zen 3)
+    lanes[:] = 0.0
     for g in range(blocks.shape[2]):
         base = g * GROUP
-        s = np.float32(0.0)
+        scale = SCALES[scales[e, r, g]]
         for j in range(HALF):
             byte = np.uint32(blocks[e, r, g, j])
-            s += fp4(byte & np.uint32(15)) * xr[base + j] + fp4(byte >> np.uint32(4)) * xr[base + HALF + j]
-        acc += s * SCALES[scales[e, r, g]]
+            pair = fp4(byte & np.uint32(15)) * xr[base + j] + fp4(byte >> np.uint32(4)) * xr[base + HALF + j]
+            lanes[j] += pair * scale
+    acc = np.float32(0.0)
+    for j in range(HALF):
+        acc += lanes[j]
     return acc
 
 
@@ -113,7 +119,7 @@ def matmul(inputs, per, order, starts, used, blocks, scales, bias, out, threads)
     tasks = len(used) * tiles
     chunks = min(tasks, CHUNKS_PER_THREAD * threads)
     tile_all = np.empty((chunks, TILE_ROWS, width), dtype=np.float32)
-    acc_all = np.empty((chunks, ROUTE_BLOCK), dtype=np.float32)
+    acc_all = np.empty((chunks, HALF), dtype=np.float32)  # dot_packed's lanes, or four routes' sums
     for chunk in prange(chunks):
         tile, acc = tile_all[chunk], acc_all[chunk]
         for task in range(chunk * tasks // chunks, (chunk + 1) * tasks // chunks):
@@ -125,7 +131,7 @@ def matmul(inputs, per, order, starts, used, blocks, scales, bias, out, threads)
                     route = order[m]
                     xr = inputs[route // per]
                     for r in range(r0, r1):
-                        out[route, r] = bf16(bf16(dot_packed(blocks, scales, e, r, xr)) + bias[i, r])
+                        out[route, r] = bf16(bf16(dot_packed(blocks, scales, e, r, xr, acc)) + bias[i, r])
                 continue
             for r in range(r0, r1):
                 decode_row(blocks, scales, e, r, tile[r - r0])
