@@ -274,6 +274,7 @@ class ChatController(QObject, ConversationActions):
             "effort": self.effort,
             "temperature": self.settings.get(keys.TEMPERATURE),
             "top_p": self.settings.get(keys.TOP_P),
+            "top_k": self.settings.get(keys.TOP_K),
             "max_tokens": self.settings.get(keys.MAX_TOKENS),
             **long_context.engine_settings(self.settings, self.conversation, self.effort),
         }

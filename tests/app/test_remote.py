@@ -142,3 +142,17 @@ def test_test_connection_says_why_not(qtbot, settings):
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # Save tests again, and saves nothing
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10_000)
     assert ServerStore().servers() == []
+
+
+def test_top_k_goes_to_the_server_only_when_on(make_window, qtbot, settings):
+    """A remote turn sends the Settings' top-k (servers such as vLLM read it); off (0) sends no field."""
+    with FakeServer("vllm") as server:
+        window = make_window(saved_model(server))
+        wait_loaded(qtbot, window)
+        send(qtbot, window, "Hello")
+        wait_idle(qtbot, window)
+        assert "top_k" not in server.chat_bodies()[-1]
+        settings.set(keys.TOP_K, 40)
+        send(qtbot, window, "Again")
+        wait_idle(qtbot, window)
+        assert server.chat_bodies()[-1]["top_k"] == 40
