@@ -126,14 +126,31 @@ class ModelHandlers:
                 keys.MODEL_FOLDERS, "\n".join(model_choices.remember(self.remembered_folders(), path))
             )
         self.show_state()
-        self.status.set_device(info.get("facts"))
+        if remote_models.is_remote(path):
+            remote_models.show_where(self.status, info)
+        else:
+            self.status.set_device(info.get("facts"))
+        self._show_empty_text(path)
         self._show_context()
         self._update_model_button()
         self._update_manager()
 
+    def _show_empty_text(self, path: str | None) -> None:
+        """A new chat's words say where what is written goes: this computer, or the server."""
+        server = remote_models.server_of(path) if path is not None and remote_models.is_remote(path) else None
+        if server is not None:
+            self.chat_view.set_empty_text(
+                subtitle=self.tr("gpt-oss runs on the server %1. What you write is sent there.").replace(
+                    "%1", server.name
+                )
+            )
+        else:
+            self.chat_view.set_empty_text()
+
     def _on_model_load_failed(self, path: str, error: ErrorReport) -> None:
         self.show_state()
         self.status.set_device(None)
+        self._show_empty_text(None)
         self._update_model_button()
         self.show_chat()
         self.notice.show_error(
@@ -152,6 +169,7 @@ class ModelHandlers:
     def _on_model_unloaded(self) -> None:
         self.show_state()
         self.status.set_device(None)
+        self._show_empty_text(None)
         self._update_model_button()
 
     def _update_model_button(self) -> None:

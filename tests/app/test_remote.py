@@ -156,3 +156,21 @@ def test_top_k_goes_to_the_server_only_when_on(make_window, qtbot, settings):
         send(qtbot, window, "Again")
         wait_idle(qtbot, window)
         assert server.chat_bodies()[-1]["top_k"] == 40
+
+
+def test_the_status_bar_says_which_server_gets_the_conversation(make_window, qtbot, settings):
+    """A remote model's "where it runs": the server's name on the bar, its address and that the conversation
+    is sent there in the tooltip; a new chat says so too, and a local model's words come back after."""
+    with FakeServer("vllm") as server:
+        key = saved_model(server)
+        host = server.url.split("//")[1].split("/")[0]
+        window = make_window(key)
+        wait_loaded(qtbot, window)
+        status = window.status
+        assert host in status.device_label.text() and "sent there" in status.device_label.text()
+        assert server.url in status.device_text() and "openai/gpt-oss-120b" in status.device_text()
+        assert "131,072" in status.device_text()
+        assert "sent there" in window.chat_view.empty_label.text()
+        window.engine.unload()
+        qtbot.waitUntil(lambda: window.engine.model is None, timeout=5_000)
+        assert status.device_label.text() == "" and "this computer" in window.chat_view.empty_label.text()
