@@ -198,6 +198,7 @@ class ModelHandlers:
         if self.model_manager is None:
             self.model_manager = ModelManager(self.models, self)
             self.model_manager.load_requested.connect(self._load_from_manager)
+            self.model_manager.reconnect_requested.connect(self.load_model)
         self._update_manager()
         self.models.refresh()
         self.model_manager.show()

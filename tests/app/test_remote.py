@@ -167,10 +167,63 @@ def test_the_status_bar_says_which_server_gets_the_conversation(make_window, qtb
         window = make_window(key)
         wait_loaded(qtbot, window)
         status = window.status
-        assert host in status.device_label.text() and "sent there" in status.device_label.text()
+        qtbot.waitUntil(lambda: "sent there" in status.device_label.text(), timeout=5_000)  # laid out
+        assert host in status.device_label.text()
         assert server.url in status.device_text() and "openai/gpt-oss-120b" in status.device_text()
         assert "131,072" in status.device_text()
         assert "sent there" in window.chat_view.empty_label.text()
         window.engine.unload()
         qtbot.waitUntil(lambda: window.engine.model is None, timeout=5_000)
         assert status.device_label.text() == "" and "this computer" in window.chat_view.empty_label.text()
+
+
+def test_edit_a_saved_server_name_address_and_key(make_window, qtbot, settings):
+    """Edit server…: the dialog holds the saved values; a new name alone saves at once, a new address and key
+    are tested first (a wrong key refused in words), and the model in use connects again with them."""
+    with FakeServer("vllm", key=KEY) as old, FakeServer("vllm", key="sk-new-key") as new:
+        key = saved_model(old, KEY)
+        window = make_window(key)
+        wait_loaded(qtbot, window)
+        section = window.open_model_manager().remote
+        section.table.selectRow(0)
+        dialog = section.edit_server()
+        assert (dialog.url_edit.text(), dialog.key_edit.text(), dialog.name_edit.text()) == (old.url, KEY, "")
+        assert dialog.windowTitle() == "Edit server"
+        dialog.name_edit.setText("Lab GPU")
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert not dialog.isVisible() and section.model.item(0, 1).text() == "Lab GPU"
+        wait_loaded(qtbot, window)
+        qtbot.waitUntil(lambda: "Lab GPU" in window.status.device_label.text(), timeout=10_000)
+
+        dialog = section.edit_server()
+        assert dialog.name_edit.text() == "Lab GPU"
+        dialog.url_edit.setText(new.url)
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # the old key: refused by the new one
+        qtbot.waitUntil(lambda: "API key" in dialog.result.text(), timeout=10_000)
+        assert dialog.isVisible() and ServerStore().servers()[0].url == old.url
+        dialog.key_edit.setText("sk-new-key \n")
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+        saved = ServerStore().servers()
+        assert len(saved) == 1 and (saved[0].url, saved[0].name) == (new.url, "Lab GPU")
+        assert ServerStore().api_key(saved[0]) == "sk-new-key"
+        qtbot.waitUntil(lambda: new.requests and window.engine.model is not None, timeout=10_000)
+        wait_loaded(qtbot, window)
+        assert window.engine.model["path"] == key  # the same model key: the chat goes on with it
+        send(qtbot, window, "Hello")
+        wait_idle(qtbot, window)
+        assert new.chat_bodies() and not old.chat_bodies()
+
+
+def test_an_edit_to_another_servers_address_is_refused(qtbot, settings):
+    """Two saved servers: editing one to the other's address says which server has it, and saves nothing."""
+    with FakeServer() as first, FakeServer() as second:
+        saved_model(first)
+        saved_model(second)
+        servers = ServerStore().servers()
+        dialog = ServerDialog(server=servers[0])
+        qtbot.addWidget(dialog)
+        dialog.url_edit.setText(second.url)
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert "saved already" in dialog.result.text() and servers[1].name in dialog.result.text()
+        assert [s.url for s in ServerStore().servers()] == [first.url, second.url]
