@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from app import context_store, export, formatting
 from app import settings as keys
@@ -152,6 +152,59 @@ def test_choosing_stop_sends_nothing_and_says_what_to_do(make_window, qtbot, tin
     assert window.store.conversation(conversation_id).overflow == "drop" and window.composer.text() == ""
     stored = window.store.messages(conversation_id)
     assert stored[-2].content == "One more?" and any(context_store.note_kind(m) == "dropped" for m in stored)
+
+
+def test_regenerate_in_a_full_chat_asks_first_then_drops(make_window, qtbot, tiny_model_dir, settings):
+    """Regenerate runs the model over the whole chat: in one that no longer fits it asks as a send does, and
+    the new answer comes once the chat drops its oldest turns; the old answer stays a version away."""
+    conversation_id = long_chat()
+    window = tiny_window(make_window, qtbot, tiny_model_dir, settings, conversation_id)
+    before = window.store.messages(conversation_id)
+    last = window.chat_view.message_widgets()[-1]
+    qtbot.mouseClick(last.regenerate_button, Qt.MouseButton.LeftButton)
+    dialog = the_dialog(qtbot)
+    assert "answer again" in dialog.findChild(QLabel).text()
+    assert not window.controller.busy and len(window.store.messages(conversation_id)) == len(before)
+    qtbot.mouseClick(dialog.buttons["drop"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.controller.busy, timeout=5000)
+    wait_idle(qtbot, window)
+    assert window.store.conversation(conversation_id).overflow == "drop"
+    shown = window.controller.chat_model.messages()
+    assert shown[-1].role == "assistant" and shown[-1].id != before[-1].id and len(shown[-1].versions) == 2
+    assert shown[-1].finish_reason in ("return", "length")
+    assert 0 < len(window.controller.last_prompt_ids) <= TINY_CONTEXT - 16
+    assert any(context_store.note_kind(m) == "dropped" for m in window.store.messages(conversation_id))
+
+
+def test_an_edit_in_a_full_chat_asks_and_stop_keeps_the_edit(make_window, qtbot, tiny_model_dir, settings):
+    """Editing a message of a full chat asks first; Stop sends nothing and keeps the edited text in the
+    message's editor, and the notice's Summarise then resends it as a new version of the message."""
+    conversation_id = long_chat()
+    window = tiny_window(make_window, qtbot, tiny_model_dir, settings, conversation_id)
+    before = len(window.store.messages(conversation_id))
+    row = window.controller.chat_model.rowCount() - 2  # the last question
+    widget = window.chat_view.message_widgets()[row]
+    qtbot.waitUntil(widget.isVisible, timeout=5000)  # the chat is laid out and shown
+    qtbot.mouseClick(widget.edit_button, Qt.MouseButton.LeftButton)
+    widget.editor.selectAll()
+    qtbot.keyClicks(widget.editor, "What is six plus six?")
+    qtbot.keyClick(widget.editor, Qt.Key.Key_Return)
+    dialog = the_dialog(qtbot)
+    assert "edited message" in dialog.findChild(QLabel).text()
+    qtbot.mouseClick(dialog.buttons["stop"], Qt.MouseButton.LeftButton)
+    assert window.store.conversation(conversation_id).overflow == "stop"
+    assert len(window.store.messages(conversation_id)) == before and not window.controller.busy
+    widget = window.chat_view.message_widgets()[row]
+    assert widget.editing and widget.editor.toPlainText() == "What is six plus six?"
+    assert window.notice.isVisible() and "This chat is full" in window.notice.message.text()
+    window.notice.action_triggered.emit("overflow:summarize")  # the notice's "Summarise them"
+    qtbot.waitUntil(lambda: window.controller.busy, timeout=5000)
+    wait_idle(qtbot, window)
+    stored = window.store.messages(conversation_id)
+    questions = [m for m in stored if m.role == "user"]
+    assert questions[-1].content == "What is six plus six?" and len(questions[-1].versions) == 2
+    assert any(context_store.note_kind(m) == "summary" for m in stored)
+    assert stored[-1].role == "assistant" and stored[-1].complete
 
 
 def cut_reasoning_chat(reason: str) -> tuple[int, int]:
