@@ -56,13 +56,8 @@ def remote_full(server: str, url: str, model: str, context_length: int | None) -
         lines.append(
             _fill(translate("ModelFacts", "Context: %1 tokens"), formatting.count(context_length))
         )
-    lines.append(
-        translate(
-            "ModelFacts",
-            "Each message is sent to that server with the conversation before it; the chats stay saved "
-            "on this computer only.",
-        )
-    )
+    lines.append(translate("ModelFacts", "Each message is sent there with the conversation before it."))
+    lines.append(translate("ModelFacts", "The chats stay saved on this computer only."))
     return "\n".join(lines)
 
 

@@ -130,7 +130,7 @@ class ServerDialog(QDialog):
         if self._taken_by_another():
             return
         if self._saved_as is not None and self._typed() == self._saved_as:  # only the name changed
-            self._tested = self._saved_as
+            self._tested, self.models = self._saved_as, list(self.server.models)  # even after a failed test
             self._save()
             return
         if self._tested == self._typed() and self.models:

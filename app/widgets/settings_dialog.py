@@ -103,8 +103,8 @@ class SettingsDialog(QDialog):
         self.top_k.setSpecialValueText(self.tr("Off"))  # shown for 0
         self.top_k.setToolTip(
             self.tr(
-                "Pick each word from only this many of the likeliest ones (40 is a common choice). "
-                "Off lets temperature and top-p alone decide, as gpt-oss is tuned for."
+                "Pick each word from only this many of the likeliest (40 is a common choice).\n"
+                "Off: temperature and top-p alone decide, as gpt-oss is tuned for."
             )
         )
         form.addRow(self.tr("Top-&k:"), self.top_k)

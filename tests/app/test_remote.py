@@ -190,8 +190,13 @@ def test_edit_a_saved_server_name_address_and_key(make_window, qtbot, settings):
         assert (dialog.url_edit.text(), dialog.key_edit.text(), dialog.name_edit.text()) == (old.url, KEY, "")
         assert dialog.windowTitle() == "Edit server"
         dialog.name_edit.setText("Lab GPU")
+        dialog.key_edit.setText("wrong")  # a wrong key tried first, then the saved one again
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "API key" in dialog.result.text(), timeout=10_000)
+        dialog.key_edit.setText(KEY + "  ")
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
         assert not dialog.isVisible() and section.model.item(0, 1).text() == "Lab GPU"
+        assert section.model.item(0, 0).text().startswith("openai/gpt-oss-120b")  # its models kept
         wait_loaded(qtbot, window)
         qtbot.waitUntil(lambda: "Lab GPU" in window.status.device_label.text(), timeout=10_000)
 
