@@ -1,8 +1,8 @@
 """Long conversations in the app: a chat that outgrows the context, and reasoning the engine cut.
 
 A full context: before a message is sent to a chat whose prompt would leave no room for the answer (or one
-is answered again, or edited and resent: each runs the model over the conversation), the user chooses, once
-per chat, what it does (``OverflowDialog``): drop its oldest turns, summarise them with
+is answered again, edited and resent, or continued: each runs the model over the conversation), the user
+chooses, once per chat, what it does (``OverflowDialog``): drop its oldest turns, summarise them with
 the model into a developer message (shown in the conversation, editable), or stop. The engine drops or
 summarises (engine/runtime/overflow.py) and says which messages left the prompt; here that becomes a note in
 the conversation where the prompt now starts (app/context_store.py). Nothing is deleted: the history and the
@@ -142,6 +142,17 @@ class LongContext(QObject):
             if self._hold(full, "regenerate", lambda: self.controller.regenerate(row)):
                 return False
         return self.controller.regenerate(row)
+
+    def continue_answer(self, row: int | None = None) -> bool:
+        """Continue (the last answer, from where it stopped), asking first as a send does when the chat with
+        the answer so far no longer fits its context."""
+        shown = self.controller.chat_model.messages()
+        answer = shown[-1] if shown else None
+        if answer is not None and answer.can_continue and not self.controller.busy:
+            prompt = [*self.controller.engine_messages(answer), answer.to_chat()]
+            if self._hold(self._overflow(prompt), "continue", lambda: self.controller.continue_answer(row)):
+                return False
+        return self.controller.continue_answer(row)
 
     def intercept_edit(self, row: int, text: str) -> bool:
         """True when resending the user's message at ``row`` as ``text`` waits for a choice or is refused; the

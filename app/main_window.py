@@ -212,7 +212,7 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         self.long_context = LongContext(self)  # a chat that outgrows the context; reasoning the engine cut
         self.model_checks = ModelChecks(self)  # changed files hashed before a load; Verify after bad logits
         self.chat_view.regenerate_requested.connect(self.long_context.regenerate)  # asks first in a full chat
-        self.chat_view.continue_requested.connect(controller.continue_answer)
+        self.chat_view.continue_requested.connect(self.long_context.continue_answer)
         self.chat_view.edit_submitted.connect(self._edit_and_resend)
         self.chat_view.version_requested.connect(controller.show_version)
         self.sidebar.conversation_selected.connect(controller.open_conversation)

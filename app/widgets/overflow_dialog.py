@@ -12,7 +12,7 @@ class OverflowDialog(QDialog):
     chosen = Signal(str)  # "drop" | "summarize" | "stop"
 
     def __init__(self, tokens: int, limit: int, parent=None, *, kind: str = "send") -> None:
-        """``kind``: what waits for the choice: "send" (a new message), "regenerate" or "edit"."""
+        """``kind``: what waits for the choice: "send" (a new message), "regenerate", "continue" or "edit"."""
         super().__init__(parent)
         self.setObjectName("OverflowDialog")
         self.setWindowTitle(self.tr("This chat is full"))
@@ -28,6 +28,10 @@ class OverflowDialog(QDialog):
             "regenerate": self.tr(
                 "To answer again, the model reads a prompt of %1 tokens; %2 leave room for an answer. "
                 "What should this chat do now and from now on?"
+            ),
+            "continue": self.tr(
+                "To go on with this answer, the model reads a prompt of %1 tokens; %2 leave room for the rest "
+                "of it. What should this chat do now and from now on?"
             ),
             "edit": self.tr(
                 "With your edited message this chat's prompt would be %1 tokens; %2 leave room for an "

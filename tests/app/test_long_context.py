@@ -63,6 +63,14 @@ def the_dialog(qtbot) -> OverflowDialog:
     return found[0]
 
 
+def click_in_view(qtbot, window, button) -> None:
+    """Click ``button`` of a message as a person does: once the chat is laid out and it is scrolled into view."""
+    qtbot.waitUntil(lambda: button.isVisible() and button.height() > 0, timeout=5000)
+    window.chat_view.ensureWidgetVisible(button)
+    qtbot.waitUntil(lambda: button.visibleRegion().boundingRect() == button.rect(), timeout=5000)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
 def test_a_reopened_chat_shows_the_tokens_its_prompt_holds(make_window, qtbot, tiny_model_dir, settings):
     """The meter of a chat opened after a restart counts its prompt without running the model, not 0."""
     conversation_id = long_chat(3)
@@ -160,8 +168,7 @@ def test_regenerate_in_a_full_chat_asks_first_then_drops(make_window, qtbot, tin
     conversation_id = long_chat()
     window = tiny_window(make_window, qtbot, tiny_model_dir, settings, conversation_id)
     before = window.store.messages(conversation_id)
-    last = window.chat_view.message_widgets()[-1]
-    qtbot.mouseClick(last.regenerate_button, Qt.MouseButton.LeftButton)
+    click_in_view(qtbot, window, window.chat_view.message_widgets()[-1].regenerate_button)
     dialog = the_dialog(qtbot)
     assert "answer again" in dialog.findChild(QLabel).text()
     assert not window.controller.busy and len(window.store.messages(conversation_id)) == len(before)
@@ -176,6 +183,28 @@ def test_regenerate_in_a_full_chat_asks_first_then_drops(make_window, qtbot, tin
     assert any(context_store.note_kind(m) == "dropped" for m in window.store.messages(conversation_id))
 
 
+def test_continue_in_a_full_chat_asks_first(make_window, qtbot, tiny_model_dir, settings):
+    """Continue runs the model over the chat and the answer so far: in a full chat it asks first, and the
+    answer goes on in the same message once the chat drops its oldest turns."""
+    conversation_id = long_chat()
+    store = Store()
+    last = store.messages(conversation_id)[-1]
+    store.reopen_message(last.id)
+    store.finish_message(last.id, finish_reason="length", usage={"completion_tokens": 12})
+    store.close()
+    window = tiny_window(make_window, qtbot, tiny_model_dir, settings, conversation_id)
+    widget = window.chat_view.message_widgets()[-1]
+    click_in_view(qtbot, window, widget.continue_button)
+    dialog = the_dialog(qtbot)
+    assert "go on with this answer" in dialog.findChild(QLabel).text() and not window.controller.busy
+    qtbot.mouseClick(dialog.buttons["drop"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.controller.busy, timeout=5000)
+    wait_idle(qtbot, window)
+    answer = window.store.message(last.id)
+    assert answer.content.startswith(last.content) and answer.finish_reason in ("return", "length")
+    assert window.store.conversation(conversation_id).overflow == "drop"
+
+
 def test_an_edit_in_a_full_chat_asks_and_stop_keeps_the_edit(make_window, qtbot, tiny_model_dir, settings):
     """Editing a message of a full chat asks first; Stop sends nothing and keeps the edited text in the
     message's editor, and the notice's Summarise then resends it as a new version of the message."""
@@ -184,8 +213,7 @@ def test_an_edit_in_a_full_chat_asks_and_stop_keeps_the_edit(make_window, qtbot,
     before = len(window.store.messages(conversation_id))
     row = window.controller.chat_model.rowCount() - 2  # the last question
     widget = window.chat_view.message_widgets()[row]
-    qtbot.waitUntil(widget.isVisible, timeout=5000)  # the chat is laid out and shown
-    qtbot.mouseClick(widget.edit_button, Qt.MouseButton.LeftButton)
+    click_in_view(qtbot, window, widget.edit_button)
     widget.editor.selectAll()
     qtbot.keyClicks(widget.editor, "What is six plus six?")
     qtbot.keyClick(widget.editor, Qt.Key.Key_Return)
