@@ -145,12 +145,14 @@ class LongContext(QObject):
 
     def continue_answer(self, row: int | None = None) -> bool:
         """Continue (the last answer, from where it stopped), asking first as a send does when the chat with
-        the answer so far no longer fits its context."""
+        the answer so far no longer fits its context and has earlier turns to leave out (an answer that filled
+        the context after a single question cannot go on either way: the engine says so)."""
         shown = self.controller.chat_model.messages()
         answer = shown[-1] if shown else None
         if answer is not None and answer.can_continue and not self.controller.busy:
             prompt = [*self.controller.engine_messages(answer), answer.to_chat()]
-            if self._hold(self._overflow(prompt), "continue", lambda: self.controller.continue_answer(row)):
+            earlier = sum(m["role"] == "user" for m in prompt) > 1
+            if earlier and self._hold(self._overflow(prompt), "continue", lambda: self.controller.continue_answer(row)):
                 return False
         return self.controller.continue_answer(row)
 
