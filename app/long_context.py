@@ -50,7 +50,9 @@ def prompt_messages(stored: list[Message], conversation: Conversation | None) ->
     return [m for m in stored if m.position >= start and context_store.note_kind(m) != "dropped"]
 
 
-def engine_prompt(settings: keys.Settings, stored: list[Message], conversation: Conversation | None) -> list[dict]:
+def engine_prompt(
+    settings: keys.Settings, stored: list[Message], conversation: Conversation | None
+) -> list[dict]:
     """What the engine reads for the stored path ``stored``: system instructions, then the messages from
     where the chat's prompt starts."""
     messages = chat_messages(prompt_messages(stored, conversation))
@@ -116,12 +118,14 @@ class LongContext(QObject):
 
     def rerun_messages(self, row: int, text: str | None = None) -> list[dict] | None:
         """The prompt when the user's message at ``row`` is answered again (``text`` None: Regenerate) or
-        replaced by ``text`` (an edit), as the engine will read it; None when ``row`` holds no user message."""
+        replaced by ``text`` (an edit), as the engine will read it; None when ``row`` holds no user
+        message."""
         shown = self.controller.chat_model.messages()
         if not 0 <= row < len(shown) or shown[row].role != "user" or self.controller.conversation is None:
             return None
         path = self.store.path_to(shown[row].id)
-        prompt = engine_prompt(self.settings, path if text is None else path[:-1], self.controller.conversation)
+        before = path if text is None else path[:-1]
+        prompt = engine_prompt(self.settings, before, self.controller.conversation)
         return prompt if text is None else [*prompt, {"role": "user", "content": text}]
 
     # sending into a full chat, answering again in one, or editing a message of one
@@ -152,14 +156,16 @@ class LongContext(QObject):
         if answer is not None and answer.can_continue and not self.controller.busy:
             prompt = [*self.controller.engine_messages(answer), answer.to_chat()]
             earlier = sum(m["role"] == "user" for m in prompt) > 1
-            if earlier and self._hold(self._overflow(prompt), "continue", lambda: self.controller.continue_answer(row)):
+            go_on = lambda: self.controller.continue_answer(row)  # noqa: E731
+            if earlier and self._hold(self._overflow(prompt), "continue", go_on):
                 return False
         return self.controller.continue_answer(row)
 
     def intercept_edit(self, row: int, text: str) -> bool:
         """True when resending the user's message at ``row`` as ``text`` waits for a choice or is refused; the
         edited text stays in the message's editor meanwhile."""
-        messages = self.rerun_messages(row, text.strip()) if text.strip() and not self.controller.busy else None
+        typed = text.strip()
+        messages = self.rerun_messages(row, typed) if typed and not self.controller.busy else None
         full = self._overflow(messages) if messages else None
         if not self._hold(full, "edit", lambda: self.window._edit_and_resend(row, text)):
             return False

@@ -42,7 +42,8 @@ def short(facts: dict) -> str:
 
 
 def remote_short(server: str) -> str:
-    """The status bar's line for a model on a server: "Server gpu-box:8000 · the conversation is sent there"."""
+    """The status bar's line for a model on a server: "Server gpu-box:8000 · the conversation is sent
+    there"."""
     return _fill(translate("ModelFacts", "Server %1 · the conversation is sent there"), server)
 
 

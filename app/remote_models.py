@@ -56,7 +56,7 @@ def label(key: str) -> str:
 
 
 def server_of(key: str):
-    """The saved server (engine.remote.servers.SavedServer) of the remote model ``key``; None if it is gone."""
+    """The saved server (engine.remote.servers.SavedServer) of the remote model ``key``; None when gone."""
     server_id = key[len(PREFIX) :].partition("/")[0]
     return next((server for server in store().servers() if server.id == server_id), None)
 

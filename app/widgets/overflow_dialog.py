@@ -30,8 +30,8 @@ class OverflowDialog(QDialog):
                 "What should this chat do now and from now on?"
             ),
             "continue": self.tr(
-                "To go on with this answer, the model reads a prompt of %1 tokens; %2 leave room for the rest "
-                "of it. What should this chat do now and from now on?"
+                "To go on with this answer, the model reads a prompt of %1 tokens; %2 leave room for the "
+                "rest of it. What should this chat do now and from now on?"
             ),
             "edit": self.tr(
                 "With your edited message this chat's prompt would be %1 tokens; %2 leave room for an "

@@ -159,7 +159,8 @@ class RemoteSection(QWidget):
     def edit_server(self) -> ServerDialog | None:
         """The selected server's name, address and key in the dialog that adds one; None without one."""
         item = self._selected_item()
-        server = next((s for s in store().servers() if s.id == item.data(SERVER_ROLE)), None) if item else None
+        server_id = item.data(SERVER_ROLE) if item is not None else None
+        server = next((s for s in store().servers() if s.id == server_id), None)
         if server is None:
             return None
         self.dialog = ServerDialog(self.window(), server=server)

@@ -103,9 +103,7 @@ class ServerDialog(QDialog):
         self.url_edit.setText(server.url)
         self.key_edit.setText(key)
         self.models = list(server.models)
-        self.result.setText(
-            self.tr("Change what you need, then Save. A new address or key is tested first.")
-        )
+        self.result.setText(self.tr("Change what you need, then Save. A new address or key is tested first."))
 
     def _typed(self) -> tuple[str, str]:
         return self.url_edit.text().strip(), self.key_edit.text().strip()

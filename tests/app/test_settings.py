@@ -157,7 +157,7 @@ def test_cuda_graphs_are_a_setting_that_reloads_the_model(qtbot, settings):
 
 
 def test_top_k_is_set_in_the_dialog_with_off_explained(qtbot, settings):
-    """Top-k sits with the other sampling settings: 0 reads "Off" and says what off means; a value is saved."""
+    """Top-k sits with the other sampling settings: 0 reads "Off" and says what off means; a value is kept."""
     dialog = SettingsDialog(settings)
     qtbot.addWidget(dialog)
     assert dialog.top_k.value() == 0 and dialog.top_k.text() == "Off"
