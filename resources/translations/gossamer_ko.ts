@@ -1164,6 +1164,30 @@
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
+    <message>
+        <source>Server %1 · the conversation is sent there</source>
+        <translation>서버 %1 · 대화가 그곳으로 전송됩니다</translation>
+    </message>
+    <message>
+        <source>Runs on the server %1 (%2)</source>
+        <translation>서버 %1에서 실행 (%2)</translation>
+    </message>
+    <message>
+        <source>Model: %1</source>
+        <translation>모델: %1</translation>
+    </message>
+    <message>
+        <source>Context: %1 tokens</source>
+        <translation>컨텍스트: %1토큰</translation>
+    </message>
+    <message>
+        <source>Each message is sent there with the conversation before it.</source>
+        <translation>메시지마다 그 앞의 대화와 함께 그 서버로 전송됩니다.</translation>
+    </message>
+    <message>
+        <source>The chats stay saved on this computer only.</source>
+        <translation>대화는 이 컴퓨터에만 저장됩니다.</translation>
+    </message>
 </context>
 <context>
     <name>ModelHandlers</name>
@@ -1207,6 +1231,10 @@
         <location filename="../../app/window_models.py" line="163"/>
         <source>No model</source>
         <translation>모델 없음</translation>
+    </message>
+    <message>
+        <source>gpt-oss runs on the server %1. What you write is sent there.</source>
+        <translation>gpt-oss는 서버 %1에서 실행됩니다. 입력한 내용은 그 서버로 전송됩니다.</translation>
     </message>
 </context>
 <context>
@@ -1696,6 +1724,18 @@
         <source>Send nothing; start a new chat to go on.</source>
         <translation>보내지 않습니다. 계속하려면 새 대화를 시작하세요.</translation>
     </message>
+    <message>
+        <source>To answer again, the model reads a prompt of %1 tokens; %2 leave room for an answer. What should this chat do now and from now on?</source>
+        <translation>다시 답변하려면 모델이 %1토큰의 프롬프트를 읽어야 합니다. 답변할 자리를 남기려면 %2토큰까지만 됩니다. 이 대화는 지금부터 어떻게 할까요?</translation>
+    </message>
+    <message>
+        <source>To go on with this answer, the model reads a prompt of %1 tokens; %2 leave room for the rest of it. What should this chat do now and from now on?</source>
+        <translation>이 답변을 이어 쓰려면 모델이 %1토큰의 프롬프트를 읽어야 합니다. 나머지를 쓸 자리를 남기려면 %2토큰까지만 됩니다. 이 대화는 지금부터 어떻게 할까요?</translation>
+    </message>
+    <message>
+        <source>With your edited message this chat&apos;s prompt would be %1 tokens; %2 leave room for an answer. What should this chat do now and from now on?</source>
+        <translation>편집한 메시지로는 이 대화의 프롬프트가 %1토큰이 됩니다. 답변할 자리를 남기려면 %2토큰까지만 됩니다. 이 대화는 지금부터 어떻게 할까요?</translation>
+    </message>
 </context>
 <context>
     <name>QFileDialog</name>
@@ -1771,6 +1811,14 @@
         <location filename="../../app/remote_errors.py" line="48"/>
         <source>Try again; if it keeps failing, look at the server&apos;s log.</source>
         <translation>다시 시도하세요. 계속 실패하면 서버의 로그를 확인하세요.</translation>
+    </message>
+    <message>
+        <source>Check that the server is running and that its address is right (Models, Edit server…), and that this computer can reach it, then try again.</source>
+        <translation>서버가 실행 중인지, 주소가 맞는지(모델, 서버 편집…), 이 컴퓨터에서 서버에 닿을 수 있는지 확인한 뒤 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <source>Give the right key in Models: select the server, Edit server…, API key.</source>
+        <translation>모델에서 올바른 키를 입력하세요: 서버를 선택하고 서버 편집…에서 API 키를 바꿉니다.</translation>
     </message>
 </context>
 <context>
@@ -1879,6 +1927,18 @@
         <source>Could not list the models of %1.</source>
         <translation>%1의 모델 목록을 가져올 수 없습니다.</translation>
     </message>
+    <message>
+        <source>Edit server…</source>
+        <translation>서버 편집…</translation>
+    </message>
+    <message>
+        <source>Change this server&apos;s name, address or API key</source>
+        <translation>이 서버의 이름, 주소 또는 API 키 변경</translation>
+    </message>
+    <message>
+        <source>%1 is saved.</source>
+        <translation>%1을(를) 저장했습니다.</translation>
+    </message>
 </context>
 <context>
     <name>SaveFailures</name>
@@ -1959,6 +2019,30 @@
         <location filename="../../app/widgets/server_dialog.py" line="140"/>
         <source>Connected. Models: %1</source>
         <translation>연결되었습니다. 모델: %1</translation>
+    </message>
+    <message>
+        <source>Edit server</source>
+        <translation>서버 편집</translation>
+    </message>
+    <message>
+        <source>optional: its address is shown</source>
+        <translation>선택 사항: 비우면 주소가 표시됩니다</translation>
+    </message>
+    <message>
+        <source>Server name</source>
+        <translation>서버 이름</translation>
+    </message>
+    <message>
+        <source>Name:</source>
+        <translation>이름:</translation>
+    </message>
+    <message>
+        <source>Change what you need, then Save. A new address or key is tested first.</source>
+        <translation>필요한 것을 바꾼 뒤 저장하세요. 새 주소나 키는 먼저 테스트합니다.</translation>
+    </message>
+    <message>
+        <source>%1 is saved already with this address. Edit or remove that one instead.</source>
+        <translation>%1이(가) 이미 이 주소로 저장되어 있습니다. 대신 그 서버를 편집하거나 제거하세요.</translation>
     </message>
 </context>
 <context>
@@ -2148,6 +2232,20 @@
         <location filename="../../app/widgets/settings_dialog.py" line="142"/>
         <source>Local API</source>
         <translation>로컬 API</translation>
+    </message>
+    <message>
+        <source>Off</source>
+        <translation>끔</translation>
+    </message>
+    <message>
+        <source>Pick each word from only this many of the likeliest (40 is a common choice).
+Off: temperature and top-p alone decide, as gpt-oss is tuned for.</source>
+        <translation>가장 가능성 높은 단어 중 이 개수 안에서만 고릅니다(흔히 40).
+끔: gpt-oss가 맞춰진 대로 온도와 top-p만으로 정합니다.</translation>
+    </message>
+    <message>
+        <source>Top-&amp;k:</source>
+        <translation>Top-&amp;k:</translation>
     </message>
 </context>
 <context>
