@@ -173,7 +173,9 @@ class RemoteSection(QWidget):
         keys = [server.model_key(m.id) for m in server.models]
         self.reload(select=key if key in keys else (keys[0] if keys else None))
         self.message.emit(self.tr("%1 is saved.").replace("%1", server.name), "info")
-        if self.loaded_key in keys:  # the conversation goes to the new address, with the new key
+        # The model in use on it connects again: its chats go to the new address with the new key (or, if
+        # the server there lacks the model, the load fails and says so rather than the old server answering).
+        if self.loaded_key is not None and self.loaded_key.startswith(server.model_key("")):
             self.reconnect_requested.emit(self.loaded_key)
 
     def _on_saved(self, server) -> None:

@@ -232,3 +232,19 @@ def test_an_edit_to_another_servers_address_is_refused(qtbot, settings):
         qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
         assert "saved already" in dialog.result.text() and servers[1].name in dialog.result.text()
         assert [s.url for s in ServerStore().servers()] == [first.url, second.url]
+
+
+def test_moving_the_server_in_use_to_one_without_its_model_says_so(make_window, qtbot, settings):
+    """The server in use edited to an address that lacks its model: the model connects again and fails in
+    words, rather than the chat going on at the old address."""
+    with FakeServer("vllm") as old, FakeServer("ollama", models=("gpt-oss:20b",)) as new:
+        window = make_window(saved_model(old))
+        wait_loaded(qtbot, window)
+        section = window.open_model_manager().remote
+        section.table.selectRow(0)
+        dialog = section.edit_server()
+        dialog.url_edit.setText(new.url)
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+        qtbot.waitUntil(lambda: window.notice.isVisible() and window.notice.kind == "error", timeout=10_000)
+        assert window.engine.model is None and "no longer has this model" in window.notice.text()
