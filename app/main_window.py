@@ -262,7 +262,8 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         """The folder to load at start: --model, else the last one loaded, else the first model in the
         models folder; None when there is none (or the folder cannot be read now: the listing decides)."""
         path = self.model_path_arg or self.settings.get(keys.MODEL_PATH)
-        if path and (Path(path).is_dir() or remote_models.is_remote(path)):
+        # a folder, or a model on a server still saved (one removed is not tried at each start)
+        if path and (Path(path).is_dir() or remote_models.server_of(path) is not None):
             return path
         try:
             from engine.hub import ModelStore

@@ -57,6 +57,8 @@ def label(key: str) -> str:
 
 def server_of(key: str):
     """The saved server (engine.remote.servers.SavedServer) of the remote model ``key``; None when gone."""
+    if not is_remote(key):
+        return None
     server_id = key[len(PREFIX) :].partition("/")[0]
     return next((server for server in store().servers() if server.id == server_id), None)
 

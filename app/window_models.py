@@ -199,6 +199,7 @@ class ModelHandlers:
             self.model_manager = ModelManager(self.models, self)
             self.model_manager.load_requested.connect(self._load_from_manager)
             self.model_manager.reconnect_requested.connect(self.load_model)
+            self.model_manager.unload_requested.connect(self.engine.unload)
         self._update_manager()
         self.models.refresh()
         self.model_manager.show()

@@ -3,7 +3,7 @@
 "Add a server…" opens the ServerDialog; "Use" chats with the selected model (the window loads its key as
 it loads a folder); "Edit server…" changes the selected server's name, address or key (the same dialog; a
 model in use on it connects again with them); "Refresh" asks the servers for their models again; "Remove
-server" forgets a server and its key.
+server" forgets a server and its key (a model in use on it is let go).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import engine_errors
-from app.remote_models import ServerProbe, store
+from app.remote_models import PREFIX, ServerProbe, store
 from app.widgets.server_dialog import ServerDialog
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -32,6 +32,7 @@ SERVER_ROLE = Qt.ItemDataRole.UserRole + 2
 class RemoteSection(QWidget):
     load_requested = Signal(str)  # a remote model's key
     reconnect_requested = Signal(str)  # the key of the model in use, whose server was just edited
+    unload_requested = Signal()  # the server of the model in use was removed
     message = Signal(str, str)  # text, kind ("info" | "warning"): for the window's notice bar
 
     def __init__(self, parent=None) -> None:
@@ -193,8 +194,11 @@ class RemoteSection(QWidget):
         item = self._selected_item()
         if item is None:
             return
-        store().remove(item.data(SERVER_ROLE))
+        server_id = item.data(SERVER_ROLE)
+        store().remove(server_id)
         self.reload()
+        if self.loaded_key is not None and self.loaded_key.startswith(f"{PREFIX}{server_id}/"):
+            self.unload_requested.emit()  # no more turns go to a server the user forgot
 
     def refresh(self) -> None:
         for server in store().servers():

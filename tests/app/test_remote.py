@@ -248,3 +248,19 @@ def test_moving_the_server_in_use_to_one_without_its_model_says_so(make_window, 
         qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
         qtbot.waitUntil(lambda: window.notice.isVisible() and window.notice.kind == "error", timeout=10_000)
         assert window.engine.model is None and "no longer has this model" in window.notice.text()
+
+
+def test_removing_the_server_in_use_lets_its_model_go(make_window, qtbot, settings):
+    """Remove server on the server in use: the model is let go (no more turns go there), and the next start
+    does not try to connect to the server that was removed."""
+    with FakeServer("vllm") as server:
+        window = make_window(saved_model(server))
+        wait_loaded(qtbot, window)
+        section = window.open_model_manager().remote
+        section.table.selectRow(0)
+        qtbot.mouseClick(section.remove_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.engine.model is None, timeout=5_000)
+        assert ServerStore().servers() == [] and window.status.device_label.text() == ""
+        assert window.settings.get(keys.MODEL_PATH).startswith("remote:")
+        again = make_window()
+        assert again._model_to_start_with() is None  # nothing to load: no server, no local model
