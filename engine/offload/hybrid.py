@@ -9,7 +9,9 @@ measured ``CostModel``, and one worker thread. ``OffloadMoE.experts`` (engine/of
 waiting (the pool's read of the routes, the one synchronization an offloaded layer has anyway, waits for
 them), chooses when the pool knows which experts are missing, and starts the CPU's share on the worker at
 once, before the pool copies the rest. The device then computes the hits and the copied experts while the
-CPU computes its own; its [T, H] part comes back in one upload and is added in (float32, one rounding).
+CPU computes its own; the CPU's expert outputs ([routes, H], each route as a token of weight 1) come back
+in one upload into their rows of the layer's expert outputs, which the device sums with the routing weights
+in expert order: the same sum as for resident experts (only the CPU kernels' own matmul order differs).
 numba's functions release the GIL, so the worker and the thread feeding the device run side by side.
 
 Without the numba kernels (not installed, or GOSSAMER_KERNELS=torch) every mode copies. A failure of the
@@ -106,12 +108,13 @@ class HostExperts:
             return text + f", copied: {facts['why_copy']}"
         return text + (f" ({self.costs.describe()})" if self.costs is not None else "")
 
-    def step(self, layer: int, host: PackedExperts, x: torch.Tensor, weights: torch.Tensor, limit, alpha):
-        """A ``HostStep`` for one offloaded layer's step, or None when it copies whatever is missing."""
+    def step(self, layer: int, host: PackedExperts, x: torch.Tensor, limit: float, alpha: float):
+        """A ``HostStep`` for one offloaded layer's step (x: [T, H], its normed input), or None when the step
+        copies whatever is missing."""
         mode = self.effective()
         if mode == "copy" or x.shape[0] >= BATCH_COPY_TOKENS:
             return None
-        return HostStep(self, mode, layer, host, x, weights, limit, alpha)
+        return HostStep(self, mode, layer, host, x, limit, alpha)
 
     def submit(self, fn, *args) -> Future:
         if self._worker is None:
@@ -159,12 +162,13 @@ class HostExperts:
 class HostStep:
     """One offloaded layer's step with a CPU share (see the module docstring)."""
 
-    def __init__(self, owner: HostExperts, mode: str, layer, host, x, weights, limit, alpha):
+    def __init__(self, owner: HostExperts, mode: str, layer: int, host: PackedExperts, x, limit, alpha):
         self.owner, self.mode, self.layer, self.host = owner, mode, layer, host
         self.limit, self.alpha = limit, alpha
-        self.x, self.weights = _to_host(x), _to_host(weights)  # no wait: the pool's read of the routes does
+        self.x = _to_host(x)  # no wait: the pool's read of the routes waits for it
         self.ids: list[list[int]] | None = None
         self.taken: set[int] = set()
+        self.routes: list[int] = []  # t * k + j of the routes the CPU computes, increasing
         self.job: Future | None = None
 
     def elsewhere(self, ids_cpu: torch.Tensor, present: list[int], missing: list[int]) -> list[int]:
@@ -172,62 +176,41 @@ class HostStep:
         ids = ids_cpu.tolist()
         counts = Counter(e for row in ids for e in row)
         misses = sorted(missing, key=lambda e: counts[e])  # the fewest tokens first (stable: by id)
-        costs = self.owner.costs
-        n = cpu_count(self.mode, costs, [counts[e] for e in misses], len(present), len(ids))
+        n = cpu_count(self.mode, self.owner.costs, [counts[e] for e in misses], len(present), len(ids))
         if not n:
             return []
         self.ids, self.taken = ids, set(misses[:n])
+        k = len(ids[0])
+        self.routes = [t * k + j for t, row in enumerate(ids) for j, e in enumerate(row) if e in self.taken]
         self.job = self.owner.submit(self._compute)
         return misses[:n]
-
-    def device_columns(self) -> list[int]:
-        """For a one-token step: the route columns the device serves (in order)."""
-        assert self.ids is not None and len(self.ids) == 1
-        return [j for j, e in enumerate(self.ids[0]) if e not in self.taken]
 
     def device_mask(self, device: torch.device) -> torch.Tensor:
         """[T, k] bool on ``device``: the routes the device serves."""
         mask = [[e not in self.taken for e in row] for row in self.ids]
         return torch.tensor(mask, dtype=torch.bool).to(device, non_blocking=True)
 
-    def add_to(self, out: torch.Tensor | None, device: torch.device) -> torch.Tensor:
-        """The device's part [T, H] (None: it served no route) plus the CPU's, uploaded once."""
-        part = self.job.result().to(device)
-        if out is None:
-            return part
-        return (out.float() + part.float()).to(out.dtype)
+    def fill(self, terms: torch.Tensor) -> None:
+        """Put the CPU's expert outputs into their rows of ``terms`` [T*k, H] (one upload)."""
+        part = self.job.result().to(terms.device, non_blocking=True)
+        index = torch.tensor(self.routes).to(terms.device, non_blocking=True)
+        terms.index_copy_(0, index, part)
 
     def _compute(self) -> torch.Tensor:
-        # each token with a CPU route, its CPU routes in expert order, padded to the widest with its own first
-        # route at weight 0 (the same expert on the same token: a finite value whenever the real one is)
-        tokens, rows, weights = [], [], []
-        w = self.weights.float().tolist()
-        for t, row in enumerate(self.ids):
-            cols = [j for j, e in enumerate(row) if e in self.taken]
-            if cols:
-                tokens.append(t)
-                rows.append([row[j] for j in cols])
-                weights.append([w[t][j] for j in cols])
-        width = max(len(r) for r in rows)
-        for r, ws in zip(rows, weights):
-            ws += [0.0] * (width - len(r))
-            r += [r[0]] * (width - len(r))
-        x = self.x if len(tokens) == len(self.ids) else self.x.index_select(0, torch.tensor(tokens))
-        rows_t, weights_t = torch.tensor(rows, dtype=torch.long), torch.tensor(weights, dtype=torch.float32)
+        # each CPU route as a token of its own with weight 1: its expert's output as it is (bf16 * 1 is
+        # exact), so the device adds every route's output with its weight in the resident model's order
+        k = len(self.ids[0])
+        tokens = torch.tensor([r // k for r in self.routes])
+        x = self.x.index_select(0, tokens)
+        rows = torch.tensor([[self.ids[r // k][r % k]] for r in self.routes], dtype=torch.long)
+        ones = torch.ones(len(self.routes), 1, dtype=x.dtype)
         try:
-            part = expert_mlp(x, rows_t, weights_t, self.host, self.limit, self.alpha, strategy="cpu")
+            return expert_mlp(x, rows, ones, self.host, self.limit, self.alpha, strategy="cpu")
         except Exception as error:  # noqa: BLE001  (numba's errors are many) the torch path computes it instead
             if not self.owner.failed:
                 self.owner.failed = f"{type(error).__name__}: {error}"
                 log.warning("host experts: the CPU kernels failed, experts are copied from now on: %s", error)
-            part = expert_mlp(
-                x, rows_t, weights_t.to(x.dtype), self.host, self.limit, self.alpha, strategy="grouped"
-            )
-        if len(tokens) == len(self.ids):
-            return part
-        full = torch.zeros(len(self.ids), part.shape[1], dtype=part.dtype)
-        full[torch.tensor(tokens)] = part
-        return full
+            return expert_mlp(x, rows, ones, self.host, self.limit, self.alpha, strategy="grouped")
 
 
 def _to_host(t: torch.Tensor) -> torch.Tensor:

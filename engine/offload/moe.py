@@ -15,7 +15,7 @@ layer's experts from a prediction of its routing.
   this layer's, overlapping this layer's expert compute and the next layer's attention;
 - hybrid placement (engine/offload/hybrid.py): for a decode-sized step, missing experts the cost model
   gives to the CPU are computed there from their host copy on a worker thread while the device computes the
-  rest; their routes are left out of the device's sum and the CPU's part is added in at the end.
+  rest (its routes through the streaming path's masks); their outputs fill their rows before the sum.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from torch import nn
 
 from engine.layers.experts import ExpertStore
 from engine.layers.moe import MoE, expert_mlp, expert_terms, weighted_sum
-from engine.offload.hybrid import HostExperts
+from engine.offload.hybrid import HostExperts, HostStep
 from engine.offload.pool import ExpertPool, OffloadedExperts
 from engine.quant.mxfp4 import linear
 
@@ -103,24 +103,24 @@ class OffloadMoE(nn.Module):
         step = None
         if self.host_experts is not None:
             host = self.pool.host[self.store.layer]
-            step = self.host_experts.step(self.store.layer, host, x, weights, base.limit, base.alpha)
+            step = self.host_experts.step(self.store.layer, host, x, base.limit, base.alpha)
         groups = self.store.fetch_groups(expert_ids, prefetch=hint, elsewhere=step and step.elsewhere)
         packed, rows, mask = next(groups)
         if step is not None and step.job is not None:  # the CPU computes some of the routes
-            return step.add_to(self._device_part(x, rows, weights, packed, mask, groups, step), x.device)
+            return self._streamed(x, rows, weights, packed, mask, groups, step)
         if mask is None:  # every routed expert is on the device at once
             groups.close()
             return expert_mlp(x, rows, weights, packed, base.limit, base.alpha, base.dense_cache)
         return self._streamed(x, rows, weights, packed, mask, groups)
 
-    def _streamed(self, x, rows, weights, packed, mask, groups, served: torch.Tensor | None = None):
-        """Streamed in groups: each group's routes fill their rows of the expert outputs; the weighted sum
-        runs once at the end, in expert order, so the numbers equal one call's over resident experts.
-        served: the routes the device computes (the others' terms stay 0), when the CPU takes some."""
+    def _streamed(self, x, rows, weights, packed, mask, groups, step: HostStep | None = None) -> torch.Tensor:
+        """Each group's routes fill their rows of the expert outputs, and the CPU's routes theirs (``step``);
+        the weighted sum runs once at the end, in expert order, so the numbers equal one call's over resident
+        experts."""
         base = self.base
         t, k = rows.shape
-        make = torch.empty if served is None else torch.zeros
-        terms = make(t * k, x.shape[1], dtype=x.dtype, device=x.device)  # [T*k, H]
+        served = step.device_mask(x.device) if step is not None else None  # the routes the device computes
+        terms = torch.empty(t * k, x.shape[1], dtype=x.dtype, device=x.device)  # [T*k, H]
         while True:
             if served is not None:
                 mask = served if mask is None else mask & served
@@ -129,17 +129,6 @@ class OffloadMoE(nn.Module):
                 packed, rows, mask = next(groups)
             except StopIteration:
                 break
+        if step is not None:
+            step.fill(terms)
         return weighted_sum(terms.view(t, k, -1), weights)
-
-    def _device_part(self, x, rows, weights, packed, mask, groups, step) -> torch.Tensor | None:
-        """The routes the device serves, summed (None when the CPU took every route)."""
-        base = self.base
-        if mask is None and x.shape[0] == 1:  # decode: just the device's routes, in order
-            groups.close()
-            columns = step.device_columns()
-            if not columns:
-                return None
-            index = torch.tensor(columns).to(x.device, non_blocking=True)
-            rows, weights = rows.index_select(1, index), weights.index_select(1, index)
-            return expert_mlp(x, rows, weights, packed, base.limit, base.alpha, base.dense_cache)
-        return self._streamed(x, rows, weights, packed, mask, groups, served=step.device_mask(x.device))
