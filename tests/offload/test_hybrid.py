@@ -188,3 +188,53 @@ def test_host_experts_words():
     host.costs = SLOW_BUS
     host.mode = "auto"
     assert "copy 1.00 ms" in host.describe() and host.facts()["costs"]["copy_us"] == 1000.0
+
+
+def test_decode_graph_segments_with_the_cpu_computing(offload_model_dir, monkeypatch):
+    """Segmented decode graphs (engine/runtime/decode_segments.py) call the offloaded layers' experts
+    between segments: with the CPU computing the misses, graphs capture, replay and give the eager step's
+    logits, and the CPU did compute."""
+    from engine.layers import moe
+    from engine.runtime.decode_graph import DecodeGraphs
+    from tests.engine.graph_standin import recorded_capture
+    from tests.offload.test_offload_graphs import decode
+    from tests.offload.test_offload_graphs import planned as graph_planned
+
+    monkeypatch.setattr(moe, "default_strategy", lambda device, routes, cache: "gathered")  # as on a GPU
+    eager_model = graph_planned(offload_model_dir, "some")
+    eager_model.host_experts.mode = "cpu"
+    eager = decode(eager_model, None)
+    model = graph_planned(offload_model_dir, "some")
+    model.host_experts.mode = "cpu"
+    graphs = DecodeGraphs(model, capture=recorded_capture)
+    got = decode(model, graphs)
+    assert graphs.disabled is None and graphs.captured() > 0
+    assert torch.equal(got, eager)
+    s, e = model.offload_pool.stats, eager_model.offload_pool.stats
+    assert s.hits + s.misses + s.cpu_experts == e.hits + e.misses + e.cpu_experts  # the same experts needed
+    assert s.cpu_experts > 0 and s.misses == 0  # (fewer prefetches inside segments: more on the CPU)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("mode", ["cpu", "auto"])
+def test_cuda_hybrid_decode_matches_resident(offload_model_dir, mode):
+    """On a GPU: the load measures the copy, the device and (on a thread) the CPU; decode with the CPU taking
+    misses (cpu; auto with a slow bus forced) stays within bf16 rounding of the resident model, same tokens."""
+    cfg = read_config(offload_model_dir)
+    from engine.placement.plan import PlanOptions, make_plan
+
+    full = make_plan(cfg, None, CTX, options=PlanOptions(device="cuda", host_embedding=False))
+    low = make_plan(cfg, full.min_budget_bytes, CTX, options=PlanOptions(device="cuda", host_embedding=False))
+    ids = torch.randint(0, 199998, (20,), generator=torch.Generator().manual_seed(3)).cuda()
+    outs = []
+    for plan in (full, low):
+        model = load_planned(offload_model_dir, "cuda", plan, host_experts=mode)
+        if plan.offloads:
+            model.host_experts.wait_measured(60)
+            assert mode != "auto" or model.host_experts.costs.source == "measured"
+            model.host_experts.costs = SLOW_BUS if mode == "auto" else model.host_experts.costs
+        cache = model.new_cache(CTX)
+        model.forward(ids[:8], cache)
+        outs.append(torch.cat([model.forward(ids[i : i + 1], cache) for i in range(8, 20)]).float().cpu())
+    assert_logits_close(outs[1], outs[0], min_cos=0.9999)
+    assert model.offload_pool.stats.cpu_experts > 0
