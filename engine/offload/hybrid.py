@@ -122,18 +122,23 @@ class HostExperts:
         return self._worker.submit(fn, *args)
 
     def prepare(self, pool, limit: float, alpha: float) -> None:
-        """After a placement: measure this machine's numbers for "auto" once (on CUDA; the copies and the
-        device now, the CPU on a thread of its own, since numba may first have to compile)."""
+        """After a placement: measure this machine's numbers once (on CUDA; the copies and the device now, the
+        CPU on a thread of its own, since numba may first have to compile for the pinned rows' layout). Auto
+        needs them; cpu gets its kernels compiled before the first step and the numbers for bench."""
         if (
             pool is None
-            or self.mode != "auto"
+            or self.mode == "copy"
             or self.costs is not None
             or self.measuring is not None
             or pool.device.type != "cuda"
             or self.unavailable()
         ):
             return
-        device_side = measure_device(pool, limit, alpha)
+        try:
+            device_side = measure_device(pool, limit, alpha)
+        except Exception as error:  # noqa: BLE001  (a measurement must not fail a load: auto then copies)
+            log.warning("host experts: measuring the copies failed, experts are copied: %s", error)
+            return
         if device_side is None:
             return
 

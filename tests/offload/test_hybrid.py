@@ -238,3 +238,18 @@ def test_cuda_hybrid_decode_matches_resident(offload_model_dir, mode):
         outs.append(torch.cat([model.forward(ids[i : i + 1], cache) for i in range(8, 20)]).float().cpu())
     assert_logits_close(outs[1], outs[0], min_cos=0.9999)
     assert model.offload_pool.stats.cpu_experts > 0
+
+
+def test_host_experts_packed_by_rows(offload_model_dir, resident):
+    """Pinned host experts are packed a row per expert (engine.offload.build.pack_rows: strided fields); the
+    CPU kernels read them in place and give the same logits as from the checkpoint's layout."""
+    from engine.io.checkpoint import Checkpoint
+    from engine.offload.build import host_layers_of, pack_rows
+
+    host = [pack_rows(p) for p in host_layers_of(Checkpoint.open(offload_model_dir))]
+    plan = plans(read_config(offload_model_dir))["all, fewest slots"]
+    model = load_planned(offload_model_dir, "cpu", plan, host_layers=host, host_experts="cpu")
+    model.prefill_chunk = 512
+    assert not model.offload_pool.host[0].mlp1_blocks.is_contiguous()
+    assert_logits_close(logits_of(model), resident[0], min_cos=0.99999)
+    assert model.offload_pool.stats.cpu_experts > 0
