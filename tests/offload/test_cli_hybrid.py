@@ -62,3 +62,25 @@ def test_bench_compares_host_expert_modes(offload_model_dir, capsys):
     assert cpu["cpu_expert_fraction"] == cpu["offload"]["cpu_expert_fraction"]
     assert cpu["same_tokens_as_first"] == 4
     assert main([*args, "--host-experts", "sometimes"]) == 1
+
+
+@pytest.mark.skipif(not cpu_available(), reason="the CPU kernels need numba")
+def test_generate_with_the_cpu_computing_gives_the_same_answer(offload_model_dir, capsys):
+    """generate (and chat, through the same arguments) --host-experts cpu with a budget: the same greedy
+    tokens as everything resident; chat's first line names the mode."""
+    from types import SimpleNamespace
+
+    from engine.cli._model_args import describe
+    from engine.runtime.loader import load_model
+
+    args = ["generate", "--model", str(offload_model_dir), "--prompt", "Hi", "--max-tokens", "4",
+            "--temperature", "0", "--device", "cpu", "--context", "128", "--json"]  # fmt: skip
+    assert main(args) == 0
+    want = json.loads(capsys.readouterr().out)["tokens"]
+    budget = budgets(offload_model_dir, context=128, all_logits=False)["all"]
+    assert main([*args, "--vram", str(budget), "--host-experts", "cpu"]) == 0
+    assert json.loads(capsys.readouterr().out)["tokens"] == want
+    assert main([*args, "--host-experts", "never"]) == 1
+    assert "copy or cpu" in capsys.readouterr().err
+    model = load_model(offload_model_dir, "cpu", budget, 128, host_experts="cpu")
+    assert "host experts: cpu" in describe(SimpleNamespace(model=model))
