@@ -26,7 +26,7 @@ import platform
 import sys
 import time
 
-from engine.cli._model_args import add_host_experts_argument, add_vram_argument
+from engine.cli._model_args import add_host_experts_argument, add_vram_argument, check_model
 from engine.errors import EngineError
 from engine.io.checkpoint import read_config
 
@@ -412,12 +412,15 @@ def count_ops(args: argparse.Namespace) -> int:
         from engine.runtime.loader import load_model
         from engine.runtime.op_count import profile_step
 
+        note = check_model(args.model)
         with kernels_mode(args.kernels.strip().lower(), args.device):
             model = load_model(
                 args.model, device=args.device, context_length=args.prompt_tokens + 64, int8_weights=args.int8
             )
             if model.device.type == "cuda":
                 result.update(profile_step(model, position=args.prompt_tokens))
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     print(json.dumps({"model": args.model or args.preset or "gpt-oss-20b", **result}))
     return 0
 
@@ -444,6 +447,8 @@ def run(args: argparse.Namespace) -> int:
     args.graph_modes = [None if w == "auto" else w == "on" for w in words]  # None: on where it is CUDA
     args.host_modes = host_modes(args.host_experts)
 
+    # files changed since verified are hashed again before anything reads them, as the app and generate do
+    note = check_model(args.model)
     vocab = min(read_config(args.model).vocab_size, 199998)  # ordinary tokens only
     prompt = torch.randint(
         0, vocab, (args.prompt_tokens,), generator=torch.Generator().manual_seed(args.seed)
@@ -464,5 +469,7 @@ def run(args: argparse.Namespace) -> int:
                 )
     finally:
         torch.set_num_threads(threads)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     print(json.dumps(ours))
     return 0
