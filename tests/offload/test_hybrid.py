@@ -59,8 +59,8 @@ def resident(offload_model_dir):
         for mode in ("cpu", "auto")
         for name in ("all, fewest slots", "some", "a layer partly resident")
     ]
-    + [("copy", "a layer partly resident")],  # (copying is tested with every plan in test_offload_model.py)
-)
+    + [("copy", "a layer partly resident"), ("auto", "all, streaming through 2 slots")],
+)  # (copying is tested with every plan in test_offload_model.py)
 def test_hybrid_logits_and_tokens_match_resident_and_copying(offload_model_dir, resident, name, mode):
     """Prefill (30 tokens: under the batch size, so the CPU takes part in it too) and decode logits are close
     to the all-resident model's; copy stays bit-identical; greedy tokens agree; the counters add up."""
@@ -75,6 +75,10 @@ def test_hybrid_logits_and_tokens_match_resident_and_copying(offload_model_dir, 
         assert s.cpu_experts > 0
     if mode == "cpu":
         assert s.misses == 0  # every miss went to the CPU; prefetched experts were hits
+    if name == "all, streaming through 2 slots":
+        assert (
+            s.groups > 0 and s.misses > 0
+        )  # the prefill's busiest experts streamed through, the rest on the CPU
     assert s.expert_hit_rate + s.cpu_expert_fraction <= 1.0
     model.offload_pool.stats = OffloadStats()
     assert greedy(model) == want_tokens
@@ -253,3 +257,25 @@ def test_host_experts_packed_by_rows(offload_model_dir, resident):
     assert not model.offload_pool.host[0].mlp1_blocks.is_contiguous()
     assert_logits_close(logits_of(model), resident[0], min_cos=0.99999)
     assert model.offload_pool.stats.cpu_experts > 0
+
+
+@pytest.mark.parametrize("mode", ["cpu", "auto"])
+def test_top4_routing_with_the_cpu_computing(offload_model_dir_k4, mode):
+    """Four routes a token, four slots: the CPU's and the device's routes interleave within a token, and
+    their outputs still meet in the resident model's sum."""
+    import dataclasses
+
+    from engine.placement.plan import LayerPlacement, PlanOptions, make_plan
+
+    reference = logits_of(load_model(offload_model_dir_k4, device="cpu"))
+    cfg = read_config(offload_model_dir_k4)
+    plan = dataclasses.replace(
+        make_plan(cfg, 0, CTX, options=PlanOptions(device="cpu")), num_slots=4, fits=True
+    )
+    plan = dataclasses.replace(plan, layers=tuple(LayerPlacement(n, (), 8) for n in range(4)))
+    model = load_planned(offload_model_dir_k4, "cpu", plan, host_experts=mode)
+    model.prefill_chunk = 512
+    model.host_experts.costs = SLOW_BUS
+    assert_logits_close(logits_of(model), reference, min_cos=0.99999)
+    s = model.offload_pool.stats
+    assert s.cpu_experts > 0 and (mode == "cpu" or s.misses > 0)
