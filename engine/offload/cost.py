@@ -134,8 +134,8 @@ def describe_choice(facts: dict) -> str:
         return "host experts: copy (each one a step needs that no GPU slot holds is copied in)"
     if mode == "cpu":
         return (
-            "host experts: cpu (each one a decode step needs that no GPU slot holds is computed on the CPU; "
-            f"steps of {BATCH_COPY_TOKENS}+ tokens copy)"
+            "host experts: cpu (each one a decode step needs that no GPU slot holds is computed on the CPU, "
+            f"none prefetched; steps of {BATCH_COPY_TOKENS}+ tokens copy)"
         )
     text = (
         "host experts: auto (per step, each one no GPU slot holds is copied in or computed on the CPU, "

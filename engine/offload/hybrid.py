@@ -3,7 +3,8 @@ either copied in (engine/offload/pool.py) or computed on the CPU from their host
 engine/offload/cost.py chooses from this machine's numbers (measured once per model, ``measure``).
 
 ``HostExperts`` is the model's setting and state: the mode ("auto": the cost model, the default; "copy":
-every miss copied; "cpu": every miss of a decode-sized step on the CPU, as llama.cpp's --n-cpu-moe), the
+every miss copied; "cpu": every miss of a decode-sized step on the CPU and nothing prefetched for it, as
+llama.cpp's --n-cpu-moe; what prefill left in the slots is still computed there), the
 measured ``CostModel``, and one worker thread. ``OffloadMoE.experts`` (engine/offload/moe.py) asks it for a
 ``HostStep`` before fetching: the step copies the layer's input and routing weights to the host without
 waiting (the pool's read of the routes, the one synchronization an offloaded layer has anyway, waits for
@@ -107,6 +108,11 @@ class HostExperts:
         if facts["why_copy"]:
             return text + f", copied: {facts['why_copy']}"
         return text + (f" ({self.costs.describe()})" if self.costs is not None else "")
+
+    def prefetches(self, tokens: int) -> bool:
+        """Whether a step of ``tokens`` copies predicted experts ahead: not in cpu mode's decode-sized steps,
+        which move no expert over the bus (llama.cpp's --n-cpu-moe, the baseline that mode is)."""
+        return tokens >= BATCH_COPY_TOKENS or self.effective() != "cpu"
 
     def step(self, layer: int, host: PackedExperts, x: torch.Tensor, limit: float, alpha: float):
         """A ``HostStep`` for one offloaded layer's step (x: [T, H], its normed input), or None when the step

@@ -93,6 +93,12 @@ class OffloadMoE(nn.Module):
         hint: (next layer, its predicted experts [T, k]) to prefetch. Decode graphs call this between their
         segments (engine/runtime/decode_segments.py), with the routes a graph computed."""
         base = self.base
+        if (
+            hint is not None
+            and self.host_experts is not None
+            and not self.host_experts.prefetches(x.shape[0])
+        ):
+            hint = None
         if not isinstance(self.store, OffloadedExperts):  # resident layer; maybe prefetch for the next one
             staged = self.pool.stage(*hint) if hint is not None else None
             packed, rows = self.store.fetch(expert_ids)

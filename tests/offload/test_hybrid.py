@@ -86,7 +86,8 @@ def test_hybrid_logits_and_tokens_match_resident_and_copying(offload_model_dir, 
 
 def test_cpu_expert_fraction_counts_every_expert_a_step_needed(offload_model_dir):
     """Each decode step of a top-2 model needs two distinct experts per offloaded layer: hits, misses and
-    CPU computations add up to exactly that, and the fraction is the CPU's share of it."""
+    CPU computations add up to exactly that, and the fraction is the CPU's share of it; cpu mode neither
+    copies nor prefetches while decoding."""
     model = planned(offload_model_dir, "all, fewest slots", "cpu")
     cache = model.new_cache(CTX)
     ids = torch.randint(0, 199998, (10 + GREEDY,), generator=torch.Generator().manual_seed(7))
@@ -96,6 +97,7 @@ def test_cpu_expert_fraction_counts_every_expert_a_step_needed(offload_model_dir
         model.forward(ids[i : i + 1], cache)
     layers, k = len(model.plan.offloaded_layers), model.config.experts_per_token
     assert stats.hits + stats.misses + stats.cpu_experts == GREEDY * layers * k
+    assert stats.h2d_bytes == stats.prefetched == stats.misses == 0  # cpu mode's decode: nothing over the bus
     assert stats.cpu_expert_fraction == pytest.approx(stats.cpu_experts / (GREEDY * layers * k))
     assert stats.as_dict()["cpu_expert_fraction"] == round(stats.cpu_expert_fraction, 4)
     assert OffloadStats(hits=1, misses=1, cpu_experts=2).cpu_expert_fraction == 0.5
