@@ -29,6 +29,7 @@ import torch
 from gpu_bench import ensure_checkpoint, model_config
 
 from engine.__main__ import main as engine_main
+from engine.cli.bench import WARMUP_TOKENS
 from engine.placement.plan import PlanOptions, make_plan
 
 
@@ -61,7 +62,7 @@ def main(argv=None) -> int:
     cfg = model_config(tiny)
     device = torch.device(args.device)
     write_s, written = ensure_checkpoint(directory, cfg, device)
-    context = prompt + gen + 2  # what bench plans for
+    context = max(prompt + gen, WARMUP_TOKENS + 2)  # what bench plans for
     budgets = (
         args.budgets.split(",") if args.budgets else tiny_budgets(cfg, context) if tiny else ["8GiB", "12GiB"]
     )
