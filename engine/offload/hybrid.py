@@ -196,6 +196,12 @@ class HostStep:
         self.job = self.owner.submit(self._compute)
         return misses[:n]
 
+    def device_routes(self, device: torch.device) -> torch.Tensor:
+        """The routes (t * k + j) the device serves, increasing, on ``device``."""
+        taken = set(self.routes)
+        served = [r for r in range(len(self.ids) * len(self.ids[0])) if r not in taken]
+        return torch.tensor(served, dtype=torch.long).to(device, non_blocking=True)
+
     def device_mask(self, device: torch.device) -> torch.Tensor:
         """[T, k] bool on ``device``: the routes the device serves."""
         mask = [[e not in self.taken for e in row] for row in self.ids]

@@ -125,12 +125,18 @@ class OffloadMoE(nn.Module):
         experts."""
         base = self.base
         t, k = rows.shape
-        served = step.device_mask(x.device) if step is not None else None  # the routes the device computes
         terms = torch.empty(t * k, x.shape[1], dtype=x.dtype, device=x.device)  # [T*k, H]
+        served = routes = None  # the routes the device computes, when the CPU takes some
+        if step is not None and mask is None:  # one group: listed from the host (no sync to find them)
+            routes = step.device_routes(x.device)
+        elif step is not None:
+            served = step.device_mask(x.device)
         while True:
             if served is not None:
-                mask = served if mask is None else mask & served
-            expert_terms(terms, x, rows, packed, base.limit, base.alpha, base.dense_cache, mask=mask)
+                mask = mask & served
+            expert_terms(
+                terms, x, rows, packed, base.limit, base.alpha, base.dense_cache, mask, routes=routes
+            )
             try:
                 packed, rows, mask = next(groups)
             except StopIteration:
