@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -63,6 +64,8 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("&VRAM budget:"), self.vram)
         if gpu is False:
             self.vram.setEnabled(False)
+            # without a GPU there is nothing to step: no empty arrow column beside "Automatic"
+            self.vram.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
             self.vram.setToolTip(
                 self.tr("No CUDA GPU was found on this computer, so the model runs on the CPU and uses RAM.")
             )

@@ -180,3 +180,14 @@ def test_top_k_reaches_the_engine(loaded_window, qtbot, settings):
     wait_idle(qtbot, loaded_window)
     second = controller.chat_model.message(1)
     assert second.id != first.id and (second.content, second.reasoning) == (first.content, first.reasoning)
+
+
+def test_without_a_gpu_the_vram_budget_is_fixed_and_has_no_arrows(qtbot, settings):
+    """No CUDA GPU: the budget reads Automatic, cannot be changed, and shows no empty arrow column."""
+    from PySide6.QtWidgets import QAbstractSpinBox
+
+    dialog = SettingsDialog(settings, gpu=False)
+    qtbot.addWidget(dialog)
+    assert not dialog.vram.isEnabled() and dialog.vram.text() == "Automatic"
+    assert dialog.vram.buttonSymbols() == QAbstractSpinBox.ButtonSymbols.NoButtons
+    assert SettingsDialog(settings, gpu=True).vram.isEnabled()
