@@ -145,7 +145,8 @@ def parse_llama_bench_json(text: str) -> list[dict]:
 
 
 def run_llama(binary: Path, gguf: Path, threads: int) -> dict:
-    """One round of llama-bench: {"prefill_tok_s", "decode_tok_s", "peak_rss_bytes", "tests"}."""
+    """One round of llama-bench: {"prefill_tok_s", "decode_tok_s", "peak_rss_bytes", "tests"}; the peak
+    is the larger of its two processes' (each test lists its own)."""
     result: dict = {"engine": "llama.cpp", "tests": []}
     peaks = []
     for what, command in llama_bench_commands(binary, gguf, threads).items():
@@ -156,7 +157,7 @@ def run_llama(binary: Path, gguf: Path, threads: int) -> dict:
         if len(tests) != 1:
             raise setup.SetupError(f"llama-bench ({what}) reported {len(tests)} tests, not 1:\n{out[-2000:]}")
         result[f"{what}_tok_s"] = tests[0]["tok_s"]
-        result["tests"].append(tests[0])
+        result["tests"].append(tests[0] | {"peak_rss_bytes": peak})
         peaks.append(peak)
     result["peak_rss_bytes"] = max(peaks)
     return result
@@ -236,6 +237,21 @@ def summarize(rounds: list[dict], sizes: dict[str, int]) -> dict:
         metric: round(summary["gossamer"][metric]["median"] / summary["llama.cpp"][metric]["median"], 3)
         for metric in METRICS
     } | {"file_bytes": round(sizes["gossamer"] / sizes["llama.cpp"], 3)}
+    # The two runs of one round are neighbours in time, so their ratio cancels most of a shared machine's
+    # swings; the ratio of medians can pair a quiet run of one engine with a busy run of the other.
+    per_round = {
+        metric: [round(r["gossamer"][metric] / r["llama.cpp"][metric], 3) for r in rounds]
+        for metric in ("decode_tok_s", "prefill_tok_s")
+    }
+    summary["ratio_same_round"] = {
+        metric: {
+            "median": statistics.median(values),
+            "min": min(values),
+            "max": max(values),
+            "rounds": values,
+        }
+        for metric, values in per_round.items()
+    }
     return summary
 
 
@@ -244,12 +260,18 @@ def _speed(cell: dict) -> str:
     return text if cell["min"] == cell["max"] else f"{text} ({cell['min']:.2f}-{cell['max']:.2f})"
 
 
+def _ratio(cell: dict) -> str:
+    text = f"{cell['median']:.3f}"
+    return text if cell["min"] == cell["max"] else f"{text} ({cell['min']:.3f}-{cell['max']:.3f})"
+
+
 def _gib(count: float) -> str:
     return f"{count / 2**30:.2f} GiB"
 
 
 def table(summary: dict) -> str:
-    """The summary as a Markdown table (one row per engine, then the ratio)."""
+    """The summary as a Markdown table: one row per engine, then ours / llama.cpp as a ratio of the medians
+    and as the median (range) of each round's own ratio."""
     lines = [
         "| engine | decode tok/s | prefill tok/s | peak RSS | model file |",
         "| --- | --- | --- | --- | --- |",
@@ -264,6 +286,10 @@ def table(summary: dict) -> str:
     lines.append(
         f"| ours / llama.cpp | {ratio['decode_tok_s']:.3f} | {ratio['prefill_tok_s']:.3f} | "
         f"{ratio['peak_rss_bytes']:.3f} | {ratio['file_bytes']:.3f} |"
+    )
+    paired = summary["ratio_same_round"]
+    lines.append(
+        f"| ours / llama.cpp, same round | {_ratio(paired['decode_tok_s'])} | {_ratio(paired['prefill_tok_s'])} | | |"
     )
     return "\n".join(lines)
 

@@ -124,9 +124,16 @@ def test_summary_takes_medians_and_ratios():
     }
     text = compare.table(summary)
     lines = text.splitlines()
-    assert lines[0].startswith("| engine | decode tok/s") and len(lines) == 5
+    assert summary["ratio_same_round"]["decode_tok_s"] == {
+        "median": 0.1,
+        "min": 0.05,
+        "max": 0.15,
+        "rounds": [0.1, 0.15, 0.05],
+    }
+    assert lines[0].startswith("| engine | decode tok/s") and len(lines) == 6
     assert "| gossamer | 2.00 (1.00-3.00) | 10.00 | 3.00 GiB | 4.00 GiB |" in lines
-    assert lines[-1] == "| ours / llama.cpp | 0.100 | 0.100 | 1.500 | 2.000 |"
+    assert lines[-2] == "| ours / llama.cpp | 0.100 | 0.100 | 1.500 | 2.000 |"
+    assert lines[-1] == "| ours / llama.cpp, same round | 0.100 (0.050-0.150) | 0.100 | | |"
 
 
 def test_run_measured_reports_the_childs_peak_memory():
