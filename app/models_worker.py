@@ -1,14 +1,22 @@
 """The model manager's work off the GUI thread: list, download, verify, remove, import, move the folder.
 
 ``ModelsWorker`` runs on its own QThread (downloads take hours; the engine thread stays free to chat).
-``ModelsClient`` is the GUI side: it starts the thread, queues requests and holds the cancel flag of the
-task that runs. Only ``engine.hub`` is used here, imported inside the slots.
+``ModelsClient`` is the GUI side: it starts the thread, queues requests and holds the cancel flags of the
+tasks queued and running. Only ``engine.hub`` is used here, imported inside the slots.
+
+Quitting while a download, verify or import runs stops it where the hub stops on a cancel: between two
+chunks, with what was fetched kept as a resumable ``.part`` and every manifest written whole (the hub
+writes them atomically), so the next run continues. Tasks still queued are dropped unstarted. A task that
+cannot be cancelled (moving the models folder, which the hub makes crash-safe anyway) is left to finish:
+the window closes at once and the process waits for it at exit, so no write is cut short.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
+from collections import deque
 from dataclasses import dataclass
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
@@ -16,6 +24,11 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 translate = QCoreApplication.translate
 
 log = logging.getLogger(__name__)
+
+# How long quitting waits for the worker. A cancelled download, verify or import stops within about a
+# second (the hub checks its cancel flag between chunks, and closes a stalled connection at once); what
+# takes longer cannot be cancelled and is left to finish after the window closes (see _outlive).
+SHUTDOWN_WAIT_MS = 10_000
 
 
 @dataclass(frozen=True)
@@ -37,11 +50,13 @@ class ModelsWorker(QObject):
     task_failed = Signal(str, str, object)  # kind, name, app.engine_errors.ErrorReport
     task_cancelled = Signal(str, str)  # kind, name
 
-    def __init__(self) -> None:
+    def __init__(self, closing: threading.Event | None = None) -> None:
         super().__init__()
         self._store = None
         self._fits: dict = {}  # catalog name or local path -> last estimate (probing imports torch)
         self._gpu: bool | None = None
+        # set by ModelsClient.shutdown from the GUI thread: tasks not begun yet are dropped, no more listing
+        self.closing = closing or threading.Event()
 
     def _models(self):
         if self._store is None:
@@ -52,6 +67,8 @@ class ModelsWorker(QObject):
 
     @Slot(bool)
     def refresh(self, with_fit: bool = True) -> None:
+        if self.closing.is_set():
+            return
         try:
             store = self._models()
             local = store.list()
@@ -125,6 +142,9 @@ class ModelsWorker(QObject):
 
     def _run(self, kind: str, name: str, action) -> None:
         self.task_started.emit(kind, name)
+        if self.closing.is_set():  # queued before the app began to quit: never started, nothing to undo
+            self.task_cancelled.emit(kind, name)
+            return
         try:
             from engine.hub import Cancelled
 
@@ -166,7 +186,14 @@ def _local_fit(model, machine):
         expert = size * 3 // 4
     shape = config_from_json(config) if config is not None else None
     return estimate_fit(
-        size, expert, size - expert, free_disk=size, ram=machine.ram, vram=machine.vram, config=shape
+        size,
+        expert,
+        size - expert,
+        free_disk=size,
+        ram=machine.ram,
+        vram=machine.vram,
+        config=shape,
+        fused_kernels=getattr(machine, "fused_kernels", False),
     )
 
 
@@ -183,7 +210,8 @@ class ModelsClient(QObject):
         super().__init__(parent)
         self.thread = QThread()
         self.thread.setObjectName("models")
-        self.worker = ModelsWorker()
+        self._closing = threading.Event()
+        self.worker = ModelsWorker(self._closing)
         self.worker.moveToThread(self.thread)
         self.thread.finished.connect(self.worker.deleteLater)
         self._refresh_requested.connect(self.worker.refresh)
@@ -200,6 +228,9 @@ class ModelsClient(QObject):
         self.listing: Listing | None = None
         self.task: tuple[str, str] | None = None  # (kind, name) while one runs
         self._queued = 0
+        # the cancel flag of each request not yet started, in order (None: the task cannot be cancelled),
+        # and of the one running
+        self._pending: deque[threading.Event | None] = deque()
         self._cancel: threading.Event | None = None
         self.thread.start()
 
@@ -211,49 +242,91 @@ class ModelsClient(QObject):
         self._refresh_requested.emit(with_fit)
 
     def download(self, name: str) -> None:
-        self._queued += 1
-        self._cancel = threading.Event()
-        self._download_requested.emit(name, self._cancel)
+        self._download_requested.emit(name, self._queue(threading.Event()))
 
     def verify(self, name: str) -> None:
-        self._queued += 1
-        self._cancel = threading.Event()
-        self._verify_requested.emit(name, self._cancel)
+        self._verify_requested.emit(name, self._queue(threading.Event()))
 
     def remove(self, name: str) -> None:
-        self._queued += 1
+        self._queue(None)
         self._remove_requested.emit(name)
 
     def check_folder(self, path: str) -> None:
-        self._queued += 1
+        self._queue(None)
         self._check_requested.emit(path)
 
     def import_folder(self, path: str, copy: bool = False) -> None:
-        self._queued += 1
-        self._cancel = threading.Event()
-        self._import_requested.emit(path, copy, self._cancel)
+        self._import_requested.emit(path, copy, self._queue(threading.Event()))
 
     def move_root(self, path: str) -> None:
-        self._queued += 1
+        self._queue(None)
         self._move_requested.emit(path)
 
-    def cancel(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()
+    def _queue(self, cancel: threading.Event | None) -> threading.Event | None:
+        self._queued += 1
+        self._pending.append(cancel)
+        return cancel
 
-    def shutdown(self, wait_ms: int = 5000) -> bool:
-        self.cancel()
+    def cancel(self) -> None:
+        """Stop the task that runs (before it is reported started: the one asked for last)."""
+        if self.task is not None:
+            target = self._cancel
+        else:
+            target = next((event for event in reversed(self._pending) if event is not None), None)
+        if target is not None:
+            target.set()
+
+    def shutdown(self, wait_ms: int = SHUTDOWN_WAIT_MS) -> bool:
+        """Stop the worker at a safe point, for quitting: the running task is cancelled (a download keeps
+        its resumable part), queued ones are dropped, and the thread is waited for. False when it did not
+        end within ``wait_ms`` (a task that cannot be cancelled): it is then left to finish, and the process
+        waits for it when it exits instead of destroying a thread that is writing. Safe to call twice."""
+        self._closing.set()
+        for event in [self._cancel, *self._pending]:
+            if event is not None:
+                event.set()
         self.thread.quit()
-        return self.thread.wait(wait_ms)
+        if self.thread.wait(wait_ms):
+            return True
+        kind, name = self.task or ("a task", "")
+        log.warning(
+            "the models worker is still busy (%s %s) after %d ms; it finishes before the app exits",
+            kind,
+            name,
+            wait_ms,
+        )
+        _outlive(self.thread, self.worker)
+        return False
 
     def _on_started(self, kind: str, name: str) -> None:
         self.task = (kind, name)
+        self._cancel = self._pending.popleft() if self._pending else None
 
     def _on_ended(self, kind: str, name: str, *_args) -> None:
         if kind == "list":
             return
         self._queued = max(0, self._queued - 1)
         self.task = None
+        self._cancel = None
 
     def _on_listed(self, listing: Listing) -> None:
         self.listing = listing
+
+
+_outliving: list = []  # (QThread, ModelsWorker) still running after their client shut down
+
+
+def _outlive(thread: QThread, worker: ModelsWorker) -> None:
+    """Keep a worker thread that is still busy alive past its window (its client and parent may go), and
+    wait for it when Python exits: destroying a running QThread aborts the process mid-write."""
+    if not _outliving:
+        atexit.register(_wait_for_outliving)
+    _outliving.append((thread, worker))
+
+
+def _wait_for_outliving() -> None:
+    for thread, _worker in _outliving:
+        if thread.isRunning():
+            log.warning("waiting for the models worker to finish before exiting")
+            thread.wait()
+    _outliving.clear()

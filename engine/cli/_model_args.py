@@ -60,20 +60,10 @@ def add_sampling_arguments(parser: argparse.ArgumentParser) -> None:
 
 def check_model(path: str) -> str | None:
     """Before loading: files that changed since they were verified are hashed again, with a progress bar
-    (engine.hub.trust). Returns the note to print once the model has loaded (a folder outside the models
-    folder: its files are unverified), so that a load that fails says only why."""
-    from engine.cli.models import TerminalProgress
-    from engine.hub import check_before_load
+    (engine.hub.terminal). Returns the note to print once the model has loaded."""
+    from engine.hub.terminal import check_on_terminal
 
-    bar = TerminalProgress()
-    try:
-        check = check_before_load(path, progress=bar)
-    finally:
-        bar.close()
-    if check.rehashed:
-        changed = ", ".join(check.rehashed)
-        print(f"note: {changed} changed since verified; hashed again, they match", file=sys.stderr)
-    return check.note
+    return check_on_terminal(path)
 
 
 def load_session(args: argparse.Namespace):

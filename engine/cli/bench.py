@@ -23,7 +23,7 @@ import platform
 import sys
 import time
 
-from engine.cli._model_args import add_vram_argument
+from engine.cli._model_args import add_vram_argument, check_model
 from engine.errors import EngineError
 from engine.io.checkpoint import read_config
 
@@ -394,12 +394,15 @@ def count_ops(args: argparse.Namespace) -> int:
         from engine.runtime.loader import load_model
         from engine.runtime.op_count import profile_step
 
+        note = check_model(args.model)
         with kernels_mode(args.kernels.strip().lower(), args.device):
             model = load_model(
                 args.model, device=args.device, context_length=args.prompt_tokens + 64, int8_weights=args.int8
             )
             if model.device.type == "cuda":
                 result.update(profile_step(model, position=args.prompt_tokens))
+        if note:
+            print(f"note: {note}", file=sys.stderr)
     print(json.dumps({"model": args.model or args.preset or "gpt-oss-20b", **result}))
     return 0
 
@@ -425,6 +428,8 @@ def run(args: argparse.Namespace) -> int:
         raise EngineError(f"--cuda-graphs takes auto, on, off or off,on, not {args.cuda_graphs!r}.")
     args.graph_modes = [None if w == "auto" else w == "on" for w in words]  # None: on where it is CUDA
 
+    # files changed since verified are hashed again before anything reads them, as the app and generate do
+    note = check_model(args.model)
     vocab = min(read_config(args.model).vocab_size, 199998)  # ordinary tokens only
     prompt = torch.randint(
         0, vocab, (args.prompt_tokens,), generator=torch.Generator().manual_seed(args.seed)
@@ -445,5 +450,7 @@ def run(args: argparse.Namespace) -> int:
                 )
     finally:
         torch.set_num_threads(threads)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     print(json.dumps(ours))
     return 0

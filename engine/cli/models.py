@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import asdict
 
 from engine.hub.fsutil import human_bytes
+from engine.hub.terminal import TerminalProgress
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -133,46 +133,3 @@ def _list(store, as_json: bool, with_fit: bool) -> int:
             + (f"  {fit.verdict}: {fit.reason}" if fit else "")
         )
     return 0
-
-
-class TerminalProgress:
-    """A progress bar on stderr (bytes, speed, time left); plain lines when stderr is not a terminal."""
-
-    def __init__(self, stream=None):
-        self.stream = stream or sys.stderr
-        self.tty = self.stream.isatty()
-        self._last_line = 0.0
-        self._dirty = False
-
-    def __call__(self, p) -> None:
-        now = time.monotonic()
-        if not self.tty and now - self._last_line < 2.0 and p.bytes_done < p.bytes_total:
-            return
-        self._last_line = now
-        width = 24
-        filled = int(width * p.fraction)
-        eta = "--:--" if p.eta_s is None else _clock(p.eta_s)
-        speed = f"{human_bytes(p.speed_bps)}/s" if p.speed_bps else "-"
-        line = (
-            f"{p.phase} {p.model} [{'#' * filled}{'.' * (width - filled)}] {100 * p.fraction:5.1f}% "
-            f"{human_bytes(p.bytes_done)}/{human_bytes(p.bytes_total)} {speed} ETA {eta} "
-            f"({p.files_done}/{p.files_total}) {p.file or ''}"
-        )
-        if self.tty:
-            self.stream.write("\r" + line[:200].ljust(120))
-            self._dirty = True
-        else:
-            self.stream.write(line + "\n")
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self._dirty:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._dirty = False
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

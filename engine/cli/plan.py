@@ -47,7 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--all-logits", action="store_true", help="working memory for logits of every position"
     )
-    parser.add_argument("--fused-kernels", action="store_true", help="assume the Triton MXFP4 kernels")
+    parser.add_argument(
+        "--fused-kernels",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="plan for the Triton kernels (MXFP4 experts, flash attention: less working memory), as on CUDA "
+        "8.0+ with Triton (default: with --vram auto, what this machine runs; otherwise not)",
+    )
     parser.add_argument("--offload-order", choices=("spread", "last"), default="spread")
     parser.add_argument("--json", action="store_true", help="print the plan as one JSON object")
 
@@ -82,6 +88,14 @@ def resolve_budget(setting: str | int | None, device: str = "cuda") -> tuple[int
         raise EngineError(f"--vram: {error}.") from None
 
 
+def _machine_runs_fused() -> bool:
+    import torch
+
+    from engine import kernels
+
+    return kernels.use_fused(torch.device("cuda"))
+
+
 def resolve_host_memory(setting: str | None) -> int | None:
     """A --ram value -> the bytes a plan may keep in host memory (None: not checked)."""
     from engine.placement.host_memory import auto_host_memory, host_memory_for
@@ -109,11 +123,14 @@ def run(args: argparse.Namespace) -> int:
     if args.prefill_chunk is not None and args.prefill_chunk < 1:
         raise EngineError("--prefill-chunk must be at least 1.")
     budget, source = resolve_budget(args.vram, args.device)
+    fused = args.fused_kernels
+    if fused is None:  # the machine's own choice only when planning for its own GPU
+        fused = source == "auto" and _machine_runs_fused()
     options = PlanOptions(
         device=args.device,
         prefill_chunk=args.prefill_chunk,
         all_logits=args.all_logits,
-        fused_kernels=args.fused_kernels,
+        fused_kernels=fused,
         offload_order=args.offload_order,
         host_memory=resolve_host_memory(args.ram),
     )

@@ -33,7 +33,11 @@ PLANNED = "planned"  # the planner's placement: plan (Plan.facts()) at context_l
 # the OS, the app and the page cache in RAM. Rough on purpose: the planner does the exact sums.
 VRAM_RESERVE = 1_500_000_000
 RAM_RESERVE = 2_000_000_000
-# The context the catalog's estimate plans for (the app's default context length).
+# The context the planned estimates are made at, and the one their sentence names. 16,384 is the CLI's
+# default (engine/cli/_model_args.py) and what the app's Automatic context takes without a GPU
+# (engine.placement.context_choice.UNBUDGETED_CONTEXT). On a GPU the app's Automatic context is instead the
+# largest that keeps every expert on the card for the memory free when the model loads
+# (engine.runtime.auto_context), where this estimate plans for the whole card less the desktop's reserve.
 FIT_CONTEXT = 16384
 
 
@@ -61,6 +65,7 @@ class Machine:
     free_disk: int
     ram: int | None  # physical memory, None if unknown
     vram: int | None  # of the first CUDA device, None without one
+    fused_kernels: bool = False  # the Triton kernels run on it (engine.kernels.use_fused)
 
 
 def estimate_fit(
@@ -71,9 +76,11 @@ def estimate_fit(
     ram: int | None,
     vram: int | None = None,
     config: ModelConfig | None = None,
+    fused_kernels: bool = False,
 ) -> FitEstimate:
     """Where the weights would go; ``free_disk`` should count the model's bytes already downloaded.
-    With ``config`` and a GPU, the planner decides what fits on the GPU."""
+    With ``config`` and a GPU, the planner decides what fits on the GPU, for the kernels that run there
+    (``fused_kernels``: the Triton ones, as ``Machine.fused_kernels`` says), as the loader plans."""
     disk_ok = free_disk >= model_bytes
     if not disk_ok:
         return FitEstimate(
@@ -86,7 +93,7 @@ def estimate_fit(
         )
     ram_ok = ram is None or ram >= RAM_RESERVE
     if vram is not None and config is not None:
-        planned = _planned_fit(config, vram, ram)
+        planned = _planned_fit(config, vram, ram, fused_kernels)
         if planned is not None:
             return planned
     elif vram is not None:
@@ -116,7 +123,7 @@ def estimate_fit(
     )
 
 
-def _planned_fit(config: ModelConfig, vram: int, ram: int | None) -> FitEstimate | None:
+def _planned_fit(config: ModelConfig, vram: int, ram: int | None, fused_kernels: bool) -> FitEstimate | None:
     """The planner's verdict for a card of ``vram`` bytes, less what the desktop keeps, and this machine's
     RAM for the experts that stay in host memory; None when not even a partial plan fits the GPU (then the
     caller's RAM-only answers apply)."""
@@ -126,7 +133,8 @@ def _planned_fit(config: ModelConfig, vram: int, ram: int | None) -> FitEstimate
     vram = int(vram)
     budget = vram - max(AUTO_RESERVE_MIN, int(AUTO_RESERVE_FRACTION * vram))
     host_memory = None if ram is None else host_memory_for(ram)
-    plan = make_plan(config, budget, FIT_CONTEXT, options=PlanOptions(host_memory=host_memory))
+    options = PlanOptions(host_memory=host_memory, fused_kernels=fused_kernels)
+    plan = make_plan(config, budget, FIT_CONTEXT, options=options)
     if plan.ram_short:
         return FitEstimate(
             NONE,
@@ -176,7 +184,10 @@ def expert_bytes_from_config(config: dict) -> int | None:
 
 def probe_machine(path: Path) -> Machine:
     """Free disk at ``path``, physical RAM, and VRAM when torch sees a CUDA device (imports torch)."""
-    return Machine(shutil.disk_usage(existing_ancestor(path)).free, physical_ram(), _vram())
+    vram = _vram()
+    return Machine(
+        shutil.disk_usage(existing_ancestor(path)).free, physical_ram(), vram, vram is not None and _fused()
+    )
 
 
 def _vram() -> int | None:
@@ -187,3 +198,11 @@ def _vram() -> int | None:
     if not torch.cuda.is_available():
         return None
     return torch.cuda.get_device_properties(0).total_memory
+
+
+def _fused() -> bool:
+    import torch
+
+    from engine import kernels
+
+    return kernels.use_fused(torch.device("cuda"))

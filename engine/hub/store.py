@@ -122,6 +122,7 @@ class ModelStore:
             machine.ram,
             machine.vram,
             config=self._shape(entry, local),
+            fused_kernels=machine.fused_kernels,
         )
 
     def _shape(self, entry: CatalogEntry, local: LocalModel | None) -> ModelConfig | None:

@@ -20,9 +20,12 @@ KiB, MiB, GiB, TiB = 1024, 1024**2, 1024**3, 1024**4
 
 # Mirrors of the engine's own numbers (see the module docstring).
 DEFAULT_PREFILL_CHUNK = 512  # engine.model
-SCORE_BUDGET_BYTES = 256 * MiB  # engine.layers.attention: the attention score matrix is computed in pieces this big
+SCORE_BUDGET_BYTES = (
+    256 * MiB
+)  # engine.layers.attention: the attention score matrix is computed in pieces this big
 DEFAULT_SLIDING_HISTORY = 4096  # engine.layers.kv_cache: positions a sliding layer keeps beyond its window
 GATHER_MAX_ROUTES = 16  # engine.layers.moe: decode dequantizes up to this many routed experts at once
+FLASH_DECODE_SPLITS = 32  # engine.kernels.fused.MAX_SPLITS: pieces of one flash-decode step at most
 
 _UNITS = {
     "": 1,
@@ -117,6 +120,25 @@ def kv_cache_bytes(
     return positions * per_position + 8 * context  # + the int64 token ids kept for replays
 
 
+def flash_attention(cfg: ModelConfig, fused_kernels: bool) -> bool:
+    """Attention runs the Triton flash kernels: the kernels run on the device (``fused_kernels``, what
+    engine.kernels.use_fused says there) and take the model's head size (engine.layers.attention.fusable)."""
+    d = cfg.head_dim
+    return fused_kernels and d >= 16 and d & (d - 1) == 0
+
+
+def attention_workspace_bytes(cfg: ModelConfig, context: int, chunk: int, flash: bool) -> int:
+    """Working memory of attention beyond its output, for a prefill chunk at the end of the context."""
+    if flash:
+        # A prompt's flash attention writes only its output (an activation): no score matrix. Decode keeps
+        # float32 partial outputs with their max and sum per head and piece until the merge.
+        return cfg.num_attention_heads * FLASH_DECODE_SPLITS * (cfg.head_dim + 2) * 4
+    # engine.layers.attention.attend_torch: float32 scores in pieces of at most SCORE_BUDGET_BYTES, their
+    # probabilities and bf16 roundings: about 2.5 pieces alive at once
+    keys = min(context, chunk + context)
+    return int(2.5 * min(SCORE_BUDGET_BYTES, 4 * cfg.num_attention_heads * min(chunk, context) * keys))
+
+
 def workspace_bytes(
     cfg: ModelConfig,
     context: int,
@@ -125,13 +147,14 @@ def workspace_bytes(
     all_logits: bool = False,
     fused_kernels: bool = False,
 ) -> int:
-    """Working memory of the largest step: a prefill chunk at the end of the context, or a decode step."""
+    """Working memory of the largest step: a prefill chunk at the end of the context, or a decode step.
+
+    ``fused_kernels``: the Triton kernels run (engine.kernels.use_fused on the device): the experts are not
+    dequantized, and attention is the flash kernels' (``flash_attention``), which hold no score matrix."""
     h, two_i, v = cfg.hidden_size, 2 * cfg.intermediate_size, cfg.vocab_size
     q, kv = cfg.num_attention_heads * cfg.head_dim, cfg.num_key_value_heads * cfg.head_dim
     act = 4 if device == "cpu" else 2
-    # scores (float32 pieces), probabilities, and their bf16 roundings: about 2.5 pieces alive at once
-    keys = min(context, chunk + context)
-    scores = 2.5 * min(SCORE_BUDGET_BYTES, 4 * cfg.num_attention_heads * min(chunk, context) * keys)
+    scores = attention_workspace_bytes(cfg, context, chunk, flash_attention(cfg, fused_kernels))
     activations = chunk * act * (12 * h + 4 * q + 2 * kv + 3 * two_i + cfg.num_experts)
     logits = (chunk if all_logits else 1) * v * (4 + act)  # float32 logits and the matmul's output
     scratch = 0

@@ -56,7 +56,8 @@ class PlanOptions:
     host_embedding: bool = True
     # prefill returns logits for every position (python -m engine logits), not only the last
     all_logits: bool = False
-    # the Triton MXFP4 kernels: no dequantized-expert scratch
+    # the Triton kernels run (engine.kernels.use_fused on the device: CUDA 8.0+ with Triton): no
+    # dequantized-expert scratch, and flash attention for prompts (no score matrix); the loader sets it
     fused_kernels: bool = False
     # None: 2 x experts_per_token
     min_slots: int | None = None
@@ -331,7 +332,8 @@ def make_plan(
         # than the larger working memory of an offloading prefill chunk); its parts, the reserve included
         every_expert = {"experts": num_l * num_e * eb, "expert_slots": 0}
         candidates = [
-            base(ctx, offload_chunk, not opts.host_embedding) | {"experts": 0, "expert_slots": min_slots * eb},
+            base(ctx, offload_chunk, not opts.host_embedding)
+            | {"experts": 0, "expert_slots": min_slots * eb},
             base(ctx, resident_chunk, True) | every_expert,
         ]
         if opts.host_embedding:

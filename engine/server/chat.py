@@ -17,12 +17,11 @@ from starlette.responses import JSONResponse
 from engine.server import params
 from engine.server.dispatch import (
     EventStream,
-    api_error,
-    body_object,
-    check_model,
+    collect,
     error_event,
     events,
     leave,
+    open_request,
     prepare,
     sse,
 )
@@ -39,40 +38,22 @@ def generation(body: dict) -> params.Generation:
         raise invalid("n must be 1: this server writes one answer per request.", "n")
     if body.get("logprobs"):
         raise invalid("logprobs are not supported by this server.", "logprobs")
-    tools = body.get("tools") or None
-    if tools is not None and not isinstance(tools, list):
-        raise invalid("tools must be a list of function tools.", "tools")
-    names = {
-        t["function"]["name"]
-        for t in tools or []
-        if isinstance(t, dict)
-        and isinstance(t.get("function"), dict)
-        and isinstance(t["function"].get("name"), str)
-    }
-    choice = params.tool_choice(body.get("tool_choice"), names, flat=False)
     max_tokens = params.integer(body, "max_completion_tokens", 1)
     if max_tokens is None:
         max_tokens = params.integer(body, "max_tokens", 1)
-    return params.Generation(
-        messages=messages,
-        tools=tools,
-        effort=params.effort(body),
-        temperature=params.number(body, "temperature", 1.0, 0.0, 2.0),
-        top_p=params.number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
+    return params.generation(
+        body,
+        messages,
+        params.function_tools(body.get("tools") or None, flat=False),
+        flat=False,
         max_tokens=max_tokens,
-        seed=params.integer(body, "seed"),
-        stop=params.stops(body),
         final_schema=params.response_format(body.get("response_format"), "response_format"),
-        forced_tools=choice if isinstance(choice, list) else None,
-        no_calls=choice
-        == "none",  # the prompt keeps the tools (as `engine render` has them), calls are masked
+        stop=params.stops(body),
     )
 
 
 async def chat_completions(request: Request):
-    state = request.app.state.server
-    body = body_object(await request.body())
-    info = check_model(state.host, body.get("model"))
+    state, body, info = await open_request(request)
     gen = generation(body)
     stream = bool(body.get("stream"))
     options = body.get("stream_options") or {}
@@ -88,13 +69,13 @@ async def chat_completions(request: Request):
     token_ids = bool(body.get("return_token_ids"))
     turn = events(state, job, request)
     if not stream:
-        try:
-            async for event in turn:
-                reader.read(event)
-                if reader.stopped:
-                    job.cancel.set()
-        except Exception as error:
-            raise api_error(error) from None
+
+        def read(event) -> None:
+            reader.read(event)
+            if reader.stopped:
+                job.cancel.set()
+
+        await collect(turn, read)
         return JSONResponse(_completion(head, reader, job, token_ids))
     return EventStream(_chunks(head, reader, job, turn, include_usage, token_ids), lambda: leave(state, job))
 

@@ -35,9 +35,11 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_session(args: argparse.Namespace):
+    from engine.hub.terminal import check_on_terminal
     from engine.runtime.loader import load_model
     from engine.runtime.session import ChatSession
 
+    note = check_on_terminal(args.model)  # files changed since verified are hashed again, as the app does
     model = load_model(
         args.model,
         device=args.device,
@@ -45,6 +47,8 @@ def load_session(args: argparse.Namespace):
         context_length=args.context,
         notify=lambda notice: print(f"note: {notice.text}", file=sys.stderr),
     )
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     return ChatSession(model, context_length=min(args.context, model.context_length))
 
 

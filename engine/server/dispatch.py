@@ -32,6 +32,24 @@ def body_object(raw: bytes) -> dict:
     return body
 
 
+async def open_request(request: Request) -> tuple[Any, dict, Any]:
+    """The server's state, the request's body (a JSON object) and the loaded model it names, as both
+    APIs begin."""
+    state = request.app.state.server
+    body = body_object(await request.body())
+    return state, body, check_model(state.host, body.get("model"))
+
+
+async def collect(turn: AsyncIterator[Any], each: Callable[[Any], None]) -> None:
+    """Pass every event of a turn that is not streamed to ``each``; an engine failure (the answer has not
+    begun) is raised as the ApiError to answer with."""
+    try:
+        async for event in turn:
+            each(event)
+    except Exception as error:
+        raise api_error(error) from None
+
+
 def check_model(host, requested: Any):
     """The loaded model's ModelInfo, when ``requested`` names it (or names nothing)."""
     info = host.model()

@@ -16,6 +16,7 @@ from engine.server.json_schema import ANY, ANY_OBJECT, Node, compile_schema
 
 EFFORT_NAMES = {"low": "low", "medium": "medium", "high": "high", "minimal": "low", "none": "low"}
 MAX_STOPS = 4
+SUPPORTED_TOOL_TYPES = ("function",)  # the engine runs no tools of its own: the client runs the functions
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Generation:
     effort: str = "medium"
     temperature: float = 1.0
     top_p: float = 1.0
+    top_k: int = 0  # 0: off (an extension vLLM, SGLang and llama.cpp's server read too)
     max_tokens: int | None = None  # None: as many as the context has room for
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
@@ -47,6 +49,7 @@ class Generation:
             effort=self.effort,
             temperature=self.temperature,
             top_p=self.top_p,
+            top_k=self.top_k,
             max_tokens=limit,
             seed=self.seed,
         )
@@ -73,6 +76,83 @@ class Generation:
             arguments=shapes if not self.no_calls and not call else None,
             reasoning_budget=budget,
         )
+
+
+def generation(
+    body: dict,
+    messages: list[dict],
+    tools: list[dict] | None,
+    *,
+    flat: bool,
+    max_tokens: int | None,
+    final_schema: Node | None,
+    stop: list[str] | None = None,
+) -> Generation:
+    """The Generation both APIs make of a request, from the fields they name alike (effort, temperature,
+    top_p, seed, tool_choice) and those each endpoint picked out (``tools`` chat-shaped, as
+    ``function_tools`` gives them; ``flat``: the Responses API's tool_choice shape)."""
+    # a malformed chat tool is render_prompt's to refuse (in prepare), with its words
+    names = {
+        tool["function"]["name"]
+        for tool in tools or []
+        if isinstance(tool.get("function"), dict) and isinstance(tool["function"].get("name"), str)
+    }
+    choice = tool_choice(body.get("tool_choice"), names, flat=flat)
+    return Generation(
+        messages=messages,
+        tools=tools,
+        effort=effort(body),
+        temperature=number(body, "temperature", 1.0, 0.0, 2.0),
+        top_p=number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
+        top_k=max(0, integer(body, "top_k", -1) or 0),  # vLLM's -1 and 0 both mean off
+        max_tokens=max_tokens,
+        seed=integer(body, "seed"),
+        stop=stop or [],
+        final_schema=final_schema,
+        forced_tools=choice if isinstance(choice, list) else None,
+        # tool_choice "none": the prompt keeps the tools (as `engine render` has them), calls are masked
+        no_calls=choice == "none",
+    )
+
+
+def function_tools(tools: Any, *, flat: bool) -> list[dict] | None:
+    """``tools`` as the chat-shaped function tools render_prompt takes (None: no tools offered).
+
+    ``flat``: the Responses API's ``{"type": "function", "name", "description", "parameters"}``; else
+    chat's ``{"type": "function", "function": {...}}`` (passed on as it is: render_prompt checks its
+    fields). A tool of another type (web_search, file_search, code_interpreter, custom, ...) is a 400
+    naming every such tool: the engine runs no tools itself, and a client left to believe it offered a
+    web search would wait for results that never come."""
+    if tools is None:
+        return None
+    if not isinstance(tools, list):
+        raise invalid("tools must be a list of function tools.", "tools")
+    unsupported: list[tuple[int, Any]] = []
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict):
+            raise invalid(f"tools[{index}] must be an object.", "tools")
+        kind = tool.get("type", "function")  # chat clients that leave the type out mean a function
+        if kind not in SUPPORTED_TOOL_TYPES:
+            unsupported.append((index, kind))
+    if unsupported:
+        named = ", ".join(f"tools[{index}] ({kind!r})" for index, kind in unsupported)
+        kinds = sorted({repr(kind) for _, kind in unsupported})
+        raise invalid(
+            f"This server runs no tools of its own, so tools of type {' and '.join(kinds)} are not supported: "
+            f"{named}. Only tools of type 'function' are (your client runs them); leave the others out "
+            "or turn them off in the client.",
+            f"tools[{unsupported[0][0]}].type",
+            "unsupported_tool_type",
+        )
+    if not flat:
+        return tools or None
+    out = []
+    for tool in tools:
+        function = {
+            key: tool[key] for key in ("name", "description", "parameters") if tool.get(key) is not None
+        }
+        out.append({"type": "function", "function": function})
+    return out or None
 
 
 def effort(body: dict) -> str:

@@ -13,6 +13,7 @@ import json
 import uuid
 from typing import Any
 
+from engine.server import params
 from engine.server.errors import invalid
 from engine.server.turn import Piece
 
@@ -106,23 +107,9 @@ def _text(content: Any, where: str) -> str:
 
 
 def function_tools(tools: Any) -> list[dict] | None:
-    """The Responses API's flat function tools as chat-shaped ones; other kinds (web search, shell, custom)
-    are left out: the engine runs no tools of its own."""
-    if tools is None:
-        return None
-    if not isinstance(tools, list):
-        raise invalid("tools must be a list.", "tools")
-    out = []
-    for index, tool in enumerate(tools):
-        if not isinstance(tool, dict):
-            raise invalid(f"tools[{index}] must be an object.", "tools")
-        if tool.get("type") != "function":
-            continue
-        function = {
-            key: tool[key] for key in ("name", "description", "parameters") if tool.get(key) is not None
-        }
-        out.append({"type": "function", "function": function})
-    return out or None
+    """The Responses API's flat function tools as chat-shaped ones; a tool of another kind (web search,
+    file search, custom) is a 400 naming it (engine.server.params.function_tools)."""
+    return params.function_tools(tools, flat=True)
 
 
 class OutputBuilder:

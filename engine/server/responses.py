@@ -19,17 +19,16 @@ from starlette.responses import JSONResponse
 from engine.server import params
 from engine.server.dispatch import (
     EventStream,
-    api_error,
-    body_object,
-    check_model,
+    collect,
     error_event,
     events,
     leave,
+    open_request,
     prepare,
     sse,
 )
 from engine.server.errors import ApiError, invalid
-from engine.server.response_items import OutputBuilder, as_messages, function_tools, input_messages
+from engine.server.response_items import OutputBuilder, as_messages, input_messages
 from engine.server.turn import TurnReader
 
 
@@ -67,9 +66,7 @@ async def get_response(request: Request) -> JSONResponse:
 
 
 async def create_response(request: Request):
-    state = request.app.state.server
-    body = body_object(await request.body())
-    info = check_model(state.host, body.get("model"))
+    state, body, info = await open_request(request)
     earlier: list[dict] = []
     previous = body.get("previous_response_id")
     if previous is not None:
@@ -90,23 +87,16 @@ async def create_response(request: Request):
     messages = ([{"role": "developer", "content": instructions}] if instructions else []) + conversation
     if not conversation:
         raise invalid("input is empty: there is nothing to answer.", "input")
-    tools = function_tools(body.get("tools"))
-    names = {tool["function"]["name"] for tool in tools or []}
-    choice = params.tool_choice(body.get("tool_choice"), names, flat=True)
     text = body.get("text") or {}
-    gen = params.Generation(
-        messages=messages,
-        tools=tools,
-        effort=params.effort(body),
-        temperature=params.number(body, "temperature", 1.0, 0.0, 2.0),
-        top_p=params.number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
+    gen = params.generation(
+        body,
+        messages,
+        params.function_tools(body.get("tools"), flat=True),
+        flat=True,
         max_tokens=params.integer(body, "max_output_tokens", 1),
-        seed=params.integer(body, "seed"),
         final_schema=params.response_format(
             text.get("format") if isinstance(text, dict) else None, "text.format"
         ),
-        forced_tools=choice if isinstance(choice, list) else None,
-        no_calls=choice == "none",
     )
     job = await prepare(info, gen)
     response = {
@@ -151,12 +141,12 @@ async def create_response(request: Request):
         return response
 
     if not body.get("stream"):
-        try:
-            async for event in turn:
-                for piece in reader.read(event):
-                    builder.add(piece)
-        except Exception as error:
-            raise api_error(error) from None
+
+        def read(event) -> None:
+            for piece in reader.read(event):
+                builder.add(piece)
+
+        await collect(turn, read)
         return JSONResponse(finish())
     return EventStream(_stream(response, reader, builder, turn, finish), lambda: leave(state, job))
 

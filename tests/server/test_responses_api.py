@@ -133,7 +133,7 @@ def test_input_items_render_like_the_chat_messages_they_stand_for(live):
         },
         {"role": "tool", "tool_call_id": "call_1", "content": "21"},
     ]
-    tools = function_tools(TOOLS + [{"type": "web_search"}])
+    tools = function_tools(TOOLS)
     assert render_prompt(input_messages(items), tools=tools, date="2026-01-01") == render_prompt(
         chat,
         tools=[
