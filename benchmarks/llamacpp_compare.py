@@ -31,8 +31,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import llamacpp_setup as setup  # beside this script, which is not a package
+# The setup module beside this script (benchmarks/ is not a package), and this repository's engine, which
+# the setup steps import (the tokenizer export, the checkpoint writer) whatever the current folder is.
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
+import llamacpp_setup as setup
 
 PROMPT_TOKENS = 128
 GEN_TOKENS = 16
@@ -333,6 +335,9 @@ def main(argv: list[str] | None = None) -> int:
             rounds.append(this)
     except setup.SetupError as error:
         print(f"llamacpp_compare: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a work folder that cannot be written, a full disk, a binary gone
+        print(f"llamacpp_compare: {error}. Check --work ({work}) and the free disk space.", file=sys.stderr)
         return 1
     summary = summarize(rounds, {"gossamer": setup.checkpoint_bytes(ckpt), "llama.cpp": gguf.stat().st_size})
     print(json.dumps({"summary": summary, "load_average_after": os.getloadavg()[0]}))
