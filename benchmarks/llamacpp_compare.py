@@ -296,6 +296,26 @@ def table(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def engine_commit() -> str | None:
+    """This repository's commit (and "+changes" when the work tree differs), so figures name their engine."""
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(setup.REPO), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(setup.REPO), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None  # not a git checkout (an installed copy), or no git
+    return head + ("+changes" if dirty else "")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     work = args.work.expanduser().resolve()
@@ -306,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         ckpt = setup.checkpoint(work, args.layers)
         gguf = setup.convert_to_gguf(llama, work, ckpt, args.version)
         header = {
+            "gossamer_commit": engine_commit(),
             "llama-cpp-python": args.version,
             "llama.cpp": setup.vendored_commit(llama),
             "llama_bench": str(binary),

@@ -238,3 +238,10 @@ def test_exported_tokenizer_matches_ours_and_llamacpps_hash(tmp_path):
         sha256(str(ids).encode()).hexdigest()
         == "ccc2ef013c104be7bae2965776d611e1d7a8a2a9c547dd93a682c9a9fc80352e"
     )
+
+
+def test_engine_commit_names_this_checkout():
+    """The setup line names our commit (a short hash, "+changes" when tracked files differ from it)."""
+    commit = compare.engine_commit()
+    if (ROOT / ".git").exists():
+        assert commit is not None and len(commit.split("+")[0]) >= 7
