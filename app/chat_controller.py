@@ -31,7 +31,7 @@ from app.engine_client import EngineClient
 from app.engine_errors import ErrorReport
 from app.recorder import SAVE_INTERVAL_S, AnswerRecorder
 from app.settings import Settings
-from app.store import Conversation, Message, Store, StoreWriteError, chat_messages
+from app.store import Conversation, Message, Store, StoreWriteError
 
 log = logging.getLogger(__name__)
 
@@ -274,6 +274,7 @@ class ChatController(QObject, ConversationActions):
             "effort": self.effort,
             "temperature": self.settings.get(keys.TEMPERATURE),
             "top_p": self.settings.get(keys.TOP_P),
+            "top_k": self.settings.get(keys.TOP_K),
             "max_tokens": self.settings.get(keys.MAX_TOKENS),
             **long_context.engine_settings(self.settings, self.conversation, self.effort),
         }
@@ -286,9 +287,7 @@ class ChatController(QObject, ConversationActions):
             stored = self.store.messages(self.conversation.id)
         else:
             stored = self.store.path_to(answer.id)[:-1]
-        messages = chat_messages(long_context.prompt_messages(stored, self.conversation))
-        instructions = self.settings.get(keys.SYSTEM_INSTRUCTIONS).strip()
-        return ([{"role": "system", "content": instructions}] if instructions else []) + messages
+        return long_context.engine_prompt(self.settings, stored, self.conversation)
 
     def _add_answer(self, conversation_id: int, parent_id: int) -> Message:
         """An empty answer to ``parent_id``, marked incomplete until its turn ends, with the settings it is

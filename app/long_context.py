@@ -1,7 +1,8 @@
 """Long conversations in the app: a chat that outgrows the context, and reasoning the engine cut.
 
-A full context: before a message is sent to a chat whose prompt would leave no room for the answer, the
-user chooses, once per chat, what it does (``OverflowDialog``): drop its oldest turns, summarise them with
+A full context: before a message is sent to a chat whose prompt would leave no room for the answer (or one
+is answered again, edited and resent, or continued: each runs the model over the conversation), the user
+chooses, once per chat, what it does (``OverflowDialog``): drop its oldest turns, summarise them with
 the model into a developer message (shown in the conversation, editable), or stop. The engine drops or
 summarises (engine/runtime/overflow.py) and says which messages left the prompt; here that becomes a note in
 the conversation where the prompt now starts (app/context_store.py). Nothing is deleted: the history and the
@@ -19,7 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from app import context_store
 from app import settings as keys
-from app.store import Conversation, Message, StoreWriteError
+from app.store import Conversation, Message, StoreWriteError, chat_messages
 
 log = logging.getLogger(__name__)
 ANSWER_ROOM_FRACTION = (
@@ -47,6 +48,16 @@ def prompt_messages(stored: list[Message], conversation: Conversation | None) ->
     """The messages the prompt holds: from the chat's prompt start on, without markers of dropped turns."""
     start = conversation.prompt_start if conversation is not None else 0
     return [m for m in stored if m.position >= start and context_store.note_kind(m) != "dropped"]
+
+
+def engine_prompt(
+    settings: keys.Settings, stored: list[Message], conversation: Conversation | None
+) -> list[dict]:
+    """What the engine reads for the stored path ``stored``: system instructions, then the messages from
+    where the chat's prompt starts."""
+    messages = chat_messages(prompt_messages(stored, conversation))
+    instructions = settings.get(keys.SYSTEM_INSTRUCTIONS).strip()
+    return ([{"role": "system", "content": instructions}] if instructions else []) + messages
 
 
 def prompt_tokens(messages: list[dict], effort: str) -> int:
@@ -77,6 +88,7 @@ class LongContext(QObject):
         self.store = window.store
         self.settings = window.settings
         self._asking = None  # the OverflowDialog up now
+        self._rerun = None  # a Regenerate or an edit held back until the chat has a policy
         window.engine.worker.context_fitted.connect(self._on_context_fitted)
         window.notice.action_triggered.connect(self._on_notice_action)
         window.chat_view.continue_reasoning_requested.connect(self.continue_reasoning)
@@ -91,34 +103,95 @@ class LongContext(QObject):
 
     def would_overflow(self, text: str) -> tuple[int, int] | None:
         """(prompt tokens, the most that leaves room for an answer) when sending ``text`` would overflow."""
+        if self.controller.conversation is None:
+            return None
+        return self._overflow([*self.controller.engine_messages(), {"role": "user", "content": text}])
+
+    def _overflow(self, messages: list[dict]) -> tuple[int, int] | None:
         model = self.window.engine.model
         if model is None or self.controller.conversation is None or not model.get("context_max"):
             return None
         context = int(model["context_max"])
-        messages = [*self.controller.engine_messages(), {"role": "user", "content": text}]
         tokens = prompt_tokens(messages, self.controller.effort)
         limit = context - answer_room(context, self.settings.get(keys.MAX_TOKENS))
         return (tokens, limit) if tokens > limit else None
 
-    # sending into a full chat
+    def rerun_messages(self, row: int, text: str | None = None) -> list[dict] | None:
+        """The prompt when the user's message at ``row`` is answered again (``text`` None: Regenerate) or
+        replaced by ``text`` (an edit), as the engine will read it; None when ``row`` holds no user
+        message."""
+        shown = self.controller.chat_model.messages()
+        if not 0 <= row < len(shown) or shown[row].role != "user" or self.controller.conversation is None:
+            return None
+        path = self.store.path_to(shown[row].id)
+        before = path if text is None else path[:-1]
+        prompt = engine_prompt(self.settings, before, self.controller.conversation)
+        return prompt if text is None else [*prompt, {"role": "user", "content": text}]
+
+    # sending into a full chat, answering again in one, or editing a message of one
     def intercept(self, text: str) -> bool:
         """True when sending ``text`` waits for the user (a choice to make) or is refused (the chat stops)."""
+        self._rerun = None  # a send replaces a held Regenerate or edit
         full = self.would_overflow(text.strip()) if text.strip() and not self.controller.busy else None
+        return self._hold(full, "send", None, text)
+
+    def regenerate(self, row: int | None = None) -> bool:
+        """Regenerate (the answer after the user's message at or before ``row``), asking first as a send
+        does when the chat no longer fits its context."""
+        shown = self.controller.chat_model.messages()
+        last = len(shown) - 1 if row is None else min(row, len(shown) - 1)
+        users = [i for i in range(last + 1) if shown[i].role == "user"]
+        if users and not self.controller.busy:
+            full = self._overflow(self.rerun_messages(users[-1]) or [])
+            if self._hold(full, "regenerate", lambda: self.controller.regenerate(row)):
+                return False
+        return self.controller.regenerate(row)
+
+    def continue_answer(self, row: int | None = None) -> bool:
+        """Continue (the last answer, from where it stopped), asking first as a send does when the chat with
+        the answer so far no longer fits its context and has earlier turns to leave out (an answer that filled
+        the context after a single question cannot go on either way: the engine says so)."""
+        shown = self.controller.chat_model.messages()
+        answer = shown[-1] if shown else None
+        if answer is not None and answer.can_continue and not self.controller.busy:
+            prompt = [*self.controller.engine_messages(answer), answer.to_chat()]
+            earlier = sum(m["role"] == "user" for m in prompt) > 1
+            go_on = lambda: self.controller.continue_answer(row)  # noqa: E731
+            if earlier and self._hold(self._overflow(prompt), "continue", go_on):
+                return False
+        return self.controller.continue_answer(row)
+
+    def intercept_edit(self, row: int, text: str) -> bool:
+        """True when resending the user's message at ``row`` as ``text`` waits for a choice or is refused; the
+        edited text stays in the message's editor meanwhile."""
+        typed = text.strip()
+        messages = self.rerun_messages(row, typed) if typed and not self.controller.busy else None
+        full = self._overflow(messages) if messages else None
+        if not self._hold(full, "edit", lambda: self.window._edit_and_resend(row, text)):
+            return False
+        self.window.chat_view.edit_again(row, text)
+        return True
+
+    def _hold(self, full: tuple[int, int] | None, kind: str, rerun, text: str = "") -> bool:
+        """Hold back a turn that would overflow (``full``) until the chat has a policy: ask (once per chat)
+        or, for a chat that stops, say so; ``rerun`` is run once a choice lets it go on (None: send the
+        composer's text)."""
         if full is None:
             return False
         policy = overflow_policy(self.settings, self.controller.conversation)
+        if policy not in ("ask", "stop"):
+            return False  # the engine drops or summarises
+        self._rerun = (self.controller.conversation.id, rerun) if rerun is not None else None
         if policy == "ask":
-            self.ask(text, *full)
-            return True
-        if policy == "stop":
+            self.ask(text, *full, kind=kind)
+        else:
             self.show_full(*full)
-            return True
-        return False  # the engine drops or summarises
+        return True
 
-    def ask(self, text: str, tokens: int, limit: int) -> None:
+    def ask(self, text: str, tokens: int, limit: int, *, kind: str = "send") -> None:
         from app.widgets.overflow_dialog import OverflowDialog
 
-        dialog = OverflowDialog(tokens, limit, self.window)
+        dialog = OverflowDialog(tokens, limit, self.window, kind=kind)
         dialog.chosen.connect(lambda policy: self._chose(policy, text, tokens, limit))
         self._asking = dialog
         dialog.open()
@@ -130,6 +203,16 @@ class LongContext(QObject):
         if policy == "stop":
             self.show_full(tokens, limit)
         else:
+            self._go_on(text)
+
+    def _go_on(self, text: str) -> None:
+        """Run what waited for the choice: the held regenerate or edit, else send ``text``."""
+        held, self._rerun = self._rerun, None
+        if held is not None:
+            conversation = self.controller.conversation
+            if conversation is not None and conversation.id == held[0]:  # not after a switch to another chat
+                held[1]()
+        elif text.strip():
             self.window._send(text)
 
     def set_policy(self, policy: str) -> bool:
@@ -164,9 +247,7 @@ class LongContext(QObject):
     def _on_notice_action(self, key: str) -> None:
         if key.startswith("overflow:") and self.set_policy(key.split(":", 1)[1]):
             self.window.notice.dismiss()
-            text = self.window.composer.edit.toPlainText()
-            if text.strip():
-                self.window._send(text)
+            self._go_on(self.window.composer.edit.toPlainText())
         elif key == "new_chat":
             self.window.notice.dismiss()
             self.window.new_chat()

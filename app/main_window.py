@@ -182,7 +182,7 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         self.settings_action = action(self.tr("Settings…"), "Ctrl+,", self.open_settings)
         self.models_action = action(self.tr("Models…"), "Ctrl+Shift+M", self.open_model_manager)
         self.regenerate_action = action(
-            self.tr("Regenerate"), "Ctrl+Shift+R", lambda: self.controller.regenerate()
+            self.tr("Regenerate"), "Ctrl+Shift+R", lambda: self.long_context.regenerate()
         )
         self.rename_action = action(self.tr("Rename…"), None, self._rename_current)
         self.export_md_action = action(
@@ -211,8 +211,8 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         self.save_failures = SaveFailures(self)  # writes the store refuses: notices, and the close question
         self.long_context = LongContext(self)  # a chat that outgrows the context; reasoning the engine cut
         self.model_checks = ModelChecks(self)  # changed files hashed before a load; Verify after bad logits
-        self.chat_view.regenerate_requested.connect(controller.regenerate)
-        self.chat_view.continue_requested.connect(controller.continue_answer)
+        self.chat_view.regenerate_requested.connect(self.long_context.regenerate)  # asks first in a full chat
+        self.chat_view.continue_requested.connect(self.long_context.continue_answer)
         self.chat_view.edit_submitted.connect(self._edit_and_resend)
         self.chat_view.version_requested.connect(controller.show_version)
         self.sidebar.conversation_selected.connect(controller.open_conversation)
@@ -262,7 +262,8 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
         """The folder to load at start: --model, else the last one loaded, else the first model in the
         models folder; None when there is none (or the folder cannot be read now: the listing decides)."""
         path = self.model_path_arg or self.settings.get(keys.MODEL_PATH)
-        if path and (Path(path).is_dir() or remote_models.is_remote(path)):
+        # a folder, or a model on a server still saved (one removed is not tried at each start)
+        if path and (Path(path).is_dir() or remote_models.server_of(path) is not None):
             return path
         try:
             from engine.hub import ModelStore
@@ -338,6 +339,8 @@ class MainWindow(ModelHandlers, ConversationActions, QMainWindow):
             self.chat_view.scroll_to_bottom()
 
     def _edit_and_resend(self, row: int, text: str) -> None:
+        if self.long_context.intercept_edit(row, text):  # a full chat: the user chooses first, or it stops
+            return
         if not self.controller.edit_and_resend(row, text):
             self.chat_view.edit_again(row, text)  # what the user wrote stays, to send again
 

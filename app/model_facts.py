@@ -41,6 +41,27 @@ def short(facts: dict) -> str:
     return text
 
 
+def remote_short(server: str) -> str:
+    """The status bar's line for a model on a server: "Server gpu-box:8000 · the conversation is sent
+    there"."""
+    return _fill(translate("ModelFacts", "Server %1 · the conversation is sent there"), server)
+
+
+def remote_full(server: str, url: str, model: str, context_length: int | None) -> str:
+    """Every fact of a model on a server, a line each (the status bar's tooltip)."""
+    lines = [
+        _fill(translate("ModelFacts", "Runs on the server %1 (%2)"), server, url),
+        _fill(translate("ModelFacts", "Model: %1"), model),
+    ]
+    if context_length:
+        lines.append(
+            _fill(translate("ModelFacts", "Context: %1 tokens"), formatting.count(context_length))
+        )
+    lines.append(translate("ModelFacts", "Each message is sent there with the conversation before it."))
+    lines.append(translate("ModelFacts", "The chats stay saved on this computer only."))
+    return "\n".join(lines)
+
+
 def full(facts: dict) -> str:
     """Every fact, a line each (the status bar's tooltip)."""
     lines = [

@@ -18,13 +18,15 @@ def explanation(kind: str) -> tuple[str, str]:
             translate("RemoteErrors", "The model server could not be reached."),
             translate(
                 "RemoteErrors",
-                "Check that the server is running and that its address is right (Models, Servers), and "
-                "that this computer can reach it, then try again.",
+                "Check that the server is running and that its address is right (Models, Edit server…), "
+                "and that this computer can reach it, then try again.",
             ),
         ),
         "KeyRejectedError": (
             translate("RemoteErrors", "The server rejected the API key."),
-            translate("RemoteErrors", "Remove the server in Models and add it again with the right key."),
+            translate(
+                "RemoteErrors", "Give the right key in Models: select the server, Edit server…, API key."
+            ),
         ),
         "RemoteModelMissingError": (
             translate("RemoteErrors", "The server no longer has this model."),

@@ -55,6 +55,26 @@ def label(key: str) -> str:
     return key[len(PREFIX) :].partition("/")[2] or key
 
 
+def server_of(key: str):
+    """The saved server (engine.remote.servers.SavedServer) of the remote model ``key``; None when gone."""
+    if not is_remote(key):
+        return None
+    server_id = key[len(PREFIX) :].partition("/")[0]
+    return next((server for server in store().servers() if server.id == server_id), None)
+
+
+def show_where(status, info: dict) -> None:
+    """The status bar's "where it runs" for a remote model the worker connected to (its ``model_loaded``
+    info): the server as the person named it, its address, and that the conversation is sent there."""
+    server = server_of(info["path"])
+    status.set_remote(
+        server.name if server is not None else info.get("remote", ""),
+        info.get("server_url") or (server.url if server is not None else ""),
+        info.get("model_id") or info["path"][len(PREFIX) :].partition("/")[2],
+        info.get("context_max"),
+    )
+
+
 def activate(window, key: str) -> None:
     """Chat with the remote model ``key`` from now on: the window connects to it as it loads a folder."""
     window.load_model(key)

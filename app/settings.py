@@ -21,6 +21,7 @@ CUDA_GRAPHS = "engine/cuda_graphs"  # decode steps as CUDA graphs (engine/runtim
 # Generation
 TEMPERATURE = "generation/temperature"
 TOP_P = "generation/top_p"
+TOP_K = "generation/top_k"  # sample from the k likeliest tokens only; 0: off (every token may be drawn)
 MAX_TOKENS = "generation/max_tokens"
 SYSTEM_INSTRUCTIONS = "generation/system_instructions"
 DEFAULT_EFFORT = "generation/default_effort"
@@ -49,6 +50,7 @@ DEVICES = ("auto", "cuda", "cpu")
 THEMES = ("system", "light", "dark")
 LANGUAGES = ("system", "en", "ko")
 EFFORTS = ("low", "medium", "high")
+TOP_K_RANGE = (0, 1000)
 CONTEXT_LENGTHS = (4096, 8192, 16384, 32768, 65536, 131072)
 # "ask": the first time a chat outgrows the context it asks, and remembers the answer for that chat. Dropping
 # loses what the user said early on and a summary costs a turn of the model and may miss things: which is
@@ -62,6 +64,7 @@ DEFAULTS: dict[str, object] = {
     CUDA_GRAPHS: True,
     TEMPERATURE: 1.0,  # gpt-oss's recommended sampling
     TOP_P: 1.0,
+    TOP_K: 0,  # off: gpt-oss is tuned for plain sampling at temperature 1.0
     MAX_TOKENS: 4096,
     SYSTEM_INSTRUCTIONS: "",
     DEFAULT_EFFORT: "medium",
@@ -77,6 +80,11 @@ DEFAULTS: dict[str, object] = {
     LAST_CONVERSATION: 0,
     API_ENABLED: False,  # a server reachable by every program on the computer: only when asked for
     API_PORT: 8642,
+}
+
+# whole numbers with a range: a value outside it (a hand-edited file) reads as the default
+_RANGES: dict[str, tuple[int, int]] = {
+    TOP_K: TOP_K_RANGE,
 }
 
 _CHOICES: dict[str, tuple] = {
@@ -114,6 +122,8 @@ class Settings:
             return default
         if key in _CHOICES and value not in _CHOICES[key]:
             return default
+        if key in _RANGES and not _RANGES[key][0] <= value <= _RANGES[key][1]:
+            return default
         return value
 
     def set(self, key: str, value) -> None:
@@ -121,6 +131,8 @@ class Settings:
         value = type(default)(value)
         if key in _CHOICES and value not in _CHOICES[key]:
             raise ValueError(f"{key} must be one of {_CHOICES[key]}, got {value!r}")
+        if key in _RANGES and not _RANGES[key][0] <= value <= _RANGES[key][1]:
+            raise ValueError(f"{key} must be from {_RANGES[key][0]} to {_RANGES[key][1]}, got {value!r}")
         self.qsettings.setValue(key, value)
 
     def sync(self) -> None:

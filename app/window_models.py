@@ -126,14 +126,31 @@ class ModelHandlers:
                 keys.MODEL_FOLDERS, "\n".join(model_choices.remember(self.remembered_folders(), path))
             )
         self.show_state()
-        self.status.set_device(info.get("facts"))
+        if remote_models.is_remote(path):
+            remote_models.show_where(self.status, info)
+        else:
+            self.status.set_device(info.get("facts"))
+        self._show_empty_text(path)
         self._show_context()
         self._update_model_button()
         self._update_manager()
 
+    def _show_empty_text(self, path: str | None) -> None:
+        """A new chat's words say where what is written goes: this computer, or the server."""
+        server = remote_models.server_of(path) if path is not None and remote_models.is_remote(path) else None
+        if server is not None:
+            self.chat_view.set_empty_text(
+                subtitle=self.tr("gpt-oss runs on the server %1. What you write is sent there.").replace(
+                    "%1", server.name
+                )
+            )
+        else:
+            self.chat_view.set_empty_text()
+
     def _on_model_load_failed(self, path: str, error: ErrorReport) -> None:
         self.show_state()
         self.status.set_device(None)
+        self._show_empty_text(None)
         self._update_model_button()
         self.show_chat()
         self.notice.show_error(
@@ -152,6 +169,7 @@ class ModelHandlers:
     def _on_model_unloaded(self) -> None:
         self.show_state()
         self.status.set_device(None)
+        self._show_empty_text(None)
         self._update_model_button()
 
     def _update_model_button(self) -> None:
@@ -180,6 +198,8 @@ class ModelHandlers:
         if self.model_manager is None:
             self.model_manager = ModelManager(self.models, self)
             self.model_manager.load_requested.connect(self._load_from_manager)
+            self.model_manager.reconnect_requested.connect(self.load_model)
+            self.model_manager.unload_requested.connect(self.engine.unload)
         self._update_manager()
         self.models.refresh()
         self.model_manager.show()

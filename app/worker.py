@@ -142,6 +142,8 @@ class EngineWorker(QObject):
             "device": "remote",
             "context_max": session.context_length,
             "remote": session.client.host,
+            "server_url": session.client.base_url,
+            "model_id": session.model_id,
         }
         log.info("connected to %s", info["description"])
         self.model_loaded.emit(info)

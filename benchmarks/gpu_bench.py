@@ -371,6 +371,7 @@ def main(argv=None) -> int:
         host_layers=host,
         pin=False,
         dense_cache_bytes=0,  # (the default on CUDA; on a CPU dry run a cache would rule graphs out)
+        host_experts="copy",  # issue #4's copies, bit-exact checks; benchmarks/hybrid_bench.py compares modes
     )
     if cuda:  # the bus every miss crosses: one layer's experts, pinned host -> device
         layer = getattr(host[0], "rows", host[0].mlp1_blocks)  # packed a row per expert when pinned

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton, QWidget
 
 from app.widgets.model_picker import ModelPicker
+from app.widgets.popup_menu import PopupMenu
 
 
 class ChatHeader(QFrame):
@@ -31,6 +32,6 @@ class ChatHeader(QFrame):
         self.menu_button.setAccessibleName(self.tr("Conversation actions"))
         self.menu_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.conversation_menu = QMenu(self.menu_button)
+        self.conversation_menu = PopupMenu(self.menu_button)
         self.menu_button.setMenu(self.conversation_menu)
         layout.addWidget(self.menu_button)

@@ -47,6 +47,7 @@ class LongContextFields(QObject):
             box.setSingleStep(1024)
             box.setSpecialValueText(self.tr("No limit"))
             box.setSuffix(self.tr(" tokens"))
+            box.setGroupSeparatorShown(True)  # 32,768 as Max tokens shows its number
             box.setAccessibleName(self.tr("Reasoning budget at %1 effort").replace("%1", label))
             grid.addWidget(QLabel(label, row), line, 0)
             grid.addWidget(box, line, 1)

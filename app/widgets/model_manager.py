@@ -32,6 +32,8 @@ from app.widgets.remote_section import RemoteSection
 
 class ModelManager(QDialog):
     load_requested = Signal(str)  # model folder, or a remote model's key (app.remote_models)
+    reconnect_requested = Signal(str)  # the remote model in use: its server's address or key changed
+    unload_requested = Signal()  # the remote model in use: its server was removed
 
     def __init__(self, models: ModelsClient, parent=None) -> None:
         super().__init__(parent)
@@ -108,6 +110,8 @@ class ModelManager(QDialog):
 
         self.remote = RemoteSection(self)
         self.remote.load_requested.connect(self.load_requested)
+        self.remote.reconnect_requested.connect(self.reconnect_requested)
+        self.remote.unload_requested.connect(self.unload_requested)
         self.remote.message.connect(
             lambda text, kind: self.notice.show_notice(text, kind=kind, timeout_ms=8000)
         )

@@ -10,9 +10,10 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu, QToolButton, QWidget
+from PySide6.QtWidgets import QToolButton, QWidget
 
 from app.model_choices import ModelChoice
+from app.widgets.popup_menu import PopupMenu
 
 SHORT_DETAIL = 24  # characters: a longer detail (a folder's path) goes to the tooltip only
 
@@ -29,7 +30,7 @@ class ModelPicker(QToolButton):
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.menu_ = QMenu(self)
+        self.menu_ = PopupMenu(self)
         self.menu_.setObjectName("ModelMenu")
         self.menu_.setToolTipsVisible(True)
         self.menu_.aboutToShow.connect(self.rebuild)

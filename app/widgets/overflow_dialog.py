@@ -11,7 +11,8 @@ from app import formatting
 class OverflowDialog(QDialog):
     chosen = Signal(str)  # "drop" | "summarize" | "stop"
 
-    def __init__(self, tokens: int, limit: int, parent=None) -> None:
+    def __init__(self, tokens: int, limit: int, parent=None, *, kind: str = "send") -> None:
+        """``kind``: what waits for the choice: "send" (a new message), "regenerate", "continue" or "edit"."""
         super().__init__(parent)
         self.setObjectName("OverflowDialog")
         self.setWindowTitle(self.tr("This chat is full"))
@@ -19,11 +20,26 @@ class OverflowDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(18, 16, 18, 14)
         layout.setSpacing(12)
-        lead = QLabel(
-            self.tr(
+        leads = {
+            "send": self.tr(
                 "With your new message this chat's prompt would be %1 tokens; %2 leave room for an answer. "
                 "What should this chat do now and from now on?"
-            )
+            ),
+            "regenerate": self.tr(
+                "To answer again, the model reads a prompt of %1 tokens; %2 leave room for an answer. "
+                "What should this chat do now and from now on?"
+            ),
+            "continue": self.tr(
+                "To go on with this answer, the model reads a prompt of %1 tokens; %2 leave room for the "
+                "rest of it. What should this chat do now and from now on?"
+            ),
+            "edit": self.tr(
+                "With your edited message this chat's prompt would be %1 tokens; %2 leave room for an "
+                "answer. What should this chat do now and from now on?"
+            ),
+        }
+        lead = QLabel(
+            leads[kind]
             .replace("%1", formatting.count(tokens))
             .replace("%2", formatting.count(limit)),
             self,

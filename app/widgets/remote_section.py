@@ -1,8 +1,9 @@
 """The Models window's servers: each saved server's models, marked with the host, to use like a local model.
 
 "Add a server…" opens the ServerDialog; "Use" chats with the selected model (the window loads its key as
-it loads a folder); "Refresh" asks the servers for their models again; "Remove server" forgets a server
-and its key.
+it loads a folder); "Edit server…" changes the selected server's name, address or key (the same dialog; a
+model in use on it connects again with them); "Refresh" asks the servers for their models again; "Remove
+server" forgets a server and its key (a model in use on it is let go).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app import engine_errors
-from app.remote_models import ServerProbe, store
+from app.remote_models import PREFIX, ServerProbe, store
 from app.widgets.server_dialog import ServerDialog
 
 KEY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -30,6 +31,8 @@ SERVER_ROLE = Qt.ItemDataRole.UserRole + 2
 
 class RemoteSection(QWidget):
     load_requested = Signal(str)  # a remote model's key
+    reconnect_requested = Signal(str)  # the key of the model in use, whose server was just edited
+    unload_requested = Signal()  # the server of the model in use was removed
     message = Signal(str, str)  # text, kind ("info" | "warning"): for the window's notice bar
 
     def __init__(self, parent=None) -> None:
@@ -77,6 +80,8 @@ class RemoteSection(QWidget):
         self.use_button.setToolTip(self.tr("Chat with this model on its server"))
         self.refresh_button = QPushButton(self.tr("Refresh"), self)
         self.refresh_button.setToolTip(self.tr("Ask the servers for their models again"))
+        self.edit_button = QPushButton(self.tr("Edit server…"), self)
+        self.edit_button.setToolTip(self.tr("Change this server's name, address or API key"))
         self.remove_button = QPushButton(self.tr("Remove server"), self)
         self.remove_button.setToolTip(self.tr("Forget this server and its key"))
         self.add_button = QPushButton(self.tr("Add a server…"), self)
@@ -86,8 +91,9 @@ class RemoteSection(QWidget):
         self.use_button.clicked.connect(self._use)
         self.refresh_button.clicked.connect(self.refresh)
         self.remove_button.clicked.connect(self._remove)
+        self.edit_button.clicked.connect(self.edit_server)
         self.add_button.clicked.connect(self.add_server)
-        for button in (self.use_button, self.refresh_button, self.remove_button):
+        for button in (self.use_button, self.refresh_button, self.edit_button, self.remove_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.add_button)
@@ -141,6 +147,7 @@ class RemoteSection(QWidget):
         key = item.data(KEY_ROLE) if item is not None else None
         self.use_button.setEnabled(key is not None and key != self.loaded_key)
         self.remove_button.setEnabled(item is not None)
+        self.edit_button.setEnabled(item is not None)
         self.refresh_button.setEnabled(self.model.rowCount() > 0 and not self._refreshing)
 
     # actions
@@ -149,6 +156,28 @@ class RemoteSection(QWidget):
         self.dialog.saved.connect(self._on_saved)
         self.dialog.open()
         return self.dialog
+
+    def edit_server(self) -> ServerDialog | None:
+        """The selected server's name, address and key in the dialog that adds one; None without one."""
+        item = self._selected_item()
+        server_id = item.data(SERVER_ROLE) if item is not None else None
+        server = next((s for s in store().servers() if s.id == server_id), None)
+        if server is None:
+            return None
+        self.dialog = ServerDialog(self.window(), server=server)
+        self.dialog.saved.connect(self._on_edited)
+        self.dialog.open()
+        return self.dialog
+
+    def _on_edited(self, server) -> None:
+        key = self.selected_key()
+        keys = [server.model_key(m.id) for m in server.models]
+        self.reload(select=key if key in keys else (keys[0] if keys else None))
+        self.message.emit(self.tr("%1 is saved.").replace("%1", server.name), "info")
+        # The model in use on it connects again: its chats go to the new address with the new key (or, if
+        # the server there lacks the model, the load fails and says so rather than the old server answering).
+        if self.loaded_key is not None and self.loaded_key.startswith(server.model_key("")):
+            self.reconnect_requested.emit(self.loaded_key)
 
     def _on_saved(self, server) -> None:
         self.reload(select=server.model_key(server.models[0].id) if server.models else None)
@@ -165,8 +194,11 @@ class RemoteSection(QWidget):
         item = self._selected_item()
         if item is None:
             return
-        store().remove(item.data(SERVER_ROLE))
+        server_id = item.data(SERVER_ROLE)
+        store().remove(server_id)
         self.reload()
+        if self.loaded_key is not None and self.loaded_key.startswith(f"{PREFIX}{server_id}/"):
+            self.unload_requested.emit()  # no more turns go to a server the user forgot
 
     def refresh(self) -> None:
         for server in store().servers():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -63,6 +64,8 @@ class SettingsDialog(QDialog):
         form.addRow(self.tr("&VRAM budget:"), self.vram)
         if gpu is False:
             self.vram.setEnabled(False)
+            # without a GPU there is nothing to step: no empty arrow column beside "Automatic"
+            self.vram.setButtonSymbols(QAbstractSpinBox.ButtonSymbols.NoButtons)
             self.vram.setToolTip(
                 self.tr("No CUDA GPU was found on this computer, so the model runs on the CPU and uses RAM.")
             )
@@ -97,6 +100,17 @@ class SettingsDialog(QDialog):
         self.top_p.setSingleStep(0.05)
         self.top_p.setDecimals(2)
         form.addRow(self.tr("Top-&p:"), self.top_p)
+        self.top_k = QSpinBox(answers)
+        self.top_k.setRange(*keys.TOP_K_RANGE)
+        self.top_k.setSingleStep(10)
+        self.top_k.setSpecialValueText(self.tr("Off"))  # shown for 0
+        self.top_k.setToolTip(
+            self.tr(
+                "Pick each word from only this many of the likeliest (40 is a common choice).\n"
+                "Off: temperature and top-p alone decide, as gpt-oss is tuned for."
+            )
+        )
+        form.addRow(self.tr("Top-&k:"), self.top_k)
         self.max_tokens = QSpinBox(answers)
         self.max_tokens.setRange(16, 131072)
         self.max_tokens.setSingleStep(256)
@@ -164,6 +178,7 @@ class SettingsDialog(QDialog):
         self.cuda_graphs.setChecked(get(keys.CUDA_GRAPHS))
         self.temperature.setValue(get(keys.TEMPERATURE))
         self.top_p.setValue(get(keys.TOP_P))
+        self.top_k.setValue(get(keys.TOP_K))
         self.max_tokens.setValue(get(keys.MAX_TOKENS))
         _select(self.default_effort, get(keys.DEFAULT_EFFORT))
         self.instructions.setPlainText(get(keys.SYSTEM_INSTRUCTIONS))
@@ -179,6 +194,7 @@ class SettingsDialog(QDialog):
             keys.CUDA_GRAPHS: self.cuda_graphs.isChecked(),
             keys.TEMPERATURE: round(self.temperature.value(), 2),
             keys.TOP_P: round(self.top_p.value(), 2),
+            keys.TOP_K: self.top_k.value(),
             keys.MAX_TOKENS: self.max_tokens.value(),
             keys.DEFAULT_EFFORT: self.default_effort.currentData(),
             keys.SYSTEM_INSTRUCTIONS: self.instructions.toPlainText().strip(),

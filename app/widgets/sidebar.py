@@ -11,12 +11,12 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
-    QMenu,
     QPushButton,
     QVBoxLayout,
 )
 
 from app.conversation_model import ConversationListModel, IdRole
+from app.widgets.popup_menu import PopupMenu
 
 SEARCH_DELAY_MS = 200
 
@@ -164,7 +164,7 @@ class Sidebar(QFrame):
         if not index.isValid():
             return
         conversation_id = index.data(IdRole)
-        menu = QMenu(self)
+        menu = PopupMenu(self)
         menu.addAction(self.tr("Rename"), lambda: self.list.edit(index))
         menu.addAction(
             self.tr("Export as Markdown…"), lambda: self.export_requested.emit(conversation_id, "markdown")

@@ -1,4 +1,5 @@
-"""The window's bottom line: what the engine is doing, speed, context used, and where the model runs."""
+"""The window's bottom line: what the engine is doing, speed, context used, and where the model runs (the
+device and placement of a local model; the server a remote one's conversation is sent to)."""
 
 from __future__ import annotations
 
@@ -89,6 +90,13 @@ class StatusBar(QStatusBar):
         self._device_short = model_facts.short(facts) if facts else ""
         self._device_text = model_facts.full(facts) if facts else ""
         self.device_label.setToolTip(self._device_text or self.tr("Where the model's weights are"))
+        self._elide_device()
+
+    def set_remote(self, server: str, url: str, model: str, context_length: int | None) -> None:
+        """Where a model on a server runs: the server's name, and that the conversation goes there."""
+        self._device_short = model_facts.remote_short(server)
+        self._device_text = model_facts.remote_full(server, url, model, context_length)
+        self.device_label.setToolTip(self._device_text)
         self._elide_device()
 
     def device_text(self) -> str:

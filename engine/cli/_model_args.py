@@ -25,6 +25,19 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--context", type=int, default=DEFAULT_CONTEXT,
                         help=f"context length in tokens (default: {DEFAULT_CONTEXT}, capped by the model)")
     add_vram_argument(parser)
+    add_host_experts_argument(parser)
+
+
+def add_host_experts_argument(parser: argparse.ArgumentParser, compare: bool = False) -> None:
+    """--host-experts: how experts that stay in host memory are computed when no GPU slot holds them."""
+    parser.add_argument(
+        "--host-experts",
+        default=None,
+        metavar="auto|copy|cpu" + (",..." if compare else ""),
+        help="experts that stay in RAM (see --vram) and are not cached on the GPU: copy them to the GPU, "
+        "compute them on the CPU, or auto: per step whichever this machine does faster (default: "
+        "$GOSSAMER_HOST_EXPERTS, else auto)" + ("; a comma list compares them on one model" if compare else ""),
+    )
 
 
 def add_vram_argument(parser: argparse.ArgumentParser) -> None:
@@ -85,7 +98,8 @@ def load_session(args: argparse.Namespace):
     # load_model reads the budget's forms itself ("auto" measures the device it loads on); a bad one is an
     # EngineError that says how to write it
     model = load_model(args.model, device=args.device, vram_budget=args.vram, context_length=args.context,
-                       notify=lambda notice: print(f"note: {notice.text}", file=sys.stderr))
+                       notify=lambda notice: print(f"note: {notice.text}", file=sys.stderr),
+                       host_experts=getattr(args, "host_experts", None))
     if note:
         print(f"note: {note}", file=sys.stderr)
     return ChatSession(model, context_length=min(args.context, model.context_length))
@@ -102,7 +116,13 @@ def remote_session(args: argparse.Namespace):
 def describe(session) -> str:
     """One line on what answers: the local model's placement, or the server's model."""
     model = getattr(session, "model", None)
-    return model.describe() if model is not None else session.describe()
+    if model is None:
+        return session.describe()
+    text = model.describe()
+    host = getattr(model, "host_experts", None)
+    if getattr(model, "offload_pool", None) is not None and host is not None:
+        text += f" · {host.describe()}"
+    return text
 
 
 def settings_from(args: argparse.Namespace):

@@ -5,7 +5,10 @@ CPU it pages in the memory-mapped weights; on CUDA it builds kernels), and is re
 ``--vram`` places the weights for a budget (on the CPU a simulated one) and the JSON says where they went
 and what the expert cache did while decoding. ``--kernels torch,triton`` and ``--cuda-graphs off,on``
 measure each combination on the one loaded model (each a run of its own under "variants", the first also
-at the top level); ``--int8`` loads 8-bit attention and unembedding weights.
+at the top level); so does ``--host-experts copy,auto,cpu`` (how experts left in host memory are computed:
+engine/offload/hybrid.py; each run has ``cpu_expert_fraction``, the share of the experts offloaded layers
+needed that the CPU computed, and ``host_experts``, the mode and the measured numbers).
+``--int8`` loads 8-bit attention and unembedding weights.
 ``--sampling`` also times decoding as the app runs it (temperature 1, top-p 1, the id read back each token,
 the harmony parser, the session's per-token work) beside greedy: "sampling" in each run, with its ratio.
 ``--compare-transformers`` then loads the same checkpoint (Hugging Face layout) into transformers'
@@ -23,7 +26,7 @@ import platform
 import sys
 import time
 
-from engine.cli._model_args import add_vram_argument, check_model
+from engine.cli._model_args import add_host_experts_argument, add_vram_argument, check_model
 from engine.errors import EngineError
 from engine.io.checkpoint import read_config
 
@@ -54,6 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)"
     )
     add_vram_argument(parser)
+    add_host_experts_argument(parser, compare=True)
     parser.add_argument(
         "--kernels",
         default="auto",
@@ -135,6 +139,8 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
         dense_cache_bytes=cache_bytes,
         notify=lambda notice: notices.append(notice.text),
         int8_weights=args.int8,
+        # a mode that computes on the CPU, if any is asked: the load then measures the numbers auto needs
+        host_experts=next((m for m in args.host_modes if m in ("auto", "cpu")), args.host_modes[0]),
     )
     load_s = time.perf_counter() - started
     device = model.device
@@ -142,11 +148,14 @@ def bench_ours(args, prompt) -> tuple[dict, object]:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     runs = []
+    model.host_experts.wait_measured(120.0)  # auto's numbers (numba may compile first, on a fresh machine)
     for mode in args.kernel_modes:
         for graphs in args.graph_modes:
-            with kernels_mode(mode, device):
-                use_graphs(model, graphs_where_possible(model) if graphs is None else graphs)
-                runs.append(measure(model, prompt, g, sampling=getattr(args, "sampling", False)))
+            for host in args.host_modes:
+                model.host_experts.mode = host or model.host_experts.mode
+                with kernels_mode(mode, device):
+                    use_graphs(model, graphs_where_possible(model) if graphs is None else graphs)
+                    runs.append(measure(model, prompt, g, sampling=getattr(args, "sampling", False)))
     use_graphs(model, False)
     first = runs[0]
     for run_ in runs[1:]:  # the same greedy tokens and logits, up to the rounding of other kernels
@@ -253,6 +262,8 @@ def measure(model, prompt, gen: int, sampling: bool = False) -> dict:
         "decode_s": round(decode_s, 4),
         "decode_tok_s": round(gen / decode_s, 2) if gen else None,
         "expert_hit_rate": round(stats.expert_hit_rate, 4),
+        "cpu_expert_fraction": round(stats.cpu_expert_fraction, 4),
+        "host_experts": model.host_experts.facts() if pool is not None else None,
         "h2d_bytes_per_token": round(stats.h2d_bytes_per_token, 1),
         "offload": stats.as_dict(),
         "offload_prefill": prefill_stats.as_dict(),
@@ -278,6 +289,14 @@ def measure_sampled(model, prompt, cache, gen: int) -> dict:
         "decode_tok_s": round(gen / seconds, 2),
         "distinct_tokens": len(set(tokens)),
     }
+
+
+def host_modes(setting: str | None) -> list[str | None]:
+    """--host-experts: one mode or a comma list (None: the load's default, GOSSAMER_HOST_EXPERTS or auto)."""
+    from engine.offload.hybrid import resolve_mode
+
+    words = [w.strip().lower() for w in (setting or "").split(",") if w.strip()]
+    return [resolve_mode(w) for w in words] or [None]
 
 
 def graphs_where_possible(model) -> bool:
@@ -427,6 +446,7 @@ def run(args: argparse.Namespace) -> int:
     if not words or any(w not in ("on", "off", "auto") for w in words):
         raise EngineError(f"--cuda-graphs takes auto, on, off or off,on, not {args.cuda_graphs!r}.")
     args.graph_modes = [None if w == "auto" else w == "on" for w in words]  # None: on where it is CUDA
+    args.host_modes = host_modes(args.host_experts)
 
     # files changed since verified are hashed again before anything reads them, as the app and generate do
     note = check_model(args.model)

@@ -56,6 +56,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--offload-order", choices=("spread", "last"), default="spread")
     parser.add_argument("--json", action="store_true", help="print the plan as one JSON object")
+    from engine.cli._model_args import add_host_experts_argument
+
+    add_host_experts_argument(parser)
 
 
 def _config(args):
@@ -135,9 +138,27 @@ def run(args: argparse.Namespace) -> int:
         host_memory=resolve_host_memory(args.ram),
     )
     plan = make_plan(cfg, budget, args.context, options=options, budget_source=source, model=name)
+    host = host_experts_choice(args.host_experts, cfg, plan)
     if args.json:
-        print(json.dumps(plan.to_dict()))
+        print(json.dumps({**plan.to_dict(), "host_experts": host}))
     else:
         print(plan.summary())
         print(plan.describe())
+        if host is not None:
+            from engine.offload.cost import describe_choice
+
+            print(describe_choice(host))
     return 0 if plan.fits else 1
+
+
+def host_experts_choice(setting: str | None, cfg, plan) -> dict | None:
+    """How the experts the plan leaves in host memory will be computed (engine/offload/cost.py ``choice``,
+    with assumed numbers: the real ones are measured when a model loads), or None when none are there."""
+    from engine.offload.cost import assumed, choice, expert_flops
+    from engine.offload.hybrid import resolve_mode
+
+    mode = resolve_mode(setting)
+    if not plan.offloads:
+        return None
+    costs = assumed(cfg.expert_bytes(), expert_flops(cfg.hidden_size, cfg.intermediate_size))
+    return choice(mode, costs, cfg.experts_per_token)

@@ -160,8 +160,10 @@ def expert_terms(
     dense_cache: DenseCache | None,
     mask: torch.Tensor | None = None,
     fused: bool | None = None,
+    routes: torch.Tensor | None = None,
 ) -> None:
-    """terms[t * k + j] = expert_{rows[t, j]}(x[t]) ([T*k, H] bf16) for every route, or those where mask [T, k].
+    """terms[t * k + j] = expert_{rows[t, j]}(x[t]) ([T*k, H] bf16) for every route, or those where mask [T, k],
+    or those listed in ``routes`` (int64 t * k + j on the device: known on the host, so no sync to find them).
 
     torch: one matmul per weight row for all of its routes (the host needs the group sizes: one sync); biases
     are added after each bf16 matmul, a second rounding, as in both references. fused (None: where the Triton
@@ -169,11 +171,12 @@ def expert_terms(
     """
     k = rows.shape[1]
     flat = rows.reshape(-1)
-    if mask is None:
+    if mask is None and routes is None:
         routes = torch.argsort(flat, stable=True)  # grouped by row, tokens in order within each
         flat = flat[routes]
     else:
-        routes = mask.reshape(-1).nonzero().squeeze(1)
+        if routes is None:
+            routes = mask.reshape(-1).nonzero().squeeze(1)
         flat = flat[routes]
         order = torch.argsort(flat, stable=True)
         routes, flat = routes[order], flat[order]

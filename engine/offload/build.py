@@ -8,6 +8,8 @@
 - ``load_planned(path, device, plan)``: builds the model with every weight placed as a plan says (what
   ``engine.runtime.loader.load_model`` runs after planning; its ``load_with_replan`` retries with
   ``replan_after_oom``).
+- ``model.host_experts`` (engine/offload/hybrid.py): whether missing experts are copied in or computed on
+  the CPU; ``load_planned(host_experts=...)`` sets its mode.
 - ``placed_device_bytes(model)``: what the model holds in the device pool, by category (tests check it
   against the budget; on the CPU the same count is the simulated budget).
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -24,6 +27,7 @@ from engine.io.checkpoint import LAYER_TENSORS, Checkpoint
 from engine.layers.experts import DenseCache, ExpertStore, PackedExperts
 from engine.model import Transformer
 from engine.notices import Notice
+from engine.offload.hybrid import HostExperts, resolve_mode
 from engine.offload.moe import NextRouter, OffloadMoE
 from engine.offload.pool import FIELDS, ExpertPool, OffloadedExperts
 from engine.placement.device import DEFAULT_DENSE_CACHE_BYTES, resolve_device
@@ -149,8 +153,13 @@ def _unwrap(mlp):
 
 def attach(model, plan: Plan, stores: list, pool: ExpertPool | None) -> None:
     """Give ``model`` (an engine.model.Transformer) these stores; offloaded layers and the layers before them
-    get an ``OffloadMoE`` (group streaming, prediction and prefetch), the others stay plain ``MoE``."""
+    get an ``OffloadMoE`` (group streaming, prediction and prefetch), the others stay plain ``MoE``. The
+    model's ``host_experts`` (engine/offload/hybrid.py; made in "auto" mode when it has none) is kept across
+    placements and measures this machine once there is a pool."""
     blocks = model.blocks
+    host_experts = getattr(model, "host_experts", None)
+    if host_experts is None:
+        host_experts = model.host_experts = HostExperts(resolve_mode(None))
     for n, block in enumerate(blocks):
         base = _unwrap(block.mlp)
         base.store = stores[n]
@@ -163,7 +172,7 @@ def attach(model, plan: Plan, stores: list, pool: ExpertPool | None) -> None:
                 n + 1, nbase.gate_weight, nbase.gate_bias, block.mlp_norm, nxt.mlp_norm, base.top_k
             )
         if pool is not None and (isinstance(stores[n], OffloadedExperts) or next_router is not None):
-            block.mlp = OffloadMoE(base, stores[n], pool, next_router)
+            block.mlp = OffloadMoE(base, stores[n], pool, next_router, host_experts)
         else:
             block.mlp = base
     model.stores = stores
@@ -173,6 +182,9 @@ def attach(model, plan: Plan, stores: list, pool: ExpertPool | None) -> None:
         model.decode_graphs.reset()  # the graphs read the old placement's tensors
     model.prefill_chunk = plan.prefill_chunk
     model.context_length = min(plan.context_length, model.config.max_position_embeddings)
+    if pool is not None:
+        base = _unwrap(blocks[0].mlp)
+        host_experts.prepare(pool, base.limit, base.alpha)
 
 
 def detach(model) -> None:
@@ -229,11 +241,13 @@ def load_planned(
     policy: str = "slru",
     checkpoint=None,
     host_layers: list[PackedExperts] | None = None,
+    host_experts: str | None = None,
 ):
     """The model built with every weight placed as ``plan`` says. model.plan is the plan used: the
     same, or on CUDA, re-planned with the embedding on the device while the model cannot look it up in host
     memory (engine.model wiring of issue #4). ``host_layers``: experts already in host memory (pinned once,
-    for several plans in turn) instead of the checkpoint's mappings."""
+    for several plans in turn) instead of the checkpoint's mappings. ``host_experts``: "auto", "copy" or
+    "cpu" (engine/offload/hybrid.py; None: GOSSAMER_HOST_EXPERTS, else auto)."""
     device = resolve_device(device)
     if device.type == "cuda" and not plan.embedding_on_device and not supports_host_embedding(Transformer):
         plan = plan.with_changes(host_embedding=False)  # (on the CPU, host memory is where it is anyway)
@@ -267,6 +281,7 @@ def load_planned(
     model = Transformer(
         cfg, device, globals_, layers, stores, DenseCache(dense_cache_bytes), plan.context_length, source
     )
+    model.host_experts = HostExperts(resolve_mode(host_experts))
     attach(model, plan, stores, pool)
     model.checkpoint = checkpoint  # CPU views (and unpinned host experts) need the mappings alive
     return model

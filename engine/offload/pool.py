@@ -26,7 +26,7 @@ On the CPU (the simulated budget) copies are plain synchronous copies and the re
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, fields
 
 import torch
@@ -51,12 +51,19 @@ class OffloadStats:
     tokens: int = 0  # tokens through the first offloaded layer
     fetches: int = 0
     groups: int = 0  # fetches that streamed in several groups (prefill with more experts than slots)
+    cpu_experts: int = 0  # ... that were neither: computed on the CPU (engine/offload/hybrid.py)
 
     @property
     def expert_hit_rate(self) -> float:
         """Share of the experts needed by offloaded layers that were in a slot already (1.0 when none were needed)."""
-        asked = self.hits + self.misses
+        asked = self.hits + self.misses + self.cpu_experts
         return self.hits / asked if asked else 1.0
+
+    @property
+    def cpu_expert_fraction(self) -> float:
+        """Share of the experts needed by offloaded layers that the CPU computed (0.0 when none were needed)."""
+        asked = self.hits + self.misses + self.cpu_experts
+        return self.cpu_experts / asked if asked else 0.0
 
     @property
     def h2d_bytes_per_token(self) -> float:
@@ -65,6 +72,7 @@ class OffloadStats:
     def as_dict(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)}
         out["expert_hit_rate"] = round(self.expert_hit_rate, 4)
+        out["cpu_expert_fraction"] = round(self.cpu_expert_fraction, 4)
         out["h2d_bytes_per_token"] = round(self.h2d_bytes_per_token, 1)
         return out
 
@@ -329,7 +337,11 @@ class ExpertPool:
         return self.prefetch(layer, ids.tolist())
 
     def groups(
-        self, layer: int, expert_ids: torch.Tensor, prefetch: tuple[int, torch.Tensor] | None = None
+        self,
+        layer: int,
+        expert_ids: torch.Tensor,
+        prefetch: tuple[int, torch.Tensor] | None = None,
+        elsewhere: Callable[[torch.Tensor, list[int], list[int]], Iterable[int]] | None = None,
     ) -> Iterator[tuple[PackedExperts, torch.Tensor, torch.Tensor | None]]:
         """Rows for the routes of ``expert_ids`` [T, k] of ``layer``, in as few groups as the slots allow.
 
@@ -337,6 +349,10 @@ class ExpertPool:
         for all of them). The consumer must enqueue each group's compute before asking for the next one.
         ``prefetch`` (layer, predicted ids): copied to the host together with ``expert_ids`` (one
         synchronization) and prefetched after this layer's own copies.
+        ``elsewhere(ids [T, k] on the host, present, missing) -> experts``: called once the routes are on the
+        host; the missing experts it returns are computed by the caller on the CPU (engine/offload/hybrid.py),
+        neither copied nor served: their routes get some valid row, outside every group's mask (with a single
+        group, the mask is None all the same: the caller knows which routes it took).
         """
         flat = expert_ids.reshape(-1)
         if prefetch is not None:
@@ -352,6 +368,14 @@ class ExpertPool:
         epoch = self.begin()
         present = [e for e in needed if (layer, e) in self.where]
         missing = [e for e in needed if (layer, e) not in self.where]
+        served = None  # routes the device serves, when the CPU takes some
+        if elsewhere is not None and missing:
+            taken = {int(e) for e in elsewhere(ids_cpu, present, missing)} & set(missing)
+            if taken:
+                self.stats.cpu_experts += len(taken)
+                missing = [e for e in missing if e not in taken]
+                needed = [e for e in needed if e not in taken]
+                served = ~torch.isin(ids_cpu, torch.tensor(sorted(taken), dtype=torch.long))
         free = self._free_for(layer, present)
         if len(missing) > free:  # prefetched guesses for other layers are only hints: let them go
             self.locked = {
@@ -365,7 +389,7 @@ class ExpertPool:
             if prefetch is not None:
                 self.prefetch(prefetch[0], predicted)
             self.wait_ready(rows)
-            yield self.arena, self._rows(layer, ids_cpu), None
+            yield self.arena, self._rows(layer, ids_cpu, served), None
             return
         # Stream: the cached experts' routes go first with as many missing ones as half the free slots take;
         # then the rest in groups of half the slots, so one group's copy overlaps the compute of the one
@@ -425,8 +449,10 @@ class OffloadedExperts:
         groups.close()
         return packed, rows
 
-    def fetch_groups(self, expert_ids: torch.Tensor, prefetch: tuple[int, torch.Tensor] | None = None):
-        return self.pool.groups(self.layer, expert_ids, prefetch=prefetch)
+    def fetch_groups(
+        self, expert_ids: torch.Tensor, prefetch: tuple[int, torch.Tensor] | None = None, elsewhere=None
+    ):
+        return self.pool.groups(self.layer, expert_ids, prefetch=prefetch, elsewhere=elsewhere)
 
     def prefetch(self, expert_ids: torch.Tensor | Iterable[int]) -> int:
         ids = expert_ids.reshape(-1).tolist() if isinstance(expert_ids, torch.Tensor) else expert_ids

@@ -50,7 +50,7 @@ class RemoteClient:
     ) -> None:
         self.base_url = normalize_url(base_url)
         self.host = host_name(self.base_url)
-        self._key = api_key or None
+        self._key = clean_key(api_key)
         self.timeout_s = float(timeout_s)
         self._http = None
         self._lock = threading.Lock()
@@ -313,6 +313,19 @@ class RemoteClient:
                 # trust_env stays on: proxies and SSL_CERT_FILE from the environment are the user's choice
                 self._http = httpx2.Client(timeout=timeout, follow_redirects=True)
             return self._http
+
+
+def clean_key(api_key: str | None) -> str | None:
+    """An API key as pasted, without the spaces and line break around it (keys never contain them; a file
+    read with ``$(cat key)`` or a copy from a web page brings them); None for none. A key with a space, line
+    break or other control character inside cannot go in a header: a RemoteError says so."""
+    key = (api_key or "").strip() or None
+    if key is not None and any(ch.isspace() or not ch.isprintable() for ch in key):
+        raise RemoteError(
+            "The API key has a space or line break inside it, and keys never do. Copy the key again, "
+            f"whole and alone, and paste it {KEY_PLACE}."
+        )
+    return key
 
 
 def _shut(response) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.paths import APP_NAME, user_config_dir
-from engine.remote.client import DEFAULT_TIMEOUT_S, RemoteClient, RemoteModel
+from engine.remote.client import DEFAULT_TIMEOUT_S, RemoteClient, RemoteModel, clean_key
 from engine.remote.endpoint import host_name, normalize_url
 from engine.remote.errors import RemoteError, RemoteModelMissingError
 
@@ -39,7 +39,7 @@ _lock = threading.Lock()
 class SavedServer:
     id: str
     url: str  # the API base URL (normalized)
-    name: str  # the host, shown beside its models
+    name: str  # shown beside its models: the person's name for it, else its host
     key: str | None = None  # a reference: "file:ID" | "keyring:ID"
     models: list[RemoteModel] = field(default_factory=list)
 
@@ -124,18 +124,26 @@ class ServerStore:
 
     # writing
     def save(
-        self, url: str, api_key: str | None, models: list[RemoteModel], server_id: str | None = None
+        self,
+        url: str,
+        api_key: str | None,
+        models: list[RemoteModel],
+        server_id: str | None = None,
+        name: str | None = None,
     ) -> SavedServer:
-        """Add a server, or replace the one with ``server_id`` (or with the same address). ``api_key`` None
-        or "" keeps no key."""
+        """Add a server, or replace the one with ``server_id`` (or with the same address): an edit keeps the
+        id, so its models keep their keys. ``api_key`` None or "" keeps no key (spaces around it are not
+        part of it); ``name`` None or "" names the server by its host."""
         base = normalize_url(url)
+        key = clean_key(api_key)
+        shown = " ".join((name or "").split()) or host_name(base)
         with _lock:
             servers = self.servers()
             old = next(
                 (s for s in servers if s.id == server_id or (server_id is None and s.url == base)), None
             )
             sid = old.id if old is not None else secrets.token_hex(4)
-            server = SavedServer(sid, base, host_name(base), self._store_key(sid, api_key), list(models))
+            server = SavedServer(sid, base, shown, self._store_key(sid, key), list(models))
             servers = [server if s.id == sid else s for s in servers] if old else [*servers, server]
             self._write(servers)
         return server

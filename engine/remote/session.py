@@ -107,6 +107,8 @@ class RemoteSession:
             "top_p": settings.top_p,
             "max_tokens": settings.max_tokens,
         }
+        if settings.top_k:  # not OpenAI's field but vLLM's, SGLang's and llama.cpp's: sent only when on
+            body["top_k"] = settings.top_k
         if settings.seed is not None:
             body["seed"] = settings.seed
         if tools:

@@ -29,6 +29,7 @@ from engine.layers.int8_linear import quantize_model
 from engine.model import Transformer
 from engine.notices import Notice
 from engine.offload.build import load_planned
+from engine.offload.hybrid import resolve_mode
 from engine.placement.device import DEFAULT_DENSE_CACHE_BYTES, resolve_device  # noqa: F401  (callers' names)
 from engine.placement.host_memory import auto_host_memory
 from engine.placement.memory import parse_size
@@ -50,6 +51,7 @@ def load_model(
     plan_options: PlanOptions | None = None,
     int8_weights: bool = False,
     cuda_graphs: bool | None = None,
+    host_experts: str | None = None,
 ) -> Transformer:
     """Validate every tensor of the model folder ``path``, plan where the weights go, build the model.
 
@@ -63,7 +65,11 @@ def load_model(
     (engine/layers/int8_linear.py; off by default until measured on GPUs). The plan still counts them in bf16.
     cuda_graphs: decode steps as CUDA graphs (engine/runtime/decode_graph.py) where the placement allows; None
     (the default): on, on CUDA, unless GOSSAMER_CUDA_GRAPHS=0. True on another device logs why not.
+    host_experts: experts in host memory that a step needs and no device slot holds are "copy" (copied in),
+    "cpu" (computed on the CPU) or "auto" (whichever this machine computes faster, per step:
+    engine/offload/hybrid.py); None: GOSSAMER_HOST_EXPERTS, else auto. A wrong value is an EngineError.
     """
+    host_experts = resolve_mode(host_experts)  # before the long part: a typo fails at once
     device = resolve_device(device)
     checkpoint = Checkpoint.open(path)  # raises ModelFilesError / UnsupportedModelError
     try:
@@ -73,7 +79,8 @@ def load_model(
             raise OutOfMemoryError(plan.problem)
         # the checkpoint stays open with the model: replan_model re-reads experts from its mappings
         model = load_with_replan(
-            path, device, plan, checkpoint=checkpoint, dense_cache_bytes=dense_cache_bytes, notify=notify
+            path, device, plan, checkpoint=checkpoint, dense_cache_bytes=dense_cache_bytes, notify=notify,
+            host_experts=host_experts,
         )
         if int8_weights:
             quantize_model(model)

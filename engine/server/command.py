@@ -32,6 +32,13 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
         help="GPU memory budget: bytes or a size such as 12GiB, or auto (default: on CUDA what is free, less "
         "a reserve)",
     )
+    parser.add_argument(
+        "--host-experts",
+        default=None,
+        metavar="auto|copy|cpu",
+        help="experts that stay in RAM and are not cached on the GPU: copy them to the GPU, compute them on "
+        "the CPU, or auto: per step whichever is faster (default: $GOSSAMER_HOST_EXPERTS, else auto)",
+    )
 
 
 def load_session(args: argparse.Namespace):
@@ -46,6 +53,7 @@ def load_session(args: argparse.Namespace):
         vram_budget=args.vram,
         context_length=args.context,
         notify=lambda notice: print(f"note: {notice.text}", file=sys.stderr),
+        host_experts=getattr(args, "host_experts", None),
     )
     if note:
         print(f"note: {note}", file=sys.stderr)

@@ -28,6 +28,7 @@ class Generation:
     effort: str = "medium"
     temperature: float = 1.0
     top_p: float = 1.0
+    top_k: int = 0  # 0: off (an extension vLLM, SGLang and llama.cpp's server read too)
     max_tokens: int | None = None  # None: as many as the context has room for
     seed: int | None = None
     stop: list[str] = field(default_factory=list)
@@ -48,6 +49,7 @@ class Generation:
             effort=self.effort,
             temperature=self.temperature,
             top_p=self.top_p,
+            top_k=self.top_k,
             max_tokens=limit,
             seed=self.seed,
         )
@@ -102,6 +104,7 @@ def generation(
         effort=effort(body),
         temperature=number(body, "temperature", 1.0, 0.0, 2.0),
         top_p=number(body, "top_p", 1.0, 0.0, 1.0, low_open=True),
+        top_k=max(0, integer(body, "top_k", -1) or 0),  # vLLM's -1 and 0 both mean off
         max_tokens=max_tokens,
         seed=integer(body, "seed"),
         stop=stop or [],

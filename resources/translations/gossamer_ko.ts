@@ -24,8 +24,8 @@
 <context>
     <name>ChatHeader</name>
     <message>
-        <location filename="../../app/widgets/chat_header.py" line="30"/>
         <location filename="../../app/widgets/chat_header.py" line="31"/>
+        <location filename="../../app/widgets/chat_header.py" line="32"/>
         <source>Conversation actions</source>
         <translation>대화 메뉴</translation>
     </message>
@@ -457,12 +457,12 @@
         <translation>모델을 불러오지 못했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="187"/>
+        <location filename="../../app/worker.py" line="189"/>
         <source>No model is loaded. Choose a model in Models, then try again.</source>
         <translation>불러온 모델이 없습니다. 모델 관리에서 모델을 고른 뒤 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/worker.py" line="253"/>
+        <location filename="../../app/worker.py" line="255"/>
         <source>The answer could not be generated.</source>
         <translation>답변을 생성하지 못했습니다.</translation>
     </message>
@@ -597,22 +597,22 @@
 <context>
     <name>LongContext</name>
     <message>
-        <location filename="../../app/long_context.py" line="151"/>
+        <location filename="../../app/long_context.py" line="234"/>
         <source>This chat is full: its prompt would be %1 tokens, and %2 leave room for an answer. Start a new chat, or let this one leave out or summarise its oldest turns.</source>
         <translation>이 대화가 가득 찼습니다. 프롬프트가 %1토큰이 되는데, 답변할 자리를 남기려면 %2토큰까지만 됩니다. 새 대화를 시작하거나, 이 대화의 가장 오래된 차례를 빼거나 요약하게 하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/long_context.py" line="158"/>
+        <location filename="../../app/long_context.py" line="241"/>
         <source>Drop oldest turns</source>
         <translation>오래된 차례 빼기</translation>
     </message>
     <message>
-        <location filename="../../app/long_context.py" line="159"/>
+        <location filename="../../app/long_context.py" line="242"/>
         <source>Summarise them</source>
         <translation>요약하기</translation>
     </message>
     <message>
-        <location filename="../../app/long_context.py" line="160"/>
+        <location filename="../../app/long_context.py" line="243"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
@@ -707,47 +707,47 @@
         <translation> 토큰</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="50"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="51"/>
         <source>Reasoning budget at %1 effort</source>
         <translation>추론 강도 %1의 추론 한도</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="57"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="58"/>
         <source>Tokens of reasoning before the model must answer; a quarter of Max tokens is always kept for the answer. A reasoning loop is cut either way; Continue reasoning on the answer lets it think on.</source>
         <translation>모델이 답해야 하기 전까지 추론할 수 있는 토큰 수입니다. 최대 토큰의 4분의 1은 언제나 답변 몫으로 남깁니다. 같은 내용을 맴도는 추론은 어느 경우에나 중단되며, 답변의 추론 계속하기로 더 생각하게 할 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="62"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="63"/>
         <source>Reasoning &amp;budget:</source>
         <translation>추론 한도(&amp;B):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="65"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="66"/>
         <source>Ask, once per chat</source>
         <translation>대화마다 한 번 묻기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="66"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="67"/>
         <source>Drop the oldest turns</source>
         <translation>가장 오래된 차례 빼기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="67"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="68"/>
         <source>Summarise the oldest turns</source>
         <translation>가장 오래된 차례 요약하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="68"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="69"/>
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="72"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="73"/>
         <source>What a chat does when it outgrows the context, until you choose for that chat.</source>
         <translation>대화가 컨텍스트보다 길어졌을 때 할 일입니다. 대화별로 직접 고르기 전까지 적용됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/long_context_settings.py" line="74"/>
+        <location filename="../../app/widgets/long_context_settings.py" line="75"/>
         <source>When a chat is &amp;full:</source>
         <translation>대화가 가득 차면(&amp;F):</translation>
     </message>
@@ -764,7 +764,7 @@
     <name>MainWindow</name>
     <message>
         <location filename="../../app/main_window.py" line="180"/>
-        <location filename="../../app/main_window.py" line="350"/>
+        <location filename="../../app/main_window.py" line="353"/>
         <source>New chat</source>
         <translation>새 대화</translation>
     </message>
@@ -814,27 +814,27 @@
         <translation>종료</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="300"/>
+        <location filename="../../app/main_window.py" line="301"/>
         <source>Looking for models…</source>
         <translation>모델을 찾는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="311"/>
+        <location filename="../../app/main_window.py" line="312"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="329"/>
+        <location filename="../../app/main_window.py" line="330"/>
         <source>An answer is still being written. Wait for it, or press Stop (Esc).</source>
         <translation>아직 답변을 작성하고 있습니다. 끝날 때까지 기다리거나 중지(Esc)를 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="406"/>
+        <location filename="../../app/main_window.py" line="409"/>
         <source>No model is loaded yet. Download one or choose a folder, then send.</source>
         <translation>아직 불러온 모델이 없습니다. 모델을 다운로드하거나 폴더를 선택한 뒤 보내세요.</translation>
     </message>
     <message>
-        <location filename="../../app/main_window.py" line="408"/>
+        <location filename="../../app/main_window.py" line="411"/>
         <source>Open Models</source>
         <translation>모델 관리 열기</translation>
     </message>
@@ -1025,144 +1025,174 @@
         <translation>느린 PyTorch 경로</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="48"/>
+        <location filename="../../app/model_facts.py" line="69"/>
         <source>Runs on: %1</source>
         <translation>실행 환경: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="53"/>
+        <location filename="../../app/model_facts.py" line="74"/>
         <source>Weights on the GPU: %1 (MXFP4 experts: %2)</source>
         <translation>GPU의 가중치: %1 (MXFP4 전문가: %2)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="55"/>
+        <location filename="../../app/model_facts.py" line="76"/>
         <source>Weights: %1 (MXFP4 experts: %2)</source>
         <translation>가중치: %1 (MXFP4 전문가: %2)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="62"/>
+        <location filename="../../app/model_facts.py" line="83"/>
         <source>Weights in RAM: %1</source>
         <translation>RAM의 가중치: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="66"/>
+        <location filename="../../app/model_facts.py" line="87"/>
         <source>%1 layers, %2 experts (top %3), context %4 tokens</source>
         <translation>%1개 층, 전문가 %2개(상위 %3개), 컨텍스트 %4토큰</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="76"/>
+        <location filename="../../app/model_facts.py" line="97"/>
         <source>Dequantized-expert cache: %1</source>
         <translation>역양자화한 전문가 캐시: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="81"/>
+        <location filename="../../app/model_facts.py" line="102"/>
         <source>8-bit attention and unembedding</source>
         <translation>8비트 어텐션과 언임베딩</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="89"/>
+        <location filename="../../app/model_facts.py" line="110"/>
         <source>Without the Triton GPU kernels, so answers are slower: %1</source>
         <translation>Triton GPU 커널 없이 실행되므로 답변이 느립니다: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="99"/>
+        <location filename="../../app/model_facts.py" line="120"/>
         <source>GPU memory: %1 of a %2 budget</source>
         <translation>GPU 메모리: 한도 %2 중 %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="107"/>
+        <location filename="../../app/model_facts.py" line="128"/>
         <source>Experts of %1 of %2 layers in RAM, %3 cache slots for them on the GPU</source>
         <translation>%2개 층 중 %1개 층의 전문가는 RAM에, 이들을 위한 캐시 슬롯 %3개는 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="116"/>
+        <location filename="../../app/model_facts.py" line="137"/>
         <source>All experts on the GPU, the embedding in RAM</source>
         <translation>전문가는 모두 GPU에, 임베딩은 RAM에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="118"/>
+        <location filename="../../app/model_facts.py" line="139"/>
         <source>Everything on the GPU</source>
         <translation>모두 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="126"/>
+        <location filename="../../app/model_facts.py" line="147"/>
         <source>21B parameters, 3.6B active; runs on a 16 GB GPU, or with experts in RAM on less</source>
         <translation>매개변수 210억 개, 활성 36억 개. 16 GB GPU에서 실행되며, 더 작은 GPU에서는 전문가를 RAM에 두고 실행됩니다</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="129"/>
+        <location filename="../../app/model_facts.py" line="150"/>
         <source>117B parameters, 5.1B active; needs an 80 GB GPU, or experts in a lot of RAM</source>
         <translation>매개변수 1,170억 개, 활성 51억 개. 80 GB GPU가 필요하며, 아니면 전문가를 큰 RAM에 두어야 합니다</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="154"/>
+        <location filename="../../app/model_facts.py" line="175"/>
         <source>Fits on the GPU (%1).</source>
         <translation>GPU(%1)에 모두 들어갑니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="157"/>
+        <location filename="../../app/model_facts.py" line="178"/>
         <source>Runs on the GPU (%1) with some experts in RAM.</source>
         <translation>일부 전문가를 RAM에 두고 GPU(%1)에서 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="162"/>
+        <location filename="../../app/model_facts.py" line="183"/>
         <source>Runs on the CPU only: no GPU was found.</source>
         <translation>GPU를 찾지 못해 CPU에서만 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="165"/>
+        <location filename="../../app/model_facts.py" line="186"/>
         <source>Runs on the CPU only: it is too big for the GPU (%1).</source>
         <translation>GPU(%1)에 비해 모델이 커서 CPU에서만 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="169"/>
+        <location filename="../../app/model_facts.py" line="190"/>
         <source>Expect a few tokens a second.</source>
         <translation>속도는 초당 몇 토큰 정도입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="172"/>
+        <location filename="../../app/model_facts.py" line="193"/>
         <source>Needs about %1 of RAM; this computer has %2.</source>
         <translation>RAM이 약 %1 필요하지만 이 컴퓨터에는 %2뿐입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="178"/>
+        <location filename="../../app/model_facts.py" line="199"/>
         <source>Does not fit: with this GPU (%1) about %2 of experts stay in RAM, and this computer can spare %3 of RAM for them.</source>
         <translation>맞지 않습니다: 이 GPU(%1)로는 전문가 약 %2를 RAM에 두어야 하는데, 이 컴퓨터가 그것에 내줄 수 있는 RAM은 %3입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="189"/>
+        <location filename="../../app/model_facts.py" line="210"/>
         <source>Needs %1 of disk space; %2 is free.</source>
         <translation>디스크 공간이 %1 필요하지만 남은 공간은 %2입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="206"/>
+        <location filename="../../app/model_facts.py" line="227"/>
         <source>Runs on the GPU with the experts of %1 of %2 layers in RAM: %3 of GPU memory at %4 tokens of context.</source>
         <translation>GPU에서 실행되며 %2개 층 중 %1개 층의 전문가는 RAM에 둡니다. 컨텍스트 %4토큰 기준으로 GPU 메모리를 %3 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="217"/>
+        <location filename="../../app/model_facts.py" line="238"/>
         <source>Fits on the GPU, the embedding in RAM: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 들어가고 임베딩은 RAM에 둡니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="221"/>
+        <location filename="../../app/model_facts.py" line="242"/>
         <source>Fits on the GPU: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 모두 들어갑니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="228"/>
+        <location filename="../../app/model_facts.py" line="249"/>
         <source>GPU</source>
         <translation>GPU</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="230"/>
+        <location filename="../../app/model_facts.py" line="251"/>
         <source>GPU (simulated)</source>
         <translation>GPU (모의)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="231"/>
+        <location filename="../../app/model_facts.py" line="252"/>
         <source>CPU</source>
         <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="47"/>
+        <source>Server %1 · the conversation is sent there</source>
+        <translation>서버 %1 · 대화가 그곳으로 전송됩니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="53"/>
+        <source>Runs on the server %1 (%2)</source>
+        <translation>서버 %1에서 실행 (%2)</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="54"/>
+        <source>Model: %1</source>
+        <translation>모델: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="58"/>
+        <source>Context: %1 tokens</source>
+        <translation>컨텍스트: %1토큰</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="60"/>
+        <source>Each message is sent there with the conversation before it.</source>
+        <translation>메시지마다 그 앞의 대화와 함께 그 서버로 전송됩니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="61"/>
+        <source>The chats stay saved on this computer only.</source>
+        <translation>대화는 이 컴퓨터에만 저장됩니다.</translation>
     </message>
 </context>
 <context>
@@ -1174,7 +1204,7 @@
     </message>
     <message>
         <location filename="../../app/window_models.py" line="103"/>
-        <location filename="../../app/window_models.py" line="161"/>
+        <location filename="../../app/window_models.py" line="179"/>
         <source>Loading %1…</source>
         <translation>%1 불러오는 중…</translation>
     </message>
@@ -1199,263 +1229,268 @@
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/window_models.py" line="142"/>
+        <location filename="../../app/window_models.py" line="159"/>
         <source>Choose a model…</source>
         <translation>모델 선택…</translation>
     </message>
     <message>
-        <location filename="../../app/window_models.py" line="163"/>
+        <location filename="../../app/window_models.py" line="181"/>
         <source>No model</source>
         <translation>모델 없음</translation>
+    </message>
+    <message>
+        <location filename="../../app/window_models.py" line="143"/>
+        <source>gpt-oss runs on the server %1. What you write is sent there.</source>
+        <translation>gpt-oss는 서버 %1에서 실행됩니다. 입력한 내용은 그 서버로 전송됩니다.</translation>
     </message>
 </context>
 <context>
     <name>ModelManager</name>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="39"/>
+        <location filename="../../app/widgets/model_manager.py" line="41"/>
         <source>Models</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="52"/>
+        <location filename="../../app/widgets/model_manager.py" line="54"/>
         <source>Models folder:</source>
         <translation>모델 폴더:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="57"/>
+        <location filename="../../app/widgets/model_manager.py" line="59"/>
         <source>Open</source>
         <translation>열기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="58"/>
+        <location filename="../../app/widgets/model_manager.py" line="60"/>
         <source>Show the models folder in the file manager</source>
         <translation>파일 관리자에서 모델 폴더 보기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="60"/>
+        <location filename="../../app/widgets/model_manager.py" line="62"/>
         <source>Change…</source>
         <translation>변경…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="61"/>
+        <location filename="../../app/widgets/model_manager.py" line="63"/>
         <source>Move the models to another folder or disk</source>
         <translation>모델을 다른 폴더나 디스크로 옮기기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="72"/>
+        <location filename="../../app/widgets/model_manager.py" line="74"/>
         <source>On this computer</source>
         <translation>이 컴퓨터에 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="76"/>
+        <location filename="../../app/widgets/model_manager.py" line="78"/>
         <source>Models on this computer</source>
         <translation>이 컴퓨터에 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="78"/>
+        <location filename="../../app/widgets/model_manager.py" line="80"/>
         <source>No models yet. Download one below, or import a folder.</source>
         <translation>아직 모델이 없습니다. 아래에서 다운로드하거나 폴더를 가져오세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="83"/>
+        <location filename="../../app/widgets/model_manager.py" line="85"/>
         <source>Load</source>
         <translation>불러오기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="85"/>
+        <location filename="../../app/widgets/model_manager.py" line="87"/>
         <source>Chat with this model</source>
         <translation>이 모델과 대화하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="86"/>
+        <location filename="../../app/widgets/model_manager.py" line="88"/>
         <source>Verify</source>
         <translation>검증</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="87"/>
-        <location filename="../../app/widgets/model_manager.py" line="237"/>
+        <location filename="../../app/widgets/model_manager.py" line="89"/>
+        <location filename="../../app/widgets/model_manager.py" line="241"/>
         <source>Check every file against its sha256</source>
         <translation>모든 파일을 sha256으로 확인합니다</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="88"/>
+        <location filename="../../app/widgets/model_manager.py" line="90"/>
         <source>Delete</source>
         <translation>삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="90"/>
+        <location filename="../../app/widgets/model_manager.py" line="92"/>
         <source>Add to library</source>
         <translation>라이브러리에 추가</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="93"/>
+        <location filename="../../app/widgets/model_manager.py" line="95"/>
         <source>Record this folder in the models folder with its checksums; its files stay where they are</source>
         <translation>이 폴더를 체크섬과 함께 모델 폴더에 등록합니다. 파일은 지금 위치에 그대로 둡니다</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="97"/>
+        <location filename="../../app/widgets/model_manager.py" line="99"/>
         <source>Import folder…</source>
         <translation>폴더 가져오기…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="98"/>
+        <location filename="../../app/widgets/model_manager.py" line="100"/>
         <source>Use a gpt-oss model folder you already have</source>
         <translation>이미 가지고 있는 gpt-oss 모델 폴더 사용하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="116"/>
-        <location filename="../../app/widgets/model_manager.py" line="123"/>
-        <location filename="../../app/widgets/model_manager.py" line="262"/>
+        <location filename="../../app/widgets/model_manager.py" line="120"/>
+        <location filename="../../app/widgets/model_manager.py" line="127"/>
+        <location filename="../../app/widgets/model_manager.py" line="266"/>
         <source>Download</source>
         <translation>다운로드</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="120"/>
+        <location filename="../../app/widgets/model_manager.py" line="124"/>
         <source>Models to download</source>
         <translation>다운로드할 수 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="235"/>
+        <location filename="../../app/widgets/model_manager.py" line="239"/>
         <source>Check every file&apos;s header and every tensor&apos;s shape (a folder has no recorded checksums)</source>
         <translation>모든 파일의 헤더와 모든 텐서의 모양을 확인합니다(폴더에는 기록된 체크섬이 없습니다)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="244"/>
+        <location filename="../../app/widgets/model_manager.py" line="248"/>
         <source>This folder is not in the models folder: nothing to delete</source>
         <translation>이 폴더는 모델 폴더 밖에 있어 삭제할 것이 없습니다</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="248"/>
+        <location filename="../../app/widgets/model_manager.py" line="252"/>
         <source>Unload it first: a loaded model cannot be deleted</source>
         <translation>불러온 모델은 삭제할 수 없습니다. 먼저 다른 모델을 불러오세요</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="250"/>
+        <location filename="../../app/widgets/model_manager.py" line="254"/>
         <source>Delete this model&apos;s files</source>
         <translation>이 모델의 파일 삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="258"/>
+        <location filename="../../app/widgets/model_manager.py" line="262"/>
         <source>Resume download</source>
         <translation>이어받기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="260"/>
+        <location filename="../../app/widgets/model_manager.py" line="264"/>
         <source>Repair download</source>
         <translation>다시 받아 복구</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="268"/>
+        <location filename="../../app/widgets/model_manager.py" line="272"/>
         <source>Already downloaded and verified.</source>
         <translation>이미 다운로드하고 검증했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="270"/>
+        <location filename="../../app/widgets/model_manager.py" line="274"/>
         <source>unknown size</source>
         <translation>크기 알 수 없음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="271"/>
+        <location filename="../../app/widgets/model_manager.py" line="275"/>
         <source>%1 to download.</source>
         <translation>다운로드 크기 %1.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="303"/>
+        <location filename="../../app/widgets/model_manager.py" line="307"/>
         <source>%1 is loaded. Load another model first, then delete this one.</source>
         <translation>%1 모델을 사용 중입니다. 다른 모델을 먼저 불러온 뒤 삭제하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="311"/>
+        <location filename="../../app/widgets/model_manager.py" line="315"/>
         <source>Forget %1? Its folder stays where it is.</source>
         <translation>%1 모델을 목록에서 지울까요? 폴더는 그대로 남습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="313"/>
+        <location filename="../../app/widgets/model_manager.py" line="317"/>
         <source>Delete %1 and free %2 of disk space?</source>
         <translation>%1 모델을 삭제하고 디스크 공간 %2을(를) 확보할까요?</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="318"/>
+        <location filename="../../app/widgets/model_manager.py" line="322"/>
         <source>Delete model</source>
         <translation>모델 삭제</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="324"/>
+        <location filename="../../app/widgets/model_manager.py" line="328"/>
         <source>Choose a gpt-oss model folder</source>
         <translation>gpt-oss 모델 폴더 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="340"/>
+        <location filename="../../app/widgets/model_manager.py" line="344"/>
         <source>Choose a new, empty folder for the models</source>
         <translation>모델을 둘 새 빈 폴더 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="348"/>
+        <location filename="../../app/widgets/model_manager.py" line="352"/>
         <source>Downloading %1</source>
         <translation>%1 다운로드 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="349"/>
+        <location filename="../../app/widgets/model_manager.py" line="353"/>
         <source>Verifying %1</source>
         <translation>%1 검증 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="350"/>
+        <location filename="../../app/widgets/model_manager.py" line="354"/>
         <source>Checking %1</source>
         <translation>%1 확인 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="351"/>
+        <location filename="../../app/widgets/model_manager.py" line="355"/>
         <source>Importing %1</source>
         <translation>%1 가져오는 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="352"/>
+        <location filename="../../app/widgets/model_manager.py" line="356"/>
         <source>Deleting %1</source>
         <translation>%1 삭제 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="353"/>
+        <location filename="../../app/widgets/model_manager.py" line="357"/>
         <source>Moving the models to %1</source>
         <translation>모델을 %1(으)로 옮기는 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="364"/>
+        <location filename="../../app/widgets/model_manager.py" line="368"/>
         <source>%1 is downloaded and verified.</source>
         <translation>%1 다운로드와 검증을 마쳤습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="365"/>
+        <location filename="../../app/widgets/model_manager.py" line="369"/>
         <source>%1 is verified: every file matches.</source>
         <translation>%1 검증 완료: 모든 파일이 일치합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="367"/>
+        <location filename="../../app/widgets/model_manager.py" line="371"/>
         <source>%1: every file and tensor is in place. Add it to the library to record its checksums.</source>
         <translation>%1: 모든 파일과 텐서가 제자리에 있습니다. 체크섬을 기록하려면 라이브러리에 추가하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="369"/>
+        <location filename="../../app/widgets/model_manager.py" line="373"/>
         <source>%1 was imported.</source>
         <translation>%1 모델을 가져왔습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="370"/>
+        <location filename="../../app/widgets/model_manager.py" line="374"/>
         <source>%1 was deleted.</source>
         <translation>%1 모델을 삭제했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="371"/>
+        <location filename="../../app/widgets/model_manager.py" line="375"/>
         <source>The models are now in %1.</source>
         <translation>이제 모델이 %1에 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="390"/>
+        <location filename="../../app/widgets/model_manager.py" line="394"/>
         <source>Download of %1 paused. Resume continues where it stopped.</source>
         <translation>%1 다운로드를 멈췄습니다. 이어받기로 멈춘 곳부터 계속합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_manager.py" line="392"/>
+        <location filename="../../app/widgets/model_manager.py" line="396"/>
         <source>Stopped.</source>
         <translation>중지했습니다.</translation>
     </message>
@@ -1463,37 +1498,37 @@
 <context>
     <name>ModelPicker</name>
     <message>
-        <location filename="../../app/widgets/model_picker.py" line="27"/>
+        <location filename="../../app/widgets/model_picker.py" line="28"/>
         <source>Choose the model to chat with</source>
         <translation>대화할 모델 선택</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_picker.py" line="28"/>
+        <location filename="../../app/widgets/model_picker.py" line="29"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_picker.py" line="51"/>
+        <location filename="../../app/widgets/model_picker.py" line="52"/>
         <source>Models folder</source>
         <translation>모델 폴더</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_picker.py" line="52"/>
+        <location filename="../../app/widgets/model_picker.py" line="53"/>
         <source>Other folders</source>
         <translation>다른 폴더</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_picker.py" line="53"/>
+        <location filename="../../app/widgets/model_picker.py" line="54"/>
         <source>Servers</source>
         <translation>서버</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_picker.py" line="65"/>
+        <location filename="../../app/widgets/model_picker.py" line="66"/>
         <source>No models on this computer yet</source>
         <translation>이 컴퓨터에 아직 모델이 없습니다</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/model_picker.py" line="68"/>
+        <location filename="../../app/widgets/model_picker.py" line="69"/>
         <source>Manage models…</source>
         <translation>모델 관리…</translation>
     </message>
@@ -1616,7 +1651,7 @@
 <context>
     <name>ModelsWorker</name>
     <message>
-        <location filename="../../app/models_worker.py" line="146"/>
+        <location filename="../../app/models_worker.py" line="166"/>
         <source>The model manager hit an unexpected problem.</source>
         <translation>모델 관리자에서 예상하지 못한 문제가 생겼습니다.</translation>
     </message>
@@ -1652,49 +1687,64 @@
 <context>
     <name>OverflowDialog</name>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="17"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="18"/>
         <source>This chat is full</source>
         <translation>대화가 가득 찼습니다</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="24"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="25"/>
         <source>With your new message this chat&apos;s prompt would be %1 tokens; %2 leave room for an answer. What should this chat do now and from now on?</source>
         <translation>새 메시지를 더하면 이 대화의 프롬프트는 %1토큰이 됩니다. 답변할 자리를 남기려면 %2토큰까지만 됩니다. 이 대화는 지금부터 어떻게 할까요?</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="35"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="51"/>
         <source>Either way every message stays in the chat and its export; only what the model reads changes. Settings sets what new chats do.</source>
         <translation>어느 쪽이든 모든 메시지는 대화와 내보내기에 남고, 모델이 읽는 내용만 바뀝니다. 새 대화에서 할 일은 설정에서 정합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="48"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="64"/>
         <source>Summarise the oldest turns</source>
         <translation>가장 오래된 차례 요약하기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="49"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="65"/>
         <source>The model writes a summary of them first; it shows in the chat, and you can edit it.</source>
         <translation>모델이 먼저 그 메시지들을 요약합니다. 요약은 대화에 보이며 편집할 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="53"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="69"/>
         <source>Drop the oldest turns</source>
         <translation>가장 오래된 차례 빼기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="54"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="70"/>
         <source>The model no longer reads the oldest messages; instructions and recent turns stay.</source>
         <translation>모델이 가장 오래된 메시지를 더는 읽지 않습니다. 지시문과 최근 차례는 남습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="56"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="72"/>
         <source>Stop</source>
         <translation>중지</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/overflow_dialog.py" line="56"/>
+        <location filename="../../app/widgets/overflow_dialog.py" line="72"/>
         <source>Send nothing; start a new chat to go on.</source>
         <translation>보내지 않습니다. 계속하려면 새 대화를 시작하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="29"/>
+        <source>To answer again, the model reads a prompt of %1 tokens; %2 leave room for an answer. What should this chat do now and from now on?</source>
+        <translation>다시 답변하려면 모델이 %1토큰의 프롬프트를 읽어야 합니다. 답변할 자리를 남기려면 %2토큰까지만 됩니다. 이 대화는 지금부터 어떻게 할까요?</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="33"/>
+        <source>To go on with this answer, the model reads a prompt of %1 tokens; %2 leave room for the rest of it. What should this chat do now and from now on?</source>
+        <translation>이 답변을 이어 쓰려면 모델이 %1토큰의 프롬프트를 읽어야 합니다. 나머지를 쓸 자리를 남기려면 %2토큰까지만 됩니다. 이 대화는 지금부터 어떻게 할까요?</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/overflow_dialog.py" line="37"/>
+        <source>With your edited message this chat&apos;s prompt would be %1 tokens; %2 leave room for an answer. What should this chat do now and from now on?</source>
+        <translation>편집한 메시지로는 이 대화의 프롬프트가 %1토큰이 됩니다. 답변할 자리를 남기려면 %2토큰까지만 됩니다. 이 대화는 지금부터 어떻게 할까요?</translation>
     </message>
 </context>
 <context>
@@ -1718,59 +1768,59 @@
         <translation>모델 서버에 연결할 수 없습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/remote_errors.py" line="19"/>
-        <source>Check that the server is running and that its address is right (Models, Servers), and that this computer can reach it, then try again.</source>
-        <translation>서버가 실행 중인지, 주소가 맞는지(모델, 서버), 이 컴퓨터에서 서버에 닿을 수 있는지 확인한 뒤 다시 시도하세요.</translation>
-    </message>
-    <message>
         <location filename="../../app/remote_errors.py" line="26"/>
         <source>The server rejected the API key.</source>
         <translation>서버가 API 키를 거부했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/remote_errors.py" line="27"/>
-        <source>Remove the server in Models and add it again with the right key.</source>
-        <translation>모델에서 서버를 제거한 뒤 올바른 키로 다시 추가하세요.</translation>
-    </message>
-    <message>
-        <location filename="../../app/remote_errors.py" line="30"/>
+        <location filename="../../app/remote_errors.py" line="32"/>
         <source>The server no longer has this model.</source>
         <translation>서버에 더 이상 이 모델이 없습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/remote_errors.py" line="31"/>
+        <location filename="../../app/remote_errors.py" line="33"/>
         <source>Choose another of its models in Models, or load the model on the server.</source>
         <translation>모델에서 이 서버의 다른 모델을 고르거나, 서버에 이 모델을 불러오세요.</translation>
     </message>
     <message>
-        <location filename="../../app/remote_errors.py" line="36"/>
+        <location filename="../../app/remote_errors.py" line="38"/>
         <source>The server took too long to answer.</source>
         <translation>서버의 응답이 너무 늦습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/remote_errors.py" line="37"/>
+        <location filename="../../app/remote_errors.py" line="39"/>
         <source>It may be busy or still loading the model. Try again in a moment.</source>
         <translation>서버가 바쁘거나 아직 모델을 불러오는 중일 수 있습니다. 잠시 후 다시 시도하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/remote_errors.py" line="40"/>
+        <location filename="../../app/remote_errors.py" line="42"/>
         <source>The answer broke off: the connection to the server was lost.</source>
         <translation>답변이 중간에 끊겼습니다: 서버와의 연결이 끊어졌습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/remote_errors.py" line="41"/>
+        <location filename="../../app/remote_errors.py" line="43"/>
         <source>What arrived is kept. Continue goes on with it; Regenerate writes the answer again.</source>
         <translation>받은 내용은 보존됩니다. 계속하기로 이어 쓰거나, 다시 생성으로 답변을 새로 쓸 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/remote_errors.py" line="47"/>
+        <location filename="../../app/remote_errors.py" line="49"/>
         <source>The model server answered with an error.</source>
         <translation>모델 서버가 오류를 반환했습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/remote_errors.py" line="48"/>
+        <location filename="../../app/remote_errors.py" line="50"/>
         <source>Try again; if it keeps failing, look at the server&apos;s log.</source>
         <translation>다시 시도하세요. 계속 실패하면 서버의 로그를 확인하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="19"/>
+        <source>Check that the server is running and that its address is right (Models, Edit server…), and that this computer can reach it, then try again.</source>
+        <translation>서버가 실행 중인지, 주소가 맞는지(모델, 서버 편집…), 이 컴퓨터에서 서버에 닿을 수 있는지 확인한 뒤 다시 시도하세요.</translation>
+    </message>
+    <message>
+        <location filename="../../app/remote_errors.py" line="27"/>
+        <source>Give the right key in Models: select the server, Edit server…, API key.</source>
+        <translation>모델에서 올바른 키를 입력하세요: 서버를 선택하고 서버 편집…에서 API 키를 바꿉니다.</translation>
     </message>
 </context>
 <context>
@@ -1786,8 +1836,8 @@
         <translation>%2의 %1</translation>
     </message>
     <message>
-        <location filename="../../app/remote_models.py" line="99"/>
-        <location filename="../../app/remote_models.py" line="117"/>
+        <location filename="../../app/remote_models.py" line="119"/>
+        <location filename="../../app/remote_models.py" line="137"/>
         <source>The server did not answer.</source>
         <translation>서버가 응답하지 않았습니다.</translation>
     </message>
@@ -1795,89 +1845,104 @@
 <context>
     <name>RemoteSection</name>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="45"/>
+        <location filename="../../app/widgets/remote_section.py" line="48"/>
         <source>On servers</source>
         <translation>서버에 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="49"/>
+        <location filename="../../app/widgets/remote_section.py" line="52"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="49"/>
+        <location filename="../../app/widgets/remote_section.py" line="52"/>
         <source>Server</source>
         <translation>서버</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="52"/>
+        <location filename="../../app/widgets/remote_section.py" line="55"/>
         <source>Models on servers</source>
         <translation>서버에 있는 모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="65"/>
+        <location filename="../../app/widgets/remote_section.py" line="68"/>
         <source>No servers yet. Add one to chat with a model that runs on another computer (vLLM, SGLang, Ollama, LM Studio, llama.cpp).</source>
         <translation>아직 서버가 없습니다. 다른 컴퓨터에서 실행되는 모델과 대화하려면 서버를 추가하세요(vLLM, SGLang, Ollama, LM Studio, llama.cpp).</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="75"/>
+        <location filename="../../app/widgets/remote_section.py" line="78"/>
         <source>Use</source>
         <translation>사용</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="77"/>
+        <location filename="../../app/widgets/remote_section.py" line="80"/>
         <source>Chat with this model on its server</source>
         <translation>서버의 이 모델과 대화</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="78"/>
+        <location filename="../../app/widgets/remote_section.py" line="81"/>
         <source>Refresh</source>
         <translation>새로 고침</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="79"/>
+        <location filename="../../app/widgets/remote_section.py" line="82"/>
         <source>Ask the servers for their models again</source>
         <translation>서버에 모델 목록을 다시 요청</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="80"/>
+        <location filename="../../app/widgets/remote_section.py" line="85"/>
         <source>Remove server</source>
         <translation>서버 제거</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="81"/>
+        <location filename="../../app/widgets/remote_section.py" line="86"/>
         <source>Forget this server and its key</source>
         <translation>이 서버와 키를 잊기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="82"/>
+        <location filename="../../app/widgets/remote_section.py" line="87"/>
         <source>Add a server…</source>
         <translation>서버 추가…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="84"/>
+        <location filename="../../app/widgets/remote_section.py" line="89"/>
         <source>Use models served by vLLM, SGLang, Ollama, LM Studio or llama.cpp</source>
         <translation>vLLM, SGLang, Ollama, LM Studio 또는 llama.cpp가 제공하는 모델 사용</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="109"/>
+        <location filename="../../app/widgets/remote_section.py" line="115"/>
         <source>(no models)</source>
         <translation>(모델 없음)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="111"/>
+        <location filename="../../app/widgets/remote_section.py" line="117"/>
         <source>%1 (in use)</source>
         <translation>%1 (사용 중)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="156"/>
+        <location filename="../../app/widgets/remote_section.py" line="185"/>
         <source>%1 is saved: choose one of its models and Use it.</source>
         <translation>%1을(를) 저장했습니다: 모델을 하나 골라 사용을 누르세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/remote_section.py" line="180"/>
+        <location filename="../../app/widgets/remote_section.py" line="212"/>
         <source>Could not list the models of %1.</source>
         <translation>%1의 모델 목록을 가져올 수 없습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="83"/>
+        <source>Edit server…</source>
+        <translation>서버 편집…</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="84"/>
+        <source>Change this server&apos;s name, address or API key</source>
+        <translation>이 서버의 이름, 주소 또는 API 키 변경</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/remote_section.py" line="176"/>
+        <source>%1 is saved.</source>
+        <translation>%1을(를) 저장했습니다.</translation>
     </message>
 </context>
 <context>
@@ -1901,64 +1966,94 @@
 <context>
     <name>ServerDialog</name>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="31"/>
+        <location filename="../../app/widgets/server_dialog.py" line="34"/>
         <source>Add a server</source>
         <translation>서버 추가</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="44"/>
+        <location filename="../../app/widgets/server_dialog.py" line="47"/>
         <source>A computer that serves gpt-oss with an OpenAI-compatible API: vLLM, SGLang, Ollama, LM Studio, llama.cpp or another Gossamer.</source>
         <translation>OpenAI 호환 API로 gpt-oss를 제공하는 컴퓨터: vLLM, SGLang, Ollama, LM Studio, llama.cpp 또는 다른 Gossamer.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="56"/>
+        <location filename="../../app/widgets/server_dialog.py" line="63"/>
         <source>Server address</source>
         <translation>서버 주소</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="59"/>
+        <location filename="../../app/widgets/server_dialog.py" line="66"/>
         <source>optional</source>
         <translation>선택 사항</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="60"/>
+        <location filename="../../app/widgets/server_dialog.py" line="67"/>
         <source>API key</source>
         <translation>API 키</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="61"/>
+        <location filename="../../app/widgets/server_dialog.py" line="69"/>
         <source>Address:</source>
         <translation>주소:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="62"/>
+        <location filename="../../app/widgets/server_dialog.py" line="70"/>
         <source>API key:</source>
         <translation>API 키:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="65"/>
+        <location filename="../../app/widgets/server_dialog.py" line="73"/>
         <source>Test connection</source>
         <translation>연결 테스트</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="100"/>
+        <location filename="../../app/widgets/server_dialog.py" line="123"/>
         <source>Asking %1 for its models…</source>
         <translation>%1에 모델 목록을 요청하는 중…</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="118"/>
+        <location filename="../../app/widgets/server_dialog.py" line="171"/>
         <source>The server could not be saved: %1</source>
         <translation>서버를 저장할 수 없습니다: %1</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="135"/>
+        <location filename="../../app/widgets/server_dialog.py" line="188"/>
         <source>The server answered but serves no models. Load a model on it, then test again.</source>
         <translation>서버가 응답했지만 제공하는 모델이 없습니다. 서버에 모델을 불러온 뒤 다시 테스트하세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/server_dialog.py" line="140"/>
+        <location filename="../../app/widgets/server_dialog.py" line="193"/>
         <source>Connected. Models: %1</source>
         <translation>연결되었습니다. 모델: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="34"/>
+        <source>Edit server</source>
+        <translation>서버 편집</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="58"/>
+        <source>optional: its address is shown</source>
+        <translation>선택 사항: 비우면 주소가 표시됩니다</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="59"/>
+        <source>Server name</source>
+        <translation>서버 이름</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="68"/>
+        <source>Name:</source>
+        <translation>이름:</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="106"/>
+        <source>Change what you need, then Save. A new address or key is tested first.</source>
+        <translation>필요한 것을 바꾼 뒤 저장하세요. 새 주소나 키는 먼저 테스트합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/server_dialog.py" line="155"/>
+        <source>%1 is saved already with this address. Edit or remove that one instead.</source>
+        <translation>%1이(가) 이미 이 주소로 저장되어 있습니다. 대신 그 서버를 편집하거나 제거하세요.</translation>
     </message>
 </context>
 <context>
@@ -2059,95 +2154,112 @@
         <translation>Top-&amp;p:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="104"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="115"/>
         <source>The longest answer, thinking included, in tokens.</source>
         <translation>생각을 포함한 답변의 최대 길이(토큰)입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="105"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="116"/>
         <source>&amp;Max tokens:</source>
         <translation>최대 토큰(&amp;M):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="108"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="119"/>
         <source>Low</source>
         <translation>낮음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="109"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="120"/>
         <source>Medium</source>
         <translation>보통</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="110"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="121"/>
         <source>High</source>
         <translation>높음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="113"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="124"/>
         <source>Reasoning for &amp;new chats:</source>
         <translation>새 대화의 추론 강도(&amp;N):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="115"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="126"/>
         <source>For example: Answer briefly. Use metric units.</source>
         <translation>예: 짧게 답하세요. 미터법 단위를 쓰세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="117"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="128"/>
         <source>System instructions</source>
         <translation>시스템 지시문</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="118"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="129"/>
         <source>&amp;System instructions:</source>
         <translation>시스템 지시문(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="120"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="131"/>
         <source>Answers</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="127"/>
-        <location filename="../../app/widgets/settings_dialog.py" line="134"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="138"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="145"/>
         <source>Same as the system</source>
         <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="128"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="139"/>
         <source>Light</source>
         <translation>밝게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="129"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="140"/>
         <source>Dark</source>
         <translation>어둡게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="132"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="143"/>
         <source>T&amp;heme:</source>
         <translation>테마(&amp;H):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="136"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="147"/>
         <source>&amp;Language:</source>
         <translation>언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="137"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="148"/>
         <source>A new language shows after Gossamer restarts.</source>
         <translation>바꾼 언어는 Gossamer를 다시 시작하면 적용됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="140"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="151"/>
         <source>Appearance</source>
         <translation>모양</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="142"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="153"/>
         <source>Local API</source>
         <translation>로컬 API</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="103"/>
+        <source>Off</source>
+        <translation>끔</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="106"/>
+        <source>Pick each word from only this many of the likeliest (40 is a common choice).
+Off: temperature and top-p alone decide, as gpt-oss is tuned for.</source>
+        <translation>가장 가능성 높은 단어 중 이 개수 안에서만 고릅니다(흔히 40).
+끔: gpt-oss가 맞춰진 대로 온도와 top-p만으로 정합니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/widgets/settings_dialog.py" line="110"/>
+        <source>Top-&amp;k:</source>
+        <translation>Top-&amp;k:</translation>
     </message>
 </context>
 <context>
@@ -2233,38 +2345,38 @@
 <context>
     <name>StatusBar</name>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="27"/>
+        <location filename="../../app/widgets/status_bar.py" line="28"/>
         <source>Working</source>
         <translation>작업 중</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="30"/>
+        <location filename="../../app/widgets/status_bar.py" line="31"/>
         <source>Decoding speed of the last answer</source>
         <translation>마지막 답변의 생성 속도</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="33"/>
+        <location filename="../../app/widgets/status_bar.py" line="34"/>
         <source>Tokens of the context window in use</source>
         <translation>사용 중인 컨텍스트 토큰</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="36"/>
-        <location filename="../../app/widgets/status_bar.py" line="91"/>
+        <location filename="../../app/widgets/status_bar.py" line="37"/>
+        <location filename="../../app/widgets/status_bar.py" line="92"/>
         <source>Where the model&apos;s weights are</source>
         <translation>모델 가중치가 있는 곳</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="42"/>
+        <location filename="../../app/widgets/status_bar.py" line="43"/>
         <source>No model loaded</source>
         <translation>불러온 모델 없음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="50"/>
+        <location filename="../../app/widgets/status_bar.py" line="51"/>
         <source>%1 tok/s</source>
         <translation>%1 토큰/초</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/status_bar.py" line="81"/>
+        <location filename="../../app/widgets/status_bar.py" line="82"/>
         <source>Context %1 / %2</source>
         <translation>컨텍스트 %1 / %2</translation>
     </message>

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from app import context_store, export, formatting
 from app import settings as keys
@@ -61,6 +61,14 @@ def the_dialog(qtbot) -> OverflowDialog:
 
     qtbot.waitUntil(shown, timeout=5000)
     return found[0]
+
+
+def click_in_view(qtbot, window, button) -> None:
+    """Click ``button`` of a message as a person does: once the chat is laid out and it is scrolled into view."""
+    qtbot.waitUntil(lambda: button.isVisible() and button.height() > 0, timeout=5000)
+    window.chat_view.ensureWidgetVisible(button)
+    qtbot.waitUntil(lambda: button.visibleRegion().boundingRect() == button.rect(), timeout=5000)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def test_a_reopened_chat_shows_the_tokens_its_prompt_holds(make_window, qtbot, tiny_model_dir, settings):
@@ -152,6 +160,79 @@ def test_choosing_stop_sends_nothing_and_says_what_to_do(make_window, qtbot, tin
     assert window.store.conversation(conversation_id).overflow == "drop" and window.composer.text() == ""
     stored = window.store.messages(conversation_id)
     assert stored[-2].content == "One more?" and any(context_store.note_kind(m) == "dropped" for m in stored)
+
+
+def test_regenerate_in_a_full_chat_asks_first_then_drops(make_window, qtbot, tiny_model_dir, settings):
+    """Regenerate runs the model over the whole chat: in one that no longer fits it asks as a send does, and
+    the new answer comes once the chat drops its oldest turns; the old answer stays a version away."""
+    conversation_id = long_chat()
+    window = tiny_window(make_window, qtbot, tiny_model_dir, settings, conversation_id)
+    before = window.store.messages(conversation_id)
+    click_in_view(qtbot, window, window.chat_view.message_widgets()[-1].regenerate_button)
+    dialog = the_dialog(qtbot)
+    assert "answer again" in dialog.findChild(QLabel).text()
+    assert not window.controller.busy and len(window.store.messages(conversation_id)) == len(before)
+    qtbot.mouseClick(dialog.buttons["drop"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.controller.busy, timeout=5000)
+    wait_idle(qtbot, window)
+    assert window.store.conversation(conversation_id).overflow == "drop"
+    shown = window.controller.chat_model.messages()
+    assert shown[-1].role == "assistant" and shown[-1].id != before[-1].id and len(shown[-1].versions) == 2
+    assert shown[-1].finish_reason in ("return", "length")
+    assert 0 < len(window.controller.last_prompt_ids) <= TINY_CONTEXT - 16
+    assert any(context_store.note_kind(m) == "dropped" for m in window.store.messages(conversation_id))
+
+
+def test_continue_in_a_full_chat_asks_first(make_window, qtbot, tiny_model_dir, settings):
+    """Continue runs the model over the chat and the answer so far: in a full chat it asks first, and the
+    answer goes on in the same message once the chat drops its oldest turns."""
+    conversation_id = long_chat()
+    store = Store()
+    last = store.messages(conversation_id)[-1]
+    store.reopen_message(last.id)
+    store.finish_message(last.id, finish_reason="length", usage={"completion_tokens": 12})
+    store.close()
+    window = tiny_window(make_window, qtbot, tiny_model_dir, settings, conversation_id)
+    widget = window.chat_view.message_widgets()[-1]
+    click_in_view(qtbot, window, widget.continue_button)
+    dialog = the_dialog(qtbot)
+    assert "go on with this answer" in dialog.findChild(QLabel).text() and not window.controller.busy
+    qtbot.mouseClick(dialog.buttons["drop"], Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.controller.busy, timeout=5000)
+    wait_idle(qtbot, window)
+    answer = window.store.message(last.id)
+    assert answer.content.startswith(last.content) and answer.finish_reason in ("return", "length")
+    assert window.store.conversation(conversation_id).overflow == "drop"
+
+
+def test_an_edit_in_a_full_chat_asks_and_stop_keeps_the_edit(make_window, qtbot, tiny_model_dir, settings):
+    """Editing a message of a full chat asks first; Stop sends nothing and keeps the edited text in the
+    message's editor, and the notice's Summarise then resends it as a new version of the message."""
+    conversation_id = long_chat()
+    window = tiny_window(make_window, qtbot, tiny_model_dir, settings, conversation_id)
+    before = len(window.store.messages(conversation_id))
+    row = window.controller.chat_model.rowCount() - 2  # the last question
+    widget = window.chat_view.message_widgets()[row]
+    click_in_view(qtbot, window, widget.edit_button)
+    widget.editor.selectAll()
+    qtbot.keyClicks(widget.editor, "What is six plus six?")
+    qtbot.keyClick(widget.editor, Qt.Key.Key_Return)
+    dialog = the_dialog(qtbot)
+    assert "edited message" in dialog.findChild(QLabel).text()
+    qtbot.mouseClick(dialog.buttons["stop"], Qt.MouseButton.LeftButton)
+    assert window.store.conversation(conversation_id).overflow == "stop"
+    assert len(window.store.messages(conversation_id)) == before and not window.controller.busy
+    widget = window.chat_view.message_widgets()[row]
+    assert widget.editing and widget.editor.toPlainText() == "What is six plus six?"
+    assert window.notice.isVisible() and "This chat is full" in window.notice.message.text()
+    window.notice.action_triggered.emit("overflow:summarize")  # the notice's "Summarise them"
+    qtbot.waitUntil(lambda: window.controller.busy, timeout=5000)
+    wait_idle(qtbot, window)
+    stored = window.store.messages(conversation_id)
+    questions = [m for m in stored if m.role == "user"]
+    assert questions[-1].content == "What is six plus six?" and len(questions[-1].versions) == 2
+    assert any(context_store.note_kind(m) == "summary" for m in stored)
+    assert stored[-1].role == "assistant" and stored[-1].complete
 
 
 def cut_reasoning_chat(reason: str) -> tuple[int, int]:

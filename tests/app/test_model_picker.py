@@ -6,10 +6,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import QFileDialog
 
-from app import model_choices
+from app import model_choices, theme
 from app import settings as keys
 from app.main_window import MainWindow
 from tests.app.conftest import LOAD_TIMEOUT_MS, wait_loaded
@@ -177,3 +178,26 @@ def test_picker_lists_a_servers_models_and_chooses_one(make_window, qtbot):
     remote[0].trigger()
     assert window.engine.loading_path == server.model_key("gpt-oss-120b")
     assert "gpt-oss-120b" in picker.text()
+
+
+@pytest.mark.parametrize("name", ["light", "dark"])
+def test_the_model_menu_is_opaque_to_its_corners(loaded_window, qtbot, qapp, name):
+    """The picker's menu paints its whole window itself, square, in its own colors: nothing see-through that
+    would show black without a compositor (Xvfb), no corner left in the window's color."""
+    theme.apply(qapp, name)
+    palette = theme.current()
+    picker = loaded_window.model_button
+    menu = picker.menu_
+    menu.popup(picker.mapToGlobal(picker.rect().bottomLeft()))
+    qtbot.waitUntil(menu.isVisible, timeout=5000)
+    try:
+        assert not menu.testAttribute(Qt.WidgetAttribute.WA_TranslucentBackground)
+        assert menu.autoFillBackground() and menu.actions()
+        image = menu.grab().toImage()
+        last_x, last_y = image.width() - 1, image.height() - 1
+        for x, y in ((0, 0), (last_x, 0), (0, last_y), (last_x, last_y)):
+            assert image.pixelColor(x, y).name() == palette.border, (x, y)  # the frame reaches each corner
+        assert image.pixelColor(image.width() // 2, 3).name() == palette.raised  # the menu's own background
+    finally:
+        menu.hide()
+        theme.apply(qapp, "light")

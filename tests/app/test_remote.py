@@ -142,3 +142,125 @@ def test_test_connection_says_why_not(qtbot, settings):
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # Save tests again, and saves nothing
     qtbot.waitUntil(lambda: dialog.test_button.isEnabled(), timeout=10_000)
     assert ServerStore().servers() == []
+
+
+def test_top_k_goes_to_the_server_only_when_on(make_window, qtbot, settings):
+    """A remote turn sends the Settings' top-k (servers such as vLLM read it); off (0) sends no field."""
+    with FakeServer("vllm") as server:
+        window = make_window(saved_model(server))
+        wait_loaded(qtbot, window)
+        send(qtbot, window, "Hello")
+        wait_idle(qtbot, window)
+        assert "top_k" not in server.chat_bodies()[-1]
+        settings.set(keys.TOP_K, 40)
+        send(qtbot, window, "Again")
+        wait_idle(qtbot, window)
+        assert server.chat_bodies()[-1]["top_k"] == 40
+
+
+def test_the_status_bar_says_which_server_gets_the_conversation(make_window, qtbot, settings):
+    """A remote model's "where it runs": the server's name on the bar, its address and that the conversation
+    is sent there in the tooltip; a new chat says so too, and a local model's words come back after."""
+    with FakeServer("vllm") as server:
+        key = saved_model(server)
+        host = server.url.split("//")[1].split("/")[0]
+        window = make_window(key)
+        wait_loaded(qtbot, window)
+        status = window.status
+        qtbot.waitUntil(lambda: "sent there" in status.device_label.text(), timeout=5_000)  # laid out
+        assert host in status.device_label.text()
+        assert server.url in status.device_text() and "openai/gpt-oss-120b" in status.device_text()
+        assert "131,072" in status.device_text()
+        assert "sent there" in window.chat_view.empty_label.text()
+        window.engine.unload()
+        qtbot.waitUntil(lambda: window.engine.model is None, timeout=5_000)
+        assert status.device_label.text() == "" and "this computer" in window.chat_view.empty_label.text()
+
+
+def test_edit_a_saved_server_name_address_and_key(make_window, qtbot, settings):
+    """Edit server…: the dialog holds the saved values; a new name alone saves at once, a new address and key
+    are tested first (a wrong key refused in words), and the model in use connects again with them."""
+    with FakeServer("vllm", key=KEY) as old, FakeServer("vllm", key="sk-new-key") as new:
+        key = saved_model(old, KEY)
+        window = make_window(key)
+        wait_loaded(qtbot, window)
+        section = window.open_model_manager().remote
+        section.table.selectRow(0)
+        dialog = section.edit_server()
+        assert (dialog.url_edit.text(), dialog.key_edit.text(), dialog.name_edit.text()) == (old.url, KEY, "")
+        assert dialog.windowTitle() == "Edit server"
+        dialog.name_edit.setText("Lab GPU")
+        dialog.key_edit.setText("wrong")  # a wrong key tried first, then the saved one again
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "API key" in dialog.result.text(), timeout=10_000)
+        dialog.key_edit.setText(KEY + "  ")
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert not dialog.isVisible() and section.model.item(0, 1).text() == "Lab GPU"
+        assert section.model.item(0, 0).text().startswith("openai/gpt-oss-120b")  # its models kept
+        wait_loaded(qtbot, window)
+        qtbot.waitUntil(lambda: "Lab GPU" in window.status.device_label.text(), timeout=10_000)
+
+        dialog = section.edit_server()
+        assert dialog.name_edit.text() == "Lab GPU"
+        dialog.url_edit.setText(new.url)
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)  # the old key: refused by the new one
+        qtbot.waitUntil(lambda: "API key" in dialog.result.text(), timeout=10_000)
+        assert dialog.isVisible() and ServerStore().servers()[0].url == old.url
+        dialog.key_edit.setText("sk-new-key \n")
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+        saved = ServerStore().servers()
+        assert len(saved) == 1 and (saved[0].url, saved[0].name) == (new.url, "Lab GPU")
+        assert ServerStore().api_key(saved[0]) == "sk-new-key"
+        qtbot.waitUntil(lambda: new.requests and window.engine.model is not None, timeout=10_000)
+        wait_loaded(qtbot, window)
+        assert window.engine.model["path"] == key  # the same model key: the chat goes on with it
+        send(qtbot, window, "Hello")
+        wait_idle(qtbot, window)
+        assert new.chat_bodies() and not old.chat_bodies()
+
+
+def test_an_edit_to_another_servers_address_is_refused(qtbot, settings):
+    """Two saved servers: editing one to the other's address says which server has it, and saves nothing."""
+    with FakeServer() as first, FakeServer() as second:
+        saved_model(first)
+        saved_model(second)
+        servers = ServerStore().servers()
+        dialog = ServerDialog(server=servers[0])
+        qtbot.addWidget(dialog)
+        dialog.url_edit.setText(second.url)
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        assert "saved already" in dialog.result.text() and servers[1].name in dialog.result.text()
+        assert [s.url for s in ServerStore().servers()] == [first.url, second.url]
+
+
+def test_moving_the_server_in_use_to_one_without_its_model_says_so(make_window, qtbot, settings):
+    """The server in use edited to an address that lacks its model: the model connects again and fails in
+    words, rather than the chat going on at the old address."""
+    with FakeServer("vllm") as old, FakeServer("ollama", models=("gpt-oss:20b",)) as new:
+        window = make_window(saved_model(old))
+        wait_loaded(qtbot, window)
+        section = window.open_model_manager().remote
+        section.table.selectRow(0)
+        dialog = section.edit_server()
+        dialog.url_edit.setText(new.url)
+        qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
+        qtbot.waitUntil(lambda: window.notice.isVisible() and window.notice.kind == "error", timeout=10_000)
+        assert window.engine.model is None and "no longer has this model" in window.notice.text()
+
+
+def test_removing_the_server_in_use_lets_its_model_go(make_window, qtbot, settings):
+    """Remove server on the server in use: the model is let go (no more turns go there), and the next start
+    does not try to connect to the server that was removed."""
+    with FakeServer("vllm") as server:
+        window = make_window(saved_model(server))
+        wait_loaded(qtbot, window)
+        section = window.open_model_manager().remote
+        section.table.selectRow(0)
+        qtbot.mouseClick(section.remove_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: window.engine.model is None, timeout=5_000)
+        assert ServerStore().servers() == [] and window.status.device_label.text() == ""
+        assert window.settings.get(keys.MODEL_PATH).startswith("remote:")
+        again = make_window()
+        assert again._model_to_start_with() is None  # nothing to load: no server, no local model

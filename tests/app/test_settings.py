@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication
 from app import formatting, theme
 from app import settings as keys
 from app.widgets.settings_dialog import SettingsDialog
+from tests.app.conftest import send, wait_idle
 
 
 def test_file_lives_in_user_config_dir(app_dirs):
@@ -29,6 +30,7 @@ def test_file_lives_in_user_config_dir(app_dirs):
         (keys.CUDA_GRAPHS, False),
         (keys.TEMPERATURE, 0.7),
         (keys.TOP_P, 0.9),
+        (keys.TOP_K, 40),
         (keys.MAX_TOKENS, 2048),
         (keys.SYSTEM_INSTRUCTIONS, "Be brief.\n한국어로 답하세요."),
         (keys.DEFAULT_EFFORT, "high"),
@@ -52,10 +54,14 @@ def test_bad_values_read_as_defaults(app_dirs):
     raw = QSettings()
     raw.setValue(keys.DEVICE, "tpu")
     raw.setValue(keys.MAX_TOKENS, "lots")
+    raw.setValue(keys.TOP_K, -3)
     values = keys.Settings()
     assert values.get(keys.DEVICE) == "auto" and values.get(keys.MAX_TOKENS) == 4096
+    assert values.get(keys.TOP_K) == 0
     with pytest.raises(ValueError):
         values.set(keys.THEME, "purple")
+    with pytest.raises(ValueError):
+        values.set(keys.TOP_K, 5000)
     assert values.vram_budget_bytes() is None
     values.set(keys.VRAM_BUDGET_GB, 8.0)
     assert values.vram_budget_bytes() == 8 * 1024**3
@@ -148,3 +154,40 @@ def test_cuda_graphs_are_a_setting_that_reloads_the_model(qtbot, settings):
         "context_length": 4096,
         "cuda_graphs": False,
     }
+
+
+def test_top_k_is_set_in_the_dialog_with_off_explained(qtbot, settings):
+    """Top-k sits with the other sampling settings: 0 reads "Off" and says what off means; a value is kept."""
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    assert dialog.top_k.value() == 0 and dialog.top_k.text() == "Off"
+    assert "Off" in dialog.top_k.toolTip()
+    dialog.top_k.setValue(40)
+    assert dialog.save() == {keys.TOP_K} and settings.get(keys.TOP_K) == 40
+    assert SettingsDialog(settings).top_k.value() == 40
+
+
+def test_top_k_reaches_the_engine(loaded_window, qtbot, settings):
+    """With top-k 1 each answer is the likeliest one: regenerating gives the same text, and the answer
+    records the top-k it was written with."""
+    settings.set(keys.TOP_K, 1)
+    send(qtbot, loaded_window, "Say something.")
+    wait_idle(qtbot, loaded_window)
+    controller = loaded_window.controller
+    first = controller.chat_model.message(1)
+    assert controller.store.message(first.id).settings["top_k"] == 1
+    assert controller.regenerate()
+    wait_idle(qtbot, loaded_window)
+    second = controller.chat_model.message(1)
+    assert second.id != first.id and (second.content, second.reasoning) == (first.content, first.reasoning)
+
+
+def test_without_a_gpu_the_vram_budget_is_fixed_and_has_no_arrows(qtbot, settings):
+    """No CUDA GPU: the budget reads Automatic, cannot be changed, and shows no empty arrow column."""
+    from PySide6.QtWidgets import QAbstractSpinBox
+
+    dialog = SettingsDialog(settings, gpu=False)
+    qtbot.addWidget(dialog)
+    assert not dialog.vram.isEnabled() and dialog.vram.text() == "Automatic"
+    assert dialog.vram.buttonSymbols() == QAbstractSpinBox.ButtonSymbols.NoButtons
+    assert SettingsDialog(settings, gpu=True).vram.isEnabled()

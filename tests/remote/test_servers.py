@@ -73,3 +73,35 @@ def test_open_session_lists_and_keeps_the_servers_models(tmp_path):
             open_session(other.model_key("gpt-oss:20b"), store)
     with pytest.raises(RemoteModelMissingError, match="no longer saved"):
         open_session("remote:gone/gpt-oss:20b", store)
+
+
+@pytest.mark.parametrize("pasted", [KEY + "\n", f"  {KEY}  ", f"\t{KEY}\r\n"])
+def test_a_pasted_key_with_spaces_around_it_works(tmp_path, pasted):
+    """A key pasted with a line break or spaces around it is the key: saved without them, accepted by the
+    server."""
+    with FakeServer(key=KEY) as server:
+        assert RemoteClient(server.url, pasted).list_models()[0].id == "openai/gpt-oss-120b"
+        store = ServerStore(tmp_path)
+        saved = store.save(server.url, pasted, [])
+        assert store.api_key(saved) == KEY
+        assert store.client(saved).list_models()
+
+
+def test_a_key_with_a_break_inside_is_refused_in_words():
+    """A key with a space or line break inside cannot be sent: the error says to paste it again."""
+    for broken in ("sk-abc def", "sk-abc\ndef"):
+        with pytest.raises(RemoteError, match="inside it"):
+            RemoteClient("gpu-box:8000", broken)
+    assert not RemoteClient("gpu-box:8000", "  \n").has_key  # only spaces: no key
+
+
+def test_an_edit_keeps_the_id_and_sets_name_address_and_key(tmp_path):
+    """Saving with a server's id changes its name, address and key in place; its model keys stay the same."""
+    store = ServerStore(tmp_path)
+    first = store.save("gpu-box:8000", KEY, [])
+    assert first.name == "gpu-box:8000"
+    edited = store.save("http://gpu-box-2:9000/v1", "sk-new", [], server_id=first.id, name="  Lab   GPU ")
+    assert edited.id == first.id and len(store.servers()) == 1
+    assert (edited.url, edited.name) == ("http://gpu-box-2:9000/v1", "Lab GPU")
+    assert store.api_key(store.get(first.id)) == "sk-new"
+    assert store.save(edited.url, None, [], server_id=first.id, name="").name == "gpu-box-2:9000"

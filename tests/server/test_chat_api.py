@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+import openai
 import pytest
 
 from engine.__main__ import main as engine_main
@@ -303,3 +304,24 @@ def test_reasoning_effort_reaches_the_system_message(live, tmp_path, effort_fiel
     assert answer.model_extra["prompt_token_ids"] == engine_render(
         tmp_path, {"messages": user("Low effort.")}, effort="low"
     )
+
+
+def test_top_k_is_applied_and_checked(live):
+    """top_k=1 samples the greedy answer at any temperature; -1 and 0 mean off; a fraction is a 400."""
+    client = live.client()
+    ask = dict(
+        model=live.model_id,
+        messages=user("Pick a word."),
+        max_tokens=8,
+        extra_body={"return_token_ids": True},
+    )
+    greedy = client.chat.completions.create(temperature=0, **ask)
+    ask["extra_body"] = {"return_token_ids": True, "top_k": 1}
+    one = client.chat.completions.create(temperature=1.5, seed=3, **ask)
+    assert one.model_extra["token_ids"] == greedy.model_extra["token_ids"]
+    for off in (0, -1):
+        ask["extra_body"] = {"top_k": off}
+        client.chat.completions.create(temperature=1.0, seed=3, **ask)
+    ask["extra_body"] = {"top_k": 2.5}
+    with pytest.raises(openai.BadRequestError, match="top_k"):
+        client.chat.completions.create(**ask)
