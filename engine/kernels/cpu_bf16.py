@@ -30,7 +30,7 @@ GEMM_MAX_ROWS = 32  # above: torch's float32 GEMM (measured crossover on Zen 3, 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     """x [T, in] @ weight[out, in]^T + bias in x's dtype: the numba kernels for bf16 on the CPU where numba
     runs (GOSSAMER_KERNELS=torch turns them off), else engine.quant.mxfp4.linear."""
-    if not _fits(x, weight, bias) or not kernels.cpu_available():
+    if not applies(x, weight, bias) or not kernels.cpu_available():
         return mxfp4.linear(x, weight, bias)
     from engine.kernels import cpu_bf16_jit  # numba compiles on first use (cached on disk)
 
@@ -46,9 +46,10 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return torch.from_numpy(out).to(torch.bfloat16)
 
 
-def _fits(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
-    """bf16 on the CPU, 2-D, up to GEMM_MAX_ROWS rows, a contiguous weight (a view of the mmap'd file: no
-    copy), no autograd."""
+def applies(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
+    """The numba kernels take these: bf16 on the CPU, 2-D, up to GEMM_MAX_ROWS rows, a contiguous weight (a
+    view of the mmap'd file: no copy), no autograd. (Tests that stand the CPU in for a GPU while emulating
+    CUDA graph capture patch this to False, as they route the experts as on a GPU.)"""
     return (
         x.device.type == "cpu"
         and weight.device.type == "cpu"

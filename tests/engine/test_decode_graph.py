@@ -98,6 +98,7 @@ def test_recorded_graphs_hold_the_resident_step(model, reference, monkeypatch):
     from engine.layers import moe
 
     monkeypatch.setattr(moe, "default_strategy", lambda device, routes, cache: "gathered")
+    monkeypatch.setattr("engine.kernels.cpu_bf16.applies", lambda *args: False)  # nor the CPU GEMV
     graphs = DecodeGraphs(model)
     graphs.capture = captures = Counting(recorded_capture, graphs)
     monkeypatch.setattr(model, "decode_graphs", graphs)

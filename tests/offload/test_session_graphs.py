@@ -26,6 +26,7 @@ CONTEXT = 512
 @pytest.fixture(autouse=True)
 def gathered(monkeypatch):
     monkeypatch.setattr(moe, "default_strategy", lambda device, routes, cache: "gathered")
+    monkeypatch.setattr("engine.kernels.cpu_bf16.applies", lambda *args: False)  # nor the CPU GEMV
 
 
 def session(model_dir, graphs: bool) -> ChatSession:
