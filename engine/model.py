@@ -13,7 +13,7 @@ from torch import nn
 from engine.config import ModelConfig
 from engine.errors import ContextFullError
 from engine.kernels import fused, fused_ref
-from engine.kernels.cpu_bf16 import linear  # the numba GEMV for decode on the CPU, else quant's
+from engine.kernels.cpu_bf16 import linear  # numba on the CPU up to 32 rows, else quant's
 from engine.layers.attention import Attention
 from engine.layers.experts import DenseCache, ExpertStore
 from engine.layers.kv_cache import DEFAULT_SLIDING_HISTORY, KVCache

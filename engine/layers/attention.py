@@ -16,7 +16,7 @@ from torch import nn
 from engine import kernels
 from engine.config import ModelConfig
 from engine.kernels import fused
-from engine.kernels.cpu_bf16 import linear  # the numba GEMV for decode on the CPU, else quant's
+from engine.kernels.cpu_bf16 import linear  # numba on the CPU up to 32 rows, else quant's
 from engine.layers.kv_cache import FullLayerCache, SlidingLayerCache
 from engine.layers.rotary import apply_rotary
 
