@@ -81,7 +81,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def run_measured(command: list[str], env: dict | None = None) -> tuple[int, str, str, int]:
     """(exit code, stdout, stderr, peak RSS bytes) of ``command``; the peak is the kernel's count for that
-    process (wait4's ru_maxrss, KiB on Linux), taken the same way for both engines."""
+    process (wait4's ru_maxrss, KiB on Linux), taken the same way for both engines. ru_maxrss also counts
+    the image the child was forked from, so it reads max(this script's size, the child's peak): this script
+    imports nothing large, and both engines' peaks are gigabytes."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
         _, status, usage = os.wait4(process.pid, 0)

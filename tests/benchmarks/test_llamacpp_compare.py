@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import subprocess
 import sys
 import tarfile
 from pathlib import Path
@@ -137,10 +138,19 @@ def test_summary_takes_medians_and_ratios():
 
 
 def test_run_measured_reports_the_childs_peak_memory():
-    """The peak RSS is the child's own (a 300 MB allocation shows), with its exit code and output."""
-    code, out, _err, peak = compare.run_measured(
-        [sys.executable, "-c", "import sys; b = bytearray(300 * 2**20); print('ok'); sys.exit(3)"]
+    """The peak RSS is the child's own (a 300 MB allocation shows), with its exit code and output. Measured
+    from a fresh, small interpreter: ru_maxrss also counts the parent's image the child was forked from,
+    which late in a long pytest run is itself over a gigabyte (the compare script stays small)."""
+    child = "import sys; b = bytearray(300 * 2**20); print('ok'); sys.exit(3)"
+    probe = (
+        "import importlib.util, json, sys\n"
+        f"spec = importlib.util.spec_from_file_location('c', {str(ROOT / 'benchmarks' / 'llamacpp_compare.py')!r})\n"
+        "c = importlib.util.module_from_spec(spec); sys.modules['c'] = c; spec.loader.exec_module(c)\n"
+        f"print(json.dumps(c.run_measured([sys.executable, '-c', {child!r}])))\n"
     )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=False, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    code, out, _err, peak = json.loads(run.stdout.strip().splitlines()[-1])
     assert (code, out.strip()) == (3, "ok")
     assert 300 * 2**20 <= peak < 2**31
 
