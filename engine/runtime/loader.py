@@ -25,6 +25,7 @@ import torch
 from engine import kernels
 from engine.errors import EngineError, OutOfMemoryError
 from engine.io.checkpoint import Checkpoint
+from engine.kernels import cpu_mxfp4
 from engine.layers.int8_linear import quantize_model
 from engine.model import Transformer
 from engine.notices import Notice
@@ -85,6 +86,11 @@ def load_model(
         if int8_weights:
             quantize_model(model)
         tell_torch_fallback(model)
+        if device.type == "cpu" and cpu_mxfp4.available():
+            # numba compiles the CPU kernels on their first call (about a minute on a fresh install, then
+            # read from its disk cache in a second): here, while the app says the model is loading, rather
+            # than silently inside the first answer
+            cpu_mxfp4.warm_up()
         # the default asks only where graphs exist; an explicit True elsewhere logs why not
         if decode_graph.requested(cuda_graphs) and (cuda_graphs or device.type == "cuda"):
             decode_graph.enable(model)  # logs why not, when the placement does not allow it

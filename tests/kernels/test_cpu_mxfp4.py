@@ -42,7 +42,7 @@ def close(ours: torch.Tensor, ref: torch.Tensor) -> None:
     """Equal to bf16 tolerance: the two paths differ at most in the order a row's products are added."""
     cos = torch.nn.functional.cosine_similarity(ours.double().flatten(), ref.double().flatten(), dim=0)
     assert cos > 0.99999
-    assert (ours.float() - ref.float()).abs().max() <= 2 ** -6 * ref.float().abs().max()
+    assert (ours.float() - ref.float()).abs().max() <= 2**-6 * ref.float().abs().max()
 
 
 @pytest.mark.parametrize(
@@ -52,8 +52,20 @@ def close(ours: torch.Tensor, ref: torch.Tensor) -> None:
         (8, 96, 160, 5, 4),  # sizes that are no multiple of 64 or 128: tails everywhere
         (6, 32, 96, 37, 3),  # prefill-like: many tokens per expert
         (3, 160, 32, 7, 1),  # one expert per token
-        (1, 96, 96, 13, 1),  # every token on one expert: prefill tiles, three blocks of four routes and a tail
-        (2, 32, 32, 6, 2),  # every token on both experts: six routes each, one block of four and a tail of two
+        (
+            1,
+            96,
+            96,
+            13,
+            1,
+        ),  # every token on one expert: prefill tiles, three blocks of four routes and a tail
+        (
+            2,
+            32,
+            32,
+            6,
+            2,
+        ),  # every token on both experts: six routes each, one block of four and a tail of two
         (5, 224, 288, 2, 3),  # decode-sized: experts with one route and with two
         (40, 64, 96, 3, 4),  # more experts than tokens use
     ],
@@ -104,8 +116,9 @@ def test_decoded_and_tiled_experts_agree():
     x = torch.randn(7, 96).bfloat16()
     ids, weights = torch.zeros(7, 1, dtype=torch.long), torch.ones(7, 1).bfloat16()
     together = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
-    alone = torch.cat([expert_mlp(x[t : t + 1], ids[:1], weights[:1], packed, 7.0, 1.702, strategy="cpu")
-                       for t in range(7)])
+    alone = torch.cat(
+        [expert_mlp(x[t : t + 1], ids[:1], weights[:1], packed, 7.0, 1.702, strategy="cpu") for t in range(7)]
+    )
     close(together, alone)
 
 
@@ -155,3 +168,16 @@ def test_the_cpu_is_the_default_where_numba_runs(tiny_model, monkeypatch):
     slow = run()
     cos = torch.nn.functional.cosine_similarity(fast.double(), slow.double(), dim=-1)
     assert cos.min() > 0.9999 and torch.equal(fast.argmax(-1), slow.argmax(-1))
+
+
+def test_loading_on_the_cpu_compiles_the_kernels_before_the_first_answer(tiny_model_dir):
+    """A CPU load leaves the numba functions compiled (or read from numba's cache), so the first answer
+    does not stop for a minute to compile them on a fresh install."""
+    from engine.kernels import cpu_bf16_jit, cpu_mxfp4, cpu_mxfp4_jit
+    from engine.runtime.loader import load_model
+
+    if not cpu_mxfp4.available():
+        pytest.skip("GOSSAMER_KERNELS=torch: the torch path compiles nothing")
+    load_model(tiny_model_dir, "cpu", context_length=512)
+    for function in (cpu_mxfp4_jit.moe, cpu_bf16_jit.gemv, cpu_bf16_jit.gemm):
+        assert function.signatures, function
