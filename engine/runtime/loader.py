@@ -86,7 +86,7 @@ def load_model(
         if int8_weights:
             quantize_model(model)
         tell_torch_fallback(model)
-        if device.type == "cpu" and cpu_mxfp4.available():
+        if device.type == "cpu" and kernels.cpu_available():
             # numba compiles the CPU kernels on their first call (about a minute on a fresh install, then
             # read from its disk cache in a second): here, while the app says the model is loading, rather
             # than silently inside the first answer
