@@ -13,11 +13,12 @@ import pytest
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "gpu_bench.py"
 
 
-def bench(tmp_path, *options: str) -> list[dict]:
-    """Run gpu_bench on the tiny model on the CPU with ``options``; -> its JSON lines (it must succeed)."""
+def bench(tmp_path, *options: str, script: Path = SCRIPT) -> list[dict]:
+    """Run ``script`` (gpu_bench, or another benchmark taking its model options) on the tiny model on the CPU
+    with ``options``; -> its JSON lines (it must succeed)."""
     args = [
         sys.executable,
-        str(SCRIPT),
+        str(script),
         "--tiny",
         "--device",
         "cpu",

@@ -4,13 +4,12 @@ cannot fail on a silly bug: one line per budget and mode, the modes' counters as
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from engine.kernels import cpu_available
+from tests.offload.test_gpu_bench import bench
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "hybrid_bench.py"
 
@@ -21,24 +20,7 @@ def test_hybrid_bench_dry_run_on_cpu(tmp_path):
     """Two simulated budgets x copy, auto, cpu: every line has its speed and cpu_expert_fraction; copy and
     auto (unmeasured on the CPU device) compute nothing on the CPU, cpu does; the same greedy tokens."""
     out = tmp_path / "hybrid.jsonl"
-    args = [
-        sys.executable,
-        str(SCRIPT),
-        "--tiny",
-        "--device",
-        "cpu",
-        "--checkpoint-dir",
-        str(tmp_path / "ckpt"),
-    ]
-    run = subprocess.run(
-        [*args, "--gen-tokens", "3", "--out", str(out)],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    lines = [json.loads(line) for line in run.stdout.splitlines()][1:]
+    lines = bench(tmp_path, "--gen-tokens", "3", "--out", str(out), script=SCRIPT)[1:]
     assert [line["mode"] for line in lines] == ["copy", "auto", "cpu"] * 2
     for line in lines:
         assert line["decode_tok_s"] > 0 and "GPU (simulated)" in line["plan"]
