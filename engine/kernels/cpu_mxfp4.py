@@ -2,17 +2,22 @@
 
 The torch path dequantizes each routed expert to bf16 in memory (50 MB for a gpt-oss-20b expert, four of
 them per layer per token) and multiplies; most of its time goes to writing and reading that copy. Here the
-weights are read once, packed, and never written. Decode (an expert with one token) is a GEMV: each thread
-turns the FP4 codes of one output row into float32 in vector registers, by integer arithmetic (AVX2 where
-the CPU has it), and multiplies them with the token as it goes. Prefill (an expert with several tokens) is a
-grouped GEMM: a tile of 16 rows is decoded once into L2 and every token routed to the expert is multiplied
-against it, four tokens at a time. Details in engine/kernels/cpu_mxfp4_jit.py.
+weights are read once, packed, and never written.
+
+On x86 with AVX2 (engine/kernels/cpu_mxfp4_simd.py) each group of 32 FP4 codes is looked up with pshufb as
+small integers and multiplied with the inputs, quantized per group of 32 to int16 with a power-of-two
+scale, by pmaddwd: the group's integer sum is exact, so the only rounding is the inputs' to 16 bits (at most
+2**-15 of a group's largest; bf16 inputs near it exactly). Four routes share each decoded row. Elsewhere
+(ARM, older x86) the portable kernels turn the codes into float32 by integer arithmetic, a row of one
+route at a time for decode and a tile of 16 rows decoded into L2 for several. Details in
+engine/kernels/cpu_mxfp4_jit.py.
 
 numba ships LLVM in its wheels, so this needs no compiler on the user's machine (Windows included); the
-functions compile on first use (20-50 s on a busy 2-core machine, once: numba caches the machine code on
-disk, and later starts load it in about a second). The numbers follow the torch path's roundings
-(engine/layers/moe.py): float32 sums rounded to bf16 after each matmul, the bias added in bf16, the SwiGLU in
-bf16 steps, the routes summed in float32 in order; only the order of a row's additions differs.
+functions compile on first use (20-60 s once: numba caches the machine code on disk, and later starts load
+it in about a second; engine/runtime/loader.py does this while a CPU model loads). The numbers follow the
+torch path's roundings (engine/layers/moe.py): float32 sums rounded to bf16 after each matmul, the bias
+added in bf16, the SwiGLU in bf16 steps, the routes summed in float32 in order; only the order of a row's
+additions differs (and, on AVX2, the inputs' 16-bit rounding).
 """
 
 from __future__ import annotations
@@ -52,8 +57,13 @@ def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torc
     np.cumsum(np.bincount(route_expert, minlength=len(used)), out=starts[1:])
     used_t = torch.from_numpy(used)
     kernels = _kernels()
+    # the vector kernels read each row's 16-byte groups and their scales in a run; other layouts (none that
+    # the engine makes today) go to the portable ones, which index anything
+    blocks, scales = (packed.mlp1_blocks, packed.mlp2_blocks), (packed.mlp1_scales, packed.mlp2_scales)
+    runs = all(b.stride()[2:] == (16, 1) for b in blocks) and all(s.stride(2) == 1 for s in scales)
+    moe = kernels.moe if runs else kernels.moe_float
     with NUMBA_LOCK:
-        out = kernels.moe(
+        out = moe(
             x.float().numpy(),
             order,
             starts,
@@ -85,9 +95,12 @@ def warm_up() -> None:
     """Compile (or load from numba's cache) the functions a forward pass calls, on a tiny layer."""
     zeros, u8 = torch.zeros, torch.uint8
     packed = SimpleNamespace(  # the fields of engine.layers.experts.PackedExperts, one expert of 32 x 1
-        mlp1_blocks=zeros(1, 2, 1, 16, dtype=u8), mlp1_scales=zeros(1, 2, 1, dtype=u8),
-        mlp1_bias=zeros(1, 2).bfloat16(), mlp2_blocks=zeros(1, 32, 1, 16, dtype=u8),
-        mlp2_scales=zeros(1, 32, 1, dtype=u8), mlp2_bias=zeros(1, 32).bfloat16(),
+        mlp1_blocks=zeros(1, 2, 1, 16, dtype=u8),
+        mlp1_scales=zeros(1, 2, 1, dtype=u8),
+        mlp1_bias=zeros(1, 2).bfloat16(),
+        mlp2_blocks=zeros(1, 32, 1, 16, dtype=u8),
+        mlp2_scales=zeros(1, 32, 1, dtype=u8),
+        mlp2_bias=zeros(1, 32).bfloat16(),
     )
     for tokens in (1, 2):  # decode and prefill
         x, rows, weights = zeros(tokens, 32).bfloat16(), zeros(tokens, 1, dtype=torch.long), zeros(tokens, 1)

@@ -1,18 +1,22 @@
 """The numba functions behind engine/kernels/cpu_mxfp4.py, compiled on first use and cached on disk.
 
 Module-level functions (not closures) so that numba's cache holds them: a second start loads the machine
-code instead of compiling again.
+code instead of compiling again. Two sets: ``moe_simd`` (x86 with AVX2: the inner loop is cpu_mxfp4_simd's
+LLVM IR, pshufb and pmaddwd on int16 inputs) and the portable ``moe_float``; ``moe`` is the one this CPU runs.
 
-Shapes of the inner loops, for LLVM to emit AVX2 (or whatever the CPU has):
+Shapes of the portable inner loops, for LLVM to emit AVX2 (or whatever the CPU has):
 - FP4 codes become float32 bits by integer arithmetic and selects (``fp4``), not by a table lookup,
   which LLVM leaves scalar.
 - A block's 16 bytes hold 32 weights, the low nibbles the even ones: the inputs are permuted once per call
   to "split" order (each group of 32 as its 16 even columns, then its 16 odd ones) so that the low and the
-  high nibbles of consecutive bytes meet consecutive inputs, and every load is contiguous.
+  high nibbles of consecutive bytes meet consecutive inputs, and every load is contiguous (both sets).
 - The per-row functions are inlined into the parallel loop (numba's inline="always"): measured 1.2-1.5x
   faster than leaving it to LLVM, for about 10 s more of first-use compile time.
 - No allocation inside a parallel loop: work is cut into a fixed number of chunks, each with its own
   scratch allocated before the loop.
+
+numba's disk cache knows only this file's date and size, not cpu_mxfp4_simd.py's, whose IR it inlines:
+SIMD_SOURCE below is that file's hash, so that a change there changes this file (a test keeps it current).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ import functools
 
 import numpy as np
 from numba import njit, prange
+
+from engine.kernels import cpu_mxfp4_simd as simd
 
 SCALE_BIAS = 127
 GROUP = 32
@@ -32,6 +38,9 @@ CHUNKS_PER_THREAD = 8  # load balance on a busy machine: a slow thread leaves it
 # E8M0 scale byte -> 2 ** (byte - 127), exact in float32 (2**-127 as a subnormal), as the torch path's table
 with np.errstate(over="ignore"):  # 255, E8M0's NaN, overflows to inf (so does the torch path's)
     SCALES = np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - SCALE_BIAS).astype(np.float32)
+    HALF_SCALES = (SCALES * np.float32(0.5)).astype(np.float32)  # the vector kernels' (exact: powers of two)
+SIMD_SOURCE = "cf581dc77211456f"  # sha256 of cpu_mxfp4_simd.py (its first 16 hex digits): see the docstring
+QUANT_BITS = 15  # inputs to int16: a group's largest magnitude below 2**15 units of its scale
 
 
 jit = functools.partial(njit, cache=True, nogil=True, fastmath=False, error_model="numpy")
@@ -188,7 +197,8 @@ def weighted_sum(y, weights, k, out):
 
 
 @jit
-def moe(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, limit, alpha, threads):
+def moe_float(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, limit, alpha, threads):
+    # the portable kernels (any CPU numba runs on)
     routes = x.shape[0] * k  # route t * k + j: token t's j-th expert
     h = np.empty((routes, b1.shape[1]), dtype=np.float32)
     matmul(split_columns(x), k, order, starts, used, b1, s1, bias1, h, threads)
@@ -199,3 +209,85 @@ def moe(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, limit,
     out = np.zeros((x.shape[0], b2.shape[1]), dtype=np.float32)
     weighted_sum(y, weights, k, out)
     return out
+
+
+@jit(parallel=True)
+def quantize(x, xq, xs):
+    # x [N, 32G] float32 (split order) -> xq [N, 32G] int16 and xs [N, G] float32, x = xq * xs within
+    # 2**-15 of each group's largest magnitude; xs a power of two. A group with inf or NaN gets xs NaN, one
+    # of zeros or too small for a normal scale xs 0: the vector kernel computes those from x instead.
+    for i in prange(x.shape[0]):
+        for g in range(xs.shape[1]):
+            base = g * GROUP
+            top = np.uint32(0)  # the largest exponent field in the group
+            for c in range(GROUP):
+                bits = np.float32(x[i, base + c]).view(np.uint32)
+                top = max(top, np.uint32((bits >> np.uint32(23)) & np.uint32(255)))
+            if top == np.uint32(255):
+                xs[i, g] = np.float32(np.nan)
+                continue
+            if top < np.uint32(QUANT_BITS):  # zeros, or nothing above 2**-112: no normal scale, so x itself
+                xs[i, g] = np.float32(0.0)
+                continue
+            # the largest is below 2**(top - 126): in units of 2**(top - 126 - QUANT_BITS) it is below 2**15
+            xs[i, g] = np.uint32((top - np.uint32(QUANT_BITS - 1)) << np.uint32(23)).view(np.float32)
+            inv = np.uint32((np.uint32(254 + QUANT_BITS - 1) - top) << np.uint32(23)).view(np.float32)
+            for c in range(GROUP):
+                q = np.rint(x[i, base + c] * inv)
+                xq[i, base + c] = np.int16(min(max(q, np.float32(-32767.0)), np.float32(32767.0)))
+
+
+@jit(parallel=True)
+def matmul_simd(xf, xq, xs, per, order, starts, used, blocks, scales, bias, out, threads):
+    # matmul's work on an x86 CPU with AVX2: every route against one packed row at a time, four routes
+    # together (each row's codes decoded once for four), by cpu_mxfp4_simd's pshufb and pmaddwd.
+    num_rows = blocks.shape[1]
+    tiles = (num_rows + TILE_ROWS - 1) // TILE_ROWS
+    tasks = len(used) * tiles
+    chunks = min(tasks, CHUNKS_PER_THREAD * threads)
+    src = order // per  # each route's input row, routes grouped by expert
+    acc_all = np.empty((chunks, ROUTE_BLOCK), dtype=np.float32)
+    for chunk in prange(chunks):
+        acc = acc_all[chunk]
+        for task in range(chunk * tasks // chunks, (chunk + 1) * tasks // chunks):
+            i, r0 = task // tiles, (task % tiles) * TILE_ROWS
+            e, first, last = used[i], starts[i], starts[i + 1]
+            full = last - (last - first) % ROUTE_BLOCK
+            r1 = min(r0 + TILE_ROWS, num_rows)
+            # four routes' inputs (23 KB at gpt-oss's width) stay in L1 while the tile's rows stream past
+            for m in range(first, full, ROUTE_BLOCK):
+                for r in range(r0, r1):
+                    if not simd.dot_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, acc):
+                        simd.checked_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, acc)
+                    for q in range(ROUTE_BLOCK):
+                        out[order[m + q], r] = bf16(bf16(acc[q]) + bias[i, r])
+            for m in range(full, last):
+                for r in range(r0, r1):
+                    if not simd.dot_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, acc):
+                        simd.checked_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, acc)
+                    out[order[m], r] = bf16(bf16(acc[0]) + bias[i, r])
+
+
+@jit
+def moe_simd(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, limit, alpha, threads):
+    # moe_float's numbers through matmul_simd: the inputs of each matmul quantized once
+    routes = x.shape[0] * k
+    xf = split_columns(x)
+    xq = np.empty(xf.shape, dtype=np.int16)
+    xs = np.empty((xf.shape[0], xf.shape[1] // GROUP), dtype=np.float32)
+    quantize(xf, xq, xs)
+    h = np.empty((routes, b1.shape[1]), dtype=np.float32)
+    matmul_simd(xf, xq, xs, k, order, starts, used, b1, s1, bias1, h, threads)
+    act = np.empty((routes, b1.shape[1] // 2), dtype=np.float32)
+    swiglu(h, limit, alpha, act)
+    aq = np.empty(act.shape, dtype=np.int16)
+    a_s = np.empty((routes, act.shape[1] // GROUP), dtype=np.float32)
+    quantize(act, aq, a_s)
+    y = np.empty((routes, b2.shape[1]), dtype=np.float32)
+    matmul_simd(act, aq, a_s, 1, order, starts, used, b2, s2, bias2, y, threads)
+    out = np.zeros((x.shape[0], b2.shape[1]), dtype=np.float32)
+    weighted_sum(y, weights, k, out)
+    return out
+
+
+moe = moe_simd if simd.available() else moe_float  # the one a forward pass calls on this CPU

@@ -167,7 +167,8 @@ def expert_terms(
 
     torch: one matmul per weight row for all of its routes (the host needs the group sizes: one sync); biases
     are added after each bf16 matmul, a second rounding, as in both references. fused (None: where the Triton
-    kernels run): every route as a token of its own with weight 1, in one launch pair.
+    kernels run): every route as a token of its own with weight 1, in one launch pair; None on the CPU where
+    numba runs: the same through engine/kernels/cpu_mxfp4.py. fused=False: torch's.
     """
     k = rows.shape[1]
     flat = rows.reshape(-1)
@@ -182,17 +183,19 @@ def expert_terms(
         routes, flat = routes[order], flat[order]
     if routes.numel() == 0:
         return
-    if kernels.use_fused(x.device) if fused is None else fused:
+    numba = fused is None and default_strategy(x.device, routes.numel(), dense_cache) == "cpu"
+    if numba or (kernels.use_fused(x.device) if fused is None else fused):
+        # every route as a token of its own with weight 1: its expert's output as it is (bf16 * 1 is exact).
+        # On the CPU the numba kernels, as expert_mlp's, so that routes computed apart (an offloaded layer's
+        # groups) give the resident model's numbers
         ones = torch.ones(routes.shape[0], 1, dtype=x.dtype, device=x.device)
-        y = kernels.expert_mlp(
-            x.index_select(0, routes // k),
-            flat[:, None],
-            ones,
-            packed,
-            limit,
-            alpha,
-            backend=kernels.backend(),
-        )
+        args = (x.index_select(0, routes // k), flat[:, None], ones, packed, limit, alpha)
+        if numba:
+            from engine.kernels import cpu_mxfp4  # numba compiles on first use
+
+            y = cpu_mxfp4.expert_mlp_cpu(*args)
+        else:
+            y = kernels.expert_mlp(*args, backend=kernels.backend())
         terms.index_copy_(0, routes, y)
         return
     counts = torch.bincount(flat, minlength=packed.num_rows).tolist()

@@ -131,16 +131,18 @@ def test_sum_is_in_expert_order_whatever_rows_hold_them(t, k, strategy):
     assert torch.equal(got, want)
 
 
-def test_terms_streamed_in_groups_equal_one_call():
+@pytest.mark.parametrize("fused, strategy", [(None, None), (False, "grouped")])
+def test_terms_streamed_in_groups_equal_one_call(fused, strategy):
     """expert_terms over masked groups of routes fills the same rows as one call; the weighted sum of
-    the streamed terms equals expert_mlp's result bit for bit (what OffloadMoE does in prefill)."""
+    the streamed terms equals expert_mlp's result bit for bit (what OffloadMoE does in prefill): by default
+    both through the numba kernels on the CPU (where numba runs), with fused=False both through torch's."""
     packed = packed_layer(seed=4)
     x, ids, weights = routes(7, 3, seed=9)
     ids, weights = by_expert(ids, weights)
-    want = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped")
+    want = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy=strategy)
     terms = torch.full((7 * 3, H), float("nan"), dtype=torch.bfloat16)
     for group in ([0, 4], [1], [2, 3]):
         mask = torch.isin(ids, torch.tensor(group))
-        expert_terms(terms, x, ids, packed, 7.0, 1.702, None, mask=mask)
+        expert_terms(terms, x, ids, packed, 7.0, 1.702, None, mask=mask, fused=fused)
     assert not terms.isnan().any()
     assert torch.equal(weighted_sum(terms.view(7, 3, H), weights), want)

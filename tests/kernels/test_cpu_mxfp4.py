@@ -15,6 +15,22 @@ from engine.layers.moe import by_expert, expert_mlp
 
 numba = pytest.importorskip("numba")
 
+from engine.kernels import cpu_mxfp4_jit, cpu_mxfp4_simd
+
+KERNELS = ["portable", "simd"]  # cpu_mxfp4_jit.moe_float (any CPU), moe_simd (x86 with AVX2)
+
+
+@pytest.fixture(params=KERNELS)
+def kernel(request, monkeypatch):
+    """Each test of the kernels' numbers runs on both: the one this CPU would pick, and the other where it runs."""
+    if request.param == "simd":
+        if not cpu_mxfp4_simd.available():
+            pytest.skip("the vector kernels need an x86-64 CPU with AVX2")
+        monkeypatch.setattr(cpu_mxfp4_jit, "moe", cpu_mxfp4_jit.moe_simd)
+    else:
+        monkeypatch.setattr(cpu_mxfp4_jit, "moe", cpu_mxfp4_jit.moe_float)
+    return request.param
+
 
 def packed_experts(num_experts: int, hidden: int, inter: int, seed: int = 0) -> PackedExperts:
     """Random packed experts with scales near 1 (bytes 118-129), like a real checkpoint's range."""
@@ -75,7 +91,7 @@ def close(ours: torch.Tensor, ref: torch.Tensor) -> None:
         (40, 64, 96, 3, 4),  # more experts than tokens use
     ],
 )
-def test_kernels_equal_the_torch_path(experts, hidden, inter, tokens, k):
+def test_kernels_equal_the_torch_path(experts, hidden, inter, tokens, k, kernel):
     """expert_mlp on the CPU: the numba kernels and the torch path (dequantize, bf16 matmul) agree."""
     packed = packed_experts(experts, hidden, inter)
     x = torch.randn(tokens, hidden).bfloat16()
@@ -87,7 +103,7 @@ def test_kernels_equal_the_torch_path(experts, hidden, inter, tokens, k):
 
 
 @pytest.mark.parametrize("tokens", [1, 2, 9])
-def test_one_thread_and_all_threads_give_the_same_bits(tokens):
+def test_one_thread_and_all_threads_give_the_same_bits(tokens, kernel):
     """Each output row is one thread's work in a fixed order, so the thread count changes no bit (decode and
     prefill sizes)."""
     packed = packed_experts(8, 96, 160, seed=3)
@@ -104,7 +120,7 @@ def test_one_thread_and_all_threads_give_the_same_bits(tokens):
     close(many, expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped"))
 
 
-def test_a_token_may_name_one_expert_twice():
+def test_a_token_may_name_one_expert_twice(kernel):
     """Repeated experts in a token's row (a hybrid placement may route so): each route counts once."""
     packed = packed_experts(3, 64, 64, seed=7)
     x = torch.randn(4, 64).bfloat16()
@@ -114,7 +130,7 @@ def test_a_token_may_name_one_expert_twice():
     close(ours, expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped"))
 
 
-def test_decoded_and_tiled_experts_agree():
+def test_decoded_and_tiled_experts_agree(kernel):
     """One expert's output for a token is the same whether the expert serves it alone (weights decoded in
     registers) or with other tokens (a decoded tile shared by them)."""
     packed = packed_experts(2, 96, 160, seed=8)
@@ -131,15 +147,15 @@ def test_every_fp4_code_decodes_to_its_value():
     """The arithmetic FP4 decode (no table) gives the e2m1 value of each of the 16 codes, signed zero too."""
     import numpy as np
 
-    from engine.kernels import cpu_mxfp4_jit
     from engine.quant.mxfp4 import FP4_VALUES
 
     for code, value in enumerate(FP4_VALUES):
         got = float(cpu_mxfp4_jit.fp4(np.uint32(code)))
         assert got == value and np.signbit(got) == np.signbit(value), (code, got, value)
+        assert cpu_mxfp4_simd.TWICE_FP4[code] == 2 * value  # the vector kernels' pshufb table
 
 
-def test_the_swiglu_clamp_and_large_scales_follow_the_torch_path():
+def test_the_swiglu_clamp_and_large_scales_follow_the_torch_path(kernel):
     """Activations past the SwiGLU limit and scale bytes up to 254 (2**127) give the torch path's numbers."""
     packed = packed_experts(2, 64, 64, seed=5)
     packed.mlp1_scales[0, :4] = 140  # gate and up far past the limit of 7
@@ -203,3 +219,83 @@ def test_loading_on_the_cpu_compiles_the_kernels_before_the_first_answer(tiny_mo
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert run.stdout.split() == ["[False,", "False,", "False]", "[True,", "True,", "True]"]
+
+
+def compare_where_finite(ours: torch.Tensor, ref: torch.Tensor) -> None:
+    """inf and NaN where the torch path has them, and its numbers elsewhere."""
+    assert torch.equal(torch.isnan(ours), torch.isnan(ref))
+    assert torch.equal(torch.isinf(ours), torch.isinf(ref))
+    finite = torch.isfinite(ref)
+    assert finite.any()
+    close(ours[finite], ref[finite])
+
+
+def test_inputs_with_inf_nan_and_zeros_follow_the_torch_path(kernel):
+    """A token with inf or NaN in its inputs gives what the torch path gives; so do groups of 32 zeros and
+    inputs so large or small that the vector kernels' exact integer path cannot scale them."""
+    packed = packed_experts(4, 160, 96, seed=11)  # 5 groups of 32: four at once, then a tail of one
+    x = torch.randn(8, 160)
+    x[0, 5] = float("inf")
+    x[1, 70] = float("nan")
+    x[2, 32:64] = 0.0  # a whole group of zeros
+    x[3] = 0.0  # a token of zeros
+    x[4, :32] *= 2.0**90  # one huge group: its scale times the weights' leaves the exact range
+    x[5, 64:96] *= 2.0**-110  # one group too small for a normal scale
+    x[6, 150] = float("-inf")  # in the tail
+    x[7, 128:] *= 2.0**-120
+    x = x.bfloat16()
+    ids, weights = routes(8, 4, 2, seed=12)
+    ours = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
+    ref = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped")
+    compare_where_finite(ours, ref)
+
+
+@pytest.mark.parametrize("byte", [0, 1, 2, 200, 240, 254])
+def test_scale_bytes_at_the_ends_follow_the_torch_path(byte, kernel):
+    """E8M0 bytes 0 and 1 (2**-127 and 2**-126), 254 (2**127: weights past float32's range) and others far
+    from a real checkpoint's: where the vector kernels' fast loop cannot take a group it computes the row
+    again group by group. (255, E8M0's NaN, never reaches a kernel: load_model refuses bytes above 240.)"""
+    packed = packed_experts(3, 288, 160, seed=13)  # 9 and 5 groups of 32: fours and a tail
+    # in the vector kernels' first four groups and in the tail; a huge byte makes inf weights (and NaN, 0 *
+    # inf, in the torch path's dequantized ones), so it is kept to expert 0's first matmul and to a few
+    # output columns of the others
+    packed.mlp1_scales[0, 3:9, 1] = byte
+    packed.mlp1_scales[0, 2, 8] = byte
+    packed.mlp2_scales[2, :5, 0] = byte
+    packed.mlp2_scales[1, 7, 4] = byte
+    x = torch.randn(5, 288).bfloat16()
+    ids, weights = routes(5, 3, 2, seed=14)
+    ours = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
+    ref = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped")
+    compare_where_finite(ours, ref)
+
+
+def test_quantized_inputs_are_bf16_inputs_exactly_near_the_top_of_their_group():
+    """The vector kernels' int16 inputs: a power-of-two scale per group of 32, every value within 2**7 of the
+    group's largest exact (bf16 keeps 8 bits), the rest within 2**-15 of the largest."""
+    import numpy as np
+
+    g = torch.Generator().manual_seed(15)
+    x = (torch.randn(3, 256, generator=g) * torch.logspace(-6, 6, 256, base=2.0)).bfloat16().float().numpy()
+    xq = np.empty(x.shape, np.int16)
+    xs = np.empty((3, 8), np.float32)
+    cpu_mxfp4_jit.quantize(x, xq, xs)
+    back = (xq.reshape(3, 8, 32).astype(np.float64) * xs[:, :, None]).reshape(3, 256)
+    top = np.abs(x).reshape(3, 8, 32).max(-1, keepdims=True)
+    near = (np.abs(x).reshape(3, 8, 32) >= top / 2**7).reshape(3, 256)
+    assert np.array_equal(back[near], x[near])
+    assert (np.abs(back - x).reshape(3, 8, 32) <= top * 2.0**-15).all()
+    assert (np.log2(xs) == np.round(np.log2(xs))).all()  # powers of two
+    assert np.abs(xq).max() <= 32767
+
+
+def test_the_compiled_kernels_name_the_vector_code_they_inline():
+    """numba's disk cache keys the functions of cpu_mxfp4_jit.py on that file alone: the IR they inline from
+    cpu_mxfp4_simd.py is pinned there by hash, so editing it without updating the hash (which recompiles)
+    fails here instead of running stale machine code."""
+    import hashlib
+
+    source = Path(cpu_mxfp4_simd.__file__).read_bytes()
+    assert hashlib.sha256(source).hexdigest()[:16] == cpu_mxfp4_jit.SIMD_SOURCE, (
+        "update SIMD_SOURCE in engine/kernels/cpu_mxfp4_jit.py to the new hash of cpu_mxfp4_simd.py"
+    )

@@ -72,13 +72,14 @@ def test_bench_reports_the_plan_and_the_expert_cache(offload_model_dir, capsys):
 
 def test_bench_compares_kernel_modes_on_one_model(offload_model_dir, capsys):
     """--kernels torch,auto: one run each on the same model, the same greedy tokens (on a CPU, auto is the numba
-    kernels: the same numbers up to the order of float32 additions, so logits within bf16 rounding)."""
+    kernels: the same numbers up to the order of float32 additions and, on AVX2, the experts' inputs rounded
+    to 16 bits, so logits within a bf16 step or two: 0.0625 at this model's logits of 8 to 16)."""
     args = ["bench", "--model", str(offload_model_dir), "--prompt-tokens", "8", "--gen-tokens", "3"]
     assert main([*args, "--kernels", "torch,auto"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert [v["kernels"] for v in result["variants"]] == ["torch", "auto"]
     assert result["variants"][1]["same_tokens_as_first"] == 3
-    assert result["variants"][1]["prefill_logits_max_abs_diff"] < 0.05
+    assert result["variants"][1]["prefill_logits_max_abs_diff"] <= 0.125
 
 
 @pytest.mark.parametrize("args, words", [(["--kernels", "cuda"], "--kernels takes"),
