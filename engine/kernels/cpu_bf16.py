@@ -46,6 +46,27 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return torch.from_numpy(out).to(torch.bfloat16)
 
 
+def linear3(x: torch.Tensor, *projections: tuple[torch.Tensor, torch.Tensor | None]) -> list | None:
+    """[linear(x, w, b) for (w, b) in three projections], through one numba call (cpu_bf16_jit.gemv3) where
+    the GEMV applies to all three; None where it does not (the caller projects one at a time)."""
+    rows = x.shape[0]
+    if len(projections) != 3 or rows > GEMV_MAX_ROWS or not kernels.cpu_available():
+        return None
+    if not all(applies(x, w, b) for w, b in projections):
+        return None
+    from engine.kernels import cpu_bf16_jit
+
+    args, outs = [x.float().contiguous().numpy()], []
+    for w, b in projections:
+        out = np.empty((rows, w.shape[0]), dtype=np.float32)
+        bias = np.zeros(w.shape[0], dtype=np.float32) if b is None else b.float().contiguous().numpy()
+        args += [w.view(torch.int16).numpy().view(np.uint16), bias, out]
+        outs.append(out)
+    with cpu_mxfp4.NUMBA_LOCK:
+        cpu_bf16_jit.gemv3(*args)
+    return [torch.from_numpy(out).to(torch.bfloat16) for out in outs]
+
+
 def applies(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:
     """The numba kernels take these: bf16 on the CPU, 2-D, up to GEMM_MAX_ROWS rows, a contiguous weight (a
     view of the mmap'd file: no copy), no autograd. (Tests that stand the CPU in for a GPU while emulating

@@ -17,21 +17,42 @@ CHUNKS_PER_THREAD = 8  # GEMM: load balance on a busy machine; each chunk has it
 jit = njit(cache=True, nogil=True, parallel=True, fastmath={"reassoc", "contract", "nsz"}, error_model="numpy")
 
 
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"}, error_model="numpy", inline="always")
+def gemv_chunk(x, w, bias, out, chunk):
+    # the rows of one chunk of gemv's work
+    for n in range(chunk * ROWS_PER_CHUNK, min((chunk + 1) * ROWS_PER_CHUNK, w.shape[0])):
+        wn = w[n]
+        for t in range(x.shape[0]):
+            xt = x[t]
+            s = np.float32(0.0)
+            for k in range(w.shape[1]):
+                s += np.uint32(np.uint32(wn[k]) << np.uint32(16)).view(np.float32) * xt[k]
+            out[t, n] = s + bias[n]
+
+
 @jit
 def gemv(x, w, bias, out):
     # out[t, n] = sum_k x[t, k] * w[n, k] + bias[n] in float32; x [T, K] float32 (a few rows), w [N, K] uint16
     # (bf16 bits), bias [N] float32 (zeros for none)
-    rows, width, tokens = w.shape[0], w.shape[1], x.shape[0]
-    chunks = (rows + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK
-    for chunk in prange(chunks):
-        for n in range(chunk * ROWS_PER_CHUNK, min((chunk + 1) * ROWS_PER_CHUNK, rows)):
-            wn = w[n]
-            for t in range(tokens):
-                xt = x[t]
-                s = np.float32(0.0)
-                for k in range(width):
-                    s += np.uint32(np.uint32(wn[k]) << np.uint32(16)).view(np.float32) * xt[k]
-                out[t, n] = s + bias[n]
+    for chunk in prange((w.shape[0] + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK):
+        gemv_chunk(x, w, bias, out, chunk)
+
+
+@jit
+def gemv3(x, w0, b0, o0, w1, b1, o1, w2, b2, o2):
+    # gemv of one input through three matrices (the attention's q, k and v: views of the checkpoint, so not
+    # one matrix) in one parallel loop over all of their rows: one start of the threads, not three, and the
+    # small k and v shared out with q's rows rather than each split two ways
+    c0 = (w0.shape[0] + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK
+    c1 = (w1.shape[0] + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK
+    c2 = (w2.shape[0] + ROWS_PER_CHUNK - 1) // ROWS_PER_CHUNK
+    for chunk in prange(c0 + c1 + c2):
+        if chunk < c0:
+            gemv_chunk(x, w0, b0, o0, chunk)
+        elif chunk < c0 + c1:
+            gemv_chunk(x, w1, b1, o1, chunk - c0)
+        else:
+            gemv_chunk(x, w2, b2, o2, chunk - c0 - c1)
 
 
 @jit

@@ -15,7 +15,7 @@ from torch import nn
 
 from engine import kernels
 from engine.config import ModelConfig
-from engine.kernels import fused
+from engine.kernels import cpu_bf16, fused
 from engine.kernels.cpu_bf16 import linear  # numba on the CPU up to 32 rows, else quant's
 from engine.layers.kv_cache import FullLayerCache, SlidingLayerCache
 from engine.layers.rotary import apply_rotary
@@ -69,17 +69,26 @@ class Attention(nn.Module):
         fused = self.qkv_weight is not None or (self.int8 is not None and "qkv" in self.int8)
         if fused:
             return self.project("qkv", x)
-        return torch.cat([self.project(name, x) for name in ("q", "k", "v")], dim=-1)
+        return torch.cat(self._three(x), dim=-1)
+
+    def _three(self, x: torch.Tensor) -> list[torch.Tensor]:
+        # q, k and v from the checkpoint's three matrices: in one numba call where it applies (decode on
+        # the CPU: cpu_bf16.linear3), else one projection at a time
+        names = ("q", "k", "v")
+        if self.int8 is None:
+            weights = [(getattr(self, f"{n}_weight"), getattr(self, f"{n}_bias")) for n in names]
+            three = cpu_bf16.linear3(x, *weights)
+            if three is not None:
+                return three
+        return [self.project(name, x) for name in names]
 
     def qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         # x: [T, hidden] -> q [T, heads, d], k and v [T, kv_heads, d]
         t, d = x.shape[0], self.head_dim
         if self.qkv_weight is None and (self.int8 is None or "qkv" not in self.int8):
-            return (
-                self.project("q", x).view(t, self.num_heads, d),
-                self.project("k", x).view(t, self.num_kv_heads, d),
-                self.project("v", x).view(t, self.num_kv_heads, d),
-            )
+            q, k, v = self._three(x)
+            heads, kv_heads = self.num_heads, self.num_kv_heads
+            return q.view(t, heads, d), k.view(t, kv_heads, d), v.view(t, kv_heads, d)
         qkv = self.project("qkv", x)
         nq, nk = self.num_heads * d, self.num_kv_heads * d
         return (

@@ -75,3 +75,18 @@ def test_non_finite_inputs_stay_non_finite(tokens):
     x[0, 3], w[5, 7] = float("inf"), float("nan")
     ours, ref = cpu_bf16.linear(x, w), F.linear(x.float(), w.float()).bfloat16()
     assert torch.equal(torch.isnan(ours), torch.isnan(ref)) and torch.equal(torch.isinf(ours), torch.isinf(ref))
+
+
+@pytest.mark.parametrize("tokens", [1, cpu_bf16.GEMV_MAX_ROWS])
+def test_three_projections_in_one_call_equal_three_calls(tokens):
+    """linear3 (the attention's q, k and v in one parallel loop over all of their rows) gives each
+    projection's linear bit for bit, for row counts that are no multiple of a chunk; past the GEMV's rows,
+    or for inputs the kernels do not take, it declines (None) and the caller projects one at a time."""
+    x = torch.randn(tokens, 96).bfloat16()
+    projections = [(torch.randn(rows, 96).bfloat16(), bias) for rows, bias in ((200, torch.randn(200).bfloat16()), (33, None), (64, torch.randn(64).bfloat16()))]  # fmt: skip
+    three = cpu_bf16.linear3(x, *projections)
+    assert three is not None and len(three) == 3
+    for got, (w, b) in zip(three, projections):
+        assert torch.equal(got, cpu_bf16.linear(x, w, b))
+    assert cpu_bf16.linear3(torch.randn(cpu_bf16.GEMV_MAX_ROWS + 1, 96).bfloat16(), *projections) is None
+    assert cpu_bf16.linear3(x.float(), *projections) is None
