@@ -39,7 +39,7 @@ CHUNKS_PER_THREAD = 8  # load balance on a busy machine: a slow thread leaves it
 with np.errstate(over="ignore"):  # 255, E8M0's NaN, overflows to inf (so does the torch path's)
     SCALES = np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - SCALE_BIAS).astype(np.float32)
     HALF_SCALES = (SCALES * np.float32(0.5)).astype(np.float32)  # the vector kernels' (exact: powers of two)
-SIMD_SOURCE = "cf581dc77211456f"  # sha256 of cpu_mxfp4_simd.py (its first 16 hex digits): see the docstring
+SIMD_SOURCE = "7cac35e9c6113b18"  # sha256 of cpu_mxfp4_simd.py (its first 16 hex digits): see the docstring
 QUANT_BITS = 15  # inputs to int16: a group's largest magnitude below 2**15 units of its scale
 
 
@@ -237,35 +237,60 @@ def quantize(x, xq, xs):
                 xq[i, base + c] = np.int16(min(max(q, np.float32(-32767.0)), np.float32(32767.0)))
 
 
+@jit(inline="always")
+def rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, src, m, count, acc):
+    # rows r0..r1 of expert e against ``count`` (1 to 4) routes from src[m]: acc[r - r0, q] for route m + q
+    for r in range(r0, r1):
+        a = acc[r - r0]
+        if count == 4:
+            if not simd.dot_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
+                simd.checked_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+        elif count == 3:
+            if not simd.dot_rows3(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
+                simd.checked_rows3(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+        elif count == 2:
+            if not simd.dot_rows2(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
+                simd.checked_rows2(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+        elif not simd.dot_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
+            simd.checked_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+
+
 @jit(parallel=True)
 def matmul_simd(xf, xq, xs, per, order, starts, used, blocks, scales, bias, out, threads):
-    # matmul's work on an x86 CPU with AVX2: every route against one packed row at a time, four routes
-    # together (each row's codes decoded once for four), by cpu_mxfp4_simd's pshufb and pmaddwd.
+    # matmul's work on an x86 CPU with AVX2: every route against one packed row at a time, up to four routes
+    # together (each row's codes decoded once for them), by cpu_mxfp4_simd's pshufb and pmaddwd. A task is
+    # one expert's tile of rows; chunks of tasks are cut by work (routes x rows), not by count, so that a
+    # thread given the busy experts of a prefill does not finish last.
     num_rows = blocks.shape[1]
     tiles = (num_rows + TILE_ROWS - 1) // TILE_ROWS
     tasks = len(used) * tiles
     chunks = min(tasks, CHUNKS_PER_THREAD * threads)
+    bounds = np.empty(chunks + 1, dtype=np.int64)  # chunk c: tasks bounds[c] .. bounds[c + 1]
+    total, done, c = (starts[-1] - starts[0]) * tiles, np.int64(0), 0
+    for task in range(tasks):
+        while c <= chunks and done * chunks >= c * total:
+            bounds[c] = task
+            c += 1
+        i = task // tiles
+        done += starts[i + 1] - starts[i]
+    while c <= chunks:
+        bounds[c] = tasks
+        c += 1
     src = order // per  # each route's input row, routes grouped by expert
-    acc_all = np.empty((chunks, ROUTE_BLOCK), dtype=np.float32)
+    acc_all = np.empty((chunks, TILE_ROWS, ROUTE_BLOCK), dtype=np.float32)
     for chunk in prange(chunks):
         acc = acc_all[chunk]
-        for task in range(chunk * tasks // chunks, (chunk + 1) * tasks // chunks):
+        for task in range(bounds[chunk], bounds[chunk + 1]):
             i, r0 = task // tiles, (task % tiles) * TILE_ROWS
             e, first, last = used[i], starts[i], starts[i + 1]
-            full = last - (last - first) % ROUTE_BLOCK
             r1 = min(r0 + TILE_ROWS, num_rows)
             # four routes' inputs (23 KB at gpt-oss's width) stay in L1 while the tile's rows stream past
-            for m in range(first, full, ROUTE_BLOCK):
+            for m in range(first, last, ROUTE_BLOCK):
+                count = min(ROUTE_BLOCK, last - m)
+                rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, src, m, count, acc)
                 for r in range(r0, r1):
-                    if not simd.dot_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, acc):
-                        simd.checked_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, acc)
-                    for q in range(ROUTE_BLOCK):
-                        out[order[m + q], r] = bf16(bf16(acc[q]) + bias[i, r])
-            for m in range(full, last):
-                for r in range(r0, r1):
-                    if not simd.dot_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, acc):
-                        simd.checked_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, acc)
-                    out[order[m], r] = bf16(bf16(acc[0]) + bias[i, r])
+                    for q in range(count):
+                        out[order[m + q], r] = bf16(bf16(acc[r - r0, q]) + bias[i, r])
 
 
 @jit

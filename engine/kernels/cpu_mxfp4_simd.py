@@ -165,9 +165,9 @@ def _hadd(builder, a, b):
     return builder.add(even, odd)
 
 
-def _sum4(builder, d):
-    """Four <8 x i32> -> <4 x i32> of their sums."""
-    h = _hadd(builder, _hadd(builder, d[0], d[1]), _hadd(builder, d[2], d[3]))
+def _sum4(builder, pairs):
+    """Four <8 x i32> folded pairwise by _hadd (two vectors) -> <4 x i32> of the four's sums."""
+    h = _hadd(builder, *pairs)
     undef = ir.Constant(V8I32, ir.Undefined)
     lo = builder.shuffle_vector(h, undef, ir.Constant(ir.VectorType(I32, 4), [0, 1, 2, 3]))
     hi = builder.shuffle_vector(h, undef, ir.Constant(ir.VectorType(I32, 4), [4, 5, 6, 7]))
@@ -222,13 +222,16 @@ def _fast_codegen(routes: int):
         quads = builder.udiv(row.groups, row.groups.type(4))
         with cgutils.for_range(builder, quads) as loop:
             g0 = builder.mul(loop.index, loop.index.type(4))
-            dots = [[] for _ in range(routes)]
+            # each route's four groups folded pairwise as they come (vphaddd), so that few vectors are live
+            pairs = [[] for _ in range(routes)]
             for k in range(4):
                 g = builder.add(g0, g0.type(k))
                 even, odd = row.codes(g)
                 even16, odd16 = builder.sext(even, V16I16), builder.sext(odd, V16I16)
                 for r in range(routes):
-                    dots[r].append(row.dots(even16, odd16, r, g))
+                    pairs[r].append(row.dots(even16, odd16, r, g))
+                    if k % 2:
+                        pairs[r][-2:] = [_hadd(builder, *pairs[r][-2:])]
             # half of 2**(byte - 127) is the float32 whose exponent field is byte - 1
             bytes4 = _vector_load(builder, row.scales, g0, V4I8, 1)
             exponents = builder.sub(builder.zext(bytes4, V4I32), ir.Constant(V4I32, [1] * 4))
@@ -240,7 +243,7 @@ def _fast_codegen(routes: int):
                 inputs = _vector_load(builder, row.xs.data, builder.add(row.scale_rows[r], g0), V4F, 4)
                 factors = builder.fmul(half_scales, inputs)
                 seen = builder.or_(seen, builder.not_(_in_range(builder, factors, low4, high4)))
-                term = builder.fmul(builder.sitofp(_sum4(builder, dots[r]), V4F), factors)
+                term = builder.fmul(builder.sitofp(_sum4(builder, pairs[r]), V4F), factors)
                 builder.store(builder.fadd(builder.load(accs[r]), term), accs[r])
             builder.store(seen, bad)
         reduce_add = cgutils.get_or_insert_function(
@@ -308,5 +311,8 @@ def _dot_rows_intrinsic(routes: int, checked: bool):
     return dot_rows
 
 
-dot_rows1, dot_rows4 = _dot_rows_intrinsic(1, checked=False), _dot_rows_intrinsic(4, checked=False)
-checked_rows1, checked_rows4 = _dot_rows_intrinsic(1, checked=True), _dot_rows_intrinsic(4, checked=True)
+# by the number of routes a call takes: four for whole blocks, one to three for an expert's last routes
+dot_rows1, dot_rows2, dot_rows3, dot_rows4 = (_dot_rows_intrinsic(n, checked=False) for n in (1, 2, 3, 4))
+checked_rows1, checked_rows2, checked_rows3, checked_rows4 = (
+    _dot_rows_intrinsic(n, checked=True) for n in (1, 2, 3, 4)
+)
