@@ -251,6 +251,7 @@ def measure(model, prompt, gen: int, sampling: bool = False) -> dict:
         sampled["vs_greedy"] = round(sampled["decode_tok_s"] / (gen / decode_s), 3)
     return {
         "kernels": kernels.mode(),
+        "cpu_kernels": kernels.cpu_kind(),  # the experts' on the CPU (device cpu, or host experts)
         "fused_kernels": kernels.use_fused(device),
         "kernels_failed": kernels._disabled,
         "cuda_graphs": graphs is not None and graphs.disabled is None and bool(graphs.graphs),  # used

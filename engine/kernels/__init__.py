@@ -157,6 +157,16 @@ def cpu_available() -> bool:
     return cpu_mxfp4.available()
 
 
+def cpu_kind() -> str:
+    """Which expert kernels the CPU runs: "avx2" (numba with cpu_mxfp4_simd's vector code: x86-64 with
+    AVX2), "portable" (numba's float kernels: any other CPU) or "torch" (numba missing or turned off)."""
+    if not cpu_available():
+        return "torch"
+    from . import cpu_mxfp4_simd
+
+    return "avx2" if cpu_mxfp4_simd.available() else "portable"
+
+
 def _moe():
     from . import moe_mxfp4
     return moe_mxfp4

@@ -299,3 +299,14 @@ def test_the_compiled_kernels_name_the_vector_code_they_inline():
     assert hashlib.sha256(source).hexdigest()[:16] == cpu_mxfp4_jit.SIMD_SOURCE, (
         "update SIMD_SOURCE in engine/kernels/cpu_mxfp4_jit.py to the new hash of cpu_mxfp4_simd.py"
     )
+
+
+def test_bench_names_the_cpu_kernels(monkeypatch):
+    """kernels.cpu_kind, which bench reports: the vector kernels on x86 with AVX2, else the portable ones,
+    and torch where numba is off."""
+    from engine import kernels
+
+    want = "avx2" if cpu_mxfp4_simd.available() else "portable"
+    assert kernels.cpu_kind() == (want if kernels.cpu_available() else "torch")
+    monkeypatch.setattr(kernels, "cpu_available", lambda: False)
+    assert kernels.cpu_kind() == "torch"
