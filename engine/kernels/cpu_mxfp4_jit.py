@@ -31,8 +31,10 @@ from engine.kernels import cpu_mxfp4_simd as simd
 SCALE_BIAS = 127
 GROUP = 32
 HALF = 16
-TILE_ROWS = 16  # prefill: weight rows decoded at once (16 x 2880 float32 = 184 KB, in L2 beside the inputs)
-ROUTE_BLOCK = 4  # prefill: routes multiplied together against one decoded row (four accumulators)
+# a task: one expert's tile of rows. Portable kernels, prefill: the rows decoded at once (16 x 2880 float32 =
+# 184 KB, in L2 beside the inputs); vector kernels: the rows that stream past four routes' inputs in L1
+TILE_ROWS = 16
+ROUTE_BLOCK = 4  # prefill: routes multiplied together against one decoded row
 DECODE_MAX_ROUTES = 1  # an expert with more routes than this decodes its weights once into a tile
 CHUNKS_PER_THREAD = 8  # load balance on a busy machine: a slow thread leaves its other chunks to the rest
 # E8M0 scale byte -> 2 ** (byte - 127), exact in float32 (2**-127 as a subnormal), as the torch path's table
