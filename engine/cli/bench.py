@@ -252,6 +252,7 @@ def measure(model, prompt, gen: int, sampling: bool = False) -> dict:
     return {
         "kernels": kernels.mode(),
         "cpu_kernels": kernels.cpu_kind(),  # the experts' on the CPU (device cpu, or host experts)
+        "cpu_kernels_failed": kernels.cpu_failures(),
         "fused_kernels": kernels.use_fused(device),
         "kernels_failed": kernels._disabled,
         "cuda_graphs": graphs is not None and graphs.disabled is None and bool(graphs.graphs),  # used

@@ -162,9 +162,18 @@ def cpu_kind() -> str:
     AVX2), "portable" (numba's float kernels: any other CPU) or "torch" (numba missing or turned off)."""
     if not cpu_available():
         return "torch"
-    from . import cpu_mxfp4_simd
+    from . import cpu_mxfp4
 
-    return "avx2" if cpu_mxfp4_simd.available() else "portable"
+    return "avx2" if cpu_mxfp4.vector_kernels() else "portable"
+
+
+def cpu_failures() -> dict[str, str] | None:
+    """Why the CPU's expert kernels failed in this process, by set ("vector", "numba"), or None."""
+    try:
+        from . import cpu_mxfp4
+    except ImportError:
+        return None
+    return dict(cpu_mxfp4.FAILED) or None
 
 
 def _moe():

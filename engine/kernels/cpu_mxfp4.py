@@ -23,6 +23,7 @@ additions differs (and, on AVX2, the inputs' 16-bit rounding).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import threading
 from types import SimpleNamespace
@@ -30,20 +31,38 @@ from types import SimpleNamespace
 import numpy as np
 import torch
 
+log = logging.getLogger(__name__)
+
 # numba's default thread pool runs one parallel region at a time: every caller of a parallel function holds this
 NUMBA_LOCK = threading.Lock()
 
 
-@functools.cache
+# why a set of kernels failed in this process, by set: "vector" (cpu_mxfp4_simd's, the portable ones run
+# instead) or "numba" (all of them: the torch path runs instead). Said once in the log; bench reports it.
+FAILED: dict[str, str] = {}
+
+
 def available() -> bool:
-    """numba imports (a broken install raises more than ImportError); GOSSAMER_KERNELS=torch turns it off."""
+    """numba imports and its kernels have not failed here; GOSSAMER_KERNELS=torch turns them off."""
+    return _importable() and "numba" not in FAILED
+
+
+@functools.cache
+def _importable() -> bool:
     if os.environ.get("GOSSAMER_KERNELS", "").strip().lower() == "torch":
         return False
     try:
         import numba  # noqa: F401
-    except Exception:
+    except Exception:  # a broken install raises more than ImportError
         return False
     return True
+
+
+def vector_kernels() -> bool:
+    """Whether the x86 vector kernels (cpu_mxfp4_simd) run here: on this CPU, and not failed."""
+    from engine.kernels import cpu_mxfp4_simd
+
+    return cpu_mxfp4_simd.available() and "vector" not in FAILED
 
 
 def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torch.Tensor:
@@ -61,26 +80,50 @@ def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torc
     # the engine makes today) go to the portable ones, which index anything
     blocks, scales = (packed.mlp1_blocks, packed.mlp2_blocks), (packed.mlp1_scales, packed.mlp2_scales)
     runs = all(b.stride()[2:] == (16, 1) for b in blocks) and all(s.stride(2) == 1 for s in scales)
-    moe = kernels.moe if runs else kernels.moe_float
+    moe = kernels.moe if runs and "vector" not in FAILED else kernels.moe_float
+    args = (
+        x.float().numpy(),
+        order,
+        starts,
+        used,
+        k,
+        weights.float().reshape(-1).numpy(),
+        packed.mlp1_blocks.numpy(),
+        packed.mlp1_scales.numpy(),
+        packed.mlp1_bias.index_select(0, used_t).float().numpy(),
+        packed.mlp2_blocks.numpy(),
+        packed.mlp2_scales.numpy(),
+        packed.mlp2_bias.index_select(0, used_t).float().numpy(),
+        np.float32(limit),
+        np.float32(alpha),
+        threads(),
+    )
     with NUMBA_LOCK:
-        out = moe(
-            x.float().numpy(),
-            order,
-            starts,
-            used,
-            k,
-            weights.float().reshape(-1).numpy(),
-            packed.mlp1_blocks.numpy(),
-            packed.mlp1_scales.numpy(),
-            packed.mlp1_bias.index_select(0, used_t).float().numpy(),
-            packed.mlp2_blocks.numpy(),
-            packed.mlp2_scales.numpy(),
-            packed.mlp2_bias.index_select(0, used_t).float().numpy(),
-            np.float32(limit),
-            np.float32(alpha),
-            threads(),
-        )
+        try:
+            out = moe(*args)
+        except AssertionError:
+            raise
+        except Exception as error:  # numba's and LLVM's errors are many (a CPU or an install not tested)
+            out = _after_failure(kernels, moe, args, error)
     return torch.from_numpy(out).to(torch.bfloat16)
+
+
+def _after_failure(kernels, moe, args, error: Exception):
+    """A kernel set failed to compile or run: say so once, use the next set from now on (the vector
+    kernels -> the portable ones -> torch's path, which the caller runs when this raises)."""
+    why = f"{type(error).__name__}: {error}"
+    if moe is not kernels.moe_float:
+        FAILED["vector"] = why
+        log.warning("the CPU's vector kernels failed, the portable ones run from now on: %s", why)
+        try:
+            return kernels.moe_float(*args)
+        except AssertionError:
+            raise
+        except Exception as again:  # noqa: BLE001  (as above)
+            error, why = again, f"{type(again).__name__}: {again}"
+    FAILED["numba"] = why
+    log.warning("the CPU's numba kernels failed, the PyTorch path runs from now on: %s", why)
+    raise error
 
 
 def threads() -> int:

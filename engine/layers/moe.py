@@ -102,7 +102,11 @@ def expert_mlp(
     if strategy == "cpu":
         from engine.kernels import cpu_mxfp4  # numba compiles on first use
 
-        return cpu_mxfp4.expert_mlp_cpu(x, rows, weights, packed, limit, alpha)
+        try:
+            return cpu_mxfp4.expert_mlp_cpu(x, rows, weights, packed, limit, alpha)
+        except Exception:
+            if cpu_mxfp4.available():  # not the kernels failing (they said so in the log and turned off)
+                raise
     return _grouped(x, rows, weights, packed, limit, alpha, dense_cache)
 
 
@@ -190,14 +194,20 @@ def expert_terms(
         # groups) give the resident model's numbers
         ones = torch.ones(routes.shape[0], 1, dtype=x.dtype, device=x.device)
         args = (x.index_select(0, routes // k), flat[:, None], ones, packed, limit, alpha)
+        y = None
         if numba:
             from engine.kernels import cpu_mxfp4  # numba compiles on first use
 
-            y = cpu_mxfp4.expert_mlp_cpu(*args)
+            try:
+                y = cpu_mxfp4.expert_mlp_cpu(*args)
+            except Exception:
+                if cpu_mxfp4.available():  # as in expert_mlp: only the kernels' own failure falls through
+                    raise
         else:
             y = kernels.expert_mlp(*args, backend=kernels.backend())
-        terms.index_copy_(0, routes, y)
-        return
+        if y is not None:
+            terms.index_copy_(0, routes, y)
+            return
     counts = torch.bincount(flat, minlength=packed.num_rows).tolist()
     pos = 0
     for row, count in enumerate(counts):

@@ -90,7 +90,12 @@ def load_model(
             # numba compiles the CPU kernels on their first call (about a minute on a fresh install, then
             # read from its disk cache in a second): here, while the app says the model is loading, rather
             # than silently inside the first answer
-            cpu_mxfp4.warm_up()
+            try:
+                cpu_mxfp4.warm_up()
+            except Exception:
+                if cpu_mxfp4.available():
+                    raise
+                # the kernels failed on this machine (logged): the torch path answers instead
         # the default asks only where graphs exist; an explicit True elsewhere logs why not
         if decode_graph.requested(cuda_graphs) and (cuda_graphs or device.type == "cuda"):
             decode_graph.enable(model)  # logs why not, when the placement does not allow it

@@ -310,3 +310,56 @@ def test_bench_names_the_cpu_kernels(monkeypatch):
     assert kernels.cpu_kind() == (want if kernels.cpu_available() else "torch")
     monkeypatch.setattr(kernels, "cpu_available", lambda: False)
     assert kernels.cpu_kind() == "torch"
+
+
+def test_a_failing_vector_kernel_hands_over_to_the_portable_one(monkeypatch, caplog):
+    """The vector kernels failing to compile or run (a CPU or an LLVM not tested): the log says why once,
+    that call and later ones get the portable kernels' numbers, and bench names them."""
+    from engine import kernels
+    from engine.kernels import cpu_mxfp4
+
+    if not cpu_mxfp4_simd.available():
+        pytest.skip("the vector kernels need an x86-64 CPU with AVX2")
+    monkeypatch.setattr(cpu_mxfp4, "FAILED", {})
+    calls = []
+
+    def broken(*args):
+        calls.append(1)
+        raise RuntimeError("LLVM ERROR: Cannot select: intrinsic %llvm.x86.avx2.pmadd.wd")
+
+    packed = packed_experts(4, 96, 64, seed=16)
+    x = torch.randn(3, 96).bfloat16()
+    ids, weights = routes(3, 4, 2, seed=17)
+    monkeypatch.setattr(cpu_mxfp4_jit, "moe", cpu_mxfp4_jit.moe_float)
+    want = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
+    monkeypatch.setattr(cpu_mxfp4_jit, "moe", broken)
+    for _ in range(2):
+        assert torch.equal(expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu"), want)
+    assert len(calls) == 1 and "Cannot select" in cpu_mxfp4.FAILED["vector"]
+    assert sum("vector kernels failed" in r.getMessage() for r in caplog.records) == 1
+    assert kernels.cpu_kind() == "portable" and kernels.cpu_available()
+    assert "vector" in kernels.cpu_failures()
+
+
+def test_failing_numba_kernels_hand_over_to_the_torch_path(monkeypatch, caplog):
+    """Both numba kernel sets failing: the torch path answers (its numbers), the CPU default turns to it
+    for later calls, and bench says torch with the reason."""
+    from engine import kernels
+    from engine.kernels import cpu_mxfp4
+    from engine.layers.moe import default_strategy
+
+    monkeypatch.setattr(cpu_mxfp4, "FAILED", {})
+
+    def broken(*args):
+        raise RuntimeError("numba: cannot load its cache")
+
+    monkeypatch.setattr(cpu_mxfp4_jit, "moe", broken)
+    monkeypatch.setattr(cpu_mxfp4_jit, "moe_float", broken)
+    packed = packed_experts(4, 96, 64, seed=18)
+    x = torch.randn(3, 96).bfloat16()
+    ids, weights = routes(3, 4, 2, seed=19)
+    want = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped")
+    assert torch.equal(expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu"), want)
+    assert "cannot load" in cpu_mxfp4.FAILED["numba"] and not kernels.cpu_available()
+    assert default_strategy(torch.device("cpu"), 6, None) != "cpu" and kernels.cpu_kind() == "torch"
+    assert any("PyTorch path runs from now on" in r.getMessage() for r in caplog.records)
