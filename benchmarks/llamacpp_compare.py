@@ -300,19 +300,13 @@ def table(summary: dict) -> str:
 
 def engine_commit() -> str | None:
     """This repository's commit (and "+changes" when the work tree differs), so figures name their engine."""
+    def git(*args: str) -> str:
+        run = subprocess.run(["git", "-C", str(setup.REPO), *args], capture_output=True, text=True, check=True)
+        return run.stdout.strip()
+
     try:
-        head = subprocess.run(
-            ["git", "-C", str(setup.REPO), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(setup.REPO), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
+        head = git("rev-parse", "--short", "HEAD")
+        dirty = git("status", "--porcelain", "--untracked-files=no")
     except (OSError, subprocess.CalledProcessError):
         return None  # not a git checkout (an installed copy), or no git
     return head + ("+changes" if dirty else "")

@@ -35,15 +35,13 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     from engine.kernels import cpu_bf16_jit  # numba compiles on first use (cached on disk)
 
     rows = x.shape[0]
-    out = np.empty((rows, weight.shape[0]), dtype=np.float32)
-    b = np.zeros(weight.shape[0], dtype=np.float32) if bias is None else bias.float().contiguous().numpy()
-    args = (x.float().contiguous().numpy(), weight.view(torch.int16).numpy().view(np.uint16), b, out)
+    args = (x.float().contiguous().numpy(), *_arrays(rows, weight, bias))
     with cpu_mxfp4.NUMBA_LOCK:
         if rows <= GEMV_MAX_ROWS:
             cpu_bf16_jit.gemv(*args)
         else:
             cpu_bf16_jit.gemm(*args, cpu_mxfp4.threads())
-    return torch.from_numpy(out).to(torch.bfloat16)
+    return torch.from_numpy(args[-1]).to(torch.bfloat16)
 
 
 def linear3(x: torch.Tensor, *projections: tuple[torch.Tensor, torch.Tensor | None]) -> list | None:
@@ -56,15 +54,18 @@ def linear3(x: torch.Tensor, *projections: tuple[torch.Tensor, torch.Tensor | No
         return None
     from engine.kernels import cpu_bf16_jit
 
-    args, outs = [x.float().contiguous().numpy()], []
-    for w, b in projections:
-        out = np.empty((rows, w.shape[0]), dtype=np.float32)
-        bias = np.zeros(w.shape[0], dtype=np.float32) if b is None else b.float().contiguous().numpy()
-        args += [w.view(torch.int16).numpy().view(np.uint16), bias, out]
-        outs.append(out)
+    arrays = [_arrays(rows, w, b) for w, b in projections]
     with cpu_mxfp4.NUMBA_LOCK:
-        cpu_bf16_jit.gemv3(*args)
-    return [torch.from_numpy(out).to(torch.bfloat16) for out in outs]
+        cpu_bf16_jit.gemv3(x.float().contiguous().numpy(), *(a for three in arrays for a in three))
+    return [torch.from_numpy(out).to(torch.bfloat16) for _, _, out in arrays]
+
+
+def _arrays(rows: int, weight: torch.Tensor, bias: torch.Tensor | None) -> tuple:
+    """A projection's arrays for the kernels: the weight's bf16 bits (a view: no copy), the bias in float32
+    (zeros for none), and an output of ``rows`` rows."""
+    b = np.zeros(weight.shape[0], dtype=np.float32) if bias is None else bias.float().contiguous().numpy()
+    out = np.empty((rows, weight.shape[0]), dtype=np.float32)
+    return weight.view(torch.int16).numpy().view(np.uint16), b, out
 
 
 def applies(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:

@@ -100,14 +100,23 @@ def expert_mlp(
     if strategy == "gathered":
         return _gathered(x, rows, weights, packed, limit, alpha)
     if strategy == "cpu":
-        from engine.kernels import cpu_mxfp4  # numba compiles on first use
-
-        try:
-            return cpu_mxfp4.expert_mlp_cpu(x, rows, weights, packed, limit, alpha)
-        except Exception:
-            if cpu_mxfp4.available():  # not the kernels failing (they said so in the log and turned off)
-                raise
+        out = _numba(x, rows, weights, packed, limit, alpha)
+        if out is not None:
+            return out
     return _grouped(x, rows, weights, packed, limit, alpha, dense_cache)
+
+
+def _numba(*args) -> torch.Tensor | None:
+    """engine/kernels/cpu_mxfp4.py's expert_mlp_cpu(*args), or None where its kernels failed on this machine
+    (they said so in the log and turned off: the caller runs torch's path). Other errors propagate."""
+    from engine.kernels import cpu_mxfp4  # numba compiles on first use
+
+    try:
+        return cpu_mxfp4.expert_mlp_cpu(*args)
+    except Exception:
+        if cpu_mxfp4.available():
+            raise
+        return None
 
 
 def default_strategy(device: torch.device, routes: int, dense_cache: DenseCache | None) -> str:
@@ -194,18 +203,8 @@ def expert_terms(
         # groups) give the resident model's numbers
         ones = torch.ones(routes.shape[0], 1, dtype=x.dtype, device=x.device)
         args = (x.index_select(0, routes // k), flat[:, None], ones, packed, limit, alpha)
-        y = None
-        if numba:
-            from engine.kernels import cpu_mxfp4  # numba compiles on first use
-
-            try:
-                y = cpu_mxfp4.expert_mlp_cpu(*args)
-            except Exception:
-                if cpu_mxfp4.available():  # as in expert_mlp: only the kernels' own failure falls through
-                    raise
-        else:
-            y = kernels.expert_mlp(*args, backend=kernels.backend())
-        if y is not None:
+        y = _numba(*args) if numba else kernels.expert_mlp(*args, backend=kernels.backend())
+        if y is not None:  # None: the numba kernels failed, torch's path below
             terms.index_copy_(0, routes, y)
             return
     counts = torch.bincount(flat, minlength=packed.num_rows).tolist()
