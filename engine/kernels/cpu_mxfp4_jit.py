@@ -41,7 +41,7 @@ CHUNKS_PER_THREAD = 8  # load balance on a busy machine: a slow thread leaves it
 with np.errstate(over="ignore"):  # 255, E8M0's NaN, overflows to inf (so does the torch path's)
     SCALES = np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - SCALE_BIAS).astype(np.float32)
     HALF_SCALES = (SCALES * np.float32(0.5)).astype(np.float32)  # the vector kernels' (exact: powers of two)
-SIMD_SOURCE = "7cac35e9c6113b18"  # sha256 of cpu_mxfp4_simd.py (its first 16 hex digits): see the docstring
+SIMD_SOURCE = "348bca441ab4946b"  # sha256 of cpu_mxfp4_simd.py (its first 16 hex digits): see the docstring
 QUANT_BITS = 15  # inputs to int16: a group's largest magnitude below 2**15 units of its scale
 
 
@@ -214,11 +214,14 @@ def moe_float(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, 
 
 
 @jit(parallel=True)
-def quantize(x, xq, xs):
+def quantize(x, xq, xs, ok):
     # x [N, 32G] float32 (split order) -> xq [N, 32G] int16 and xs [N, G] float32, x = xq * xs within
     # 2**-15 of each group's largest magnitude; xs a power of two. A group with inf or NaN gets xs NaN, one
-    # of zeros or too small for a normal scale xs 0: the vector kernel computes those from x instead.
+    # of zeros or too small for a normal scale xs 0. ok [N]: whether every group of row i has xs within
+    # 2**+-SAFE_EXPONENT or is all zeros (xs 0, adding nothing): the vector kernel's fast loop takes only
+    # such rows, and computes the others group by group, the odd groups from x itself.
     for i in prange(x.shape[0]):
+        fine = True
         for g in range(xs.shape[1]):
             base = g * GROUP
             top = np.uint32(0)  # the largest exponent field in the group
@@ -227,21 +230,43 @@ def quantize(x, xq, xs):
                 top = max(top, np.uint32((bits >> np.uint32(23)) & np.uint32(255)))
             if top == np.uint32(255):
                 xs[i, g] = np.float32(np.nan)
+                fine = False
                 continue
             if top < np.uint32(QUANT_BITS):  # zeros, or nothing above 2**-112: no normal scale, so x itself
                 xs[i, g] = np.float32(0.0)
+                for c in range(GROUP):
+                    fine = fine and x[i, base + c] == np.float32(0.0)
                 continue
             # the largest is below 2**(top - 126): in units of 2**(top - 126 - QUANT_BITS) it is below 2**15
+            exponent = np.int64(top) - (QUANT_BITS - 1) - SCALE_BIAS  # xs = 2**exponent
+            fine = fine and -simd.SAFE_EXPONENT <= exponent <= simd.SAFE_EXPONENT
             xs[i, g] = np.uint32((top - np.uint32(QUANT_BITS - 1)) << np.uint32(23)).view(np.float32)
             inv = np.uint32((np.uint32(254 + QUANT_BITS - 1) - top) << np.uint32(23)).view(np.float32)
             for c in range(GROUP):
                 q = np.rint(x[i, base + c] * inv)
                 xq[i, base + c] = np.int16(min(max(q, np.float32(-32767.0)), np.float32(32767.0)))
+        ok[i] = fine
 
 
 @jit(inline="always")
-def rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, src, m, count, acc):
-    # rows r0..r1 of expert e against ``count`` (1 to 4) routes from src[m]: acc[r - r0, q] for route m + q
+def rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, ok, src, m, count, acc):
+    # rows r0..r1 of expert e against ``count`` (1 to 4) routes from src[m]: acc[r - r0, q] for route m + q.
+    # The fast loop where the routes' inputs are all in its range (ok, from quantize), else the checked one.
+    fast = True
+    for q in range(count):
+        fast = fast and ok[src[m + q]]
+    if not fast:
+        for r in range(r0, r1):
+            a = acc[r - r0]
+            if count == 4:
+                simd.checked_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+            elif count == 3:
+                simd.checked_rows3(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+            elif count == 2:
+                simd.checked_rows2(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+            else:
+                simd.checked_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+        return
     for r in range(r0, r1):
         a = acc[r - r0]
         if count == 4:
@@ -258,7 +283,7 @@ def rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, src, m, count, acc):
 
 
 @jit(parallel=True)
-def matmul_simd(xf, xq, xs, per, order, starts, used, blocks, scales, bias, out, threads):
+def matmul_simd(xf, xq, xs, ok, per, order, starts, used, blocks, scales, bias, out, threads):
     # matmul's work on an x86 CPU with AVX2: every route against one packed row at a time, up to four routes
     # together (each row's codes decoded once for them), by cpu_mxfp4_simd's pshufb and pmaddwd. A task is
     # one expert's tile of rows; chunks of tasks are cut by work (routes x rows), not by count, so that a
@@ -289,7 +314,7 @@ def matmul_simd(xf, xq, xs, per, order, starts, used, blocks, scales, bias, out,
             # four routes' inputs (23 KB at gpt-oss's width) stay in L1 while the tile's rows stream past
             for m in range(first, last, ROUTE_BLOCK):
                 count = min(ROUTE_BLOCK, last - m)
-                rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, src, m, count, acc)
+                rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, ok, src, m, count, acc)
                 for r in range(r0, r1):
                     for q in range(count):
                         out[order[m + q], r] = bf16(bf16(acc[r - r0, q]) + bias[i, r])
@@ -302,16 +327,18 @@ def moe_simd(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, l
     xf = split_columns(x)
     xq = np.empty(xf.shape, dtype=np.int16)
     xs = np.empty((xf.shape[0], xf.shape[1] // GROUP), dtype=np.float32)
-    quantize(xf, xq, xs)
+    x_ok = np.empty(xf.shape[0], dtype=np.bool_)
+    quantize(xf, xq, xs, x_ok)
     h = np.empty((routes, b1.shape[1]), dtype=np.float32)
-    matmul_simd(xf, xq, xs, k, order, starts, used, b1, s1, bias1, h, threads)
+    matmul_simd(xf, xq, xs, x_ok, k, order, starts, used, b1, s1, bias1, h, threads)
     act = np.empty((routes, b1.shape[1] // 2), dtype=np.float32)
     swiglu(h, limit, alpha, act)
     aq = np.empty(act.shape, dtype=np.int16)
     a_s = np.empty((routes, act.shape[1] // GROUP), dtype=np.float32)
-    quantize(act, aq, a_s)
+    a_ok = np.empty(routes, dtype=np.bool_)
+    quantize(act, aq, a_s, a_ok)
     y = np.empty((routes, b2.shape[1]), dtype=np.float32)
-    matmul_simd(act, aq, a_s, 1, order, starts, used, b2, s2, bias2, y, threads)
+    matmul_simd(act, aq, a_s, a_ok, 1, order, starts, used, b2, s2, bias2, y, threads)
     out = np.zeros((x.shape[0], b2.shape[1]), dtype=np.float32)
     weighted_sum(y, weights, k, out)
     return out

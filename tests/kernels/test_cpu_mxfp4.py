@@ -250,6 +250,20 @@ def test_inputs_with_inf_nan_and_zeros_follow_the_torch_path(kernel):
     compare_where_finite(ours, ref)
 
 
+def test_inputs_below_every_normal_scale_are_not_lost(kernel):
+    """Tokens whose inputs are all far below 1 (2**-118: no int16 scale in float32's normal range) and no
+    biases: the outputs are the torch path's tiny numbers, not the zeros a scale of 0 would give."""
+    packed = packed_experts(3, 160, 96, seed=17)
+    packed.mlp1_bias.zero_()
+    packed.mlp2_bias.zero_()
+    x = (torch.randn(3, 160, generator=torch.Generator().manual_seed(18)) * 2.0**-118).bfloat16()
+    ids, weights = routes(3, 3, 2, seed=19)
+    ours = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
+    ref = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped")
+    assert (ref != 0).float().mean() > 0.9
+    close(ours * 2.0**110, ref * 2.0**110)  # (scaled up for the check only: the outputs are near 2**-114)
+
+
 @pytest.mark.parametrize("byte", [0, 1, 2, 200, 240, 254])
 def test_scale_bytes_at_the_ends_follow_the_torch_path(byte, kernel):
     """E8M0 bytes 0 and 1 (2**-127 and 2**-126), 254 (2**127: weights past float32's range) and others far
@@ -279,7 +293,9 @@ def test_quantized_inputs_are_bf16_inputs_exactly_near_the_top_of_their_group():
     x = (torch.randn(3, 256, generator=g) * torch.logspace(-6, 6, 256, base=2.0)).bfloat16().float().numpy()
     xq = np.empty(x.shape, np.int16)
     xs = np.empty((3, 8), np.float32)
-    cpu_mxfp4_jit.quantize(x, xq, xs)
+    ok = np.empty(3, np.bool_)
+    cpu_mxfp4_jit.quantize(x, xq, xs, ok)
+    assert ok.all()  # every scale within 2**+-50: the fast loop takes these rows
     back = (xq.reshape(3, 8, 32).astype(np.float64) * xs[:, :, None]).reshape(3, 256)
     top = np.abs(x).reshape(3, 8, 32).max(-1, keepdims=True)
     near = (np.abs(x).reshape(3, 8, 32) >= top / 2**7).reshape(3, 256)
@@ -287,6 +303,24 @@ def test_quantized_inputs_are_bf16_inputs_exactly_near_the_top_of_their_group():
     assert (np.abs(back - x).reshape(3, 8, 32) <= top * 2.0**-15).all()
     assert (np.log2(xs) == np.round(np.log2(xs))).all()  # powers of two
     assert np.abs(xq).max() <= 32767
+
+
+def test_quantize_flags_the_rows_the_fast_loop_cannot_scale():
+    """The vector kernels' fast loop checks no input scale: quantize's flag sends a row to the checked loop
+    when any group has inf or NaN, a scale outside 2**+-50, or values too small for a normal scale; a group
+    of zeros adds nothing and is fine."""
+    import numpy as np
+
+    x = np.random.default_rng(16).standard_normal((7, 64)).astype(np.float32)
+    x[1, 40] = np.inf
+    x[2, 3] = np.nan
+    x[3, :32] *= np.float32(2.0**70)  # a scale near 2**56
+    x[4, 32:] *= np.float32(2.0**-60)  # near 2**-75
+    x[5, 32:] = 0.0
+    x[6, :32] = np.float32(2.0**-130)  # subnormal: no normal scale
+    xq, xs, ok = np.empty(x.shape, np.int16), np.empty((7, 2), np.float32), np.empty(7, np.bool_)
+    cpu_mxfp4_jit.quantize(x, xq, xs, ok)
+    assert ok.tolist() == [True, False, False, False, False, True, False]
 
 
 def test_the_compiled_kernels_name_the_vector_code_they_inline():
