@@ -7,7 +7,7 @@ weights are read once, packed, and never written.
 On x86 with AVX2 (engine/kernels/cpu_mxfp4_simd.py) each group of 32 FP4 codes is looked up with pshufb as
 small integers and multiplied with the inputs, quantized per group of 32 to int16 with a power-of-two
 scale, by pmaddwd: the group's integer sum is exact, so the only rounding is the inputs' to 16 bits (at most
-2**-15 of a group's largest; bf16 inputs near it exactly). Four routes share each decoded row. Elsewhere
+2**-15 of a group's largest; bf16 inputs near it exactly). Eight routes share each decoded row. Elsewhere
 (ARM, older x86) the portable kernels turn the codes into float32 by integer arithmetic, a row of one
 route at a time for decode and a tile of 16 rows decoded into L2 for several. Details in
 engine/kernels/cpu_mxfp4_jit.py.

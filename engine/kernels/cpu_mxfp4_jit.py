@@ -32,16 +32,17 @@ SCALE_BIAS = 127
 GROUP = 32
 HALF = 16
 # a task: one expert's tile of rows. Portable kernels, prefill: the rows decoded at once (16 x 2880 float32 =
-# 184 KB, in L2 beside the inputs); vector kernels: the rows that stream past four routes' inputs in L1
+# 184 KB, in L2 beside the inputs); vector kernels: the rows that stream past eight routes' inputs
 TILE_ROWS = 16
-ROUTE_BLOCK = 4  # prefill: routes multiplied together against one decoded row
+ROUTE_BLOCK = 4  # prefill: routes multiplied together against one decoded row (the vector kernels: 8)
+VECTOR_BLOCK = 8  # the vector kernels' (cpu_mxfp4_simd): 1.2x the prefill of 4, measured; 16 no better
 DECODE_MAX_ROUTES = 1  # an expert with more routes than this decodes its weights once into a tile
 CHUNKS_PER_THREAD = 8  # load balance on a busy machine: a slow thread leaves its other chunks to the rest
 # E8M0 scale byte -> 2 ** (byte - 127), exact in float32 (2**-127 as a subnormal), as the torch path's table
 with np.errstate(over="ignore"):  # 255, E8M0's NaN, overflows to inf (so does the torch path's)
     SCALES = np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - SCALE_BIAS).astype(np.float32)
     HALF_SCALES = (SCALES * np.float32(0.5)).astype(np.float32)  # the vector kernels' (exact: powers of two)
-SIMD_SOURCE = "348bca441ab4946b"  # sha256 of cpu_mxfp4_simd.py (its first 16 hex digits): see the docstring
+SIMD_SOURCE = "9c4216e491446272"  # sha256 of cpu_mxfp4_simd.py (its first 16 hex digits): see the docstring
 QUANT_BITS = 15  # inputs to int16: a group's largest magnitude below 2**15 units of its scale
 
 
@@ -250,7 +251,8 @@ def quantize(x, xq, xs, ok):
 
 @jit(inline="always")
 def rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, ok, src, m, count, acc):
-    # rows r0..r1 of expert e against ``count`` (1 to 4) routes from src[m]: acc[r - r0, q] for route m + q.
+    # rows r0..r1 of expert e against ``count`` (1 to 4, or 8) routes from src[m]: acc[r - r0, q] for route
+    # m + q.
     # The fast loop where the routes' inputs are all in its range (ok, from quantize), else the checked one.
     fast = True
     for q in range(count):
@@ -258,7 +260,9 @@ def rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, ok, src, m, count, acc):
     if not fast:
         for r in range(r0, r1):
             a = acc[r - r0]
-            if count == 4:
+            if count == 8:
+                simd.checked_rows8(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+            elif count == 4:
                 simd.checked_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
             elif count == 3:
                 simd.checked_rows3(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
@@ -269,7 +273,10 @@ def rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, ok, src, m, count, acc):
         return
     for r in range(r0, r1):
         a = acc[r - r0]
-        if count == 4:
+        if count == 8:
+            if not simd.dot_rows8(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
+                simd.checked_rows8(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+        elif count == 4:
             if not simd.dot_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
                 simd.checked_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
         elif count == 3:
@@ -284,7 +291,7 @@ def rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, ok, src, m, count, acc):
 
 @jit(parallel=True)
 def matmul_simd(xf, xq, xs, ok, per, order, starts, used, blocks, scales, bias, out, threads):
-    # matmul's work on an x86 CPU with AVX2: every route against one packed row at a time, up to four routes
+    # matmul's work on an x86 CPU with AVX2: every route against one packed row at a time, up to eight routes
     # together (each row's codes decoded once for them), by cpu_mxfp4_simd's pshufb and pmaddwd. A task is
     # one expert's tile of rows; chunks of tasks are cut by work (routes x rows), not by count, so that a
     # thread given the busy experts of a prefill does not finish last.
@@ -304,20 +311,22 @@ def matmul_simd(xf, xq, xs, ok, per, order, starts, used, blocks, scales, bias, 
         bounds[c] = tasks
         c += 1
     src = order // per  # each route's input row, routes grouped by expert
-    acc_all = np.empty((chunks, TILE_ROWS, ROUTE_BLOCK), dtype=np.float32)
+    acc_all = np.empty((chunks, TILE_ROWS, VECTOR_BLOCK), dtype=np.float32)
     for chunk in prange(chunks):
         acc = acc_all[chunk]
         for task in range(bounds[chunk], bounds[chunk + 1]):
             i, r0 = task // tiles, (task % tiles) * TILE_ROWS
             e, first, last = used[i], starts[i], starts[i + 1]
             r1 = min(r0 + TILE_ROWS, num_rows)
-            # four routes' inputs (23 KB at gpt-oss's width) stay in L1 while the tile's rows stream past
-            for m in range(first, last, ROUTE_BLOCK):
-                count = min(ROUTE_BLOCK, last - m)
+            # eight routes' inputs (46 KB of int16 at gpt-oss's width) stay in L1/L2 as the tile's rows stream by
+            m = first
+            while m < last:
+                count = VECTOR_BLOCK if last - m >= VECTOR_BLOCK else min(ROUTE_BLOCK, last - m)
                 rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, ok, src, m, count, acc)
                 for r in range(r0, r1):
                     for q in range(count):
                         out[order[m + q], r] = bf16(bf16(acc[r - r0, q]) + bias[i, r])
+                m += count
 
 
 @jit

@@ -3,7 +3,7 @@
 LLVM does not find these instructions in plain loops, so the inner loop is written as IR here, and the
 numba functions of engine/kernels/cpu_mxfp4_jit.py call it like a function (it is inlined into them).
 
-One output row, one or four routes at once (``dot_rows``). For each group of 32 weights (16 bytes):
+One output row, one to four or eight routes at once (``dot_rows``). For each group of 32 weights (16 bytes):
 - ``pshufb`` looks the 32 FP4 codes up in a 16-byte table of twice their values (integers -12..12): two
   instructions, where the float decode took ~10 per 8 weights;
 - each route's inputs come quantized per group of 32 to int16 with a power-of-two scale (``quantize`` in
@@ -336,8 +336,10 @@ def _dot_rows_intrinsic(routes: int, checked: bool):
     return dot_rows
 
 
-# by the number of routes a call takes: four for whole blocks, one to three for an expert's last routes
-dot_rows1, dot_rows2, dot_rows3, dot_rows4 = (_dot_rows_intrinsic(n, checked=False) for n in (1, 2, 3, 4))
-checked_rows1, checked_rows2, checked_rows3, checked_rows4 = (
-    _dot_rows_intrinsic(n, checked=True) for n in (1, 2, 3, 4)
+# by the number of routes a call takes: eight or four for whole blocks, one to three for an expert's last
+dot_rows1, dot_rows2, dot_rows3, dot_rows4, dot_rows8 = (
+    _dot_rows_intrinsic(n, checked=False) for n in (1, 2, 3, 4, 8)
+)
+checked_rows1, checked_rows2, checked_rows3, checked_rows4, checked_rows8 = (
+    _dot_rows_intrinsic(n, checked=True) for n in (1, 2, 3, 4, 8)
 )

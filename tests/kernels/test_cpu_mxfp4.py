@@ -243,8 +243,8 @@ def test_inputs_with_inf_nan_and_zeros_follow_the_torch_path(kernel):
     x[5, 64:96] *= 2.0**-110  # one group too small for a normal scale
     x[6, 150] = float("-inf")  # in the tail
     x[7, 128:] *= 2.0**-120
-    x = x.bfloat16()
-    ids, weights = routes(8, 4, 2, seed=12)
+    x = torch.cat([x, torch.randn(12, 160)]).bfloat16()  # 40 routes: blocks of eight with odd ones inside
+    ids, weights = routes(20, 4, 2, seed=12)
     ours = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
     ref = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped")
     compare_where_finite(ours, ref)
@@ -256,8 +256,8 @@ def test_inputs_below_every_normal_scale_are_not_lost(kernel):
     packed = packed_experts(3, 160, 96, seed=17)
     packed.mlp1_bias.zero_()
     packed.mlp2_bias.zero_()
-    x = (torch.randn(3, 160, generator=torch.Generator().manual_seed(18)) * 2.0**-118).bfloat16()
-    ids, weights = routes(3, 3, 2, seed=19)
+    x = (torch.randn(12, 160, generator=torch.Generator().manual_seed(18)) * 2.0**-118).bfloat16()
+    ids, weights = routes(12, 3, 2, seed=19)  # 24 routes: blocks of eight and of four
     ours = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
     ref = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped")
     assert (ref != 0).float().mean() > 0.9
@@ -277,8 +277,8 @@ def test_scale_bytes_at_the_ends_follow_the_torch_path(byte, kernel):
     packed.mlp1_scales[0, 2, 8] = byte
     packed.mlp2_scales[2, :5, 0] = byte
     packed.mlp2_scales[1, 7, 4] = byte
-    x = torch.randn(5, 288).bfloat16()
-    ids, weights = routes(5, 3, 2, seed=14)
+    x = torch.randn(16, 288).bfloat16()
+    ids, weights = routes(16, 3, 2, seed=14)  # 32 routes: blocks of eight, of four and tails
     ours = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="cpu")
     ref = expert_mlp(x, ids, weights, packed, 7.0, 1.702, strategy="grouped")
     compare_where_finite(ours, ref)
