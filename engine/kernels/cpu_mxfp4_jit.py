@@ -318,7 +318,7 @@ def matmul_simd(xf, xq, xs, ok, per, order, starts, used, blocks, scales, bias, 
             i, r0 = task // tiles, (task % tiles) * TILE_ROWS
             e, first, last = used[i], starts[i], starts[i + 1]
             r1 = min(r0 + TILE_ROWS, num_rows)
-            # eight routes' inputs (46 KB of int16 at gpt-oss's width) stay in L1/L2 as the tile's rows stream by
+            # eight routes' inputs (46 KB of int16 at gpt-oss's width) stay in L1/L2 as the tile's rows pass
             m = first
             while m < last:
                 count = VECTOR_BLOCK if last - m >= VECTOR_BLOCK else min(ROUTE_BLOCK, last - m)
