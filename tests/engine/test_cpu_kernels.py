@@ -16,7 +16,7 @@ from engine.text.harmony import TurnEnd
 
 pytest.importorskip("numba")
 
-from engine.kernels import cpu_mxfp4, cpu_mxfp4_jit  # noqa: E402  (after the skip: they need numba)
+from engine.kernels import cpu_mxfp4, cpu_mxfp4_jit  # after the skip: cpu_mxfp4_jit needs numba
 
 SETTINGS = GenerationSettings(temperature=0.0, max_tokens=3)
 
@@ -85,7 +85,12 @@ def test_a_failure_before_the_session_is_not_told_again(tiny_model, no_failures)
 @pytest.mark.parametrize(
     ("failed", "env", "kind", "why"),
     [
-        ({"vector": "RuntimeError: LLVM"}, None, "portable", "the AVX2 vector kernels failed (RuntimeError: LLVM)"),
+        (
+            {"vector": "RuntimeError: LLVM"},
+            None,
+            "portable",
+            "the AVX2 vector kernels failed (RuntimeError: LLVM)",
+        ),
         (
             {"vector": "RuntimeError: LLVM", "numba": "RuntimeError: cache"},
             None,
