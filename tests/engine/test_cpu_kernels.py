@@ -116,3 +116,45 @@ def test_the_facts_of_a_healthy_cpu_and_of_a_gpu_model(tiny_model, no_failures):
     assert kernels.cpu_kind() in ("avx2", "portable")
     on_cuda = types.SimpleNamespace(device=torch.device("cuda", 0))
     assert cpu_kernels.facts(on_cuda) == {"cpu_kernels": None, "cpu_fallback": None}
+
+
+def test_a_failure_while_loading_is_in_the_facts(tiny_model_dir, no_failures):
+    """The vector kernels failing in the loader's warm-up: the model loads, runs the portable kernels, and its
+    facts say so with the reason (the app's status bar shows them)."""
+    from engine.runtime.loader import load_model
+
+    no_failures.setattr(cpu_mxfp4_jit, "moe", _broken("LLVM ERROR: out of registers"))
+    model = load_model(tiny_model_dir, device="cpu")
+    assert cpu_kernels.facts(model) == {
+        "cpu_kernels": "portable",
+        "cpu_fallback": "the AVX2 vector kernels failed (RuntimeError: LLVM ERROR: out of registers)",
+    }
+
+
+def test_the_command_line_prints_the_notice(tiny_model_dir, no_failures, capsys):
+    """``python -m engine generate`` prints the notice's sentence when the vector kernels fail on the model's
+    first step (they pass the loader's warm-up, a one-expert layer, here)."""
+    from engine.__main__ import main
+
+    real = cpu_mxfp4_jit.moe
+
+    def fails_on_the_model(*args):  # args[6]: mlp1_blocks [experts, ...]; the warm-up's layer has one
+        if args[6].shape[0] > 1:
+            raise RuntimeError("LLVM ERROR: Cannot select")
+        return real(*args)
+
+    no_failures.setattr(cpu_mxfp4_jit, "moe", fails_on_the_model)
+    args = [
+        "generate",
+        "--model",
+        str(tiny_model_dir),
+        "--device",
+        "cpu",
+        "--prompt",
+        "Hi",
+        "--max-tokens",
+        "2",
+    ]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert err.count("note: The CPU's fast vector kernels failed") == 1 and "Cannot select" in err
