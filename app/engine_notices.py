@@ -26,9 +26,27 @@ def shown(notice) -> str:
             "The GPU kernels (Triton) failed, so Gossamer now uses the slower PyTorch path. Answers may be "
             "slower; the log says why.",
         )
+    if notice.kind == "cpu_kernels_fallback":  # the reason is in the log and the status bar's tooltip
+        return cpu_kernels_fallback(notice.reason)
     from app import long_context_words
 
     return long_context_words.notice(notice) or notice.text
+
+
+def cpu_kernels_fallback(failed_set: str | None) -> str:
+    """A set of the CPU's expert kernels failed: "vector" (the portable kernels run now) or "numba" (every
+    numba kernel: the slower PyTorch path runs now)."""
+    if failed_set == "vector":
+        return translate(
+            "EngineNotices",
+            "The CPU's fast vector kernels failed on this processor, so Gossamer now uses its portable "
+            "kernels. Answers may be slower; the log says why.",
+        )
+    return translate(
+        "EngineNotices",
+        "The CPU's fast kernels (numba) failed on this processor, so Gossamer now uses the slower PyTorch "
+        "path. Answers may be slower; the log says why.",
+    )
 
 
 def replanned(budget_bytes: int, context_length: int | None = None) -> str:

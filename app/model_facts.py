@@ -36,8 +36,10 @@ def short(facts: dict) -> str:
                 formatting.count(plan["num_offloaded_layers"]),
                 formatting.count(plan["num_layers"]),
             )
-    if facts.get("torch_fallback"):
+    if facts.get("torch_fallback") or facts.get("cpu_kernels") == "torch":
         text += " · " + translate("ModelFacts", "slower PyTorch path")
+    elif facts.get("cpu_kernels") == "portable" and facts.get("cpu_fallback"):  # the vector kernels failed
+        text += " · " + translate("ModelFacts", "slower portable kernels")
     return text
 
 
@@ -111,7 +113,25 @@ def full(facts: dict) -> str:
                 facts["torch_fallback"],
             )
         )
+    if facts.get("cpu_kernels"):
+        lines.append(_cpu_kernels(facts["cpu_kernels"], facts.get("cpu_fallback")))
     return "\n".join(lines)
+
+
+def _cpu_kernels(kind: str, fallback: str | None) -> str:
+    """The tooltip's line for the experts' kernels on the CPU (engine/runtime/cpu_kernels.py's facts); the
+    reason a slower set runs stays in English, like the Triton one."""
+    if kind == "avx2":
+        return translate("ModelFacts", "CPU kernels: AVX2 vector code")
+    if kind == "portable" and fallback:
+        return _fill(translate("ModelFacts", "CPU kernels: portable code (slower): %1"), fallback)
+    if kind == "portable":  # a CPU without AVX2 (ARM, an older x86): the fastest set it has
+        return translate("ModelFacts", "CPU kernels: portable code")
+    if kind == "torch" and fallback:
+        return _fill(translate("ModelFacts", "CPU kernels: PyTorch path (slower): %1"), fallback)
+    if kind == "torch":
+        return translate("ModelFacts", "CPU kernels: PyTorch path (slower)")
+    return _fill(translate("ModelFacts", "CPU kernels: %1"), kind)  # a set added to the engine later
 
 
 def _placement(plan: dict) -> list[str]:

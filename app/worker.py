@@ -278,10 +278,12 @@ def _describe(model) -> str:
 
 def _facts(model) -> dict | None:
     try:
+        from engine.runtime import cpu_kernels
         from engine.runtime.loader import torch_fallback
 
-        # torch_fallback: why a CUDA model runs the slower PyTorch path (no Triton...), for the status bar
-        return {**model.facts(), "torch_fallback": torch_fallback(model)}
+        # torch_fallback: why a CUDA model runs the slower PyTorch path (no Triton...), for the status bar;
+        # cpu_kernels and cpu_fallback: a CPU model's expert kernels, and why slower ones run (a failure)
+        return {**model.facts(), "torch_fallback": torch_fallback(model), **cpu_kernels.facts(model)}
     except Exception:  # the status bar's words are not worth failing a load over either
         log.exception("model.facts() failed")
         return None

@@ -18,7 +18,10 @@ class Notice:
     was placed again for ``budget_bytes`` of GPU memory, and for a shorter ``context_length`` when that
     is not None. kind "reasoning_cut": the reasoning was cut (``reason`` "loop" or "budget", after ``tokens``
     of it) and the model answers now (engine/runtime/reasoning_guard.py). kind "summarizing": the conversation
-    no longer fits, and the model is summarising its oldest turns first (engine/runtime/overflow.py).
+    no longer fits, and the model is summarising its oldest turns first (engine/runtime/overflow.py). kind
+    "torch_fallback": the Triton GPU kernels failed, the slower PyTorch path runs now. kind
+    "cpu_kernels_fallback": a set of the CPU's expert kernels failed (engine/runtime/cpu_kernels.py):
+    ``reason`` "vector" (the portable kernels run now) or "numba" (the slower PyTorch path runs now).
     """
 
     text: str

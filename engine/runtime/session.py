@@ -11,8 +11,9 @@ Besides the harmony events (engine/text/harmony/events.py) a turn may yield a ``
 should know that is not the model's text: the GPU ran out of memory while generating, so the model was
 placed again with more experts in host memory (or a shorter context) and the step repeated; the reasoning
 was cut (engine/runtime/reasoning_guard.py: a loop or the budget; the session then opens the final channel
-itself); the conversation no longer fits and is being summarised (engine/runtime/overflow.py, whose
-``ContextFitted`` event says which messages the prompt left out).
+itself); a kernel failed (Triton on a GPU, a set of the CPU's kernels: engine/runtime/cpu_kernels.py), so
+a slower path runs now; the conversation no longer fits and is being summarised (engine/runtime/overflow.py,
+whose ``ContextFitted`` event says which messages the prompt left out).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from engine import kernels
 from engine.errors import ContextFullError, NonFiniteLogitsError, OutOfMemoryError
 from engine.notices import Notice
 from engine.offload.build import replan_model
-from engine.runtime import overflow
+from engine.runtime import cpu_kernels, overflow
 from engine.runtime.reasoning_guard import (
     FORCE_FINAL,
     Cut,
@@ -135,6 +136,7 @@ class ChatSession:
         self._stop_ids = set(STOP_TOKENS)
         self._notices: list[Notice] = []  # raised by _forward, yielded by generate
         self._kernels_failed = kernels._disabled  # a Triton failure seen already (a notice is given once)
+        self._cpu_kernels = cpu_kernels.FailureWatch()  # the CPU's kernel sets whose failure was told
 
     def reset(self) -> None:
         self.cache.reset()
@@ -323,6 +325,8 @@ class ChatSession:
         tokens = torch.tensor(ids, dtype=torch.long)
         logits = self.model.forward(tokens, self.cache, last_only=True)
         self._note_kernel_failure()
+        if self.model.device.type == "cpu":  # a CPU kernel set failed in this step: a Notice each, once
+            self._notices += self._cpu_kernels.new_notices()
         self._cached_ids.extend(ids)
         return logits[-1]
 

@@ -438,12 +438,22 @@
         <translation>GPU 커널(Triton)이 실패해서 이제 Gossamer는 더 느린 PyTorch 경로를 씁니다. 답변이 느려질 수 있으며, 이유는 로그에 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_notices.py" line="38"/>
+        <location filename="../../app/engine_notices.py" line="40"/>
+        <source>The CPU&apos;s fast vector kernels failed on this processor, so Gossamer now uses its portable kernels. Answers may be slower; the log says why.</source>
+        <translation>이 프로세서에서 CPU의 빠른 벡터 커널이 실패해서 이제 Gossamer는 범용 커널을 씁니다. 답변이 느려질 수 있으며, 이유는 로그에 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_notices.py" line="45"/>
+        <source>The CPU&apos;s fast kernels (numba) failed on this processor, so Gossamer now uses the slower PyTorch path. Answers may be slower; the log says why.</source>
+        <translation>이 프로세서에서 CPU의 빠른 커널(numba)이 실패해서 이제 Gossamer는 더 느린 PyTorch 경로를 씁니다. 답변이 느려질 수 있으며, 이유는 로그에 있습니다.</translation>
+    </message>
+    <message>
+        <location filename="../../app/engine_notices.py" line="56"/>
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 씁니다. 답변이 느려질 수 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/engine_notices.py" line="43"/>
+        <location filename="../../app/engine_notices.py" line="61"/>
         <source>The GPU ran out of memory, so Gossamer now uses at most %1 of it and the context is shortened to %2 tokens. Answers may be slower.</source>
         <translation>GPU 메모리가 부족해서 이제 Gossamer는 GPU 메모리를 최대 %1까지만 쓰고 컨텍스트를 %2토큰으로 줄였습니다. 답변이 느려질 수 있습니다.</translation>
     </message>
@@ -1025,172 +1035,207 @@
         <translation>느린 PyTorch 경로</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="69"/>
+        <location filename="../../app/model_facts.py" line="42"/>
+        <source>slower portable kernels</source>
+        <translation>느린 범용 커널</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="71"/>
         <source>Runs on: %1</source>
         <translation>실행 환경: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="74"/>
+        <location filename="../../app/model_facts.py" line="76"/>
         <source>Weights on the GPU: %1 (MXFP4 experts: %2)</source>
         <translation>GPU의 가중치: %1 (MXFP4 전문가: %2)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="76"/>
+        <location filename="../../app/model_facts.py" line="78"/>
         <source>Weights: %1 (MXFP4 experts: %2)</source>
         <translation>가중치: %1 (MXFP4 전문가: %2)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="83"/>
+        <location filename="../../app/model_facts.py" line="85"/>
         <source>Weights in RAM: %1</source>
         <translation>RAM의 가중치: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="87"/>
+        <location filename="../../app/model_facts.py" line="89"/>
         <source>%1 layers, %2 experts (top %3), context %4 tokens</source>
         <translation>%1개 층, 전문가 %2개(상위 %3개), 컨텍스트 %4토큰</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="97"/>
+        <location filename="../../app/model_facts.py" line="99"/>
         <source>Dequantized-expert cache: %1</source>
         <translation>역양자화한 전문가 캐시: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="102"/>
+        <location filename="../../app/model_facts.py" line="104"/>
         <source>8-bit attention and unembedding</source>
         <translation>8비트 어텐션과 언임베딩</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="110"/>
+        <location filename="../../app/model_facts.py" line="112"/>
         <source>Without the Triton GPU kernels, so answers are slower: %1</source>
         <translation>Triton GPU 커널 없이 실행되므로 답변이 느립니다: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="120"/>
+        <location filename="../../app/model_facts.py" line="125"/>
+        <source>CPU kernels: AVX2 vector code</source>
+        <translation>CPU 커널: AVX2 벡터 코드</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="127"/>
+        <source>CPU kernels: portable code (slower): %1</source>
+        <translation>CPU 커널: 범용 코드(더 느림): %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="129"/>
+        <source>CPU kernels: portable code</source>
+        <translation>CPU 커널: 범용 코드</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="131"/>
+        <source>CPU kernels: PyTorch path (slower): %1</source>
+        <translation>CPU 커널: PyTorch 경로(더 느림): %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="133"/>
+        <source>CPU kernels: PyTorch path (slower)</source>
+        <translation>CPU 커널: PyTorch 경로(더 느림)</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="134"/>
+        <source>CPU kernels: %1</source>
+        <translation>CPU 커널: %1</translation>
+    </message>
+    <message>
+        <location filename="../../app/model_facts.py" line="140"/>
         <source>GPU memory: %1 of a %2 budget</source>
         <translation>GPU 메모리: 한도 %2 중 %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="128"/>
+        <location filename="../../app/model_facts.py" line="148"/>
         <source>Experts of %1 of %2 layers in RAM, %3 cache slots for them on the GPU</source>
         <translation>%2개 층 중 %1개 층의 전문가는 RAM에, 이들을 위한 캐시 슬롯 %3개는 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="137"/>
+        <location filename="../../app/model_facts.py" line="157"/>
         <source>All experts on the GPU, the embedding in RAM</source>
         <translation>전문가는 모두 GPU에, 임베딩은 RAM에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="139"/>
+        <location filename="../../app/model_facts.py" line="159"/>
         <source>Everything on the GPU</source>
         <translation>모두 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="147"/>
+        <location filename="../../app/model_facts.py" line="167"/>
         <source>21B parameters, 3.6B active; runs on a 16 GB GPU, or with experts in RAM on less</source>
         <translation>매개변수 210억 개, 활성 36억 개. 16 GB GPU에서 실행되며, 더 작은 GPU에서는 전문가를 RAM에 두고 실행됩니다</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="150"/>
+        <location filename="../../app/model_facts.py" line="170"/>
         <source>117B parameters, 5.1B active; needs an 80 GB GPU, or experts in a lot of RAM</source>
         <translation>매개변수 1,170억 개, 활성 51억 개. 80 GB GPU가 필요하며, 아니면 전문가를 큰 RAM에 두어야 합니다</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="175"/>
+        <location filename="../../app/model_facts.py" line="195"/>
         <source>Fits on the GPU (%1).</source>
         <translation>GPU(%1)에 모두 들어갑니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="178"/>
+        <location filename="../../app/model_facts.py" line="198"/>
         <source>Runs on the GPU (%1) with some experts in RAM.</source>
         <translation>일부 전문가를 RAM에 두고 GPU(%1)에서 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="183"/>
+        <location filename="../../app/model_facts.py" line="203"/>
         <source>Runs on the CPU only: no GPU was found.</source>
         <translation>GPU를 찾지 못해 CPU에서만 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="186"/>
+        <location filename="../../app/model_facts.py" line="206"/>
         <source>Runs on the CPU only: it is too big for the GPU (%1).</source>
         <translation>GPU(%1)에 비해 모델이 커서 CPU에서만 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="190"/>
+        <location filename="../../app/model_facts.py" line="210"/>
         <source>Expect a few tokens a second.</source>
         <translation>속도는 초당 몇 토큰 정도입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="193"/>
+        <location filename="../../app/model_facts.py" line="213"/>
         <source>Needs about %1 of RAM; this computer has %2.</source>
         <translation>RAM이 약 %1 필요하지만 이 컴퓨터에는 %2뿐입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="199"/>
+        <location filename="../../app/model_facts.py" line="219"/>
         <source>Does not fit: with this GPU (%1) about %2 of experts stay in RAM, and this computer can spare %3 of RAM for them.</source>
         <translation>맞지 않습니다: 이 GPU(%1)로는 전문가 약 %2를 RAM에 두어야 하는데, 이 컴퓨터가 그것에 내줄 수 있는 RAM은 %3입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="210"/>
+        <location filename="../../app/model_facts.py" line="230"/>
         <source>Needs %1 of disk space; %2 is free.</source>
         <translation>디스크 공간이 %1 필요하지만 남은 공간은 %2입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="227"/>
+        <location filename="../../app/model_facts.py" line="247"/>
         <source>Runs on the GPU with the experts of %1 of %2 layers in RAM: %3 of GPU memory at %4 tokens of context.</source>
         <translation>GPU에서 실행되며 %2개 층 중 %1개 층의 전문가는 RAM에 둡니다. 컨텍스트 %4토큰 기준으로 GPU 메모리를 %3 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="238"/>
+        <location filename="../../app/model_facts.py" line="258"/>
         <source>Fits on the GPU, the embedding in RAM: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 들어가고 임베딩은 RAM에 둡니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="242"/>
+        <location filename="../../app/model_facts.py" line="262"/>
         <source>Fits on the GPU: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 모두 들어갑니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="249"/>
+        <location filename="../../app/model_facts.py" line="269"/>
         <source>GPU</source>
         <translation>GPU</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="251"/>
+        <location filename="../../app/model_facts.py" line="271"/>
         <source>GPU (simulated)</source>
         <translation>GPU (모의)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="252"/>
+        <location filename="../../app/model_facts.py" line="272"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="47"/>
+        <location filename="../../app/model_facts.py" line="49"/>
         <source>Server %1 · the conversation is sent there</source>
         <translation>서버 %1 · 대화가 그곳으로 전송됩니다</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="53"/>
+        <location filename="../../app/model_facts.py" line="55"/>
         <source>Runs on the server %1 (%2)</source>
         <translation>서버 %1에서 실행 (%2)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="54"/>
+        <location filename="../../app/model_facts.py" line="56"/>
         <source>Model: %1</source>
         <translation>모델: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="58"/>
+        <location filename="../../app/model_facts.py" line="60"/>
         <source>Context: %1 tokens</source>
         <translation>컨텍스트: %1토큰</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="60"/>
+        <location filename="../../app/model_facts.py" line="62"/>
         <source>Each message is sent there with the conversation before it.</source>
         <translation>메시지마다 그 앞의 대화와 함께 그 서버로 전송됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="61"/>
+        <location filename="../../app/model_facts.py" line="63"/>
         <source>The chats stay saved on this computer only.</source>
         <translation>대화는 이 컴퓨터에만 저장됩니다.</translation>
     </message>
@@ -2059,205 +2104,205 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="35"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="36"/>
         <source>Settings</source>
         <translation>설정</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="48"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="49"/>
         <source>Automatic (GPU when there is one)</source>
         <translation>자동 (GPU가 있으면 GPU)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="49"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="50"/>
         <source>GPU (CUDA)</source>
         <translation>GPU (CUDA)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="50"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="51"/>
         <source>CPU only</source>
         <translation>CPU만 사용</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="53"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="54"/>
         <source>&amp;Device:</source>
         <translation>장치(&amp;D):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="59"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="60"/>
         <source>Automatic</source>
         <translation>자동</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="61"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="62"/>
         <source>How much GPU memory Gossamer may use. Experts that do not fit stay in RAM.</source>
         <translation>Gossamer가 쓸 수 있는 GPU 메모리입니다. 들어가지 않는 전문가(expert)는 RAM에 둡니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="63"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="64"/>
         <source>&amp;VRAM budget:</source>
         <translation>VRAM 한도(&amp;V):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="67"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="70"/>
         <source>No CUDA GPU was found on this computer, so the model runs on the CPU and uses RAM.</source>
         <translation>이 컴퓨터에서 CUDA GPU를 찾지 못해 모델은 CPU에서 실행되고 RAM을 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="71"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="74"/>
         <source>%1 tokens</source>
         <translation>%1 토큰</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="73"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="76"/>
         <source>Longer context remembers more of the conversation and uses more memory.</source>
         <translation>컨텍스트가 길수록 대화를 더 많이 기억하지만 메모리를 더 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="75"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="78"/>
         <source>&amp;Context length:</source>
         <translation>컨텍스트 길이(&amp;C):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="76"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="79"/>
         <source>Use CUDA &amp;graphs (faster answers on NVIDIA GPUs)</source>
         <translation>CUDA 그래프 사용(&amp;G) (NVIDIA GPU에서 더 빠른 답변)</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="78"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="81"/>
         <source>Turn off only if answers on the GPU go wrong; Gossamer checks the graphs itself.</source>
         <translation>GPU에서 답변이 잘못될 때만 끄세요. Gossamer가 그래프를 스스로 확인합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="81"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="84"/>
         <source>Changes here reload the model.</source>
         <translation>여기를 바꾸면 모델을 다시 불러옵니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="84"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="87"/>
         <source>Model</source>
         <translation>모델</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="93"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="96"/>
         <source>0 always picks the likeliest word; gpt-oss is tuned for 1.0.</source>
         <translation>0이면 항상 가장 그럴듯한 단어를 고릅니다. gpt-oss는 1.0에 맞춰져 있습니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="94"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="97"/>
         <source>&amp;Temperature:</source>
         <translation>온도(&amp;T):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="99"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="102"/>
         <source>Top-&amp;p:</source>
         <translation>Top-&amp;p:</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="115"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="118"/>
         <source>The longest answer, thinking included, in tokens.</source>
         <translation>생각을 포함한 답변의 최대 길이(토큰)입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="116"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="119"/>
         <source>&amp;Max tokens:</source>
         <translation>최대 토큰(&amp;M):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="119"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="122"/>
         <source>Low</source>
         <translation>낮음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="120"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="123"/>
         <source>Medium</source>
         <translation>보통</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="121"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="124"/>
         <source>High</source>
         <translation>높음</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="124"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="127"/>
         <source>Reasoning for &amp;new chats:</source>
         <translation>새 대화의 추론 강도(&amp;N):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="126"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="129"/>
         <source>For example: Answer briefly. Use metric units.</source>
         <translation>예: 짧게 답하세요. 미터법 단위를 쓰세요.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="128"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="131"/>
         <source>System instructions</source>
         <translation>시스템 지시문</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="129"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="132"/>
         <source>&amp;System instructions:</source>
         <translation>시스템 지시문(&amp;S):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="131"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="134"/>
         <source>Answers</source>
         <translation>답변</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="138"/>
-        <location filename="../../app/widgets/settings_dialog.py" line="145"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="141"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="148"/>
         <source>Same as the system</source>
         <translation>시스템 설정 따르기</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="139"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="142"/>
         <source>Light</source>
         <translation>밝게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="140"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="143"/>
         <source>Dark</source>
         <translation>어둡게</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="143"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="146"/>
         <source>T&amp;heme:</source>
         <translation>테마(&amp;H):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="147"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="150"/>
         <source>&amp;Language:</source>
         <translation>언어(&amp;L):</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="148"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="151"/>
         <source>A new language shows after Gossamer restarts.</source>
         <translation>바꾼 언어는 Gossamer를 다시 시작하면 적용됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="151"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="154"/>
         <source>Appearance</source>
         <translation>모양</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="153"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="156"/>
         <source>Local API</source>
         <translation>로컬 API</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="103"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="106"/>
         <source>Off</source>
         <translation>끔</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="106"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="109"/>
         <source>Pick each word from only this many of the likeliest (40 is a common choice).
 Off: temperature and top-p alone decide, as gpt-oss is tuned for.</source>
         <translation>가장 가능성 높은 단어 중 이 개수 안에서만 고릅니다(흔히 40).
 끔: gpt-oss가 맞춰진 대로 온도와 top-p만으로 정합니다.</translation>
     </message>
     <message>
-        <location filename="../../app/widgets/settings_dialog.py" line="110"/>
+        <location filename="../../app/widgets/settings_dialog.py" line="113"/>
         <source>Top-&amp;k:</source>
         <translation>Top-&amp;k:</translation>
     </message>

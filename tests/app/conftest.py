@@ -45,6 +45,19 @@ GPU_FACTS = {
     },
 }
 
+# The same model on the CPU (no budget, so no plan), its experts running the AVX2 kernels (the facts the
+# worker adds: engine/runtime/cpu_kernels.py).
+CPU_FACTS = GPU_FACTS | {
+    "device_type": "cpu",
+    "device": "cpu",
+    "weight_bytes": 13_761_264_768,
+    "host_bytes": 0,
+    "dense_cache_bytes": 512 * 2**20,
+    "plan": None,
+    "cpu_kernels": "avx2",
+    "cpu_fallback": None,
+}
+
 # This computer as the fit estimates see it in tests that word them (engine.hub.fit.Machine's fields).
 FREE_DISK, RAM, VRAM = 100_000_000_000, 64 * 2**30, 16 * 2**30
 
@@ -163,6 +176,7 @@ def fit_texts(qtbot, window) -> tuple[str, str, str]:
 def wait_loaded(qtbot, window) -> None:
     """The model is loaded and the window has shown it: the engine client and the window each get the
     worker's signal as an event of its own, so the first can be handled before the second is posted."""
+
     def shown() -> bool:
         model = window.engine.model
         if model is None:

@@ -14,7 +14,7 @@ from app.store import Store
 from engine.io.checkpoint import read_config
 from engine.notices import Notice
 from engine.text.tokenizer import load_tokenizer
-from tests.app.conftest import GPU_FACTS, send, stop_mid_answer, wait_idle, wait_loaded
+from tests.app.conftest import CPU_FACTS, GPU_FACTS, send, stop_mid_answer, wait_idle, wait_loaded
 
 
 def test_send_streams_and_persists(loaded_window, qtbot, settings):
@@ -199,7 +199,8 @@ def test_status_bar_shows_device_and_speed(loaded_window, qtbot):
         == (
             f"Runs on: CPU\nWeights: {weights} (MXFP4 experts: {formatting.memory(facts['expert_bytes'])})\n"
             f"2 layers, 4 experts (top 2), context {formatting.count(4096)} tokens\n"
-            "Dequantized-expert cache: 512 MB"
+            "Dequantized-expert cache: 512 MB\n"
+            + CPU_KERNELS[facts["cpu_kernels"]]  # this machine's: the AVX2 code, or the portable one
         )
     )
     assert (
@@ -212,6 +213,9 @@ def test_status_bar_shows_device_and_speed(loaded_window, qtbot):
     wait_idle(qtbot, window)
     assert window.status.state_label.text() == "Ready"
     assert "tok/s" in window.status.speed_label.text()
+
+
+CPU_KERNELS = {"avx2": "CPU kernels: AVX2 vector code", "portable": "CPU kernels: portable code"}
 
 
 @pytest.mark.parametrize(
@@ -254,6 +258,87 @@ def test_an_engine_notice_shows_and_updates_the_status_bar(loaded_window, qtbot,
         "GPU memory: 11.7 GB of a 12.0 GB budget\n"
         "Experts of 4 of 24 layers in RAM, 18 cache slots for them on the GPU"
     )
+
+
+@pytest.mark.parametrize(
+    ("failed_set", "kernels", "fallback", "shown", "marker", "line"),
+    [
+        (
+            "vector",
+            "portable",
+            "the AVX2 vector kernels failed (RuntimeError: LLVM ERROR)",
+            (
+                "The CPU's fast vector kernels failed on this processor, so Gossamer now uses its portable "
+                "kernels. Answers may be slower; the log says why."
+            ),
+            " · slower portable kernels",
+            "CPU kernels: portable code (slower): the AVX2 vector kernels failed (RuntimeError: LLVM ERROR)",
+        ),
+        (
+            "numba",
+            "torch",
+            "the numba kernels failed (RuntimeError: no cache)",
+            (
+                "The CPU's fast kernels (numba) failed on this processor, so Gossamer now uses the slower "
+                "PyTorch path. Answers may be slower; the log says why."
+            ),
+            " · slower PyTorch path",
+            "CPU kernels: PyTorch path (slower): the numba kernels failed (RuntimeError: no cache)",
+        ),
+    ],
+    ids=["vector kernels failed", "numba kernels failed"],
+)
+def test_a_cpu_kernel_failure_is_told_and_shown_in_the_status_bar(
+    loaded_window, qtbot, failed_set, kernels, fallback, shown, marker, line
+):
+    """A set of the CPU's kernels failing mid-answer is a notice worded by the app (the reason stays in the
+    log), and the status bar marks the slower path, its tooltip naming the kernels with the engine's reason."""
+    window = loaded_window
+    notice = Notice("(the engine's sentence, with the reason)", "cpu_kernels_fallback", reason=failed_set)
+    facts = CPU_FACTS | {"cpu_kernels": kernels, "cpu_fallback": fallback}
+    window.engine.worker.engine_notice.emit(notice, facts)
+    qtbot.waitUntil(lambda: window.notice.text() == shown, timeout=5000)
+    assert window.notice.kind == "warning" and "RuntimeError" not in window.notice.text()
+    assert window.status.device_label.text() == "CPU · 12.8 GB of weights" + marker
+    assert window.status.device_text().splitlines()[-1] == line
+
+
+@pytest.mark.parametrize(
+    ("kernels", "fallback", "marker", "line"),
+    [
+        ("avx2", None, "", "CPU kernels: AVX2 vector code"),
+        ("portable", None, "", "CPU kernels: portable code"),
+        (
+            "portable",
+            "the AVX2 vector kernels failed (RuntimeError: boom)",
+            " · slower portable kernels",
+            "CPU kernels: portable code (slower): the AVX2 vector kernels failed (RuntimeError: boom)",
+        ),
+        (
+            "torch",
+            "the CPU kernels need numba, which is not installed",
+            " · slower PyTorch path",
+            "CPU kernels: PyTorch path (slower): the CPU kernels need numba, which is not installed",
+        ),
+        ("torch", None, " · slower PyTorch path", "CPU kernels: PyTorch path (slower)"),
+    ],
+    ids=[
+        "AVX2",
+        "portable on a CPU without AVX2",
+        "portable after a failure",
+        "torch without numba",
+        "torch",
+    ],
+)
+def test_the_cpu_kernels_in_words(qapp, kernels, fallback, marker, line):
+    """The tooltip names the CPU's expert kernels in plain words; the bar marks only a slower set than the CPU
+    could run (a failure, or no numba), not the portable code on a CPU that has nothing faster."""
+    facts = CPU_FACTS | {"cpu_kernels": kernels, "cpu_fallback": fallback}
+    assert model_facts.short(facts) == "CPU · 12.8 GB of weights" + marker
+    lines = model_facts.full(facts).splitlines()
+    assert lines[0] == "Runs on: CPU" and lines[-1] == line
+    assert model_facts.short(GPU_FACTS) == "GPU · 11.7 GB · 4 of 24 layers in RAM"  # no CPU kernels named
+    assert not any(text.startswith("CPU kernels") for text in model_facts.full(GPU_FACTS).splitlines())
 
 
 def test_an_out_of_memory_while_loading_is_told_once_loaded(make_window, qtbot, tiny_model_dir, monkeypatch):

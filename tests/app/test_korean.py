@@ -13,11 +13,11 @@ from PySide6.QtCore import QCoreApplication, QLocale
 from PySide6.QtGui import QFontDatabase, QInputMethodEvent, QTextLayout
 from PySide6.QtWidgets import QPushButton
 
-from app import engine_errors, formatting, i18n
+from app import engine_errors, formatting, i18n, model_facts
 from app import settings as keys
 from engine.hub.catalog import BUILTIN
 from engine.notices import Notice
-from tests.app.conftest import GPU_FACTS, disk_full, fit_texts, send, wait_idle
+from tests.app.conftest import CPU_FACTS, GPU_FACTS, disk_full, fit_texts, send, wait_idle
 from tests.app.test_store_errors import DRAFT
 
 APP_DIR = Path(__file__).resolve().parents[2] / "app"
@@ -278,3 +278,46 @@ def test_the_pytorch_fallback_is_said_in_korean(korean, loaded_window, qtbot):
     assert window.status.device_text().splitlines()[-1] == (
         "Triton GPU 커널 없이 실행되므로 답변이 느립니다: Triton is not installed (or does not import)"
     )
+
+
+@pytest.mark.parametrize(
+    ("failed_set", "kernels", "shown", "marker", "line"),
+    [
+        (
+            "vector",
+            "portable",
+            (
+                "이 프로세서에서 CPU의 빠른 벡터 커널이 실패해서 이제 Gossamer는 범용 커널을 씁니다. "
+                "답변이 느려질 수 있으며, 이유는 로그에 있습니다."
+            ),
+            " · 느린 범용 커널",
+            "CPU 커널: 범용 코드(더 느림): the reason",
+        ),
+        (
+            "numba",
+            "torch",
+            (
+                "이 프로세서에서 CPU의 빠른 커널(numba)이 실패해서 이제 Gossamer는 더 느린 PyTorch 경로를 "
+                "씁니다. 답변이 느려질 수 있으며, 이유는 로그에 있습니다."
+            ),
+            " · 느린 PyTorch 경로",
+            "CPU 커널: PyTorch 경로(더 느림): the reason",
+        ),
+    ],
+    ids=["vector kernels failed", "numba kernels failed"],
+)
+def test_a_cpu_kernel_failure_is_said_in_korean(
+    korean, loaded_window, qtbot, failed_set, kernels, shown, marker, line
+):
+    """With Korean chosen, a failed set of the CPU's kernels is a Korean notice, and the status bar marks the
+    slower path in Korean, the tooltip naming the kernels (the engine's English reason after them)."""
+    window = loaded_window
+    notice = Notice(
+        "The CPU's ... kernels failed ... (RuntimeError: boom).", "cpu_kernels_fallback", reason=failed_set
+    )
+    facts = CPU_FACTS | {"cpu_kernels": kernels, "cpu_fallback": "the reason"}
+    window.engine.worker.engine_notice.emit(notice, facts)
+    qtbot.waitUntil(lambda: window.notice.text() == shown, timeout=5000)
+    assert window.status.device_label.text().endswith(marker)
+    assert window.status.device_text().splitlines()[-1] == line
+    assert model_facts.full(CPU_FACTS).splitlines()[-1] == "CPU 커널: AVX2 벡터 코드"
