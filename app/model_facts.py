@@ -113,7 +113,7 @@ def full(facts: dict) -> str:
                 facts["torch_fallback"],
             )
         )
-    if facts.get("cpu_kernels"):
+    if facts.get("cpu_fallback") or facts.get("cpu_kernels") == "torch":  # only a slower set is news
         lines.append(_cpu_kernels(facts["cpu_kernels"], facts.get("cpu_fallback")))
     return "\n".join(lines)
 
@@ -121,12 +121,8 @@ def full(facts: dict) -> str:
 def _cpu_kernels(kind: str, fallback: str | None) -> str:
     """The tooltip's line for the experts' kernels on the CPU (engine/runtime/cpu_kernels.py's facts); the
     reason a slower set runs stays in English, like the Triton one."""
-    if kind == "avx2":
-        return translate("ModelFacts", "CPU kernels: AVX2 vector code")
     if kind == "portable" and fallback:
         return _fill(translate("ModelFacts", "CPU kernels: portable code (slower): %1"), fallback)
-    if kind == "portable":  # a CPU without AVX2 (ARM, an older x86): the fastest set it has
-        return translate("ModelFacts", "CPU kernels: portable code")
     if kind == "torch" and fallback:
         return _fill(translate("ModelFacts", "CPU kernels: PyTorch path (slower): %1"), fallback)
     if kind == "torch":

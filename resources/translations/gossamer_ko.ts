@@ -1081,131 +1081,121 @@
     </message>
     <message>
         <location filename="../../app/model_facts.py" line="125"/>
-        <source>CPU kernels: AVX2 vector code</source>
-        <translation>CPU 커널: AVX2 벡터 코드</translation>
-    </message>
-    <message>
-        <location filename="../../app/model_facts.py" line="127"/>
         <source>CPU kernels: portable code (slower): %1</source>
         <translation>CPU 커널: 범용 코드(더 느림): %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="129"/>
-        <source>CPU kernels: portable code</source>
-        <translation>CPU 커널: 범용 코드</translation>
-    </message>
-    <message>
-        <location filename="../../app/model_facts.py" line="131"/>
+        <location filename="../../app/model_facts.py" line="127"/>
         <source>CPU kernels: PyTorch path (slower): %1</source>
         <translation>CPU 커널: PyTorch 경로(더 느림): %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="133"/>
+        <location filename="../../app/model_facts.py" line="129"/>
         <source>CPU kernels: PyTorch path (slower)</source>
         <translation>CPU 커널: PyTorch 경로(더 느림)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="134"/>
+        <location filename="../../app/model_facts.py" line="130"/>
         <source>CPU kernels: %1</source>
         <translation>CPU 커널: %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="140"/>
+        <location filename="../../app/model_facts.py" line="136"/>
         <source>GPU memory: %1 of a %2 budget</source>
         <translation>GPU 메모리: 한도 %2 중 %1</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="148"/>
+        <location filename="../../app/model_facts.py" line="144"/>
         <source>Experts of %1 of %2 layers in RAM, %3 cache slots for them on the GPU</source>
         <translation>%2개 층 중 %1개 층의 전문가는 RAM에, 이들을 위한 캐시 슬롯 %3개는 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="157"/>
+        <location filename="../../app/model_facts.py" line="153"/>
         <source>All experts on the GPU, the embedding in RAM</source>
         <translation>전문가는 모두 GPU에, 임베딩은 RAM에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="159"/>
+        <location filename="../../app/model_facts.py" line="155"/>
         <source>Everything on the GPU</source>
         <translation>모두 GPU에</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="167"/>
+        <location filename="../../app/model_facts.py" line="163"/>
         <source>21B parameters, 3.6B active; runs on a 16 GB GPU, or with experts in RAM on less</source>
         <translation>매개변수 210억 개, 활성 36억 개. 16 GB GPU에서 실행되며, 더 작은 GPU에서는 전문가를 RAM에 두고 실행됩니다</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="170"/>
+        <location filename="../../app/model_facts.py" line="166"/>
         <source>117B parameters, 5.1B active; needs an 80 GB GPU, or experts in a lot of RAM</source>
         <translation>매개변수 1,170억 개, 활성 51억 개. 80 GB GPU가 필요하며, 아니면 전문가를 큰 RAM에 두어야 합니다</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="195"/>
+        <location filename="../../app/model_facts.py" line="191"/>
         <source>Fits on the GPU (%1).</source>
         <translation>GPU(%1)에 모두 들어갑니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="198"/>
+        <location filename="../../app/model_facts.py" line="194"/>
         <source>Runs on the GPU (%1) with some experts in RAM.</source>
         <translation>일부 전문가를 RAM에 두고 GPU(%1)에서 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="203"/>
+        <location filename="../../app/model_facts.py" line="199"/>
         <source>Runs on the CPU only: no GPU was found.</source>
         <translation>GPU를 찾지 못해 CPU에서만 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="206"/>
+        <location filename="../../app/model_facts.py" line="202"/>
         <source>Runs on the CPU only: it is too big for the GPU (%1).</source>
         <translation>GPU(%1)에 비해 모델이 커서 CPU에서만 실행됩니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="210"/>
+        <location filename="../../app/model_facts.py" line="206"/>
         <source>Expect a few tokens a second.</source>
         <translation>속도는 초당 몇 토큰 정도입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="213"/>
+        <location filename="../../app/model_facts.py" line="209"/>
         <source>Needs about %1 of RAM; this computer has %2.</source>
         <translation>RAM이 약 %1 필요하지만 이 컴퓨터에는 %2뿐입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="219"/>
+        <location filename="../../app/model_facts.py" line="215"/>
         <source>Does not fit: with this GPU (%1) about %2 of experts stay in RAM, and this computer can spare %3 of RAM for them.</source>
         <translation>맞지 않습니다: 이 GPU(%1)로는 전문가 약 %2를 RAM에 두어야 하는데, 이 컴퓨터가 그것에 내줄 수 있는 RAM은 %3입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="230"/>
+        <location filename="../../app/model_facts.py" line="226"/>
         <source>Needs %1 of disk space; %2 is free.</source>
         <translation>디스크 공간이 %1 필요하지만 남은 공간은 %2입니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="247"/>
+        <location filename="../../app/model_facts.py" line="243"/>
         <source>Runs on the GPU with the experts of %1 of %2 layers in RAM: %3 of GPU memory at %4 tokens of context.</source>
         <translation>GPU에서 실행되며 %2개 층 중 %1개 층의 전문가는 RAM에 둡니다. 컨텍스트 %4토큰 기준으로 GPU 메모리를 %3 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="258"/>
+        <location filename="../../app/model_facts.py" line="254"/>
         <source>Fits on the GPU, the embedding in RAM: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 들어가고 임베딩은 RAM에 둡니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="262"/>
+        <location filename="../../app/model_facts.py" line="258"/>
         <source>Fits on the GPU: %1 of GPU memory at %2 tokens of context.</source>
         <translation>GPU에 모두 들어갑니다. 컨텍스트 %2토큰 기준으로 GPU 메모리를 %1 씁니다.</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="269"/>
+        <location filename="../../app/model_facts.py" line="265"/>
         <source>GPU</source>
         <translation>GPU</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="271"/>
+        <location filename="../../app/model_facts.py" line="267"/>
         <source>GPU (simulated)</source>
         <translation>GPU (모의)</translation>
     </message>
     <message>
-        <location filename="../../app/model_facts.py" line="272"/>
+        <location filename="../../app/model_facts.py" line="268"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>

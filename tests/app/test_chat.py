@@ -199,8 +199,7 @@ def test_status_bar_shows_device_and_speed(loaded_window, qtbot):
         == (
             f"Runs on: CPU\nWeights: {weights} (MXFP4 experts: {formatting.memory(facts['expert_bytes'])})\n"
             f"2 layers, 4 experts (top 2), context {formatting.count(4096)} tokens\n"
-            "Dequantized-expert cache: 512 MB\n"
-            + CPU_KERNELS[facts["cpu_kernels"]]  # this machine's: the AVX2 code, or the portable one
+            "Dequantized-expert cache: 512 MB"  # (the CPU's fastest kernels run: no line about them)
         )
     )
     assert (
@@ -213,9 +212,6 @@ def test_status_bar_shows_device_and_speed(loaded_window, qtbot):
     wait_idle(qtbot, window)
     assert window.status.state_label.text() == "Ready"
     assert "tok/s" in window.status.speed_label.text()
-
-
-CPU_KERNELS = {"avx2": "CPU kernels: AVX2 vector code", "portable": "CPU kernels: portable code"}
 
 
 @pytest.mark.parametrize(
@@ -306,8 +302,8 @@ def test_a_cpu_kernel_failure_is_told_and_shown_in_the_status_bar(
 @pytest.mark.parametrize(
     ("kernels", "fallback", "marker", "line"),
     [
-        ("avx2", None, "", "CPU kernels: AVX2 vector code"),
-        ("portable", None, "", "CPU kernels: portable code"),
+        ("avx2", None, "", None),
+        ("portable", None, "", None),
         (
             "portable",
             "the AVX2 vector kernels failed (RuntimeError: boom)",
@@ -331,12 +327,17 @@ def test_a_cpu_kernel_failure_is_told_and_shown_in_the_status_bar(
     ],
 )
 def test_the_cpu_kernels_in_words(qapp, kernels, fallback, marker, line):
-    """The tooltip names the CPU's expert kernels in plain words; the bar marks only a slower set than the CPU
-    could run (a failure, or no numba), not the portable code on a CPU that has nothing faster."""
+    """Where a slower set of the CPU's expert kernels runs than the CPU could (a failure, or no numba) the bar
+    marks it and the tooltip says which and why, in plain words; the fastest set this CPU has (AVX2, or the
+    portable code on a CPU with nothing faster) is no news and gets no line."""
     facts = CPU_FACTS | {"cpu_kernels": kernels, "cpu_fallback": fallback}
     assert model_facts.short(facts) == "CPU · 12.8 GB of weights" + marker
     lines = model_facts.full(facts).splitlines()
-    assert lines[0] == "Runs on: CPU" and lines[-1] == line
+    assert lines[0] == "Runs on: CPU"
+    if line is None:
+        assert lines[-1] == "Dequantized-expert cache: 512 MB"
+    else:
+        assert lines[-1] == line
     assert model_facts.short(GPU_FACTS) == "GPU · 11.7 GB · 4 of 24 layers in RAM"  # no CPU kernels named
     assert not any(text.startswith("CPU kernels") for text in model_facts.full(GPU_FACTS).splitlines())
 
