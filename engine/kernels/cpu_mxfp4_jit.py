@@ -215,12 +215,12 @@ def moe_float(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, 
 
 
 @jit(parallel=True)
-def quantize(x, xq, xs, ok):
+def quantize(x, xq, xs, ok=None):
     # x [N, 32G] float32 (split order) -> xq [N, 32G] int16 and xs [N, G] float32, x = xq * xs within
     # 2**-15 of each group's largest magnitude; xs a power of two. A group with inf or NaN gets xs NaN, one
-    # of zeros or too small for a normal scale xs 0. ok [N]: whether every group of row i has xs within
-    # 2**+-SAFE_EXPONENT or is all zeros (xs 0, adding nothing): the vector kernel's fast loop takes only
-    # such rows, and computes the others group by group, the odd groups from x itself.
+    # of zeros or too small for a normal scale xs 0. ok [N] (optional): whether every group of row i has xs
+    # within 2**+-SAFE_EXPONENT or is all zeros (xs 0, adding nothing): the vector kernel's fast loop takes
+    # only such rows, and computes the others group by group, the odd groups from x itself.
     for i in prange(x.shape[0]):
         fine = True
         for g in range(xs.shape[1]):
@@ -246,7 +246,8 @@ def quantize(x, xq, xs, ok):
             for c in range(GROUP):
                 q = np.rint(x[i, base + c] * inv)
                 xq[i, base + c] = np.int16(min(max(q, np.float32(-32767.0)), np.float32(32767.0)))
-        ok[i] = fine
+        if ok is not None:
+            ok[i] = fine
 
 
 @jit(inline="always")

@@ -293,9 +293,10 @@ def test_quantized_inputs_are_bf16_inputs_exactly_near_the_top_of_their_group():
     x = (torch.randn(3, 256, generator=g) * torch.logspace(-6, 6, 256, base=2.0)).bfloat16().float().numpy()
     xq = np.empty(x.shape, np.int16)
     xs = np.empty((3, 8), np.float32)
-    ok = np.empty(3, np.bool_)
-    cpu_mxfp4_jit.quantize(x, xq, xs, ok)
-    assert ok.all()  # every scale within 2**+-50: the fast loop takes these rows
+    cpu_mxfp4_jit.quantize(x, xq, xs)
+    ok, again = np.empty(3, np.bool_), np.empty_like(xq)
+    cpu_mxfp4_jit.quantize(x, again, xs, ok)  # the same numbers, and each row's flag for the fast loop
+    assert np.array_equal(again, xq) and ok.all()  # every scale within 2**+-50
     back = (xq.reshape(3, 8, 32).astype(np.float64) * xs[:, :, None]).reshape(3, 256)
     top = np.abs(x).reshape(3, 8, 32).max(-1, keepdims=True)
     near = (np.abs(x).reshape(3, 8, 32) >= top / 2**7).reshape(3, 256)
