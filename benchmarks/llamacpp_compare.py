@@ -11,7 +11,10 @@
    is exported from ours and checked: benchmarks/llamacpp_setup.py).
 4. --rounds rounds, alternating so a busy machine slows both alike: llama.cpp's ``llama-bench`` (pp128, then
    tg16 after a 128-token context: ``-d 128``) and ``python -m engine bench`` (prompt 128, greedy gen 16),
-   both with --threads threads.
+   both with --threads threads. Before each run the engine's model file is read through once, so that each
+   starts with its weights in the page cache (as on a desktop after a first answer): on a machine whose
+   cache cannot hold both files (this project's VMs keep 5-7 GB) the other engine's run just before would
+   otherwise leave part of them on disk, and the first tokens would wait for it. --cold skips this.
 Each step is cached under --work (source, build, checkpoint, GGUF), so a second run only measures.
 
 Prints one JSON line per measurement and a summary JSON line to stdout, then a Markdown table: decode and
@@ -29,6 +32,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 # The setup module beside this script (benchmarks/ is not a package), and this repository's engine, which
@@ -63,6 +67,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--jobs", type=int, default=cores, help="compile jobs (default: the core count)")
     parser.add_argument(
+        "--cold",
+        action="store_true",
+        help="do not read each engine's model file through before its run (see above)",
+    )
+    parser.add_argument(
         "--version",
         default=setup.LLAMA_CPP_PYTHON_VERSION,
         help="the llama-cpp-python sdist to take llama.cpp from",
@@ -77,6 +86,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 # --- running a process and its peak memory -------------------------------------------------------------
+
+
+def read_through(paths: list[Path], chunk: int = 16 << 20) -> float:
+    """Read every file once from start to end (into the page cache), discarding the bytes -> seconds taken."""
+    start = time.perf_counter()
+    buffer = bytearray(chunk)
+    for path in paths:
+        with open(path, "rb", buffering=0) as f:
+            while f.readinto(buffer):
+                pass
+    return round(time.perf_counter() - start, 3)
 
 
 def run_measured(command: list[str], env: dict | None = None) -> tuple[int, str, str, int]:
@@ -343,11 +363,13 @@ def main(argv: list[str] | None = None) -> int:
             this: dict = {}
             for engine in order:
                 setup.say(f"round {index + 1}/{args.rounds}: {engine}")
+                files = [gguf] if engine == "llama.cpp" else sorted(ckpt.glob("*.safetensors"))
+                warmed = None if args.cold else read_through(files)
                 this[engine] = (
                     run_llama(binary, gguf, args.threads)
                     if engine == "llama.cpp"
                     else run_ours(ckpt, args.threads)
-                )
+                ) | {"read_through_s": warmed}
                 print(json.dumps({"round": index + 1, **this[engine]}), flush=True)
             rounds.append(this)
     except setup.SetupError as error:

@@ -255,3 +255,16 @@ def test_engine_commit_names_this_checkout():
     commit = compare.engine_commit()
     if (ROOT / ".git").exists():
         assert commit is not None and len(commit.split("+")[0]) >= 7
+
+
+def test_each_engine_can_start_with_its_weights_read_through(tmp_path):
+    """read_through reads every byte of each file (so the next run finds them in the page cache) and says how
+    long it took; --cold turns it off, and the default keeps it on."""
+    files = [tmp_path / "a.safetensors", tmp_path / "b.safetensors"]
+    files[0].write_bytes(b"x" * (3 << 20))
+    files[1].write_bytes(b"")
+    assert compare.read_through(files, chunk=1 << 20) >= 0.0
+    assert compare.parse_args([]).cold is False
+    assert compare.parse_args(["--cold"]).cold is True
+    with pytest.raises(FileNotFoundError):
+        compare.read_through([tmp_path / "missing"])
