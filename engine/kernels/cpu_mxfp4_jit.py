@@ -251,43 +251,46 @@ def quantize(x, xq, xs, ok=None):
 
 
 @jit(inline="always")
+def fast_row(blocks, scales, e, r, xq, xs, xf, src, m, count, a):
+    # cpu_mxfp4_simd's fast loop for ``count`` routes; False where a weight scale was out of its range
+    if count == 8:
+        return simd.dot_rows8(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+    if count == 4:
+        return simd.dot_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+    if count == 3:
+        return simd.dot_rows3(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+    if count == 2:
+        return simd.dot_rows2(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+    return simd.dot_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+
+
+@jit(inline="always")
+def checked_row(blocks, scales, e, r, xq, xs, xf, src, m, count, a):
+    # cpu_mxfp4_simd's checked loop for ``count`` routes: any scales, group by group
+    if count == 8:
+        simd.checked_rows8(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+    elif count == 4:
+        simd.checked_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+    elif count == 3:
+        simd.checked_rows3(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+    elif count == 2:
+        simd.checked_rows2(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+    else:
+        simd.checked_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+
+
+@jit(inline="always")
 def rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, ok, src, m, count, acc):
     # rows r0..r1 of expert e against ``count`` (1 to 4, or 8) routes from src[m]: acc[r - r0, q] for route
-    # m + q.
-    # The fast loop where the routes' inputs are all in its range (ok, from quantize), else the checked one.
+    # m + q. The fast loop where the routes' inputs are all in its range (ok, from quantize) and the row's
+    # weight scales too, else the checked one.
     fast = True
     for q in range(count):
         fast = fast and ok[src[m + q]]
-    if not fast:
-        for r in range(r0, r1):
-            a = acc[r - r0]
-            if count == 8:
-                simd.checked_rows8(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
-            elif count == 4:
-                simd.checked_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
-            elif count == 3:
-                simd.checked_rows3(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
-            elif count == 2:
-                simd.checked_rows2(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
-            else:
-                simd.checked_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
-        return
     for r in range(r0, r1):
         a = acc[r - r0]
-        if count == 8:
-            if not simd.dot_rows8(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
-                simd.checked_rows8(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
-        elif count == 4:
-            if not simd.dot_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
-                simd.checked_rows4(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
-        elif count == 3:
-            if not simd.dot_rows3(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
-                simd.checked_rows3(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
-        elif count == 2:
-            if not simd.dot_rows2(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
-                simd.checked_rows2(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
-        elif not simd.dot_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a):
-            simd.checked_rows1(blocks, scales, e, r, HALF_SCALES, xq, xs, xf, src, m, a)
+        if not (fast and fast_row(blocks, scales, e, r, xq, xs, xf, src, m, count, a)):
+            checked_row(blocks, scales, e, r, xq, xs, xf, src, m, count, a)
 
 
 @jit(parallel=True)
