@@ -35,13 +35,14 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     from engine.kernels import cpu_bf16_jit  # numba compiles on first use (cached on disk)
 
     rows = x.shape[0]
-    args = (x.float().contiguous().numpy(), *_arrays(rows, weight, bias))
+    out = np.empty((rows, weight.shape[0]), dtype=np.int16)
+    args = (_bits(x), _weight_bits(weight), _bias_bits(bias), out)
     with cpu_mxfp4.NUMBA_LOCK:
         if rows <= GEMV_MAX_ROWS:
             cpu_bf16_jit.gemv(*args)
         else:
             cpu_bf16_jit.gemm(*args, cpu_mxfp4.threads())
-    return torch.from_numpy(args[-1]).to(torch.bfloat16)
+    return torch.from_numpy(out).view(torch.bfloat16)
 
 
 def linear3(x: torch.Tensor, *projections: tuple[torch.Tensor, torch.Tensor | None]) -> list | None:
@@ -54,18 +55,27 @@ def linear3(x: torch.Tensor, *projections: tuple[torch.Tensor, torch.Tensor | No
         return None
     from engine.kernels import cpu_bf16_jit
 
-    arrays = [_arrays(rows, w, b) for w, b in projections]
+    outs = [np.empty((rows, w.shape[0]), dtype=np.int16) for w, _ in projections]
+    arrays = [a for (w, b), out in zip(projections, outs) for a in (_weight_bits(w), _bias_bits(b), out)]
     with cpu_mxfp4.NUMBA_LOCK:
-        cpu_bf16_jit.gemv3(x.float().contiguous().numpy(), *(a for three in arrays for a in three))
-    return [torch.from_numpy(out).to(torch.bfloat16) for _, _, out in arrays]
+        cpu_bf16_jit.gemv3(_bits(x), *arrays)
+    return [torch.from_numpy(out).view(torch.bfloat16) for out in outs]
 
 
-def _arrays(rows: int, weight: torch.Tensor, bias: torch.Tensor | None) -> tuple:
-    """A projection's arrays for the kernels: the weight's bf16 bits (a view: no copy), the bias in float32
-    (zeros for none), and an output of ``rows`` rows."""
-    b = np.zeros(weight.shape[0], dtype=np.float32) if bias is None else bias.float().contiguous().numpy()
-    out = np.empty((rows, weight.shape[0]), dtype=np.float32)
-    return weight.view(torch.int16).numpy().view(np.uint16), b, out
+_NO_BIAS = np.zeros(0, dtype=np.int16)  # the kernels' "no bias"
+
+
+def _bits(t: torch.Tensor) -> np.ndarray:
+    """A bf16 tensor's bits as int16, a view where it is contiguous (the kernels widen them themselves)."""
+    return t.contiguous().view(torch.int16).numpy()
+
+
+def _weight_bits(weight: torch.Tensor) -> np.ndarray:
+    return weight.view(torch.int16).numpy().view(np.uint16)  # a view of the mmap'd file: no copy
+
+
+def _bias_bits(bias: torch.Tensor | None) -> np.ndarray:
+    return _NO_BIAS if bias is None else _bits(bias)
 
 
 def applies(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:

@@ -68,32 +68,35 @@ def vector_kernels() -> bool:
 def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torch.Tensor:
     """The seam of engine/layers/moe.py on the CPU: x [T, H] bf16, rows [T, k] rows of ``packed``,
     weights [T, k] -> [T, H] bf16 = sum_j weights[t, j] * expert_{rows[t, j]}(x[t])."""
-    t, k = rows.shape
-    flat = rows.reshape(-1).numpy()
-    used, route_expert = np.unique(flat, return_inverse=True)  # experts in increasing id; route -> index
-    order = np.argsort(route_expert, kind="stable").astype(np.int64)  # routes grouped by expert
-    starts = np.zeros(len(used) + 1, dtype=np.int64)
-    np.cumsum(np.bincount(route_expert, minlength=len(used)), out=starts[1:])
-    used_t = torch.from_numpy(used)
+    k = rows.shape[1]
+    order, starts, used = _by_expert(rows.reshape(-1).numpy())
     kernels = _kernels()
     # the vector kernels read each row's 16-byte groups and their scales in a run; other layouts (none that
     # the engine makes today) go to the portable ones, which index anything
     blocks, scales = (packed.mlp1_blocks, packed.mlp2_blocks), (packed.mlp1_scales, packed.mlp2_scales)
     runs = all(b.stride()[2:] == (16, 1) for b in blocks) and all(s.stride(2) == 1 for s in scales)
     moe = kernels.moe if runs and "vector" not in FAILED else kernels.moe_float
+    biases = (packed.mlp1_bias, packed.mlp2_bias)
+    if all(a.dtype == torch.bfloat16 for a in (x, weights, *biases)):
+        # bf16 bits, views of the tensors: the kernels widen them and round their result themselves
+        xs, ws, (b1, b2) = _bits(x), _bits(weights).reshape(-1), (_bits(b) for b in biases)
+    else:  # float32 copies, the biases of the used experts only
+        used_t = torch.from_numpy(used)
+        xs, ws = x.float().numpy(), weights.float().reshape(-1).numpy()
+        b1, b2 = (b.index_select(0, used_t).float().numpy() for b in biases)
     args = (
-        x.float().numpy(),
+        xs,
         order,
         starts,
         used,
         k,
-        weights.float().reshape(-1).numpy(),
-        packed.mlp1_blocks.numpy(),
-        packed.mlp1_scales.numpy(),
-        packed.mlp1_bias.index_select(0, used_t).float().numpy(),
-        packed.mlp2_blocks.numpy(),
-        packed.mlp2_scales.numpy(),
-        packed.mlp2_bias.index_select(0, used_t).float().numpy(),
+        ws,
+        blocks[0].numpy(),
+        scales[0].numpy(),
+        b1,
+        blocks[1].numpy(),
+        scales[1].numpy(),
+        b2,
         np.float32(limit),
         np.float32(alpha),
         threads(),
@@ -105,7 +108,27 @@ def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torc
             raise
         except Exception as error:  # numba's and LLVM's errors are many (a CPU or an install not tested)
             out = _after_failure(kernels, moe, args, error)
+    if out.dtype == np.int16:
+        return torch.from_numpy(out).view(torch.bfloat16)
     return torch.from_numpy(out).to(torch.bfloat16)
+
+
+def _bits(t: torch.Tensor) -> np.ndarray:
+    """A bf16 tensor's bits as int16 (a view where it is contiguous)."""
+    return t.contiguous().view(torch.int16).numpy()
+
+
+def _by_expert(flat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Routes [T * k] (expert rows) -> (order: the routes grouped by expert, in increasing row and then route
+    number; starts: where each expert's routes begin in order, and the end; used: the experts, increasing)."""
+    if flat.shape[0] < 2 or (flat[1:] > flat[:-1]).all():  # one token's routes, sorted (moe.by_expert)
+        every = np.arange(flat.shape[0] + 1, dtype=np.int64)
+        return every[:-1], every, flat.astype(np.int64)
+    used, route_expert = np.unique(flat, return_inverse=True)  # experts in increasing id; route -> index
+    order = np.argsort(route_expert, kind="stable").astype(np.int64)
+    starts = np.zeros(len(used) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(route_expert, minlength=len(used)), out=starts[1:])
+    return order, starts, used.astype(np.int64)
 
 
 def _after_failure(kernels, moe, args, error: Exception):
@@ -150,11 +173,13 @@ def warm_up() -> None:
         expert_mlp_cpu(x, rows, weights.bfloat16(), packed, 7.0, 1.7)
     from engine.kernels import cpu_bf16_jit  # the projections' and the unembedding's GEMV and GEMM
 
-    w, bias, x = np.zeros((1, 8), np.uint16), np.zeros(1, np.float32), np.zeros((9, 8), np.float32)
-    out = np.zeros((9, 1), np.float32)
+    # as engine/kernels/cpu_bf16.py calls them: bf16 bits in and out, a bias or none (length 0)
+    w, x, out = np.zeros((1, 8), np.uint16), np.zeros((9, 8), np.int16), np.zeros((9, 1), np.int16)
     with NUMBA_LOCK:
-        cpu_bf16_jit.gemv(x[:1], w, bias, out[:1])
-        cpu_bf16_jit.gemm(x, w, bias, out, threads())
+        for bias in (np.zeros(1, np.int16), np.zeros(0, np.int16)):
+            cpu_bf16_jit.gemv(x[:1], w, bias, out[:1])
+            cpu_bf16_jit.gemv3(x[:1], w, bias, out[:1], w, bias, out[:1], w, bias, out[:1])
+            cpu_bf16_jit.gemm(x, w, bias, out, threads())
 
 
 def _kernels():

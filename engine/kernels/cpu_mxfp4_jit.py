@@ -16,7 +16,12 @@ Shapes of the portable inner loops, for LLVM to emit AVX2 (or whatever the CPU h
   scratch allocated before the loop.
 
 numba's disk cache knows only this file's date and size, not cpu_mxfp4_simd.py's, whose IR it inlines:
-SIMD_SOURCE below is that file's hash, so that a change there changes this file (a test keeps it current).
+SIMD_SOURCE below is that file's hash, so that a change there changes this file (a test keeps it current);
+BITS_SOURCE is cpu_bits.py's.
+
+``moe`` takes x, the routing weights and the biases either as float32 (x [T, H], weights [T * k], biases
+[U, R] of the used experts) or as bf16 bits (int16 views of the tensors: biases [N, R] of every row, read at
+``used``), and returns [T, H] float32 or bf16 bits in x's form.
 """
 
 from __future__ import annotations
@@ -24,9 +29,11 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.extending import overload
 
 from engine.kernels import cpu_mxfp4_simd as simd
+from engine.kernels.cpu_bits import floats, rounded, value, widen
 
 SCALE_BIAS = 127
 GROUP = 32
@@ -43,6 +50,7 @@ with np.errstate(over="ignore"):  # 255, E8M0's NaN, overflows to inf (so does t
     SCALES = np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - SCALE_BIAS).astype(np.float32)
     HALF_SCALES = (SCALES * np.float32(0.5)).astype(np.float32)  # the vector kernels' (exact: powers of two)
 SIMD_SOURCE = "9c4216e491446272"  # sha256 of cpu_mxfp4_simd.py (its first 16 hex digits): see the docstring
+BITS_SOURCE = "28f8d70f956df944"  # and of cpu_bits.py
 QUANT_BITS = 15  # inputs to int16: a group's largest magnitude below 2**15 units of its scale
 
 
@@ -58,6 +66,18 @@ def bf16(v):
         return np.float32(v)
     r = np.uint32((u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000))
     return r.view(np.float32)
+
+
+def bias_row(bias, used, i, r):
+    """The bias of row r of the i-th used expert, as float32: bias[i, r] of the used experts' biases in
+    float32, or bias[used[i], r] of every row's bf16 bits."""
+
+
+@overload(bias_row)
+def _bias_row(bias, used, i, r):
+    if bias.dtype == types.int16:
+        return lambda bias, used, i, r: widen(bias[used[i], r])
+    return lambda bias, used, i, r: bias[i, r]
 
 
 @jit(inline="always")
@@ -143,7 +163,8 @@ def matmul(inputs, per, order, starts, used, blocks, scales, bias, out, threads)
                     route = order[m]
                     xr = inputs[route // per]
                     for r in range(r0, r1):
-                        out[route, r] = bf16(bf16(dot_packed(blocks, scales, e, r, xr, acc)) + bias[i, r])
+                        dot = bf16(dot_packed(blocks, scales, e, r, xr, acc))
+                        out[route, r] = bf16(dot + bias_row(bias, used, i, r))
                 continue
             for r in range(r0, r1):
                 decode_row(blocks, scales, e, r, tile[r - r0])
@@ -162,7 +183,7 @@ def matmul(inputs, per, order, starts, used, blocks, scales, bias, out, threads)
                             s3 += w[c] * x3[c]
                         acc[0], acc[1], acc[2], acc[3] = s0, s1, s2, s3
                         for q in range(ROUTE_BLOCK):
-                            out[order[m0 + q], r] = bf16(bf16(acc[q]) + bias[i, r])
+                            out[order[m0 + q], r] = bf16(bf16(acc[q]) + bias_row(bias, used, i, r))
                     continue
                 for m in range(m0, m1):
                     route = order[m]
@@ -172,7 +193,7 @@ def matmul(inputs, per, order, starts, used, blocks, scales, bias, out, threads)
                         s = np.float32(0.0)
                         for c in range(width):
                             s += w[c] * xr[c]
-                        out[route, r] = bf16(bf16(s) + bias[i, r])
+                        out[route, r] = bf16(bf16(s) + bias_row(bias, used, i, r))
 
 
 @jit(parallel=True)
@@ -194,7 +215,7 @@ def weighted_sum(y, weights, k, out):
     for t in prange(out.shape[0]):
         for j in range(k):
             route = t * k + j
-            wj = weights[route]
+            wj = value(weights, route)
             for c in range(out.shape[1]):
                 out[t, c] += y[route, c] * wj
 
@@ -204,14 +225,14 @@ def moe_float(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, 
     # the portable kernels (any CPU numba runs on)
     routes = x.shape[0] * k  # route t * k + j: token t's j-th expert
     h = np.empty((routes, b1.shape[1]), dtype=np.float32)
-    matmul(split_columns(x), k, order, starts, used, b1, s1, bias1, h, threads)
+    matmul(split_columns(floats(x)), k, order, starts, used, b1, s1, bias1, h, threads)
     act = np.empty((routes, b1.shape[1] // 2), dtype=np.float32)
     swiglu(h, limit, alpha, act)
     y = np.empty((routes, b2.shape[1]), dtype=np.float32)
     matmul(act, 1, order, starts, used, b2, s2, bias2, y, threads)
     out = np.zeros((x.shape[0], b2.shape[1]), dtype=np.float32)
     weighted_sum(y, weights, k, out)
-    return out
+    return rounded(out, x)
 
 
 @jit(parallel=True)
@@ -329,7 +350,7 @@ def matmul_simd(xf, xq, xs, ok, per, order, starts, used, blocks, scales, bias, 
                 rows_simd(blocks, scales, e, r0, r1, xq, xs, xf, ok, src, m, count, acc)
                 for r in range(r0, r1):
                     for q in range(count):
-                        out[order[m + q], r] = bf16(bf16(acc[r - r0, q]) + bias[i, r])
+                        out[order[m + q], r] = bf16(bf16(acc[r - r0, q]) + bias_row(bias, used, i, r))
                 m += count
 
 
@@ -337,7 +358,7 @@ def matmul_simd(xf, xq, xs, ok, per, order, starts, used, blocks, scales, bias, 
 def moe_simd(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, limit, alpha, threads):
     # moe_float's numbers through matmul_simd: the inputs of each matmul quantized once
     routes = x.shape[0] * k
-    xf = split_columns(x)
+    xf = split_columns(floats(x))
     xq = np.empty(xf.shape, dtype=np.int16)
     xs = np.empty((xf.shape[0], xf.shape[1] // GROUP), dtype=np.float32)
     x_ok = np.empty(xf.shape[0], dtype=np.bool_)
@@ -354,7 +375,7 @@ def moe_simd(x, order, starts, used, k, weights, b1, s1, bias1, b2, s2, bias2, l
     matmul_simd(act, aq, a_s, a_ok, 1, order, starts, used, b2, s2, bias2, y, threads)
     out = np.zeros((x.shape[0], b2.shape[1]), dtype=np.float32)
     weighted_sum(y, weights, k, out)
-    return out
+    return rounded(out, x)
 
 
 moe = moe_simd if simd.available() else moe_float  # the one a forward pass calls on this CPU

@@ -16,6 +16,7 @@ from engine.layers.moe import by_expert, expert_mlp
 numba = pytest.importorskip("numba")
 
 from engine.kernels import cpu_mxfp4_jit, cpu_mxfp4_simd
+from engine.kernels.cpu_mxfp4 import expert_mlp_cpu
 
 KERNELS = ["portable", "simd"]  # cpu_mxfp4_jit.moe_float (any CPU), moe_simd (x86 with AVX2)
 
@@ -322,6 +323,18 @@ def test_quantize_flags_the_rows_the_fast_loop_cannot_scale():
     xq, xs, ok = np.empty(x.shape, np.int16), np.empty((7, 2), np.float32), np.empty(7, np.bool_)
     cpu_mxfp4_jit.quantize(x, xq, xs, ok)
     assert ok.tolist() == [True, False, False, False, False, True, False]
+
+
+@pytest.mark.parametrize("tokens", [1, 6])
+def test_expert_mlps_from_bits_equal_the_float_form(kernel, tokens):
+    """expert_mlp_cpu hands bf16 tensors over as bits and takes bf16 bits back; with float32 routing weights
+    it converts to float32 copies instead, as before. Both give the same bits."""
+    packed = packed_experts(6, 96, 64, seed=3)
+    x = torch.randn(tokens, 96).bfloat16()
+    rows, weights = routes(tokens, 6, 3)
+    from_bits = expert_mlp_cpu(x, rows, weights, packed, 7.0, 1.702)
+    from_floats = expert_mlp_cpu(x, rows, weights.float(), packed, 7.0, 1.702)
+    assert from_bits.dtype == torch.bfloat16 and torch.equal(from_bits, from_floats)
 
 
 def test_the_compiled_kernels_name_the_vector_code_they_inline():
