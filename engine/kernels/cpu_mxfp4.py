@@ -180,6 +180,12 @@ def warm_up() -> None:
             cpu_bf16_jit.gemv(x[:1], w, bias, out[:1])
             cpu_bf16_jit.gemv3(x[:1], w, bias, out[:1], w, bias, out[:1], w, bias, out[:1])
             cpu_bf16_jit.gemm(x, w, bias, out, threads())
+    from engine.kernels import cpu_norm_jit  # engine.kernels.fused's add + RMSNorm on the CPU
+
+    rows, scale, none = np.zeros((2, 8), np.int16), np.ones(8, np.float32), np.zeros((0, 0), np.int16)
+    with NUMBA_LOCK:
+        cpu_norm_jit.add_rms_norm(rows, rows, rows[0], scale, 1e-5)  # with a delta and its bias
+        cpu_norm_jit.add_rms_norm(rows, none, np.zeros(0, np.int16), scale, 1e-5)  # without
 
 
 def _kernels():

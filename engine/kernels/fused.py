@@ -11,6 +11,8 @@ expert kernels. Importing this module never imports Triton.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from engine import kernels
@@ -80,7 +82,55 @@ def add_rms_norm(
         )
         return residual, normed
 
+    if not kernels.use_fused(x.device) and _cpu_norm_applies(x, delta, scale, delta_bias):
+        return _cpu_add_rms_norm(x, delta, scale, eps, delta_bias)
     return _run(x.device, triton_fn, lambda: ref.add_rms_norm(x, delta, scale, eps, delta_bias))
+
+
+def _cpu_norm_applies(x, delta, scale, delta_bias) -> bool:
+    """The CPU's numba add + RMSNorm takes bf16 rows [T, H], a delta like them (or none), a bf16 bias [H] (or
+    none) and a float32 scale [H], where numba runs (GOSSAMER_KERNELS=torch turns it off). Not while torch
+    operations are being recorded (a dispatch mode: a tracer, or the tests' CUDA-graph stand-in), which must
+    see the norm's operations."""
+    from torch.utils._python_dispatch import _get_current_dispatch_mode
+
+    like = x.device.type == "cpu" and x.dtype == torch.bfloat16 and x.dim() == 2
+    if not like or scale.shape != x.shape[1:] or scale.dtype != torch.float32 or scale.device.type != "cpu":
+        return False
+    if delta is not None and (delta.shape != x.shape or delta.dtype != x.dtype or delta.device.type != "cpu"):
+        return False
+    if delta_bias is not None and (
+        delta is None or delta_bias.shape != scale.shape or delta_bias.dtype != x.dtype
+    ):
+        return False
+    return _get_current_dispatch_mode() is None and kernels.cpu_available()
+
+
+def _cpu_add_rms_norm(x, delta, scale, eps, delta_bias):
+    from . import cpu_mxfp4, cpu_norm_jit  # numba compiles on first use (engine/runtime/loader.py warms it)
+
+    none = _cpu_none()
+    with cpu_mxfp4.NUMBA_LOCK:
+        residual, normed = cpu_norm_jit.add_rms_norm(
+            _bits(x),
+            none[0] if delta is None else _bits(delta),
+            none[1] if delta_bias is None else _bits(delta_bias),
+            scale.contiguous().numpy(),
+            float(eps),
+        )
+    normed = torch.from_numpy(normed).view(torch.bfloat16)
+    return (x if delta is None else torch.from_numpy(residual).view(torch.bfloat16)), normed
+
+
+def _bits(t: torch.Tensor):
+    return t.contiguous().view(torch.int16).numpy()
+
+
+@functools.cache
+def _cpu_none():
+    import numpy as np  # with numba, which _cpu_norm_applies found
+
+    return np.zeros((0, 0), np.int16), np.zeros(0, np.int16)  # no delta, no bias
 
 
 def rope_kv_write(

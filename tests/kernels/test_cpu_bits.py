@@ -12,7 +12,16 @@ import torch
 
 numba = pytest.importorskip("numba")
 
-from engine.kernels import cpu_bf16, cpu_bf16_jit, cpu_bits, cpu_mxfp4, cpu_mxfp4_jit
+from engine.kernels import (
+    cpu_bf16,
+    cpu_bf16_jit,
+    cpu_bits,
+    cpu_mxfp4,
+    cpu_mxfp4_jit,
+    cpu_norm_jit,
+    fused,
+    fused_ref,
+)
 
 SPECIAL = [
     0.0, -0.0, 1.0, -1.5, 3.0e38, -3.0e38, 3.3895314e38,  # the largest bf16, and past it
@@ -62,9 +71,41 @@ def test_bf16_products_from_bits_equal_the_float_form(tokens, bias):
     assert torch.equal(cpu_bf16.linear(x, w, b), torch.from_numpy(out).to(torch.bfloat16))
 
 
-@pytest.mark.parametrize("module", [cpu_bf16_jit, cpu_mxfp4_jit])
+@pytest.mark.parametrize("module", [cpu_bf16_jit, cpu_mxfp4_jit, cpu_norm_jit])
 def test_the_compiled_kernels_name_the_bits_helpers_they_inline(module):
     """numba's disk cache keys each kernel on its own file: cpu_bits.py, which both call, is pinned there by
     hash, so editing it without updating the hashes (which recompiles) fails here, not with stale code."""
     digest = hashlib.sha256(Path(cpu_bits.__file__).read_bytes()).hexdigest()[:16]
     assert digest == module.BITS_SOURCE, f"update BITS_SOURCE in {module.__name__} to {digest}"
+
+
+@pytest.mark.parametrize("tokens, width", [(1, 2880), (3, 77), (cpu_norm_jit.PARALLEL_ROWS + 1, 96)])
+@pytest.mark.parametrize("delta, bias", [(True, True), (True, False), (False, False)])
+def test_cpu_add_rms_norm_equals_torchs(tokens, width, delta, bias):
+    """fused.add_rms_norm on the CPU (numba, one call) gives torch's residual bit for bit, and its norm but
+    for the order of the mean's sum: at most one bf16 step apart, in a few elements. No delta: the residual
+    is x itself."""
+    g = torch.Generator().manual_seed(tokens * width)
+    x = (torch.randn(tokens, width, generator=g) * 4).bfloat16()
+    d = torch.randn(tokens, width, generator=g).bfloat16() if delta else None
+    b = torch.randn(width, generator=g).bfloat16() if bias else None
+    scale = torch.rand(width, generator=g) + 0.5
+    assert fused._cpu_norm_applies(x, d, scale, b)
+    residual, normed = fused.add_rms_norm(x, d, scale, 1e-5, b)
+    want_residual, want = fused_ref.add_rms_norm(x, d, scale, 1e-5, b)
+    assert torch.equal(residual, want_residual) and (delta or residual is x)
+    assert normed.dtype == torch.bfloat16 and normed.shape == want.shape
+    steps = (normed.view(torch.int16).int() - want.view(torch.int16).int()).abs()
+    assert steps.max() <= 1 and (steps > 0).float().mean() < 0.01
+
+
+def test_cpu_add_rms_norm_keeps_inf_and_nan_where_torch_does():
+    x = torch.randn(3, 64).bfloat16()
+    x[0, 5], x[1, 9] = float("nan"), float("inf")
+    scale = torch.ones(64)
+    _, normed = fused.add_rms_norm(x, None, scale, 1e-5)
+    _, want = fused_ref.add_rms_norm(x, None, scale, 1e-5)
+    assert torch.equal(torch.isnan(normed), torch.isnan(want)) and torch.equal(
+        torch.isinf(normed), torch.isinf(want)
+    )
+    assert torch.equal(normed[2], want[2]) or (normed[2] != want[2]).sum() <= 1
