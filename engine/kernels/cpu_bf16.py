@@ -45,21 +45,44 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
     return torch.from_numpy(out).view(torch.bfloat16)
 
 
-def linear3(x: torch.Tensor, *projections: tuple[torch.Tensor, torch.Tensor | None]) -> list | None:
+def linear3(
+    x: torch.Tensor,
+    *projections: tuple[torch.Tensor, torch.Tensor | None],
+    rotary: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> list | None:
     """[linear(x, w, b) for (w, b) in three projections], through one numba call (cpu_bf16_jit.gemv3) where
-    the GEMV applies to all three; None where it does not (the caller projects one at a time)."""
+    the GEMV applies to all three; None where it does not (the caller projects one at a time).
+
+    rotary: (cos, sin) [T, 1, half] bf16: the first two outputs come back rotated in heads of 2 * half
+    columns, as engine/layers/rotary.py apply_rotary rotates them, bit for bit (the attention's q and k: no
+    torch operations between the projections and the attention)."""
     rows = x.shape[0]
     if len(projections) != 3 or rows > GEMV_MAX_ROWS or not kernels.cpu_available():
         return None
     if not all(applies(x, w, b) for w, b in projections):
+        return None
+    if rotary is not None and not _rotates(rows, projections, *rotary):
         return None
     from engine.kernels import cpu_bf16_jit
 
     outs = [np.empty((rows, w.shape[0]), dtype=np.int16) for w, _ in projections]
     arrays = [a for (w, b), out in zip(projections, outs) for a in (_weight_bits(w), _bias_bits(b), out)]
     with cpu_mxfp4.NUMBA_LOCK:
-        cpu_bf16_jit.gemv3(_bits(x), *arrays)
+        if rotary is None:
+            cpu_bf16_jit.gemv3(_bits(x), *arrays)
+        else:
+            cos, sin = (_bits(t.reshape(rows, -1)) for t in rotary)
+            cpu_bf16_jit.gemv3_rotated(_bits(x), *arrays, cos, sin)
     return [torch.from_numpy(out).view(torch.bfloat16) for out in outs]
+
+
+def _rotates(rows: int, projections, cos: torch.Tensor, sin: torch.Tensor) -> bool:
+    """cos and sin fit the rotation: bf16 on the CPU, [rows, 1, half] or [rows, half]; q and k whole heads."""
+    ok = all(t.dtype == torch.bfloat16 and t.device.type == "cpu" and t.dim() in (2, 3) for t in (cos, sin))
+    if not ok or cos.shape != sin.shape or cos.shape[0] != rows or cos.numel() != rows * cos.shape[-1]:
+        return False
+    head = 2 * cos.shape[-1]
+    return head > 0 and all(w.shape[0] % head == 0 for w, _ in projections[:2])
 
 
 _NO_BIAS = np.zeros(0, dtype=np.int16)  # the kernels' "no bias"

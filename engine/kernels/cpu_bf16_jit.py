@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-from engine.kernels.cpu_bits import floats, store, widen
+from engine.kernels.cpu_bits import bf16_bits, floats, store, widen
 
 ROWS_PER_CHUNK = 64  # GEMV: weight rows a chunk of work holds (64 x 2880 bf16 = 360 KB: one stream per thread)
 TILE_ROWS = 16  # GEMM: weight rows widened at once (16 x 2880 float32 = 184 KB, in L2)
@@ -74,6 +74,30 @@ def gemv3(x, w0, b0, o0, w1, b1, o1, w2, b2, o2):
             gemv_chunk(xf, w1, b1, o1, chunk - c0)
         else:
             gemv_chunk(xf, w2, b2, o2, chunk - c0 - c1)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gemv3_rotated(x, w0, b0, o0, w1, b1, o1, w2, b2, o2, cos, sin):
+    # gemv3 into bf16 bits, then the first two outputs (queries, keys) rotated in place: the attention's
+    # projections and RoPE in one call. cos, sin [T, half] bf16 bits; heads of 2 * half columns
+    gemv3(x, w0, b0, o0, w1, b1, o1, w2, b2, o2)
+    rotate(o0, cos, sin)
+    rotate(o1, cos, sin)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def rotate(out, cos, sin):
+    # each head's halves (x1, x2) -> (x1 cos - x2 sin, x2 cos + x1 sin), every product and sum rounded to bf16
+    # as torch's bf16 operations round them (engine/layers/rotary.py apply_rotary)
+    half = cos.shape[1]
+    for t in range(min(out.shape[0], cos.shape[0], sin.shape[0])):
+        for base in range(0, out.shape[1] - 2 * half + 1, 2 * half):  # whole heads only: never past the row
+            for i in range(half):
+                x1, x2 = widen(out[t, base + i]), widen(out[t, base + half + i])
+                c, s = widen(cos[t, i]), widen(sin[t, i])
+                first = widen(bf16_bits(x1 * c)) - widen(bf16_bits(x2 * s))
+                second = widen(bf16_bits(x2 * c)) + widen(bf16_bits(x1 * s))
+                out[t, base + i], out[t, base + half + i] = bf16_bits(first), bf16_bits(second)
 
 
 @jit

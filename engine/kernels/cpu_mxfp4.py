@@ -179,6 +179,10 @@ def warm_up() -> None:
         for bias in (np.zeros(1, np.int16), np.zeros(0, np.int16)):
             cpu_bf16_jit.gemv(x[:1], w, bias, out[:1])
             cpu_bf16_jit.gemv3(x[:1], w, bias, out[:1], w, bias, out[:1], w, bias, out[:1])
+            head, o2 = np.zeros((2, 8), np.uint16), np.zeros((1, 2), np.int16)
+            angles = np.zeros((1, 1), np.int16)
+            q_k = (head, bias[:0], o2)  # one head of 2 columns each, rotated by angles [1, 1]
+            cpu_bf16_jit.gemv3_rotated(x[:1], *q_k, *q_k, w, bias, out[:1], angles, angles)
             cpu_bf16_jit.gemm(x, w, bias, out, threads())
     from engine.kernels import cpu_norm_jit  # engine.kernels.fused's add + RMSNorm on the CPU
 

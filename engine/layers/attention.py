@@ -82,6 +82,19 @@ class Attention(nn.Module):
                 return three
         return [self.project(name, x) for name in names]
 
+    def _rotated_qkv(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor):
+        # q (rotated), k (rotated), v from one numba call where it applies (a few rows on the CPU, the
+        # checkpoint's three matrices: cpu_bf16.linear3 with rotary), else None
+        if self.qkv_weight is not None or self.int8 is not None:
+            return None
+        weights = [(getattr(self, f"{n}_weight"), getattr(self, f"{n}_bias")) for n in ("q", "k", "v")]
+        three = cpu_bf16.linear3(x, *weights, rotary=(cos, sin))
+        if three is None:
+            return None
+        t, d = x.shape[0], self.head_dim
+        q, k, v = three
+        return q.view(t, self.num_heads, d), k.view(t, self.num_kv_heads, d), v.view(t, self.num_kv_heads, d)
+
     def qkv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         # x: [T, hidden] -> q [T, heads, d], k and v [T, kv_heads, d]
         t, d = x.shape[0], self.head_dim
@@ -122,8 +135,12 @@ class Attention(nn.Module):
         step on the fused path leaves the bias to the next norm's kernel (``Block.step``)."""
         if x.shape[0] == 1 and positions is not None and self.fusable and kernels.use_fused(x.device):
             return self.decode(x, cos, sin, cache, positions)
-        q, k, v = self.qkv(x)
-        q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        rotated = self._rotated_qkv(x, cos, sin)
+        if rotated is None:
+            q, k, v = self.qkv(x)
+            q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+        else:
+            q, k, v = rotated
         keys, values, key_start = cache.update(k, v, start)
         out = attend(q, keys, values, self.sinks, self.scale, start, key_start, self.window)
         return self.project("out", out), None

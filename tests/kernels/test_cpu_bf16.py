@@ -90,3 +90,29 @@ def test_three_projections_in_one_call_equal_three_calls(tokens):
         assert torch.equal(got, cpu_bf16.linear(x, w, b))
     assert cpu_bf16.linear3(torch.randn(cpu_bf16.GEMV_MAX_ROWS + 1, 96).bfloat16(), *projections) is None
     assert cpu_bf16.linear3(x.float(), *projections) is None
+
+
+@pytest.mark.parametrize("tokens", [1, 3])
+def test_three_projections_rotated_in_the_call_equal_torchs_rotation(tokens):
+    """linear3 with rotary gives apply_rotary's q and k, bit for bit (each product and sum rounded to bf16 as
+    torch rounds them), and v untouched; cos and sin that do not fit (a head that does not divide q) decline."""
+    from engine.layers.rotary import apply_rotary
+
+    g = torch.Generator().manual_seed(tokens)
+    x = torch.randn(tokens, 96, generator=g).bfloat16()
+    d, heads, kv_heads = 16, 6, 2
+    shapes = ((heads * d, True), (kv_heads * d, False), (kv_heads * d, True))
+    projections = [
+        (torch.randn(r, 96, generator=g).bfloat16(), torch.randn(r, generator=g).bfloat16() if b else None)
+        for r, b in shapes
+    ]
+    angles = torch.rand(tokens, 1, d // 2, generator=g) * 40
+    cos, sin = (angles.cos() * 1.3).bfloat16(), (angles.sin() * 1.3).bfloat16()
+    q, k, v = cpu_bf16.linear3(x, *projections, rotary=(cos, sin))
+    want_q, want_k, want_v = cpu_bf16.linear3(x, *projections)
+    assert torch.equal(v, want_v)
+    for got, want, n in ((q, want_q, heads), (k, want_k, kv_heads)):
+        rotated = apply_rotary(want.view(tokens, n, d), cos, sin).reshape(tokens, -1)
+        assert torch.equal(got, rotated)
+    odd = (cos[..., :5].contiguous(), sin[..., :5].contiguous())  # heads of 10 columns do not divide 16
+    assert cpu_bf16.linear3(x, *projections, rotary=odd) is None
