@@ -27,6 +27,7 @@ KERNELS = {  # module -> numba functions the engine calls from Python
     "engine.kernels.cpu_bf16_jit": ("gemv", "gemv3", "gemv3_rotated", "gemm"),
     "engine.kernels.cpu_mxfp4_jit": ("moe",),
     "engine.kernels.cpu_norm_jit": ("add_rms_norm",),
+    "engine.kernels.cpu_attend_jit": ("attend_one",),
 }
 
 

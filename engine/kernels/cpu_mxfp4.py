@@ -190,6 +190,11 @@ def warm_up() -> None:
     with NUMBA_LOCK:
         cpu_norm_jit.add_rms_norm(rows, rows, rows[0], scale, 1e-5)  # with a delta and its bias
         cpu_norm_jit.add_rms_norm(rows, none, np.zeros(0, np.int16), scale, 1e-5)  # without
+    from engine.kernels import cpu_attend_jit  # engine.layers.attention's one-token attention on the CPU
+
+    keys = np.zeros((1, 2, 8), np.float32)
+    with NUMBA_LOCK:
+        cpu_attend_jit.attend_one(rows[0], keys, keys, scale[:1], 0.5)
 
 
 def _kernels():

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 
 import torch
+from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from engine import kernels
 
@@ -92,8 +93,6 @@ def _cpu_norm_applies(x, delta, scale, delta_bias) -> bool:
     none) and a float32 scale [H], where numba runs (GOSSAMER_KERNELS=torch turns it off). Not while torch
     operations are being recorded (a dispatch mode: a tracer, or the tests' CUDA-graph stand-in), which must
     see the norm's operations."""
-    from torch.utils._python_dispatch import _get_current_dispatch_mode
-
     like = x.device.type == "cpu" and x.dtype == torch.bfloat16 and x.dim() == 2
     if not like or scale.shape != x.shape[1:] or scale.dtype != torch.float32 or scale.device.type != "cpu":
         return False

@@ -13,6 +13,7 @@ import torch
 numba = pytest.importorskip("numba")
 
 from engine.kernels import (
+    cpu_attend_jit,
     cpu_bf16,
     cpu_bf16_jit,
     cpu_bits,
@@ -71,7 +72,7 @@ def test_bf16_products_from_bits_equal_the_float_form(tokens, bias):
     assert torch.equal(cpu_bf16.linear(x, w, b), torch.from_numpy(out).to(torch.bfloat16))
 
 
-@pytest.mark.parametrize("module", [cpu_bf16_jit, cpu_mxfp4_jit, cpu_norm_jit])
+@pytest.mark.parametrize("module", [cpu_bf16_jit, cpu_mxfp4_jit, cpu_norm_jit, cpu_attend_jit])
 def test_the_compiled_kernels_name_the_bits_helpers_they_inline(module):
     """numba's disk cache keys each kernel on its own file: cpu_bits.py, which both call, is pinned there by
     hash, so editing it without updating the hashes (which recompiles) fails here, not with stale code."""
@@ -109,3 +110,45 @@ def test_cpu_add_rms_norm_keeps_inf_and_nan_where_torch_does():
         torch.isinf(normed), torch.isinf(want)
     )
     assert torch.equal(normed[2], want[2]) or (normed[2] != want[2]).sum() <= 1
+
+
+@pytest.mark.parametrize(
+    "heads, kv_heads, d, keys",
+    [(64, 8, 64, 1), (64, 8, 64, 150), (64, 8, 64, 700), (4, 2, 16, 9), (6, 3, 32, 40)],
+)
+def test_one_token_attention_equals_torchs(heads, kv_heads, d, keys):
+    """engine.layers.attention's numba path for one token (cpu_attend_jit) gives attend_torch's bits: sums in
+    BMM's order, every rounding where torch rounds; past ~150 keys BLAS blocks its sums, so there at most a
+    bf16 step in a few elements."""
+    from engine.layers import attention
+
+    g = torch.Generator().manual_seed(heads * keys + d)
+    q = (torch.randn(1, heads, d, generator=g) * 2).bfloat16()
+    k = (torch.randn(kv_heads, keys, d, generator=g) * 2).bfloat16().float()
+    v = torch.randn(kv_heads, keys, d, generator=g).bfloat16().float()
+    sinks = torch.randn(kv_heads, heads // kv_heads, 1, 1, generator=g)
+    assert attention._cpu_attends(q, k, v, sinks)
+    got = attention.attend(q, k, v, sinks, d**-0.5, keys - 1, 0, 0)
+    want = attention.attend_torch(q, k, v, sinks, d**-0.5, keys - 1, 0, 0)
+    assert got.shape == want.shape == (1, heads * d) and got.dtype == torch.bfloat16
+    steps = (got.view(torch.int16).int() - want.view(torch.int16).int()).abs()
+    if keys <= 150:
+        assert torch.equal(got, want)
+    assert steps.max() <= 1 and (steps > 0).float().mean() < 0.001
+
+
+def test_one_token_attention_on_strided_cache_views_and_nan():
+    """Keys and values as the full cache returns them (views of a longer buffer), and a NaN query: the NaN
+    stays in its head's outputs, as in torch's."""
+    from engine.layers import attention
+
+    buffer = torch.randn(2, 50, 16).bfloat16().float()
+    keys, values = buffer[:, :20], (buffer * 0.5)[:, :20]
+    q = torch.randn(1, 4, 16).bfloat16()
+    q[0, 1, 3] = float("nan")
+    sinks = torch.randn(2, 2, 1, 1)
+    got = attention.attend(q, keys, values, sinks, 0.25, 19, 0, 0)
+    want = attention.attend_torch(q, keys, values, sinks, 0.25, 19, 0, 0)
+    assert torch.equal(torch.isnan(got), torch.isnan(want)) and torch.isnan(got[0, 16:32]).all()
+    finite = ~torch.isnan(want)
+    assert torch.equal(got[finite], want[finite])
