@@ -150,11 +150,19 @@ def cpu_available() -> bool:
     GOSSAMER_KERNELS is not "torch". Importing numba is deferred to the first CPU forward pass."""
     if mode() == "torch":
         return False
+    module = _cpu_mxfp4()
+    return module is not None and module.available()
+
+
+@functools.cache
+def _cpu_mxfp4():
+    # engine.kernels.cpu_mxfp4, or None without numpy (it comes with numba; without either, the torch path).
+    # Looked up once: cpu_available runs ~30 times a CPU decode step
     try:
         from . import cpu_mxfp4
-    except ImportError:  # numpy comes with numba; without either, the torch path
-        return False
-    return cpu_mxfp4.available()
+    except ImportError:
+        return None
+    return cpu_mxfp4
 
 
 def cpu_kind() -> str:
