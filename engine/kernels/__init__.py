@@ -21,6 +21,7 @@ import logging
 import os
 
 import torch
+from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from .launch import simulated
 
@@ -163,6 +164,13 @@ def _cpu_mxfp4():
     except ImportError:
         return None
     return cpu_mxfp4
+
+
+def cpu_runs_now() -> bool:
+    """cpu_available, and no dispatch mode records torch operations now (a tracer, or the tests' CUDA-graph
+    stand-in): a numba call is invisible to one, so the kernels that replace torch operations outright (the
+    CPU's norm and one-token attention) give way to torch's while one records."""
+    return _get_current_dispatch_mode() is None and cpu_available()
 
 
 def cpu_kind() -> str:

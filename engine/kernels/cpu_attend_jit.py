@@ -17,14 +17,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from engine.kernels.cpu_bits import bf16_bits, widen
+from engine.kernels.cpu_bits import bf16_bits, to_bf16, widen
 
-BITS_SOURCE = "28f8d70f956df944"  # sha256 of cpu_bits.py (first 16 hex digits): numba's cache does not see it
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def _round(v):
-    return widen(bf16_bits(v))
+BITS_SOURCE = "1586952ebdcce718"  # sha256 of cpu_bits.py (first 16 hex digits): numba's cache does not see it
 
 
 @njit(cache=True, nogil=True, parallel=True, error_model="numpy")
@@ -54,7 +49,7 @@ def attend_one(q, keys, values, sinks, scale):
             sink = sinks[h0 + g]
             top = sink
             for i in range(n):
-                row[i] = _round(_round(row[i]) * factor)
+                row[i] = to_bf16(to_bf16(row[i]) * factor)
                 top = max(top, row[i])
             total = np.float32(0.0)
             for i in range(n):
@@ -63,7 +58,7 @@ def attend_one(q, keys, values, sinks, scale):
                 total += e
             total += np.exp(sink - top)
             for i in range(n):
-                row[i] = _round(row[i] / total)
+                row[i] = to_bf16(row[i] / total)
         vals = np.empty((n, d), dtype=np.float32)
         for i in range(n):
             for j in range(d):

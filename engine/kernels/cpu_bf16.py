@@ -21,6 +21,7 @@ import torch
 
 from engine import kernels
 from engine.kernels import cpu_mxfp4
+from engine.kernels.cpu_mxfp4 import tensor_bits
 from engine.quant import mxfp4
 
 GEMV_MAX_ROWS = 8  # each weight row is read once from memory and then from L1 once per input row
@@ -36,7 +37,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 
     rows = x.shape[0]
     out = np.empty((rows, weight.shape[0]), dtype=np.int16)
-    args = (_bits(x), _weight_bits(weight), _bias_bits(bias), out)
+    args = (tensor_bits(x), _weight_bits(weight), _bias_bits(bias), out)
     with cpu_mxfp4.NUMBA_LOCK:
         if rows <= GEMV_MAX_ROWS:
             cpu_bf16_jit.gemv(*args)
@@ -69,10 +70,10 @@ def linear3(
     arrays = [a for (w, b), out in zip(projections, outs) for a in (_weight_bits(w), _bias_bits(b), out)]
     with cpu_mxfp4.NUMBA_LOCK:
         if rotary is None:
-            cpu_bf16_jit.gemv3(_bits(x), *arrays)
+            cpu_bf16_jit.gemv3(tensor_bits(x), *arrays)
         else:
-            cos, sin = (_bits(t.reshape(rows, -1)) for t in rotary)
-            cpu_bf16_jit.gemv3_rotated(_bits(x), *arrays, cos, sin)
+            cos, sin = (tensor_bits(t.reshape(rows, -1)) for t in rotary)
+            cpu_bf16_jit.gemv3_rotated(tensor_bits(x), *arrays, cos, sin)
     return [torch.from_numpy(out).view(torch.bfloat16) for out in outs]
 
 
@@ -88,17 +89,12 @@ def _rotates(rows: int, projections, cos: torch.Tensor, sin: torch.Tensor) -> bo
 _NO_BIAS = np.zeros(0, dtype=np.int16)  # the kernels' "no bias"
 
 
-def _bits(t: torch.Tensor) -> np.ndarray:
-    """A bf16 tensor's bits as int16, a view where it is contiguous (the kernels widen them themselves)."""
-    return t.contiguous().view(torch.int16).numpy()
-
-
 def _weight_bits(weight: torch.Tensor) -> np.ndarray:
     return weight.view(torch.int16).numpy().view(np.uint16)  # a view of the mmap'd file: no copy
 
 
 def _bias_bits(bias: torch.Tensor | None) -> np.ndarray:
-    return _NO_BIAS if bias is None else _bits(bias)
+    return _NO_BIAS if bias is None else tensor_bits(bias)
 
 
 def applies(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> bool:

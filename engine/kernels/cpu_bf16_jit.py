@@ -11,10 +11,9 @@ is written, and a bias of length 0 means none, so the caller converts nothing.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange, types
-from numba.extending import overload
+from numba import njit, prange
 
-from engine.kernels.cpu_bits import bf16_bits, floats, store, widen
+from engine.kernels.cpu_bits import bf16_bits, floats, store, to_bf16, value, widen
 
 ROWS_PER_CHUNK = 64  # GEMV: weight rows a chunk of work holds (64 x 2880 bf16 = 360 KB: one stream per thread)
 TILE_ROWS = 16  # GEMM: weight rows widened at once (16 x 2880 float32 = 184 KB, in L2)
@@ -22,18 +21,13 @@ TOKEN_BLOCK = 4  # GEMM: input rows multiplied together against one widened weig
 CHUNKS_PER_THREAD = 8  # GEMM: load balance on a busy machine; each chunk has its own tile, allocated up front
 
 jit = njit(cache=True, nogil=True, parallel=True, fastmath={"reassoc", "contract", "nsz"}, error_model="numpy")
-BITS_SOURCE = "28f8d70f956df944"  # sha256 of cpu_bits.py (first 16 hex digits): numba's cache does not see it
+BITS_SOURCE = "1586952ebdcce718"  # sha256 of cpu_bits.py (first 16 hex digits): numba's cache does not see it
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
 def bias_at(bias, n):
-    """bias[n] as float32 (float32 or bf16 bits); 0 for an empty bias (none)."""
-
-
-@overload(bias_at)
-def _bias_at(bias, n):
-    if bias.dtype == types.float32:
-        return lambda bias, n: bias[n]
-    return lambda bias, n: widen(bias[n]) if bias.shape[0] else np.float32(0.0)
+    # bias[n] as float32 (float32 or bf16 bits); 0 for an empty bias (none)
+    return value(bias, n) if bias.shape[0] else np.float32(0.0)
 
 
 @njit(cache=True, nogil=True, fastmath={"reassoc", "contract", "nsz"}, error_model="numpy", inline="always")
@@ -95,8 +89,8 @@ def rotate(out, cos, sin):
             for i in range(half):
                 x1, x2 = widen(out[t, base + i]), widen(out[t, base + half + i])
                 c, s = widen(cos[t, i]), widen(sin[t, i])
-                first = widen(bf16_bits(x1 * c)) - widen(bf16_bits(x2 * s))
-                second = widen(bf16_bits(x2 * c)) + widen(bf16_bits(x1 * s))
+                first = to_bf16(x1 * c) - to_bf16(x2 * s)
+                second = to_bf16(x2 * c) + to_bf16(x1 * s)
                 out[t, base + i], out[t, base + half + i] = bf16_bits(first), bf16_bits(second)
 
 

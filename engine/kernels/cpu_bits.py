@@ -36,6 +36,12 @@ def widen(bits):
     return np.uint32(np.uint32(np.uint16(bits)) << np.uint32(16)).view(np.float32)
 
 
+@helper
+def to_bf16(value):
+    # float32 -> the nearest bf16, kept as a float32: what a torch bf16 operation's result holds
+    return widen(bf16_bits(value))
+
+
 def floats(x):
     """A 2-D array as float32: itself, or its bf16 bits (int16) widened into a new array."""
 

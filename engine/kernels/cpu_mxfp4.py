@@ -79,7 +79,7 @@ def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torc
     biases = (packed.mlp1_bias, packed.mlp2_bias)
     if all(a.dtype == torch.bfloat16 for a in (x, weights, *biases)):
         # bf16 bits, views of the tensors: the kernels widen them and round their result themselves
-        xs, ws, (b1, b2) = _bits(x), _bits(weights).reshape(-1), (_bits(b) for b in biases)
+        xs, ws, (b1, b2) = tensor_bits(x), tensor_bits(weights).reshape(-1), (tensor_bits(b) for b in biases)
     else:  # float32 copies, the biases of the used experts only
         used_t = torch.from_numpy(used)
         xs, ws = x.float().numpy(), weights.float().reshape(-1).numpy()
@@ -113,8 +113,9 @@ def expert_mlp_cpu(x, rows, weights, packed, limit: float, alpha: float) -> torc
     return torch.from_numpy(out).to(torch.bfloat16)
 
 
-def _bits(t: torch.Tensor) -> np.ndarray:
-    """A bf16 tensor's bits as int16 (a view where it is contiguous)."""
+def tensor_bits(t: torch.Tensor) -> np.ndarray:
+    """A bf16 tensor's bits as int16 for the numba kernels (engine/kernels/cpu_bits.py): a view where it is
+    contiguous."""
     return t.contiguous().view(torch.int16).numpy()
 
 
@@ -175,15 +176,13 @@ def warm_up() -> None:
 
     # as engine/kernels/cpu_bf16.py calls them: bf16 bits in and out, a bias or none (length 0)
     w, x, out = np.zeros((1, 8), np.uint16), np.zeros((9, 8), np.int16), np.zeros((9, 1), np.int16)
+    bias, head, o2 = np.zeros(1, np.int16), np.zeros((2, 8), np.uint16), np.zeros((1, 2), np.int16)
+    q_k, angles = (head, bias[:0], o2), np.zeros((1, 1), np.int16)  # a head of 2 columns, no bias; [1, 1]
     with NUMBA_LOCK:
-        for bias in (np.zeros(1, np.int16), np.zeros(0, np.int16)):
-            cpu_bf16_jit.gemv(x[:1], w, bias, out[:1])
-            cpu_bf16_jit.gemv3(x[:1], w, bias, out[:1], w, bias, out[:1], w, bias, out[:1])
-            head, o2 = np.zeros((2, 8), np.uint16), np.zeros((1, 2), np.int16)
-            angles = np.zeros((1, 1), np.int16)
-            q_k = (head, bias[:0], o2)  # one head of 2 columns each, rotated by angles [1, 1]
-            cpu_bf16_jit.gemv3_rotated(x[:1], *q_k, *q_k, w, bias, out[:1], angles, angles)
-            cpu_bf16_jit.gemm(x, w, bias, out, threads())
+        cpu_bf16_jit.gemv(x[:1], w, bias, out[:1])
+        cpu_bf16_jit.gemv3(x[:1], w, bias, out[:1], w, bias, out[:1], w, bias, out[:1])
+        cpu_bf16_jit.gemv3_rotated(x[:1], *q_k, *q_k, w, bias, out[:1], angles, angles)
+        cpu_bf16_jit.gemm(x, w, bias, out, threads())
     from engine.kernels import cpu_norm_jit  # engine.kernels.fused's add + RMSNorm on the CPU
 
     rows, scale, none = np.zeros((2, 8), np.int16), np.ones(8, np.float32), np.zeros((0, 0), np.int16)

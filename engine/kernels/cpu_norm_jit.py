@@ -13,9 +13,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from engine.kernels.cpu_bits import bf16_bits, widen
+from engine.kernels.cpu_bits import bf16_bits, to_bf16, widen
 
-BITS_SOURCE = "28f8d70f956df944"  # sha256 of cpu_bits.py (first 16 hex digits): numba's cache does not see it
+BITS_SOURCE = "1586952ebdcce718"  # sha256 of cpu_bits.py (first 16 hex digits): numba's cache does not see it
 
 
 PARALLEL_ROWS = 8  # from this many rows the threads share them; below, starting them costs more than it saves
@@ -31,7 +31,7 @@ def one_row(x, delta, bias, scale, eps, residual, normed, t):
         if delta.shape[0]:
             d = widen(delta[t, h])
             if bias.shape[0]:
-                d = widen(bf16_bits(d + widen(bias[h])))
+                d = to_bf16(d + widen(bias[h]))
             bits = bf16_bits(v + d)
             residual[t, h] = bits
             v = widen(bits)

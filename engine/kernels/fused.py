@@ -14,7 +14,6 @@ from __future__ import annotations
 import functools
 
 import torch
-from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from engine import kernels
 
@@ -91,8 +90,7 @@ def add_rms_norm(
 def _cpu_norm_applies(x, delta, scale, delta_bias) -> bool:
     """The CPU's numba add + RMSNorm takes bf16 rows [T, H], a delta like them (or none), a bf16 bias [H] (or
     none) and a float32 scale [H], where numba runs (GOSSAMER_KERNELS=torch turns it off). Not while torch
-    operations are being recorded (a dispatch mode: a tracer, or the tests' CUDA-graph stand-in), which must
-    see the norm's operations."""
+    operations are being recorded (kernels.cpu_runs_now)."""
     like = x.device.type == "cpu" and x.dtype == torch.bfloat16 and x.dim() == 2
     if not like or scale.shape != x.shape[1:] or scale.dtype != torch.float32 or scale.device.type != "cpu":
         return False
@@ -102,27 +100,23 @@ def _cpu_norm_applies(x, delta, scale, delta_bias) -> bool:
         delta is None or delta_bias.shape != scale.shape or delta_bias.dtype != x.dtype
     ):
         return False
-    return _get_current_dispatch_mode() is None and kernels.cpu_available()
+    return kernels.cpu_runs_now()
 
 
 def _cpu_add_rms_norm(x, delta, scale, eps, delta_bias):
     from . import cpu_mxfp4, cpu_norm_jit  # numba compiles on first use (engine/runtime/loader.py warms it)
 
-    none = _cpu_none()
+    none, bits = _cpu_none(), cpu_mxfp4.tensor_bits
     with cpu_mxfp4.NUMBA_LOCK:
         residual, normed = cpu_norm_jit.add_rms_norm(
-            _bits(x),
-            none[0] if delta is None else _bits(delta),
-            none[1] if delta_bias is None else _bits(delta_bias),
+            bits(x),
+            none[0] if delta is None else bits(delta),
+            none[1] if delta_bias is None else bits(delta_bias),
             scale.contiguous().numpy(),
             float(eps),
         )
     normed = torch.from_numpy(normed).view(torch.bfloat16)
     return (x if delta is None else torch.from_numpy(residual).view(torch.bfloat16)), normed
-
-
-def _bits(t: torch.Tensor):
-    return t.contiguous().view(torch.int16).numpy()
 
 
 @functools.cache

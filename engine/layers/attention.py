@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import torch
 from torch import nn
-from torch.utils._python_dispatch import _get_current_dispatch_mode
 
 from engine import kernels
 from engine.config import ModelConfig
@@ -277,19 +276,19 @@ def attend(
 
 
 def _cpu_attends(q, keys, values, sinks) -> bool:
-    """One token on the CPU with a float32 cache (engine/kernels/cpu_attend_jit.py), where numba runs and no
-    dispatch mode records torch operations (a tracer, or the tests' CUDA-graph stand-in)."""
+    """One token on the CPU with a float32 cache (engine/kernels/cpu_attend_jit.py), where numba runs now
+    (kernels.cpu_runs_now)."""
     if q.device.type != "cpu" or q.dtype != torch.bfloat16 or keys.dtype != torch.float32:
         return False
     if values.dtype != torch.float32 or sinks.dtype != torch.float32 or keys.shape[1] == 0:
         return False
-    return _get_current_dispatch_mode() is None and kernels.cpu_available()
+    return kernels.cpu_runs_now()
 
 
 def _attend_cpu(q, keys, values, sinks, scale: float) -> torch.Tensor:
     from engine.kernels import cpu_attend_jit, cpu_mxfp4  # numba compiles on first use (warm_up does)
 
-    bits = q.contiguous().view(torch.int16).numpy().reshape(-1)
+    bits = cpu_mxfp4.tensor_bits(q).reshape(-1)
     with cpu_mxfp4.NUMBA_LOCK:
         out = cpu_attend_jit.attend_one(bits, keys.numpy(), values.numpy(), sinks.reshape(-1).numpy(), scale)
     return torch.from_numpy(out).view(torch.bfloat16).view(1, -1)
