@@ -28,6 +28,7 @@ KERNELS = {  # module -> numba functions the engine calls from Python
     "engine.kernels.cpu_mxfp4_jit": ("moe",),
     "engine.kernels.cpu_norm_jit": ("add_rms_norm",),
     "engine.kernels.cpu_attend_jit": ("attend_one",),
+    "engine.kernels.cpu_block_jit": ("attention_half",),  # a decode step's norm .. router logits, one call
 }
 
 
@@ -96,6 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     phases = (
         (fused, "add_rms_norm", "glue norm"),
         (attention.Attention, "run", "glue attention"),
+        (model_module.Block, "_cpu_attention_half", "glue attention half"),
         (moe.MoE, "forward", "glue moe"),
         (model_module.Block, "step", "glue block"),
         (model_module.Transformer, "unembed", "glue unembed"),

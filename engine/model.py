@@ -10,9 +10,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from engine import kernels
 from engine.config import ModelConfig
 from engine.errors import ContextFullError
-from engine.kernels import fused, fused_ref
+from engine.kernels import cpu_bf16, cpu_block, fused, fused_ref
 from engine.kernels.cpu_bf16 import linear  # numba on the CPU up to 32 rows, else quant's
 from engine.layers.attention import Attention
 from engine.layers.experts import DenseCache, ExpertStore
@@ -41,6 +42,7 @@ class Block(nn.Module):
         self.register_buffer("mlp_norm", weights["mlp_norm"].float(), persistent=False)
         self.attn = Attention(cfg, layer, weights)
         self.mlp = MoE(cfg, weights, store, dense_cache)
+        self._cpu_weights: cpu_block.Weights | None = None  # made at the first CPU decode step taking them
 
     def forward(
         self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache, start: int
@@ -61,12 +63,62 @@ class Block(nn.Module):
         """The block on the residual stream x plus the previous block's MoE output ``delta`` (None: nothing
         to add), whose addition is fused into this block's first norm. -> (residual stream after attention,
         this block's MoE output, for the next block or the final norm to add)."""
+        if x.shape[0] == 1:
+            half = self._cpu_attention_half(x, delta, cos, sin, cache, start)
+            if half is not None:
+                x, normed, logits, routes = half
+                return x, self.mlp(normed, logits, routes)
         x, normed = fused.add_rms_norm(x, delta, self.attn_norm, self.eps)
         out, bias = self.attn.run(
             normed, cos, sin, cache, start, positions
         )  # bias: left for the norm's kernel
         x, normed = fused.add_rms_norm(x, out, self.mlp_norm, self.eps, bias)
         return x, self.mlp(normed)
+
+    def _cpu_attention_half(self, x, delta, cos, sin, cache, start: int):
+        """One token's norm, attention, norm and router logits in one numba call (engine/kernels/cpu_block.py),
+        the same numbers as ``step``'s calls one by one: where the CPU kernels run now, on bf16 weights (the
+        checkpoint's three q/k/v matrices), a float32 cache and a plain MoE. -> (x, normed, logits, routes or None:
+        MoE.forward's) or None."""
+        attn, mlp = self.attn, self.mlp
+        if x.device.type != "cpu" or kernels.use_fused(x.device) or not kernels.cpu_runs_now():
+            return None
+        if attn.qkv_weight is not None or attn.int8 is not None or not isinstance(mlp, MoE):
+            return None
+        if _REPLACEABLE[0] & vars(attn).keys() or _REPLACEABLE[1] & vars(mlp).keys():
+            return None  # a method this call stands in for, replaced on the instance (a test's seam): its way
+        if not _cpu_cache(cache):
+            return None
+        if delta is not None and (delta.shape != x.shape or delta.dtype != x.dtype):
+            return None
+        if cos.dtype != torch.bfloat16 or cos.numel() * 2 != attn.head_dim or sin.shape != cos.shape:
+            return None
+        pairs = [(getattr(attn, f"{n}_weight"), getattr(attn, f"{n}_bias")) for n in ("q", "k", "v", "out")]
+        pairs.append((mlp.gate_weight, mlp.gate_bias))
+        small = (attn.sinks, self.attn_norm, self.mlp_norm)
+        weights = self._cpu_weights
+        if weights is None or not weights.current(pairs, small):
+            weights = cpu_block.Weights.of(x, pairs[:3], *pairs[3:], attn.sinks, attn.scale, small[1:])
+            self._cpu_weights = weights
+        if weights is None or not cpu_bf16.applies(x, *pairs[0]):  # (tests turn the numba GEMVs off there)
+            return None
+        slots = cache.one_token_slots(start)
+        return cpu_block.attention_half(
+            weights, x, delta, self.eps, cos, sin, cache.k, cache.v, *slots, mlp.top_k
+        )
+
+
+# what Block._cpu_attention_half does instead of calling these methods of the attention and the MoE
+_REPLACEABLE = (
+    frozenset({"forward", "run", "qkv", "project", "decode"}),
+    frozenset({"route", "routes", "router_logits", "top"}),
+)
+
+
+def _cpu_cache(cache) -> bool:
+    return all(
+        t.device.type == "cpu" and t.dtype == torch.float32 and t.is_contiguous() for t in (cache.k, cache.v)
+    )
 
 
 class Transformer(nn.Module):

@@ -22,11 +22,18 @@ from engine.kernels.cpu_bits import bf16_bits, to_bf16, widen
 BITS_SOURCE = "1586952ebdcce718"  # sha256 of cpu_bits.py (first 16 hex digits): numba's cache does not see it
 
 
-@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy")
 def attend_one(q, keys, values, sinks, scale):
     # q [heads * d] bf16 bits (one token); keys, values [kv_heads, n, d] float32 (bf16 values); sinks [heads]
     # float32; scale: the scores' factor -> [heads * d] bf16 bits
-    kv_heads, n, d = keys.shape
+    return attend_slots(q, keys, values, 0, keys.shape[1], sinks, scale)
+
+
+@njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def attend_slots(q, keys, values, first, n, sinks, scale):
+    # attend_one over n keys of a cache [kv_heads, slots, d] in ring order: key i at slot (first + i) % slots
+    # (a sliding layer's ring; a full layer's keys from slot 0)
+    kv_heads, slots, d = keys.shape
     heads = sinks.shape[0]
     group = heads // kv_heads
     out = np.empty(heads * d, dtype=np.int16)
@@ -36,8 +43,9 @@ def attend_one(q, keys, values, sinks, scale):
         h0 = kv * group
         keys_t = np.empty((d, n), dtype=np.float32)  # the keys transposed: a dimension's values in a run
         for i in range(n):
+            slot = (first + i) % slots
             for j in range(d):
-                keys_t[j, i] = keys[kv, i, j]
+                keys_t[j, i] = keys[kv, slot, j]
         probs = np.zeros((group, n), dtype=np.float32)
         for g in range(group):
             row = probs[g]
@@ -61,8 +69,9 @@ def attend_one(q, keys, values, sinks, scale):
                 row[i] = to_bf16(row[i] / total)
         vals = np.empty((n, d), dtype=np.float32)
         for i in range(n):
+            slot = (first + i) % slots
             for j in range(d):
-                vals[i, j] = values[kv, i, j]
+                vals[i, j] = values[kv, slot, j]
         acc = np.zeros((group, d), dtype=np.float32)
         for i in range(n):  # each output's sum in order over the keys
             vi = vals[i]

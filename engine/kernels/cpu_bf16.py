@@ -37,7 +37,7 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = No
 
     rows = x.shape[0]
     out = np.empty((rows, weight.shape[0]), dtype=np.int16)
-    args = (tensor_bits(x), _weight_bits(weight), _bias_bits(bias), out)
+    args = (tensor_bits(x), weight_bits(weight), bias_bits(bias), out)
     with cpu_mxfp4.NUMBA_LOCK:
         if rows <= GEMV_MAX_ROWS:
             cpu_bf16_jit.gemv(*args)
@@ -67,7 +67,7 @@ def linear3(
     from engine.kernels import cpu_bf16_jit
 
     outs = [np.empty((rows, w.shape[0]), dtype=np.int16) for w, _ in projections]
-    arrays = [a for (w, b), out in zip(projections, outs) for a in (_weight_bits(w), _bias_bits(b), out)]
+    arrays = [a for (w, b), out in zip(projections, outs) for a in (weight_bits(w), bias_bits(b), out)]
     with cpu_mxfp4.NUMBA_LOCK:
         if rotary is None:
             cpu_bf16_jit.gemv3(tensor_bits(x), *arrays)
@@ -89,11 +89,11 @@ def _rotates(rows: int, projections, cos: torch.Tensor, sin: torch.Tensor) -> bo
 _NO_BIAS = np.zeros(0, dtype=np.int16)  # the kernels' "no bias"
 
 
-def _weight_bits(weight: torch.Tensor) -> np.ndarray:
+def weight_bits(weight: torch.Tensor) -> np.ndarray:
     return weight.view(torch.int16).numpy().view(np.uint16)  # a view of the mmap'd file: no copy
 
 
-def _bias_bits(bias: torch.Tensor | None) -> np.ndarray:
+def bias_bits(bias: torch.Tensor | None) -> np.ndarray:
     return _NO_BIAS if bias is None else tensor_bits(bias)
 
 

@@ -194,6 +194,18 @@ def warm_up() -> None:
     keys = np.zeros((1, 2, 8), np.float32)
     with NUMBA_LOCK:
         cpu_attend_jit.attend_one(rows[0], keys, keys, scale[:1], 0.5)
+    from engine.kernels import cpu_block_jit  # engine/model.py's attention half of a CPU decode step
+
+    # hidden 8; two heads of 2 dimensions sharing one key and value head; a cache of 3 slots; 2 experts
+    qw, kw, ow, gw = (np.zeros(shape, np.uint16) for shape in ((4, 8), (2, 8), (8, 4), (2, 8)))
+    qb, kb, ob, gb = (np.zeros(n, np.int16) for n in (4, 2, 8, 2))
+    cache, sinks = np.zeros((1, 3, 2), np.float32), np.zeros(2, np.float32)
+    with NUMBA_LOCK:
+        for delta in (rows[:1], none):
+            cpu_block_jit.attention_half(
+                rows[:1], delta, scale, scale, 1e-5, qw, qb, kw, kb, kw, kb, angles, angles,
+                cache, cache, 1, 0, 2, sinks, 0.5, ow, ob, gw, gb, 1,
+            )  # fmt: skip
 
 
 def _kernels():

@@ -52,6 +52,14 @@ class FullLayerCache:
         self.v[:, start:end] = v.transpose(0, 1)
         return self.k[:, :end], self.v[:, :end], 0
 
+    def one_token_slots(self, start: int) -> tuple[int, int, int]:
+        """Where ``update`` writes one token at position ``start``, and the keys it returns: (slot, first
+        slot, count), the keys in slots first, first + 1, .. (for a kernel that writes and reads the buffers
+        itself: engine/kernels/cpu_block.py)."""
+        if not 0 <= start < self.k.shape[1]:
+            raise ValueError(f"position {start} is past the cache's {self.k.shape[1]}")
+        return start, 0, start + 1
+
     def update_at(
         self, k: torch.Tensor, v: torch.Tensor, position: torch.Tensor, span: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -102,6 +110,13 @@ class SlidingLayerCache:
         if isinstance(slots, slice):
             return self.k[:, slots], self.v[:, slots], lo
         return self.k.index_select(1, slots), self.v.index_select(1, slots), lo
+
+    def one_token_slots(self, start: int) -> tuple[int, int, int]:
+        """FullLayerCache.one_token_slots for the ring: the keys of the window up to ``start``, which may wrap
+        (slots first .. ring - 1, then 0 ..)."""
+        lo = max(0, start - self.window + 1)
+        assert start - self.ring_size < lo, "a ring shorter than the window (see KVCache)"
+        return start % self.ring_size, lo % self.ring_size, start + 1 - lo
 
     def update_at(
         self, k: torch.Tensor, v: torch.Tensor, position: torch.Tensor, span: int

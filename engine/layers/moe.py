@@ -38,9 +38,21 @@ class MoE(nn.Module):
         self.top_k, self.limit, self.alpha = cfg.experts_per_token, cfg.swiglu_limit, cfg.swiglu_alpha
         self.store, self.dense_cache = store, dense_cache
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: [T, H] (normed) -> [T, H]
-        expert_ids, weights = self.routes(x)
+    def forward(
+        self,
+        x: torch.Tensor,
+        logits: torch.Tensor | None = None,
+        routes: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """x: [T, H] (normed) -> [T, H]. Where the caller has them (a CPU decode step's attention half computes
+        them: engine/kernels/cpu_block.py): logits, the router's for x [T, E]; routes, what ``routes`` would
+        give for them."""
+        if routes is not None:
+            expert_ids, weights = routes
+        elif logits is not None:
+            expert_ids, weights = by_expert(*self.top(logits, x.dtype))
+        else:
+            expert_ids, weights = self.routes(x)
         packed, rows = self.store.fetch(expert_ids)
         return expert_mlp(x, rows, weights, packed, self.limit, self.alpha, self.dense_cache)
 
@@ -58,8 +70,12 @@ class MoE(nn.Module):
     def route(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Expert ids [T, k] (int64, best first) and their weights [T, k]: softmax over the k selected
         logits only, rounded to bf16 like the reference's."""
-        top = torch.topk(self.router_logits(x), self.top_k, dim=-1, sorted=True)
-        return top.indices, torch.softmax(top.values.float(), dim=-1).to(x.dtype)
+        return self.top(self.router_logits(x), x.dtype)
+
+    def top(self, logits: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """``route`` from the router's logits [T, E]."""
+        top = torch.topk(logits, self.top_k, dim=-1, sorted=True)
+        return top.indices, torch.softmax(top.values.float(), dim=-1).to(dtype)
 
 
 def by_expert(expert_ids: torch.Tensor, weights: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
