@@ -71,6 +71,7 @@ class EngineWorker(QObject):
             from engine.runtime.auto_context import automatic_context
             from engine.runtime.loader import load_model
             from engine.runtime.session import ChatSession
+            from engine.runtime.settle import settle
 
             if device == "auto":
                 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -91,6 +92,7 @@ class EngineWorker(QObject):
                     notify=notices.append,
                     cuda_graphs=None if cuda_graphs else False,
                 )
+                settle(model)  # a CPU model's streamed weights into huge pages, while "loading" shows
                 session = ChatSession(model, context_length=context_length or None)
             except BaseException:
                 hold.release()

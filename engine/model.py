@@ -6,6 +6,8 @@ Activations are bf16 like the reference; norms, softmaxes and the MoE's weighted
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -154,6 +156,8 @@ class Transformer(nn.Module):
             None  # engine.layers.int8_linear.Int8Linear in place of unembedding
         )
         self.decode_graphs = None  # engine.runtime.decode_graph.DecodeGraphs: one-token steps as CUDA graphs
+        # called once, before the first step, then cleared (the loader's engine.runtime.settle.settle)
+        self.before_first_step: Callable[[], object] | None = None
         self._token_buffer: torch.Tensor | None = None  # [1] int64 on the device (see _to_device)
 
     def new_cache(
@@ -224,6 +228,9 @@ class Transformer(nn.Module):
 
     def _step(self, tokens: torch.Tensor, cache: KVCache, host: torch.Tensor | None = None) -> torch.Tensor:
         # tokens: [t] on the device (host: the same ids in host memory, or None) -> final-normed hidden [t, H]
+        if self.before_first_step is not None:
+            hook, self.before_first_step = self.before_first_step, None
+            hook()
         start = cache.append_tokens(tokens)
         try:
             positions = torch.arange(start, start + tokens.shape[0], device=self.device)

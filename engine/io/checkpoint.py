@@ -338,6 +338,16 @@ class Checkpoint:
         shard, file_name, _, _ = self._where[name]
         shard.release(file_name)
 
+    def release_bytes(self, name: str, lo: int, hi: int) -> None:
+        """``release`` for bytes lo..hi of tensor ``name`` as ``get`` returns it (once copied elsewhere)."""
+        shard, file_name, row0, rows = self._where[name]
+        info = shard.tensors[file_name]
+        if not info.shape or not info.shape[0]:
+            return
+        row_bytes = (info.end - info.start) // info.shape[0]
+        first = info.start + row0 * row_bytes
+        shard.release_bytes(first + lo, first + min(hi, rows * row_bytes))
+
     def nbytes(self) -> int:
         return sum(s.path.stat().st_size for s in self.files.values())
 

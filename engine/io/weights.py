@@ -181,6 +181,13 @@ class SafetensorsFile:
         if info.end > start:
             self._mmap.madvise(mmap.MADV_DONTNEED, start, info.end - start)
 
+    def release_bytes(self, start: int, end: int) -> None:
+        """``release`` for the file's bytes start..end (the pages holding them)."""
+        if self._mmap is None or not hasattr(mmap, "MADV_DONTNEED") or end <= start:
+            return
+        start -= start % mmap.PAGESIZE
+        self._mmap.madvise(mmap.MADV_DONTNEED, start, end - start)
+
     def close(self) -> None:
         if self._mmap is not None:
             try:

@@ -14,6 +14,7 @@ On the CPU a budget is simulated: the same placement and copies, counted in byte
 
 from __future__ import annotations
 
+import functools
 import gc
 import logging
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from engine.placement.host_memory import auto_host_memory
 from engine.placement.memory import parse_size
 from engine.placement.plan import Plan, PlanOptions, auto_budget, make_plan, replan_after_oom
 from engine.runtime import decode_graph
+from engine.runtime.settle import settle
 
 log = logging.getLogger(__name__)
 _fallbacks_told: set[tuple[str, str]] = set()  # (device, reason) already in the log: said once a process
@@ -86,6 +88,8 @@ def load_model(
         if int8_weights:
             quantize_model(model)
         tell_torch_fallback(model)
+        if device.type == "cpu":  # the streamed weights into huge pages, before the first step (or sooner)
+            model.before_first_step = functools.partial(settle, model)
         if device.type == "cpu" and kernels.cpu_available():
             # numba compiles the CPU kernels on their first call (about a minute on a fresh install, then
             # read from its disk cache in a second): here, while the app says the model is loading, rather
