@@ -123,6 +123,8 @@ def test_bench_prints_one_json_object(tiny_model_dir, capsys):
         assert key in result
     assert result["device"] == "cpu" and result["decode_tok_s"] > 0 and "peak_vram_bytes" not in result
     assert "sampling" not in result and result["cuda_graphs"] is False  # auto: graphs only on CUDA
+    # the streamed weights moved into huge pages after loading (engine/runtime/settle.py), or why not
+    assert result["huge_pages_bytes"] > 0 or result["huge_pages_not"]
 
 
 def test_bench_sampling_times_what_the_app_runs_beside_greedy(tiny_model_dir, capsys):
