@@ -45,6 +45,7 @@ class Block(nn.Module):
         self.attn = Attention(cfg, layer, weights)
         self.mlp = MoE(cfg, weights, store, dense_cache)
         self._cpu_weights: cpu_block.Weights | None = None  # made at the first CPU decode step taking them
+        self._cpu_views = cpu_block.views()  # of this layer's cache, for those steps
 
     def forward(
         self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache, start: int
@@ -95,21 +96,30 @@ class Block(nn.Module):
             return None
         if cos.dtype != torch.bfloat16 or cos.numel() * 2 != attn.head_dim or sin.shape != cos.shape:
             return None
-        pairs = [(getattr(attn, f"{n}_weight"), getattr(attn, f"{n}_bias")) for n in ("q", "k", "v", "out")]
-        pairs.append((mlp.gate_weight, mlp.gate_bias))
-        small = (attn.sinks, self.attn_norm, self.mlp_norm)
+        a, m = attn._buffers, mlp._buffers  # (nn.Module's own dicts: its __getattr__ costs here)
+        tensors = (
+            *(a.get(name) for name in _ATTENTION_TENSORS),
+            m.get("gate_weight"),
+            m.get("gate_bias"),
+            a.get("sinks"),
+            self._buffers.get("attn_norm"),
+            self._buffers.get("mlp_norm"),
+        )
         weights = self._cpu_weights
-        if weights is None or not weights.current(pairs, small):
-            weights = cpu_block.Weights.of(x, pairs[:3], *pairs[3:], attn.sinks, attn.scale, small[1:])
+        if weights is None or not weights.current(tensors):
+            if any(t is None for t in tensors[0:10:2] + tensors[10:]):
+                return None
+            weights = cpu_block.Weights.of(x, tensors, attn.scale)
             self._cpu_weights = weights
-        if weights is None or not cpu_bf16.applies(x, *pairs[0]):  # (tests turn the numba GEMVs off there)
+        if weights is None or not cpu_bf16.applies(x, tensors[0], tensors[1]):  # (tests turn the GEMVs off)
             return None
         slots = cache.one_token_slots(start)
         return cpu_block.attention_half(
-            weights, x, delta, self.eps, cos, sin, cache.k, cache.v, *slots, mlp.top_k
+            weights, x, delta, self.eps, cos, sin, cache.k, cache.v, *slots, mlp.top_k, self._cpu_views
         )
 
 
+_ATTENTION_TENSORS = tuple(f"{n}_{kind}" for n in ("q", "k", "v", "out") for kind in ("weight", "bias"))
 # what Block._cpu_attention_half does instead of calling these methods of the attention and the MoE
 _REPLACEABLE = (
     frozenset({"forward", "run", "qkv", "project", "decode"}),
@@ -179,12 +189,11 @@ class Transformer(nn.Module):
         tokens = torch.as_tensor(tokens).view(-1)
         count = tokens.shape[0]
         host = tokens if tokens.device.type == "cpu" else None
-        if (
-            count
-            and host is not None
-            and not 0 <= int(host.min()) <= int(host.max()) < self.config.vocab_size
-        ):
-            raise ValueError(f"token ids must be in 0..{self.config.vocab_size - 1}")
+        if count and host is not None:
+            # (one id, a decode step's: read it, no reductions)
+            low, high = (int(host[0]),) * 2 if count == 1 else (int(host.min()), int(host.max()))
+            if not 0 <= low <= high < self.config.vocab_size:
+                raise ValueError(f"token ids must be in 0..{self.config.vocab_size - 1}")
         tokens = self._to_device(tokens)
         if cache.num_tokens + count > cache.max_tokens:
             raise ContextFullError(
@@ -224,7 +233,9 @@ class Transformer(nn.Module):
                 logits.append(self.unembed(hidden))
             elif want_logits == "last" and c0 + step >= tokens.shape[0]:
                 logits.append(self.unembed(hidden[-1:]))
-        return torch.cat(logits) if logits else None
+        if not logits:
+            return None
+        return logits[0] if len(logits) == 1 else torch.cat(logits)  # (one piece: no copy of [1, vocab])
 
     def _step(self, tokens: torch.Tensor, cache: KVCache, host: torch.Tensor | None = None) -> torch.Tensor:
         # tokens: [t] on the device (host: the same ids in host memory, or None) -> final-normed hidden [t, H]

@@ -92,3 +92,24 @@ def test_huge_page_memory_is_aligned_writable_and_lives_with_its_tensor():
     assert torch.equal(copy, source) and copy.data_ptr() != source.data_ptr()
     assert chunks[0] == (0, 1000) and chunks[-1][1] == 6000 and len(chunks) == 6
     assert huge_pages.empty(0).numel() == 0
+
+
+def test_settling_between_steps_changes_no_number(tiny_model_dir, monkeypatch):
+    """Weights moved after some decode steps (the CPU step's cached views of them remade): the same logits
+    as a model that never moved them."""
+    monkeypatch.setattr(huge_pages, "supported", lambda: True)
+    tokens = torch.randint(0, 200000, (12,), generator=torch.Generator().manual_seed(6))
+    reference = load_model(tiny_model_dir, "cpu")
+    reference.before_first_step = None
+    want = _logits(reference, tokens)
+    model = load_model(tiny_model_dir, "cpu")
+    model.before_first_step = None
+    cache = model.new_cache(32)
+    got = [model(tokens[:5], cache)] + [model(tokens[t : t + 1], cache) for t in range(5, 8)]
+    assert settle(model).bytes > 0
+    got += [model(tokens[t : t + 1], cache) for t in range(8, 12)]
+    for a, b in zip(got, want):
+        assert torch.equal(a, b)
+    for block in model.blocks:  # the step reads the copies, not views of the released file pages
+        if block._cpu_weights is not None:
+            assert block._cpu_weights.tensors[0] is block.attn.q_weight
