@@ -162,6 +162,9 @@ def main() -> int:
     if not (SMOKE or torch.cuda.is_available()):
         emit(case="setup", error="no CUDA device")
         return 1
+    # the same random inputs every run: each rel_err is then a fixed number, not a draw (in the smoke run on
+    # the CPU, decode attention's ranged 0.009-0.015 over runs and once passed the test's 0.02)
+    torch.manual_seed(0)
     if SMOKE:
         from engine import kernels
 
