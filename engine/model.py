@@ -45,7 +45,7 @@ class Block(nn.Module):
         self.attn = Attention(cfg, layer, weights)
         self.mlp = MoE(cfg, weights, store, dense_cache)
         self._cpu_weights: cpu_block.Weights | None = None  # made at the first CPU decode step taking them
-        self._cpu_views = cpu_block.views()  # of this layer's cache, for those steps
+        self._cpu_views = cpu_block.Views()  # of this layer's cache, for those steps
 
     def forward(
         self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor, cache, start: int

@@ -174,12 +174,8 @@ class SafetensorsFile:
 
     def release(self, name: str) -> None:
         """Drop this tensor's pages from our resident set once it has been copied elsewhere (a GPU)."""
-        if self._mmap is None or not hasattr(mmap, "MADV_DONTNEED"):
-            return
         info = self.tensors[name]
-        start = info.start - info.start % mmap.PAGESIZE
-        if info.end > start:
-            self._mmap.madvise(mmap.MADV_DONTNEED, start, info.end - start)
+        self.release_bytes(info.start, info.end)
 
     def release_bytes(self, start: int, end: int) -> None:
         """``release`` for the file's bytes start..end (the pages holding them)."""

@@ -49,12 +49,13 @@ class Weights:
         return len(tensors) == len(self.tensors) and all(a is b for a, b in zip(tensors, self.tensors))
 
 
-class _Views:
+class Views:
     """The numpy views of the last tensors asked for, by identity: a step's angles serve every layer, a
     layer's cache every step of a conversation."""
 
     def __init__(self):
-        self.last: tuple = ((), ())  # (tensors, their arrays): one tuple, replaced whole (threads may share it)
+        # (tensors, their arrays): one tuple, replaced whole (threads may share it)
+        self.last: tuple = ((), ())
 
     def of(self, *tensors, bits: bool):
         known, arrays = self.last
@@ -65,12 +66,7 @@ class _Views:
         return arrays
 
 
-_ANGLES = _Views()
-
-
-def views() -> _Views:
-    """A cache of numpy views for attention_half's ``cache_views``."""
-    return _Views()
+_ANGLES = Views()
 
 
 def attention_half(
@@ -86,7 +82,7 @@ def attention_half(
     first: int,
     count: int,
     top_k: int,
-    cache_views: _Views | None = None,
+    cache_views: Views | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, tuple[torch.Tensor, torch.Tensor] | None]:
     """One token x [1, H] bf16 plus delta (the previous block's MoE output, or None) through the block's
     attention half: -> (residual after attention, its norm, the router's logits [1, E]), bf16. Its key and
@@ -94,12 +90,12 @@ def attention_half(
     ``first`` on, in ring order. cos, sin: [1, 1, half] (or [1, half]) bf16. The fourth: the top_k routes as
     engine/layers/moe.py by_expert(*MoE.top(logits)) gives them (expert ids [1, top_k] increasing, their bf16
     weights), or None where torch must choose them from the logits (a tie, a NaN). cache_views: the caller's
-    (one per layer: ``views()``), so that a conversation's caches are viewed once."""
+    (a ``Views`` per layer), so that a conversation's caches are viewed once."""
     from engine.kernels import cpu_block_jit  # numba compiles on first use (cpu_mxfp4.warm_up does)
 
     qw, qb, kw, kb, vw, vb, sinks, scale, ow, ob, gw, gb, attn_norm, mlp_norm = weights.arrays
     cos_bits, sin_bits = _ANGLES.of(cos, sin, bits=True)
-    keys, values = (cache_views or _Views()).of(cache_k, cache_v, bits=False)
+    keys, values = (cache_views or Views()).of(cache_k, cache_v, bits=False)
     with cpu_mxfp4.NUMBA_LOCK:
         residual, normed, logits, ids, weights, routed = cpu_block_jit.attention_half(
             tensor_bits(x),

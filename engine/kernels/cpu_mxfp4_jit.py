@@ -49,7 +49,7 @@ CHUNKS_PER_THREAD = 8  # load balance on a busy machine: a slow thread leaves it
 with np.errstate(over="ignore"):  # 255, E8M0's NaN, overflows to inf (so does the torch path's)
     SCALES = np.ldexp(np.float32(1.0), np.arange(256, dtype=np.int32) - SCALE_BIAS).astype(np.float32)
     HALF_SCALES = (SCALES * np.float32(0.5)).astype(np.float32)  # the vector kernels' (exact: powers of two)
-SIMD_SOURCE = "408c61aa7c93bbea"  # sha256 of cpu_mxfp4_simd.py (its first 16 hex digits): see the docstring
+SIMD_SOURCE = "41bcaf586848d61e"  # sha256 of cpu_mxfp4_simd.py (its first 16 hex digits): see the docstring
 BITS_SOURCE = "1586952ebdcce718"  # and of cpu_bits.py
 QUANT_BITS = 15  # inputs to int16: a group's largest magnitude below 2**15 units of its scale
 

@@ -48,7 +48,6 @@ V8F, V4I8, V4I32, V4F = (
     ir.VectorType(I32, 4),
     ir.VectorType(F32, 4),
 )
-V4I1 = ir.VectorType(ir.IntType(1), 4)
 TWICE_FP4 = [0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12]  # e2m1 code -> 2 * value
 SAFE_LOW, SAFE_HIGH = 2.0**-100, 2.0**100  # checked_rows: a group scale outside this takes the float path
 # the fast loop: weight scale bytes 127 - 50 .. 127 + 50, input scales 2**-50 .. 2**50 (quantize's flags),
@@ -246,7 +245,6 @@ def _fast_codegen(routes: int):
         row = _Row(context, builder, signature, args, routes)
         accs = [cgutils.alloca_once_value(builder, ir.Constant(V4F, None)) for _ in range(routes)]
         tails = [cgutils.alloca_once_value(builder, ir.Constant(F32, 0.0)) for _ in range(routes)]
-        # the quad lanes, and the tail, that saw a group out of range
         # the smallest and the largest scale byte seen, lane by lane: two byte min/max a quad (a mask of
         # out-of-range flags carried across the loop cost a quarter of the decode loop's time on AVX-512
         # hardware, where LLVM keeps it in mask registers)

@@ -69,7 +69,9 @@ def settle(model) -> Settled:
             copy = huge_pages.copy_of(tensor, after_chunk=dropped)
         except (OSError, MemoryError) as error:  # no memory for a mapping after all: the rest stays mapped
             log.warning("weights left in the file's pages after %.2f GiB: %s", copied / 2**30, error)
-            return Settled(bytes=copied, seconds=time.perf_counter() - start, why_not=f"out of memory ({error})")
+            return Settled(
+                bytes=copied, seconds=time.perf_counter() - start, why_not=f"out of memory ({error})"
+            )
         put(copy)
         copied += tensor.numel() * tensor.element_size()
     done = Settled(bytes=total, seconds=time.perf_counter() - start)
@@ -108,7 +110,11 @@ def _jobs(model) -> list:
         packed = getattr(store, "packed", None)
         if isinstance(packed, PackedExperts):
             copies: dict = {}
-            fields = [f for f, t in vars(packed).items() if isinstance(t, torch.Tensor)]
+            fields = [  # the fields still mapped (others, copied before or made in memory, stay as they are)
+                f
+                for f, t in vars(packed).items()
+                if isinstance(t, torch.Tensor) and (t.data_ptr(), tuple(t.shape)) in mapped
+            ]
             for field in fields:
 
                 def put(copy, store=store, field=field, copies=copies, fields=fields):
@@ -116,11 +122,7 @@ def _jobs(model) -> list:
                     if len(copies) == len(fields):  # the whole layer at once: no store mixes old and new
                         store.packed = PackedExperts(**{**vars(store.packed), **copies})
 
-                tensor = getattr(packed, field)
-                if (tensor.data_ptr(), tuple(tensor.shape)) in mapped:
-                    add(tensor, put)
-                else:
-                    put(tensor)  # not mapped (already copied, or made in memory): kept as it is
+                add(getattr(packed, field), put)
     if model.unembedding_int8 is None:
         add(model.unembedding, lambda copy: setattr(model, "unembedding", copy))
     return jobs
